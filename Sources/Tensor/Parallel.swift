@@ -1,0 +1,60 @@
+import Dispatch
+import Foundation
+
+/// Work splitting over CPU cores for element-wise loops, reductions and per-head GEMMs.
+///
+/// The thread count defaults to the number of active cores; `FAIRMED_NUM_THREADS` overrides it at
+/// start-up and ``threadCount`` at run time (it also sets the BLAS library's thread count).
+public enum Parallel {
+  nonisolated(unsafe) private static var _threadCount: Int = {
+    let fromEnvironment = ProcessInfo.processInfo.environment["FAIRMED_NUM_THREADS"].flatMap(Int.init)
+    let n = max(1, fromEnvironment ?? ProcessInfo.processInfo.activeProcessorCount)
+    BLAS.threadCount = n
+    return n
+  }()
+
+  /// Threads used by FairMed's own loops and by BLAS.
+  public static var threadCount: Int {
+    get { _threadCount }
+    set {
+      _threadCount = max(1, newValue)
+      BLAS.threadCount = _threadCount
+    }
+  }
+
+  /// Minimum elements per chunk before a loop is split: below it threads cost more than they save.
+  public static let grain = 32_768
+
+  /// Runs `body` over `0..<count` split into contiguous chunks, one per thread when worth it.
+  @inlinable
+  public static func forRange(_ count: Int, grain: Int = Parallel.grain, _ body: (Range<Int>) -> Void) {
+    let threads = min(threadCount, max(1, count / max(1, grain)))
+    if threads <= 1 {
+      if count > 0 { body(0..<count) }
+      return
+    }
+    let chunk = (count + threads - 1) / threads
+    DispatchQueue.concurrentPerform(iterations: threads) { t in
+      let lo = t * chunk
+      let hi = min(count, lo + chunk)
+      if lo < hi { body(lo..<hi) }
+    }
+  }
+
+  /// Runs `body(i)` for every `i` in `0..<count` over all threads (for coarse independent tasks).
+  @inlinable
+  public static func forEach(_ count: Int, _ body: (Int) -> Void) {
+    if count <= 1 || threadCount <= 1 {
+      for i in 0..<count { body(i) }
+      return
+    }
+    let threads = min(threadCount, count)
+    DispatchQueue.concurrentPerform(iterations: threads) { t in
+      var i = t
+      while i < count {
+        body(i)
+        i += threads
+      }
+    }
+  }
+}

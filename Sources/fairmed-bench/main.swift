@@ -1,0 +1,2 @@
+import Tensor
+print("fairmed-bench: threads \(Parallel.threadCount)")
