@@ -21,14 +21,14 @@ public func scaledDotProductAttention(
     let vh = pv + bi * tk * width + h * d, oh = po + bi * tq * width + h * d
     let p = pp + bh * tq * tk
     BLAS.sgemm(transA: false, transB: true, m: tq, n: tk, k: d, alpha: scale, a: qh, lda: width,
-      b: kh, ldb: width, c: p, ldc: tk)
+      b: kh, ldb: width, c: p, ldc: tk, threads: 1)
     for i in 0..<tq {
       let row = p + i * tk
       if causal && i + 1 < tk { (row + i + 1).update(repeating: -.infinity, count: tk - i - 1) }
       Tensor.softmaxLane(row, row, tk, 1)
     }
     BLAS.sgemm(transA: false, transB: false, m: tq, n: d, k: tk, a: p, lda: tk, b: vh, ldb: width,
-      c: oh, ldc: width)
+      c: oh, ldc: width, threads: 1)
   }
   return Tensor.record(out, op: "scaledDotProductAttention", inputs: [q, k, v]) { [probs] g in
     _ = probs  // the saved probabilities behind `pp`
@@ -48,10 +48,10 @@ public func scaledDotProductAttention(
       let ds = scratch.pointer + slot * tq * tk
       // dV = Pᵀ dO
       BLAS.sgemm(transA: true, transB: false, m: tk, n: d, k: tq, a: p, lda: tk, b: goh, ldb: width,
-        c: pgv + bi * tk * width + off, ldc: width)
+        c: pgv + bi * tk * width + off, ldc: width, threads: 1)
       // dP = dO Vᵀ, then dS = P ⊙ (dP − rowsum(dP ⊙ P)) · scale
       BLAS.sgemm(transA: false, transB: true, m: tq, n: tk, k: d, a: goh, lda: width, b: vh, ldb: width,
-        c: ds, ldc: tk)
+        c: ds, ldc: tk, threads: 1)
       for i in 0..<tq {
         let pr = p + i * tk, dr = ds + i * tk
         var dot: Float = 0
@@ -60,9 +60,9 @@ public func scaledDotProductAttention(
       }
       // dQ = dS K, dK = dSᵀ Q
       BLAS.sgemm(transA: false, transB: false, m: tq, n: d, k: tk, a: ds, lda: tk, b: kh, ldb: width,
-        c: pgq + bi * tq * width + off, ldc: width)
+        c: pgq + bi * tq * width + off, ldc: width, threads: 1)
       BLAS.sgemm(transA: true, transB: false, m: tk, n: d, k: tq, a: ds, lda: tk, b: qh, ldb: width,
-        c: pgk + bi * tk * width + off, ldc: width)
+        c: pgk + bi * tk * width + off, ldc: width, threads: 1)
     }
     return [gq, gk, gv]
   }

@@ -9,14 +9,16 @@ extension Tensor {
     m: Int, n: Int, k: Int, batch: Int, beta: Float = 0
   ) {
     let lda = ta ? m : k, ldb = tb ? k : n
-    let body = { (i: Int) in
-      BLAS.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, a: a + i * strideA, lda: lda,
-        b: b + i * strideB, ldb: ldb, beta: beta, c: c + i * strideC, ldc: n)
-    }
     if batch > 1 && m * n * k < 1 << 22 {
-      Parallel.forEach(batch, body)
+      Parallel.forEach(batch) { i in
+        BLAS.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, a: a + i * strideA, lda: lda,
+          b: b + i * strideB, ldb: ldb, beta: beta, c: c + i * strideC, ldc: n, threads: 1)
+      }
     } else {
-      for i in 0..<batch { body(i) }
+      for i in 0..<batch {
+        BLAS.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, a: a + i * strideA, lda: lda,
+          b: b + i * strideB, ldb: ldb, beta: beta, c: c + i * strideC, ldc: n)
+      }
     }
   }
 }
