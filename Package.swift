@@ -11,6 +11,7 @@ let package = Package(
   platforms: [.macOS(.v14)],
   products: [
     .library(name: "Tensor", targets: ["Tensor"]),
+    .library(name: "Fairness", targets: ["Fairness"]),
     .executable(name: "fairmed", targets: ["fairmed"]),
     .executable(name: "fairmed-bench", targets: ["fairmed-bench"]),
   ],
@@ -33,6 +34,8 @@ let package = Package(
       name: "fairmed",
       dependencies: [
         "Tensor",
+        "Fairness",
+        "Report",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -42,6 +45,10 @@ let package = Package(
       swiftSettings: fastMath
     ),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+    // Fairness audit: standalone (Foundation only), never depends on the engine.
+    .target(name: "Fairness", swiftSettings: fastMath),
+    .target(name: "Report", dependencies: ["Fairness"]),
+    .testTarget(name: "FairnessTests", dependencies: ["Fairness", "Report"], exclude: ["Fixtures"]),
   ],
   swiftLanguageModes: [.v5]
 )
