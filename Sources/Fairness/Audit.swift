@@ -78,7 +78,7 @@ public enum Audit {
     let views = configuration.singleAttributeViews && grouping.attributes.count > 1
       ? grouping.attributes.indices.map { a -> GroupAudit in
           let v = grouping.view(attribute: a)
-          let r = RankedScores(scores: input.scores, labels: input.labels, rowGroup: v.rowGroup, groupCount: v.groupCount)
+          let r = ranked.regrouped(grouping.viewMap(attribute: a), groupCount: v.groupCount)
           return audit(v, input: input, ranked: r, threshold: threshold.value, configuration: configuration)
         }
       : []

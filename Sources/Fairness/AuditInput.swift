@@ -27,15 +27,10 @@ public struct AuditInput: Sendable {
     self.labels = labels; self.scores = scores; self.margins = margins; self.grouping = grouping; self.source = source
   }
 
-  /// The check every label column gets: 0 or 1.
-  public static let labelCheck: @Sendable (Double) -> String? = { v in
-    v == 0 || v == 1 ? nil : "label \(v) is not 0 or 1"
-  }
-
   /// Reads and validates a predictions CSV; errors name the file, line and column.
   public static func load(_ url: URL, columns: AuditColumns, groups: GroupingSpec) throws -> AuditInput {
     var requests: [(name: String, kind: CSVColumnKind)] = [
-      (columns.label, .number(check: labelCheck)),
+      (columns.label, .binary),
       (columns.score, .number()),
     ]
     if let m = columns.margin, m != "derive" { requests.append((m, .number())) }
@@ -43,7 +38,7 @@ public struct AuditInput: Sendable {
       requests.append((a.column, .text))
     }
     let table = try CSVReader.read(url, columns: requests)
-    let labels = table.numbers[columns.label]!.map { UInt8($0) }
+    let labels = table.binaries[columns.label]!
     let scores = table.numbers[columns.score]!
     var margins: [Double]?
     if let m = columns.margin {
@@ -69,7 +64,7 @@ public struct AuditInput: Sendable {
 
   /// Reads (labels, scores) of a validation file for threshold selection.
   public static func loadLabelsAndScores(_ url: URL, columns: AuditColumns) throws -> (labels: [UInt8], scores: [Double]) {
-    let table = try CSVReader.read(url, columns: [(columns.label, .number(check: labelCheck)), (columns.score, .number())])
-    return (table.numbers[columns.label]!.map { UInt8($0) }, table.numbers[columns.score]!)
+    let table = try CSVReader.read(url, columns: [(columns.label, .binary), (columns.score, .number())])
+    return (table.binaries[columns.label]!, table.numbers[columns.score]!)
   }
 }

@@ -9,6 +9,8 @@ import Darwin
 public enum CSVColumnKind: Sendable {
   /// A finite number; `check` may reject a parsed value with a message (e.g. a label not in {0, 1}).
   case number(check: (@Sendable (Double) -> String?)? = nil)
+  /// A 0/1 value stored as a byte (labels); anything else is an error.
+  case binary
   /// Free text, interned into level codes.
   case text
 }
@@ -23,72 +25,106 @@ public struct CategoricalColumn: Sendable {
 public struct CSVColumns: Sendable {
   public var rowCount: Int
   public var numbers: [String: [Double]]
+  public var binaries: [String: [UInt8]]
   public var texts: [String: CategoricalColumn]
 }
 
 /// An RFC 4180 reader: header row, quoted fields (commas, quotes and newlines inside), CRLF or LF,
-/// optional UTF-8 BOM. Only the requested columns are materialised, in one pass over the bytes.
-/// Errors name the file, the 1-based line and the column.
+/// optional UTF-8 BOM. Only the requested columns are materialised. Files are streamed in chunks
+/// cut at record boundaries (a newline after an even number of quotes), so memory holds the
+/// typed columns, not the text. Errors name the file, the 1-based line and the column.
 public enum CSVReader {
+  /// Bytes read per chunk.
+  public static let chunkSize = 1 << 22
+
   /// Reads `columns` from the file at `url`.
-  public static func read(_ url: URL, columns: [(name: String, kind: CSVColumnKind)]) throws -> CSVColumns {
-    let bytes = try loadBytes(url)
-    var parser = Parser(bytes: bytes, file: url.path, length: bytes.count - 1)
-    return try parser.run(columns)
-  }
-
-  /// The header names of a CSV file (for listing columns in errors and help).
-  public static func header(_ url: URL) throws -> [String] {
-    let bytes = try loadBytes(url)
-    var parser = Parser(bytes: bytes, file: url.path, length: bytes.count - 1)
-    return try parser.header()
-  }
-
-  /// Parses CSV `bytes` (used by `read` and by tests on in-memory text).
-  public static func parse(_ bytes: [UInt8], file: String, columns: [(name: String, kind: CSVColumnKind)]) throws -> CSVColumns {
-    var buffer = bytes
-    buffer.append(0)  // strtod needs a terminator
-    var parser = Parser(bytes: buffer, file: file, length: bytes.count)
-    return try parser.run(columns)
-  }
-
-  /// The file's bytes followed by one terminating zero byte.
-  static func loadBytes(_ url: URL) throws -> [UInt8] {
+  public static func read(_ url: URL, columns: [(name: String, kind: CSVColumnKind)], chunkSize: Int = CSVReader.chunkSize) throws -> CSVColumns {
     guard let handle = fopen(url.path, "rb") else {
       throw AuditError.io("\(url.path): cannot open file (\(String(cString: strerror(errno))))")
     }
     defer { fclose(handle) }
-    fseek(handle, 0, SEEK_END)
-    let size = ftell(handle)
-    fseek(handle, 0, SEEK_SET)
-    guard size >= 0 else { throw AuditError.io("\(url.path): cannot determine the file size") }
-    let bytes = [UInt8](unsafeUninitializedCapacity: size + 1) { buf, count in
-      count = size > 0 ? fread(buf.baseAddress, 1, size, handle) : 0
-      buf[count] = 0
-      count += 1
+    var parser = Parser(file: url.path, requests: columns)
+    var carry: [UInt8] = []
+    var want = chunkSize
+    var first = true
+    while true {
+      var buffer = carry
+      let old = buffer.count
+      buffer.reserveCapacity(old + want + 1)
+      buffer.append(contentsOf: repeatElement(0, count: want))
+      let got = buffer.withUnsafeMutableBufferPointer { fread($0.baseAddress! + old, 1, want, handle) }
+      buffer.removeLast(want - got)
+      let eof = got < want
+      let cut = eof ? buffer.count : lastRecordEnd(buffer)
+      if cut == 0 && !eof { carry = buffer; want *= 2; continue }  // one record longer than the chunk
+      carry = Array(buffer[cut...])
+      buffer.removeLast(buffer.count - cut)
+      buffer.append(0)  // terminator for strtod
+      try parser.feed(buffer, length: cut, first: first)
+      first = false
+      want = chunkSize
+      if eof { break }
     }
-    guard bytes.count == size + 1 else { throw AuditError.io("\(url.path): short read") }
-    return bytes
+    return try parser.finish()
+  }
+
+  /// Index just past the last newline that ends a record (an even number of quotes before it).
+  static func lastRecordEnd(_ bytes: [UInt8]) -> Int {
+    var inQuotes = false
+    var cut = 0
+    bytes.withUnsafeBufferPointer { b in
+      for i in 0..<b.count {
+        let c = b[i]
+        if c == UInt8(ascii: "\"") { inQuotes.toggle() } else if c == 10 && !inQuotes { cut = i + 1 }
+      }
+    }
+    return cut
+  }
+
+  /// The header names of a CSV file.
+  public static func header(_ url: URL) throws -> [String] {
+    var parser = Parser(file: url.path, requests: [])
+    var bytes = Array((try? Data(contentsOf: url).prefix(1 << 20)) ?? Data())
+    let n = bytes.count
+    bytes.append(0)
+    try parser.feed(bytes, length: n, first: true, headerOnly: true)
+    return parser.names
+  }
+
+  /// Parses CSV `bytes` held in memory (tests, small inputs).
+  public static func parse(_ bytes: [UInt8], file: String, columns: [(name: String, kind: CSVColumnKind)]) throws -> CSVColumns {
+    var parser = Parser(file: file, requests: columns)
+    try parser.feed(bytes + [0], length: bytes.count, first: true)
+    return try parser.finish()
   }
 }
 
 private enum Slot {
   case skip
   case number(Int, (@Sendable (Double) -> String?)?)
+  case binary(Int)
   case text(Int)
 }
 
 private struct Parser {
-  let bytes: [UInt8]
+  var bytes: [UInt8] = []
   let file: String
-  let length: Int
+  let requests: [(name: String, kind: CSVColumnKind)]
+  var length = 0
   var pos = 0
   var line = 1
   var scratch: [UInt8] = []
+  var names: [String] = []
+  var slots: [Slot] = []
+  var numberNames: [String] = [], textNames: [String] = [], binaryNames: [String] = []
+  var numbers: [[Double]] = []
+  var binaries: [[UInt8]] = []
+  var codes: [[UInt32]] = []
+  var interners: [Interner] = []
+  var rows = 0
 
-  init(bytes: [UInt8], file: String, length: Int? = nil) {
-    self.bytes = bytes; self.file = file; self.length = length ?? bytes.count
-    if self.length >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { pos = 3 }
+  init(file: String, requests: [(name: String, kind: CSVColumnKind)]) {
+    self.file = file; self.requests = requests
   }
 
   func fail(_ message: String, column: String? = nil, index: Int? = nil, line: Int? = nil) -> AuditError {
@@ -171,11 +207,9 @@ private struct Parser {
     return names
   }
 
-  mutating func run(_ requests: [(name: String, kind: CSVColumnKind)]) throws -> CSVColumns {
-    let names = try header()
+  mutating func setUp() throws {
     let headerLine = 1
-    var slots = [Slot](repeating: .skip, count: names.count)
-    var numberNames: [String] = [], textNames: [String] = []
+    slots = [Slot](repeating: .skip, count: names.count)
     for request in requests {
       guard let index = names.firstIndex(of: request.name) else {
         throw fail("missing column '\(request.name)' (the header has: \(names.joined(separator: ", ")))",
@@ -183,16 +217,27 @@ private struct Parser {
       }
       switch request.kind {
       case .number(let check): slots[index] = .number(numberNames.count, check); numberNames.append(request.name)
+      case .binary: slots[index] = .binary(binaryNames.count); binaryNames.append(request.name)
       case .text: slots[index] = .text(textNames.count); textNames.append(request.name)
       }
     }
-    let estimate = max(16, length / max(1, 8 * names.count))
-    var numbers = [[Double]](repeating: [], count: numberNames.count)
-    var interners = [Interner](repeating: Interner(), count: textNames.count)
-    var codes = [[UInt32]](repeating: [], count: textNames.count)
-    for i in numbers.indices { numbers[i].reserveCapacity(estimate) }
-    for i in codes.indices { codes[i].reserveCapacity(estimate) }
-    var rows = 0
+    numbers = [[Double]](repeating: [], count: numberNames.count)
+    binaries = [[UInt8]](repeating: [], count: binaryNames.count)
+    interners = [Interner](repeating: Interner(), count: textNames.count)
+    codes = [[UInt32]](repeating: [], count: textNames.count)
+  }
+
+  /// Parses the complete records in `chunk[0..<length]` (`chunk[length]` must exist and end numbers).
+  mutating func feed(_ chunk: [UInt8], length: Int, first: Bool, headerOnly: Bool = false) throws {
+    bytes = chunk
+    self.length = length
+    pos = 0
+    if first {
+      if length >= 3, chunk[0] == 0xEF, chunk[1] == 0xBB, chunk[2] == 0xBF { pos = 3 }
+      names = try header()
+      if headerOnly { return }
+      try setUp()
+    }
     while pos < length {
       if bytes[pos] == 10 || bytes[pos] == 13 { _ = endOfField(); continue }  // blank line
       let recordLine = line
@@ -208,6 +253,12 @@ private struct Parser {
               throw fail(message, column: names[index], index: index + 1, line: recordLine)
             }
             numbers[k].append(v)
+          case .binary(let k):
+            let v = try number(f, column: names[index], index: index, line: recordLine)
+            guard v == 0 || v == 1 else {
+              throw fail("label \(v) is not 0 or 1", column: names[index], index: index + 1, line: recordLine)
+            }
+            binaries[k].append(UInt8(v))
           case .text(let k):
             if f.escaped {
               let raw = unescape(f)
@@ -227,14 +278,21 @@ private struct Parser {
       }
       rows += 1
     }
+    bytes = []
+  }
+
+  mutating func finish() throws -> CSVColumns {
+    if names.isEmpty { throw fail("the file is empty (no header row)", line: 1) }
     if rows == 0 { throw fail("no data rows after the header", line: 2) }
     var numberColumns: [String: [Double]] = [:]
     for (i, name) in numberNames.enumerated() { numberColumns[name] = numbers[i] }
+    var binaryColumns: [String: [UInt8]] = [:]
+    for (i, name) in binaryNames.enumerated() { binaryColumns[name] = binaries[i] }
     var textColumns: [String: CategoricalColumn] = [:]
     for (i, name) in textNames.enumerated() {
       textColumns[name] = CategoricalColumn(codes: codes[i], levels: interners[i].levels)
     }
-    return CSVColumns(rowCount: rows, numbers: numberColumns, texts: textColumns)
+    return CSVColumns(rowCount: rows, numbers: numberColumns, binaries: binaryColumns, texts: textColumns)
   }
 
   func number(_ f: (start: Int, end: Int, escaped: Bool), column: String, index: Int, line: Int) throws -> Double {

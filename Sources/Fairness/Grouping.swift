@@ -130,11 +130,17 @@ public struct Grouping: Sendable {
     self.rowGroup = rowGroup; self.droppedRows = droppedRows; self.outOfBins = outOfBins
   }
 
+  /// For each group, its group in the single-attribute view of attribute `index`.
+  public func viewMap(attribute index: Int) -> [Int32] {
+    let present = Array(Set(groupLevels.map { $0[index] })).sorted()
+    let compact = Dictionary(uniqueKeysWithValues: present.enumerated().map { ($1, Int32($0)) })
+    return groupLevels.map { compact[$0[index]]! }
+  }
+
   /// The single-attribute view: the same rows grouped by attribute `index` alone.
   public func view(attribute index: Int) -> Grouping {
     let present = Array(Set(groupLevels.map { $0[index] })).sorted()
-    let compact = Dictionary(uniqueKeysWithValues: present.enumerated().map { ($1, Int32($0)) })
-    let toView = groupLevels.map { compact[$0[index]]! }
+    let toView = viewMap(attribute: index)
     let rows = rowGroup.map { $0 < 0 ? -1 : toView[Int($0)] }
     let name = attributes[index]
     return Grouping(

@@ -17,10 +17,21 @@ public struct RankedScores: Sendable {
       rows.append(UInt32(i))
     }
     RadixSort.sort(keys: &keys, payload: &rows)
-    score = rows.map { scores[Int($0)] }
+    score = keys.map(RankedScores.value)
+    keys = []
     group = rows.map { rowGroup[Int($0)] }
     label = rows.map { labels[Int($0)] }
     self.groupCount = groupCount
+  }
+
+  private init(score: [Double], group: [Int32], label: [UInt8], groupCount: Int) {
+    self.score = score; self.group = group; self.label = label; self.groupCount = groupCount
+  }
+
+  /// The same sorted rows under a coarser grouping (`map[g]` = new group of group g), without
+  /// sorting again; scores and labels are shared.
+  public func regrouped(_ map: [Int32], groupCount: Int) -> RankedScores {
+    RankedScores(score: score, group: group.map { map[Int($0)] }, label: label, groupCount: groupCount)
   }
 
   /// Maps a Double to a UInt64 with the same order (-0 and +0 equal).
@@ -28,6 +39,12 @@ public struct RankedScores: Sendable {
   static func orderedBits(_ x: Double) -> UInt64 {
     let bits = (x + 0.0).bitPattern
     return bits & (1 << 63) != 0 ? ~bits : bits | (1 << 63)
+  }
+
+  /// Inverse of `orderedBits`.
+  @inline(__always)
+  static func value(_ key: UInt64) -> Double {
+    Double(bitPattern: key & (1 << 63) != 0 ? key & ~(1 << 63) : ~key)
   }
 
   /// Exact Mann–Whitney AUC (ties count one half) per group and overall, in one O(n) walk.

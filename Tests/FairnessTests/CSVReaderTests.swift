@@ -37,3 +37,43 @@ import Testing
     #expect(message("y,p\n1,\"0.5\n", [("y", .number()), ("p", .number())]).contains("unterminated quoted field"))
   }
 }
+
+@Suite struct CSVStreamingTests {
+  @Test func tinyChunksGiveTheSameColumnsAsOneBuffer() throws {
+    var text = "\u{FEFF}y,p,note\r\n"
+    var rng = SeededRandom(seed: 1)
+    for i in 0..<200 {
+      let note = rng.below(3) == 0 ? "\"line \(i)\nwith \"\"quotes\"\", and comma\"" : "n\(i % 7)"
+      text += "\(rng.below(2)),\(rng.uniform()),\(note)\(i % 2 == 0 ? "\r\n" : "\n")"
+    }
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-chunks-\(UUID().uuidString).csv")
+    try Data(text.utf8).write(to: url)
+    defer { try? FileManager.default.removeItem(at: url) }
+    let columns: [(name: String, kind: CSVColumnKind)] = [("y", .binary), ("p", .number()), ("note", .text)]
+    let whole = try CSVReader.parse(Array(text.utf8), file: url.path, columns: columns)
+    for chunk in [1, 7, 64, 1000] {
+      let streamed = try CSVReader.read(url, columns: columns, chunkSize: chunk)
+      #expect(streamed.rowCount == 200)
+      #expect(streamed.binaries["y"]! == whole.binaries["y"]!)
+      #expect(streamed.numbers["p"]! == whole.numbers["p"]!)
+      let a = streamed.texts["note"]!, b = whole.texts["note"]!
+      #expect(a.codes.map { a.levels[Int($0)] } == b.codes.map { b.levels[Int($0)] })
+    }
+    // A bad value deep in the file is reported on its physical line, whatever the chunking.
+    let bad = text.replacingOccurrences(of: "n3\n", with: "n3,extra\n")
+    try Data(bad.utf8).write(to: url)
+    let lines = { (t: String) -> Int in
+      do { _ = try CSVReader.parse(Array(t.utf8), file: "x", columns: columns); return 0 } catch {
+        if case .badInput(let loc, _) = error as! AuditError { return loc.line ?? 0 } else { return -1 }
+      }
+    }
+    let expected = lines(bad)
+    #expect(expected > 1)
+    for chunk in [5, 100] {
+      do { _ = try CSVReader.read(url, columns: columns, chunkSize: chunk); Issue.record("no error") } catch {
+        guard case .badInput(let loc, let message) = error as! AuditError else { Issue.record("\(error)"); continue }
+        #expect(loc.line == expected && message.hasPrefix("ragged row"))
+      }
+    }
+  }
+}
