@@ -53,12 +53,28 @@ public struct AuditResult: Sendable {
   /// ROC curves per intersectional group, and overall last.
   public var roc: [[(fpr: Double, tpr: Double)]]
   public var warnings: [String]
+  /// Seconds spent per phase, in order.
+  public var timings: [(phase: String, seconds: Double)] = []
+}
+
+/// Wall-clock phase timer.
+public struct PhaseTimer: Sendable {
+  private var last = DispatchTime.now().uptimeNanoseconds
+  public private(set) var phases: [(phase: String, seconds: Double)] = []
+  public init() {}
+  /// Records the time since the previous mark under `phase`.
+  public mutating func mark(_ phase: String) {
+    let now = DispatchTime.now().uptimeNanoseconds
+    phases.append((phase, Double(now - last) / 1e9))
+    last = now
+  }
 }
 
 /// The audit entry point.
 public enum Audit {
   /// Audits `input` under `configuration`.
   public static func run(_ input: AuditInput, configuration: AuditConfiguration = AuditConfiguration()) throws -> AuditResult {
+    var timer = PhaseTimer()
     let grouping = input.grouping
     let ranked = RankedScores(scores: input.scores, labels: input.labels, rowGroup: grouping.rowGroup, groupCount: grouping.groupCount)
     guard !ranked.score.isEmpty else { throw AuditError.badOption("no rows left after the missing-value policy") }
@@ -66,7 +82,9 @@ public enum Audit {
       guard let load = configuration.loadValidation else { throw AuditError.badOption("no validation loader for '\(path)'") }
       return try load(path)
     }
+    timer.mark("sort scores + threshold")
     var main = audit(grouping, input: input, ranked: ranked, threshold: threshold.value, configuration: configuration)
+    timer.mark("metrics + aggregates")
     var warnings: [String] = []
     if let bootstrap = configuration.bootstrap, bootstrap.replicates > 0 {
       let b = Bootstrap.run(options: bootstrap, tally: main.tally, ranked: main.ranked, threshold: threshold.value,
@@ -74,6 +92,7 @@ public enum Audit {
       for g in main.groups.indices { main.groups[g].intervals = b.groups[g] }
       main.overall.intervals = b.overall
       main.aggregateIntervals = b.aggregates
+      timer.mark("bootstrap")
     }
     let views = configuration.singleAttributeViews && grouping.attributes.count > 1
       ? grouping.attributes.indices.map { a -> GroupAudit in
@@ -82,6 +101,7 @@ public enum Audit {
           return audit(v, input: input, ranked: r, threshold: threshold.value, configuration: configuration)
         }
       : []
+    timer.mark("single-attribute views")
     var reference: Int?
     if let name = configuration.referenceGroup {
       guard let r = main.groups.firstIndex(where: { $0.name == name }) else {
@@ -95,7 +115,9 @@ public enum Audit {
                                         options: configuration.certainty,
                                         eligible: main.groups.indices.filter { main.groups[$0].isEligible || configuration.includeSmallGroups })
     }
-    let roc = (main.groups.indices.map { Optional($0) } + [nil]).map { ranked.roc(group: $0, maxPoints: configuration.rocPoints) }
+    if certainty != nil { timer.mark("certainty + MMD") }
+    let roc = ranked.rocCurves(maxPoints: configuration.rocPoints)
+    timer.mark("ROC curves")
     for g in main.groups where !g.flags.isEmpty {
       warnings.append("group \(g.name) (n=\(g.n), positives=\(g.positives)) is flagged \(g.flags.joined(separator: ", "))"
                       + (configuration.includeSmallGroups ? "" : " and left out of gaps"))
@@ -109,7 +131,7 @@ public enum Audit {
     if !main.tally.probabilities { warnings.append("scores are not all in [0, 1]: Brier and ECE are undefined") }
     return AuditResult(source: input.source, threshold: threshold, configuration: configuration, rows: input.scores.count,
                        rowsUsed: ranked.score.count, intersectional: main, views: views, referenceGroup: reference,
-                       certainty: certainty, roc: roc, warnings: warnings)
+                       certainty: certainty, roc: roc, warnings: warnings, timings: timer.phases)
   }
 
   /// Metrics and aggregates of one grouping.

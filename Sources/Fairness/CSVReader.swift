@@ -101,7 +101,7 @@ public enum CSVReader {
 
 private enum Slot {
   case skip
-  case number(Int, (@Sendable (Double) -> String?)?)
+  case number(Int)
   case binary(Int)
   case text(Int)
 }
@@ -118,6 +118,7 @@ private struct Parser {
   var slots: [Slot] = []
   var numberNames: [String] = [], textNames: [String] = [], binaryNames: [String] = []
   var numbers: [[Double]] = []
+  var checks: [(@Sendable (Double) -> String?)?] = []
   var binaries: [[UInt8]] = []
   var codes: [[UInt32]] = []
   var interners: [Interner] = []
@@ -216,7 +217,7 @@ private struct Parser {
                     column: request.name, line: headerLine)
       }
       switch request.kind {
-      case .number(let check): slots[index] = .number(numberNames.count, check); numberNames.append(request.name)
+      case .number(let check): slots[index] = .number(numberNames.count); numberNames.append(request.name); checks.append(check)
       case .binary: slots[index] = .binary(binaryNames.count); binaryNames.append(request.name)
       case .text: slots[index] = .text(textNames.count); textNames.append(request.name)
       }
@@ -247,9 +248,9 @@ private struct Parser {
         if index < slots.count {
           switch slots[index] {
           case .skip: break
-          case .number(let k, let check):
+          case .number(let k):
             let v = try number(f, column: names[index], index: index, line: recordLine)
-            if let check, let message = check(v) {
+            if let check = checks[k], let message = check(v) {
               throw fail(message, column: names[index], index: index + 1, line: recordLine)
             }
             numbers[k].append(v)
@@ -262,11 +263,9 @@ private struct Parser {
           case .text(let k):
             if f.escaped {
               let raw = unescape(f)
-              codes[k].append(raw.withUnsafeBufferPointer { interners[k].code(of: $0) })
+              codes[k].append(interners[k].code(of: raw, raw.startIndex, raw.endIndex))
             } else {
-              codes[k].append(bytes.withUnsafeBufferPointer {
-                interners[k].code(of: UnsafeBufferPointer(rebasing: $0[f.start..<f.end]))
-              })
+              codes[k].append(interners[k].code(of: bytes, f.start, f.end))
             }
           }
         }
@@ -295,20 +294,19 @@ private struct Parser {
     return CSVColumns(rowCount: rows, numbers: numberColumns, binaries: binaryColumns, texts: textColumns)
   }
 
-  func number(_ f: (start: Int, end: Int, escaped: Bool), column: String, index: Int, line: Int) throws -> Double {
+  // mutating: a non-mutating call from `feed` would copy the whole parser (all its arrays) per field.
+  mutating func number(_ f: (start: Int, end: Int, escaped: Bool), column: String, index: Int, line: Int) throws -> Double {
     var s = f.start, e = f.end
     while s < e && (bytes[s] == 32 || bytes[s] == 9) { s += 1 }
     while e > s && (bytes[e - 1] == 32 || bytes[e - 1] == 9) { e -= 1 }
-    var shown: String { String(decoding: bytes[f.start..<f.end], as: UTF8.self) }
+    if s < e, let value = NumberParser.parse(bytes, s, e), value.isFinite { return value }
+    // Error path only: name the value.
+    let shown = String(decoding: bytes[f.start..<f.end], as: UTF8.self)
     if s == e { throw fail("empty value where a number is required", column: column, index: index + 1, line: line) }
-    let value = NumberParser.parse(bytes, s, e)
-    guard let value else {
+    if NumberParser.parse(bytes, s, e) == nil {
       throw fail("'\(shown)' is not a number", column: column, index: index + 1, line: line)
     }
-    guard value.isFinite else {
-      throw fail("'\(shown)' is not a finite number", column: column, index: index + 1, line: line)
-    }
-    return value
+    throw fail("'\(shown)' is not a finite number", column: column, index: index + 1, line: line)
   }
 }
 
@@ -318,19 +316,27 @@ private struct Interner {
   var keys: [[UInt8]] = []
   var table = [Int32](repeating: -1, count: 64)
 
-  mutating func code(of field: UnsafeBufferPointer<UInt8>) -> UInt32 {
+  /// The code of bytes[start..<end], adding it as a new level when unseen.
+  mutating func code(of bytes: [UInt8], _ start: Int, _ end: Int) -> UInt32 {
     var h: UInt64 = 0xCBF2_9CE4_8422_2325
-    for b in field { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+    for i in start..<end { h = (h ^ UInt64(bytes[i])) &* 0x100_0000_01B3 }
+    let count = end - start
     var slot = Int(truncatingIfNeeded: h) & (table.count - 1)
     while true {
       let k = table[slot]
       if k < 0 { break }
-      if keys[Int(k)].elementsEqual(field) { return UInt32(k) }
+      let key = keys[Int(k)]
+      if key.count == count {
+        var same = true
+        var i = 0
+        while i < count { if key[i] != bytes[start + i] { same = false; break }; i += 1 }
+        if same { return UInt32(k) }
+      }
       slot = (slot + 1) & (table.count - 1)
     }
     let code = keys.count
-    keys.append(Array(field))
-    levels.append(String(decoding: field, as: UTF8.self))
+    keys.append(Array(bytes[start..<end]))
+    levels.append(String(decoding: bytes[start..<end], as: UTF8.self))
     table[slot] = Int32(code)
     if keys.count * 2 > table.count { rehash() }
     return UInt32(code)

@@ -100,34 +100,52 @@ public struct RankedScores: Sendable {
     return (out, overall)
   }
 
-  /// The ROC curve of one group (nil = all rows) as (FPR, TPR) points from the highest threshold
-  /// down, thinned to at most `maxPoints` points; empty if the group lacks a class.
-  public func roc(group target: Int?, maxPoints: Int = 200) -> [(fpr: Double, tpr: Double)] {
-    var P = 0.0, N = 0.0
-    for j in score.indices where target == nil || Int(group[j]) == target! {
-      if label[j] != 0 { P += 1 } else { N += 1 }
+  /// ROC curves of every group and, last, of all rows, as (FPR, TPR) points from the highest
+  /// threshold down, in one pass, for plotting: a point is kept at a distinct-score boundary once
+  /// the group has advanced by 1/(2·maxPoints) of its rows (and at the end), then thinned to at
+  /// most `maxPoints`; empty for a group that lacks a class.
+  public func rocCurves(maxPoints: Int = 200) -> [[(fpr: Double, tpr: Double)]] {
+    let G = groupCount
+    var P = [Double](repeating: 0, count: G + 1), N = P
+    for j in score.indices {
+      let g = Int(group[j])
+      if label[j] != 0 { P[g] += 1; P[G] += 1 } else { N[g] += 1; N[G] += 1 }
     }
-    guard P > 0, N > 0 else { return [] }
-    var points: [(Double, Double)] = [(0, 0)]
-    var tp = 0.0, fp = 0.0
+    var tp = [Double](repeating: 0, count: G + 1), fp = tp
+    var points = [[(Double, Double)]](repeating: [(0, 0)], count: G + 1)
+    var last = [Double](repeating: 0, count: G + 1)
+    var touched: [Int] = []
+    var isTouched = [Bool](repeating: false, count: G)
     var j = score.count - 1
     while j >= 0 {
       let v = score[j]
-      var changed = false
       while j >= 0 && score[j] == v {
-        if target == nil || Int(group[j]) == target! {
-          if label[j] != 0 { tp += 1 } else { fp += 1 }
-          changed = true
-        }
+        let g = Int(group[j])
+        if label[j] != 0 { tp[g] += 1; tp[G] += 1 } else { fp[g] += 1; fp[G] += 1 }
+        if !isTouched[g] { isTouched[g] = true; touched.append(g) }
         j -= 1
       }
-      if changed { points.append((fp / N, tp / P)) }
+      touched.append(G)
+      for g in touched {
+        if g < G { isTouched[g] = false }
+        // Keep a point when the group has advanced by a 1/(2·maxPoints) share of its rows, and at the end.
+        let seen = tp[g] + fp[g], n = P[g] + N[g]
+        if P[g] > 0 && N[g] > 0 && (seen >= last[g] + n / Double(2 * maxPoints) || seen == n) {
+          points[g].append((fp[g] / N[g], tp[g] / P[g]))
+          last[g] = seen
+        }
+      }
+      touched.removeAll(keepingCapacity: true)
     }
-    guard points.count > maxPoints else { return points.map { (fpr: $0.0, tpr: $0.1) } }
-    let step = Double(points.count - 1) / Double(maxPoints - 1)
-    return (0..<maxPoints).map { k in
-      let p = points[min(points.count - 1, Int((Double(k) * step).rounded()))]
-      return (fpr: p.0, tpr: p.1)
+    return (0...G).map { g in
+      guard P[g] > 0, N[g] > 0 else { return [] }
+      let p = points[g]
+      guard p.count > maxPoints else { return p.map { (fpr: $0.0, tpr: $0.1) } }
+      let step = Double(p.count - 1) / Double(maxPoints - 1)
+      return (0..<maxPoints).map { k in
+        let q = p[min(p.count - 1, Int((Double(k) * step).rounded()))]
+        return (fpr: q.0, tpr: q.1)
+      }
     }
   }
 

@@ -72,14 +72,21 @@ public struct AuditRequest: Sendable {
 public enum AuditPipeline {
   @discardableResult
   public static func run(_ request: AuditRequest) throws -> AuditResult {
+    var timer = PhaseTimer()
     let input = try AuditInput.load(request.predictions, columns: request.columns, groups: request.groups)
+    timer.mark("read CSV + groups")
     var configuration = request.configuration
     if configuration.loadValidation == nil {
       let columns = request.columns
       configuration.loadValidation = { path in try AuditInput.loadLabelsAndScores(URL(fileURLWithPath: path), columns: columns) }
     }
-    let result = try Audit.run(input, configuration: configuration)
-    try AuditOutput.write(result, to: request.output)
+    var result = try Audit.run(input, configuration: configuration)
+    timer.mark("audit")
+    let files = AuditOutput.render(result)
+    timer.mark("render")
+    try AuditOutput.write(files: files, to: request.output)
+    timer.mark("write")
+    result.timings = [timer.phases[0]] + result.timings + Array(timer.phases[2...])
     return result
   }
 }

@@ -41,6 +41,7 @@ struct AuditCommand: ParsableCommand {
   @Option(help: "Uncertainty zone half-width delta (|s| < delta).") var delta = 0.05
   @Option(help: "MMD kernel bandwidth sigma (units of the margin).") var mmdSigma = 0.1
   @Option(help: "MMD permutations per pair.") var permutations = 200
+  @Flag(help: "Print the time of each phase to stderr.") var timings = false
   @Option(help: "Output folder.") var out: String
 
   func run() throws {
@@ -84,6 +85,12 @@ struct AuditCommand: ParsableCommand {
       print(String(format: "ΔTPR %.3f (%@ vs %@)", v, names[hi], names[lo]))
     }
     print("wrote \(out)/audit.json, groups.csv, audit.md, audit.html")
+    if timings {
+      for t in result.timings {
+        let name = t.phase.padding(toLength: 26, withPad: " ", startingAt: 0)
+        FileHandle.standardError.write(Data("\(name) \(String(format: "%8.3f", t.seconds)) s\n".utf8))
+      }
+    }
   }
 
   /// Bootstrap progress on stderr, every 10%.
