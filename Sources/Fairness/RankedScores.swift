@@ -51,49 +51,70 @@ public struct RankedScores: Sendable {
   /// `weights` (row multiplicities in sorted order) supports the bootstrap; nil = all ones.
   /// A group without both classes gets nil.
   public func auc(weights: [Int32]? = nil) -> (groups: [Double?], overall: Double?) {
+    if let weights { return weights.withUnsafeBufferPointer { aucWalk($0) } }
+    return aucWalk(nil)
+  }
+
+  private func aucWalk(_ weights: UnsafeBufferPointer<Int32>?) -> (groups: [Double?], overall: Double?) {
     let G = groupCount
-    var numerator = [Double](repeating: 0, count: G)
-    var negBelow = [Double](repeating: 0, count: G)
-    var posBlock = [Double](repeating: 0, count: G)
-    var negBlock = [Double](repeating: 0, count: G)
-    var touched = [Int](); touched.reserveCapacity(G)
-    var isTouched = [Bool](repeating: false, count: G)
-    var allNumerator = 0.0, allNegBelow = 0.0
+    // Scratch per group: numerator, negatives below, positives, block positives, block negatives.
+    let scratch = UnsafeMutableBufferPointer<Double>.allocate(capacity: 5 * G)
+    scratch.initialize(repeating: 0)
+    defer { scratch.deallocate() }
+    let numerator = scratch.baseAddress!, negBelow = numerator + G, positives = numerator + 2 * G
+    let posBlock = numerator + 3 * G, negBlock = numerator + 4 * G
+    let touched = UnsafeMutableBufferPointer<Int>.allocate(capacity: G)
+    defer { touched.deallocate() }
+    var touchedCount = 0
+    var allNumerator = 0.0, allNegBelow = 0.0, allPositives = 0.0
     let n = score.count
-    var i = 0
     score.withUnsafeBufferPointer { s in
       group.withUnsafeBufferPointer { g in
         label.withUnsafeBufferPointer { y in
+          var i = 0
           while i < n {
+            let v = s[i]
+            if i + 1 == n || s[i + 1] != v {  // a block of one row: no tie to split
+              let w = weights.map { Double($0[i]) } ?? 1
+              if w != 0 {
+                let k = Int(g[i])
+                if y[i] != 0 {
+                  numerator[k] += w * negBelow[k]; positives[k] += w
+                  allNumerator += w * allNegBelow; allPositives += w
+                } else {
+                  negBelow[k] += w; allNegBelow += w
+                }
+              }
+              i += 1
+              continue
+            }
             var j = i
             var blockPos = 0.0, blockNeg = 0.0
-            let v = s[i]
             while j < n && s[j] == v {
               let w = weights.map { Double($0[j]) } ?? 1
               if w != 0 {
                 let k = Int(g[j])
-                if !isTouched[k] { isTouched[k] = true; touched.append(k) }
+                if posBlock[k] == 0 && negBlock[k] == 0 { touched[touchedCount] = k; touchedCount += 1 }
                 if y[j] != 0 { posBlock[k] += w; blockPos += w } else { negBlock[k] += w; blockNeg += w }
               }
               j += 1
             }
-            for k in touched {
+            for t in 0..<touchedCount {
+              let k = touched[t]
               numerator[k] += posBlock[k] * (negBelow[k] + 0.5 * negBlock[k])
               negBelow[k] += negBlock[k]
-              posBlock[k] = 0; negBlock[k] = 0; isTouched[k] = false
+              positives[k] += posBlock[k]
+              posBlock[k] = 0; negBlock[k] = 0
             }
-            touched.removeAll(keepingCapacity: true)
+            touchedCount = 0
             allNumerator += blockPos * (allNegBelow + 0.5 * blockNeg)
             allNegBelow += blockNeg
+            allPositives += blockPos
             i = j
           }
         }
       }
     }
-    // Positives per group: total weight of positive rows.
-    var positives = [Double](repeating: 0, count: G)
-    for j in 0..<n where label[j] != 0 { positives[Int(group[j])] += weights.map { Double($0[j]) } ?? 1 }
-    let allPositives = positives.reduce(0, +)
     var out = [Double?](repeating: nil, count: G)
     for k in 0..<G where positives[k] > 0 && negBelow[k] > 0 { out[k] = numerator[k] / (positives[k] * negBelow[k]) }
     let overall = allPositives > 0 && allNegBelow > 0 ? allNumerator / (allPositives * allNegBelow) : nil

@@ -36,6 +36,7 @@ struct AuditCommand: ParsableCommand {
   @Option(help: "Reference group name, e.g. 'male|40-59'.") var reference: String?
   @Option(help: "Bootstrap replicates (0 = none).") var bootstrap = 0
   @Option(help: "Bootstrap resampling: 'stratified' (within groups) or 'plain'.") var resampling = "stratified"
+  @Option(help: "Bootstrapped metrics: 'all', or 'counts' (count-based metrics and gaps only: per-cell resampling, no row resampling for AUC/Brier/ECE).") var bootstrapMetrics = "all"
   @Option(help: "Seed of the bootstrap and MMD permutations.") var seed: UInt64 = 7
   @Option(help: "Calibration bins (ECE).") var eceBins = 15
   @Option(help: "Uncertainty zone half-width delta (|s| < delta).") var delta = 0.05
@@ -58,6 +59,7 @@ struct AuditCommand: ParsableCommand {
     }
     guard missing == "drop" || missing == "level" else { throw ValidationError("--missing must be drop or level") }
     guard resampling == "stratified" || resampling == "plain" else { throw ValidationError("--resampling must be stratified or plain") }
+    guard bootstrapMetrics == "all" || bootstrapMetrics == "counts" else { throw ValidationError("--bootstrap-metrics must be all or counts") }
     var config = AuditConfiguration()
     config.threshold = try ThresholdRule.parse(threshold)
     config.minGroupSize = minGroupSize
@@ -69,7 +71,8 @@ struct AuditCommand: ParsableCommand {
     config.certainty.permutations = permutations
     config.certainty.seed = seed
     if bootstrap > 0 {
-      config.bootstrap = BootstrapOptions(replicates: bootstrap, seed: seed, stratified: resampling == "stratified")
+      config.bootstrap = BootstrapOptions(replicates: bootstrap, seed: seed, stratified: resampling == "stratified",
+                                          rowMetrics: bootstrapMetrics == "all")
       if bootstrap >= 200 { config.progress = Self.progress }
     }
     let request = AuditRequest(
