@@ -6,25 +6,72 @@ import Foundation
 public enum MMD {
   /// MMD² of two samples.
   public static func mmd2(_ x: [Double], _ y: [Double], sigma: Double) -> Double {
-    let pooled = x + y
-    let labels = [Bool](repeating: true, count: x.count) + [Bool](repeating: false, count: y.count)
-    return statistic(kernel(pooled, sigma: sigma), n: pooled.count, inX: labels, nx: x.count)
+    Pooled(x, y, sigma: sigma).statistic(Array(0..<x.count))
   }
 
   /// MMD² and permutation p-value of two samples (seeded).
   public static func test(_ x: [Double], _ y: [Double], sigma: Double, permutations: Int, seed: UInt64) -> (mmd2: Double, pValue: Double) {
-    let pooled = x + y
-    let n = pooled.count
-    let k = kernel(pooled, sigma: sigma)
-    var inX = [Bool](repeating: true, count: x.count) + [Bool](repeating: false, count: y.count)
-    let observed = statistic(k, n: n, inX: inX, nx: x.count)
+    let pooled = Pooled(x, y, sigma: sigma)
+    let observed = pooled.statistic(Array(0..<x.count))
     var rng = SeededRandom(seed: seed)
+    var order = Array(0..<pooled.n)
     var exceed = 0
     for _ in 0..<permutations {
-      for i in stride(from: n - 1, to: 0, by: -1) { inX.swapAt(i, rng.below(i + 1)) }  // Fisher–Yates
-      if statistic(k, n: n, inX: inX, nx: x.count) >= observed - 1e-12 { exceed += 1 }
+      for i in 0..<x.count { order.swapAt(i, i + rng.below(pooled.n - i)) }  // a uniform random X of size nx
+      if pooled.statistic(Array(order.prefix(x.count))) >= observed - 1e-12 { exceed += 1 }
     }
     return (observed, Double(1 + exceed) / Double(1 + permutations))
+  }
+
+  /// The pooled kernel matrix with its row sums: a relabelling only needs Σ_{X×X} K, since
+  /// Σ_{X×Y} K = Σ_{i∈X} rowSum_i − Σ_{X×X} K and Σ_{Y×Y} K = total − Σ_{X×X} K − 2 Σ_{X×Y} K.
+  struct Pooled {
+    let n: Int
+    let nx: Int
+    let k: [Double]
+    let rowSums: [Double]
+    let total: Double
+
+    init(_ x: [Double], _ y: [Double], sigma: Double) {
+      let v = x + y
+      self.n = v.count; nx = x.count
+      let c = -1 / (2 * sigma * sigma)
+      let n = v.count
+      var k = [Double](repeating: 0, count: n * n)
+      var sums = [Double](repeating: 0, count: n)
+      for i in 0..<n {
+        for j in i..<n {
+          let d = v[i] - v[j]
+          let e = exp(c * d * d)
+          k[i * n + j] = e; k[j * n + i] = e
+          sums[i] += e
+          if j != i { sums[j] += e }
+        }
+      }
+      self.k = k
+      rowSums = sums
+      total = sums.reduce(0, +)
+    }
+
+    /// MMD² (biased) with the rows `xs` as X and the rest as Y.
+    func statistic(_ xs: [Int]) -> Double {
+      var xx = 0.0, xRows = 0.0
+      k.withUnsafeBufferPointer { k in
+        xs.withUnsafeBufferPointer { xs in
+          for a in 0..<xs.count {
+            let row = xs[a] * n
+            xRows += rowSums[xs[a]]
+            var s = 0.5 * k[row + xs[a]]
+            for b in (a + 1)..<max(a + 1, xs.count) { s += k[row + xs[b]] }
+            xx += 2 * s
+          }
+        }
+      }
+      let xy = xRows - xx
+      let yy = total - xx - 2 * xy
+      let ny = n - nx
+      return xx / Double(nx * nx) + yy / Double(ny * ny) - 2 * xy / Double(nx * ny)
+    }
   }
 
   /// MMD² with p-values for every pair of the listed groups, each subsampled to `maxPerGroup`.
@@ -50,33 +97,5 @@ public enum MMD {
       lock.lock(); results[j] = MMDPair(a: a, b: b, mmd2: t.mmd2, pValue: t.pValue, sizes: (sample[a]!.count, sample[b]!.count)); lock.unlock()
     }
     return results.compactMap { $0 }
-  }
-
-  static func kernel(_ v: [Double], sigma: Double) -> [Double] {
-    let n = v.count
-    let c = -1 / (2 * sigma * sigma)
-    var k = [Double](repeating: 0, count: n * n)
-    for i in 0..<n {
-      for j in i..<n {
-        let d = v[i] - v[j]
-        let e = exp(c * d * d)
-        k[i * n + j] = e; k[j * n + i] = e
-      }
-    }
-    return k
-  }
-
-  static func statistic(_ k: [Double], n: Int, inX: [Bool], nx: Int) -> Double {
-    var xx = 0.0, yy = 0.0, xy = 0.0
-    k.withUnsafeBufferPointer { k in
-      for i in 0..<n {
-        var rx = 0.0, ry = 0.0
-        let row = i * n
-        for j in 0..<n { if inX[j] { rx += k[row + j] } else { ry += k[row + j] } }
-        if inX[i] { xx += rx; xy += ry } else { yy += ry }
-      }
-    }
-    let ny = n - nx
-    return xx / Double(nx * nx) + yy / Double(ny * ny) - 2 * xy / Double(nx * ny)
   }
 }
