@@ -39,7 +39,7 @@ public enum Bootstrap {
     let aggRow = options.rowMetrics ? AggregateKey.allCases.filter { !$0.isCountBased } : []
     let keys = countKeys + rowKeys
     let aggs = aggCount + aggRow
-    // Slot layout per replicate: groups × keys, overall × keys, aggregates.
+    // Slots: groups × keys, overall × keys, aggregates; each slot holds its R replicates contiguously.
     let slots = (G + 1) * keys.count + aggs.count
     var buffer = [Double](repeating: .nan, count: R * slots)
     let groupPositions: [[Int32]] = {
@@ -55,7 +55,6 @@ public enum Bootstrap {
         var cells = [Int](repeating: 0, count: 4 * G)
         var weights = [Int32](repeating: 0, count: ranked.score.count)
         for r in stride(from: worker, to: R, by: workers) {
-          let base = r * slots
           // Count-based: per-cell multinomial.
           var rng = SeededRandom(seed: options.seed, stream: UInt64(2 * r))
           drawCells(tally.counts, stratified: options.stratified, rng: &rng, into: &cells)
@@ -79,27 +78,35 @@ public enum Bootstrap {
             }
           }
           for (ki, k) in keys.enumerated() {
-            for g in 0..<G { out[base + g * keys.count + ki] = value(k, g) ?? .nan }
-            out[base + G * keys.count + ki] = value(k, nil) ?? .nan
+            for g in 0..<G { out[(g * keys.count + ki) * R + r] = value(k, g) ?? .nan }
+            out[(G * keys.count + ki) * R + r] = value(k, nil) ?? .nan
           }
           for (ai, a) in aggs.enumerated() {
             let v = AggregateCalculator.compute(a, members: members, value: { value($0, $1) }, overall: { value($0, nil) })
-            out[base + (G + 1) * keys.count + ai] = v.value ?? .nan
+            out[((G + 1) * keys.count + ai) * R + r] = v.value ?? .nan
           }
           if let progress { progress(done.increment(), R) }
         }
       }
     }
-    func interval(_ slot: Int) -> Interval? {
-      var values: [Double] = []
-      values.reserveCapacity(R)
-      for r in 0..<R where !buffer[r * slots + slot].isNaN { values.append(buffer[r * slots + slot]) }
-      guard !values.isEmpty else { return nil }
-      values.sort()
-      let alpha = (1 - options.level) / 2
-      return Interval(lower: percentile(values, alpha), upper: percentile(values, 1 - alpha), level: options.level,
-                      replicates: values.count, skipped: R - values.count)
+    // Percentiles per slot by selection (no full sort), slots in parallel.
+    var intervals = [Interval?](repeating: nil, count: slots)
+    buffer.withUnsafeMutableBufferPointer { all in
+      let all = UnsafeMutableSendableBuffer(all)
+      intervals.withUnsafeMutableBufferPointer { result in
+        let result = UnsafeMutableSendableIntervals(result)
+        DispatchQueue.concurrentPerform(iterations: slots) { slot in
+          var values: [Double] = []
+          values.reserveCapacity(R)
+          for r in 0..<R where !all[slot * R + r].isNaN { values.append(all[slot * R + r]) }
+          guard !values.isEmpty else { return }
+          let alpha = (1 - options.level) / 2
+          result[slot] = Interval(lower: selectPercentile(&values, alpha), upper: selectPercentile(&values, 1 - alpha),
+                                  level: options.level, replicates: values.count, skipped: R - values.count)
+        }
+      }
     }
+    func interval(_ slot: Int) -> Interval? { intervals[slot] }
     var groups = [[MetricKey: Interval]](repeating: [:], count: G)
     var overall: [MetricKey: Interval] = [:]
     for (ki, k) in keys.enumerated() {
@@ -116,6 +123,33 @@ public enum Bootstrap {
     let pos = q * Double(sorted.count - 1)
     let lo = Int(pos.rounded(.down)), hi = min(lo + 1, sorted.count - 1)
     return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - Double(lo))
+  }
+
+  /// The same percentile as `percentile(sorted(values), q)`, by quickselect (reorders `values`).
+  public static func selectPercentile(_ values: inout [Double], _ q: Double) -> Double {
+    let pos = q * Double(values.count - 1)
+    let lo = Int(pos.rounded(.down))
+    let a = select(&values, lo)
+    guard lo + 1 < values.count, pos > Double(lo) else { return a }
+    var b = Double.infinity
+    for i in (lo + 1)..<values.count where values[i] < b { b = values[i] }  // the next order statistic
+    return a + (b - a) * (pos - Double(lo))
+  }
+
+  /// Puts the k-th smallest element at index k, smaller ones before, larger ones after (Hoare quickselect).
+  static func select(_ v: inout [Double], _ k: Int) -> Double {
+    var lo = 0, hi = v.count - 1
+    while lo < hi {
+      let pivot = v[(lo + hi) / 2]
+      var i = lo, j = hi
+      while i <= j {
+        while v[i] < pivot { i += 1 }
+        while v[j] > pivot { j -= 1 }
+        if i <= j { v.swapAt(i, j); i += 1; j -= 1 }
+      }
+      if k <= j { hi = j } else if k >= i { lo = i } else { break }
+    }
+    return v[k]
   }
 
   /// Per-cell counts of one replicate, laid out [tp, fp, tn, fn] per group.
@@ -145,6 +179,16 @@ public enum Bootstrap {
     } else {
       for _ in 0..<total { weights[rng.below(total)] += 1 }
     }
+  }
+}
+
+/// Lets disjoint interval slots be written from concurrent workers.
+struct UnsafeMutableSendableIntervals: @unchecked Sendable {
+  let base: UnsafeMutableBufferPointer<Interval?>
+  init(_ base: UnsafeMutableBufferPointer<Interval?>) { self.base = base }
+  subscript(_ i: Int) -> Interval? {
+    get { base[i] }
+    nonmutating set { base[i] = newValue }
   }
 }
 

@@ -120,3 +120,17 @@ import Testing
     }
   }
 }
+
+@Suite struct PercentileTests {
+  @Test func selectionMatchesSortedPercentiles() {
+    var rng = SeededRandom(seed: 12)
+    for n in [1, 2, 3, 10, 999, 1000] {
+      let values = (0..<n).map { _ in Double(rng.below(50)) / 7 }  // many ties
+      let sorted = values.sorted()
+      for q in [0.0, 0.025, 0.5, 0.975, 1.0] {
+        var copy = values
+        #expect(Bootstrap.selectPercentile(&copy, q) == Bootstrap.percentile(sorted, q), "n=\(n) q=\(q)")
+      }
+    }
+  }
+}
