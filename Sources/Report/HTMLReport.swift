@@ -45,7 +45,7 @@ public enum HTMLReport {
     let rowH = 26.0
     var chart = SVGChart(width: 680, height: 70 + rowH * Double(a.groups.count), right: 170,
                          x: 0...1, y: 0...Double(max(1, a.groups.count)))
-    chart.axes(xLabel: "rate", yLabel: "", title: "TPR (blue) and FPR (orange) per group")
+    chart.axes(xLabel: "rate", yLabel: "", title: "TPR (blue) and FPR (orange) per group, 95% intervals", yTicks: false)
     for (i, g) in a.groups.enumerated() {
       let y0 = Double(a.groups.count - i)
       for (j, key) in [MetricKey.tpr, .fpr].enumerated() {
@@ -81,11 +81,14 @@ public enum HTMLReport {
 
   static func kde(_ r: AuditResult) -> String {
     guard let c = r.certainty, let lo = c.grid.first, let hi = c.grid.last else { return "" }
-    let top = c.groups.flatMap(\.density).max() ?? 1
+    // Flagged (small / one-class) groups are left out: their KDEs are spikes that would set the scale.
+    let shown = c.groups.indices.filter { r.intersectional.groups[$0].flags.isEmpty }
+    let top = shown.flatMap { c.groups[$0].density }.max() ?? 1
     var chart = SVGChart(x: lo...hi, y: 0...(top * 1.05))
-    chart.axes(xLabel: "certainty margin s", yLabel: "density", title: "Certainty KDE per group")
+    chart.axes(xLabel: "certainty margin s", yLabel: "density", title: "Certainty KDE per group (flagged groups omitted)")
     chart.raw("<rect x=\"\(SVGChart.n(chart.px(max(lo, -c.options.delta))))\" y=\"\(SVGChart.n(chart.top))\" width=\"\(SVGChart.n(chart.px(min(hi, c.options.delta)) - chart.px(max(lo, -c.options.delta))))\" height=\"\(SVGChart.n(chart.height - chart.top - chart.bottom))\" fill=\"#eee\"><title>uncertainty zone |s| &lt; \(c.options.delta)</title></rect>")
-    for (i, s) in c.groups.enumerated() where !s.density.isEmpty {
+    for i in shown where !c.groups[i].density.isEmpty {
+      let s = c.groups[i]
       chart.polyline(Array(zip(c.grid, s.density)), color: SVGChart.color(i), title: r.intersectional.groups[i].name)
     }
     return chart.svg

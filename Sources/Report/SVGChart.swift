@@ -31,16 +31,16 @@ struct SVGChart {
     let mag = pow(10, floor(log10(raw)))
     let step = [1.0, 2, 2.5, 5, 10].map { $0 * mag }.first { $0 >= raw } ?? raw
     let start = ceil(range.lowerBound / step) * step
-    return stride(from: start, through: range.upperBound + step * 1e-9, by: step).map { $0 }
+    return stride(from: start, through: range.upperBound + step * 1e-9, by: step).map { abs($0) < step * 1e-9 ? 0 : $0 }
   }
 
-  mutating func axes(xLabel: String, yLabel: String, title: String) {
+  mutating func axes(xLabel: String, yLabel: String, title: String, yTicks: Bool = true) {
     var s = "<rect x=\"\(Self.n(left))\" y=\"\(Self.n(top))\" width=\"\(Self.n(width - left - right))\" height=\"\(Self.n(height - top - bottom))\" fill=\"none\" stroke=\"#999\"/>"
     for t in Self.ticks(x) {
       s += "<line x1=\"\(Self.n(px(t)))\" x2=\"\(Self.n(px(t)))\" y1=\"\(Self.n(height - bottom))\" y2=\"\(Self.n(height - bottom + 4))\" stroke=\"#666\"/>"
       s += "<text x=\"\(Self.n(px(t)))\" y=\"\(Self.n(height - bottom + 16))\" text-anchor=\"middle\">\(Self.label(t))</text>"
     }
-    for t in Self.ticks(y) {
+    for t in yTicks ? Self.ticks(y) : [] {
       s += "<line x1=\"\(Self.n(left - 4))\" x2=\"\(Self.n(left))\" y1=\"\(Self.n(py(t)))\" y2=\"\(Self.n(py(t)))\" stroke=\"#666\"/>"
       s += "<text x=\"\(Self.n(left - 6))\" y=\"\(Self.n(py(t) + 4))\" text-anchor=\"end\">\(Self.label(t))</text>"
     }
@@ -69,7 +69,7 @@ struct SVGChart {
   mutating func raw(_ s: String) { body += s }
 
   var svg: String {
-    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Self.n(width))\" height=\"\(Self.n(height))\" viewBox=\"0 0 \(Self.n(width)) \(Self.n(height))\" font-family=\"sans-serif\" font-size=\"11\">\(body)</svg>"
+    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Self.n(width))\" height=\"\(Self.n(height))\" viewBox=\"0 0 \(Self.n(width)) \(Self.n(height))\" font-family=\"sans-serif\" font-size=\"11\"><rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\(body)</svg>"
   }
 
   /// A qualitative palette (Tableau 10, then repeats darker).
