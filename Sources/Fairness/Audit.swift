@@ -35,7 +35,6 @@ public struct GroupAudit: Sendable {
   /// Per group: the groups taking part in each metric's gaps.
   public var members: [MetricKey: [Int]]
   public var tally: GroupTally
-  public var ranked: RankedScores
 }
 
 /// A full audit.
@@ -87,7 +86,7 @@ public enum Audit {
     timer.mark("metrics + aggregates")
     var warnings: [String] = []
     if let bootstrap = configuration.bootstrap, bootstrap.replicates > 0 {
-      let b = Bootstrap.run(options: bootstrap, tally: main.tally, ranked: main.ranked, threshold: threshold.value,
+      let b = Bootstrap.run(options: bootstrap, tally: main.tally, ranked: ranked, threshold: threshold.value,
                             eceBins: configuration.eceBins, members: main.members, progress: configuration.progress)
       for g in main.groups.indices { main.groups[g].intervals = b.groups[g] }
       main.overall.intervals = b.overall
@@ -154,6 +153,6 @@ public enum Audit {
       aggregates[a] = AggregateCalculator.compute(a, members: members, value: { groups[$1][$0] }, overall: { overall[$0] })
     }
     return GroupAudit(attributes: grouping.attributes, groups: groups, overall: overall, aggregates: aggregates,
-                      members: members, tally: tally, ranked: ranked)
+                      members: members, tally: tally)
   }
 }

@@ -12,7 +12,8 @@ struct AuditCommand: ParsableCommand {
       Writes audit.json, groups.csv, audit.md and audit.html into --out (atomically).
 
       --groups lists attribute columns separated by commas. A column followed by ':' is binned: \
-      'age:<40,40-59,>=60' (a-b includes both ends) or 'age:edges=40,60'. After a binned \
+      'age:<40,40-59,>=60' (a-b includes both ends) or 'age:edges=40,60' (bins <40, [40,60), \
+      >=60); values outside every bin count as missing. After a binned \
       column, a token starting with '<', '>', a digit, '-', '+' or '.' continues its bins; any \
       other token starts a new attribute. Example: --groups sex,age:<40,40-59,>=60,site
 

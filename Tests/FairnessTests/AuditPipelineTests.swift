@@ -50,7 +50,7 @@ import Testing
     #expect(csv.split(separator: "\r\n").count == groups.count + 2)
     let html = try String(contentsOf: out.appendingPathComponent("audit.html"), encoding: .utf8)
     #expect(html.components(separatedBy: "<svg").count - 1 == 4)
-    #expect(!html.contains("http://") || !html.contains("src=\"http"))
+    #expect(!html.contains("src=\"http") && !html.contains("href=\"http"))
     #expect(!html.contains("<script"))
     // No staging folder is left behind.
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["audit"])
