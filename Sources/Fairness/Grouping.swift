@@ -43,8 +43,9 @@ public struct Grouping: Sendable {
           let trimmed = raw.trimmingCharacters(in: .whitespaces)
           if spec.missingTokens.contains(trimmed) { continue }
           guard let x = Double(trimmed), x.isFinite else {
+            let row = column.codes.firstIndex(of: UInt32(code)).map { " (first in data row \($0 + 1))" } ?? ""
             throw AuditError.badInput(InputLocation(file: file, column: spec1.column),
-                                      "'\(raw)' is not a number, but the attribute is binned")
+                                      "'\(raw)' is not a number, but the attribute is binned\(row)")
           }
           if let b = bins.firstIndex(where: { $0.contains(x) }) { map[code] = Int32(b) } else { map[code] = -2 }
         }

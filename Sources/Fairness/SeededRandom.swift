@@ -92,7 +92,7 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
     let alpha = (2.83 + 5.1 / b) * spq
     let lpq = Foundation.log(p / (1 - p))
     let m = Foundation.floor((nd + 1) * p)
-    let h = lgamma(m + 1) + lgamma(nd - m + 1)
+    var h = Double.nan  // lgamma(m + 1) + lgamma(n − m + 1), needed only when the quick accept fails
     while true {
       let u = uniform() - 0.5
       let v = uniform()
@@ -100,6 +100,7 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
       let k = Foundation.floor((2 * a / us + b) * u + c)
       if k < 0 || k > nd { continue }
       if us >= 0.07 && v <= vr { return Int(k) }
+      if h.isNaN { h = lgamma(m + 1) + lgamma(nd - m + 1) }
       let lhs = Foundation.log(v * alpha / (a / (us * us) + b))
       let rhs = h - lgamma(k + 1) - lgamma(nd - k + 1) + (k - m) * lpq
       if lhs <= rhs { return Int(k) }
