@@ -100,7 +100,20 @@ def numpy_cell_bootstrap(df, replicates, threshold=0.5, seed=7):
     dtpr = np.nanmax(tpr, 1) - np.nanmin(tpr, 1)
     dpd = sel.max(1) - sel.min(1)
     ci = np.percentile(dtpr, [2.5, 97.5]), np.percentile(dpd, [2.5, 97.5])
-    return time.perf_counter() - t0, ci
+    two_gaps = time.perf_counter() - t0
+    # The same breadth as FairMed: the 10 count-based metrics per group and overall, their gaps,
+    # and a percentile interval for each.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        all_cells = np.concatenate([draws, draws.sum(1, keepdims=True)], axis=1)  # R×(G+1)×4
+        tn, fp, fn, tp = np.moveaxis(all_cells, 2, 0).astype(float)
+        n, pos, neg = tn + fp + fn + tp, tp + fn, tn + fp
+        metrics = [pos / n, tp / pos, fn / pos, fp / neg, tn / neg, tp / (tp + fp), tn / (tn + fn),
+                   (tp + tn) / n, (tp / pos + tn / neg) / 2, (tp + fp) / n]
+        gaps = [np.nanmax(m[:, :G], 1) - np.nanmin(m[:, :G], 1) for m in metrics]
+        ratios = [np.nanmin(m[:, :G], 1) / np.nanmax(m[:, :G], 1) for m in (metrics[1], metrics[9])]
+        stacked = np.concatenate([np.stack(metrics, 2).reshape(replicates, -1), np.stack(gaps + ratios, 1)], 1)
+        bounds = np.nanpercentile(stacked, [2.5, 97.5], axis=0)
+    return two_gaps, time.perf_counter() - t0, ci, bounds.shape[1]
 
 
 if __name__ == "__main__":
@@ -119,5 +132,6 @@ if __name__ == "__main__":
                               [sorted(l).index(v) for (a, l), v in zip(ATTRS, k)], [len(l) for _, l in ATTRS])]) for k in fl[3]))}))
     elif cmd == "boot":
         df = pd.read_csv(sys.argv[2])
-        t, ci = numpy_cell_bootstrap(df, int(sys.argv[3]))
-        print(json.dumps({"numpy_cell_bootstrap_s": t, "delta_tpr_ci": list(map(float, ci[0]))}))
+        t, t_all, ci, intervals = numpy_cell_bootstrap(df, int(sys.argv[3]))
+        print(json.dumps({"numpy_cell_bootstrap_s": t, "numpy_cell_bootstrap_all_s": t_all, "intervals": intervals,
+                          "delta_tpr_ci": list(map(float, ci[0]))}))
