@@ -100,7 +100,7 @@ import Testing
     let result = try AuditPipeline.run(r)
     let spec = try Fixture.json("audit_twoattr.json")
     #expect(result.threshold.rule == "youden")
-    #expect(result.threshold.value == spec["youden_threshold"] as! Double)
+    #expect(result.threshold.value == Double(spec["youden_threshold"] as! String)!)
     #expect(result.threshold.detail.contains("audit_twoattr.csv"))
   }
 }

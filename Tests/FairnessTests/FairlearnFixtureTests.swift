@@ -61,6 +61,6 @@ import Testing
     let v = try AuditInput.loadLabelsAndScores(Fixture.url("audit_\(name).csv"), columns: AuditColumns())
     let ranked = RankedScores(scores: v.scores, labels: v.labels, rowGroup: [Int32](repeating: 0, count: v.scores.count), groupCount: 1)
     let t = try ThresholdSelector.youden(ranked)
-    #expect(t.threshold == spec["youden_threshold"] as! Double)
+    #expect(t.threshold == Double(spec["youden_threshold"] as! String)!)
   }
 }
