@@ -134,3 +134,30 @@ import Testing
     }
   }
 }
+
+@Suite struct BootstrapEquivalenceTests {
+  /// Per-cell multinomial resampling must give the same distribution as resampling rows.
+  @Test func perCellIntervalsMatchRowResampling() throws {
+    let d = Synthetic(n: 3000, seed: 21)
+    let input = try d.input()
+    var c = AuditConfiguration()
+    c.bootstrap = BootstrapOptions(replicates: 2000, seed: 5, stratified: true, rowMetrics: false)
+    let r = try Audit.run(input, configuration: c)
+    let g = 0
+    let rows = input.grouping.rowGroup.indices.filter { input.grouping.rowGroup[$0] == Int32(g) }
+    var rng = SeededRandom(seed: 99)
+    var tprs: [Double] = []
+    for _ in 0..<2000 {
+      var tp = 0, pos = 0
+      for _ in rows.indices {
+        let i = rows[rng.below(rows.count)]
+        if input.labels[i] == 1 { pos += 1; if input.scores[i] >= 0.5 { tp += 1 } }
+      }
+      if pos > 0 { tprs.append(Double(tp) / Double(pos)) }
+    }
+    tprs.sort()
+    let cell = try #require(r.intersectional.groups[g].intervals[.tpr])
+    #expect(abs(cell.lower - Bootstrap.percentile(tprs, 0.025)) < 0.015, "\(cell.lower) vs \(Bootstrap.percentile(tprs, 0.025))")
+    #expect(abs(cell.upper - Bootstrap.percentile(tprs, 0.975)) < 0.015, "\(cell.upper) vs \(Bootstrap.percentile(tprs, 0.975))")
+  }
+}
