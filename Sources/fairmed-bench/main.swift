@@ -33,7 +33,11 @@ let threads = Parallel.threadCount
 print("fairmed-bench: \(threads) threads (FAIRMED_NUM_THREADS), best of \(repeats) runs")
 var rows: [Row] = []
 for n in [1024, 2048] {
-  rows.append(Row(name: "sgemm_\(n)", unit: "GFLOP/s", fairmed: sgemmGFLOPS(n: n, repeats: repeats)))
+  let ours = sgemmGFLOPS(n: n, repeats: repeats)
+  let native = sgemmGFLOPS(n: n, repeats: repeats, openBLASThreads: threads)
+  print(String(format: "sgemm %d: FairMed split %.1f GFLOP/s, OpenBLAS's own threading %.1f GFLOP/s (%.0f%%)",
+    n, ours, native, 100 * ours / native))
+  rows.append(Row(name: "sgemm_\(n)", unit: "GFLOP/s", fairmed: ours))
 }
 for (width, heads, mlp) in [(768, 12, 3072), (192, 3, 768)] {
   let (f, t) = try blockTimings(width: width, heads: heads, mlp: mlp, batch: 8, tokens: 197, repeats: repeats)
