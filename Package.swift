@@ -11,6 +11,7 @@ let package = Package(
   platforms: [.macOS(.v14)],
   products: [
     .library(name: "Tensor", targets: ["Tensor"]),
+    .library(name: "Training", targets: ["Training"]),
     .executable(name: "fairmed", targets: ["fairmed"]),
     .executable(name: "fairmed-bench", targets: ["fairmed-bench"]),
   ],
@@ -29,6 +30,7 @@ let package = Package(
       dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))],
       swiftSettings: fastMath
     ),
+    .target(name: "Training", dependencies: ["Tensor"]),
     .executableTarget(
       name: "fairmed",
       dependencies: [
@@ -42,6 +44,7 @@ let package = Package(
       swiftSettings: fastMath
     ),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+    .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensor"]),
   ],
   swiftLanguageModes: [.v5]
 )
