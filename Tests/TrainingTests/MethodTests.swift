@@ -84,9 +84,10 @@ struct MethodTests {
     for (key, expected) in ref.grads {
       guard let expected, let t = inputs[key] else { continue }
       let got = t.grad?.scalars ?? [Float](repeating: 0, count: expected.count)
-      // The original-code reading works on squared logit norms (hundreds of units), where both
-      // Sinkhorn solvers stop within ~1% of the converged plan: 2e-2 there, 2e-4 elsewhere.
-      #expect(close(got, expected, tol: name == "fairclip_original" ? 2e-2 : 2e-4), "\(name): gradient of \(key)")
+      // The original-code reading works on squared logit norms (hundreds of units): the solvers
+      // agree to ~1e-2 there (geomloss approaches our converged plan only as its ε-schedule slows:
+      // scaling 0.9995 → 0.99995 moved d/d logit_scale from −1.176 to −1.248; ours −1.257).
+      #expect(close(got, expected, tol: name == "fairclip_original" ? 1e-2 : 2e-4), "\(name): gradient of \(key)")
     }
     if let q = ref.weights, let dro = method as? GroupDRO { #expect(close(dro.weights, q, tol: 1e-5)) }
   }
