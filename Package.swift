@@ -12,6 +12,7 @@ let package = Package(
   products: [
     .library(name: "Tensor", targets: ["Tensor"]),
     .library(name: "Training", targets: ["Training"]),
+    .library(name: "Fairness", targets: ["Fairness"]),
     .executable(name: "fairmed", targets: ["fairmed"]),
     .executable(name: "fairmed-bench", targets: ["fairmed-bench"]),
   ],
@@ -35,6 +36,8 @@ let package = Package(
       name: "fairmed",
       dependencies: [
         "Tensor",
+        "Fairness",
+        "Report",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -45,6 +48,10 @@ let package = Package(
     ),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
     .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensor"]),
+    // Fairness audit: standalone (Foundation only), never depends on the engine.
+    .target(name: "Fairness", swiftSettings: fastMath),
+    .target(name: "Report", dependencies: ["Fairness"]),
+    .testTarget(name: "FairnessTests", dependencies: ["Fairness", "Report"], exclude: ["Fixtures"]),
   ],
   swiftLanguageModes: [.v5]
 )

@@ -18,4 +18,5 @@ struct FairMedCommand: ParsableCommand {
 /// Every subcommand, in the order `fairmed help` lists them.
 let subcommandList: [ParsableCommand.Type] = [
   EngineDemoCommand.self,
+  AuditCommand.self,
 ]
