@@ -16,6 +16,7 @@ let package = Package(
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
   ],
   targets: [
     // BLAS: OpenBLAS on Linux; Apple platforms use Accelerate directly (see Tensor/BLAS.swift).
@@ -33,6 +34,7 @@ let package = Package(
       name: "fairmed",
       dependencies: [
         "Tensor",
+        "Data",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -42,6 +44,16 @@ let package = Package(
       swiftSettings: fastMath
     ),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+    // Data: image codecs (libjpeg-turbo, libpng via a setjmp-safe C shim), dataset layouts, sampling, synth.
+    .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
+    .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
+    .target(name: "CImageCodecs", dependencies: ["CJPEG", "CPNG"]),
+    .target(
+      name: "Data",
+      dependencies: ["CImageCodecs", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+      swiftSettings: fastMath
+    ),
+    .testTarget(name: "DataTests", dependencies: ["Data"]),
   ],
   swiftLanguageModes: [.v5]
 )
