@@ -47,13 +47,17 @@ let package = Package(
     // Data: image codecs (libjpeg-turbo, libpng via a setjmp-safe C shim), dataset layouts, sampling, synth.
     .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
     .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
-    .target(name: "CImageCodecs", dependencies: ["CJPEG", "CPNG"]),
+    .target(
+      name: "CImageCodecs",
+      dependencies: ["CJPEG", "CPNG"],
+      linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]
+    ),
     .target(
       name: "Data",
       dependencies: ["CImageCodecs", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
       swiftSettings: fastMath
     ),
-    .testTarget(name: "DataTests", dependencies: ["Data"]),
+    .testTarget(name: "DataTests", dependencies: ["Data"], exclude: ["Fixtures"]),
   ],
   swiftLanguageModes: [.v5]
 )
