@@ -18,6 +18,7 @@ let package = Package(
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
   ],
   targets: [
     // BLAS: OpenBLAS on Linux; Apple platforms use Accelerate directly (see Tensor/BLAS.swift).
@@ -38,6 +39,7 @@ let package = Package(
         "Tensor",
         "Fairness",
         "Report",
+        "Data",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -52,6 +54,20 @@ let package = Package(
     .target(name: "Fairness", swiftSettings: fastMath),
     .target(name: "Report", dependencies: ["Fairness"]),
     .testTarget(name: "FairnessTests", dependencies: ["Fairness", "Report"], exclude: ["Fixtures"]),
+    // Data: image codecs (libjpeg-turbo, libpng via a setjmp-safe C shim), dataset layouts, sampling, synth.
+    .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
+    .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
+    .target(
+      name: "CImageCodecs",
+      dependencies: ["CJPEG", "CPNG"],
+      linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]
+    ),
+    .target(
+      name: "Data",
+      dependencies: ["CImageCodecs", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+      swiftSettings: fastMath
+    ),
+    .testTarget(name: "DataTests", dependencies: ["Data"], exclude: ["Fixtures"]),
   ],
   swiftLanguageModes: [.v5]
 )

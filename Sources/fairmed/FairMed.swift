@@ -19,4 +19,6 @@ struct FairMedCommand: ParsableCommand {
 let subcommandList: [ParsableCommand.Type] = [
   EngineDemoCommand.self,
   AuditCommand.self,
+  SynthCommand.self,
+  DataCommand.self,
 ]
