@@ -11,6 +11,8 @@ let package = Package(
   platforms: [.macOS(.v14)],
   products: [
     .library(name: "Tensor", targets: ["Tensor"]),
+    .library(name: "NN", targets: ["NN"]),
+    .library(name: "CLIP", targets: ["CLIP"]),
     .executable(name: "fairmed", targets: ["fairmed"]),
     .executable(name: "fairmed-bench", targets: ["fairmed-bench"]),
   ],
@@ -42,6 +44,14 @@ let package = Package(
       swiftSettings: fastMath
     ),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+    // Layers, optimisers, safetensors (issue 3).
+    .target(name: "NN", dependencies: ["Tensor"]),
+    .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
+    // zlib, for the gzipped OpenAI BPE vocabulary.
+    .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+    // CLIP: config, tokenizer, model, checkpoints (issue 3).
+    .target(name: "CLIP", dependencies: ["NN", "Tensor", "CZlib"]),
+    .testTarget(name: "CLIPTests", dependencies: ["CLIP", "NN", "Tensor"], exclude: ["Fixtures"]),
   ],
   swiftLanguageModes: [.v5]
 )
