@@ -19,16 +19,22 @@ public enum CLIPTextCleaning: String, Sendable, Codable {
       return lowercase(collapseWhitespace(text.precomposedStringWithCanonicalMapping, strip: false))
     case .openAI:
       let unescaped = htmlUnescape(htmlUnescape(text))
-      return lowercase(collapseWhitespace(unescaped, strip: true))
+      return lowercase(collapseWhitespace(unescaped, strip: true), finalSigma: true)
     }
   }
 }
 
-/// Lowercases scalar by scalar with the full Unicode mapping and no context rules (as the
-/// `tokenizers` Lowercase normaliser and Rust's `char::to_lowercase`).
-func lowercase(_ s: String) -> String {
+/// Lowercases scalar by scalar with the full Unicode mapping (as the `tokenizers` Lowercase
+/// normaliser, Rust's `char::to_lowercase`). With `finalSigma` a capital sigma ending a word
+/// becomes `ς`, the one context rule Python's `str.lower` applies.
+func lowercase(_ s: String, finalSigma: Bool = false) -> String {
   var out = String.UnicodeScalarView()
-  for u in s.unicodeScalars {
+  let scalars = Array(s.unicodeScalars)
+  for (i, u) in scalars.enumerated() {
+    if finalSigma && u == "\u{3A3}" && isFinalSigma(scalars, i) {
+      out.append("\u{3C2}")
+      continue
+    }
     let lower = u.properties.lowercaseMapping
     if lower.unicodeScalars.count == 1, lower.unicodeScalars.first == u {
       out.append(u)
@@ -37,6 +43,17 @@ func lowercase(_ s: String) -> String {
     }
   }
   return String(out)
+}
+
+/// Unicode's Final_Sigma condition: a cased letter before (skipping case-ignorable scalars) and
+/// none after.
+func isFinalSigma(_ s: [Unicode.Scalar], _ i: Int) -> Bool {
+  var j = i - 1
+  while j >= 0 && s[j].properties.isCaseIgnorable { j -= 1 }
+  guard j >= 0 && s[j].properties.isCased else { return false }
+  var k = i + 1
+  while k < s.count && s[k].properties.isCaseIgnorable { k += 1 }
+  return !(k < s.count && s[k].properties.isCased)
 }
 
 /// Replaces each run of Unicode whitespace with one space (and optionally trims the ends).

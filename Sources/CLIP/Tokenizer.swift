@@ -88,7 +88,8 @@ public final class CLIPTokenizer: @unchecked Sendable {
     guard lines.count > mergeCount else {
       throw CLIPFileError(file: path, "has \(lines.count - 1) merges, expected at least \(mergeCount)")
     }
-    let merges = try Self.parseMerges(Array(lines[0...mergeCount]), file: path)
+    // Line 0 is a header ("bpe_simple_vocab_16e6.txt#version: 0.2"), skipped as open_clip does.
+    let merges = try Self.parseMerges(Array(lines[1...mergeCount]), file: path, firstLine: 2)
     var tokens = byteSymbolPairs.map { String($0.1) }
     tokens += tokens.map { $0 + "</w>" }
     tokens += merges.map { $0.0 + $0.1 }
@@ -98,14 +99,14 @@ public final class CLIPTokenizer: @unchecked Sendable {
     try self.init(vocab: vocab, merges: merges, padID: padID, cleaning: cleaning, source: path)
   }
 
-  static func parseMerges(_ lines: [Substring], file: String) throws -> [(String, String)] {
+  static func parseMerges(_ lines: [Substring], file: String, firstLine: Int = 1) throws -> [(String, String)] {
     var out: [(String, String)] = []
     for (n, line) in lines.enumerated() {
-      if n == 0 && line.hasPrefix("#") { continue }
+      if n == 0 && firstLine == 1 && line.hasPrefix("#version") { continue }
       if line.isEmpty { continue }
       let parts = line.split(separator: " ")
       guard parts.count == 2 else {
-        throw CLIPFileError(file: file, "line \(n + 1) is not a merge pair \"a b\": \(line.prefix(40))")
+        throw CLIPFileError(file: file, "line \(n + firstLine) is not a merge pair \"a b\": \(line.prefix(40))")
       }
       out.append((String(parts[0]), String(parts[1])))
     }
