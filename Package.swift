@@ -46,7 +46,7 @@ let package = Package(
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
     // Layers, optimisers, safetensors (issue 3).
     .target(name: "NN", dependencies: ["Tensor"]),
-    .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
+    .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], exclude: ["Fixtures"]),
     // zlib, for the gzipped OpenAI BPE vocabulary.
     .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
     // CLIP: config, tokenizer, model, checkpoints (issue 3).

@@ -34,7 +34,7 @@ public func defaultDecays(_ path: String) -> Bool {
   if last == "bias" || last == "logit_scale" || last.hasPrefix("ln_") { return false }
   for p in parts {
     if p.contains("norm") || p.hasPrefix("ln_") || p == "ln_final" { return false }
-    if p.contains("embedding") && p != "patch_embedding" { return false }
+    if p.hasSuffix("embedding") && p != "patch_embedding" { return false }
   }
   return true
 }
