@@ -1,8 +1,22 @@
+import Foundation
+
 /// Whether ops record the autodiff graph. Disabled inside ``withNoGrad(_:)`` and while
-/// gradients are being computed.
+/// gradients are being computed. The setting is per thread, so concurrent work (tests, loaders)
+/// never switches recording off for another thread.
 public enum GradMode {
-  nonisolated(unsafe) static var disabledDepth = 0
-  /// True when new ops record their backward rule.
+  private static let key: pthread_key_t = {
+    var k = pthread_key_t()
+    pthread_key_create(&k, nil)
+    return k
+  }()
+
+  /// Nesting depth of no-grad scopes on the current thread.
+  static var disabledDepth: Int {
+    get { Int(bitPattern: pthread_getspecific(key)) }
+    set { pthread_setspecific(key, UnsafeRawPointer(bitPattern: newValue)) }
+  }
+
+  /// True when new ops record their backward rule on this thread.
   public static var isEnabled: Bool { disabledDepth == 0 }
 }
 

@@ -4,22 +4,18 @@ import Foundation
 /// Work splitting over CPU cores for element-wise loops, reductions and per-head GEMMs.
 ///
 /// The thread count defaults to the number of active cores; `FAIRMED_NUM_THREADS` overrides it at
-/// start-up and ``threadCount`` at run time (it also sets the BLAS library's thread count).
+/// start-up and ``threadCount`` at run time.
 public enum Parallel {
   nonisolated(unsafe) private static var _threadCount: Int = {
     let fromEnvironment = ProcessInfo.processInfo.environment["FAIRMED_NUM_THREADS"].flatMap(Int.init)
-    let n = max(1, fromEnvironment ?? ProcessInfo.processInfo.activeProcessorCount)
-    BLAS.threadCount = n
-    return n
+    BLAS.threadCount = 1
+    return max(1, fromEnvironment ?? ProcessInfo.processInfo.activeProcessorCount)
   }()
 
-  /// Threads used by FairMed's own loops and by BLAS.
+  /// Threads used by FairMed's loops and GEMM splits (BLAS itself runs single-threaded).
   public static var threadCount: Int {
     get { _threadCount }
-    set {
-      _threadCount = max(1, newValue)
-      BLAS.threadCount = _threadCount
-    }
+    set { _threadCount = max(1, newValue) }
   }
 
   /// Minimum elements per chunk before a loop is split: below it threads cost more than they save.

@@ -89,7 +89,7 @@ public final class Tensor: @unchecked Sendable {
   /// Axis index with negative values counting from the end.
   func axis(_ a: Int, op: String) throws -> Int {
     let r = a < 0 ? a + rank : a
-    guard r >= 0 && r < max(rank, 1) else {
+    guard r >= 0 && r < Swift.max(rank, 1) else {
       throw TensorError.invalidAxis(op: op, axis: a, shape: shape)
     }
     return r
@@ -116,7 +116,7 @@ extension Tensor {
 
   /// `start, start + step, …` below `end` (like `torch.arange`).
   public static func arange(_ start: Float = 0, _ end: Float, step: Float = 1) -> Tensor {
-    let n = max(0, Int((Double(end - start) / Double(step)).rounded(.up)))
+    let n = Swift.max(0, Int((Double(end - start) / Double(step)).rounded(.up)))
     let t = Tensor(uninitialized: [n])
     for i in 0..<n { t.pointer[i] = start + Float(i) * step }
     return t

@@ -8,7 +8,10 @@ public enum VectorMath {
   @inline(__always)
   public static func exp(_ x0: V) -> V {
     let x1 = x0.clamped(lowerBound: V(repeating: -87.3), upperBound: V(repeating: 88.3))
-    let fx = (x1 * 1.442_695_04).rounded(.toNearestOrEven)
+    // Round to nearest with the 1.5·2²³ trick; the integer lands in the low mantissa bits.
+    let magic = V(repeating: 12_582_912)
+    let shifted = x1 * 1.442_695_04 + magic
+    let fx = shifted - magic
     var x = x1 - fx * 0.693_359_375
     x = x + fx * 2.121_944_40e-4
     var y = V(repeating: 1.987_569_150_0e-4)
@@ -18,7 +21,7 @@ public enum VectorMath {
     y = y * x + 1.666_666_545_9e-1
     y = y * x + 5.000_000_120_1e-1
     y = y * (x * x) + x + 1
-    let n = SIMD8<Int32>(truncatingIfNeeded: SIMD8<Int64>(fx, rounding: .towardZero))
+    let n = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
     let pow2n = unsafeBitCast((n &+ 127) &<< 23, to: V.self)
     return (y * pow2n).replacing(with: 0, where: x0 .< -87.3)
   }

@@ -45,7 +45,7 @@ extension Tensor {
       Parallel.forRange(n) { r in for i in r { po[i] = apply(kind, s, pb[i]) } }
     } else if a.count == n, isTrailingSuffix(b.shape, of: shape) {
       let inner = b.count
-      Parallel.forRange(n / max(inner, 1), grain: max(1, Parallel.grain / max(inner, 1))) { rows in
+      Parallel.forRange(n / Swift.max(inner, 1), grain: Swift.max(1, Parallel.grain / Swift.max(inner, 1))) { rows in
         for row in rows {
           let o = row * inner
           switch kind {
@@ -105,7 +105,7 @@ extension Tensor {
     let po = out.pointer, pg = pointer
     if Tensor.isTrailingSuffix(target, of: shape) {
       let inner = out.count
-      let rows = count / max(inner, 1)
+      let rows = count / Swift.max(inner, 1)
       for row in 0..<rows {
         let o = row * inner
         for j in 0..<inner { po[j] += pg[o + j] }

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""PyTorch peer for fairmed-bench: the same workloads, same thread count, printed as JSON
+{name: value} with the units fairmed-bench uses (GFLOP/s for sgemm, ms for blocks)."""
+import argparse
+import json
+import time
+
+import torch
+import torch.nn.functional as F
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+ap.add_argument("--repeats", type=int, default=5)
+args = ap.parse_args()
+torch.set_num_threads(args.threads)
+torch.manual_seed(0)
+
+
+def best_ms(fn):
+    fn()
+    best = float("inf")
+    for _ in range(args.repeats):
+        t = time.perf_counter()
+        fn()
+        best = min(best, (time.perf_counter() - t) * 1e3)
+    return best
+
+
+out = {}
+for n in (1024, 2048):
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    ms = best_ms(lambda: torch.mm(a, b))
+    out[f"sgemm_{n}"] = 2 * n ** 3 / (ms / 1e3) / 1e9
+
+
+class Block(torch.nn.Module):
+    """One pre-LN CLIP encoder layer (quick-GELU MLP), as in transformers' CLIPEncoderLayer."""
+
+    def __init__(self, width, heads, mlp):
+        super().__init__()
+        self.heads = heads
+        self.ln1, self.ln2 = torch.nn.LayerNorm(width), torch.nn.LayerNorm(width)
+        self.q, self.k, self.v, self.o = (torch.nn.Linear(width, width) for _ in range(4))
+        self.fc1, self.fc2 = torch.nn.Linear(width, mlp), torch.nn.Linear(mlp, width)
+
+    def forward(self, x):
+        b, t, w = x.shape
+        h = self.ln1(x)
+        split = lambda y: y.view(b, t, self.heads, w // self.heads).transpose(1, 2)
+        a = F.scaled_dot_product_attention(split(self.q(h)), split(self.k(h)), split(self.v(h)))
+        x = x + self.o(a.transpose(1, 2).reshape(b, t, w))
+        m = self.fc1(self.ln2(x))
+        return x + self.fc2(m * torch.sigmoid(1.702 * m))
+
+
+for width, heads, mlp in ((768, 12, 3072), (192, 3, 768)):
+    block = Block(width, heads, mlp)
+    x = torch.randn(8, 197, width, requires_grad=True)
+    seed = torch.randn(8, 197, width)
+    with torch.no_grad():
+        out[f"block{width}_forward"] = best_ms(lambda: block(x))
+
+    def step():
+        block.zero_grad(set_to_none=True)
+        x.grad = None
+        block(x).backward(seed)
+
+    out[f"block{width}_forward_backward"] = best_ms(step)
+
+print(json.dumps(out))

@@ -1,0 +1,86 @@
+/// Fused layer normalisation over the last axis, forward and backward in one pass each.
+public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float = 1e-5) throws -> Tensor {
+  guard let d = x.shape.last, weight.shape == [d], bias.shape == [d] else {
+    throw TensorError.shapeMismatch(op: "layerNorm", lhs: x.shape, rhs: weight.shape)
+  }
+  let rows = x.count / Swift.max(d, 1)
+  let out = Tensor(uninitialized: x.shape)
+  let mean = Tensor(uninitialized: [rows]), rstd = Tensor(uninitialized: [rows])
+  let px = x.pointer, po = out.pointer, pw = weight.pointer, pb = bias.pointer
+  let pm = mean.pointer, pr = rstd.pointer
+  let grain = Swift.max(1, Parallel.grain / Swift.max(d, 1))
+  Parallel.forRange(rows, grain: grain) { r in
+    for i in r {
+      let row = px + i * d
+      var s: Float = 0
+      for j in 0..<d { s += row[j] }
+      let mu = s / Float(d)
+      var v: Float = 0
+      for j in 0..<d {
+        let c = row[j] - mu
+        v += c * c
+      }
+      let inv = 1 / (v / Float(d) + eps).squareRoot()
+      pm[i] = mu
+      pr[i] = inv
+      let o = po + i * d
+      for j in 0..<d { o[j] = (row[j] - mu) * inv * pw[j] + pb[j] }
+    }
+  }
+  return Tensor.record(out, op: "layerNorm", inputs: [x, weight, bias]) { [mean, rstd] g in
+    _ = (mean, rstd)  // keep the saved statistics alive for the raw pointers below
+    let pg = g.pointer
+    var gx: Tensor? = nil
+    if x.requiresGrad {
+      let r = Tensor(uninitialized: x.shape)
+      let pgx = r.pointer
+      Parallel.forRange(rows, grain: grain) { range in
+        for i in range {
+          let row = px + i * d, gr = pg + i * d, dst = pgx + i * d
+          let mu = pm[i], inv = pr[i]
+          var sumG: Float = 0, sumGX: Float = 0
+          for j in 0..<d {
+            let gh = gr[j] * pw[j]
+            sumG += gh
+            sumGX += gh * (row[j] - mu) * inv
+          }
+          let a = sumG / Float(d), b = sumGX / Float(d)
+          for j in 0..<d {
+            let xh = (row[j] - mu) * inv
+            dst[j] = inv * (gr[j] * pw[j] - a - xh * b)
+          }
+        }
+      }
+      gx = r
+    }
+    var gw: Tensor? = nil, gb: Tensor? = nil
+    if weight.requiresGrad || bias.requiresGrad {
+      // Per-thread partial sums over row blocks, then one reduction.
+      let blocks = Swift.min(Parallel.threadCount, Swift.max(1, rows / 64))
+      let partial = Tensor.zeros([blocks, 2, d])
+      let pp = partial.pointer
+      let per = (rows + blocks - 1) / blocks
+      Parallel.forEach(blocks) { bi in
+        let dw = pp + bi * 2 * d, db = dw + d
+        for i in (bi * per)..<Swift.min(rows, (bi + 1) * per) {
+          let row = px + i * d, gr = pg + i * d
+          let mu = pm[i], inv = pr[i]
+          for j in 0..<d {
+            dw[j] += gr[j] * (row[j] - mu) * inv
+            db[j] += gr[j]
+          }
+        }
+      }
+      let w = Tensor.zeros([d]), b = Tensor.zeros([d])
+      for bi in 0..<blocks {
+        for j in 0..<d {
+          w.pointer[j] += pp[bi * 2 * d + j]
+          b.pointer[j] += pp[bi * 2 * d + d + j]
+        }
+      }
+      gw = w
+      gb = b
+    }
+    return [gx, gw, gb]
+  }
+}
