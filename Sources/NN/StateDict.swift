@@ -55,11 +55,7 @@ extension Module {
   /// Loads the parameters from a safetensors file, decoding each tensor from the memory map
   /// straight into its parameter (no intermediate copy of the checkpoint).
   public func load(safetensors path: String, strict: Bool = true) throws {
-    let file = try SafetensorsFile(path: path)
-    try loadParameters(
-      available: Dictionary(uniqueKeysWithValues: file.entries.map { ($0.name, $0.shape) }),
-      strict: strict, source: path
-    ) { name, destination in try file.read(name, into: destination) }
+    try load(from: SafetensorsFile(path: path), strict: strict)
   }
 
   /// Writes the parameters (F32, checkpoint names) to a safetensors file atomically.
@@ -90,6 +86,55 @@ extension Module {
     if !report.wrongShape.isEmpty || (strict && !report.isEmpty) { throw report }
     for (path, t) in params where available[path] != nil {
       try read(path, t.pointer)
+    }
+  }
+}
+
+/// Named tensors that can be decoded into a buffer on demand (a safetensors file, several
+/// shards, or a renaming view over another source).
+public protocol TensorSource {
+  /// Every tensor's name and shape.
+  var shapes: [String: [Int]] { get }
+  /// Decodes tensor `name` into `destination` (its element count, Float32).
+  func read(_ name: String, into destination: UnsafeMutablePointer<Float>) throws
+  /// Where the tensors come from, for error messages.
+  var sourceDescription: String { get }
+}
+
+extension SafetensorsFile: TensorSource {
+  public var shapes: [String: [Int]] { Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0.shape) }) }
+  public var sourceDescription: String { path }
+}
+
+/// Several safetensors shards seen as one source (HF `model.safetensors.index.json`).
+public struct ShardedSource: TensorSource {
+  public let files: [SafetensorsFile]
+  private let owner: [String: Int]
+  public init(files: [SafetensorsFile]) throws {
+    self.files = files
+    var owner: [String: Int] = [:]
+    for (i, f) in files.enumerated() {
+      for n in f.names {
+        if let j = owner[n] { throw SafetensorsError(file: f.path, tensor: n, "also present in \(files[j].path)") }
+        owner[n] = i
+      }
+    }
+    self.owner = owner
+  }
+  public var shapes: [String: [Int]] { files.reduce(into: [:]) { $0.merge($1.shapes) { a, _ in a } } }
+  public func read(_ name: String, into destination: UnsafeMutablePointer<Float>) throws {
+    guard let i = owner[name] else { throw SafetensorsError(file: sourceDescription, tensor: name, "no such tensor") }
+    try files[i].read(name, into: destination)
+  }
+  public var sourceDescription: String { files.map(\.path).joined(separator: ", ") }
+}
+
+extension Module {
+  /// Loads every parameter from `source` (names and shapes checked first, all problems reported
+  /// together in one ``StateDictError``).
+  public func load(from source: TensorSource, strict: Bool = true) throws {
+    try loadParameters(available: source.shapes, strict: strict, source: source.sourceDescription) {
+      try source.read($0, into: $1)
     }
   }
 }
