@@ -13,6 +13,8 @@ let package = Package(
     .library(name: "Tensor", targets: ["Tensor"]),
     .library(name: "Training", targets: ["Training"]),
     .library(name: "Fairness", targets: ["Fairness"]),
+    .library(name: "NN", targets: ["NN"]),
+    .library(name: "CLIP", targets: ["CLIP"]),
     .executable(name: "fairmed", targets: ["fairmed"]),
     .executable(name: "fairmed-bench", targets: ["fairmed-bench"]),
   ],
@@ -68,6 +70,14 @@ let package = Package(
       swiftSettings: fastMath
     ),
     .testTarget(name: "DataTests", dependencies: ["Data"], exclude: ["Fixtures"]),
+    // Layers, optimisers, safetensors (issue 3).
+    .target(name: "NN", dependencies: ["Tensor"]),
+    .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], exclude: ["Fixtures"]),
+    // zlib, for the gzipped OpenAI BPE vocabulary.
+    .systemLibrary(name: "FairMedZlib", path: "Sources/FairMedZlib", providers: [.apt(["zlib1g-dev"])]),
+    // CLIP: config, tokenizer, model, checkpoints (issue 3).
+    .target(name: "CLIP", dependencies: ["NN", "Tensor", "FairMedZlib"]),
+    .testTarget(name: "CLIPTests", dependencies: ["CLIP", "NN", "Tensor"], exclude: ["Fixtures"]),
   ],
   swiftLanguageModes: [.v5]
 )
