@@ -23,7 +23,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
   public var groups: String = "sex,age:<40,40-59,>=60"
   public var epochs: Int = 10
   public var batchSize: Int = 64
-  /// `shuffle` or `balanced` (≥ ``minPerCell`` samples of every subgroup per batch).
+  /// `shuffle`, `balanced` (≥ ``minPerCell`` samples of every subgroup per batch) or
+  /// `balanced-cells` (≥ ``minPerCell`` of every subgroup × label cell).
   public var sampler: String = "shuffle"
   public var minPerCell: Int = 2
   public var seed: UInt64 = 0
@@ -79,7 +80,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
     if epochs < 1 { problems.append("--epochs must be ≥ 1") }
     if batchSize < 2 { problems.append("--batch-size must be ≥ 2") }
     if accumulation < 1 { problems.append("--accumulation must be ≥ 1") }
-    if !["shuffle", "balanced"].contains(sampler) { problems.append("--sampler must be shuffle or balanced, got '\(sampler)'") }
+    if !["shuffle", "balanced", "balanced-cells"].contains(sampler) { problems.append("--sampler must be shuffle, balanced or balanced-cells, got '\(sampler)'") }
     if !["full", "last-k", "text-frozen", "image-frozen"].contains(mode) { problems.append("--mode must be full, last-k, text-frozen or image-frozen, got '\(mode)'") }
     if !["auto", "contrastive", "prompt-ce"].contains(loss) { problems.append("--loss must be auto, contrastive or prompt-ce, got '\(loss)'") }
     if !["val-auc", "val-dtpr", "last"].contains(selection) { problems.append("--selection must be val-auc, val-dtpr or last, got '\(selection)'") }

@@ -29,7 +29,7 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Intersectional groups, e.g. sex,age:<40,40-59,>=60.") var groups: String?
   @Option(help: "Epochs.") var epochs: Int?
   @Option(help: "Batch size.") var batchSize: Int?
-  @Option(help: "Sampler: shuffle or balanced (≥ --min-per-cell of every subgroup per batch).") var sampler: String?
+  @Option(help: "Sampler: shuffle, balanced (≥ --min-per-cell of every subgroup per batch) or balanced-cells (of every subgroup × label).") var sampler: String?
   @Option(help: "Samples per subgroup guaranteed by the balanced sampler.") var minPerCell: Int?
   @Option(help: "Random seed (the same seed gives the same weights).") var seed: UInt64?
   @Option(name: .customLong("lr"), help: "Peak learning rate (linear warm-up, cosine decay).") var learningRate: Float?
