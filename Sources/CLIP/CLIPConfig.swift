@@ -77,9 +77,9 @@ public struct CLIPConfig: Sendable, Equatable {
       var d: [String: Any] = [
         "hidden_size": c.hiddenSize, "intermediate_size": c.intermediateSize,
         "num_attention_heads": c.numAttentionHeads, "num_hidden_layers": c.numHiddenLayers,
-        "hidden_act": c.hiddenAct.rawValue, "layer_norm_eps": Double(c.layerNormEps),
-        "projection_dim": projectionDim, "attention_dropout": 0.0, "initializer_range": Double(initializerRange),
-        "initializer_factor": Double(initializerFactor),
+        "hidden_act": c.hiddenAct.rawValue, "layer_norm_eps": shortest(c.layerNormEps),
+        "projection_dim": projectionDim, "attention_dropout": 0.0, "initializer_range": shortest(initializerRange),
+        "initializer_factor": shortest(initializerFactor),
         "model_type": vision ? "clip_vision_model" : "clip_text_model",
       ]
       if vision {
@@ -97,15 +97,38 @@ public struct CLIPConfig: Sendable, Equatable {
     }
     return [
       "architectures": ["CLIPModel"], "model_type": "clip", "projection_dim": projectionDim,
-      "logit_scale_init_value": Double(logitScaleInitValue), "initializer_factor": Double(initializerFactor),
+      "logit_scale_init_value": shortest(logitScaleInitValue), "initializer_factor": shortest(initializerFactor),
       "vision_config": tower(vision, vision: true), "text_config": tower(text, vision: false),
     ]
   }
 
-  /// Writes ``json()`` to `path`.
+  /// Writes ``json()`` to `path` (floats keep a decimal point: `transformers` rejects `1` for a
+  /// float field).
   public func write(to path: String) throws {
-    let data = try JSONSerialization.data(withJSONObject: json(), options: [.prettyPrinted, .sortedKeys])
-    try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    try Data((jsonText(json()) + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+  }
+}
+
+/// The Double whose decimal text is the Float's shortest one (1e-05, not 9.99999974737875e-06).
+func shortest(_ f: Float) -> Double { Double("\(f)") ?? Double(f) }
+
+/// Pretty JSON text with sorted keys; `Double` values always carry a decimal point or exponent.
+func jsonText(_ v: Any, indent: String = "") -> String {
+  let inner = indent + "  "
+  switch v {
+  case let d as [String: Any]:
+    let items = d.keys.sorted().map { "\(inner)\(Safetensors.jsonString($0)): \(jsonText(d[$0]!, indent: inner))" }
+    return items.isEmpty ? "{}" : "{\n" + items.joined(separator: ",\n") + "\n\(indent)}"
+  case let a as [Any]:
+    return "[" + a.map { jsonText($0, indent: inner) }.joined(separator: ", ") + "]"
+  case let s as String: return Safetensors.jsonString(s)
+  case let b as Bool: return b ? "true" : "false"
+  case let i as Int: return String(i)
+  case let x as Double:
+    var t = "\(x)"
+    if !t.contains(".") && !t.contains("e") && !t.contains("n") && !t.contains("i") { t += ".0" }
+    return t
+  default: return "null"
   }
 }
 
