@@ -35,6 +35,8 @@ let package = Package(
       name: "fairmed",
       dependencies: [
         "Tensor",
+        "NN",
+        "CLIP",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),

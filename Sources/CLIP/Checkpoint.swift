@@ -82,3 +82,14 @@ struct FilteredSource: TensorSource {
   func read(_ name: String, into destination: UnsafeMutablePointer<Float>) throws { try base.read(name, into: destination) }
   var sourceDescription: String { base.sourceDescription }
 }
+
+extension CLIPTokenizer {
+  /// The tokenizer of a Hugging Face CLIP folder (`vocab.json` + `merges.txt`), padding with the
+  /// end token as HF does, with the context length of `config` (its text positions).
+  public convenience init(modelDirectory: String, config: CLIPConfig) throws {
+    let dir = URL(fileURLWithPath: modelDirectory)
+    try self.init(vocabJSON: dir.appendingPathComponent("vocab.json").path,
+                  merges: dir.appendingPathComponent("merges.txt").path, padID: nil)
+    contextLength = config.text.maxPositionEmbeddings
+  }
+}

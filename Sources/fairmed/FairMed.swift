@@ -18,4 +18,6 @@ struct FairMedCommand: ParsableCommand {
 /// Every subcommand, in the order `fairmed help` lists them.
 let subcommandList: [ParsableCommand.Type] = [
   EngineDemoCommand.self,
+  EncodeCommand.self,
+  ZeroShotCommand.self,
 ]
