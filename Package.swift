@@ -42,12 +42,12 @@ let package = Package(
     ),
     .executableTarget(
       name: "fairmed-bench",
-      dependencies: ["Tensor"],
+      dependencies: ["Tensor", "NN", "CLIP"],
       swiftSettings: fastMath
     ),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
     // Layers, optimisers, safetensors (issue 3).
-    .target(name: "NN", dependencies: ["Tensor"]),
+    .target(name: "NN", dependencies: ["Tensor"], swiftSettings: fastMath),
     .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], exclude: ["Fixtures"]),
     // zlib, for the gzipped OpenAI BPE vocabulary.
     .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),

@@ -10,18 +10,40 @@ public struct CLIPTowerConfig: Sendable, Equatable {
   public var hiddenAct: Activation
   public var layerNormEps: Float
   // Vision only.
-  public var imageSize: Int = 224
-  public var patchSize: Int = 32
-  public var numChannels: Int = 3
+  public var imageSize: Int
+  public var patchSize: Int
+  public var numChannels: Int
   // Text only.
-  public var maxPositionEmbeddings: Int = 77
-  public var vocabSize: Int = 49408
-  public var eosTokenID: Int = 49407
-  public var padTokenID: Int = 1
-  public var bosTokenID: Int = 49406
+  public var maxPositionEmbeddings: Int
+  public var vocabSize: Int
+  public var eosTokenID: Int
+  public var padTokenID: Int
+  public var bosTokenID: Int
 
   /// Patches per image side.
   public var gridSize: Int { imageSize / patchSize }
+
+  public init(
+    hiddenSize: Int, intermediateSize: Int, numAttentionHeads: Int, numHiddenLayers: Int,
+    hiddenAct: Activation = .quickGELU, layerNormEps: Float = 1e-5, imageSize: Int = 224, patchSize: Int = 32,
+    numChannels: Int = 3, maxPositionEmbeddings: Int = 77, vocabSize: Int = 49408, eosTokenID: Int = 49407,
+    padTokenID: Int = 1, bosTokenID: Int = 49406
+  ) {
+    self.hiddenSize = hiddenSize
+    self.intermediateSize = intermediateSize
+    self.numAttentionHeads = numAttentionHeads
+    self.numHiddenLayers = numHiddenLayers
+    self.hiddenAct = hiddenAct
+    self.layerNormEps = layerNormEps
+    self.imageSize = imageSize
+    self.patchSize = patchSize
+    self.numChannels = numChannels
+    self.maxPositionEmbeddings = maxPositionEmbeddings
+    self.vocabSize = vocabSize
+    self.eosTokenID = eosTokenID
+    self.padTokenID = padTokenID
+    self.bosTokenID = bosTokenID
+  }
 }
 
 /// A CLIP configuration read from (and written to) Hugging Face's `config.json`.
