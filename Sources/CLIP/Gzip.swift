@@ -1,4 +1,4 @@
-import CZlib
+import FairMedZlib
 import Foundation
 
 /// Errors from reading tokenizer and model files.

@@ -20,4 +20,7 @@ let subcommandList: [ParsableCommand.Type] = [
   EngineDemoCommand.self,
   EncodeCommand.self,
   ZeroShotCommand.self,
+  AuditCommand.self,
+  SynthCommand.self,
+  DataCommand.self,
 ]

@@ -1,0 +1,70 @@
+import Foundation
+
+/// Column names of a predictions file.
+public struct AuditColumns: Sendable, Equatable {
+  /// 0/1 ground truth.
+  public var label: String
+  /// Predicted probability (or any score) of the positive class.
+  public var score: String
+  /// Certainty margin column; `nil` = none, `"derive"` = derived from the score as p_y − p_{1−y}.
+  public var margin: String?
+
+  public init(label: String = "y", score: String = "p", margin: String? = nil) {
+    self.label = label; self.score = score; self.margin = margin
+  }
+}
+
+/// Validated audit data: labels, scores, optional margins, and the group of every row.
+public struct AuditInput: Sendable {
+  public var labels: [UInt8]
+  public var scores: [Double]
+  public var margins: [Double]?
+  public var grouping: Grouping
+  /// Where the data came from (for reports).
+  public var source: String
+
+  public init(labels: [UInt8], scores: [Double], margins: [Double]?, grouping: Grouping, source: String = "memory") {
+    self.labels = labels; self.scores = scores; self.margins = margins; self.grouping = grouping; self.source = source
+  }
+
+  /// Reads and validates a predictions CSV; errors name the file, line and column.
+  public static func load(_ url: URL, columns: AuditColumns, groups: GroupingSpec) throws -> AuditInput {
+    var requests: [(name: String, kind: CSVColumnKind)] = [
+      (columns.label, .binary),
+      (columns.score, .number()),
+    ]
+    if let m = columns.margin, m != "derive" { requests.append((m, .number())) }
+    for a in groups.attributes where !requests.contains(where: { $0.name == a.column }) {
+      requests.append((a.column, .text))
+    }
+    let table = try CSVReader.read(url, columns: requests)
+    let labels = table.binaries[columns.label]!
+    let scores = table.numbers[columns.score]!
+    var margins: [Double]?
+    if let m = columns.margin {
+      if m == "derive" {
+        margins = scores.indices.map { (i: Int) -> Double in
+          let p: Double = scores[i]
+          return labels[i] == 1 ? 2 * p - 1 : 1 - 2 * p
+        }
+      } else {
+        margins = table.numbers[m]!
+      }
+    }
+    var attributeColumns: [CategoricalColumn] = []
+    for a in groups.attributes {
+      guard let column = table.texts[a.column] else {
+        throw AuditError.badOption("attribute '\(a.column)' is also the label, score or margin column")
+      }
+      attributeColumns.append(column)
+    }
+    let grouping = try Grouping(spec: groups, columns: attributeColumns, file: url.path)
+    return AuditInput(labels: labels, scores: scores, margins: margins, grouping: grouping, source: url.path)
+  }
+
+  /// Reads (labels, scores) of a validation file for threshold selection.
+  public static func loadLabelsAndScores(_ url: URL, columns: AuditColumns) throws -> (labels: [UInt8], scores: [Double]) {
+    let table = try CSVReader.read(url, columns: [(columns.label, .binary), (columns.score, .number())])
+    return (table.binaries[columns.label]!, table.numbers[columns.score]!)
+  }
+}

@@ -1,0 +1,166 @@
+import Foundation
+
+/// Options of the percentile bootstrap.
+public struct BootstrapOptions: Sendable, Equatable {
+  public var replicates: Int
+  public var seed: UInt64
+  /// Resample within each group (group sizes fixed) instead of over all rows.
+  public var stratified: Bool
+  /// Central coverage of the percentile interval.
+  public var level: Double
+  /// Also bootstrap the row-based metrics (AUC, Brier, ECE) by resampling rows.
+  public var rowMetrics: Bool
+
+  public init(replicates: Int = 1000, seed: UInt64 = 7, stratified: Bool = true, level: Double = 0.95, rowMetrics: Bool = true) {
+    self.replicates = replicates; self.seed = seed; self.stratified = stratified; self.level = level; self.rowMetrics = rowMetrics
+  }
+}
+
+/// Bootstrap intervals for every per-group metric, the overall metrics and every aggregate.
+public struct BootstrapResult: Sendable {
+  public var groups: [[MetricKey: Interval]]
+  public var overall: [MetricKey: Interval]
+  public var aggregates: [AggregateKey: Interval]
+}
+
+/// The bootstrap. Count-based metrics resample per-cell counts (a multinomial draw per group,
+/// exactly the distribution of the confusion counts under row resampling); AUC, Brier and ECE
+/// resample rows as multiplicities over the once-sorted scores, so no replicate sorts again.
+/// Replicates are seeded per index, so results do not depend on thread scheduling.
+public enum Bootstrap {
+  public static func run(options: BootstrapOptions, tally: GroupTally, ranked: RankedScores,
+                         threshold: Double, eceBins: Int, members: [MetricKey: [Int]],
+                         progress: (@Sendable (Int, Int) -> Void)? = nil) -> BootstrapResult {
+    let G = tally.counts.count
+    let R = options.replicates
+    let countKeys = MetricKey.allCases.filter(\.isCountBased)
+    let rowKeys: [MetricKey] = options.rowMetrics ? [.auc, .brier, .ece] : []
+    let aggCount = AggregateKey.allCases.filter(\.isCountBased)
+    let aggRow = options.rowMetrics ? AggregateKey.allCases.filter { !$0.isCountBased } : []
+    let keys = countKeys + rowKeys
+    let aggs = aggCount + aggRow
+    // Slot layout per replicate: groups × keys, overall × keys, aggregates.
+    let slots = (G + 1) * keys.count + aggs.count
+    var buffer = [Double](repeating: .nan, count: R * slots)
+    let groupPositions: [[Int32]] = {
+      var p = [[Int32]](repeating: [], count: G)
+      for (i, g) in ranked.group.enumerated() { p[Int(g)].append(Int32(i)) }
+      return p
+    }()
+    let done = Counter()
+    buffer.withUnsafeMutableBufferPointer { out in
+      let out = UnsafeMutableSendableBuffer(out)
+      let workers = min(R, max(1, ProcessInfo.processInfo.activeProcessorCount))
+      DispatchQueue.concurrentPerform(iterations: workers) { worker in
+        var cells = [Int](repeating: 0, count: 4 * G)
+        var weights = [Int32](repeating: 0, count: ranked.score.count)
+        for r in stride(from: worker, to: R, by: workers) {
+          let base = r * slots
+          // Count-based: per-cell multinomial.
+          var rng = SeededRandom(seed: options.seed, stream: UInt64(2 * r))
+          drawCells(tally.counts, stratified: options.stratified, rng: &rng, into: &cells)
+          let counts = (0..<G).map { ConfusionCounts(tp: cells[4 * $0], fp: cells[4 * $0 + 1], tn: cells[4 * $0 + 2], fn: cells[4 * $0 + 3]) }
+          let all = counts.reduce(ConfusionCounts(), +)
+          var aucs: (groups: [Double?], overall: Double?) = ([], nil)
+          var rowTally: GroupTally?
+          if options.rowMetrics {
+            var rng2 = SeededRandom(seed: options.seed, stream: UInt64(2 * r + 1))
+            drawRows(groupPositions, total: ranked.score.count, stratified: options.stratified, rng: &rng2, into: &weights)
+            aucs = ranked.auc(weights: weights)
+            rowTally = GroupTally(scores: ranked.score, labels: ranked.label, rowGroup: ranked.group, groupCount: G,
+                                  threshold: threshold, eceBins: eceBins, weights: weights)
+          }
+          func value(_ k: MetricKey, _ g: Int?) -> Double? {
+            switch k {
+            case .auc: return g.map { aucs.groups[$0] } ?? aucs.overall
+            case .brier: return rowTally?.brier(g).value
+            case .ece: return rowTally?.ece(g).value
+            default: return g.map { counts[$0].value(k) } ?? all.value(k)
+            }
+          }
+          for (ki, k) in keys.enumerated() {
+            for g in 0..<G { out[base + g * keys.count + ki] = value(k, g) ?? .nan }
+            out[base + G * keys.count + ki] = value(k, nil) ?? .nan
+          }
+          for (ai, a) in aggs.enumerated() {
+            let v = AggregateCalculator.compute(a, members: members, value: { value($0, $1) }, overall: { value($0, nil) })
+            out[base + (G + 1) * keys.count + ai] = v.value ?? .nan
+          }
+          if let progress { progress(done.increment(), R) }
+        }
+      }
+    }
+    func interval(_ slot: Int) -> Interval? {
+      var values: [Double] = []
+      values.reserveCapacity(R)
+      for r in 0..<R where !buffer[r * slots + slot].isNaN { values.append(buffer[r * slots + slot]) }
+      guard !values.isEmpty else { return nil }
+      values.sort()
+      let alpha = (1 - options.level) / 2
+      return Interval(lower: percentile(values, alpha), upper: percentile(values, 1 - alpha), level: options.level,
+                      replicates: values.count, skipped: R - values.count)
+    }
+    var groups = [[MetricKey: Interval]](repeating: [:], count: G)
+    var overall: [MetricKey: Interval] = [:]
+    for (ki, k) in keys.enumerated() {
+      for g in 0..<G { if let iv = interval(g * keys.count + ki) { groups[g][k] = iv } }
+      overall[k] = interval(G * keys.count + ki)
+    }
+    var aggregates: [AggregateKey: Interval] = [:]
+    for (ai, a) in aggs.enumerated() { aggregates[a] = interval((G + 1) * keys.count + ai) }
+    return BootstrapResult(groups: groups, overall: overall, aggregates: aggregates)
+  }
+
+  /// Percentile with linear interpolation between order statistics (NumPy's default).
+  public static func percentile(_ sorted: [Double], _ q: Double) -> Double {
+    let pos = q * Double(sorted.count - 1)
+    let lo = Int(pos.rounded(.down)), hi = min(lo + 1, sorted.count - 1)
+    return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - Double(lo))
+  }
+
+  /// Per-cell counts of one replicate, laid out [tp, fp, tn, fn] per group.
+  static func drawCells(_ counts: [ConfusionCounts], stratified: Bool, rng: inout SeededRandom, into cells: inout [Int]) {
+    if stratified {
+      var draw = [0, 0, 0, 0]
+      for (g, c) in counts.enumerated() {
+        let n = Double(c.n)
+        guard n > 0 else { for j in 0..<4 { cells[4 * g + j] = 0 }; continue }
+        rng.multinomial(c.n, [Double(c.tp) / n, Double(c.fp) / n, Double(c.tn) / n, Double(c.fn) / n], into: &draw)
+        for j in 0..<4 { cells[4 * g + j] = draw[j] }
+      }
+    } else {
+      let total = counts.reduce(0) { $0 + $1.n }
+      let p = counts.flatMap { [Double($0.tp), Double($0.fp), Double($0.tn), Double($0.fn)] }.map { $0 / Double(total) }
+      rng.multinomial(total, p, into: &cells)
+    }
+  }
+
+  /// Row multiplicities (over sorted positions) of one replicate.
+  static func drawRows(_ positions: [[Int32]], total: Int, stratified: Bool, rng: inout SeededRandom, into weights: inout [Int32]) {
+    for i in weights.indices { weights[i] = 0 }
+    if stratified {
+      for p in positions where !p.isEmpty {
+        for _ in 0..<p.count { weights[Int(p[rng.below(p.count)])] += 1 }
+      }
+    } else {
+      for _ in 0..<total { weights[rng.below(total)] += 1 }
+    }
+  }
+}
+
+/// A thread-safe progress counter.
+final class Counter: @unchecked Sendable {
+  private var value = 0
+  private let lock = NSLock()
+  func increment() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value }
+}
+
+/// Lets disjoint slots of one buffer be written from concurrent workers.
+struct UnsafeMutableSendableBuffer: @unchecked Sendable {
+  let base: UnsafeMutableBufferPointer<Double>
+  init(_ base: UnsafeMutableBufferPointer<Double>) { self.base = base }
+  subscript(_ i: Int) -> Double {
+    get { base[i] }
+    nonmutating set { base[i] = newValue }
+  }
+}

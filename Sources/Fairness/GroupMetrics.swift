@@ -1,0 +1,50 @@
+/// Everything measured for one group (or overall) at the audit's threshold.
+public struct GroupMetrics: Sendable {
+  public var descriptor: GroupDescriptor
+  public var counts: ConfusionCounts
+  public var metrics: [MetricKey: Metric]
+  /// Why the group is excluded from gaps (e.g. "small_group", "no_positives"); empty = eligible.
+  public var flags: [String]
+  /// Percentile intervals per metric (when bootstrapped).
+  public var intervals: [MetricKey: Interval] = [:]
+
+  public var name: String { descriptor.name }
+  public var n: Int { counts.n }
+  public var positives: Int { counts.positives }
+
+  /// The metric's value (nil when undefined).
+  public subscript(_ key: MetricKey) -> Double? { metrics[key]?.value }
+
+  /// Builds a group's record from its tally, AUC, and flags.
+  static func make(_ descriptor: GroupDescriptor, tally: GroupTally, group g: Int?, auc: Double?,
+                   minGroupSize: Int) -> GroupMetrics {
+    let counts = g.map { tally.counts[$0] } ?? tally.overallCounts
+    var m = counts.metrics()
+    if let auc { m[.auc] = Metric(auc) } else {
+      m[.auc] = Metric(undefined: counts.n == 0 ? "empty group" : counts.positives == 0 ? "one class: no positives" : "one class: no negatives")
+    }
+    m[.brier] = tally.brier(g)
+    m[.ece] = tally.ece(g)
+    var flags: [String] = []
+    if g != nil {
+      if counts.n < minGroupSize { flags.append("small_group") }
+      if counts.positives == 0 { flags.append("no_positives") }
+      if counts.negatives == 0 { flags.append("no_negatives") }
+    }
+    return GroupMetrics(descriptor: descriptor, counts: counts, metrics: m, flags: flags)
+  }
+
+  /// Whether the group takes part in max/min gaps: not small and with positives.
+  public var isEligible: Bool { !flags.contains("small_group") && !flags.contains("no_positives") }
+}
+
+/// A percentile bootstrap interval.
+public struct Interval: Sendable, Equatable {
+  public var lower: Double
+  public var upper: Double
+  public var level: Double
+  /// Replicates that produced a value.
+  public var replicates: Int
+  /// Replicates skipped because the value was undefined (a group vanished or lost a class).
+  public var skipped: Int
+}

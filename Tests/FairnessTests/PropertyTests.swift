@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+@testable import Fairness
+
+@Suite struct PropertyTests {
+  let data = Synthetic(n: 2000, seed: 11)
+
+  func run(_ input: AuditInput, bootstrap: BootstrapOptions? = nil) throws -> AuditResult {
+    var c = AuditConfiguration()
+    c.bootstrap = bootstrap
+    c.certainty.permutations = 10
+    return try Audit.run(input, configuration: c)
+  }
+
+  @Test func permutingRowsChangesNothing() throws {
+    var rng = SeededRandom(seed: 3)
+    var order = Array(0..<data.labels.count)
+    for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.below(i + 1)) }
+    let a = try run(data.input()), b = try run(data.input(order: order))
+    #expect(a.intersectional.groups.map(\.name) == b.intersectional.groups.map(\.name))
+    for (x, y) in zip(a.intersectional.groups + [a.intersectional.overall], b.intersectional.groups + [b.intersectional.overall]) {
+      #expect(x.counts == y.counts)
+      for k in MetricKey.allCases { #expect(close(x[k], y[k], 1e-12), "\(x.name) \(k)") }
+    }
+    for k in AggregateKey.allCases {
+      #expect(close(a.intersectional.aggregates[k]?.value, b.intersectional.aggregates[k]?.value, 1e-12))
+      #expect(a.intersectional.aggregates[k]?.minGroup == b.intersectional.aggregates[k]?.minGroup)
+    }
+  }
+
+  @Test func aucIsInvariantToMonotoneTransforms() throws {
+    let input = try data.input()
+    var transformed = input
+    transformed.scores = input.scores.map { exp(4 * $0) + $0 * $0 * $0 - 7 }
+    let g = input.grouping
+    let a = RankedScores(scores: input.scores, labels: input.labels, rowGroup: g.rowGroup, groupCount: g.groupCount).auc()
+    let b = RankedScores(scores: transformed.scores, labels: input.labels, rowGroup: g.rowGroup, groupCount: g.groupCount).auc()
+    #expect(a.overall == b.overall)
+    #expect(a.groups == b.groups)
+    // And a decreasing transform mirrors it.
+    let c = RankedScores(scores: input.scores.map { -$0 }, labels: input.labels, rowGroup: g.rowGroup, groupCount: g.groupCount).auc()
+    for (x, y) in zip(a.groups, c.groups) { #expect(close(x.map { 1 - $0 }, y, 1e-12)) }
+  }
+
+  @Test func aucMatchesBruteForceWithTies() {
+    var rng = SeededRandom(seed: 5)
+    let n = 300
+    let scores = (0..<n).map { _ in Double(rng.below(20)) / 20 }
+    let labels = (0..<n).map { _ in UInt8(rng.below(2)) }
+    let ranked = RankedScores(scores: scores, labels: labels, rowGroup: [Int32](repeating: 0, count: n), groupCount: 1)
+    var wins = 0.0, pairs = 0.0
+    for i in 0..<n where labels[i] == 1 {
+      for j in 0..<n where labels[j] == 0 {
+        pairs += 1
+        wins += scores[i] > scores[j] ? 1 : scores[i] == scores[j] ? 0.5 : 0
+      }
+    }
+    #expect(close(ranked.auc().overall, wins / pairs, 1e-15))
+  }
+
+  @Test func identicalGroupsHaveZeroMMDAndUniformPValues() {
+    var rng = SeededRandom(seed: 9)
+    let x = (0..<80).map { _ in rng.normal() * 0.2 }
+    #expect(abs(MMD.mmd2(x, x, sigma: 0.1)) < 1e-12)
+    var pValues: [Double] = []
+    for trial in 0..<60 {
+      let a = (0..<40).map { _ in rng.normal() * 0.2 }, b = (0..<40).map { _ in rng.normal() * 0.2 }
+      pValues.append(MMD.test(a, b, sigma: 0.1, permutations: 99, seed: UInt64(trial)).pValue)
+    }
+    let mean = pValues.reduce(0, +) / Double(pValues.count)
+    let small = Double(pValues.filter { $0 < 0.1 }.count) / Double(pValues.count)
+    #expect(mean > 0.35 && mean < 0.65, "mean p \(mean)")
+    #expect(small < 0.25, "share p < 0.1: \(small)")
+    // Different distributions are detected.
+    let shifted = (0..<40).map { _ in rng.normal() * 0.2 + 0.3 }
+    #expect(MMD.test(Array(x.prefix(40)), shifted, sigma: 0.1, permutations: 99, seed: 1).pValue < 0.05)
+  }
+
+  @Test func bootstrapIsReproducibleAndSeedDependent() throws {
+    let input = try data.input()
+    let options = BootstrapOptions(replicates: 60, seed: 42)
+    let a = try run(input, bootstrap: options), b = try run(input, bootstrap: options)
+    var other = options; other.seed = 43
+    let c = try run(input, bootstrap: other)
+    for k in AggregateKey.allCases { #expect(a.intersectional.aggregateIntervals[k] == b.intersectional.aggregateIntervals[k]) }
+    for (x, y) in zip(a.intersectional.groups, b.intersectional.groups) { #expect(x.intervals == y.intervals) }
+    #expect(a.intersectional.aggregateIntervals[.deltaTPR] != c.intersectional.aggregateIntervals[.deltaTPR])
+    // Intervals bracket the point estimate for well-populated groups.
+    for g in a.intersectional.groups {
+      let i = try #require(g.intervals[.tpr])
+      #expect(i.lower <= g[.tpr]! + 1e-12 && g[.tpr]! <= i.upper + 1e-12)
+      #expect(i.replicates + i.skipped == 60)
+    }
+  }
+
+  @Test func plainBootstrapCountsSkippedReplicates() throws {
+    // A group of 3 rows with one positive: plain resampling often loses its positive.
+    var d = Synthetic(n: 200, seed: 2)
+    for i in 0..<3 { d.sex[i] = "other"; d.age[i] = "<40"; d.labels[i] = i == 0 ? 1 : 0 }
+    var c = AuditConfiguration()
+    c.bootstrap = BootstrapOptions(replicates: 200, seed: 1, stratified: false)
+    c.includeSmallGroups = true
+    let r = try Audit.run(d.input(), configuration: c)
+    let g = try #require(r.intersectional.groups.first { $0.name == "other|<40" })
+    let i = try #require(g.intervals[.tpr])
+    #expect(i.skipped > 0 && i.replicates > 0 && i.replicates + i.skipped == 200)
+    #expect(try #require(r.intersectional.aggregateIntervals[.deltaTPR]).skipped > 0)
+  }
+
+  @Test func binomialSamplerHasTheRightMoments() {
+    var rng = SeededRandom(seed: 8)
+    for (n, p) in [(20, 0.3), (1000, 0.02), (5000, 0.4), (100_000, 0.7)] {
+      let draws = (0..<4000).map { _ in Double(rng.binomial(n, p)) }
+      let mean = draws.reduce(0, +) / 4000
+      let variance = draws.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / 3999
+      let mu = Double(n) * p, v = Double(n) * p * (1 - p)
+      #expect(abs(mean - mu) < 4 * (v / 4000).squareRoot(), "n=\(n) p=\(p) mean \(mean)")
+      #expect(abs(variance / v - 1) < 0.1, "n=\(n) p=\(p) var \(variance) vs \(v)")
+      #expect(draws.allSatisfy { $0 >= 0 && $0 <= Double(n) })
+    }
+  }
+}
