@@ -108,6 +108,17 @@ public final class SafetensorsFile: @unchecked Sendable {
         destination[i] = Float(bitPattern: UInt32(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
       }
     }
+    release(begin: dataStart + e.begin, end: dataStart + e.end)
+  }
+
+  /// Drops the mapped pages of a byte range that has been decoded, so a loaded checkpoint is not
+  /// held twice in this process's memory (the kernel's page cache keeps the file; a later read
+  /// faults the pages back in).
+  private func release(begin: Int, end: Int) {
+    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    let lo = (begin + page - 1) / page * page, hi = end / page * page
+    guard hi > lo else { return }
+    _ = madvise(UnsafeMutableRawPointer(mutating: base) + lo, hi - lo, Int32(MADV_DONTNEED))
   }
 
   /// Tensor `name` as a new Float32 tensor.
