@@ -75,6 +75,37 @@ let referenceTexts = ["a photo of a cat", "a dermoscopy image of a malignant les
     }
   }
 
+  @Test func fineTuningStepsLowerTheLossAndRespectFreezing() throws {
+    let model = try CLIPModel(directory: tinyCLIP)
+    #expect(model.freeze(prefix: "text_model") == model.namedParameters().filter { $0.path.hasPrefix("text_model.") }.count)
+    let frozen = model.textModel.namedParameters().map { $0.tensor.scalars }
+    let params = model.trainableParameters()
+    let opt = AdamW(parameters: params, weightDecay: 0.1)
+    let schedule = LRSchedule.warmupCosine(peak: 3e-3, warmup: 2, total: 12)
+    let pixels = try reference.tensor("pixel_values"), ids = try referenceIDs()
+    var losses: [Float] = []
+    for step in 0..<12 {
+      opt.zeroGrad()
+      let loss = try model.contrastiveLoss(imageFeatures: model.imageFeatures(pixels), textFeatures: model.textFeatures(ids))
+      losses.append(loss.item())
+      try loss.backward()
+      let (_, scale) = GradientClipping.scale(params, maxNorm: 1)
+      opt.step(lr: schedule(step), gradScale: scale)
+    }
+    #expect(losses.last! < losses.first! * 0.5, "losses \(losses)")
+    #expect(model.textModel.namedParameters().map { $0.tensor.scalars } == frozen)
+    #expect(model.textModel.namedParameters().allSatisfy { $0.tensor.grad == nil })
+  }
+
+  @Test func poolingFollowsTransformers() throws {
+    var config = try CLIPConfig(contentsOf: tinyCLIP + "/config.json")
+    let model = CLIPModel(config: config, seed: nil)
+    #expect(model.textModel.poolPositions([[662, 5, 663, 663], [662, 663, 0, 0], [662, 5, 6, 7]]) == [2, 1, 0])
+    config.text.eosTokenID = 2  // legacy configs: argmax of the ids (first occurrence)
+    let legacy = CLIPModel(config: config, seed: nil)
+    #expect(legacy.textModel.poolPositions([[49406, 320, 49407, 49407], [49406, 49407, 0, 0]]) == [2, 1])
+  }
+
   @Test func openAINamingLoadsTheSameWeights() throws {
     let hf = try CLIPModel(directory: tinyCLIP)
     let oa = CLIPModel(config: hf.config, seed: nil)
