@@ -34,7 +34,7 @@ let package = Package(
       dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))],
       swiftSettings: fastMath
     ),
-    .target(name: "Training", dependencies: ["Tensor"]),
+    .target(name: "Training", dependencies: ["Tensor", "NN", "CLIP", "Data", "Fairness"]),
     .executableTarget(
       name: "fairmed",
       dependencies: [
@@ -44,6 +44,7 @@ let package = Package(
         "Fairness",
         "Report",
         "Data",
+        "Training",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -53,7 +54,7 @@ let package = Package(
       swiftSettings: fastMath
     ),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
-    .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensor"]),
+    .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensor", "NN", "CLIP", "Data", "Fairness"], exclude: ["Fixtures"]),
     // Fairness audit: standalone (Foundation only), never depends on the engine.
     .target(name: "Fairness", swiftSettings: fastMath),
     .target(name: "Report", dependencies: ["Fairness"]),
@@ -78,7 +79,7 @@ let package = Package(
     // zlib, for the gzipped OpenAI BPE vocabulary.
     .systemLibrary(name: "FairMedZlib", path: "Sources/FairMedZlib", providers: [.apt(["zlib1g-dev"])]),
     // CLIP: config, tokenizer, model, checkpoints (issue 3).
-    .target(name: "CLIP", dependencies: ["NN", "Tensor", "FairMedZlib"]),
+    .target(name: "CLIP", dependencies: ["NN", "Tensor", "FairMedZlib"], resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]),
     .testTarget(name: "CLIPTests", dependencies: ["CLIP", "NN", "Tensor"], exclude: ["Fixtures"]),
   ],
   swiftLanguageModes: [.v5]

@@ -2,8 +2,8 @@ import Foundation
 
 /// Intersectional subgroups from chosen attributes, e.g. sex × age bins → "female|<40".
 ///
-/// Text form (CLI `--groups`): comma-separated attributes, numeric ones with bin edges after
-/// colons: `sex,age:40:60` gives the groups `{female,male} × {<40, 40-59, >=60}`.
+/// Text form (CLI `--groups`): comma-separated attributes, numeric ones with bins, as
+/// `sex,age:<40,40-59,>=60` or by edges `sex,age:40:60` (see ``init(parsing:)``).
 public struct GroupSpec: Sendable, Equatable, CustomStringConvertible {
   /// One attribute of the key, optionally binned at `edges` (ascending).
   public struct Field: Sendable, Equatable {
@@ -42,24 +42,63 @@ public struct GroupSpec: Sendable, Equatable, CustomStringConvertible {
 
   public init(_ fields: [Field]) { self.fields = fields }
 
-  /// Parses the text form (see the type's documentation); an empty string means one group "all".
+  /// Parses the text form. Two spellings of bins are accepted: edges after colons
+  /// (`sex,age:40:60`) and the audit's bin labels (`sex,age:<40,40-59,>=60`, where tokens
+  /// starting with '<', '>', a digit, '-', '+' or '.' continue the previous attribute's bins);
+  /// both give the groups `{female,male} × {<40, 40-59, >=60}`. An empty string means one
+  /// group "all".
   public init(parsing text: String) throws {
     var fields: [Field] = []
-    for part in text.split(separator: ",") {
+    var labels: [String] = []  // bin labels of the last field, audit spelling
+    func closeLabels() throws {
+      guard !labels.isEmpty, let last = fields.popLast() else { return }
+      var edges: [Double] = []
+      for l in labels { edges += try Self.edges(ofBinLabel: l, in: text) }
+      fields.append(Field(last.attribute, edges: Array(Set(edges)).sorted()))
+      labels = []
+    }
+    for raw in text.split(separator: ",") {
+      let part = raw.trimmingCharacters(in: .whitespaces)
+      if let c = part.first, !labels.isEmpty, "<>+-.0123456789".contains(c) {
+        labels.append(part)
+        continue
+      }
+      try closeLabels()
       let bits = part.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces) }
       guard let name = bits.first, !name.isEmpty else { continue }
       if bits.count == 1 {
         fields.append(Field(name))
-      } else {
-        let edges = try bits.dropFirst().map { s -> Double in
-          guard let v = Double(s) else { throw DataError.invalidArgument("bad bin edge '\(s)' in --groups \(text)") }
-          return v
-        }
+      } else if bits.dropFirst().allSatisfy({ Double($0) != nil }) {
+        let edges = bits.dropFirst().map { Double($0)! }
         guard edges == edges.sorted() else { throw DataError.invalidArgument("bin edges must ascend in \(text)") }
         fields.append(Field(name, edges: edges))
+      } else {
+        fields.append(Field(name))
+        labels = [bits.dropFirst().joined(separator: ":")]
       }
     }
+    try closeLabels()
     self.init(fields)
+  }
+
+  /// Edges implied by one bin label: `<40` → 40, `>=60` → 60, `40-59` → 40 and 60 (integer
+  /// bins include both ends), `40-60.5` → 40 and 60.5.
+  static func edges(ofBinLabel label: String, in text: String) throws -> [Double] {
+    func number(_ s: Substring) throws -> Double {
+      guard let v = Double(s.trimmingCharacters(in: .whitespaces)) else {
+        throw DataError.invalidArgument("bad bin '\(label)' in --groups \(text): use <a, a-b or >=b")
+      }
+      return v
+    }
+    if label.hasPrefix("<=") { return [try number(label.dropFirst(2)) + 1] }
+    if label.hasPrefix("<") { return [try number(label.dropFirst())] }
+    if label.hasPrefix(">=") { return [try number(label.dropFirst(2))] }
+    if label.hasPrefix(">") { return [try number(label.dropFirst()) + 1] }
+    let dash = label.dropFirst().firstIndex(of: "-")
+    guard let dash else { throw DataError.invalidArgument("bad bin '\(label)' in --groups \(text): use <a, a-b or >=b") }
+    let lo = try number(label[..<dash]), hi = try number(label[label.index(after: dash)...])
+    guard lo <= hi else { throw DataError.invalidArgument("bin '\(label)' in --groups \(text) is empty") }
+    return [lo, hi == hi.rounded() && lo == lo.rounded() ? hi + 1 : hi]
   }
 
   /// Sex × age bins {<40, 40–59, ≥60}: the dermatology default (METHOD.md §5).

@@ -20,6 +20,8 @@ let subcommandList: [ParsableCommand.Type] = [
   EngineDemoCommand.self,
   EncodeCommand.self,
   ZeroShotCommand.self,
+  TrainCommand.self,
+  PredictCommand.self,
   AuditCommand.self,
   SynthCommand.self,
   DataCommand.self,

@@ -7,7 +7,7 @@ import Testing
 let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
 /// The OpenAI vocabulary shipped in the open_clip_torch wheel, loaded once.
-let openAIVocabulary = fixtures.appendingPathComponent("bpe_simple_vocab_16e6.txt.gz").path
+let openAIVocabulary = CLIPTokenizer.bundledVocabularyPath
 
 struct TokenizerCase: Decodable {
   let text: String
