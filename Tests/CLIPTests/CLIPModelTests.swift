@@ -97,6 +97,27 @@ let referenceTexts = ["a photo of a cat", "a dermoscopy image of a malignant les
     #expect(model.textModel.namedParameters().allSatisfy { $0.tensor.grad == nil })
   }
 
+  @Test func shardsAndLegacyInt64PositionIDsLoad() throws {
+    // A second shard holding what older transformers saved: `position_ids` buffers as I64.
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-shard-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    var header = #"{"text_model.embeddings.position_ids":{"dtype":"I64","shape":[1,12],"data_offsets":[0,96]},"#
+    header += #""vision_model.embeddings.position_ids":{"dtype":"I64","shape":[1,17],"data_offsets":[96,232]}}"#
+    var bytes = withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { Array($0) } + Array(header.utf8)
+    for i in Array(0..<12) + Array(0..<17) { bytes += withUnsafeBytes(of: Int64(i).littleEndian) { Array($0) } }
+    let shard = dir.appendingPathComponent("model-00002-of-00002.safetensors").path
+    try Data(bytes).write(to: URL(fileURLWithPath: shard))
+    try FileManager.default.copyItem(atPath: tinyCLIP + "/model.safetensors", toPath: dir.appendingPathComponent("model-00001-of-00002.safetensors").path)
+    try FileManager.default.copyItem(atPath: tinyCLIP + "/config.json", toPath: dir.appendingPathComponent("config.json").path)
+    let index = #"{"weight_map": {"logit_scale": "model-00001-of-00002.safetensors", "text_model.embeddings.position_ids": "model-00002-of-00002.safetensors"}}"#
+    try index.write(to: dir.appendingPathComponent("model.safetensors.index.json"), atomically: true, encoding: .utf8)
+    let sharded = try CLIPModel(directory: dir.path)
+    let single = try CLIPModel(directory: tinyCLIP)
+    #expect(sharded.namedParameters().map { $0.tensor.scalars } == single.namedParameters().map { $0.tensor.scalars })
+    #expect(try SafetensorsFile(path: shard).tensor("vision_model.embeddings.position_ids").scalars == (0..<17).map(Float.init))
+  }
+
   @Test func poolingFollowsTransformers() throws {
     var config = try CLIPConfig(contentsOf: tinyCLIP + "/config.json")
     let model = CLIPModel(config: config, seed: nil)
