@@ -37,6 +37,12 @@ let referenceTexts = ["a photo of a cat", "a dermoscopy image of a malignant les
     let tok = try CLIPTokenizer(vocabJSON: tinyCLIP + "/vocab.json", merges: tinyCLIP + "/merges.txt")
     tok.contextLength = 12
     #expect(tok(referenceTexts) == (try referenceIDs()))
+    let config = try CLIPConfig(contentsOf: tinyCLIP + "/config.json")
+    let folder = try CLIPTokenizer(modelDirectory: tinyCLIP, config: config)
+    let expected = try referenceIDs()
+    #expect(folder.contextLength == 12 && folder(referenceTexts) == expected)
+    // A folder without tokenizer files and a non-OpenAI vocabulary size is a clear error.
+    #expect(throws: CLIPFileError.self) { try CLIPTokenizer(modelDirectory: "/nonexistent", config: config) }
   }
 
   @Test func forwardMatchesTransformers() throws {
