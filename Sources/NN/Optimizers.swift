@@ -61,6 +61,8 @@ enum OptimizerState {
 
 /// AdamW (Loshchilov & Hutter) exactly as `torch.optim.AdamW`: decoupled weight decay
 /// `p ← p·(1 − lr·wd)`, then the bias-corrected Adam step `p ← p − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε)`.
+/// One step count t serves all parameters (torch counts per parameter; they differ only for a
+/// parameter that has no gradient on some steps).
 public final class AdamW: Optimizer {
   public let parameters: [(path: String, tensor: Tensor)]
   public var beta1: Float, beta2: Float, eps: Float, weightDecay: Float
