@@ -39,6 +39,8 @@ let package = Package(
       name: "fairmed",
       dependencies: [
         "Tensor",
+        "NN",
+        "CLIP",
         "Fairness",
         "Report",
         "Data",
@@ -48,7 +50,7 @@ let package = Package(
     ),
     .executableTarget(
       name: "fairmed-bench",
-      dependencies: ["Tensor"],
+      dependencies: ["Tensor", "NN", "CLIP"],
       swiftSettings: fastMath
     ),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
@@ -72,7 +74,7 @@ let package = Package(
     ),
     .testTarget(name: "DataTests", dependencies: ["Data"], exclude: ["Fixtures"]),
     // Layers, optimisers, safetensors (issue 3).
-    .target(name: "NN", dependencies: ["Tensor"]),
+    .target(name: "NN", dependencies: ["Tensor"], swiftSettings: fastMath),
     .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], exclude: ["Fixtures"]),
     // zlib, for the gzipped OpenAI BPE vocabulary.
     .systemLibrary(name: "FairMedZlib", path: "Sources/FairMedZlib", providers: [.apt(["zlib1g-dev"])]),

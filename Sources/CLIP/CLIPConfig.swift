@@ -10,18 +10,40 @@ public struct CLIPTowerConfig: Sendable, Equatable {
   public var hiddenAct: Activation
   public var layerNormEps: Float
   // Vision only.
-  public var imageSize: Int = 224
-  public var patchSize: Int = 32
-  public var numChannels: Int = 3
+  public var imageSize: Int
+  public var patchSize: Int
+  public var numChannels: Int
   // Text only.
-  public var maxPositionEmbeddings: Int = 77
-  public var vocabSize: Int = 49408
-  public var eosTokenID: Int = 49407
-  public var padTokenID: Int = 1
-  public var bosTokenID: Int = 49406
+  public var maxPositionEmbeddings: Int
+  public var vocabSize: Int
+  public var eosTokenID: Int
+  public var padTokenID: Int
+  public var bosTokenID: Int
 
   /// Patches per image side.
   public var gridSize: Int { imageSize / patchSize }
+
+  public init(
+    hiddenSize: Int, intermediateSize: Int, numAttentionHeads: Int, numHiddenLayers: Int,
+    hiddenAct: Activation = .quickGELU, layerNormEps: Float = 1e-5, imageSize: Int = 224, patchSize: Int = 32,
+    numChannels: Int = 3, maxPositionEmbeddings: Int = 77, vocabSize: Int = 49408, eosTokenID: Int = 49407,
+    padTokenID: Int = 1, bosTokenID: Int = 49406
+  ) {
+    self.hiddenSize = hiddenSize
+    self.intermediateSize = intermediateSize
+    self.numAttentionHeads = numAttentionHeads
+    self.numHiddenLayers = numHiddenLayers
+    self.hiddenAct = hiddenAct
+    self.layerNormEps = layerNormEps
+    self.imageSize = imageSize
+    self.patchSize = patchSize
+    self.numChannels = numChannels
+    self.maxPositionEmbeddings = maxPositionEmbeddings
+    self.vocabSize = vocabSize
+    self.eosTokenID = eosTokenID
+    self.padTokenID = padTokenID
+    self.bosTokenID = bosTokenID
+  }
 }
 
 /// A CLIP configuration read from (and written to) Hugging Face's `config.json`.
@@ -77,9 +99,9 @@ public struct CLIPConfig: Sendable, Equatable {
       var d: [String: Any] = [
         "hidden_size": c.hiddenSize, "intermediate_size": c.intermediateSize,
         "num_attention_heads": c.numAttentionHeads, "num_hidden_layers": c.numHiddenLayers,
-        "hidden_act": c.hiddenAct.rawValue, "layer_norm_eps": Double(c.layerNormEps),
-        "projection_dim": projectionDim, "attention_dropout": 0.0, "initializer_range": Double(initializerRange),
-        "initializer_factor": Double(initializerFactor),
+        "hidden_act": c.hiddenAct.rawValue, "layer_norm_eps": shortest(c.layerNormEps),
+        "projection_dim": projectionDim, "attention_dropout": 0.0, "initializer_range": shortest(initializerRange),
+        "initializer_factor": shortest(initializerFactor),
         "model_type": vision ? "clip_vision_model" : "clip_text_model",
       ]
       if vision {
@@ -97,15 +119,38 @@ public struct CLIPConfig: Sendable, Equatable {
     }
     return [
       "architectures": ["CLIPModel"], "model_type": "clip", "projection_dim": projectionDim,
-      "logit_scale_init_value": Double(logitScaleInitValue), "initializer_factor": Double(initializerFactor),
+      "logit_scale_init_value": shortest(logitScaleInitValue), "initializer_factor": shortest(initializerFactor),
       "vision_config": tower(vision, vision: true), "text_config": tower(text, vision: false),
     ]
   }
 
-  /// Writes ``json()`` to `path`.
+  /// Writes ``json()`` to `path` (floats keep a decimal point: `transformers` rejects `1` for a
+  /// float field).
   public func write(to path: String) throws {
-    let data = try JSONSerialization.data(withJSONObject: json(), options: [.prettyPrinted, .sortedKeys])
-    try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    try Data((jsonText(json()) + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+  }
+}
+
+/// The Double whose decimal text is the Float's shortest one (1e-05, not 9.99999974737875e-06).
+func shortest(_ f: Float) -> Double { Double("\(f)") ?? Double(f) }
+
+/// Pretty JSON text with sorted keys; `Double` values always carry a decimal point or exponent.
+func jsonText(_ v: Any, indent: String = "") -> String {
+  let inner = indent + "  "
+  switch v {
+  case let d as [String: Any]:
+    let items = d.keys.sorted().map { "\(inner)\(Safetensors.jsonString($0)): \(jsonText(d[$0]!, indent: inner))" }
+    return items.isEmpty ? "{}" : "{\n" + items.joined(separator: ",\n") + "\n\(indent)}"
+  case let a as [Any]:
+    return "[" + a.map { jsonText($0, indent: inner) }.joined(separator: ", ") + "]"
+  case let s as String: return Safetensors.jsonString(s)
+  case let b as Bool: return b ? "true" : "false"
+  case let i as Int: return String(i)
+  case let x as Double:
+    var t = "\(x)"
+    if !t.contains(".") && !t.contains("e") && !t.contains("n") && !t.contains("i") { t += ".0" }
+    return t
+  default: return "null"
   }
 }
 

@@ -82,3 +82,29 @@ struct FilteredSource: TensorSource {
   func read(_ name: String, into destination: UnsafeMutablePointer<Float>) throws { try base.read(name, into: destination) }
   var sourceDescription: String { base.sourceDescription }
 }
+
+extension CLIPTokenizer {
+  /// The tokenizer of a CLIP folder, padding with the end token as HF does, with the context
+  /// length of `config` (its text positions). Uses `vocab.json` + `merges.txt`, else a
+  /// `bpe_simple_vocab_16e6.txt.gz` in the folder, else — for the standard 49,408-token
+  /// vocabulary — the bundled OpenAI one.
+  public convenience init(modelDirectory: String, config: CLIPConfig) throws {
+    let dir = URL(fileURLWithPath: modelDirectory)
+    let fm = FileManager.default
+    let vocab = dir.appendingPathComponent("vocab.json").path, merges = dir.appendingPathComponent("merges.txt").path
+    let gz = dir.appendingPathComponent("bpe_simple_vocab_16e6.txt.gz").path
+    if fm.fileExists(atPath: vocab) || fm.fileExists(atPath: merges) {
+      try self.init(vocabJSON: vocab, merges: merges, padID: nil)
+    } else if fm.fileExists(atPath: gz) {
+      try self.init(bpeGzip: gz, padID: nil)
+    } else if config.text.vocabSize == 49408 {
+      try self.init(bpeGzip: CLIPTokenizer.bundledVocabularyPath, padID: nil)
+    } else {
+      throw CLIPFileError(file: modelDirectory, "no vocab.json + merges.txt, and the model's \(config.text.vocabSize)-token vocabulary is not OpenAI's")
+    }
+    guard encoder.count <= config.text.vocabSize else {
+      throw CLIPFileError(file: modelDirectory, "tokenizer has \(encoder.count) tokens, the model only \(config.text.vocabSize)")
+    }
+    contextLength = config.text.maxPositionEmbeddings
+  }
+}

@@ -24,16 +24,3 @@ public enum ModelPresets {
     return CLIPConfig(vision: vision, text: text, projectionDim: proj)
   }
 }
-
-extension CLIPTowerConfig {
-  /// A tower with the architecture keys set and `transformers`' defaults elsewhere.
-  public init(hiddenSize: Int, intermediateSize: Int, numAttentionHeads: Int, numHiddenLayers: Int,
-              hiddenAct: Activation = .quickGELU, layerNormEps: Float = 1e-5) {
-    self.hiddenSize = hiddenSize
-    self.intermediateSize = intermediateSize
-    self.numAttentionHeads = numAttentionHeads
-    self.numHiddenLayers = numHiddenLayers
-    self.hiddenAct = hiddenAct
-    self.layerNormEps = layerNormEps
-  }
-}

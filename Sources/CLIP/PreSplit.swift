@@ -5,7 +5,9 @@
 /// Alternatives are tried in order at each position (leftmost-first, like the regex engines
 /// used by OpenAI and `tokenizers`); whitespace between matches is dropped.
 public enum CLIPPreSplit {
-  static let specials: [[Unicode.Scalar]] = ["<|startoftext|>", "<|endoftext|>"].map { Array($0.unicodeScalars) }
+  /// Special-token spellings recognised at a piece start (OpenAI's pattern has its own names).
+  public static let huggingFaceSpecials = ["<|startoftext|>", "<|endoftext|>"]
+  public static let openAISpecials = ["<start_of_text>", "<end_of_text>"]
   static let contractions: [[Unicode.Scalar]] = ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d"].map {
     Array($0.unicodeScalars)
   }
@@ -29,7 +31,8 @@ public enum CLIPPreSplit {
   }
 
   /// The pieces of `text` in order.
-  public static func split(_ text: String) -> [String] {
+  public static func split(_ text: String, specials: [String] = huggingFaceSpecials) -> [String] {
+    let specials = specials.map { Array($0.unicodeScalars) }
     let s = Array(text.unicodeScalars)
     var pieces: [String] = []
     var i = 0

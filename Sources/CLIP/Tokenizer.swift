@@ -116,16 +116,51 @@ public final class CLIPTokenizer: @unchecked Sendable {
   // MARK: Encoding
 
   /// Ids of `text` without start/end tokens, truncation or padding.
+  ///
+  /// Literal special tokens follow the chosen reference: with ``CLIPTextCleaning/huggingFace``
+  /// `<|startoftext|>` / `<|endoftext|>` are split out of the raw text before cleaning (HF's added
+  /// tokens, case-sensitive); with ``CLIPTextCleaning/openAI`` open_clip's `<start_of_text>` /
+  /// `<end_of_text>` are recognised where its pattern would match them.
   public func encode(_ text: String) -> [Int] {
-    var ids: [Int] = []
-    for piece in CLIPPreSplit.split(cleaning(text)) {
-      if let special = encoder[piece], piece == "<|startoftext|>" || piece == "<|endoftext|>" {
-        ids.append(special)
-        continue
+    switch cleaning {
+    case .huggingFace:
+      var ids: [Int] = []
+      for (segment, special) in splitSpecials(text) {
+        if let special { ids.append(special) } else { ids += encodeSegment(segment, specials: []) }
       }
-      ids += bpeIDs(piece)
+      return ids
+    case .openAI:
+      return encodeSegment(text, specials: CLIPPreSplit.openAISpecials)
+    }
+  }
+
+  private func encodeSegment(_ text: String, specials: [String]) -> [Int] {
+    var ids: [Int] = []
+    for piece in CLIPPreSplit.split(cleaning(text), specials: specials) {
+      if piece == "<start_of_text>" { ids.append(startID) } else if piece == "<end_of_text>" { ids.append(endID) } else {
+        ids += bpeIDs(piece)
+      }
     }
     return ids
+  }
+
+  /// Raw text cut at literal `<|startoftext|>` / `<|endoftext|>` (segments, or a special's id).
+  private func splitSpecials(_ text: String) -> [(String, Int?)] {
+    var out: [(String, Int?)] = []
+    var rest = Substring(text)
+    while !rest.isEmpty {
+      let hits = [("<|startoftext|>", startID), ("<|endoftext|>", endID)].compactMap { tok, id in
+        rest.range(of: tok, options: .literal).map { ($0, id) }
+      }
+      guard let (range, id) = hits.min(by: { $0.0.lowerBound < $1.0.lowerBound }) else {
+        out.append((String(rest), nil))
+        break
+      }
+      out.append((String(rest[..<range.lowerBound]), nil))
+      out.append(("", id))
+      rest = rest[range.upperBound...]
+    }
+    return out
   }
 
   /// `[start] + ids + [end]`, truncated to ``contextLength`` (the end token is kept) and padded.

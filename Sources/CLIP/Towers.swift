@@ -126,12 +126,13 @@ public final class CLIPTextTransformer: Module {
      ("encoder", encoder), ("final_layer_norm", finalLayerNorm)]
   }
 
-  /// Position of the pooled token in each sequence: the first `eos_token_id`, or the largest id
-  /// for legacy configs whose eos id is 2 (as `transformers` does).
+  /// Position of the pooled token in each sequence, as `transformers` chooses it: the first
+  /// `eos_token_id` (position 0 when a row has none), or the first largest id for legacy configs
+  /// whose eos id is 2.
   public func poolPositions(_ ids: [[Int]]) -> [Int] {
     ids.map { row in
       if config.eosTokenID == 2 { return row.indices.max { row[$0] < row[$1] } ?? 0 }
-      return row.firstIndex(of: config.eosTokenID) ?? row.count - 1
+      return row.firstIndex(of: config.eosTokenID) ?? 0
     }
   }
 

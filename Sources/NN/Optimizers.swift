@@ -61,6 +61,8 @@ enum OptimizerState {
 
 /// AdamW (Loshchilov & Hutter) exactly as `torch.optim.AdamW`: decoupled weight decay
 /// `p ← p·(1 − lr·wd)`, then the bias-corrected Adam step `p ← p − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε)`.
+/// One step count t serves all parameters (torch counts per parameter; they differ only for a
+/// parameter that has no gradient on some steps).
 public final class AdamW: Optimizer {
   public let parameters: [(path: String, tensor: Tensor)]
   public var beta1: Float, beta2: Float, eps: Float, weightDecay: Float
@@ -95,13 +97,15 @@ public final class AdamW: Optimizer {
       precondition(g.count == p.count, "AdamW: gradient of \(parameters[i].path) has shape \(g.shape), parameter \(p.shape)")
       let pp = p.pointer, gp = g.pointer, mp = m[i].pointer, vp = v[i].pointer
       let decay: Float = decays[i] ? 1 - lr * weightDecay : 1
-      for j in 0..<p.count {
-        let gj = gp[j] * gradScale
-        let mj = b1 * mp[j] + (1 - b1) * gj
-        let vj = b2 * vp[j] + (1 - b2) * gj * gj
-        mp[j] = mj
-        vp[j] = vj
-        pp[j] = pp[j] * decay - stepSize * mj / (vj.squareRoot() * invSqrtBc2 + eps)
+      Parallel.forRange(p.count) { r in
+        for j in r {
+          let gj = gp[j] * gradScale
+          let mj = b1 * mp[j] + (1 - b1) * gj
+          let vj = b2 * vp[j] + (1 - b2) * gj * gj
+          mp[j] = mj
+          vp[j] = vj
+          pp[j] = pp[j] * decay - stepSize * mj / (vj.squareRoot() * invSqrtBc2 + eps)
+        }
       }
     }
   }

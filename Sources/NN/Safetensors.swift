@@ -1,12 +1,22 @@
 import Foundation
 import Tensor
 
-/// Element types of a safetensors file that FairMed reads (all converted to Float32).
-public enum SafetensorsDType: String, Sendable {
-  case f32 = "F32", f16 = "F16", bf16 = "BF16"
+/// Element types of a safetensors file. Every one is validated; all but the 8-bit floats are
+/// decoded to Float32 (integer tensors such as old checkpoints' `position_ids` included).
+public enum SafetensorsDType: String, Sendable, CaseIterable {
+  case f64 = "F64", f32 = "F32", f16 = "F16", bf16 = "BF16"
+  case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8", u8 = "U8", bool = "BOOL"
+  case f8e4m3 = "F8_E4M3", f8e5m2 = "F8_E5M2"
 
   /// Bytes per element.
-  public var size: Int { self == .f32 ? 4 : 2 }
+  public var size: Int {
+    switch self {
+    case .f64, .i64: return 8
+    case .f32, .i32: return 4
+    case .f16, .bf16, .i16: return 2
+    case .i8, .u8, .bool, .f8e4m3, .f8e5m2: return 1
+    }
+  }
 }
 
 /// Problems found in a safetensors file; each names the file and, where known, the tensor.
@@ -98,9 +108,20 @@ public final class SafetensorsFile: @unchecked Sendable {
     guard let e = entry(name) else { throw SafetensorsError(file: path, tensor: name, "no such tensor") }
     let src = base + dataStart + e.begin
     let n = (e.end - e.begin) / e.dtype.size
+    func convert<T>(_: T.Type, _ f: (T) -> Float) {
+      for i in 0..<n { destination[i] = f(src.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)) }
+    }
     switch e.dtype {
     case .f32:
       UnsafeMutableRawPointer(destination).copyMemory(from: src, byteCount: n * 4)
+    case .f64: convert(UInt64.self) { Float(Double(bitPattern: UInt64(littleEndian: $0))) }
+    case .i64: convert(UInt64.self) { Float(Int64(bitPattern: UInt64(littleEndian: $0))) }
+    case .i32: convert(UInt32.self) { Float(Int32(bitPattern: UInt32(littleEndian: $0))) }
+    case .i16: convert(UInt16.self) { Float(Int16(bitPattern: UInt16(littleEndian: $0))) }
+    case .i8: convert(Int8.self) { Float($0) }
+    case .u8, .bool: convert(UInt8.self) { Float($0) }
+    case .f8e4m3, .f8e5m2:
+      throw SafetensorsError(file: path, tensor: name, "\(e.dtype.rawValue) tensors cannot be read as Float32 by FairMed")
     case .f16:
       for i in 0..<n { destination[i] = halfToFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
     case .bf16:
@@ -108,6 +129,17 @@ public final class SafetensorsFile: @unchecked Sendable {
         destination[i] = Float(bitPattern: UInt32(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
       }
     }
+    release(begin: dataStart + e.begin, end: dataStart + e.end)
+  }
+
+  /// Drops the mapped pages of a byte range that has been decoded, so a loaded checkpoint is not
+  /// held twice in this process's memory (the kernel's page cache keeps the file; a later read
+  /// faults the pages back in).
+  private func release(begin: Int, end: Int) {
+    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    let lo = (begin + page - 1) / page * page, hi = end / page * page
+    guard hi > lo else { return }
+    _ = madvise(UnsafeMutableRawPointer(mutating: base) + lo, hi - lo, Int32(MADV_DONTNEED))
   }
 
   /// Tensor `name` as a new Float32 tensor.
@@ -183,7 +215,7 @@ public final class SafetensorsFile: @unchecked Sendable {
     guard let d = value as? [String: Any] else { throw fail("entry is not a JSON object") }
     guard let dt = d["dtype"] as? String else { throw fail("missing dtype") }
     guard let dtype = SafetensorsDType(rawValue: dt) else {
-      throw fail("unsupported dtype \(dt) (FairMed reads F32, F16, BF16)")
+      throw fail("unknown dtype \(dt) (known: \(SafetensorsDType.allCases.map(\.rawValue).joined(separator: ", ")))")
     }
     guard let shapeAny = d["shape"] as? [Any], let shape = intArray(shapeAny), shape.allSatisfy({ $0 >= 0 }) else {
       throw fail("shape is missing or not a list of non-negative integers")

@@ -69,7 +69,7 @@ public enum Safetensors {
   }
 
   /// A JSON string literal.
-  static func jsonString(_ s: String) -> String {
+  public static func jsonString(_ s: String) -> String {
     var out = "\""
     for u in s.unicodeScalars {
       switch u {

@@ -35,9 +35,15 @@ public enum GradientClipping {
     for (_, p) in parameters {
       guard let g = p.grad else { continue }
       let gp = g.pointer
-      var s: Float = 0
-      for j in 0..<g.count { s += gp[j] * gp[j] }
-      total += Double(s)
+      // Float partial sums over short runs, accumulated in Double (big tensors stay accurate).
+      var j = 0
+      while j < g.count {
+        let end = min(j + 4096, g.count)
+        var s: Float = 0
+        for k in j..<end { s += gp[k] * gp[k] }
+        total += Double(s)
+        j = end
+      }
     }
     return Float(total.squareRoot())
   }

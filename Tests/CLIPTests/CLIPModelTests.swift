@@ -37,6 +37,12 @@ let referenceTexts = ["a photo of a cat", "a dermoscopy image of a malignant les
     let tok = try CLIPTokenizer(vocabJSON: tinyCLIP + "/vocab.json", merges: tinyCLIP + "/merges.txt")
     tok.contextLength = 12
     #expect(tok(referenceTexts) == (try referenceIDs()))
+    let config = try CLIPConfig(contentsOf: tinyCLIP + "/config.json")
+    let folder = try CLIPTokenizer(modelDirectory: tinyCLIP, config: config)
+    let expected = try referenceIDs()
+    #expect(folder.contextLength == 12 && folder(referenceTexts) == expected)
+    // A folder without tokenizer files and a non-OpenAI vocabulary size is a clear error.
+    #expect(throws: CLIPFileError.self) { try CLIPTokenizer(modelDirectory: "/nonexistent", config: config) }
   }
 
   @Test func forwardMatchesTransformers() throws {
@@ -73,6 +79,58 @@ let referenceTexts = ["a photo of a cat", "a dermoscopy image of a malignant les
       }
       expectClose(try g.reshaped(p.shape), try reference.tensor(name).reshaped(p.shape), "grad \(path)")
     }
+  }
+
+  @Test func fineTuningStepsLowerTheLossAndRespectFreezing() throws {
+    let model = try CLIPModel(directory: tinyCLIP)
+    #expect(model.freeze(prefix: "text_model") == model.namedParameters().filter { $0.path.hasPrefix("text_model.") }.count)
+    let frozen = model.textModel.namedParameters().map { $0.tensor.scalars }
+    let params = model.trainableParameters()
+    let opt = AdamW(parameters: params, weightDecay: 0.1)
+    let schedule = LRSchedule.warmupCosine(peak: 3e-3, warmup: 2, total: 12)
+    let pixels = try reference.tensor("pixel_values"), ids = try referenceIDs()
+    var losses: [Float] = []
+    for step in 0..<12 {
+      opt.zeroGrad()
+      let loss = try model.contrastiveLoss(imageFeatures: model.imageFeatures(pixels), textFeatures: model.textFeatures(ids))
+      losses.append(loss.item())
+      try loss.backward()
+      let (_, scale) = GradientClipping.scale(params, maxNorm: 1)
+      opt.step(lr: schedule(step), gradScale: scale)
+    }
+    #expect(losses.last! < losses.first! * 0.5, "losses \(losses)")
+    #expect(model.textModel.namedParameters().map { $0.tensor.scalars } == frozen)
+    #expect(model.textModel.namedParameters().allSatisfy { $0.tensor.grad == nil })
+  }
+
+  @Test func shardsAndLegacyInt64PositionIDsLoad() throws {
+    // A second shard holding what older transformers saved: `position_ids` buffers as I64.
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-shard-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    var header = #"{"text_model.embeddings.position_ids":{"dtype":"I64","shape":[1,12],"data_offsets":[0,96]},"#
+    header += #""vision_model.embeddings.position_ids":{"dtype":"I64","shape":[1,17],"data_offsets":[96,232]}}"#
+    var bytes = withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { Array($0) } + Array(header.utf8)
+    for i in Array(0..<12) + Array(0..<17) { bytes += withUnsafeBytes(of: Int64(i).littleEndian) { Array($0) } }
+    let shard = dir.appendingPathComponent("model-00002-of-00002.safetensors").path
+    try Data(bytes).write(to: URL(fileURLWithPath: shard))
+    try FileManager.default.copyItem(atPath: tinyCLIP + "/model.safetensors", toPath: dir.appendingPathComponent("model-00001-of-00002.safetensors").path)
+    try FileManager.default.copyItem(atPath: tinyCLIP + "/config.json", toPath: dir.appendingPathComponent("config.json").path)
+    let index = #"{"weight_map": {"logit_scale": "model-00001-of-00002.safetensors", "text_model.embeddings.position_ids": "model-00002-of-00002.safetensors"}}"#
+    try index.write(to: dir.appendingPathComponent("model.safetensors.index.json"), atomically: true, encoding: .utf8)
+    let sharded = try CLIPModel(directory: dir.path)
+    let single = try CLIPModel(directory: tinyCLIP)
+    #expect(sharded.namedParameters().map { $0.tensor.scalars } == single.namedParameters().map { $0.tensor.scalars })
+    #expect(try SafetensorsFile(path: shard).tensor("vision_model.embeddings.position_ids").scalars == (0..<17).map(Float.init))
+  }
+
+  @Test func poolingFollowsTransformers() throws {
+    var config = try CLIPConfig(contentsOf: tinyCLIP + "/config.json")
+    let model = CLIPModel(config: config, seed: nil)
+    #expect(model.textModel.poolPositions([[662, 5, 663, 663], [662, 663, 0, 0], [662, 5, 6, 7]]) == [2, 1, 0])
+    config.text.eosTokenID = 2  // legacy configs: argmax of the ids (first occurrence)
+    let legacy = CLIPModel(config: config, seed: nil)
+    #expect(legacy.textModel.poolPositions([[49406, 320, 49407, 49407], [49406, 49407, 0, 0]]) == [2, 1])
   }
 
   @Test func openAINamingLoadsTheSameWeights() throws {

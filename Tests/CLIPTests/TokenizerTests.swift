@@ -69,6 +69,7 @@ func loadCases() throws -> [TokenizerCase] {
   @Test func preSplitFollowsThePattern() {
     #expect(CLIPPreSplit.split("don't 'sound' ab12") == ["don", "'t", "'s", "ound", "'", "ab", "1", "2"])
     #expect(CLIPPreSplit.split("a<|endoftext|>b") == ["a", "<|endoftext|>", "b"])
+    #expect(CLIPPreSplit.split("a<end_of_text>", specials: CLIPPreSplit.openAISpecials) == ["a", "<end_of_text>"])
     #expect(CLIPPreSplit.split("!?<|x  é") == ["!?<|", "x", "é"])
   }
 

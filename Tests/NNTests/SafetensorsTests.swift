@@ -34,7 +34,7 @@ func rawFile(_ header: String, data: [UInt8], in dir: URL, headerLength: UInt64?
     let file = try SafetensorsFile(path: nnFixtures.appendingPathComponent("dtypes.safetensors").path)
     #expect(file.metadata == ["format": "pt"])
     #expect(file.entry("f16")?.dtype == .f16 && file.entry("bf16")?.shape == [12])
-    for name in ["f32", "f16", "bf16"] {
+    for name in ["f32", "f16", "bf16", "f64", "i64", "u8"] {
       let got = try file.tensor(name).scalars.map { Int32(bitPattern: $0.bitPattern) }
       #expect(got == ref.dtypes[name]!, "\(name)")
     }
@@ -82,8 +82,9 @@ func rawFile(_ header: String, data: [UInt8], in dir: URL, headerLength: UInt64?
     #expect(try problem(ok, length: 1 << 40)?.problem.contains("bound") == true)
     #expect(try problem(ok, length: 10_000)?.problem.contains("past the end") == true)
     #expect(try problem("{not json")?.problem.contains("JSON") == true)
-    let dtype = try problem(#"{"w":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}}"#)
-    #expect(dtype?.tensor == "w" && dtype?.problem.contains("I64") == true)
+    let dtype = try problem(#"{"w":{"dtype":"C64","shape":[2],"data_offsets":[0,16]}}"#)
+    #expect(dtype?.tensor == "w" && dtype?.problem.contains("C64") == true)
+    #expect(try problem(#"{"w":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}}"#) == nil)
     let size = try problem(#"{"w":{"dtype":"F32","shape":[3,2],"data_offsets":[0,16]}}"#)
     #expect(size?.tensor == "w" && size?.problem.contains("24 bytes") == true)
     let outside = try problem(#"{"w":{"dtype":"F32","shape":[8],"data_offsets":[0,32]}}"#)
