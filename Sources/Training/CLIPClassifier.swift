@@ -20,19 +20,11 @@ public final class CLIPClassifier {
     self.promptIDs = tokenizer(prompts)
   }
 
-  /// Loads a Hugging Face CLIP folder with its `vocab.json`/`merges.txt` (or the bundled OpenAI
+  /// Loads a Hugging Face CLIP folder with its tokenizer files (or the bundled OpenAI
   /// vocabulary when the folder has none).
   public static func load(directory: String, prompts: [String]) throws -> CLIPClassifier {
     let model = try CLIPModel(directory: directory)
-    return CLIPClassifier(model: model, tokenizer: try tokenizer(for: directory, model: model), prompts: prompts)
-  }
-
-  static func tokenizer(for directory: String, model: CLIPModel) throws -> CLIPTokenizer {
-    let vocab = directory + "/vocab.json", merges = directory + "/merges.txt"
-    let t = FileManager.default.fileExists(atPath: vocab)
-      ? try CLIPTokenizer(vocabJSON: vocab, merges: merges) : try CLIPTokenizer.bundledOpenAI()
-    t.contextLength = model.config.text.maxPositionEmbeddings
-    return t
+    return CLIPClassifier(model: model, tokenizer: try CLIPTokenizer(modelDirectory: directory, config: model.config), prompts: prompts)
   }
 
   /// Saves model, config and tokenizer files as a Hugging Face folder.

@@ -13,11 +13,14 @@ public final class Trainer {
   public let log: TrainingLog
   /// Stop after this many completed epochs (simulates a kill; tests and `--stop-after`).
   public var stopAfterEpochs: Int?
+  /// A method object to use instead of `config.method` (custom methods, tests).
+  public let customMethod: TrainingMethod?
 
-  public init(config: RunConfig, runDirectory: String, log: TrainingLog) {
+  public init(config: RunConfig, runDirectory: String, log: TrainingLog, method: TrainingMethod? = nil) {
     self.config = config
     self.runDirectory = runDirectory
     self.log = log
+    self.customMethod = method
   }
 
   /// What a finished (or stopped) run reports.
@@ -44,7 +47,7 @@ public final class Trainer {
     let contrastive = config.loss == "contrastive" || (config.loss == "auto" && data.hasNotes)
 
     let trainGroups = data.groupIDs(data.train.samples.map(data.groupSpec.key))
-    let method = try config.makeMethod()
+    let method = try customMethod ?? config.makeMethod()
     try method.prepare(TrainingSetSummary(labels: data.train.samples.map(\.label), groups: trainGroups,
       groupCount: data.groupNames.count, classCount: data.prompts.count, embeddingDim: classifier.model.config.projectionDim, seed: config.seed))
 

@@ -12,6 +12,7 @@ public final class TrainingLog {
   /// `metricsPath` nil = no file; `quiet` silences the console (tests).
   public init(metricsPath: String?, quiet: Bool = false) throws {
     if let metricsPath {
+      try? FileManager.default.createDirectory(atPath: (metricsPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
       if !FileManager.default.fileExists(atPath: metricsPath) {
         FileManager.default.createFile(atPath: metricsPath, contents: nil)
       }
