@@ -54,6 +54,15 @@ extension Tensor {
     return out
   }
 
+  /// Makes `output` (computed outside the graph) the result of a custom differentiable op:
+  /// `backward` maps the output's gradient to one gradient per input (nil where none is needed).
+  /// The backward rule runs with recording disabled, so it may use any op.
+  public static func customOp(
+    _ output: Tensor, name: String, inputs: [Tensor], backward: @escaping (Tensor) throws -> [Tensor?]
+  ) -> Tensor {
+    record(output, op: name, inputs: inputs, backward: backward)
+  }
+
   /// Reverse-mode differentiation from this one-element tensor: adds d(self)/d(leaf) to the
   /// ``grad`` of every leaf that requires it, then frees the graph (unless `retainGraph`).
   public func backward(retainGraph: Bool = false) throws {

@@ -13,14 +13,17 @@ func bestMilliseconds(repeats: Int, _ body: () throws -> Void) rethrows -> Doubl
   return best
 }
 
-/// sgemm throughput in GFLOP/s for square n × n matrices.
-func sgemmGFLOPS(n: Int, repeats: Int) -> Double {
+/// sgemm throughput in GFLOP/s for square n × n matrices: FairMed's split over its own threads,
+/// or (`openBLASThreads`) one call with OpenBLAS's own thread pool, for reference.
+func sgemmGFLOPS(n: Int, repeats: Int, openBLASThreads: Int? = nil) -> Double {
+  if let t = openBLASThreads { BLAS.threadCount = t }
+  defer { BLAS.threadCount = 1 }
   var g = SeededGenerator(seed: 1)
   let a = Tensor.randn([n, n], using: &g), b = Tensor.randn([n, n], using: &g)
   let c = Tensor.zeros([n, n])
   let ms = bestMilliseconds(repeats: repeats) {
     BLAS.sgemm(transA: false, transB: false, m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n,
-      c: c.pointer, ldc: n)
+      c: c.pointer, ldc: n, threads: openBLASThreads == nil ? Parallel.threadCount : 1)
   }
   return 2 * Double(n * n * n) / (ms / 1e3) / 1e9
 }

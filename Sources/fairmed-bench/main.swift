@@ -1,7 +1,7 @@
 import Foundation
 import Tensor
 
-/// `fairmed-bench [--json FILE] [--repeats N] [--no-peer]`: engine throughput on this machine,
+/// `fairmed-bench [--json FILE] [--repeats N] [--no-peer] [--clip]`: engine throughput on this machine,
 /// side by side with PyTorch running the same workloads (Scripts/bench/peer_torch.py).
 struct Row: Codable {
   let name: String
@@ -14,14 +14,16 @@ struct Row: Codable {
 var jsonPath: String?
 var repeats = 5
 var runPeer = true
+var runCLIP = false
 var args = CommandLine.arguments.dropFirst().makeIterator()
 while let a = args.next() {
   switch a {
   case "--json": jsonPath = args.next()
   case "--repeats": repeats = Int(args.next() ?? "") ?? repeats
   case "--no-peer": runPeer = false
+  case "--clip": runCLIP = true  // ViT-B/16 CLIP rows (minutes on 2 cores)
   case "-h", "--help":
-    print("usage: fairmed-bench [--json FILE] [--repeats N] [--no-peer]")
+    print("usage: fairmed-bench [--json FILE] [--repeats N] [--no-peer] [--clip]")
     exit(0)
   default:
     FileHandle.standardError.write("fairmed-bench: unknown argument \(a)\n".data(using: .utf8)!)
@@ -33,7 +35,11 @@ let threads = Parallel.threadCount
 print("fairmed-bench: \(threads) threads (FAIRMED_NUM_THREADS), best of \(repeats) runs")
 var rows: [Row] = []
 for n in [1024, 2048] {
-  rows.append(Row(name: "sgemm_\(n)", unit: "GFLOP/s", fairmed: sgemmGFLOPS(n: n, repeats: repeats)))
+  let ours = sgemmGFLOPS(n: n, repeats: repeats)
+  let native = sgemmGFLOPS(n: n, repeats: repeats, openBLASThreads: threads)
+  print(String(format: "sgemm %d: FairMed split %.1f GFLOP/s, OpenBLAS's own threading %.1f GFLOP/s (%.0f%%)",
+    n, ours, native, 100 * ours / native))
+  rows.append(Row(name: "sgemm_\(n)", unit: "GFLOP/s", fairmed: ours))
 }
 for (width, heads, mlp) in [(768, 12, 3072), (192, 3, 768)] {
   let (f, t) = try blockTimings(width: width, heads: heads, mlp: mlp, batch: 8, tokens: 197, repeats: repeats)
@@ -69,6 +75,8 @@ if runPeer {
     print("peer: could not start python3 (\(error)); FairMed only")
   }
 }
+
+if runCLIP { rows += try clipRows(repeats: max(1, repeats / 2), threads: threads, peer: runPeer) }
 
 func fmt(_ v: Double?) -> String { v.map { String(format: "%10.2f", $0) } ?? "         –" }
 print("\("name".padding(toLength: 28, withPad: " ", startingAt: 0)) unit      fairmed    pytorch      ratio")

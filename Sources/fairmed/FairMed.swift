@@ -18,5 +18,11 @@ struct FairMedCommand: ParsableCommand {
 /// Every subcommand, in the order `fairmed help` lists them.
 let subcommandList: [ParsableCommand.Type] = [
   EngineDemoCommand.self,
+  EncodeCommand.self,
+  ZeroShotCommand.self,
+  TrainCommand.self,
+  PredictCommand.self,
   AuditCommand.self,
+  SynthCommand.self,
+  DataCommand.self,
 ]

@@ -1,0 +1,76 @@
+import Foundation
+import NN
+import Tensor
+
+/// CLIP with Hugging Face parameter names: `vision_model`, `text_model`, `visual_projection`,
+/// `text_projection` (no biases) and the scalar `logit_scale`.
+public final class CLIPModel: Module {
+  public let config: CLIPConfig
+  public let visionModel: CLIPVisionTransformer
+  public let textModel: CLIPTextTransformer
+  public let visualProjection: Linear
+  public let textProjection: Linear
+  /// log τ; logits are `exp(logit_scale)` (at most ``maxLogitScale``) × cosine similarity.
+  public let logitScale: Tensor
+  /// Upper bound on τ = exp(logit_scale) used in ``logits(imageFeatures:textFeatures:)`` (100, as
+  /// open_clip clamps it); HF does not clamp, and fine-tuned checkpoints stay far below.
+  public var maxLogitScale: Float = 100
+
+  /// A CLIP initialised with CLIP's scheme from `seed` (training from scratch), or with zeros
+  /// when `seed` is nil (about to load a checkpoint).
+  public init(config: CLIPConfig, seed: UInt64? = 0) {
+    self.config = config
+    var g = SeededGenerator(seed: seed ?? 0)
+    let f = config.initializerFactor
+    visionModel = CLIPVisionTransformer(config.vision, range: config.initializerRange, factor: f, using: &g)
+    textModel = CLIPTextTransformer(config.text, factor: f, using: &g)
+    visualProjection = Linear(config.vision.hiddenSize, config.projectionDim, bias: false,
+                              std: 1 / Float(config.vision.hiddenSize).squareRoot() * f, using: &g)
+    textProjection = Linear(config.text.hiddenSize, config.projectionDim, bias: false,
+                            std: 1 / Float(config.text.hiddenSize).squareRoot() * f, using: &g)
+    logitScale = Tensor(scalar: config.logitScaleInitValue).requiringGrad()
+    if seed == nil {
+      for (_, t) in namedParameters() { t.pointer.update(repeating: 0, count: t.count) }
+    }
+  }
+
+  public var localParameters: [(String, Tensor)] { [("logit_scale", logitScale)] }
+  public var submodules: [(String, Module)] {
+    [("text_model", textModel), ("vision_model", visionModel),
+     ("visual_projection", visualProjection), ("text_projection", textProjection)]
+  }
+
+  /// Projected image embeddings `[B, projection_dim]` for pixels `[B, C, H, W]` (already
+  /// CLIP-preprocessed); L2-normalised when `normalized`.
+  public func imageFeatures(_ pixels: Tensor, normalized: Bool = true) throws -> Tensor {
+    let e = try visualProjection(visionModel(pixels))
+    return normalized ? try e.l2Normalized(axis: -1) : e
+  }
+
+  /// Projected text embeddings `[B, projection_dim]` for token rows (from ``CLIPTokenizer``).
+  public func textFeatures(_ ids: [[Int]], normalized: Bool = true) throws -> Tensor {
+    let e = try textProjection(textModel(ids))
+    return normalized ? try e.l2Normalized(axis: -1) : e
+  }
+
+  /// τ = exp(logit_scale), clamped at ``maxLogitScale``.
+  public func temperature() -> Tensor { logitScale.exp().clamped(max: maxLogitScale) }
+
+  /// `logits_per_image [Bi, Bt]` = τ · image · textᵀ for normalised features.
+  public func logits(imageFeatures: Tensor, textFeatures: Tensor) throws -> Tensor {
+    try matmul(imageFeatures, textFeatures, transposeB: true) * temperature()
+  }
+
+  /// Symmetric InfoNCE (HF `clip_loss`): ½[CE(logits_per_text, I) + CE(logits_per_image, I)].
+  public func contrastiveLoss(imageFeatures: Tensor, textFeatures: Tensor) throws -> Tensor {
+    let perImage = try logits(imageFeatures: imageFeatures, textFeatures: textFeatures)
+    let n = perImage.shape[0]
+    guard perImage.shape == [n, n] else {
+      throw TensorError.invalidArgument("contrastiveLoss: need as many texts as images, got \(perImage.shape)")
+    }
+    let targets = Array(0..<n)
+    let a = try crossEntropy(perImage, targets: targets)
+    let b = try crossEntropy(perImage.transposed(0, 1), targets: targets)
+    return try (a + b) * 0.5
+  }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import NN
+import Tensor
+
+extension CLIPModel {
+  /// Buffers older `transformers` versions saved with the weights; skipped when loading.
+  static let savedBuffers: Set<String> = [
+    "text_model.embeddings.position_ids", "vision_model.embeddings.position_ids",
+  ]
+
+  /// Loads a Hugging Face CLIP folder: `config.json` plus `model.safetensors` (or shards listed in
+  /// `model.safetensors.index.json`). Weights in OpenAI/open_clip naming are accepted too; without
+  /// a `config.json` their architecture is inferred from the shapes.
+  public convenience init(directory: String) throws {
+    let dir = URL(fileURLWithPath: directory)
+    let source = try Self.weights(in: dir)
+    let configPath = dir.appendingPathComponent("config.json").path
+    let config: CLIPConfig
+    if FileManager.default.fileExists(atPath: configPath) {
+      config = try CLIPConfig(contentsOf: configPath)
+    } else if OpenAINamingSource.matches(source.shapes.keys) {
+      config = try CLIPConfig.inferred(fromOpenAI: source.shapes, source: source.sourceDescription)
+    } else {
+      throw CLIPFileError(file: configPath, "missing (needed for Hugging Face-named weights)")
+    }
+    self.init(config: config, seed: nil)
+    try loadWeights(source)
+  }
+
+  /// Loads weights from a safetensors file in HF or OpenAI/open_clip naming.
+  public func loadWeights(safetensors path: String) throws {
+    try loadWeights(SafetensorsFile(path: path))
+  }
+
+  /// Loads weights from any source, detecting OpenAI naming; every missing, unexpected or
+  /// wrong-shape tensor is reported in one ``StateDictError``.
+  public func loadWeights(_ source: TensorSource) throws {
+    let names = namedParameters().map(\.path)
+    let view: TensorSource = OpenAINamingSource.matches(source.shapes.keys)
+      ? OpenAINamingSource(base: source, hfNames: names) : source
+    try load(from: FilteredSource(base: view, drop: Self.savedBuffers))
+  }
+
+  /// Writes `config.json` and `model.safetensors` (F32, HF names) into `directory` (created if
+  /// needed), so `transformers.CLIPModel.from_pretrained(directory)` opens it.
+  public func save(directory: String) throws {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let dir = URL(fileURLWithPath: directory)
+    try config.write(to: dir.appendingPathComponent("config.json").path)
+    try save(safetensors: dir.appendingPathComponent("model.safetensors").path, metadata: ["format": "pt"])
+  }
+
+  /// The weights in a folder: `model.safetensors`, the shards of its index, or the only
+  /// `.safetensors` file.
+  static func weights(in dir: URL) throws -> TensorSource {
+    let fm = FileManager.default
+    let single = dir.appendingPathComponent("model.safetensors").path
+    if fm.fileExists(atPath: single) { return try SafetensorsFile(path: single) }
+    let index = dir.appendingPathComponent("model.safetensors.index.json").path
+    if fm.fileExists(atPath: index) {
+      guard let data = fm.contents(atPath: index),
+            let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let map = obj["weight_map"] as? [String: String] else {
+        throw CLIPFileError(file: index, "no weight_map object")
+      }
+      let shards = Set(map.values).sorted()
+      return try ShardedSource(files: shards.map { try SafetensorsFile(path: dir.appendingPathComponent($0).path) })
+    }
+    let all = ((try? fm.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.hasSuffix(".safetensors") }
+    guard all.count == 1 else {
+      throw CLIPFileError(file: dir.path, all.isEmpty ? "no .safetensors weights" : "several .safetensors files and no model.safetensors: \(all.sorted())")
+    }
+    return try SafetensorsFile(path: dir.appendingPathComponent(all[0]).path)
+  }
+}
+
+/// A source with some names hidden.
+struct FilteredSource: TensorSource {
+  let base: TensorSource
+  let drop: Set<String>
+  var shapes: [String: [Int]] { base.shapes.filter { !drop.contains($0.key) } }
+  func read(_ name: String, into destination: UnsafeMutablePointer<Float>) throws { try base.read(name, into: destination) }
+  var sourceDescription: String { base.sourceDescription }
+}
+
+extension CLIPTokenizer {
+  /// The tokenizer of a CLIP folder, padding with the end token as HF does, with the context
+  /// length of `config` (its text positions). Uses `vocab.json` + `merges.txt`, else a
+  /// `bpe_simple_vocab_16e6.txt.gz` in the folder, else — for the standard 49,408-token
+  /// vocabulary — the bundled OpenAI one.
+  public convenience init(modelDirectory: String, config: CLIPConfig) throws {
+    let dir = URL(fileURLWithPath: modelDirectory)
+    let fm = FileManager.default
+    let vocab = dir.appendingPathComponent("vocab.json").path, merges = dir.appendingPathComponent("merges.txt").path
+    let gz = dir.appendingPathComponent("bpe_simple_vocab_16e6.txt.gz").path
+    if fm.fileExists(atPath: vocab) || fm.fileExists(atPath: merges) {
+      try self.init(vocabJSON: vocab, merges: merges, padID: nil)
+    } else if fm.fileExists(atPath: gz) {
+      try self.init(bpeGzip: gz, padID: nil)
+    } else if config.text.vocabSize == 49408 {
+      try self.init(bpeGzip: CLIPTokenizer.bundledVocabularyPath, padID: nil)
+    } else {
+      throw CLIPFileError(file: modelDirectory, "no vocab.json + merges.txt, and the model's \(config.text.vocabSize)-token vocabulary is not OpenAI's")
+    }
+    guard encoder.count <= config.text.vocabSize else {
+      throw CLIPFileError(file: modelDirectory, "tokenizer has \(encoder.count) tokens, the model only \(config.text.vocabSize)")
+    }
+    contextLength = config.text.maxPositionEmbeddings
+  }
+}

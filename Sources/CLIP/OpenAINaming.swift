@@ -1,0 +1,143 @@
+import Foundation
+import NN
+import Tensor
+
+/// A view of an OpenAI / open_clip state dict (`visual.conv1.weight`, stacked
+/// `attn.in_proj_weight`, `visual.proj` as `[width, dim]`, ...) under Hugging Face names, so the
+/// same ``CLIPModel`` loads either layout. Tensors are converted while being read.
+public struct OpenAINamingSource: TensorSource {
+  /// How an HF tensor is obtained from the OpenAI one.
+  enum Transform: Equatable {
+    case same
+    /// 2-D transpose (`text_projection`, `visual.proj` are `x @ P`; HF stores `P.T`).
+    case transpose
+    /// Part `k` of 3 along the first axis (q, k, v of `in_proj_weight` / `in_proj_bias`).
+    case third(Int)
+  }
+
+  /// Non-tensor or derived entries open_clip may save, ignored when loading.
+  static let ignorable: Set<String> = ["attn_mask", "input_resolution", "context_length", "vocab_size"]
+
+  public let base: TensorSource
+  let mapping: [String: (name: String, transform: Transform)]
+  public let shapes: [String: [Int]]
+
+  /// Whether `names` look like an OpenAI / open_clip checkpoint.
+  public static func matches(_ names: some Sequence<String>) -> Bool {
+    names.contains { $0 == "visual.conv1.weight" || $0 == "token_embedding.weight" }
+  }
+
+  /// Maps the HF names `hfNames` (the model's parameters) onto `base`.
+  public init(base: TensorSource, hfNames: [String]) {
+    self.base = base
+    let baseShapes = base.shapes
+    var mapping: [String: (name: String, transform: Transform)] = [:]
+    var shapes: [String: [Int]] = [:]
+    var used = Set<String>()
+    for hf in hfNames {
+      guard let (name, t) = Self.openAIName(hf), let s = baseShapes[name] else { continue }
+      mapping[hf] = (name, t)
+      used.insert(name)
+      switch t {
+      case .same: shapes[hf] = s
+      case .transpose: shapes[hf] = s.count == 2 ? [s[1], s[0]] : s
+      case .third: shapes[hf] = s.isEmpty ? s : [s[0] / 3] + s.dropFirst()
+      }
+    }
+    // Unused OpenAI tensors keep their names, so the loader reports them as unexpected.
+    for (name, s) in baseShapes where !used.contains(name) && !Self.ignorable.contains(name) && !name.hasSuffix(".attn_mask") {
+      shapes[name] = s
+    }
+    self.mapping = mapping
+    self.shapes = shapes
+  }
+
+  public var sourceDescription: String { base.sourceDescription + " (OpenAI/open_clip naming)" }
+
+  public func read(_ name: String, into destination: UnsafeMutablePointer<Float>) throws {
+    guard let (src, t) = mapping[name], let s = base.shapes[src] else {
+      throw SafetensorsError(file: sourceDescription, tensor: name, "no OpenAI-named source tensor")
+    }
+    switch t {
+    case .same:
+      try base.read(src, into: destination)
+    case .transpose:
+      let tmp = Tensor.zeros(s)
+      try base.read(src, into: tmp.pointer)
+      let (r, c) = (s[0], s[1])
+      for i in 0..<r { for j in 0..<c { destination[j * r + i] = tmp.pointer[i * c + j] } }
+    case let .third(k):
+      let tmp = Tensor.zeros(s)
+      try base.read(src, into: tmp.pointer)
+      let part = tmp.count / 3
+      destination.update(from: tmp.pointer + k * part, count: part)
+    }
+  }
+
+  /// The OpenAI name (and conversion) for a Hugging Face parameter name.
+  static func openAIName(_ hf: String) -> (String, Transform)? {
+    let direct: [String: (String, Transform)] = [
+      "logit_scale": ("logit_scale", .same),
+      "text_projection.weight": ("text_projection", .transpose),
+      "visual_projection.weight": ("visual.proj", .transpose),
+      "text_model.embeddings.token_embedding.weight": ("token_embedding.weight", .same),
+      "text_model.embeddings.position_embedding.weight": ("positional_embedding", .same),
+      "text_model.final_layer_norm.weight": ("ln_final.weight", .same),
+      "text_model.final_layer_norm.bias": ("ln_final.bias", .same),
+      "vision_model.embeddings.class_embedding": ("visual.class_embedding", .same),
+      "vision_model.embeddings.patch_embedding.weight": ("visual.conv1.weight", .same),
+      "vision_model.embeddings.position_embedding.weight": ("visual.positional_embedding", .same),
+      "vision_model.pre_layrnorm.weight": ("visual.ln_pre.weight", .same),
+      "vision_model.pre_layrnorm.bias": ("visual.ln_pre.bias", .same),
+      "vision_model.post_layernorm.weight": ("visual.ln_post.weight", .same),
+      "vision_model.post_layernorm.bias": ("visual.ln_post.bias", .same),
+    ]
+    if let d = direct[hf] { return d }
+    let parts = hf.split(separator: ".").map(String.init)
+    // {text_model|vision_model}.encoder.layers.<i>.<module...>.<weight|bias>
+    guard parts.count >= 6, parts[1] == "encoder", parts[2] == "layers",
+          let tower = ["text_model": "", "vision_model": "visual."][parts[0]] else { return nil }
+    let block = "\(tower)transformer.resblocks.\(parts[3])."
+    let rest = parts[4...].joined(separator: ".")
+    let p = parts.last!
+    for (i, x) in ["q", "k", "v"].enumerated() where rest == "self_attn.\(x)_proj.\(p)" {
+      return (block + "attn.in_proj_\(p)", .third(i))
+    }
+    let renames = ["self_attn.out_proj": "attn.out_proj", "layer_norm1": "ln_1", "layer_norm2": "ln_2",
+                   "mlp.fc1": "mlp.c_fc", "mlp.fc2": "mlp.c_proj"]
+    let module = parts[4..<(parts.count - 1)].joined(separator: ".")
+    guard let m = renames[module] else { return nil }
+    return (block + m + "." + p, .same)
+  }
+}
+
+extension CLIPConfig {
+  /// Infers the architecture from OpenAI-named tensor shapes, as open_clip does (heads =
+  /// width / 64; activation quick_gelu, the OpenAI models' — pass another for open_clip ones).
+  public static func inferred(fromOpenAI shapes: [String: [Int]], activation: Activation = .quickGELU,
+                              source: String = "checkpoint") throws -> CLIPConfig {
+    func shape(_ n: String) throws -> [Int] {
+      guard let s = shapes[n] else { throw CLIPConfigError(file: source, problems: ["cannot infer the config: no \(n)"]) }
+      return s
+    }
+    func layers(_ prefix: String) -> Int {
+      Set(shapes.keys.compactMap { k -> Int? in
+        guard k.hasPrefix(prefix) else { return nil }
+        return Int(k.dropFirst(prefix.count).prefix { $0 != "." })
+      }).count
+    }
+    let conv = try shape("visual.conv1.weight"), vpos = try shape("visual.positional_embedding")
+    let vfc = try shape("visual.transformer.resblocks.0.mlp.c_fc.weight")
+    let tok = try shape("token_embedding.weight"), tpos = try shape("positional_embedding")
+    let tfc = try shape("transformer.resblocks.0.mlp.c_fc.weight"), proj = try shape("text_projection")
+    let grid = Int(Double(vpos[0] - 1).squareRoot().rounded())
+    let vision = CLIPTowerConfig(hiddenSize: conv[0], intermediateSize: vfc[0], numAttentionHeads: max(conv[0] / 64, 1),
+      numHiddenLayers: layers("visual.transformer.resblocks."), hiddenAct: activation, layerNormEps: 1e-5,
+      imageSize: grid * conv[2], patchSize: conv[2], numChannels: conv[1])
+    let text = CLIPTowerConfig(hiddenSize: tok[1], intermediateSize: tfc[0], numAttentionHeads: max(tok[1] / 64, 1),
+      numHiddenLayers: layers("transformer.resblocks."), hiddenAct: activation, layerNormEps: 1e-5,
+      maxPositionEmbeddings: tpos[0], vocabSize: tok[0], eosTokenID: tok[0] - 1, padTokenID: tok[0] - 1,
+      bosTokenID: tok[0] - 2)
+    return CLIPConfig(vision: vision, text: text, projectionDim: proj[1])
+  }
+}

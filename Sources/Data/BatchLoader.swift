@@ -1,0 +1,142 @@
+import Dispatch
+import Foundation
+
+/// A batch of model inputs with no engine dependency: `pixels` holds N × 3 × size × size Float32
+/// values (sample-major, then CHW), normalised for the image tower.
+public struct ImageBatch: Sendable {
+  public var pixels: [Float]
+  public var size: Int
+  public var labels: [Int]
+  /// Subgroup key of each sample (``GroupSpec/key(_:)-swift.method``).
+  public var groups: [String]
+  public var ids: [String]
+  public var texts: [String?]
+  /// Indices into the dataset's samples.
+  public var indices: [Int]
+
+  public var count: Int { labels.count }
+}
+
+/// Decodes and transforms batches on all cores, running at most `prefetch` batches ahead of the
+/// consumer. The output is identical for a given seed regardless of thread timing: each sample's
+/// augmentation draws from a generator seeded by (seed, epoch, sample index).
+public final class BatchLoader: @unchecked Sendable {
+  private let dataset: Dataset
+  private let batches: [[Int]]
+  private let transform: ImageTransform
+  private let groups: GroupSpec
+  private let seed: UInt64
+  private let epoch: Int
+  private let prefetch: Int
+  private let threads: Int
+  private let condition = NSCondition()
+  private var ready: [Int: Result<ImageBatch, Error>] = [:]
+  private var produced = 0
+  private var consumed = 0
+  private var cancelled = false
+  private var started = false
+
+  public init(dataset: Dataset, batches: [[Int]], transform: ImageTransform, groups: GroupSpec? = nil,
+              seed: UInt64 = 0, epoch: Int = 0, prefetch: Int = 2,
+              threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    self.dataset = dataset
+    self.batches = batches
+    self.transform = transform
+    self.groups = groups ?? dataset.defaultGroups
+    self.seed = seed
+    self.epoch = epoch
+    self.prefetch = max(1, prefetch)
+    self.threads = max(1, threads)
+  }
+
+  deinit { cancel() }
+
+  /// Stops the background producer.
+  public func cancel() {
+    condition.lock()
+    cancelled = true
+    condition.broadcast()
+    condition.unlock()
+  }
+
+  /// The next batch in order, nil at the end; rethrows the first decode error (file named).
+  public func next() throws -> ImageBatch? {
+    condition.lock()
+    if !started {
+      started = true
+      let thread = Thread { [unowned self] in self.produce() }
+      thread.start()
+    }
+    defer { condition.unlock() }
+    guard consumed < batches.count else { return nil }
+    while ready[consumed] == nil { condition.wait() }
+    let result = ready.removeValue(forKey: consumed)!
+    consumed += 1
+    condition.broadcast()
+    return try result.get()
+  }
+
+  private func produce() {
+    for b in batches.indices {
+      condition.lock()
+      while produced - consumed >= prefetch && !cancelled { condition.wait() }
+      let stop = cancelled
+      condition.unlock()
+      if stop { return }
+      let result = Result { try makeBatch(batches[b]) }
+      condition.lock()
+      ready[b] = result
+      produced += 1
+      condition.broadcast()
+      condition.unlock()
+      if case .failure = result {
+        // Deliver the error for this batch, then stop.
+        condition.lock()
+        for rest in (b + 1)..<max(b + 1, batches.count) { ready[rest] = result }
+        condition.broadcast()
+        condition.unlock()
+        return
+      }
+    }
+  }
+
+  /// Decodes and transforms one batch (parallel over its samples).
+  public func makeBatch(_ indices: [Int]) throws -> ImageBatch {
+    let n = indices.count, plane = 3 * transform.size * transform.size
+    var pixels = [Float](repeating: 0, count: n * plane)
+    let errors = ErrorBox()
+    pixels.withUnsafeMutableBufferPointer { buffer in
+      let base = buffer.baseAddress!
+      let workers = min(threads, n)
+      DispatchQueue.concurrentPerform(iterations: workers) { w in
+        var j = w
+        while j < n {
+          let index = indices[j]
+          do {
+            let image = try dataset.samples[index].source.load()
+            var rng = SeededRNG(seed: seed, stream: UInt64(epoch), UInt64(index))
+            transform.apply(image, rng: &rng, into: UnsafeMutableBufferPointer(start: base + j * plane, count: plane))
+          } catch {
+            errors.set(error)
+          }
+          j += workers
+        }
+      }
+    }
+    if let e = errors.error { throw e }
+    let samples = indices.map { dataset.samples[$0] }
+    return ImageBatch(pixels: pixels, size: transform.size, labels: samples.map(\.label),
+                      groups: samples.map(groups.key), ids: samples.map(\.id), texts: samples.map(\.text),
+                      indices: indices)
+  }
+}
+
+private final class ErrorBox: @unchecked Sendable {
+  private let lock = NSLock()
+  private(set) var error: Error?
+  func set(_ e: Error) {
+    lock.lock()
+    if error == nil { error = e }
+    lock.unlock()
+  }
+}

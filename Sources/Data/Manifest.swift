@@ -1,0 +1,80 @@
+import Foundation
+
+/// A generic manifest CSV: `path,label,<attribute columns...>[,text]`, paths relative to the CSV.
+///
+/// Optional special columns: `id` (default: the path), `text`, `split`, and `patient_id` /
+/// `lesion_id` / `group_id` (images sharing it never cross splits). Labels are integers (class
+/// names "0", "1", ...) or names (sorted alphabetically into indices). Every other column is an
+/// attribute; empty cells are "unknown".
+public enum Manifest {
+  static let special: Set<String> = ["path", "label", "id", "text", "split", "patient_id", "lesion_id", "group_id"]
+
+  public static func load(file: String, options: LoadOptions = LoadOptions()) throws -> Dataset {
+    let table = try CSVTable(contentsOf: file)
+    let pathCol = try table.require("path"), labelCol = try table.require("label")
+    let idCol = table.column("id"), textCol = table.column("text"), splitCol = table.column("split")
+    let groupCol = table.column("patient_id") ?? table.column("lesion_id") ?? table.column("group_id")
+    let attributeCols = table.header.enumerated().filter { !special.contains($0.element) }
+    let base = (file as NSString).deletingLastPathComponent
+    let rawLabels = table.rows.map { $0[labelCol].trimmingCharacters(in: .whitespaces) }
+    let numeric = rawLabels.allSatisfy { Int($0) != nil && Int($0)! >= 0 }
+    let classNames: [String]
+    if numeric {
+      let maxLabel = rawLabels.compactMap { Int($0) }.max() ?? 1
+      classNames = (0...max(1, maxLabel)).map(String.init)
+    } else {
+      classNames = Set(rawLabels.filter { !$0.isEmpty }).sorted()
+    }
+    var summary = LoadSummary()
+    var samples: [Sample] = []
+    let fm = FileManager.default
+    for (i, row) in table.rows.enumerated() {
+      summary.rowsRead += 1
+      let raw = rawLabels[i]
+      guard let label = numeric ? Int(raw) : classNames.firstIndex(of: raw) else {
+        try summary.reject(.badRow(file: file, row: i + 2, reason: "empty label"), reason: "bad label",
+                           policy: options.onBadRow)
+        continue
+      }
+      let rel = row[pathCol]
+      let path = rel.hasPrefix("/") ? rel : (base as NSString).appendingPathComponent(rel)
+      guard fm.fileExists(atPath: path) else {
+        try summary.reject(.badRow(file: file, row: i + 2, reason: "image \(rel) not found"),
+                           reason: "missing image", policy: options.onMissingImage)
+        continue
+      }
+      var attributes: [String: String] = [:]
+      for (c, name) in attributeCols { attributes[name] = HAM10000.nonEmpty(row[c]) }
+      guard summary.admit(attributes, options: options) else { continue }
+      let text = textCol.map { row[$0] }.flatMap { $0.isEmpty ? nil : $0 }
+      let split = splitCol.map { row[$0] }.flatMap { $0.isEmpty ? nil : $0 }
+      let group = groupCol.map { row[$0] }.flatMap { $0.isEmpty ? nil : $0 }
+      samples.append(Sample(id: idCol.map { row[$0] } ?? rel, source: .file(path), label: label,
+                            attributes: attributes, text: text, groupID: group, split: split))
+    }
+    let fields = attributeCols.map { GroupSpec.Field($0.element, edges: $0.element == "age" ? [40, 60] : nil) }
+    return Dataset(name: (file as NSString).lastPathComponent, classNames: classNames, samples: samples,
+                   defaultGroups: GroupSpec(fields), summary: summary)
+  }
+}
+
+/// Which layout a `--data kind:PATH` argument names.
+public enum DatasetKind: String, Sendable, CaseIterable {
+  case ham10000, bcn20000, fairvlmed, manifest
+
+  /// Parses `kind:PATH` and loads it.
+  public static func load(_ spec: String, labels: DermLabelMap = .malignant,
+                          options: LoadOptions = LoadOptions()) throws -> Dataset {
+    guard let colon = spec.firstIndex(of: ":"),
+          let kind = DatasetKind(rawValue: spec[..<colon].lowercased()) else {
+      throw DataError.invalidArgument("--data must be KIND:PATH with KIND one of \(allCases.map(\.rawValue).joined(separator: ", ")); got '\(spec)'")
+    }
+    let path = String(spec[spec.index(after: colon)...])
+    switch kind {
+    case .ham10000: return try HAM10000.load(directory: path, labels: labels, options: options)
+    case .bcn20000: return try BCN20000.load(directory: path, labels: labels, options: options)
+    case .fairvlmed: return try FairVLMed.load(directory: path, options: options)
+    case .manifest: return try Manifest.load(file: path, options: options)
+    }
+  }
+}

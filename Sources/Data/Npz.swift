@@ -1,0 +1,53 @@
+import Foundation
+import ZIPFoundation
+
+/// NumPy `.npz` archives (zip of `.npy` members, stored or deflated) read and written with ZIPFoundation.
+public enum Npz {
+  /// Reads the named members of an `.npz` (all members when `keys` is nil). Keys are member
+  /// names without the `.npy` suffix.
+  /// Members in `excluding` are not decompressed.
+  public static func read(path: String, keys: Set<String>? = nil, excluding: Set<String> = []) throws -> [String: NpyArray] {
+    guard FileManager.default.fileExists(atPath: path) else { throw DataError.missingFile(path) }
+    let archive: Archive
+    do {
+      archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
+    } catch {
+      throw DataError.decode(file: path, reason: "not a readable zip/npz archive (\(error))")
+    }
+    var result: [String: NpyArray] = [:]
+    for entry in archive where entry.type == .file {
+      var key = entry.path
+      if key.hasSuffix(".npy") { key.removeLast(4) }
+      if let keys, !keys.contains(key) { continue }
+      if excluding.contains(key) { continue }
+      var bytes = Foundation.Data()
+      do {
+        _ = try archive.extract(entry, skipCRC32: false) { bytes.append($0) }
+      } catch {
+        throw DataError.decode(file: path, reason: "member '\(entry.path)' is unreadable (\(error))")
+      }
+      result[key] = try NpyArray(bytes: bytes, name: "\(path)[\(entry.path)]")
+    }
+    if let keys {
+      let missing = keys.subtracting(result.keys)
+      if !missing.isEmpty {
+        throw DataError.decode(file: path, reason: "missing keys \(missing.sorted().joined(separator: ", "))")
+      }
+    }
+    return result
+  }
+
+  /// Writes arrays as an `.npz` (members `<key>.npy`), deflated when `compressed` (np.savez_compressed).
+  public static func write(_ arrays: [(String, NpyArray)], to path: String, compressed: Bool = true) throws {
+    let archive = try Archive(data: Foundation.Data(), accessMode: .create)
+    for (key, array) in arrays {
+      let bytes = array.encoded()
+      try archive.addEntry(with: key + ".npy", type: .file, uncompressedSize: Int64(bytes.count),
+                           compressionMethod: compressed ? .deflate : .none) { position, size in
+        bytes.subdata(in: Int(position)..<(Int(position) + size))
+      }
+    }
+    guard let data = archive.data else { throw DataError.layout("cannot build npz \(path)") }
+    try data.write(to: URL(fileURLWithPath: path))
+  }
+}

@@ -1,0 +1,210 @@
+import Dispatch
+import Foundation
+
+/// Knobs of the synthetic dermatology benchmark. Groups are sex × age bins, keyed like
+/// ``GroupSpec/sexAge`` ("female|<40"). Defaults reproduce the paper's situation: a small
+/// "female <40" group (6 %) whose malignant lesions are subtler (signal 0.45 vs 1.0), with a
+/// slightly lighter skin tone / brighter exposure (so the group is visible to the image model
+/// but no demographic is ever an input), prevalence rising with age, and 2 % label noise.
+public struct DermSynthConfig: Codable, Sendable, Equatable {
+  public static let groups = ["male|<40", "male|40-59", "male|>=60", "female|<40", "female|40-59", "female|>=60"]
+
+  /// Images to write (several images may show one lesion).
+  public var count = 10_000
+  public var width = 64
+  public var height = 64
+  public var seed: UInt64 = 0
+  public var jpegQuality = 90
+  /// Share of lesions per group (normalised).
+  public var share: [String: Double] = ["male|<40": 0.10, "male|40-59": 0.20, "male|>=60": 0.25,
+                                         "female|<40": 0.06, "female|40-59": 0.19, "female|>=60": 0.20]
+  /// P(malignant) per group.
+  public var prevalence: [String: Double] = ["male|<40": 0.18, "male|40-59": 0.22, "male|>=60": 0.30,
+                                              "female|<40": 0.18, "female|40-59": 0.22, "female|>=60": 0.30]
+  /// Malignant-cue strength per group (1 = obvious ABCD features; lower = subtler lesions).
+  public var signal: [String: Double] = ["male|<40": 1, "male|40-59": 1, "male|>=60": 1,
+                                          "female|<40": 0.45, "female|40-59": 1, "female|>=60": 1]
+  /// Covariate shift per group: exposure offset (fraction of intensity) ...
+  public var brightness: [String: Double] = ["female|<40": 0.08]
+  /// ... and mean skin tone (0 light ... 1 dark; each image adds ±0.2).
+  public var tone: [String: Double] = ["female|<40": 0.15]
+  /// Default skin tone for groups not in `tone`.
+  public var baseTone = 0.35
+  /// Largest malignant cue of a benign lesion (benign cues are uniform in [0, this]).
+  public var benignCue = 0.20
+  /// Fraction of recorded labels flipped (the image keeps its true appearance).
+  public var labelNoise = 0.02
+  /// Mean images per lesion (1 + Poisson).
+  public var imagesPerLesion = 1.35
+  /// Fraction of rows with a missing age / "unknown" sex (exercises the missing-value policy).
+  public var missingRate = 0.0
+  /// Probability of a dermoscope's dark circular vignette.
+  public var vignette = 0.2
+
+  public init() {}
+
+  /// The external test set's shift (BCN20000 layout) applied to this config, scaled by `strength`
+  /// (0 = none, 1 = default): an older, more often malignant population, a cooler colour cast,
+  /// darker exposure, more vignetting and larger lesions (another dermoscope / zoom).
+  public func external(strength s: Double = 1) -> DermSynthConfig {
+    var c = self
+    for g in DermSynthConfig.groups {
+      c.prevalence[g] = min(0.95, (prevalence[g] ?? 0.2) * (1 + 0.6 * s))
+      if g.hasSuffix(">=60") { c.share[g] = (share[g] ?? 0) * (1 + 0.5 * s) }
+      c.brightness[g] = (brightness[g] ?? 0) - 0.06 * s
+    }
+    c.vignette = min(1, vignette + 0.5 * s)
+    c.externalCast = SIMD3(-0.04, 0, 0.05) * s
+    c.externalZoom = 1 + 0.2 * s
+    return c
+  }
+
+  var externalCast: SIMD3<Double> = .zero
+  var externalZoom = 1.0
+
+  enum CodingKeys: String, CodingKey {
+    case count, width, height, seed, jpegQuality, share, prevalence, signal, brightness, tone, baseTone
+    case benignCue, labelNoise, imagesPerLesion, missingRate, vignette
+  }
+
+  func validate() throws {
+    guard count > 0, width >= 8, height >= 8 else { throw DataError.invalidArgument("synth: count > 0 and size >= 8 required") }
+    for (name, table) in [("share", share), ("prevalence", prevalence), ("signal", signal), ("brightness", brightness), ("tone", tone)] {
+      for k in table.keys where !DermSynthConfig.groups.contains(k) {
+        throw DataError.invalidArgument("synth: unknown group '\(k)' in \(name); groups are \(DermSynthConfig.groups.joined(separator: ", "))")
+      }
+    }
+    guard (0...1).contains(labelNoise), (0...1).contains(missingRate) else {
+      throw DataError.invalidArgument("synth: label noise and missing rate must lie in [0, 1]")
+    }
+  }
+}
+
+/// One generated image's ground truth (also written to `synth_truth.csv`).
+public struct DermSynthRecord: Sendable {
+  public var imageID: String, lesionID: String, group: String
+  public var sex: String, age: Int
+  public var trueLabel: Int, recordedLabel: Int
+  public var dx: String, dxType: String, localization: String
+  public var cue: Double
+}
+
+/// Writes the synthetic dermatology benchmark.
+public enum SynthDerm {
+  static let malignantDx = (["mel", "bcc", "akiec"], [0.55, 0.28, 0.17])
+  static let benignDx = (["nv", "bkl", "df", "vasc"], [0.82, 0.13, 0.02, 0.03])
+  static let sites = ["back", "lower extremity", "trunk", "upper extremity", "abdomen", "face", "chest", "foot", "neck", "scalp", "hand"]
+  static let isicSite = ["back": "posterior torso", "trunk": "anterior torso", "abdomen": "anterior torso", "chest": "anterior torso",
+                         "face": "head/neck", "neck": "head/neck", "scalp": "head/neck", "foot": "palms/soles", "hand": "palms/soles"]
+  static let isicColumn = ["mel": "MEL", "nv": "NV", "bcc": "BCC", "akiec": "AK", "bkl": "BKL", "df": "DF", "vasc": "VASC"]
+
+  /// Plans lesions and images (metadata only; deterministic for the seed).
+  public static func plan(_ config: DermSynthConfig) -> [DermSynthRecord] {
+    var rng = SeededRNG(seed: config.seed, stream: 0xD, 1)
+    let groups = DermSynthConfig.groups
+    let shares = groups.map { max(0, config.share[$0] ?? 0) }
+    var records: [DermSynthRecord] = []
+    var lesion = 0
+    while records.count < config.count {
+      lesion += 1
+      let g = groups[rng.categorical(shares)]
+      let sex = g.hasPrefix("female") ? "female" : "male"
+      let ages = g.hasSuffix("<40") ? [15, 20, 25, 30, 35] : g.hasSuffix("40-59") ? [40, 45, 50, 55] : [60, 65, 70, 75, 80, 85]
+      let age = ages[Int(rng.next() % UInt64(ages.count))]
+      let y = rng.bernoulli(config.prevalence[g] ?? 0.2) ? 1 : 0
+      let s = config.signal[g] ?? 1
+      let cue = y == 1 ? s * rng.uniform(0.6, 1.0) : rng.uniform(0, config.benignCue)
+      let noisy = rng.bernoulli(config.labelNoise)
+      let recorded = noisy ? 1 - y : y
+      let table = recorded == 1 ? malignantDx : benignDx
+      let dx = table.0[rng.categorical(table.1)]
+      let dxType = recorded == 1 ? (rng.bernoulli(0.9) ? "histo" : "confocal")
+        : ["follow_up", "histo", "consensus", "confocal"][rng.categorical([0.4, 0.3, 0.28, 0.02])]
+      let site = sites[Int(rng.next() % UInt64(sites.count))]
+      var views = 1
+      while rng.bernoulli(1 - 1 / config.imagesPerLesion) && views < 6 { views += 1 }
+      for _ in 0..<views where records.count < config.count {
+        records.append(DermSynthRecord(imageID: String(format: "ISIC_%07d", 1_000_000 + records.count),
+                                       lesionID: String(format: "HAM_%07d", lesion), group: g, sex: sex, age: age,
+                                       trueLabel: y, recordedLabel: recorded, dx: dx, dxType: dxType,
+                                       localization: site, cue: cue))
+      }
+    }
+    return records
+  }
+
+  /// Draws image `i` of `records` (same lesion → same shape; each view its own nuisance).
+  public static func image(_ records: [DermSynthRecord], _ i: Int, config: DermSynthConfig) -> PixelImage {
+    let r = records[i]
+    var lesionRNG = SeededRNG(seed: config.seed, stream: 0x1E5, UInt64(r.lesionID.dropFirst(4))!)
+    let shape = LesionShape(cue: r.cue, scale: config.externalZoom, rng: &lesionRNG)
+    var rng = SeededRNG(seed: config.seed, stream: 0x1A6, UInt64(i))
+    let tone = (config.tone[r.group] ?? config.baseTone) + rng.uniform(-0.2, 0.2)
+    let view = DermView(tone: tone, brightness: config.brightness[r.group] ?? 0, cast: config.externalCast,
+                        vignetteProbability: config.vignette, rng: &rng)
+    return DermRenderer.render(width: config.width, height: config.height, lesion: shape, view: view, rng: &rng)
+  }
+
+  /// Writes a HAM10000-layout folder (`HAM10000_metadata.csv`, `HAM10000_images_part_1/2/*.jpg`),
+  /// or with `external` a BCN20000 / ISIC 2019 layout, plus `synth_truth.csv` and `synth_config.json`.
+  @discardableResult
+  public static func write(_ config: DermSynthConfig, to dir: String, external: Bool = false) throws -> [DermSynthRecord] {
+    try config.validate()
+    let fm = FileManager.default
+    let records = plan(config)
+    let folders = external ? ["ISIC_2019_Training_Input"] : ["HAM10000_images_part_1", "HAM10000_images_part_2"]
+    for f in folders {
+      try fm.createDirectory(atPath: (dir as NSString).appendingPathComponent(f), withIntermediateDirectories: true)
+    }
+    let failure = ErrorSlot()
+    let chunk = 64
+    DispatchQueue.concurrentPerform(iterations: (records.count + chunk - 1) / chunk) { c in
+      for i in (c * chunk)..<min(records.count, (c + 1) * chunk) {
+        do {
+          let jpeg = try ImageCodec.encodeJPEG(image(records, i, config: config), quality: config.jpegQuality)
+          let folder = folders[external || i < records.count / 2 ? 0 : 1]
+          try jpeg.write(to: URL(fileURLWithPath: "\(dir)/\(folder)/\(records[i].imageID).jpg"))
+        } catch {
+          failure.set(error)
+        }
+      }
+    }
+    if let e = failure.error { throw e }
+    var missing = SeededRNG(seed: config.seed, stream: 0x3155, 0)
+    let rows = records.map { r -> (age: String, sex: String) in
+      missing.bernoulli(config.missingRate) ? (missing.bernoulli(0.5) ? ("", r.sex) : (String(r.age), "unknown"))
+        : (String(r.age), r.sex)
+    }
+    if external {
+      let classes = ["MEL", "NV", "BCC", "AK", "BKL", "DF", "VASC", "SCC", "UNK"]
+      try CSVTable.render(header: ["image", "age_approx", "anatom_site_general", "lesion_id", "sex"],
+                          rows: zip(records, rows).map { [$0.imageID, $1.age, isicSite[$0.localization] ?? $0.localization, $0.lesionID, $1.sex] })
+        .write(toFile: "\(dir)/ISIC_2019_Training_Metadata.csv", atomically: true, encoding: .utf8)
+      try CSVTable.render(header: ["image"] + classes, rows: records.map { r in
+        [r.imageID] + classes.map { $0 == isicColumn[r.dx] ? "1.0" : "0.0" }
+      }).write(toFile: "\(dir)/ISIC_2019_Training_GroundTruth.csv", atomically: true, encoding: .utf8)
+    } else {
+      try CSVTable.render(header: ["lesion_id", "image_id", "dx", "dx_type", "age", "sex", "localization", "dataset"],
+                          rows: zip(records, rows).map { [$0.lesionID, $0.imageID, $0.dx, $0.dxType, $1.age, $1.sex, $0.localization, "synth"] })
+        .write(toFile: "\(dir)/HAM10000_metadata.csv", atomically: true, encoding: .utf8)
+    }
+    try CSVTable.render(header: ["image_id", "lesion_id", "group", "true_label", "recorded_label", "cue"],
+                        rows: records.map { [$0.imageID, $0.lesionID, $0.group, String($0.trueLabel), String($0.recordedLabel), String(format: "%.4f", $0.cue)] })
+      .write(toFile: "\(dir)/synth_truth.csv", atomically: true, encoding: .utf8)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try encoder.encode(config).write(to: URL(fileURLWithPath: "\(dir)/synth_config.json"))
+    return records
+  }
+}
+
+/// First error from parallel work.
+final class ErrorSlot: @unchecked Sendable {
+  private let lock = NSLock()
+  private(set) var error: Error?
+  func set(_ e: Error) {
+    lock.lock()
+    if error == nil { error = e }
+    lock.unlock()
+  }
+}

@@ -1,0 +1,160 @@
+import Foundation
+
+/// The model-input pipeline: decoded 8-bit image → resize (shortest side) → center crop (or a
+/// random resized crop when augmenting) → optional flip / colour jitter → Float32 CHW normalised
+/// with CLIP's mean and std. Output layout: `[3, size, size]`, channel-major, ready for the model.
+public struct ImageTransform: Sendable {
+  /// CLIP's default normalisation (OpenAI CLIP, also `CLIPImageProcessor`).
+  public static let clipMean: [Float] = [0.48145466, 0.4578275, 0.40821073]
+  public static let clipStd: [Float] = [0.26862954, 0.26130258, 0.27577711]
+
+  /// Side of the square output.
+  public var size: Int
+  /// Shortest side after the resize step (before the center crop); CLIP uses `size`.
+  public var resizeShortestSide: Int
+  public var filter: ResampleFilter
+  public var mean: [Float]
+  public var std: [Float]
+  /// Training augmentation; nil for evaluation (deterministic resize + center crop).
+  public var augmentation: Augmentation?
+
+  public init(size: Int = 224, resizeShortestSide: Int? = nil, filter: ResampleFilter = .bicubic,
+              mean: [Float] = ImageTransform.clipMean, std: [Float] = ImageTransform.clipStd,
+              augmentation: Augmentation? = nil) {
+    self.size = size
+    self.resizeShortestSide = resizeShortestSide ?? size
+    self.filter = filter
+    self.mean = mean
+    self.std = std
+    self.augmentation = augmentation
+  }
+
+  /// Reads a Hugging Face `preprocessor_config.json` (`image_mean`, `image_std`, `crop_size`,
+  /// `size.shortest_edge`, `resample` 2 = bilinear, 3 = bicubic); absent keys keep CLIP defaults.
+  public init(preprocessorConfig path: String, augmentation: Augmentation? = nil) throws {
+    guard let bytes = FileManager.default.contents(atPath: path),
+          let json = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any] else {
+      throw DataError.decode(file: path, reason: "not a JSON object")
+    }
+    func side(_ v: Any?) -> Int? {
+      if let i = v as? Int { return i }
+      if let d = v as? [String: Any] { return (d["shortest_edge"] ?? d["height"]) as? Int }
+      return nil
+    }
+    let crop = side(json["crop_size"]) ?? side(json["size"]) ?? 224
+    let resize = side(json["size"]) ?? crop
+    let mean = (json["image_mean"] as? [Double])?.map(Float.init) ?? ImageTransform.clipMean
+    let std = (json["image_std"] as? [Double])?.map(Float.init) ?? ImageTransform.clipStd
+    guard mean.count == 3, std.count == 3 else {
+      throw DataError.decode(file: path, reason: "image_mean and image_std need 3 values")
+    }
+    let filter: ResampleFilter = (json["resample"] as? Int) == 2 ? .bilinear : .bicubic
+    self.init(size: crop, resizeShortestSide: resize, filter: filter, mean: mean, std: std,
+              augmentation: augmentation)
+  }
+
+  /// The geometric part: an 8-bit RGB `size × size` image.
+  public func geometry(_ image: PixelImage, rng: inout SeededRNG) -> PixelImage {
+    let rgb = image.rgb()
+    if let aug = augmentation {
+      let box = aug.cropBox(width: rgb.width, height: rgb.height, rng: &rng)
+      var out = rgb.cropped(left: box.left, top: box.top, width: box.width, height: box.height)
+        .resized(width: size, height: size, filter: filter)
+      if aug.horizontalFlip && rng.bernoulli(0.5) { out = out.flippedHorizontally() }
+      return out
+    }
+    return rgb.resized(shortestSide: resizeShortestSide, filter: filter)
+      .centerCropped(width: size, height: size)
+  }
+
+  /// Writes the normalised `[3, size, size]` tensor for `image` into `out` (count 3·size²).
+  public func apply(_ image: PixelImage, rng: inout SeededRNG, into out: UnsafeMutableBufferPointer<Float>) {
+    let g = geometry(image, rng: &rng)
+    let plane = size * size
+    precondition(out.count >= 3 * plane, "output buffer too small")
+    var jitter = (brightness: Float(1), contrast: Float(1), saturation: Float(1))
+    if let aug = augmentation, aug.colorJitter > 0 {
+      let j = aug.colorJitter
+      jitter = (Float(rng.uniform(1 - j, 1 + j)), Float(rng.uniform(1 - j, 1 + j)), Float(rng.uniform(1 - j, 1 + j)))
+    }
+    let scale: [Float] = (0..<3).map { 1 / (255 * std[$0]) }
+    let shift: [Float] = (0..<3).map { mean[$0] / std[$0] }
+    g.pixels.withUnsafeBufferPointer { p in
+      if jitter == (1, 1, 1) {
+        for c in 0..<3 {
+          let s = scale[c], b = shift[c]
+          let o = out.baseAddress! + c * plane
+          for i in 0..<plane { o[i] = Float(p[3 * i + c]) * s - b }
+        }
+        return
+      }
+      // Colour jitter on [0,1] values, in torchvision's order: brightness, contrast, saturation.
+      var meanGray: Float = 0
+      for i in 0..<plane {
+        meanGray += (0.299 * Float(p[3 * i]) + 0.587 * Float(p[3 * i + 1]) + 0.114 * Float(p[3 * i + 2])) / 255
+      }
+      meanGray = meanGray / Float(plane) * jitter.brightness
+      for i in 0..<plane {
+        var v = (0..<3).map { min(1, Float(p[3 * i + $0]) / 255 * jitter.brightness) }
+        for c in 0..<3 { v[c] = min(1, max(0, (v[c] - meanGray) * jitter.contrast + meanGray)) }
+        let gray = 0.299 * v[0] + 0.587 * v[1] + 0.114 * v[2]
+        for c in 0..<3 {
+          let x = min(1, max(0, (v[c] - gray) * jitter.saturation + gray))
+          out[c * plane + i] = (x - mean[c]) / std[c]
+        }
+      }
+    }
+  }
+
+  /// The normalised `[3, size, size]` tensor as a new array.
+  public func callAsFunction(_ image: PixelImage, rng: inout SeededRNG) -> [Float] {
+    var out = [Float](repeating: 0, count: 3 * size * size)
+    out.withUnsafeMutableBufferPointer { apply(image, rng: &rng, into: $0) }
+    return out
+  }
+}
+
+/// Seeded training augmentation: torchvision-style random resized crop, horizontal flip and a
+/// small colour jitter (brightness, contrast, saturation factors drawn from [1−j, 1+j]).
+public struct Augmentation: Sendable, Equatable {
+  /// Fraction of the image area the crop covers, drawn uniformly from this range.
+  public var scale: ClosedRange<Double>
+  /// Crop aspect ratio range, drawn log-uniformly.
+  public var ratio: ClosedRange<Double>
+  public var horizontalFlip: Bool
+  /// Jitter strength j (0 disables it).
+  public var colorJitter: Double
+
+  public init(scale: ClosedRange<Double> = 0.6...1.0, ratio: ClosedRange<Double> = (3.0 / 4)...(4.0 / 3),
+              horizontalFlip: Bool = true, colorJitter: Double = 0.1) {
+    self.scale = scale
+    self.ratio = ratio
+    self.horizontalFlip = horizontalFlip
+    self.colorJitter = colorJitter
+  }
+
+  /// torchvision's `RandomResizedCrop.get_params`: 10 tries, then a center crop at the clamped ratio.
+  public func cropBox(width: Int, height: Int, rng: inout SeededRNG) -> (left: Int, top: Int, width: Int, height: Int) {
+    let area = Double(width * height)
+    let logRatio = (log(ratio.lowerBound), log(ratio.upperBound))
+    for _ in 0..<10 {
+      let target = area * rng.uniform(scale.lowerBound, scale.upperBound)
+      let aspect = exp(rng.uniform(logRatio.0, logRatio.1))
+      let w = Int((target * aspect).squareRoot().rounded())
+      let h = Int((target / aspect).squareRoot().rounded())
+      if w > 0 && h > 0 && w <= width && h <= height {
+        let top = Int(rng.next() % UInt64(height - h + 1))
+        let left = Int(rng.next() % UInt64(width - w + 1))
+        return (left, top, w, h)
+      }
+    }
+    let inRatio = Double(width) / Double(height)
+    var w = width, h = height
+    if inRatio < ratio.lowerBound {
+      h = Int((Double(w) / ratio.lowerBound).rounded())
+    } else if inRatio > ratio.upperBound {
+      w = Int((Double(h) * ratio.upperBound).rounded())
+    }
+    return ((width - w) / 2, (height - h) / 2, w, h)
+  }
+}

@@ -1,0 +1,83 @@
+import Data
+import Foundation
+import Tensor
+
+/// One training batch as the model consumes it.
+struct ModelBatch {
+  /// Pixels `[N, 3, S, S]`, or cached pooled image-tower outputs `[N, width]`.
+  let images: Tensor
+  let labels: [Int]
+  let groups: [String]
+  let texts: [String]
+}
+
+/// Training batches in sampler order: decoded and augmented by the parallel ``BatchLoader``,
+/// or gathered from the feature cache.
+final class BatchSource {
+  private let data: TrainingData
+  private let batches: [[Int]]
+  private let cache: Tensor?
+  private let loader: BatchLoader?
+  private var position = 0
+
+  init(data: TrainingData, batches: [[Int]], cache: Tensor?, transform: ImageTransform, seed: UInt64, epoch: Int, threads: Int?) {
+    self.data = data
+    self.batches = batches
+    self.cache = cache
+    loader = cache == nil
+      ? BatchLoader(dataset: data.train, batches: batches, transform: transform, groups: data.groupSpec, seed: seed, epoch: epoch,
+          threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+      : nil
+  }
+
+  func next() throws -> ModelBatch? {
+    if let loader {
+      guard let b = try loader.next() else { return nil }
+      let images = try Tensor(b.pixels, shape: [b.count, 3, b.size, b.size])
+      return ModelBatch(images: images, labels: b.labels, groups: b.groups, texts: b.texts.map { $0 ?? "" })
+    }
+    guard position < batches.count, let cache else { return nil }
+    let idx = batches[position]
+    position += 1
+    let samples = idx.map { data.train.samples[$0] }
+    return ModelBatch(images: try cache.indexSelect(axis: 0, indices: idx), labels: samples.map(\.label),
+      groups: samples.map(data.groupSpec.key), texts: samples.map { $0.text ?? "" })
+  }
+}
+
+/// Pooled image-tower outputs of whole datasets, computed once (no augmentation) and stored in
+/// `feature_cache/<i>.safetensors` for reuse by resumed runs. Training with a frozen image
+/// tower then needs no image decoding at all.
+enum FeatureCache {
+  static func build(
+    classifier: CLIPClassifier, datasets: [Dataset], transform: ImageTransform, directory: String, threads: Int?, log: TrainingLog
+  ) throws -> [Tensor] {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    return try datasets.enumerated().map { i, ds in
+      let path = "\(directory)/\(i).safetensors"
+      if let file = try? SafetensorsFileReader.read(path), file.shape.first == ds.count { return file }
+      log.line("feature cache: encoding \(ds.count) images of \(ds.name)")
+      let batches = stride(from: 0, to: ds.count, by: 64).map { Array($0..<min(ds.count, $0 + 64)) }
+      let loader = BatchLoader(dataset: ds, batches: batches, transform: transform, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+      var parts: [Tensor] = []
+      while let b = try loader.next() {
+        parts.append(try classifier.pooledImageOutputs(Tensor(b.pixels, shape: [b.count, 3, b.size, b.size])))
+      }
+      let all = try concat(parts, axis: 0)
+      try SafetensorsFileReader.write(all, to: path)
+      return all
+    }
+  }
+}
+
+import NN
+
+/// The feature cache's file I/O (one tensor named `features`).
+enum SafetensorsFileReader {
+  static func read(_ path: String) throws -> Tensor {
+    try SafetensorsFile(path: path).tensor("features")
+  }
+  static func write(_ t: Tensor, to path: String) throws {
+    try Safetensors.write([("features", t)], to: path)
+  }
+}

@@ -1,0 +1,23 @@
+import CLIP
+import Data
+import Foundation
+
+/// Prediction with a trained run folder (its `best/` model, prompts and groups) or a bare HF
+/// CLIP folder.
+public enum Predictor {
+  public static func run(model: String, data: String, prompts: [String]?, groups: String?, split: String?, batchSize: Int = 64) throws -> Predictions {
+    let fm = FileManager.default
+    let run = fm.fileExists(atPath: model + "/run.json") ? try RunConfig.load(model + "/run.json") : nil
+    let modelDir = fm.fileExists(atPath: model + "/best/config.json") ? model + "/best" : model
+    var dataset = try DatasetKind.load(data)
+    if let split { dataset = dataset.split(split) }
+    guard dataset.count > 0 else { throw TrainingError.data("\(data): no samples\(split.map { " in split \($0)" } ?? "")") }
+    let classPrompts = try prompts ?? run?.prompts ?? TrainingData.defaultPrompts(dataSpec: run?.data ?? data, classNames: dataset.classNames)
+    let classifier = try CLIPClassifier.load(directory: modelDir, prompts: classPrompts)
+    let size = run?.imageSize ?? classifier.model.config.vision.imageSize
+    let transform = fm.fileExists(atPath: modelDir + "/preprocessor_config.json")
+      ? try ImageTransform(preprocessorConfig: modelDir + "/preprocessor_config.json") : ImageTransform(size: size)
+    let spec = try GroupSpec(parsing: groups ?? run?.groups ?? "sex,age:<40,40-59,>=60")
+    return try Predictions.compute(classifier: classifier, dataset: dataset, groupSpec: spec, transform: transform, batchSize: batchSize)
+  }
+}

@@ -1,0 +1,70 @@
+import CLIP
+import Foundation
+import NN
+import Tensor
+
+/// What a checkpoint carries besides the weights: progress, selection and the history of
+/// validation metrics. Every random draw of a run is a function of (seed, epoch, index), so the
+/// completed-epoch count is the RNG state.
+public struct TrainerState: Codable, Equatable {
+  /// Epochs completed.
+  public var epoch: Int = 0
+  /// Optimiser steps taken.
+  public var step: Int = 0
+  /// Selected epoch (1-based) and its validation metrics.
+  public var bestEpoch: Int?
+  public var best: EvalMetrics?
+  /// Validation metrics of every completed epoch.
+  public var history: [EvalMetrics] = []
+  public init() {}
+}
+
+/// Checkpoint folders: `model.safetensors` + `config.json` + tokenizer files (a loadable HF
+/// folder), `optimizer.safetensors`, `method.json`, `trainer_state.json`, `run.json`.
+enum Checkpoint {
+  static func save(
+    to directory: String, classifier: CLIPClassifier, optimizers: [(String, Optimizer)], method: TrainingMethod,
+    state: TrainerState, config: RunConfig
+  ) throws {
+    try AtomicFile.replaceDirectory(directory) { dir in
+      try classifier.save(directory: dir)
+      var tensors: [(String, Tensor)] = []
+      for (prefix, opt) in optimizers { tensors += opt.stateDict().map { (prefix + "." + $0.0, $0.1) } }
+      tensors += method.extraParameters.map { ("method." + $0.0, $0.1) }
+      try Safetensors.write(tensors, to: dir + "/optimizer.safetensors")
+      let enc = JSONEncoder()
+      enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+      try AtomicFile.write(try enc.encode(method.stateDict()), to: dir + "/method.json")
+      try AtomicFile.write(try enc.encode(state), to: dir + "/trainer_state.json")
+      try config.write(to: dir + "/run.json")
+    }
+  }
+
+  static func load(
+    from directory: String, classifier: CLIPClassifier, optimizers: [(String, Optimizer)], method: TrainingMethod
+  ) throws -> TrainerState {
+    try classifier.model.loadWeights(safetensors: directory + "/model.safetensors")
+    classifier.invalidateCaches()
+    let file = try SafetensorsFile(path: directory + "/optimizer.safetensors")
+    let all = try file.allTensors()
+    for (prefix, opt) in optimizers {
+      var part: [String: Tensor] = [:]
+      for (k, v) in all where k.hasPrefix(prefix + ".") { part[String(k.dropFirst(prefix.count + 1))] = v }
+      try opt.loadStateDict(part)
+    }
+    for (path, p) in method.extraParameters {
+      guard let t = all["method." + path], t.count == p.count else {
+        throw TrainingError.file(directory + "/optimizer.safetensors", "lacks method parameter \(path) \(p.shape)")
+      }
+      p.pointer.update(from: t.pointer, count: p.count)
+    }
+    let dec = JSONDecoder()
+    let methodState = try dec.decode([String: [Float]].self, from: Foundation.Data(contentsOf: URL(fileURLWithPath: directory + "/method.json")))
+    try method.loadStateDict(methodState)
+    do {
+      return try dec.decode(TrainerState.self, from: Foundation.Data(contentsOf: URL(fileURLWithPath: directory + "/trainer_state.json")))
+    } catch {
+      throw TrainingError.file(directory + "/trainer_state.json", "cannot be read: \(error)")
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import Data
+import Foundation
+
+/// The datasets of a run: training and validation splits, subgroup ids, and class prompts.
+public struct TrainingData {
+  public let train: Dataset
+  public let val: Dataset
+  public let groupSpec: GroupSpec
+  /// Subgroup names ("female|<40"), sorted; a sample's group id is its index here.
+  public let groupNames: [String]
+  /// One prompt per class.
+  public let prompts: [String]
+  /// Whether every training sample has a text (clinical note).
+  public let hasNotes: Bool
+
+  /// Loads `config.data` (and `config.val`, or holds out a seeded grouped split of the
+  /// training data, or uses the data's own `val` split when it has one).
+  public init(config: RunConfig) throws {
+    groupSpec = try GroupSpec(parsing: config.groups)
+    let full = try DatasetKind.load(config.data)
+    var train = full, val: Dataset
+    if let v = config.val {
+      val = try DatasetKind.load(v)
+      if full.splitNames.contains("train") { train = full.split("train") }
+    } else if full.splitNames.contains("train") && full.splitNames.contains("val") {
+      train = full.split("train")
+      val = full.split("val")
+    } else {
+      let base = full.splitNames.contains("train") ? full.split("train") : full
+      let split = try SplitAssignment.make(base, fractions: [("train", 1 - config.valFraction), ("val", config.valFraction)],
+        groups: groupSpec, seed: config.seed).apply(to: base)
+      train = split.split("train")
+      val = split.split("val")
+    }
+    guard train.count > 0 else { throw TrainingError.data("\(config.data): no training samples") }
+    guard val.count > 0 else { throw TrainingError.data("\(config.val ?? config.data): no validation samples") }
+    self.train = train
+    self.val = val
+    groupNames = Set((train.samples + val.samples).map(groupSpec.key)).sorted()
+    prompts = try config.prompts ?? Self.defaultPrompts(dataSpec: config.data, classNames: full.classNames)
+    guard prompts.count == full.classNames.count else {
+      throw TrainingError.invalidConfig(["\(prompts.count) prompts given for \(full.classNames.count) classes (\(full.classNames.joined(separator: ", ")))"])
+    }
+    hasNotes = train.samples.allSatisfy { !($0.text ?? "").isEmpty }
+  }
+
+  /// Group id of each key (unknown keys get nil).
+  public func groupIDs(_ keys: [String]) -> [Int] {
+    let index = Dictionary(uniqueKeysWithValues: groupNames.enumerated().map { ($1, $0) })
+    return keys.map { index[$0] ?? 0 }
+  }
+
+  /// Prompts by dataset kind (METHOD.md §2): dermoscopy and FairCLIP's glaucoma prompts; a
+  /// generic template over the class names otherwise.
+  public static func defaultPrompts(dataSpec: String, classNames: [String]) throws -> [String] {
+    let kind = dataSpec.split(separator: ":").first.map { $0.lowercased() } ?? ""
+    if (kind == "ham10000" || kind == "bcn20000") && classNames.count == 2 {
+      return ["a dermoscopy image of a benign lesion", "a dermoscopy image of a malignant lesion"]
+    }
+    if kind == "fairvlmed" { return ["A photo of non-glaucoma", "A photo of glaucoma"] }
+    return classNames.map { "a medical image of \($0)" }
+  }
+}

@@ -1,0 +1,80 @@
+import Foundation
+
+/// Where a run reports progress: a live bar on a terminal (plain lines otherwise), and every
+/// step and epoch as one JSON object per line in `metrics.jsonl`.
+public final class TrainingLog {
+  private let jsonl: FileHandle?
+  private let isTTY: Bool
+  private let quiet: Bool
+  private var started = Date()
+  private var lastDraw = Date.distantPast
+
+  /// `metricsPath` nil = no file; `quiet` silences the console (tests).
+  public init(metricsPath: String?, quiet: Bool = false) throws {
+    if let metricsPath {
+      try? FileManager.default.createDirectory(atPath: (metricsPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+      if !FileManager.default.fileExists(atPath: metricsPath) {
+        FileManager.default.createFile(atPath: metricsPath, contents: nil)
+      }
+      guard let h = FileHandle(forWritingAtPath: metricsPath) else {
+        throw TrainingError.file(metricsPath, "cannot open for appending")
+      }
+      h.seekToEndOfFile()
+      jsonl = h
+    } else {
+      jsonl = nil
+    }
+    isTTY = isatty(STDERR_FILENO) == 1
+    self.quiet = quiet
+  }
+
+  deinit { try? jsonl?.close() }
+
+  /// Appends one record to `metrics.jsonl`.
+  public func record(_ fields: [String: Any]) {
+    guard let jsonl, let data = try? JSONSerialization.data(withJSONObject: fields.mapValues(Self.jsonSafe), options: [.sortedKeys]) else { return }
+    jsonl.write(data)
+    jsonl.write(Foundation.Data("\n".utf8))
+  }
+
+  static func jsonSafe(_ v: Any) -> Any {
+    if let d = v as? Double { return d.isFinite ? d : NSNull() }
+    if let f = v as? Float { return f.isFinite ? Double(f) : NSNull() }
+    if let o = v as? Double?, o == nil { return NSNull() }
+    return v
+  }
+
+  /// Marks the start of the timed part (ETA).
+  public func start() { started = Date() }
+
+  /// A training step: a redrawn bar on a terminal, a line every `every` steps otherwise.
+  public func step(epoch: Int, epochs: Int, step: Int, total: Int, images: Int, terms: [String: Double], every: Int) {
+    guard !quiet else { return }
+    let elapsed = Date().timeIntervalSince(started)
+    let rate = Double(images) / max(elapsed, 1e-9)
+    let eta = elapsed / Double(max(step, 1)) * Double(max(total - step, 0))
+    let loss = terms.keys.sorted().filter { $0.hasPrefix("l_") || $0 == "loss" }
+      .map { String(format: "%@ %.4f", $0, terms[$0]!) }.joined(separator: "  ")
+    let text = String(format: "epoch %d/%d  step %d/%d  %@  %.1f img/s  ETA %@", epoch + 1, epochs, step, total, loss, rate, Self.clock(eta))
+    if isTTY {
+      guard Date().timeIntervalSince(lastDraw) > 0.1 || step == total else { return }
+      lastDraw = Date()
+      let width = 24, filled = Int(Double(width) * Double(step) / Double(max(total, 1)))
+      let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+      FileHandle.standardError.write(Foundation.Data("\r\u{1B}[2K[\(bar)] \(text)".utf8))
+    } else if step % max(every, 1) == 0 || step == total {
+      FileHandle.standardError.write(Foundation.Data((text + "\n").utf8))
+    }
+  }
+
+  /// A line that ends any bar in progress.
+  public func line(_ text: String) {
+    guard !quiet else { return }
+    FileHandle.standardError.write(Foundation.Data(((isTTY ? "\r\u{1B}[2K" : "") + text + "\n").utf8))
+  }
+
+  static func clock(_ seconds: Double) -> String {
+    let s = Int(seconds.rounded())
+    return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+  }
+}

@@ -1,0 +1,65 @@
+import CLIP
+import Foundation
+import NN
+import Tensor
+
+/// ViT-B/16 CLIP at 224×224 (random init), as `openai/clip-vit-base-patch16`.
+func clipB16Config() -> CLIPConfig {
+  let vision = CLIPTowerConfig(hiddenSize: 768, intermediateSize: 3072, numAttentionHeads: 12, numHiddenLayers: 12,
+                               hiddenAct: .quickGELU, layerNormEps: 1e-5, imageSize: 224, patchSize: 16)
+  let text = CLIPTowerConfig(hiddenSize: 512, intermediateSize: 2048, numAttentionHeads: 8, numHiddenLayers: 12,
+                             hiddenAct: .quickGELU, layerNormEps: 1e-5)
+  return CLIPConfig(vision: vision, text: text, projectionDim: 512)
+}
+
+/// `--clip` rows: image-tower inference (batch 32, no grad) and a full fine-tune step (batch 8:
+/// both towers, CLIP loss, backward, AdamW), in images/s, with the PyTorch peer
+/// (Scripts/bench/peer_clip_torch.py, transformers' CLIPModel) when `peer` is set.
+func clipRows(repeats: Int, threads: Int, peer: Bool) throws -> [Row] {
+  let model = CLIPModel(config: clipB16Config(), seed: 0)
+  var g = SeededGenerator(seed: 5)
+  let inferBatch = 32, trainBatch = 8
+  let pixels = Tensor.randn([inferBatch, 3, 224, 224], using: &g)
+  let inferMs = try bestMilliseconds(repeats: repeats) { _ = try withNoGrad { try model.imageFeatures(pixels) } }
+  let trainPixels = Tensor.randn([trainBatch, 3, 224, 224], using: &g)
+  let ids: [[Int]] = (0..<trainBatch).map { b in
+    let words: [Int] = (0..<20).map { (b * 31 + $0 * 7) % 49000 + 1 }
+    return [49406] + words + [Int](repeating: 49407, count: 56)
+  }
+  let opt = AdamW(parameters: model.trainableParameters(), weightDecay: 0.1)
+  let trainMs = try bestMilliseconds(repeats: repeats) {
+    opt.zeroGrad()
+    let loss = try model.contrastiveLoss(imageFeatures: model.imageFeatures(trainPixels), textFeatures: model.textFeatures(ids))
+    try loss.backward()
+    opt.step(lr: 1e-5)
+  }
+  var rows = [
+    Row(name: "clip_b16_image_inference", unit: "images/s", fairmed: Double(inferBatch) / (inferMs / 1e3)),
+    Row(name: "clip_b16_finetune_step", unit: "images/s", fairmed: Double(trainBatch) / (trainMs / 1e3)),
+  ]
+  if peer, let values = runPeer(script: "peer_clip_torch.py", args: ["--threads", "\(threads)", "--repeats", "\(repeats)"]) {
+    for i in rows.indices {
+      guard let v = values[rows[i].name] else { continue }
+      rows[i].peer = v
+      rows[i].ratio = rows[i].fairmed / v
+    }
+  }
+  return rows
+}
+
+/// Runs a peer script from Scripts/bench and decodes its `{name: value}` JSON.
+func runPeer(script: String, args: [String]) -> [String: Double]? {
+  let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("../../Scripts/bench/\(script)").standardized.path
+  let p = Process()
+  p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+  p.arguments = ["python3", path] + args
+  let pipe = Pipe()
+  p.standardOutput = pipe
+  p.standardError = FileHandle.standardError
+  guard (try? p.run()) != nil else { return nil }
+  let data = pipe.fileHandleForReading.readDataToEndOfFile()
+  p.waitUntilExit()
+  guard p.terminationStatus == 0 else { return nil }
+  return try? JSONDecoder().decode([String: Double].self, from: data)
+}

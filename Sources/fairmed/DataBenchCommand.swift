@@ -1,0 +1,27 @@
+import ArgumentParser
+import Data
+import Foundation
+
+/// `fairmed data bench --dir DIR`: decode + resize + crop + normalise throughput.
+struct DataBenchCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "bench",
+    abstract: "Time CLIP preprocessing (decode, bicubic resize, center crop, normalise) over a folder of images.",
+    shouldDisplay: false)
+
+  @Option(help: "Folder of JPEG/PNG files.") var dir: String
+  @Option(help: "Output side.") var size: Int = 224
+  @Option(help: "Threads (default: all cores).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+  @Option(help: "Passes over the folder.") var repeats: Int = 1
+
+  func run() throws {
+    let files = DecodeBenchmark.files(in: dir)
+    guard !files.isEmpty else { throw ValidationError("no images in \(dir)") }
+    let transform = ImageTransform(size: size)
+    _ = try DecodeBenchmark.run(files: Array(files.prefix(16)), transform: transform, threads: 1)  // warm-up
+    for t in Set([1, threads]).sorted() {
+      let r = try DecodeBenchmark.run(files: files, transform: transform, threads: t, repeats: repeats)
+      print(String(format: "fairmed: %d images, %d thread(s): %.2f s, %.1f images/s", r.images, r.threads, r.seconds, r.imagesPerSecond))
+    }
+  }
+}

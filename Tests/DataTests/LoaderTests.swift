@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+@testable import Data
+
+@Suite struct LoaderTests {
+  @Test func ham10000BothFoldersAndLabelMaps() throws {
+    let d = try HAM10000.load(directory: fixture("ham10000"))
+    #expect(d.count == 8 && d.classNames == ["benign", "malignant"])
+    #expect(d.samples.filter { $0.label == 1 }.map(\.id).sorted() == ["ISIC_0025837", "ISIC_0026769", "ISIC_0029176"])
+    let mel = d.samples.first { $0.id == "ISIC_0026769" }!
+    #expect(mel.attributes["sex"] == "female" && mel.attributes["age"] == "35" && mel.attributes["dataset"] == "rosendahl")
+    #expect(mel.groupID == "HAM_0002730" && d.defaultGroups.key(mel) == "female|<40")
+    // Images found in part_2 too, and decodable.
+    let part2 = d.samples.first { $0.id == "ISIC_0029396" }!
+    #expect(part2.source.description.contains("part_2"))
+    #expect(try part2.source.load().width == 8)
+    // Missing age and unknown sex are kept as "unknown" and counted.
+    #expect(d.summary.unknownValues["age"] == 1 && d.summary.unknownValues["sex"] == 1)
+    #expect(d.defaultGroups.key(d.samples.first { $0.id == "ISIC_0031633" }!) == "female|unknown")
+    let medfair = try HAM10000.load(directory: fixture("ham10000"), labels: .malignantMedfair)
+    #expect(medfair.samples.filter { $0.label == 1 }.count == 2)  // bcc is benign there
+    let seven = try HAM10000.load(directory: fixture("ham10000"), labels: .dx)
+    #expect(seven.classNames.count == 7 && seven.samples.first { $0.id == "ISIC_0029396" }!.label == 6)
+    // Dropping rows with unknown sex, by explicit policy.
+    let dropped = try HAM10000.load(directory: fixture("ham10000"), options: LoadOptions(dropUnknownIn: ["sex"]))
+    #expect(dropped.count == 7 && dropped.summary.skipped["unknown sex"] == 1)
+  }
+
+  @Test func ham10000BadRowsFailOrAreCounted() throws {
+    let dir = copyOfFixture("ham10000")
+    defer { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent) }
+    let meta = dir + "/HAM10000_metadata.csv"
+    rewrite(meta) { $0.replacingOccurrences(of: ",df,", with: ",xyz,").replacingOccurrences(of: ",70.0,", with: ",seventy,") }
+    try FileManager.default.removeItem(atPath: dir + "/HAM10000_images_part_1/ISIC_0027419.jpg")
+    do {
+      _ = try HAM10000.load(directory: dir)
+      Issue.record("bad rows were accepted")
+    } catch let error as DataError {
+      // The first bad row (file row 2: missing image) is named with its file.
+      #expect(error == .badRow(file: meta, row: 2, reason: "image ISIC_0027419.jpg not found in \(dir)"))
+    }
+    let skip = LoadOptions(onBadRow: .skip, onMissingImage: .skip)
+    let d = try HAM10000.load(directory: dir, options: skip)
+    #expect(d.count == 5)
+    #expect(d.summary.skipped == ["missing image": 1, "unknown dx": 1, "unparsable age": 1])
+    #expect(d.summary.skippedExamples.contains { $0.contains("row 8") && $0.contains("unknown dx 'xyz'") })
+    #expect(d.summary.skippedExamples.contains { $0.contains("row 7") && $0.contains("unparsable age 'seventy'") })
+    #expect(throws: DataError.badRow(file: meta, row: 7, reason: "unparsable age 'seventy'")) {
+      try HAM10000.load(directory: dir, options: LoadOptions(onMissingImage: .skip))
+    }
+    rewrite(meta) { $0.replacingOccurrences(of: "localization", with: "site") }
+    #expect(throws: DataError.missingColumn(file: meta, column: "localization")) {
+      try HAM10000.load(directory: dir, options: skip)
+    }
+  }
+
+  @Test func bcn20000JoinsGroundTruth() throws {
+    let d = try BCN20000.load(directory: fixture("bcn20000"))
+    #expect(d.count == 5)
+    let byID = Dictionary(uniqueKeysWithValues: d.samples.map { ($0.id, $0) })
+    #expect(byID["ISIC_0000001"]!.label == 1 && byID["ISIC_0000002"]!.label == 1 && byID["ISIC_0000000"]!.label == 0)
+    #expect(byID["ISIC_0000002"]!.attributes["dx"] == "akiec")  // SCC
+    #expect(byID["ISIC_0000000"]!.attributes["localization"] == "anterior torso")
+    #expect(byID["ISIC_0000003"]!.attributes["age"] == "unknown" && byID["ISIC_0000003"]!.groupID == nil)
+    #expect(d.defaultGroups.key(byID["ISIC_0000001"]!) == "female|<40")
+    let dx = try BCN20000.load(directory: fixture("bcn20000"), labels: .dx)
+    #expect(dx.samples.first { $0.id == "ISIC_0000004" }!.label == DermLabelMap.dxCodes.firstIndex(of: "bcc"))
+  }
+
+  @Test func bcn20000UnknownDiagnosisNamesTheRow() throws {
+    let dir = copyOfFixture("bcn20000")
+    defer { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent) }
+    let gt = dir + "/ISIC_2019_Training_GroundTruth.csv"
+    rewrite(gt) { text in
+      var lines = text.split(separator: "\n").map(String.init)
+      lines[3] = "ISIC_0000002,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,1.0"  // UNK
+      return lines.joined(separator: "\n") + "\n"
+    }
+    #expect(throws: DataError.badRow(file: gt, row: 4, reason: "diagnosis UNK has no HAM10000 equivalent")) {
+      try BCN20000.load(directory: dir)
+    }
+    #expect(try BCN20000.load(directory: dir, options: LoadOptions(onBadRow: .skip)).count == 4)
+  }
+
+  @Test func fairVLMedSplitsKeysAndNotes() throws {
+    let d = try FairVLMed.load(directory: fixture("fairvlmed"))
+    #expect(d.count == 4 && d.splitNames == ["train", "val", "test"])
+    let s1 = d.samples.first { $0.id == "data_00001" }!
+    #expect(s1.label == 1 && s1.split == "train")
+    #expect(s1.attributes["gender"] == "female" && s1.attributes["race"] == "white" && s1.attributes["age"] == "67")
+    #expect(s1.attributes["maritalstatus"] == "single")
+    #expect(s1.text == "summary one, with comma")  // the summarised-notes CSV wins
+    let s2 = d.samples.first { $0.id == "data_00002" }!
+    #expect(s2.text == "patient 2: c/d 0.5, ☺ ok")  // not in the CSV: the npz note
+    #expect(s2.attributes["language"] == "unknown")  // −1
+    #expect(d.samples.first { $0.id == "data_00004" }!.attributes["maritalstatus"] == "unknown")
+    let img = try s2.source.load()
+    #expect(img.width == 16 && img.height == 20 && img.channels == 1 && img[1, 0, 0] == UInt8((16 * 3) % 256))
+    #expect(d.defaultGroups.key(s1) == ">=60|female|white")
+  }
+
+  @Test func fairVLMedTruncatedArchiveIsABadRow() throws {
+    let dir = copyOfFixture("fairvlmed")
+    defer { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent) }
+    try FileManager.default.copyItem(atPath: fixture("bad/truncated.npz"), toPath: dir + "/Test/data_00009.npz")
+    do {
+      _ = try FairVLMed.load(directory: dir)
+      Issue.record("truncated npz accepted")
+    } catch let error as DataError {
+      #expect(error.description.contains("data_00009.npz"))
+    }
+    let d = try FairVLMed.load(directory: dir, options: LoadOptions(onBadRow: .skip))
+    #expect(d.count == 4 && d.summary.skipped["unreadable npz"] == 1)
+  }
+
+  @Test func manifestRelativePathsAndText() throws {
+    let d = try DatasetKind.load("manifest:" + fixture("manifest/manifest.csv"))
+    #expect(d.classNames == ["normal", "pneumonia"] && d.count == 3)
+    let a = d.samples[0]
+    #expect(a.label == 1 && a.text == "left lung opacity" && a.groupID == "P1" && a.attributes["sex"] == "female")
+    #expect(d.samples[1].text == "clear, no findings" && d.samples[2].text == nil)
+    #expect(d.samples[2].attributes["sex"] == "unknown")
+    #expect(try d.samples[1].source.load().channels == 1)
+    #expect(d.defaultGroups.key(a) == "female|<40")
+    #expect(throws: DataError.self) { try DatasetKind.load("nonsense:/tmp") }
+  }
+
+  @Test func csvQuotesAndFieldCounts() throws {
+    let rows = CSVTable.parse("a,b\n\"x, \"\"y\"\"\",2\r\n\"multi\nline\",3\n")
+    #expect(rows == [["a", "b"], ["x, \"y\"", "2"], ["multi\nline", "3"]])
+    let dir = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try "path,label\nx.jpg,1,extra\n".write(toFile: dir + "/m.csv", atomically: true, encoding: .utf8)
+    #expect(throws: DataError.badRow(file: dir + "/m.csv", row: 2, reason: "3 fields, header has 2")) {
+      try CSVTable(contentsOf: dir + "/m.csv")
+    }
+  }
+
+  @Test func groupSpecParsingAndBins() throws {
+    let spec = try GroupSpec(parsing: "sex,age:40:60")
+    #expect(spec == .sexAge && spec.description == "sex,age:40:60")
+    #expect(spec.key(["sex": "male", "age": "39.5"]) == "male|<40")
+    #expect(spec.key(["sex": "male", "age": "40"]) == "male|40-59")
+    #expect(spec.key(["sex": "female", "age": "85"]) == "female|>=60")
+    #expect(spec.key(["sex": "female"]) == "female|unknown")
+    #expect(spec.fields[1].binLabels == ["<40", "40-59", ">=60"])
+    #expect(try GroupSpec(parsing: "").key(["sex": "male"]) == "all")
+    #expect(throws: DataError.self) { try GroupSpec(parsing: "age:60:40") }
+  }
+}

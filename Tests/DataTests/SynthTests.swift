@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+@testable import Data
+
+@Suite struct SynthTests {
+  func small(_ n: Int = 1200) -> DermSynthConfig {
+    var c = DermSynthConfig()
+    c.count = n
+    c.width = 24
+    c.height = 24
+    c.seed = 3
+    return c
+  }
+
+  @Test func planKnobsMoveTheirStatistics() {
+    var c = small(6000)
+    let base = SynthDerm.plan(c)
+    func share(_ r: [DermSynthRecord], _ g: String) -> Double { Double(r.filter { $0.group == g }.count) / Double(r.count) }
+    func prevalence(_ r: [DermSynthRecord], _ g: String) -> Double {
+      let x = r.filter { $0.group == g }
+      return Double(x.filter { $0.trueLabel == 1 }.count) / Double(x.count)
+    }
+    #expect(abs(share(base, "female|<40") - 0.06) < 0.02)
+    #expect(abs(prevalence(base, "male|>=60") - 0.30) < 0.05)
+    let noise = Double(base.filter { $0.trueLabel != $0.recordedLabel }.count) / Double(base.count)
+    #expect(abs(noise - 0.02) < 0.01)
+    // Subtler lesions in the minority group: malignant cues scale with its signal strength.
+    let cue = { (r: [DermSynthRecord], g: String) -> Double in
+      let x = r.filter { $0.group == g && $0.trueLabel == 1 }.map(\.cue)
+      return x.reduce(0, +) / Double(x.count)
+    }
+    #expect(abs(cue(base, "female|<40") / cue(base, "male|40-59") - 0.45) < 0.08)
+    c.share["female|<40"] = 0.3
+    c.prevalence["female|<40"] = 0.6
+    c.labelNoise = 0.1
+    let moved = SynthDerm.plan(c)
+    #expect(share(moved, "female|<40") > 0.2 && prevalence(moved, "female|<40") > 0.5)
+    #expect(Double(moved.filter { $0.trueLabel != $0.recordedLabel }.count) / Double(moved.count) > 0.07)
+    // Several images per lesion, on average ≈ imagesPerLesion.
+    let perLesion = Double(base.count) / Double(Set(base.map(\.lesionID)).count)
+    #expect(abs(perLesion - 1.35) < 0.1)
+  }
+
+  @Test func imagesCarryTheCuesAndTheCovariateShift() {
+    // Colour variegation (spread of the lesion's pixels) grows with the cue; brightness shift shows.
+    var c = small()
+    c.signal["female|<40"] = 1
+    let records = SynthDerm.plan(c)
+    func spread(_ img: PixelImage) -> Double {
+      var lum: [Double] = []
+      for i in stride(from: 0, to: img.pixels.count, by: 3) {
+        let r = Double(img.pixels[i]), g = Double(img.pixels[i + 1]), b = Double(img.pixels[i + 2])
+        lum.append(r + g + b)
+      }
+      let dark = lum.sorted().prefix(lum.count / 5)  // the lesion's darkest fifth
+      return dark.reduce(0, +) / Double(dark.count)
+    }
+    func meanDarkness(label: Int, cue: ClosedRange<Double>) -> Double {
+      let idx = records.indices.filter { records[$0].trueLabel == label && cue.contains(records[$0].cue) }.prefix(40)
+      return idx.map { spread(SynthDerm.image(records, $0, config: c)) }.reduce(0, +) / Double(idx.count)
+    }
+    // Malignant lesions with strong cues have darker cores than benign ones.
+    #expect(meanDarkness(label: 1, cue: 0.7...1) < meanDarkness(label: 0, cue: 0...0.2) - 20)
+    func meanBrightness(_ g: String) -> Double {
+      let idx = records.indices.filter { records[$0].group == g && records[$0].trueLabel == 0 }.prefix(40)
+      var total = 0.0
+      for i in idx {
+        let p = SynthDerm.image(records, i, config: c).pixels
+        total += Double(p.reduce(0) { $0 + Int($1) }) / Double(p.count)
+      }
+      return total / Double(idx.count)
+    }
+    #expect(meanBrightness("female|<40") > meanBrightness("male|40-59") + 3)
+  }
+
+  @Test func dermWritesBothLayoutsThatTheLoadersRead() throws {
+    let dir = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var c = small(120)
+    c.missingRate = 0.1
+    let records = try SynthDerm.write(c, to: dir + "/ham")
+    let ham = try HAM10000.load(directory: dir + "/ham")
+    #expect(ham.count == 120 && ham.summary.unknownValues.values.reduce(0, +) > 0)
+    let byID = Dictionary(uniqueKeysWithValues: ham.samples.map { ($0.id, $0) })
+    for r in records { #expect(byID[r.imageID]!.label == r.recordedLabel && byID[r.imageID]!.groupID == r.lesionID) }
+    #expect(try ham.samples[0].source.load().width == 24)
+    // Deterministic for a seed.
+    try SynthDerm.write(c, to: dir + "/again")
+    #expect(FileManager.default.contents(atPath: dir + "/ham/HAM10000_metadata.csv") == FileManager.default.contents(atPath: dir + "/again/HAM10000_metadata.csv"))
+    #expect(FileManager.default.contents(atPath: dir + "/ham/HAM10000_images_part_1/ISIC_1000005.jpg") == FileManager.default.contents(atPath: dir + "/again/HAM10000_images_part_1/ISIC_1000005.jpg"))
+    // External: BCN20000 layout, shifted prevalence.
+    var e = small(600).external()
+    e.count = 300
+    try SynthDerm.write(e, to: dir + "/bcn", external: true)
+    let bcn = try BCN20000.load(directory: dir + "/bcn")
+    #expect(bcn.count == 300)
+    let internalRate = Double(ham.samples.filter { $0.label == 1 }.count) / Double(ham.count)
+    let externalRate = Double(bcn.samples.filter { $0.label == 1 }.count) / Double(bcn.count)
+    #expect(externalRate > internalRate)
+    var bad = small(10)
+    bad.signal["female|under40"] = 1
+    #expect(throws: DataError.self) { try SynthDerm.write(bad, to: dir + "/bad") }
+  }
+
+  @Test func fundusWritesFairVLMedLayout() throws {
+    let dir = temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var c = FundusSynthConfig()
+    c.count = 200
+    c.width = 32
+    c.height = 32
+    c.seed = 2
+    try SynthFundus.write(c, to: dir)
+    let d = try FairVLMed.load(directory: dir)
+    #expect(d.count == 200 && d.split("train").count == 140 && d.split("val").count == 20 && d.split("test").count == 40)
+    #expect(d.samples.allSatisfy { $0.text != nil })
+    let white = d.samples.filter { $0.attributes["race"] == "white" }.count
+    #expect(white > 120)
+    // The cup-to-disc ratio carries the label: the bright cup is larger in glaucoma.
+    func brightArea(_ s: Sample) throws -> Int { try s.source.load().pixels.filter { $0 > 200 }.count }
+    let pos = try d.samples.filter { $0.label == 1 && $0.attributes["race"] == "white" }.prefix(20).map(brightArea)
+    let neg = try d.samples.filter { $0.label == 0 && $0.attributes["race"] == "white" }.prefix(20).map(brightArea)
+    let posMean: Double = Double(pos.reduce(0, +)) / Double(pos.count)
+    let negMean: Double = Double(neg.reduce(0, +)) / Double(neg.count)
+    #expect(posMean > 1.5 * negMean)
+  }
+}

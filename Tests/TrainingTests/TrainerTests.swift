@@ -1,0 +1,152 @@
+import CLIP
+import Data
+import Foundation
+import NN
+import Tensor
+import Testing
+@testable import Training
+
+/// A tiny synthetic HAM10000-layout folder (32×32 images), written once per process.
+enum TinyDerm {
+  static let directory: String = {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-tiny-derm-\(getpid())").path
+    var c = DermSynthConfig()
+    c.count = 96
+    c.width = 32
+    c.height = 32
+    c.seed = 3
+    _ = try! SynthDerm.write(c, to: dir)
+    return dir
+  }()
+
+  static func config(method: String = "erm", epochs: Int = 2) -> RunConfig {
+    var c = RunConfig(data: "ham10000:" + directory)
+    c.fromScratch = "tiny"
+    c.imageSize = 32
+    c.method = method
+    c.epochs = epochs
+    c.batchSize = 16
+    c.learningRate = 1e-3
+    c.seed = 5
+    c.loaderThreads = 2
+    return c
+  }
+
+  static func runDirectory(_ name: String) -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-test-\(name)-\(UUID().uuidString)").path
+    return dir
+  }
+}
+
+/// The bytes of a run's saved model weights.
+func modelBytes(_ run: String, _ folder: String = "checkpoint") throws -> Foundation.Data {
+  try Foundation.Data(contentsOf: URL(fileURLWithPath: "\(run)/\(folder)/model.safetensors"))
+}
+
+@Suite(.serialized)
+struct TrainerTests {
+  @Test func killAndResumeReachesTheSameWeightsAsAnUninterruptedRun() throws {
+    let config = TinyDerm.config(method: "cmac-mmd", epochs: 2)
+    let straight = TinyDerm.runDirectory("straight"), resumed = TinyDerm.runDirectory("resumed")
+    _ = try Trainer(config: config, runDirectory: straight, log: TrainingLog(metricsPath: nil, quiet: true)).run()
+    let first = Trainer(config: config, runDirectory: resumed, log: try TrainingLog(metricsPath: nil, quiet: true))
+    first.stopAfterEpochs = 1
+    let partial = try first.run()
+    #expect(partial.state.epoch == 1)
+    let summary = try Trainer(config: config, runDirectory: resumed, log: TrainingLog(metricsPath: resumed + "/metrics.jsonl", quiet: true)).run(resume: true)
+    #expect(summary.state.epoch == 2)
+    #expect(try modelBytes(straight) == modelBytes(resumed))
+    #expect(try modelBytes(straight, "best") == modelBytes(resumed, "best"))
+    // The resumed run really trained: its weights differ from the epoch-1 state of a fresh run.
+    let again = TinyDerm.runDirectory("again")
+    let t = Trainer(config: config, runDirectory: again, log: try TrainingLog(metricsPath: nil, quiet: true))
+    t.stopAfterEpochs = 1
+    _ = try t.run()
+    #expect(try modelBytes(again) != modelBytes(resumed))
+  }
+
+  @Test func sameSeedSameWeightsOtherSeedOtherWeights() throws {
+    var config = TinyDerm.config(epochs: 1)
+    let a = TinyDerm.runDirectory("a"), b = TinyDerm.runDirectory("b"), c = TinyDerm.runDirectory("c")
+    _ = try Trainer(config: config, runDirectory: a, log: TrainingLog(metricsPath: nil, quiet: true)).run()
+    _ = try Trainer(config: config, runDirectory: b, log: TrainingLog(metricsPath: nil, quiet: true)).run()
+    config.seed = 6
+    _ = try Trainer(config: config, runDirectory: c, log: TrainingLog(metricsPath: nil, quiet: true)).run()
+    #expect(try modelBytes(a) == modelBytes(b))
+    #expect(try modelBytes(a) != modelBytes(c))
+  }
+
+  @Test(arguments: MethodRegistry.names)
+  func everyMethodTrainsAnEpochAndResumesIdentically(_ method: String) throws {
+    var config = TinyDerm.config(method: method, epochs: 2)
+    config.logEvery = 1
+    let straight = TinyDerm.runDirectory("m-\(method)"), resumed = TinyDerm.runDirectory("r-\(method)")
+    _ = try Trainer(config: config, runDirectory: straight, log: TrainingLog(metricsPath: straight + "/metrics.jsonl", quiet: true)).run()
+    let t = Trainer(config: config, runDirectory: resumed, log: try TrainingLog(metricsPath: nil, quiet: true))
+    t.stopAfterEpochs = 1
+    _ = try t.run()
+    _ = try Trainer(config: config, runDirectory: resumed, log: TrainingLog(metricsPath: nil, quiet: true)).run(resume: true)
+    #expect(try modelBytes(straight) == modelBytes(resumed), "\(method): resumed weights differ")
+    // metrics.jsonl has step and epoch records with the method's loss terms.
+    let lines = try String(contentsOfFile: straight + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+    let records = try lines.map { try JSONSerialization.jsonObject(with: Foundation.Data($0.utf8)) as! [String: Any] }
+    #expect(records.contains { $0["kind"] as? String == "epoch" && $0["val_auc"] != nil })
+    #expect(records.contains { $0["kind"] as? String == "step" && $0["l_clip"] != nil })
+  }
+
+  @Test func savedModelLoadsAndPredictsWithoutDemographics() throws {
+    let run = TinyDerm.runDirectory("predict")
+    _ = try Trainer(config: TinyDerm.config(epochs: 1), runDirectory: run, log: TrainingLog(metricsPath: nil, quiet: true)).run()
+    let preds = try Predictor.run(model: run, data: "ham10000:" + TinyDerm.directory, prompts: nil, groups: nil, split: nil)
+    #expect(preds.ids.count == preds.scores.count && preds.scores.allSatisfy { (0...1).contains($0) })
+    #expect(preds.margins.allSatisfy { $0.isFinite && abs($0) <= 2 })
+    // Demographics only pass through: changing them changes no prediction.
+    let csv = run + "/preds.csv"
+    try preds.writeCSV(to: csv)
+    let header = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")[0]
+    #expect(header.hasPrefix("id,label,prob,margin,group"))
+    let best = try CLIPModel(directory: run + "/best")
+    #expect(best.parameterCount > 0)
+    #expect(FileManager.default.fileExists(atPath: run + "/best/vocab.json"))
+  }
+
+  final class ExplodingMethod: TrainingMethod {
+    let name = "exploding"
+    func loss(_ batch: MethodBatch) throws -> MethodLoss {
+      MethodLoss(total: try batch.perSampleLoss.mean() * .nan, logs: [:])
+    }
+  }
+
+  @Test func nonFiniteLossStopsWithAClearErrorAndKeepsTheLastCheckpoint() throws {
+    let run = TinyDerm.runDirectory("nan")
+    let config = TinyDerm.config(epochs: 1)
+    _ = try Trainer(config: config, runDirectory: run, log: TrainingLog(metricsPath: nil, quiet: true)).run()
+    let before = try modelBytes(run)
+    var more = config
+    more.epochs = 2
+    do {
+      _ = try Trainer(config: more, runDirectory: run, log: TrainingLog(metricsPath: nil, quiet: true), method: ExplodingMethod()).run(resume: true)
+      Issue.record("a NaN loss must stop the run")
+    } catch let e as TrainingError {
+      #expect(e.description.contains("loss is nan") && e.description.contains("checkpoint"))
+    }
+    #expect(try modelBytes(run) == before)
+  }
+
+  @Test func badConfigurationsListEveryProblem() throws {
+    var c = RunConfig(data: "ham10000:/nowhere")
+    c.method = "magic"
+    c.epochs = 0
+    c.sampler = "random"
+    do {
+      try c.validate()
+      Issue.record("expected an error")
+    } catch let e as TrainingError {
+      let text = e.description
+      #expect(text.contains("--method") && text.contains("--epochs") && text.contains("--sampler") && text.contains("--from-scratch"))
+    }
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("bad-run-\(UUID().uuidString).json").path
+    try "{\"data\": 3}".write(toFile: path, atomically: true, encoding: .utf8)
+    #expect(throws: TrainingError.self) { try RunConfig.load(path) }
+  }
+}
