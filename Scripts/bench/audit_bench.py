@@ -11,6 +11,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,6 +69,7 @@ def main():
     print(f"| 1,000 bootstrap replicates, 100k rows, all metrics incl. AUC/Brier/ECE (row resampling) | {boot_all[2].get('bootstrap', 0):.2f} s | — | — |")
     print(f"\nfairlearn ΔTPR {peer['fairlearn_delta_tpr']:.6f}; NumPy ΔTPR {peer['numpy_delta_tpr']:.6f}; max |AUC fairlearn − NumPy| {peer['max_auc_abs_diff']:.1e}")
     print("phases (1M rows):", ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in audit[2].items()))
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
