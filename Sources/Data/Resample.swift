@@ -66,10 +66,11 @@ struct ResampleKernel {
     }
   }
 
-  @inline(__always) static func clip8(_ v: Int) -> UInt8 {
-    if v >= (1 << (precisionBits + 8)) { return 255 }
+  /// 32-bit accumulators, as Pillow: |weights| sum to < 2 for these filters, so 255 · 2 · 2²² fits.
+  @inline(__always) static func clip8(_ v: Int32) -> UInt8 {
+    if v >= Int32(1 << (precisionBits + 8)) { return 255 }
     if v <= 0 { return 0 }
-    return UInt8(truncatingIfNeeded: v >> precisionBits)
+    return UInt8(truncatingIfNeeded: v >> Int32(precisionBits))
   }
 }
 
@@ -94,20 +95,34 @@ extension PixelImage {
         tmp.withUnsafeMutableBufferPointer { dp in
           kh.weights.withUnsafeBufferPointer { wp in
             let s = sp.baseAddress!, d = dp.baseAddress!, w = wp.baseAddress!
-            for y in 0..<rows {
-              let srow = s + (y + rowOffset) * width * ch
-              let drow = d + y * outW * ch
-              for xx in 0..<outW {
-                let xmin = kh.bounds[2 * xx], n = kh.bounds[2 * xx + 1]
-                let k = w + xx * kh.ksize
-                for c in 0..<ch {
-                  var acc = 1 << (ResampleKernel.precisionBits - 1)
-                  var p = srow + xmin * ch + c
-                  for x in 0..<n {
-                    acc += Int(p.pointee) * Int(k[x])
-                    p += ch
+            let half = Int32(1 << (ResampleKernel.precisionBits - 1))
+            kh.bounds.withUnsafeBufferPointer { bp in
+              for y in 0..<rows {
+                let srow = s + (y + rowOffset) * width * ch
+                let drow = d + y * outW * ch
+                for xx in 0..<outW {
+                  let xmin = bp[2 * xx], n = bp[2 * xx + 1]
+                  let k = w + xx * kh.ksize
+                  if ch == 3 {
+                    // Three channels in one pass over the taps (Pillow's ImagingResampleHorizontal_8bpc).
+                    var a0 = half, a1 = half, a2 = half
+                    var p = srow + xmin * 3
+                    for x in 0..<n {
+                      let kx = k[x]
+                      a0 &+= Int32(p[0]) &* kx
+                      a1 &+= Int32(p[1]) &* kx
+                      a2 &+= Int32(p[2]) &* kx
+                      p += 3
+                    }
+                    drow[xx * 3] = ResampleKernel.clip8(a0)
+                    drow[xx * 3 + 1] = ResampleKernel.clip8(a1)
+                    drow[xx * 3 + 2] = ResampleKernel.clip8(a2)
+                  } else {
+                    var a = half
+                    let p = srow + xmin
+                    for x in 0..<n { a &+= Int32(p[x]) &* k[x] }
+                    drow[xx] = ResampleKernel.clip8(a)
                   }
-                  drow[xx * ch + c] = ResampleKernel.clip8(acc)
                 }
               }
             }
@@ -124,17 +139,18 @@ extension PixelImage {
         kv.weights.withUnsafeBufferPointer { wp in
           let s = sp.baseAddress!, d = dp.baseAddress!, w = wp.baseAddress!
           let rowLen = srcW * ch
-          var acc = [Int](repeating: 0, count: rowLen)
+          var acc = [Int32](repeating: 0, count: rowLen)
           acc.withUnsafeMutableBufferPointer { ap in
             let a = ap.baseAddress!
+            let half = Int32(1 << (ResampleKernel.precisionBits - 1))
             for yy in 0..<outH {
               let ymin = kv.bounds[2 * yy] - rowOffset, n = kv.bounds[2 * yy + 1]
               let k = w + yy * kv.ksize
-              for i in 0..<rowLen { a[i] = 1 << (ResampleKernel.precisionBits - 1) }
+              for i in 0..<rowLen { a[i] = half }
               for y in 0..<n {
-                let kk = Int(k[y])
+                let kk = k[y]
                 let srow = s + (ymin + y) * rowLen
-                for i in 0..<rowLen { a[i] += Int(srow[i]) * kk }
+                for i in 0..<rowLen { a[i] &+= Int32(srow[i]) &* kk }
               }
               let drow = d + yy * rowLen
               for i in 0..<rowLen { drow[i] = ResampleKernel.clip8(a[i]) }
