@@ -24,8 +24,10 @@ public enum DecodeBenchmark {
     return out.sorted()
   }
 
-  /// Processes every file `repeats` times on `threads` threads (reading each file from disk).
-  public static func run(files: [String], transform: ImageTransform, threads: Int, repeats: Int = 1) throws -> Result {
+  /// Processes every file `repeats` times on `threads` threads (reading each file from disk);
+  /// with `decodeOnly` the transform is skipped (to split the time between stages).
+  public static func run(files: [String], transform: ImageTransform, threads: Int, repeats: Int = 1,
+                         decodeOnly: Bool = false) throws -> Result {
     let total = files.count * repeats
     let plane = 3 * transform.size * transform.size
     let sums = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, threads))
@@ -40,6 +42,11 @@ public enum DecodeBenchmark {
       while i < total {
         do {
           let img = try ImageCodec.decode(file: files[i % files.count])
+          if decodeOnly {
+            acc += Double(img.pixels[img.pixels.count / 2])
+            i += threads
+            continue
+          }
           var rng = SeededRNG(seed: 0)
           out.withUnsafeMutableBufferPointer { transform.apply(img, rng: &rng, into: $0) }
           acc += Double(out[plane / 2])
