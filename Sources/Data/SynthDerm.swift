@@ -54,18 +54,14 @@ public struct DermSynthConfig: Codable, Sendable, Equatable {
       c.brightness[g] = (brightness[g] ?? 0) - 0.06 * s
     }
     c.vignette = min(1, vignette + 0.5 * s)
-    c.externalCast = SIMD3(-0.04, 0, 0.05) * s
-    c.externalZoom = 1 + 0.2 * s
+    c.deviceShift = s
     return c
   }
 
-  var externalCast: SIMD3<Double> = .zero
-  var externalZoom = 1.0
-
-  enum CodingKeys: String, CodingKey {
-    case count, width, height, seed, jpegQuality, share, prevalence, signal, brightness, tone, baseTone
-    case benignCue, labelNoise, imagesPerLesion, missingRate, vignette
-  }
+  /// Device shift of the external set (0 = none): a cooler colour cast and a closer zoom.
+  public var deviceShift = 0.0
+  var externalCast: SIMD3<Double> { SIMD3(-0.04, 0, 0.05) * deviceShift }
+  var externalZoom: Double { 1 + 0.2 * deviceShift }
 
   func validate() throws {
     guard count > 0, width >= 8, height >= 8 else { throw DataError.invalidArgument("synth: count > 0 and size >= 8 required") }
