@@ -101,9 +101,11 @@ struct SynthFundusCommand: ParsableCommand {
   @Option(help: "Cup-to-disc signal strength per race, RACE=VALUE.") var signal: [String] = []
   @Option(help: "Brightness offset per race, RACE=VALUE.") var brightness: [String] = []
   @Option(help: "Fraction of labels flipped.") var labelNoise: Double = 0.02
+  @Option(help: "Standard deviation of the cup-to-disc ratio within a class (higher = harder).") var cdrSpread: Double = 0.07
 
   func run() throws {
     var c = FundusSynthConfig()
+    c.cdrSpread = cdrSpread
     c.count = n
     (c.width, c.height) = try parseSize(size)
     c.seed = seed
