@@ -60,14 +60,15 @@ def work(args):
 
 
 def run(files, threads, size):
+    """Wall seconds, and CPU seconds of the worker (1 worker only; None otherwise)."""
     chunks = [(files[i::threads], size) for i in range(threads)]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     if threads == 1:
         work(chunks[0])
-    else:
-        with mp.Pool(threads) as pool:
-            pool.map(work, chunks)
-    return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu
+    with mp.Pool(threads) as pool:
+        pool.map(work, chunks)
+    return time.perf_counter() - start, None
 
 
 def main():
@@ -82,8 +83,9 @@ def main():
         raise SystemExit(f"no .jpg files under {a.dir}")
     work((files[:16], a.size))  # warm-up
     for threads in sorted({1, a.threads}):
-        s = run(files, threads, a.size)
-        print(f"{PEER}: {len(files)} images, {threads} worker(s): {s:.2f} s, {len(files) / s:.1f} images/s")
+        s, cpu = run(files, threads, a.size)
+        extra = f", {1000 * cpu / len(files):.2f} ms CPU per image" if cpu is not None else ""
+        print(f"{PEER}: {len(files)} images, {threads} worker(s): {s:.2f} s, {len(files) / s:.1f} images/s{extra}")
 
 
 if __name__ == "__main__":

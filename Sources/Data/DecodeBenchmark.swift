@@ -11,6 +11,8 @@ public enum DecodeBenchmark {
     public var imagesPerSecond: Double { Double(images) / seconds }
     /// Sum of all output values (a checksum so work cannot be skipped).
     public var checksum: Double
+    /// Process CPU time (all threads): less sensitive than wall time to other jobs on the machine.
+    public var cpuSeconds: Double
   }
 
   /// Image files of a folder (recursively), sorted.
@@ -34,7 +36,7 @@ public enum DecodeBenchmark {
     sums.initialize(repeating: 0)
     defer { sums.deallocate() }
     let failure = ErrorSlot()
-    let start = DispatchTime.now()
+    let start = DispatchTime.now(), cpuStart = processCPUTime()
     DispatchQueue.concurrentPerform(iterations: threads) { t in
       var out = [Float](repeating: 0, count: plane)
       var acc = 0.0
@@ -59,6 +61,13 @@ public enum DecodeBenchmark {
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     if let e = failure.error { throw e }
-    return Result(images: total, threads: threads, seconds: seconds, checksum: sums.reduce(0, +))
+    return Result(images: total, threads: threads, seconds: seconds, checksum: sums.reduce(0, +),
+                  cpuSeconds: processCPUTime() - cpuStart)
+  }
+
+  static func processCPUTime() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
   }
 }
