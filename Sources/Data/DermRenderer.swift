@@ -56,7 +56,7 @@ struct DermView {
   var texture: [(fx: Double, fy: Double, phase: Double, amp: Double)]
 
   init(tone: Double, brightness: Double, cast: SIMD3<Double> = .zero, vignetteProbability: Double,
-       zoom: Double = 1, rng: inout SeededRNG) {
+       zoom: Double = 1, noise: Double = 0.02, rng: inout SeededRNG) {
     center = (0.5 + rng.uniform(-0.08, 0.08), 0.5 + rng.uniform(-0.08, 0.08))
     rotation = rng.uniform(0, 2 * .pi)
     self.zoom = zoom * rng.uniform(0.9, 1.1)
@@ -68,7 +68,7 @@ struct DermView {
     let hairCount = rng.bernoulli(0.3) ? 1 + Int(rng.next() % 3) : 0
     hairs = (0..<hairCount).map { _ in (rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0, .pi), rng.uniform(0.004, 0.010)) }
     vignette = rng.bernoulli(vignetteProbability) ? rng.uniform(0.85, 1.0) : nil
-    noise = 0.02
+    self.noise = noise
     texture = (0..<3).map { _ in (rng.uniform(1, 6), rng.uniform(1, 6), rng.uniform(0, 2 * .pi), rng.uniform(0.005, 0.02)) }
   }
 }

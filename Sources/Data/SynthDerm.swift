@@ -44,24 +44,27 @@ public struct DermSynthConfig: Codable, Sendable, Equatable {
   public init() {}
 
   /// The external test set's shift (BCN20000 layout) applied to this config, scaled by `strength`
-  /// (0 = none, 1 = default): an older, more often malignant population, a cooler colour cast,
-  /// darker exposure, more vignetting and larger lesions (another dermoscope / zoom).
+  /// (0 = none, 1 = default): an older, more often malignant population with harder lesions
+  /// (signal × 0.85), a cooler colour cast, slightly darker exposure, more sensor noise and
+  /// vignetting, larger lesions (another dermoscope / zoom).
   public func external(strength s: Double = 1) -> DermSynthConfig {
     var c = self
     for g in DermSynthConfig.groups {
       c.prevalence[g] = min(0.95, (prevalence[g] ?? 0.2) * (1 + 0.6 * s))
       if g.hasSuffix(">=60") { c.share[g] = (share[g] ?? 0) * (1 + 0.5 * s) }
-      c.brightness[g] = (brightness[g] ?? 0) - 0.06 * s
+      c.brightness[g] = (brightness[g] ?? 0) - 0.02 * s
+      c.signal[g] = (signal[g] ?? 1) * (1 - 0.15 * s)
     }
-    c.vignette = min(1, vignette + 0.5 * s)
+    c.vignette = min(1, vignette + 0.3 * s)
     c.deviceShift = s
     return c
   }
 
-  /// Device shift of the external set (0 = none): a cooler colour cast and a closer zoom.
+  /// Device shift of the external set (0 = none): colour cast, zoom and sensor noise.
   public var deviceShift = 0.0
-  var externalCast: SIMD3<Double> { SIMD3(-0.04, 0, 0.05) * deviceShift }
-  var externalZoom: Double { 1 + 0.2 * deviceShift }
+  var externalCast: SIMD3<Double> { SIMD3(-0.02, 0, 0.02) * deviceShift }
+  var externalZoom: Double { 1 + 0.1 * deviceShift }
+  var externalNoise: Double { 0.02 + 0.02 * deviceShift }
 
   func validate() throws {
     guard count > 0, width >= 8, height >= 8 else { throw DataError.invalidArgument("synth: count > 0 and size >= 8 required") }
@@ -137,7 +140,7 @@ public enum SynthDerm {
     var rng = SeededRNG(seed: config.seed, stream: 0x1A6, UInt64(i))
     let tone = (config.tone[r.group] ?? config.baseTone) + rng.uniform(-0.2, 0.2)
     let view = DermView(tone: tone, brightness: config.brightness[r.group] ?? 0, cast: config.externalCast,
-                        vignetteProbability: config.vignette, rng: &rng)
+                        vignetteProbability: config.vignette, noise: config.externalNoise, rng: &rng)
     return DermRenderer.render(width: config.width, height: config.height, lesion: shape, view: view, rng: &rng)
   }
 
