@@ -48,6 +48,13 @@ import Testing
     #expect(throws: DataError.badRow(file: meta, row: 7, reason: "unparsable age 'seventy'")) {
       try HAM10000.load(directory: dir, options: LoadOptions(onMissingImage: .skip))
     }
+    rewrite(meta) {  // a copy of the row of ISIC_0025030, right under the header
+      $0.replacingOccurrences(of: "dataset\n", with: "dataset\nHAM_0000118,ISIC_0025030,bkl,histo,80.0,male,scalp,vidir_modern\n")
+    }
+    #expect(throws: DataError.badRow(file: meta, row: 4, reason: "duplicate image_id ISIC_0025030")) {
+      try HAM10000.load(directory: dir, options: LoadOptions(onMissingImage: .skip))
+    }
+    #expect(try HAM10000.load(directory: dir, options: skip).summary.skipped["duplicate id"] == 1)
     rewrite(meta) { $0.replacingOccurrences(of: "localization", with: "site") }
     #expect(throws: DataError.missingColumn(file: meta, column: "localization")) {
       try HAM10000.load(directory: dir, options: skip)
