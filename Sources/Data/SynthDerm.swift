@@ -3,9 +3,10 @@ import Foundation
 
 /// Knobs of the synthetic dermatology benchmark. Groups are sex × age bins, keyed like
 /// ``GroupSpec/sexAge`` ("female|<40"). Defaults reproduce the paper's situation: a small
-/// "female <40" group (6 %) whose malignant lesions are subtler (signal 0.45 vs 1.0), with a
-/// slightly lighter skin tone / brighter exposure (so the group is visible to the image model
-/// but no demographic is ever an input), prevalence rising with age, and 2 % label noise.
+/// "female <40" group (8 % of lesions) whose malignant lesions are subtler (signal 0.35 vs 1.0),
+/// with a slightly lighter skin tone / brighter exposure (so the group is visible to the image
+/// model but no demographic is ever an input), prevalence rising with age (0.30 in the minority
+/// group, so its test split holds enough positives to measure TPR), and 2 % label noise.
 public struct DermSynthConfig: Codable, Sendable, Equatable {
   public static let groups = ["male|<40", "male|40-59", "male|>=60", "female|<40", "female|40-59", "female|>=60"]
 
@@ -16,14 +17,14 @@ public struct DermSynthConfig: Codable, Sendable, Equatable {
   public var seed: UInt64 = 0
   public var jpegQuality = 90
   /// Share of lesions per group (normalised).
-  public var share: [String: Double] = ["male|<40": 0.10, "male|40-59": 0.20, "male|>=60": 0.25,
-                                         "female|<40": 0.06, "female|40-59": 0.19, "female|>=60": 0.20]
+  public var share: [String: Double] = ["male|<40": 0.10, "male|40-59": 0.20, "male|>=60": 0.23,
+                                         "female|<40": 0.08, "female|40-59": 0.19, "female|>=60": 0.20]
   /// P(malignant) per group.
   public var prevalence: [String: Double] = ["male|<40": 0.18, "male|40-59": 0.22, "male|>=60": 0.30,
-                                              "female|<40": 0.18, "female|40-59": 0.22, "female|>=60": 0.30]
+                                              "female|<40": 0.30, "female|40-59": 0.22, "female|>=60": 0.30]
   /// Malignant-cue strength per group (1 = obvious ABCD features; lower = subtler lesions).
   public var signal: [String: Double] = ["male|<40": 1, "male|40-59": 1, "male|>=60": 1,
-                                          "female|<40": 0.45, "female|40-59": 1, "female|>=60": 1]
+                                          "female|<40": 0.35, "female|40-59": 1, "female|>=60": 1]
   /// Covariate shift per group: exposure offset (fraction of intensity) ...
   public var brightness: [String: Double] = ["female|<40": 0.08]
   /// ... and mean skin tone (0 light ... 1 dark; each image adds ±0.2).

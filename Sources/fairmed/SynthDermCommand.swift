@@ -9,9 +9,9 @@ struct SynthDermCommand: ParsableCommand {
     abstract: "HAM10000-layout dermoscopy benchmark (BCN20000 layout with --external).",
     discussion: """
       Groups are sex × age: male|<40, male|40-59, male|>=60, female|<40, female|40-59, female|>=60. \
-      Defaults: female|<40 is 6 % of lesions, its malignant lesions have signal 0.45 (subtler \
-      ABCD cues) and its images are lighter/brighter; prevalence 0.18 / 0.22 / 0.30 by age; \
-      2 % label noise. Per-group options override one group each and may repeat, e.g. \
+      Defaults: female|<40 is 8 % of lesions, its malignant lesions have signal 0.35 (subtler \
+      ABCD cues) and its images are lighter/brighter; prevalence 0.18 / 0.22 / 0.30 by age \
+      (0.30 for female|<40); 2 % label noise. Per-group options override one group each and may repeat, e.g. \
       --signal 'female|<40=0.3' --share 'female|<40=0.1'.
       """)
 
