@@ -69,8 +69,7 @@ let package = Package(
     ),
     .target(
       name: "Data",
-      dependencies: ["CImageCodecs", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
-      swiftSettings: fastMath
+      dependencies: ["CImageCodecs", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
     ),
     .testTarget(name: "DataTests", dependencies: ["Data"], exclude: ["Fixtures"]),
     // Layers, optimisers, safetensors (issue 3).

@@ -43,8 +43,8 @@ static int fm_jpeg_open(struct jpeg_decompress_struct *cinfo, const uint8_t *dat
   return gray ? 1 : 3;
 }
 
-int fm_jpeg_info(const uint8_t *data, size_t length, int *width, int *height, int *channels,
-                 char *err, size_t err_len) {
+int fm_jpeg_info(const uint8_t *data, size_t length, int scale_denom, int *width, int *height,
+                 int *channels, char *err, size_t err_len) {
   struct jpeg_decompress_struct cinfo;
   struct fm_jpeg_error jerr;
   cinfo.err = jpeg_std_error(&jerr.base);
@@ -62,6 +62,10 @@ int fm_jpeg_info(const uint8_t *data, size_t length, int *width, int *height, in
     jpeg_destroy_decompress(&cinfo);
     return -1;
   }
+  if (scale_denom == 2 || scale_denom == 4 || scale_denom == 8) {
+    cinfo.scale_num = 1;
+    cinfo.scale_denom = (unsigned int)scale_denom;
+  }
   jpeg_calc_output_dimensions(&cinfo);
   *width = (int)cinfo.output_width;
   *height = (int)cinfo.output_height;
@@ -70,20 +74,17 @@ int fm_jpeg_info(const uint8_t *data, size_t length, int *width, int *height, in
   return 0;
 }
 
-int fm_jpeg_decode(const uint8_t *data, size_t length, int scale_denom,
-                   uint8_t **out, int *width, int *height, int *channels,
-                   char *err, size_t err_len) {
+int fm_jpeg_decode_into(const uint8_t *data, size_t length, int scale_denom,
+                        uint8_t *out, size_t capacity, int *width, int *height, int *channels,
+                        char *err, size_t err_len) {
   struct jpeg_decompress_struct cinfo;
   struct fm_jpeg_error jerr;
-  uint8_t *volatile buffer = NULL;
-  *out = NULL;
   cinfo.err = jpeg_std_error(&jerr.base);
   jerr.base.error_exit = fm_jpeg_error_exit;
   jerr.base.output_message = fm_jpeg_silent;
   jerr.base.emit_message = fm_jpeg_emit_message;
   if (setjmp(jerr.jump)) {
     fm_set_error(err, err_len, jerr.message);
-    free(buffer);
     jpeg_destroy_decompress(&cinfo);
     return -1;
   }
@@ -99,22 +100,43 @@ int fm_jpeg_decode(const uint8_t *data, size_t length, int scale_denom,
   }
   jpeg_start_decompress(&cinfo);
   size_t stride = (size_t)cinfo.output_width * (size_t)ch;
-  buffer = (uint8_t *)malloc(stride * cinfo.output_height);
-  if (!buffer) {
-    fm_set_error(err, err_len, "out of memory");
+  if (stride * cinfo.output_height > capacity) {
+    fm_set_error(err, err_len, "output buffer too small");
     jpeg_destroy_decompress(&cinfo);
     return -1;
   }
   while (cinfo.output_scanline < cinfo.output_height) {
-    JSAMPROW row = buffer + stride * cinfo.output_scanline;
-    jpeg_read_scanlines(&cinfo, &row, 1);
+    JSAMPROW rows[16];
+    int n = 0;
+    for (; n < 16 && cinfo.output_scanline + n < cinfo.output_height; n++)
+      rows[n] = out + stride * (cinfo.output_scanline + n);
+    jpeg_read_scanlines(&cinfo, rows, (JDIMENSION)n);
   }
   jpeg_finish_decompress(&cinfo);
   *width = (int)cinfo.output_width;
   *height = (int)cinfo.output_height;
   *channels = ch;
-  *out = buffer;
   jpeg_destroy_decompress(&cinfo);
+  return 0;
+}
+
+int fm_jpeg_decode(const uint8_t *data, size_t length, int scale_denom,
+                   uint8_t **out, int *width, int *height, int *channels,
+                   char *err, size_t err_len) {
+  int w = 0, h = 0, c = 0;
+  *out = NULL;
+  if (fm_jpeg_info(data, length, scale_denom, &w, &h, &c, err, err_len) != 0) return -1;
+  size_t capacity = (size_t)w * (size_t)h * (size_t)c;
+  uint8_t *buffer = (uint8_t *)malloc(capacity ? capacity : 1);
+  if (!buffer) {
+    fm_set_error(err, err_len, "out of memory");
+    return -1;
+  }
+  if (fm_jpeg_decode_into(data, length, scale_denom, buffer, capacity, width, height, channels, err, err_len) != 0) {
+    free(buffer);
+    return -1;
+  }
+  *out = buffer;
   return 0;
 }
 

@@ -31,9 +31,15 @@ public enum BCN20000 {
     let images = indexImages(in: ["ISIC_2019_Training_Input", "", "images"].map { (directory as NSString).appendingPathComponent($0) })
     var summary = LoadSummary()
     var samples: [Sample] = []
+    var seen = Set<String>()
     for (i, row) in meta.rows.enumerated() {
       summary.rowsRead += 1
       let image = row[m[0]], rowNumber = i + 2
+      guard seen.insert(image).inserted else {
+        try summary.reject(.badRow(file: metaPath, row: rowNumber, reason: "duplicate image \(image)"),
+                           reason: "duplicate id", policy: options.onBadRow)
+        continue
+      }
       guard let t = truthRows[image] else {
         try summary.reject(.badRow(file: metaPath, row: rowNumber, reason: "image \(image) has no row in \(truthPath)"),
                            reason: "no ground truth", policy: options.onBadRow)

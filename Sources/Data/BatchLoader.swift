@@ -19,92 +19,41 @@ public struct ImageBatch: Sendable {
 
 /// Decodes and transforms batches on all cores, running at most `prefetch` batches ahead of the
 /// consumer. The output is identical for a given seed regardless of thread timing: each sample's
-/// augmentation draws from a generator seeded by (seed, epoch, sample index).
+/// augmentation draws from a generator seeded by (seed, epoch, sample index). Dropping the loader
+/// early stops its background producer.
 public final class BatchLoader: @unchecked Sendable {
-  private let dataset: Dataset
-  private let batches: [[Int]]
-  private let transform: ImageTransform
-  private let groups: GroupSpec
-  private let seed: UInt64
-  private let epoch: Int
-  private let prefetch: Int
-  private let threads: Int
-  private let condition = NSCondition()
-  private var ready: [Int: Result<ImageBatch, Error>] = [:]
-  private var produced = 0
-  private var consumed = 0
-  private var cancelled = false
-  private var started = false
+  private let queue: PrefetchQueue
 
   public init(dataset: Dataset, batches: [[Int]], transform: ImageTransform, groups: GroupSpec? = nil,
               seed: UInt64 = 0, epoch: Int = 0, prefetch: Int = 2,
               threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
-    self.dataset = dataset
-    self.batches = batches
-    self.transform = transform
-    self.groups = groups ?? dataset.defaultGroups
-    self.seed = seed
-    self.epoch = epoch
-    self.prefetch = max(1, prefetch)
-    self.threads = max(1, threads)
+    queue = PrefetchQueue(builder: BatchBuilder(dataset: dataset, transform: transform, groups: groups ?? dataset.defaultGroups,
+                                                seed: seed, epoch: epoch, threads: max(1, threads)),
+                          batches: batches, prefetch: max(1, prefetch))
   }
 
-  deinit { cancel() }
-
-  /// Stops the background producer.
-  public func cancel() {
-    condition.lock()
-    cancelled = true
-    condition.broadcast()
-    condition.unlock()
-  }
+  deinit { queue.cancel() }
 
   /// The next batch in order, nil at the end; rethrows the first decode error (file named).
-  public func next() throws -> ImageBatch? {
-    condition.lock()
-    if !started {
-      started = true
-      let thread = Thread { [unowned self] in self.produce() }
-      thread.start()
-    }
-    defer { condition.unlock() }
-    guard consumed < batches.count else { return nil }
-    while ready[consumed] == nil { condition.wait() }
-    let result = ready.removeValue(forKey: consumed)!
-    consumed += 1
-    condition.broadcast()
-    return try result.get()
-  }
+  public func next() throws -> ImageBatch? { try queue.next() }
 
-  private func produce() {
-    for b in batches.indices {
-      condition.lock()
-      while produced - consumed >= prefetch && !cancelled { condition.wait() }
-      let stop = cancelled
-      condition.unlock()
-      if stop { return }
-      let result = Result { try makeBatch(batches[b]) }
-      condition.lock()
-      ready[b] = result
-      produced += 1
-      condition.broadcast()
-      condition.unlock()
-      if case .failure = result {
-        // Deliver the error for this batch, then stop.
-        condition.lock()
-        for rest in (b + 1)..<max(b + 1, batches.count) { ready[rest] = result }
-        condition.broadcast()
-        condition.unlock()
-        return
-      }
-    }
-  }
+  /// Decodes and transforms one batch directly (parallel over its samples).
+  public func makeBatch(_ indices: [Int]) throws -> ImageBatch { try queue.builder.make(indices) }
+}
 
-  /// Decodes and transforms one batch (parallel over its samples).
-  public func makeBatch(_ indices: [Int]) throws -> ImageBatch {
+/// Builds one batch: decode + transform of each sample, spread over `threads`.
+struct BatchBuilder: Sendable {
+  let dataset: Dataset
+  let transform: ImageTransform
+  let groups: GroupSpec
+  let seed: UInt64
+  let epoch: Int
+  let threads: Int
+
+  func make(_ indices: [Int]) throws -> ImageBatch {
     let n = indices.count, plane = 3 * transform.size * transform.size
     var pixels = [Float](repeating: 0, count: n * plane)
-    let errors = ErrorBox()
+    let errors = ErrorSlot()
     pixels.withUnsafeMutableBufferPointer { buffer in
       let base = buffer.baseAddress!
       let workers = min(threads, n)
@@ -131,12 +80,64 @@ public final class BatchLoader: @unchecked Sendable {
   }
 }
 
-private final class ErrorBox: @unchecked Sendable {
-  private let lock = NSLock()
-  private(set) var error: Error?
-  func set(_ e: Error) {
-    lock.lock()
-    if error == nil { error = e }
-    lock.unlock()
+/// The bounded queue between the producer thread and the consumer.
+final class PrefetchQueue: @unchecked Sendable {
+  let builder: BatchBuilder
+  private let batches: [[Int]]
+  private let prefetch: Int
+  private let condition = NSCondition()
+  private var ready: [Int: Result<ImageBatch, Error>] = [:]
+  private var produced = 0
+  private var consumed = 0
+  private var cancelled = false
+  private var started = false
+
+  init(builder: BatchBuilder, batches: [[Int]], prefetch: Int) {
+    self.builder = builder
+    self.batches = batches
+    self.prefetch = prefetch
+  }
+
+  func cancel() {
+    condition.lock()
+    cancelled = true
+    condition.broadcast()
+    condition.unlock()
+  }
+
+  func next() throws -> ImageBatch? {
+    condition.lock()
+    defer { condition.unlock() }
+    if !started {
+      started = true
+      Thread { self.produce() }.start()  // holds the queue (not the loader) until it finishes
+    }
+    guard consumed < batches.count else { return nil }
+    while ready[consumed] == nil { condition.wait() }
+    let result = ready.removeValue(forKey: consumed)!
+    consumed += 1
+    condition.broadcast()
+    return try result.get()
+  }
+
+  private func produce() {
+    for b in batches.indices {
+      condition.lock()
+      while produced - consumed >= prefetch && !cancelled { condition.wait() }
+      let stop = cancelled
+      condition.unlock()
+      if stop { return }
+      let result = Result { try builder.make(batches[b]) }
+      condition.lock()
+      ready[b] = result
+      produced += 1
+      if case .failure = result {
+        // Every later batch reports the same error; the producer stops.
+        for rest in b..<batches.count { ready[rest] = result }
+      }
+      condition.broadcast()
+      condition.unlock()
+      if case .failure = result { return }
+    }
   }
 }

@@ -77,6 +77,15 @@ public enum DatasetCard {
         add("plain shuffled batches of \(batchSize) on '\(splits.first ?? "-")': share of batches with >= \(minGroupSize) of every subgroup: "
             + String(format: "%.0f%%", 100 * cov.fractionAllCells(atLeast: minGroupSize)))
         add(cov.description)
+        if let balanced = try? GroupBalancedBatchSampler(cellOf: cellOf, batchSize: batchSize, minPerCell: minGroupSize, seed: seed) {
+          let b = balanced.batches(epoch: 0)
+          let bc = BatchCoverage(batches: b, cellOf: cellOf)
+          add("group-balanced sampler (k = \(minGroupSize)): batches with >= \(minGroupSize) of every subgroup: "
+              + String(format: "%.0f%%", 100 * bc.fractionAllCells(atLeast: minGroupSize))
+              + "; epoch of \(b.count) batches (plain: \(batches.count))")
+        } else {
+          add("group-balanced sampler: \(Set(cellOf).count) subgroups × \(minGroupSize) do not fit a batch of \(batchSize)")
+        }
       }
     }
     var warnings: [String] = []

@@ -11,6 +11,8 @@ public enum DecodeBenchmark {
     public var imagesPerSecond: Double { Double(images) / seconds }
     /// Sum of all output values (a checksum so work cannot be skipped).
     public var checksum: Double
+    /// Process CPU time (all threads): less sensitive than wall time to other jobs on the machine.
+    public var cpuSeconds: Double
   }
 
   /// Image files of a folder (recursively), sorted.
@@ -24,15 +26,17 @@ public enum DecodeBenchmark {
     return out.sorted()
   }
 
-  /// Processes every file `repeats` times on `threads` threads (reading each file from disk).
-  public static func run(files: [String], transform: ImageTransform, threads: Int, repeats: Int = 1) throws -> Result {
+  /// Processes every file `repeats` times on `threads` threads (reading each file from disk);
+  /// with `decodeOnly` the transform is skipped (to split the time between stages).
+  public static func run(files: [String], transform: ImageTransform, threads: Int, repeats: Int = 1,
+                         decodeOnly: Bool = false) throws -> Result {
     let total = files.count * repeats
     let plane = 3 * transform.size * transform.size
     let sums = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, threads))
     sums.initialize(repeating: 0)
     defer { sums.deallocate() }
     let failure = ErrorSlot()
-    let start = DispatchTime.now()
+    let start = DispatchTime.now(), cpuStart = processCPUTime()
     DispatchQueue.concurrentPerform(iterations: threads) { t in
       var out = [Float](repeating: 0, count: plane)
       var acc = 0.0
@@ -40,6 +44,11 @@ public enum DecodeBenchmark {
       while i < total {
         do {
           let img = try ImageCodec.decode(file: files[i % files.count])
+          if decodeOnly {
+            acc += Double(img.pixels[img.pixels.count / 2])
+            i += threads
+            continue
+          }
           var rng = SeededRNG(seed: 0)
           out.withUnsafeMutableBufferPointer { transform.apply(img, rng: &rng, into: $0) }
           acc += Double(out[plane / 2])
@@ -52,6 +61,13 @@ public enum DecodeBenchmark {
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     if let e = failure.error { throw e }
-    return Result(images: total, threads: threads, seconds: seconds, checksum: sums.reduce(0, +))
+    return Result(images: total, threads: threads, seconds: seconds, checksum: sums.reduce(0, +),
+                  cpuSeconds: processCPUTime() - cpuStart)
+  }
+
+  static func processCPUTime() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
   }
 }

@@ -56,7 +56,7 @@ struct DermView {
   var texture: [(fx: Double, fy: Double, phase: Double, amp: Double)]
 
   init(tone: Double, brightness: Double, cast: SIMD3<Double> = .zero, vignetteProbability: Double,
-       zoom: Double = 1, rng: inout SeededRNG) {
+       zoom: Double = 1, noise: Double = 0.02, rng: inout SeededRNG) {
     center = (0.5 + rng.uniform(-0.08, 0.08), 0.5 + rng.uniform(-0.08, 0.08))
     rotation = rng.uniform(0, 2 * .pi)
     self.zoom = zoom * rng.uniform(0.9, 1.1)
@@ -68,7 +68,7 @@ struct DermView {
     let hairCount = rng.bernoulli(0.3) ? 1 + Int(rng.next() % 3) : 0
     hairs = (0..<hairCount).map { _ in (rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0, .pi), rng.uniform(0.004, 0.010)) }
     vignette = rng.bernoulli(vignetteProbability) ? rng.uniform(0.85, 1.0) : nil
-    noise = 0.02
+    self.noise = noise
     texture = (0..<3).map { _ in (rng.uniform(1, 6), rng.uniform(1, 6), rng.uniform(0, 2 * .pi), rng.uniform(0.005, 0.02)) }
   }
 }
@@ -84,7 +84,16 @@ enum DermRenderer {
     let edge = 1.2 + 0.05 * R
     let halfDiag = 0.5 * (Double(width * width + height * height)).squareRoot()
     // Harmonic phases rotate with the view so repeated views show the same lesion.
-    let harmonics = lesion.harmonics.enumerated().map { (k, h) in (Double(k + 2), h.amp, h.phase) }
+    let harmonics = lesion.harmonics.map { h in (h.amp * cos(h.phase), h.amp * sin(h.phase)) }
+    // Skin texture: sin(2π(fx·u + fy·v) + φ) split into per-column and per-row factors.
+    let columns = view.texture.map { t in (0..<width).map { x -> (Double, Double) in
+      let a = 2 * .pi * t.fx * (Double(x) + 0.5) / Double(width)
+      return (t.amp * sin(a), t.amp * cos(a))
+    } }
+    let rowsTex = view.texture.map { t in (0..<height).map { y -> (Double, Double) in
+      let b = 2 * .pi * t.fy * (Double(y) + 0.5) / Double(height) + t.phase
+      return (cos(b), sin(b))
+    } }
     let lobeX = lesion.lobe.dx * R, lobeY = lesion.lobe.dy * R, lobeR = lesion.lobe.r * R
     for y in 0..<height {
       let fy = Double(y) + 0.5
@@ -92,7 +101,10 @@ enum DermRenderer {
         let fx = Double(x) + 0.5
         let u = fx / Double(width), v = fy / Double(height)
         var tex = 0.0
-        for t in view.texture { tex += t.amp * sin(2 * .pi * (t.fx * u + t.fy * v) + t.phase) }
+        for t in columns.indices {
+          let c = columns[t][x], r = rowsTex[t][y]
+          tex += c.0 * r.0 + c.1 * r.1
+        }
         var color = view.skin * (1 + tex + view.gradient.x * (u - 0.5) + view.gradient.y * (v - 0.5))
         // Lesion frame: rotate, then undo the elongation.
         let dx = fx - cx, dy = fy - cy
@@ -103,8 +115,8 @@ enum DermRenderer {
           let c1 = lx / r, s1 = ly / r
           var ck = c1 * c1 - s1 * s1, sk = 2 * s1 * c1  // cos 2θ, sin 2θ
           var wobble = 0.0
-          for (_, amp, phase) in harmonics {
-            wobble += amp * (ck * cos(phase) - sk * sin(phase))
+          for (ac, as_) in harmonics {
+            wobble += ck * ac - sk * as_
             (ck, sk) = (ck * c1 - sk * s1, sk * c1 + ck * s1)
           }
           boundary = R * (1 + wobble)
@@ -134,8 +146,11 @@ enum DermRenderer {
           if d > vr { color *= max(0, 1 - (d - vr) * 12) }
         }
         let o = (y * width + x) * 3
+        // Triangular noise from 16-bit slices of two draws (sd = noise).
+        let r1 = rng.next(), r2 = rng.next()
         for c in 0..<3 {
-          let n = (rng.uniform() + rng.uniform() - 1) * view.noise * 2.4
+          let a = Double((r1 >> (16 * c)) & 0xFFFF), b = Double((r2 >> (16 * c)) & 0xFFFF)
+          let n = ((a + b) / 65535 - 1) * view.noise * 2.4
           px[o + c] = UInt8(max(0, min(255, ((color[c] + n) * 255).rounded())))
         }
       }

@@ -49,10 +49,16 @@ public enum HAM10000 {
     var summary = LoadSummary()
     var samples: [Sample] = []
     samples.reserveCapacity(table.rows.count)
+    var seen = Set<String>()
     for (i, row) in table.rows.enumerated() {
       summary.rowsRead += 1
       let rowNumber = i + 2
       let lesion = row[cols[0]], imageID = row[cols[1]]
+      guard seen.insert(imageID).inserted else {
+        try summary.reject(.badRow(file: meta, row: rowNumber, reason: "duplicate image_id \(imageID)"),
+                           reason: "duplicate id", policy: options.onBadRow)
+        continue
+      }
       let dx = row[cols[2]].trimmingCharacters(in: .whitespaces).lowercased()
       guard DermLabelMap.dxCodes.contains(dx) else {
         try summary.reject(.badRow(file: meta, row: rowNumber, reason: "unknown dx '\(row[cols[2]])' (expected one of \(DermLabelMap.dxCodes.joined(separator: ", ")))"),

@@ -16,10 +16,29 @@ public enum ImageCodec {
 
   /// Decodes a JPEG or PNG file to an 8-bit gray or RGB image.
   public static func decode(file path: String, jpegScaleDenominator: Int = 1) throws -> PixelImage {
-    guard let bytes = FileManager.default.contents(atPath: path) else {
-      throw DataError.missingFile(path)
+    return try decode(try readFile(path), name: path, jpegScaleDenominator: jpegScaleDenominator)
+  }
+
+  /// Reads a whole file with POSIX calls (cheaper than FileManager for many small files).
+  static func readFile(_ path: String) throws -> Foundation.Data {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { throw DataError.missingFile(path) }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw DataError.missingFile(path) }
+    let size = Int(st.st_size)
+    var data = Foundation.Data(count: size)
+    let got = data.withUnsafeMutableBytes { raw -> Int in
+      var done = 0
+      while done < size {
+        let r = read(fd, raw.baseAddress! + done, size - done)
+        if r <= 0 { break }
+        done += r
+      }
+      return done
     }
-    return try decode(bytes, name: path, jpegScaleDenominator: jpegScaleDenominator)
+    guard got == size else { throw DataError.decode(file: path, reason: "short read (\(got) of \(size) bytes)") }
+    return data
   }
 
   /// Decodes an in-memory JPEG or PNG; `name` appears in errors. `jpegScaleDenominator` (1, 2, 4, 8)
@@ -29,17 +48,29 @@ public enum ImageCodec {
     guard let format = format(of: bytes) else {
       throw DataError.decode(file: name, reason: "not a JPEG or PNG file")
     }
-    var out: UnsafeMutablePointer<UInt8>? = nil
     var w: Int32 = 0, h: Int32 = 0, c: Int32 = 0
     var err = [CChar](repeating: 0, count: 256)
-    let rc: Int32 = bytes.withUnsafeBytes { raw in
-      let p = raw.bindMemory(to: UInt8.self).baseAddress!
-      switch format {
-      case .jpeg:
-        return fm_jpeg_decode(p, raw.count, Int32(jpegScaleDenominator), &out, &w, &h, &c, &err, err.count)
-      case .png:
-        return fm_png_decode(p, raw.count, &out, &w, &h, &c, &err, err.count)
+    if format == .jpeg {
+      // Decode straight into the Swift array (no intermediate buffer).
+      let info = bytes.withUnsafeBytes { raw in
+        fm_jpeg_info(raw.bindMemory(to: UInt8.self).baseAddress!, raw.count, Int32(jpegScaleDenominator), &w, &h, &c, &err, err.count)
       }
+      guard info == 0 else { throw DataError.decode(file: name, reason: String(cString: err)) }
+      let count = Int(w) * Int(h) * Int(c)
+      var rc: Int32 = 0
+      let pixels = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        rc = bytes.withUnsafeBytes { raw in
+          fm_jpeg_decode_into(raw.bindMemory(to: UInt8.self).baseAddress!, raw.count, Int32(jpegScaleDenominator),
+                              buffer.baseAddress!, count, &w, &h, &c, &err, err.count)
+        }
+        initialized = rc == 0 ? count : 0
+      }
+      guard rc == 0 else { throw DataError.decode(file: name, reason: String(cString: err)) }
+      return PixelImage(width: Int(w), height: Int(h), channels: Int(c), pixels: pixels)
+    }
+    var out: UnsafeMutablePointer<UInt8>? = nil
+    let rc: Int32 = bytes.withUnsafeBytes { raw in
+      fm_png_decode(raw.bindMemory(to: UInt8.self).baseAddress!, raw.count, &out, &w, &h, &c, &err, err.count)
     }
     guard rc == 0, let buffer = out else {
       throw DataError.decode(file: name, reason: String(cString: err))

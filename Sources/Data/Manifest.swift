@@ -28,9 +28,16 @@ public enum Manifest {
     var summary = LoadSummary()
     var samples: [Sample] = []
     let fm = FileManager.default
+    var seen = Set<String>()
     for (i, row) in table.rows.enumerated() {
       summary.rowsRead += 1
       let raw = rawLabels[i]
+      let id = idCol.map { row[$0] } ?? row[pathCol]
+      guard seen.insert(id).inserted else {
+        try summary.reject(.badRow(file: file, row: i + 2, reason: "duplicate id \(id)"), reason: "duplicate id",
+                           policy: options.onBadRow)
+        continue
+      }
       guard let label = numeric ? Int(raw) : classNames.firstIndex(of: raw) else {
         try summary.reject(.badRow(file: file, row: i + 2, reason: "empty label"), reason: "bad label",
                            policy: options.onBadRow)
@@ -49,7 +56,7 @@ public enum Manifest {
       let text = textCol.map { row[$0] }.flatMap { $0.isEmpty ? nil : $0 }
       let split = splitCol.map { row[$0] }.flatMap { $0.isEmpty ? nil : $0 }
       let group = groupCol.map { row[$0] }.flatMap { $0.isEmpty ? nil : $0 }
-      samples.append(Sample(id: idCol.map { row[$0] } ?? rel, source: .file(path), label: label,
+      samples.append(Sample(id: id, source: .file(path), label: label,
                             attributes: attributes, text: text, groupID: group, split: split))
     }
     let fields = attributeCols.map { GroupSpec.Field($0.element, edges: $0.element == "age" ? [40, 60] : nil) }

@@ -70,6 +70,15 @@ public struct GroupBalancedBatchSampler: BatchSampler {
     self.members = members
   }
 
+  /// Cells from a dataset's subgroups (``Dataset/defaultGroups`` unless given), split further by
+  /// label when `byLabel` (cell names "female|<40#1").
+  public init(dataset: Dataset, groups: GroupSpec? = nil, byLabel: Bool = false, batchSize: Int,
+              minPerCell: Int = 2, seed: UInt64 = 0) throws {
+    let spec = groups ?? dataset.defaultGroups
+    try self.init(cellOf: dataset.samples.map { byLabel ? "\(spec.key($0))#\($0.label)" : spec.key($0) },
+                  batchSize: batchSize, minPerCell: minPerCell, seed: seed)
+  }
+
   public func batches(epoch: Int) -> [[Int]] {
     let n = cellOf.count
     guard n > 0 else { return [] }

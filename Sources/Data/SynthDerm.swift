@@ -3,9 +3,10 @@ import Foundation
 
 /// Knobs of the synthetic dermatology benchmark. Groups are sex × age bins, keyed like
 /// ``GroupSpec/sexAge`` ("female|<40"). Defaults reproduce the paper's situation: a small
-/// "female <40" group (6 %) whose malignant lesions are subtler (signal 0.45 vs 1.0), with a
-/// slightly lighter skin tone / brighter exposure (so the group is visible to the image model
-/// but no demographic is ever an input), prevalence rising with age, and 2 % label noise.
+/// "female <40" group (8 % of lesions) whose malignant lesions are subtler (signal 0.35 vs 1.0),
+/// with a slightly lighter skin tone / brighter exposure (so the group is visible to the image
+/// model but no demographic is ever an input), prevalence rising with age (0.30 in the minority
+/// group, so its test split holds enough positives to measure TPR), and 2 % label noise.
 public struct DermSynthConfig: Codable, Sendable, Equatable {
   public static let groups = ["male|<40", "male|40-59", "male|>=60", "female|<40", "female|40-59", "female|>=60"]
 
@@ -16,14 +17,14 @@ public struct DermSynthConfig: Codable, Sendable, Equatable {
   public var seed: UInt64 = 0
   public var jpegQuality = 90
   /// Share of lesions per group (normalised).
-  public var share: [String: Double] = ["male|<40": 0.10, "male|40-59": 0.20, "male|>=60": 0.25,
-                                         "female|<40": 0.06, "female|40-59": 0.19, "female|>=60": 0.20]
+  public var share: [String: Double] = ["male|<40": 0.10, "male|40-59": 0.20, "male|>=60": 0.23,
+                                         "female|<40": 0.08, "female|40-59": 0.19, "female|>=60": 0.20]
   /// P(malignant) per group.
   public var prevalence: [String: Double] = ["male|<40": 0.18, "male|40-59": 0.22, "male|>=60": 0.30,
-                                              "female|<40": 0.18, "female|40-59": 0.22, "female|>=60": 0.30]
+                                              "female|<40": 0.30, "female|40-59": 0.22, "female|>=60": 0.30]
   /// Malignant-cue strength per group (1 = obvious ABCD features; lower = subtler lesions).
   public var signal: [String: Double] = ["male|<40": 1, "male|40-59": 1, "male|>=60": 1,
-                                          "female|<40": 0.45, "female|40-59": 1, "female|>=60": 1]
+                                          "female|<40": 0.35, "female|40-59": 1, "female|>=60": 1]
   /// Covariate shift per group: exposure offset (fraction of intensity) ...
   public var brightness: [String: Double] = ["female|<40": 0.08]
   /// ... and mean skin tone (0 light ... 1 dark; each image adds ±0.2).
@@ -44,28 +45,27 @@ public struct DermSynthConfig: Codable, Sendable, Equatable {
   public init() {}
 
   /// The external test set's shift (BCN20000 layout) applied to this config, scaled by `strength`
-  /// (0 = none, 1 = default): an older, more often malignant population, a cooler colour cast,
-  /// darker exposure, more vignetting and larger lesions (another dermoscope / zoom).
+  /// (0 = none, 1 = default): an older, more often malignant population with harder lesions
+  /// (signal × 0.85), a cooler colour cast, slightly darker exposure, more sensor noise and
+  /// vignetting, larger lesions (another dermoscope / zoom).
   public func external(strength s: Double = 1) -> DermSynthConfig {
     var c = self
     for g in DermSynthConfig.groups {
       c.prevalence[g] = min(0.95, (prevalence[g] ?? 0.2) * (1 + 0.6 * s))
       if g.hasSuffix(">=60") { c.share[g] = (share[g] ?? 0) * (1 + 0.5 * s) }
-      c.brightness[g] = (brightness[g] ?? 0) - 0.06 * s
+      c.brightness[g] = (brightness[g] ?? 0) - 0.02 * s
+      c.signal[g] = (signal[g] ?? 1) * (1 - 0.15 * s)
     }
-    c.vignette = min(1, vignette + 0.5 * s)
-    c.externalCast = SIMD3(-0.04, 0, 0.05) * s
-    c.externalZoom = 1 + 0.2 * s
+    c.vignette = min(1, vignette + 0.3 * s)
+    c.deviceShift = s
     return c
   }
 
-  var externalCast: SIMD3<Double> = .zero
-  var externalZoom = 1.0
-
-  enum CodingKeys: String, CodingKey {
-    case count, width, height, seed, jpegQuality, share, prevalence, signal, brightness, tone, baseTone
-    case benignCue, labelNoise, imagesPerLesion, missingRate, vignette
-  }
+  /// Device shift of the external set (0 = none): colour cast, zoom and sensor noise.
+  public var deviceShift = 0.0
+  var externalCast: SIMD3<Double> { SIMD3(-0.02, 0, 0.02) * deviceShift }
+  var externalZoom: Double { 1 + 0.1 * deviceShift }
+  var externalNoise: Double { 0.02 + 0.02 * deviceShift }
 
   func validate() throws {
     guard count > 0, width >= 8, height >= 8 else { throw DataError.invalidArgument("synth: count > 0 and size >= 8 required") }
@@ -141,7 +141,7 @@ public enum SynthDerm {
     var rng = SeededRNG(seed: config.seed, stream: 0x1A6, UInt64(i))
     let tone = (config.tone[r.group] ?? config.baseTone) + rng.uniform(-0.2, 0.2)
     let view = DermView(tone: tone, brightness: config.brightness[r.group] ?? 0, cast: config.externalCast,
-                        vignetteProbability: config.vignette, rng: &rng)
+                        vignetteProbability: config.vignette, noise: config.externalNoise, rng: &rng)
     return DermRenderer.render(width: config.width, height: config.height, lesion: shape, view: view, rng: &rng)
   }
 

@@ -92,7 +92,7 @@ public enum SynthFundus {
           let theta = atan2(dy, dx)
           for vs in vessels {
             var diff = theta - vs.angle - vs.curve * (d / side)
-            diff = atan2(sin(diff), cos(diff))
+            diff -= 2 * .pi * (diff / (2 * .pi)).rounded()
             if abs(diff) * d < vs.width * (1 + s) { v -= 0.12 * min(1, d / discR) }
           }
         }

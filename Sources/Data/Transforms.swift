@@ -94,14 +94,19 @@ public struct ImageTransform: Sendable {
         meanGray += (0.299 * Float(p[3 * i]) + 0.587 * Float(p[3 * i + 1]) + 0.114 * Float(p[3 * i + 2])) / 255
       }
       meanGray = meanGray / Float(plane) * jitter.brightness
+      let m = SIMD3<Float>(mean[0], mean[1], mean[2]), sd = SIMD3<Float>(std[0], std[1], std[2])
+      let luma = SIMD3<Float>(0.299, 0.587, 0.114)
+      let o = out.baseAddress!
       for i in 0..<plane {
-        var v = (0..<3).map { min(1, Float(p[3 * i + $0]) / 255 * jitter.brightness) }
-        for c in 0..<3 { v[c] = min(1, max(0, (v[c] - meanGray) * jitter.contrast + meanGray)) }
-        let gray = 0.299 * v[0] + 0.587 * v[1] + 0.114 * v[2]
-        for c in 0..<3 {
-          let x = min(1, max(0, (v[c] - gray) * jitter.saturation + gray))
-          out[c * plane + i] = (x - mean[c]) / std[c]
-        }
+        var v = SIMD3<Float>(Float(p[3 * i]), Float(p[3 * i + 1]), Float(p[3 * i + 2])) / 255
+        v = (v * jitter.brightness).clamped(lowerBound: .zero, upperBound: .one)
+        v = ((v - meanGray) * jitter.contrast + meanGray).clamped(lowerBound: .zero, upperBound: .one)
+        let gray = (v * luma).sum()
+        v = ((v - gray) * jitter.saturation + gray).clamped(lowerBound: .zero, upperBound: .one)
+        let x = (v - m) / sd
+        o[i] = x[0]
+        o[plane + i] = x[1]
+        o[2 * plane + i] = x[2]
       }
     }
   }

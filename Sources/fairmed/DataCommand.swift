@@ -5,5 +5,5 @@ struct DataCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "data",
     abstract: "Inspect datasets in their distributed layouts.",
-    subcommands: [DataSummaryCommand.self, DataBenchCommand.self])
+    subcommands: [DataSummaryCommand.self, DataSplitCommand.self, DataBenchCommand.self])
 }

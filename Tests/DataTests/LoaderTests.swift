@@ -48,6 +48,13 @@ import Testing
     #expect(throws: DataError.badRow(file: meta, row: 7, reason: "unparsable age 'seventy'")) {
       try HAM10000.load(directory: dir, options: LoadOptions(onMissingImage: .skip))
     }
+    rewrite(meta) {  // a copy of the row of ISIC_0025030, right under the header
+      $0.replacingOccurrences(of: "dataset\n", with: "dataset\nHAM_0000118,ISIC_0025030,bkl,histo,80.0,male,scalp,vidir_modern\n")
+    }
+    #expect(throws: DataError.badRow(file: meta, row: 4, reason: "duplicate image_id ISIC_0025030")) {
+      try HAM10000.load(directory: dir, options: LoadOptions(onMissingImage: .skip))
+    }
+    #expect(try HAM10000.load(directory: dir, options: skip).summary.skipped["duplicate id"] == 1)
     rewrite(meta) { $0.replacingOccurrences(of: "localization", with: "site") }
     #expect(throws: DataError.missingColumn(file: meta, column: "localization")) {
       try HAM10000.load(directory: dir, options: skip)
@@ -146,5 +153,23 @@ import Testing
     #expect(spec.fields[1].binLabels == ["<40", "40-59", ">=60"])
     #expect(try GroupSpec(parsing: "").key(["sex": "male"]) == "all")
     #expect(throws: DataError.self) { try GroupSpec(parsing: "age:60:40") }
+  }
+}
+
+@Suite struct DatasetCardTests {
+  @Test func cardCountsSplitsAndWarns() throws {
+    let d = try HAM10000.load(directory: fixture("ham10000"))
+    let card = DatasetCard.render(d, batchSize: 4, imageProbe: 8)
+    #expect(card.contains("samples: 8"))
+    #expect(card.contains("showing a seeded split"))
+    #expect(card.contains("missing/unknown values: age 1, sex 1"))
+    #expect(card.contains("image sizes (WxHxC, 8 probed): 8x6x3 ×8"))
+    // Eight images over seven subgroups: every subgroup is too small for a batch of 4.
+    #expect(card.contains("subgroup female|<40 averages 0.5 samples per batch of 4 (< 2)"))
+    let f = try FairVLMed.load(directory: fixture("fairvlmed"))
+    let fc = DatasetCard.render(f, groups: try GroupSpec(parsing: "gender"), batchSize: 2)
+    #expect(fc.contains("split: from the layout (train, val, test)"))
+    #expect(fc.contains("female                    0 / 1           0 / 1           0 / 0           2"))
+    #expect(fc.contains("subgroup male has no positives in 'test'"))
   }
 }

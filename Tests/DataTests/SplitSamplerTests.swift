@@ -63,7 +63,8 @@ func toyDataset(lesions: Int = 400, seed: UInt64 = 3) -> Dataset {
     let d = toyDataset()
     let cellOf = d.samples.map { "\(d.defaultGroups.key($0))#\($0.label)" }
     let k = 2, batch = 32
-    let sampler = try GroupBalancedBatchSampler(cellOf: cellOf, batchSize: batch, minPerCell: k, seed: 9)
+    let sampler = try GroupBalancedBatchSampler(dataset: d, byLabel: true, batchSize: batch, minPerCell: k, seed: 9)
+    #expect(sampler.cellOf == cellOf && sampler.cells.count == 8)
     let batches = sampler.batches(epoch: 0)
     // Oversampling small cells lengthens the epoch, at most to ⌈N / (B − k·cells)⌉ batches.
     let cellCount = Set(cellOf).count

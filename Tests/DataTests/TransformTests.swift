@@ -8,7 +8,8 @@ import Testing
   @Test(arguments: [("resize_bicubic_16", 20, 16, ResampleFilter.bicubic),
                     ("resize_bilinear_16", 20, 16, .bilinear),
                     ("resize_bicubic_up", 50, 41, .bicubic),
-                    ("resize_bilinear_wide", 11, 29, .bilinear)])
+                    ("resize_bilinear_wide", 11, 29, .bilinear),
+                    ("resize_bicubic_tall", 37, 12, .bicubic)])
   func resizeMatchesPillow(name: String, width: Int, height: Int, filter: ResampleFilter) throws {
     let src = try ImageCodec.decode(file: fixture("images/resize_src.png"))
     let out = src.resized(width: width, height: height, filter: filter)

@@ -12,9 +12,15 @@ int fm_jpeg_decode(const uint8_t *data, size_t length, int scale_denom,
                    uint8_t **out, int *width, int *height, int *channels,
                    char *err, size_t err_len);
 
+/// Like fm_jpeg_decode, but into a caller-provided buffer of `capacity` bytes (size it with
+/// fm_jpeg_info and the same `scale_denom`).
+int fm_jpeg_decode_into(const uint8_t *data, size_t length, int scale_denom,
+                        uint8_t *out, size_t capacity, int *width, int *height, int *channels,
+                        char *err, size_t err_len);
+
 /// Reads only a JPEG's header: size and channel count of the decoded output.
-int fm_jpeg_info(const uint8_t *data, size_t length, int *width, int *height, int *channels,
-                 char *err, size_t err_len);
+int fm_jpeg_info(const uint8_t *data, size_t length, int scale_denom, int *width, int *height,
+                 int *channels, char *err, size_t err_len);
 
 /// Encodes 8-bit interleaved gray (1) or RGB (3) pixels as baseline JPEG at `quality` (1-100).
 int fm_jpeg_encode(const uint8_t *pixels, int width, int height, int channels, int quality,

@@ -1,0 +1,31 @@
+import ArgumentParser
+import Data
+
+/// `fairmed data split --data KIND:PATH --out split.csv`: writes a seeded, stratified, grouped split.
+struct DataSplitCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "split",
+    abstract: "Write a seeded split (id,split CSV) stratified by label × subgroup and grouped by lesion/patient id.")
+
+  @Option(help: "ham10000:DIR | bcn20000:DIR | fairvlmed:DIR | manifest:FILE.csv") var data: String
+  @Option(help: "Output CSV.") var out: String
+  @Option(help: "Subgroups to stratify by (default: the dataset's), e.g. sex,age:40:60.") var groups: String?
+  @Option(help: "Fractions train,val,test.") var fractions: String = "0.7,0.1,0.2"
+  @Option(help: "Random seed.") var seed: UInt64 = 0
+  @Option(help: "Label map for dermatology data: malignant | malignant-medfair | dx.") var labels: String = "malignant"
+
+  func run() throws {
+    guard let labelMap = DermLabelMap(rawValue: labels) else { throw ValidationError("unknown --labels \(labels)") }
+    let f = fractions.split(separator: ",").compactMap { Double($0) }
+    guard f.count == 3, f.allSatisfy({ $0 >= 0 }), f.reduce(0, +) > 0 else {
+      throw ValidationError("--fractions needs three non-negative numbers, e.g. 0.7,0.1,0.2")
+    }
+    let dataset = try DatasetKind.load(data, labels: labelMap)
+    let spec = try groups.map { try GroupSpec(parsing: $0) }
+    let split = SplitAssignment.make(dataset, fractions: zip(["train", "val", "test"], f).map { ($0, $1) },
+                                     groups: spec, seed: seed)
+    try split.save(to: out)
+    let counts = Dictionary(grouping: split.splitOf.values, by: { $0 }).mapValues(\.count)
+    print("wrote \(out): " + ["train", "val", "test"].map { "\($0) \(counts[$0] ?? 0)" }.joined(separator: ", "))
+  }
+}
