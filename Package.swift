@@ -35,6 +35,7 @@ let package = Package(
       swiftSettings: fastMath
     ),
     .target(name: "Training", dependencies: ["Tensor", "NN", "CLIP", "Data", "Fairness"]),
+    .target(name: "Experiments", dependencies: ["Training", "Data", "Fairness", "Report"]),
     .executableTarget(
       name: "fairmed",
       dependencies: [
@@ -45,6 +46,7 @@ let package = Package(
         "Report",
         "Data",
         "Training",
+        "Experiments",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),

@@ -17,6 +17,7 @@ struct FairMedCommand: ParsableCommand {
 
 /// Every subcommand, in the order `fairmed help` lists them.
 let subcommandList: [ParsableCommand.Type] = [
+  DemoCommand.self,
   EngineDemoCommand.self,
   EncodeCommand.self,
   ZeroShotCommand.self,
