@@ -36,6 +36,7 @@ let package = Package(
     ),
     .target(name: "Training", dependencies: ["Tensor", "NN", "CLIP", "Data", "Fairness"]),
     .target(name: "Experiments", dependencies: ["Training", "Data", "Fairness", "Report"]),
+    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
     .executableTarget(
       name: "fairmed",
       dependencies: [

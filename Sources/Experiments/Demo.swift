@@ -13,6 +13,7 @@ public struct Demo {
     public var seed: UInt64 = 0
     public var trainImages = 6000
     public var testImages = 4000
+    /// External (BCN20000-layout, shifted) test images; 0 skips the external test set.
     public var externalImages = 3000
     public var imageSize = 64
     public var epochs = 4
@@ -52,7 +53,7 @@ public struct Demo {
     base.width = o.imageSize
     base.height = o.imageSize
     for (name, count, seed, external) in [("train", o.trainImages, o.seed, false), ("test", o.testImages, o.seed + 1, false),
-                                          ("external", o.externalImages, o.seed + 2, true)] {
+                                          ("external", o.externalImages, o.seed + 2, true)] where count > 0 {
       var c = external ? base.external() : base
       c.count = count
       c.seed = seed
@@ -79,7 +80,8 @@ public struct Demo {
       let runDir = "\(o.directory)/runs/\(method)"
       let log = try TrainingLog(metricsPath: runDir + "/metrics.jsonl", quiet: o.quiet)
       _ = try Trainer(config: config, runDirectory: runDir, log: log).run(resume: true)
-      for (split, spec) in [("internal", "ham10000:\(dataDir)/test"), ("external", "bcn20000:\(dataDir)/external")] {
+      let testSets = [("internal", "ham10000:\(dataDir)/test"), ("external", "bcn20000:\(dataDir)/external")]
+      for (split, spec) in testSets where split == "internal" || o.externalImages > 0 {
         let preds = try Predictor.run(model: runDir, data: spec, prompts: nil, groups: o.groups, split: nil)
         let csv = "\(o.directory)/predictions/\(method)-\(split).csv"
         try fm.createDirectory(atPath: o.directory + "/predictions", withIntermediateDirectories: true)
