@@ -53,7 +53,7 @@ let package = Package(
     ),
     .executableTarget(
       name: "fairmed-bench",
-      dependencies: ["Tensor", "NN", "CLIP"],
+      dependencies: ["Tensor", "NN", "CLIP", "Training"],
       swiftSettings: fastMath
     ),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),

@@ -1,7 +1,7 @@
 import Foundation
 import Tensor
 
-/// `fairmed-bench [--json FILE] [--repeats N] [--no-peer] [--clip]`: engine throughput on this machine,
+/// `fairmed-bench [--json FILE] [--repeats N] [--no-peer] [--clip] [--training]`: engine throughput on this machine,
 /// side by side with PyTorch running the same workloads (Scripts/bench/peer_torch.py).
 struct Row: Codable {
   let name: String
@@ -15,6 +15,7 @@ var jsonPath: String?
 var repeats = 5
 var runPeer = true
 var runCLIP = false
+var runTraining = false
 var args = CommandLine.arguments.dropFirst().makeIterator()
 while let a = args.next() {
   switch a {
@@ -22,8 +23,9 @@ while let a = args.next() {
   case "--repeats": repeats = Int(args.next() ?? "") ?? repeats
   case "--no-peer": runPeer = false
   case "--clip": runCLIP = true  // ViT-B/16 CLIP rows (minutes on 2 cores)
+  case "--training": runTraining = true  // tiny CLIP training step, ERM vs CMAC-MMD
   case "-h", "--help":
-    print("usage: fairmed-bench [--json FILE] [--repeats N] [--no-peer] [--clip]")
+    print("usage: fairmed-bench [--json FILE] [--repeats N] [--no-peer] [--clip] [--training]")
     exit(0)
   default:
     FileHandle.standardError.write("fairmed-bench: unknown argument \(a)\n".data(using: .utf8)!)
@@ -76,6 +78,7 @@ if runPeer {
   }
 }
 
+if runTraining { rows += try trainingRows(repeats: repeats, threads: threads, peer: runPeer) }
 if runCLIP { rows += try clipRows(repeats: max(1, repeats / 2), threads: threads, peer: runPeer) }
 
 func fmt(_ v: Double?) -> String { v.map { String(format: "%10.2f", $0) } ?? "         –" }
