@@ -182,9 +182,12 @@ public final class Trainer {
 
   func makeSampler(data: TrainingData, method: TrainingMethod) throws -> BatchSampler {
     let samples = data.train.samples
-    if method.sampling == .balancedCells || config.sampler == "balanced-cells" {
-      return try GroupBalancedBatchSampler(cellOf: samples.map { data.groupSpec.key($0) + "|y=\($0.label)" },
-        batchSize: config.batchSize, minPerCell: config.sampler == "balanced-cells" ? config.minPerCell : 1, seed: config.seed)
+    let cellOf = samples.map { data.groupSpec.key($0) + "|y=\($0.label)" }
+    if method.sampling == .balancedCells {
+      return CellBalancedResampler(cellOf: cellOf, batchSize: config.batchSize, seed: config.seed)
+    }
+    if config.sampler == "balanced-cells" {
+      return try GroupBalancedBatchSampler(cellOf: cellOf, batchSize: config.batchSize, minPerCell: config.minPerCell, seed: config.seed)
     }
     if config.sampler == "balanced" {
       return try GroupBalancedBatchSampler(cellOf: samples.map(data.groupSpec.key), batchSize: config.batchSize,

@@ -140,3 +140,19 @@ struct MethodTests {
     #expect(MethodRegistry.make("nope") == nil)
   }
 }
+
+struct ResamplingTests {
+  @Test func everyBatchHoldsEqualSharesOfEveryCell() {
+    // 3 cells of very different sizes: 100, 10 and 2 samples.
+    let cellOf = Array(repeating: "a", count: 100) + Array(repeating: "b", count: 10) + Array(repeating: "c", count: 2)
+    let sampler = CellBalancedResampler(cellOf: cellOf, batchSize: 30, seed: 4)
+    let batches = sampler.batches(epoch: 0)
+    #expect(batches.count == 112 / 30)
+    for b in batches {
+      #expect(b.count == 30)
+      for cell in ["a", "b", "c"] { #expect(b.filter { cellOf[$0] == cell }.count == 10) }
+    }
+    #expect(sampler.batches(epoch: 0) == batches)
+    #expect(sampler.batches(epoch: 1) != batches)
+  }
+}

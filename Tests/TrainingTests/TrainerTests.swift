@@ -133,6 +133,32 @@ struct TrainerTests {
     #expect(try modelBytes(run) == before)
   }
 
+  @Test(arguments: ["image-frozen", "last-k", "text-frozen"])
+  func fineTuningModesTrainOnlyWhatTheyShould(_ mode: String) throws {
+    var config = TinyDerm.config(epochs: 1)
+    config.mode = mode
+    config.lastK = 1
+    let run = TinyDerm.runDirectory("mode-\(mode)")
+    _ = try Trainer(config: config, runDirectory: run, log: TrainingLog(metricsPath: nil, quiet: true)).run()
+    let initial = CLIPModel(config: ModelPresets.config(named: "tiny", imageSize: 32)!, seed: config.seed)
+    let trained = try CLIPModel(directory: run + "/checkpoint")
+    func changed(_ prefix: String) -> Bool {
+      trained.namedParameters().filter { $0.path.hasPrefix(prefix) }.contains { p in
+        initial.parameter(p.path)!.scalars != p.tensor.scalars
+      }
+    }
+    switch mode {
+    case "image-frozen":
+      #expect(!changed("vision_model.") && changed("visual_projection") && changed("text_model."))
+      #expect(FileManager.default.fileExists(atPath: run + "/feature_cache/0.safetensors"))
+    case "last-k":
+      #expect(!changed("vision_model.encoder.layers.0.") && changed("vision_model.encoder.layers.2."))
+      #expect(!changed("text_model.embeddings.") && changed("text_model.encoder.layers.1."))
+    default:
+      #expect(!changed("text_model.") && !changed("text_projection") && changed("vision_model."))
+    }
+  }
+
   @Test func badConfigurationsListEveryProblem() throws {
     var c = RunConfig(data: "ham10000:/nowhere")
     c.method = "magic"

@@ -67,7 +67,8 @@ public struct TrainingSetSummary: Sendable {
 public enum SamplingRequest: String, Sendable, Codable {
   /// Whatever sampler the run configured.
   case any
-  /// Balanced over subgroup × label cells, with replacement where a cell is small.
+  /// Equal numbers from every subgroup × label cell in each batch, drawn with replacement
+  /// (``CellBalancedResampler``).
   case balancedCells = "balanced-cells"
 }
 
