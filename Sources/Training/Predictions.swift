@@ -58,7 +58,8 @@ public struct Predictions {
     try AtomicFile.write(Foundation.Data((lines.joined(separator: "\n") + "\n").utf8), to: path)
   }
 
-  static func quote(_ s: String) -> String {
+  /// RFC 4180 quoting of one field.
+  public static func quote(_ s: String) -> String {
     s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
   }
 }

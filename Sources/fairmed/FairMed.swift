@@ -18,6 +18,7 @@ struct FairMedCommand: ParsableCommand {
 /// Every subcommand, in the order `fairmed help` lists them.
 let subcommandList: [ParsableCommand.Type] = [
   DemoCommand.self,
+  ExperimentCommand.self,
   EngineDemoCommand.self,
   EncodeCommand.self,
   ZeroShotCommand.self,

@@ -1,0 +1,143 @@
+import Data
+import Foundation
+import Training
+
+/// Runs a ``StudyConfig`` grid, resuming a partially finished study (a cell whose
+/// `result.json` exists is not re-run), and writes `results.csv` and the summary tables.
+public final class Study {
+  public let config: StudyConfig
+  public let directory: String
+  public let quiet: Bool
+  /// Cells trained by the last ``run()`` (skipped cells are not counted).
+  public private(set) var trainedCells: [String] = []
+
+  public init(config: StudyConfig, directory: String, quiet: Bool = false) {
+    self.config = config
+    self.directory = directory
+    self.quiet = quiet
+  }
+
+  /// One grid cell.
+  public struct Cell: Hashable, Sendable {
+    public let method: String
+    public let lambda: Float?
+    public let batchSize: Int
+    public let seed: UInt64
+    public var id: String {
+      "\(method)" + (lambda.map { "-l\(Self.fmt($0))" } ?? "") + "-b\(batchSize)-s\(seed)"
+    }
+    static func fmt(_ l: Float) -> String { String(format: "%g", l) }
+  }
+
+  /// One results.csv row: a cell evaluated on one test split.
+  public struct Result: Codable, Sendable {
+    public let method: String
+    public let lambda: Float?
+    public let batchSize: Int
+    public let seed: UInt64
+    public let split: String
+    public let metrics: EvalMetrics
+    public let predictions: String
+  }
+
+  /// The grid, in run order.
+  public var cells: [Cell] {
+    var out: [Cell] = []
+    for method in config.methods {
+      let lambdas: [Float?] = StudyConfig.weighted.contains(method) ? config.lambdas.map { $0 } : [nil]
+      for l in lambdas { for b in config.batchSizes { for s in config.seeds { out.append(Cell(method: method, lambda: l, batchSize: b, seed: s)) } } }
+    }
+    return out
+  }
+
+  public func run() throws -> [Result] {
+    try config.validate()
+    let fm = FileManager.default
+    try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let (train, tests) = try prepareData()
+    trainedCells = []
+    var results: [Result] = []
+    for (i, cell) in cells.enumerated() {
+      let runDir = "\(directory)/runs/\(cell.id)"
+      let done = runDir + "/result.json"
+      if let data = try? Foundation.Data(contentsOf: URL(fileURLWithPath: done)),
+         let saved = try? JSONDecoder().decode([Result].self, from: data) {
+        results += saved
+        say("[\(i + 1)/\(cells.count)] \(cell.id): done, skipped")
+        continue
+      }
+      say("[\(i + 1)/\(cells.count)] \(cell.id): training")
+      var run = try baseRunConfig(train: train)
+      run.method = cell.method
+      if let l = cell.lambda { run.lambda = l }
+      run.batchSize = cell.batchSize
+      run.seed = cell.seed
+      let log = try TrainingLog(metricsPath: runDir + "/metrics.jsonl", quiet: quiet)
+      _ = try Trainer(config: run, runDirectory: runDir, log: log).run(resume: true)
+      var cellResults: [Result] = []
+      for (split, spec, subset) in tests {
+        let preds = try Predictor.run(model: runDir, data: spec, prompts: nil, groups: config.groups, split: subset)
+        let csv = "\(runDir)/predictions-\(split).csv"
+        try preds.writeCSV(to: csv)
+        let m = try EvalMetrics.compute(labels: preds.labels, scores: preds.scores, groups: preds.groups)
+        cellResults.append(Result(method: cell.method, lambda: cell.lambda, batchSize: cell.batchSize, seed: cell.seed,
+          split: split, metrics: m, predictions: csv))
+      }
+      try AtomicFile.write(try JSONEncoder().encode(cellResults), to: done)
+      trainedCells.append(cell.id)
+      results += cellResults
+    }
+    try writeOutputs(results)
+    return results
+  }
+
+  /// The training spec and the test sets (name, spec, split), generating synthetic data first.
+  func prepareData() throws -> (String, [(String, String, String?)]) {
+    if let s = config.synth {
+      let dir = directory + "/data"
+      let fm = FileManager.default
+      if s.kind == "derm" {
+        var base = DermSynthConfig()
+        (base.width, base.height) = (s.size, s.size)
+        for (name, count, seed, external) in [("train", s.train, s.seed, false), ("test", s.test, s.seed + 1, false), ("external", s.external, s.seed + 2, true)] where count > 0 {
+          var c = external ? base.external() : base
+          c.count = count
+          c.seed = seed
+          if !fm.fileExists(atPath: "\(dir)/\(name)/synth_config.json") { _ = try SynthDerm.write(c, to: "\(dir)/\(name)", external: external) }
+        }
+        var tests = [("internal", "ham10000:\(dir)/test", nil as String?)]
+        if s.external > 0 { tests.append(("external", "bcn20000:\(dir)/external", nil)) }
+        return ("ham10000:\(dir)/train", tests)
+      }
+      var base = FundusSynthConfig()
+      (base.width, base.height) = (s.size, s.size)
+      for (name, count, seed, external) in [("internal", s.train + s.test, s.seed, false), ("external", s.external, s.seed + 2, true)] where count > 0 {
+        var c = external ? base.external() : base
+        c.count = count
+        c.seed = seed
+        if !fm.fileExists(atPath: "\(dir)/\(name)/Training") { try SynthFundus.write(c, to: "\(dir)/\(name)") }
+      }
+      var tests = [("internal", "fairvlmed:\(dir)/internal", "test" as String?)]
+      if s.external > 0 { tests.append(("external", "fairvlmed:\(dir)/external", "test")) }
+      return ("fairvlmed:\(dir)/internal", tests)
+    }
+    var tests = [("internal", config.test!, config.testSplit)]
+    if let e = config.external { tests.append(("external", e, nil)) }
+    return (config.data!, tests)
+  }
+
+  /// `base` options applied over run defaults (through JSON, so every run.json key works).
+  func baseRunConfig(train: String) throws -> RunConfig {
+    var object = config.base
+    object["data"] = .string(train)
+    object["groups"] = .string(config.groups)
+    let data = try JSONEncoder().encode(object)
+    do { return try JSONDecoder().decode(RunConfig.self, from: data) } catch {
+      throw TrainingError.invalidConfig(["study base options: \(error)"])
+    }
+  }
+
+  func say(_ s: String) {
+    if !quiet { FileHandle.standardError.write(Foundation.Data("study: \(s)\n".utf8)) }
+  }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+@testable import Experiments
+
+struct StudyTests {
+  static func tinyStudy() throws -> StudyConfig {
+    let json = """
+      {"name": "tiny", "synth": {"kind": "derm", "train": 96, "test": 64, "external": 48, "size": 32, "seed": 1},
+       "methods": ["erm", "cmac-mmd"], "lambdas": [0.5, 1], "seeds": [0], "batchSizes": [16],
+       "base": {"fromScratch": "tiny", "imageSize": 32, "epochs": 1, "learningRate": 0.001, "loaderThreads": 2}}
+      """
+    return try JSONDecoder().decode(StudyConfig.self, from: Foundation.Data(json.utf8))
+  }
+
+  @Test func gridRunsWritesTablesAndResumesWithoutRerunningDoneCells() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-study-\(UUID().uuidString)").path
+    let study = Study(config: try Self.tinyStudy(), directory: dir, quiet: true)
+    #expect(study.cells.map(\.id) == ["erm-b16-s0", "cmac-mmd-l0.5-b16-s0", "cmac-mmd-l1-b16-s0"])
+    let results = try study.run()
+    #expect(results.count == 6)  // 3 cells × (internal, external)
+    #expect(study.trainedCells.count == 3)
+    let csv = try String(contentsOfFile: dir + "/results.csv", encoding: .utf8).split(separator: "\n")
+    #expect(csv.count == 7)
+    #expect(csv[0].hasPrefix("method,lambda,seed,batch_size,split,n,auc,acc,delta_tpr,deodds,dpd,es_auc,worst_group,worst_group_tpr"))
+    let md = try String(contentsOfFile: dir + "/summary.md", encoding: .utf8)
+    #expect(md.split(separator: "\n").filter { $0.hasPrefix("| erm") || $0.hasPrefix("| cmac-mmd") }.count == 6)
+    #expect(try String(contentsOfFile: dir + "/summary.tex", encoding: .utf8).contains("\\begin{tabular}"))
+
+    let again = Study(config: try Self.tinyStudy(), directory: dir, quiet: true)
+    let second = try again.run()
+    #expect(again.trainedCells.isEmpty)
+    #expect(second.map(\.metrics) == results.map(\.metrics))
+  }
+
+  @Test func summaryIsMeanAndSampleStdOverSeeds() {
+    let s = Study.stat([0.5, 0.7, nil, 0.9])
+    #expect(s.n == 3 && abs(s.mean! - 0.7) < 1e-12 && abs(s.std! - 0.2) < 1e-12)
+    #expect(Study.stat([nil]).mean == nil)
+  }
+
+  @Test func badStudiesListEveryProblem() throws {
+    var c = try Self.tinyStudy()
+    c.methods = ["erm", "magic"]
+    c.seeds = []
+    #expect(throws: (any Error).self) { try c.validate() }
+    do { try c.validate() } catch { #expect("\(error)".contains("magic") && "\(error)".contains("seeds")) }
+  }
+}
