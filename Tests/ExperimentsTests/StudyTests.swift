@@ -32,6 +32,15 @@ struct StudyTests {
     #expect(second.map(\.metrics) == results.map(\.metrics))
   }
 
+  @Test(arguments: ["synthetic-derm", "synthetic-fundus", "ham10000-to-bcn20000", "fairvlmed-glaucoma"])
+  func shippedExamplesParseAndTheirBaseOptionsAreValid(_ name: String) throws {
+    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Examples/\(name).json").standardized.path
+    let config = try StudyConfig.load(path)
+    try config.validate()
+    let run = try Study(config: config, directory: "/nonexistent", quiet: true).baseRunConfig(train: "ham10000:x")
+    #expect(run.epochs >= 4 && run.groups == config.groups)
+  }
+
   @Test func summaryIsMeanAndSampleStdOverSeeds() {
     let s = Study.stat([0.5, 0.7, nil, 0.9])
     #expect(s.n == 3 && abs(s.mean! - 0.7) < 1e-12 && abs(s.std! - 0.2) < 1e-12)
