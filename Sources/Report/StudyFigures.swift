@@ -228,7 +228,7 @@ public enum StudyFigures {
       let yr: ClosedRange<Double> = k == 0 ? 0...1 : 0...(max(vars.max() ?? 1, 1e-12) * 1.1)
       var c = SVGChart(width: pw, height: ph, x: xr, y: yr)
       c.axes(xLabel: "batch size (samples, log₂ scale)",
-             yLabel: k == 0 ? "share of batches covering every subgroup (0–1)" : "variance of MMD estimate (squared MMD units²)",
+             yLabel: k == 0 ? "share of batches covering every subgroup (0–1)" : "variance of MMD estimate across batches (estimate units²)",
              title: k == 0 ? "Subgroup coverage per batch" : "Variance of the MMD estimate", xTicks: false)
       for (r, x) in zip(rs, lx) {
         c.raw(line(c.px(x), c.py(yr.lowerBound), c.px(x), c.py(yr.lowerBound) + 4, "#666"))
