@@ -61,6 +61,7 @@ let package = Package(
     // Fairness audit: standalone (Foundation only), never depends on the engine.
     .target(name: "Fairness", swiftSettings: fastMath),
     .target(name: "Report", dependencies: ["Fairness"]),
+    .testTarget(name: "ReportTests", dependencies: ["Report", "Fairness"]),
     .testTarget(name: "FairnessTests", dependencies: ["Fairness", "Report"], exclude: ["Fixtures"]),
     // Data: image codecs (libjpeg-turbo, libpng via a setjmp-safe C shim), dataset layouts, sampling, synth.
     .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),

@@ -3,13 +3,14 @@ import Foundation
 /// A minimal SVG chart: a plot area mapping data ranges to pixels, axes with ticks, and primitives.
 struct SVGChart {
   let width: Double, height: Double
-  let left = 56.0, top = 24.0, bottom = 44.0
-  let right: Double
+  let left = 56.0, top = 24.0
+  let right: Double, bottom: Double
   var x: ClosedRange<Double>, y: ClosedRange<Double>
   private(set) var body = ""
 
-  init(width: Double = 420, height: Double = 320, right: Double = 16, x: ClosedRange<Double>, y: ClosedRange<Double>) {
-    self.width = width; self.height = height; self.right = right
+  init(width: Double = 420, height: Double = 320, right: Double = 16, bottom: Double = 44,
+       x: ClosedRange<Double>, y: ClosedRange<Double>) {
+    self.width = width; self.height = height; self.right = right; self.bottom = bottom
     self.x = x.lowerBound == x.upperBound ? (x.lowerBound - 1)...(x.upperBound + 1) : x
     self.y = y.lowerBound == y.upperBound ? (y.lowerBound - 1)...(y.upperBound + 1) : y
   }
@@ -34,9 +35,9 @@ struct SVGChart {
     return stride(from: start, through: range.upperBound + step * 1e-9, by: step).map { abs($0) < step * 1e-9 ? 0 : $0 }
   }
 
-  mutating func axes(xLabel: String, yLabel: String, title: String, yTicks: Bool = true) {
+  mutating func axes(xLabel: String, yLabel: String, title: String, yTicks: Bool = true, xTicks: Bool = true) {
     var s = "<rect x=\"\(Self.n(left))\" y=\"\(Self.n(top))\" width=\"\(Self.n(width - left - right))\" height=\"\(Self.n(height - top - bottom))\" fill=\"none\" stroke=\"#999\"/>"
-    for t in Self.ticks(x) {
+    for t in xTicks ? Self.ticks(x) : [] {
       s += "<line x1=\"\(Self.n(px(t)))\" x2=\"\(Self.n(px(t)))\" y1=\"\(Self.n(height - bottom))\" y2=\"\(Self.n(height - bottom + 4))\" stroke=\"#666\"/>"
       s += "<text x=\"\(Self.n(px(t)))\" y=\"\(Self.n(height - bottom + 16))\" text-anchor=\"middle\">\(Self.label(t))</text>"
     }
@@ -54,16 +55,17 @@ struct SVGChart {
     abs(v) >= 100 || v == v.rounded() ? String(format: "%.0f", v) : String(format: "%g", (v * 1000).rounded() / 1000)
   }
 
-  mutating func polyline(_ points: [(Double, Double)], color: String, width: Double = 1.5, dash: Bool = false, title: String? = nil) {
+  mutating func polyline(_ points: [(Double, Double)], color: String, width: Double = 1.5, dash: Bool = false,
+                         title: String? = nil, cssClass: String? = nil) {
     guard !points.isEmpty else { return }
     let d = points.map { "\(Self.n(px($0.0))),\(Self.n(py($0.1)))" }.joined(separator: " ")
-    body += "<polyline points=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(width)\"\(dash ? " stroke-dasharray=\"4 3\"" : "")>"
+    body += "<polyline\(cssClass.map { " class=\"\($0)\"" } ?? "") points=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(width)\"\(dash ? " stroke-dasharray=\"4 3\"" : "")>"
     body += title.map { "<title>\(Self.escape($0))</title>" } ?? ""
     body += "</polyline>"
   }
 
-  mutating func circle(_ p: (Double, Double), r: Double, color: String, title: String) {
-    body += "<circle cx=\"\(Self.n(px(p.0)))\" cy=\"\(Self.n(py(p.1)))\" r=\"\(Self.n(r))\" fill=\"\(color)\" fill-opacity=\"0.8\"><title>\(Self.escape(title))</title></circle>"
+  mutating func circle(_ p: (Double, Double), r: Double, color: String, title: String, cssClass: String? = nil) {
+    body += "<circle\(cssClass.map { " class=\"\($0)\"" } ?? "") cx=\"\(Self.n(px(p.0)))\" cy=\"\(Self.n(py(p.1)))\" r=\"\(Self.n(r))\" fill=\"\(color)\" fill-opacity=\"0.8\"><title>\(Self.escape(title))</title></circle>"
   }
 
   mutating func raw(_ s: String) { body += s }
