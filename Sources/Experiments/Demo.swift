@@ -42,58 +42,33 @@ public struct Demo {
   public let options: Options
   public init(options: Options) { self.options = options }
 
-  /// Runs the whole demo and returns the headline rows (also written to `summary.md` and `summary.json`).
+  /// Runs the whole demo (a two-method ``Study`` on the synthetic benchmark, plus a full audit
+  /// of every prediction set) and returns the headline rows (also in `summary.md`/`summary.json`).
   public func run() throws -> [Row] {
     let o = options
-    let fm = FileManager.default
-    try fm.createDirectory(atPath: o.directory, withIntermediateDirectories: true)
-    let dataDir = o.directory + "/data"
-    say("1/4 generating the synthetic benchmark in \(dataDir)")
-    var base = DermSynthConfig()
-    base.width = o.imageSize
-    base.height = o.imageSize
-    for (name, count, seed, external) in [("train", o.trainImages, o.seed, false), ("test", o.testImages, o.seed + 1, false),
-                                          ("external", o.externalImages, o.seed + 2, true)] where count > 0 {
-      var c = external ? base.external() : base
-      c.count = count
-      c.seed = seed
-      if !fm.fileExists(atPath: "\(dataDir)/\(name)/synth_config.json") {
-        _ = try SynthDerm.write(c, to: "\(dataDir)/\(name)", external: external)
-      }
-    }
+    let base: [String: JSONValueLite] = [
+      "fromScratch": .string("tiny"), "imageSize": .number(Double(o.imageSize)), "epochs": .number(Double(o.epochs)),
+      "learningRate": .number(Double(o.learningRate)), "sampler": .string("balanced-cells"),
+      "cmac": .object(["comparison": .string(o.comparison), "conditioning": .string(o.conditioning)]),
+    ]
+    var config = StudyConfig(name: "FairMed demo: ERM vs CMAC-MMD on the synthetic dermatology benchmark", methods: ["erm", "cmac-mmd"])
+    config.synth = StudyConfig.SynthSpec(kind: "derm", train: o.trainImages, test: o.testImages, external: o.externalImages,
+      size: o.imageSize, seed: o.seed)
+    config.lambdas = [o.lambda]
+    config.seeds = [o.seed]
+    config.batchSizes = [o.batchSize]
+    config.groups = o.groups
+    config.base = base
+    say("training ERM and CMAC-MMD on \(o.trainImages) synthetic images (data, runs and report in \(o.directory))")
+    let results = try Study(config: config, directory: o.directory, quiet: o.quiet).run()
+    say("auditing every prediction set")
     var rows: [Row] = []
-    for method in ["erm", "cmac-mmd"] {
-      say("\(method == "erm" ? 2 : 3)/4 training \(method)")
-      var config = RunConfig(data: "ham10000:\(dataDir)/train")
-      config.fromScratch = "tiny"
-      config.imageSize = o.imageSize
-      config.method = method
-      config.lambda = o.lambda
-      config.cmac.comparison = o.comparison
-      config.cmac.conditioning = o.conditioning
-      config.groups = o.groups
-      config.epochs = o.epochs
-      config.batchSize = o.batchSize
-      config.learningRate = o.learningRate
-      config.sampler = "balanced-cells"
-      config.seed = o.seed
-      let runDir = "\(o.directory)/runs/\(method)"
-      let log = try TrainingLog(metricsPath: runDir + "/metrics.jsonl", quiet: o.quiet)
-      _ = try Trainer(config: config, runDirectory: runDir, log: log).run(resume: true)
-      let testSets = [("internal", "ham10000:\(dataDir)/test"), ("external", "bcn20000:\(dataDir)/external")]
-      for (split, spec) in testSets where split == "internal" || o.externalImages > 0 {
-        let preds = try Predictor.run(model: runDir, data: spec, prompts: nil, groups: o.groups, split: nil)
-        let csv = "\(o.directory)/predictions/\(method)-\(split).csv"
-        try fm.createDirectory(atPath: o.directory + "/predictions", withIntermediateDirectories: true)
-        try preds.writeCSV(to: csv)
-        let result = try audit(csv, out: "\(o.directory)/audits/\(method)-\(split)")
-        let a = result.intersectional
-        rows.append(Row(method: method, split: split, auc: a.overall[.auc], deltaTPR: a.aggregates[.deltaTPR]?.value,
-          worstGroupTPR: a.aggregates[.worstGroupTPR]?.value,
-          worstGroup: a.aggregates[.worstGroupTPR]?.minGroup.map { a.groups[$0].name }, tpr: a.overall[.tpr]))
-      }
+    for r in results {
+      _ = try audit(r.predictions, out: "\(o.directory)/audits/\(r.method)-\(r.split)")
+      let m = r.metrics
+      rows.append(Row(method: r.method, split: r.split, auc: m.auc, deltaTPR: m.deltaTPR, worstGroupTPR: m.worstGroupTPR,
+        worstGroup: m.worstGroup, tpr: m.tpr))
     }
-    say("4/4 writing the summary")
     let table = Self.markdown(rows)
     try AtomicFile.write(Foundation.Data(table.utf8), to: o.directory + "/summary.md")
     let enc = JSONEncoder()

@@ -32,6 +32,19 @@ public struct StudyConfig: Codable, Equatable, Sendable {
     public var external: Int = 3000
     public var size: Int = 64
     public var seed: UInt64 = 0
+    public init(kind: String, train: Int = 6000, test: Int = 4000, external: Int = 3000, size: Int = 64, seed: UInt64 = 0) {
+      self.kind = kind
+      self.train = train
+      self.test = test
+      self.external = external
+      self.size = size
+      self.seed = seed
+    }
+  }
+
+  public init(name: String, methods: [String]) {
+    self.name = name
+    self.methods = methods
   }
 
   /// Methods whose loss has a λ.

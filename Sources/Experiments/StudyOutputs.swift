@@ -2,12 +2,14 @@ import Foundation
 import Training
 
 extension Study {
-  /// `results.csv`, `summary.md` and `summary.tex` (mean ± std over seeds), written atomically.
+  /// `results.csv`, `summary.md`, `summary.tex` (mean ± std over seeds), `report.html` and
+  /// `figures/*.svg`, each written atomically.
   func writeOutputs(_ results: [Result]) throws {
     try AtomicFile.write(Foundation.Data(Self.resultsCSV(results).utf8), to: directory + "/results.csv")
     let summary = Self.summarise(results)
     try AtomicFile.write(Foundation.Data(Self.markdown(summary).utf8), to: directory + "/summary.md")
     try AtomicFile.write(Foundation.Data(Self.latex(summary, caption: config.name).utf8), to: directory + "/summary.tex")
+    try StudyReport.write(study: self, results: results)
   }
 
   static func f(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "" }

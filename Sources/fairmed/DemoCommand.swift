@@ -33,6 +33,6 @@ struct DemoCommand: ParsableCommand {
     let start = Date()
     let rows = try Demo(options: o).run()
     print(Demo.markdown(rows))
-    print(String(format: "done in %.0f s. Audits (HTML): %@/audits/*/audit.html; summary: %@/summary.md", Date().timeIntervalSince(start), dir, dir))
+    print(String(format: "done in %.0f s. Report: %@/report.html (figures in %@/figures); audits: %@/audits/*/audit.html", Date().timeIntervalSince(start), dir, dir, dir))
   }
 }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Testing
 @testable import Experiments
 
@@ -25,6 +28,14 @@ struct StudyTests {
     let md = try String(contentsOfFile: dir + "/summary.md", encoding: .utf8)
     #expect(md.split(separator: "\n").filter { $0.hasPrefix("| erm") || $0.hasPrefix("| cmac-mmd") }.count == 6)
     #expect(try String(contentsOfFile: dir + "/summary.tex", encoding: .utf8).contains("\\begin{tabular}"))
+    // The HTML report and its standalone figures are well-formed XML.
+    let page = try Foundation.Data(contentsOf: URL(fileURLWithPath: dir + "/report.html"))
+    #expect(XMLParser(data: page).parse())
+    let figures = try FileManager.default.contentsOfDirectory(atPath: dir + "/figures").filter { $0.hasSuffix(".svg") }.sorted()
+    #expect(figures == ["batch_size.svg", "certainty_kde.svg", "frontier.svg", "group_tpr.svg", "training_loss.svg", "validation_auc.svg"])
+    for f in figures {
+      #expect(XMLParser(data: try Foundation.Data(contentsOf: URL(fileURLWithPath: dir + "/figures/" + f))).parse(), "\(f)")
+    }
 
     let again = Study(config: try Self.tinyStudy(), directory: dir, quiet: true)
     let second = try again.run()

@@ -1,0 +1,163 @@
+import Data
+import Fairness
+import Foundation
+import Report
+import Training
+
+/// The study's HTML report (`report.html`) and standalone figures (`figures/*.svg`): results
+/// table, certainty KDEs per subgroup for ERM vs CMAC-MMD, the λ frontier, per-subgroup TPR
+/// bars with bootstrap intervals, batch-size sensitivity and training curves.
+enum StudyReport {
+  static let sigma = 0.1
+
+  static func write(study: Study, results: [Study.Result]) throws {
+    let dir = study.directory
+    let summary = Study.summarise(results)
+    var figures: [StudyFigure] = []
+    let internalResults = results.filter { $0.split == "internal" }
+    func first(_ method: String) -> Study.Result? {
+      internalResults.filter { $0.method == method }.min { ($0.seed, $0.lambda ?? 0, $0.batchSize) < ($1.seed, $1.lambda ?? 0, $1.batchSize) }
+    }
+    // 1. The certainty gap.
+    let panels = try ["erm", "cmac-mmd"].compactMap(first).map { r -> CertaintyPanel in
+      let (margins, groups) = try readMargins(r.predictions)
+      return CertaintyPanel(title: label(r), curves: densities(margins, groups), delta: 0.05)
+    }
+    if !panels.isEmpty {
+      figures.append(StudyFigure(name: "certainty_kde", caption: "Density of the certainty margin s per subgroup on the internal test set (Gaussian KDE, Silverman bandwidth); the shaded band is the uncertainty zone |s| < 0.05.",
+        svg: StudyFigures.certaintyKDEs(panels: panels)))
+    }
+    // 2. The λ frontier.
+    let frontier = summary.filter { $0.split == "internal" && $0.auc.mean != nil && $0.deltaTPR.mean != nil }.map {
+      FrontierPoint(method: $0.method, lambda: Double($0.lambda ?? 0), deltaTPR: $0.deltaTPR.mean!, deltaTPRStd: $0.deltaTPR.std,
+        auc: $0.auc.mean!, aucStd: $0.auc.std)
+    }
+    if !frontier.isEmpty {
+      figures.append(StudyFigure(name: "frontier", caption: "AUC against ΔTPR on the internal test set, mean ± std over seeds; labels give λ.",
+        svg: StudyFigures.frontier(points: frontier)))
+    }
+    // 3. Per-subgroup TPR with bootstrap intervals (first seed of each method).
+    let bars = try Set(internalResults.map(\.method)).sorted().compactMap(first).map { r -> MethodGroupTPRs in
+      MethodGroupTPRs(method: label(r), groups: try bootstrapTPRs(r.predictions, groups: study.config.groups))
+    }
+    if !bars.isEmpty {
+      figures.append(StudyFigure(name: "group_tpr", caption: "TPR per subgroup on the internal test set (first seed of each method, threshold 0.5) with 95% stratified bootstrap intervals (500 replicates).",
+        svg: StudyFigures.groupTPRBars(methods: bars)))
+    }
+    // 4. Batch-size sensitivity, from the ERM run's internalResults margins.
+    if let erm = first("erm") ?? internalResults.first {
+      let (margins, groups) = try readMargins(erm.predictions)
+      let rows = Array(Set([32, 64, 128, 256] + study.config.batchSizes)).sorted().map { b in batchSensitivity(margins, groups, batchSize: b) }
+      figures.append(StudyFigure(name: "batch_size", caption: "Share of random batches with ≥ 2 samples of every subgroup, and the variance of the batch estimate of L_CMAC (pairs, σ = 0.1) over 300 random batches, per batch size.",
+        svg: StudyFigures.batchSizeSensitivity(rows: rows)))
+    }
+    // 5. Training curves of the first seed's runs.
+    var lossSeries: [CurveSeries] = [], aucSeries: [CurveSeries] = []
+    for method in ["erm", "cmac-mmd"] {
+      guard let r = first(method) else { continue }
+      let records = readJSONL("\(dir)/runs/\(cellID(r))/metrics.jsonl")
+      for key in ["l_clip", "l_cmac"] {
+        let pts = records.filter { $0["kind"] as? String == "step" }.compactMap { rec -> (Double, Double)? in
+          guard let s = rec["step"] as? Double ?? (rec["step"] as? Int).map(Double.init), let v = rec[key] as? Double else { return nil }
+          return (s, v)
+        }
+        if !pts.isEmpty { lossSeries.append(CurveSeries(name: "\(label(r)) \(key)", steps: pts.map(\.0), values: pts.map(\.1))) }
+      }
+      let epochs = records.filter { $0["kind"] as? String == "epoch" }.compactMap { rec -> (Double, Double)? in
+        guard let e = rec["epoch"] as? Double ?? (rec["epoch"] as? Int).map(Double.init), let v = rec["val_auc"] as? Double else { return nil }
+        return (e, v)
+      }
+      if !epochs.isEmpty { aucSeries.append(CurveSeries(name: label(r), steps: epochs.map(\.0), values: epochs.map(\.1))) }
+    }
+    if !lossSeries.isEmpty {
+      figures.append(StudyFigure(name: "training_loss", caption: "Loss terms per optimiser step (from metrics.jsonl).",
+        svg: StudyFigures.trainingCurves(series: lossSeries, yLabel: "loss")))
+    }
+    if !aucSeries.isEmpty {
+      figures.append(StudyFigure(name: "validation_auc", caption: "Validation AUC per epoch (model selection never sees the test sets).",
+        svg: StudyFigures.trainingCurves(series: aucSeries, yLabel: "validation AUC", xLabel: "epoch")))
+    }
+    let table = StudyTable(caption: "Every run and test set (results.csv)",
+      header: ["method", "λ", "batch", "seed", "test set", "AUC", "ΔTPR", "worst group", "worst TPR"],
+      rows: results.map { r in
+        [r.method, r.lambda.map { String(format: "%g", $0) } ?? "–", String(r.batchSize), String(r.seed), r.split,
+         fmt(r.metrics.auc), fmt(r.metrics.deltaTPR), r.metrics.worstGroup ?? "–", fmt(r.metrics.worstGroupTPR)]
+      })
+    let page = StudyFigures.studyPage(title: study.config.name, summaryMarkdownTable: Study.markdown(summary), tables: [table],
+      figures: figures, notes: ["Threshold 0.5 (argmax over the two class prompts). Subgroups with fewer than 10 samples or no positives are left out of gaps.",
+                                "Demographics were used for training only; predictions use images alone."])
+    try AtomicFile.write(Foundation.Data(page.utf8), to: dir + "/report.html")
+    _ = try StudyFigures.writeFigures(figures.map { ($0.name, $0.svg) }, to: URL(fileURLWithPath: dir + "/figures"))
+  }
+
+  static func label(_ r: Study.Result) -> String {
+    r.method + (r.lambda.map { String(format: " λ=%g", $0) } ?? "")
+  }
+
+  static func cellID(_ r: Study.Result) -> String {
+    Study.Cell(method: r.method, lambda: r.lambda, batchSize: r.batchSize, seed: r.seed).id
+  }
+
+  static func fmt(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "–" }
+
+  /// Margins and subgroup names of a predictions CSV.
+  static func readMargins(_ path: String) throws -> ([Double], [String]) {
+    let cols = try CSVReader.read(URL(fileURLWithPath: path), columns: [("margin", .number()), ("group", .text)])
+    let g = cols.texts["group"]!
+    return (cols.numbers["margin"]!, g.codes.map { g.levels[Int($0)] })
+  }
+
+  /// One KDE curve per subgroup on a shared grid.
+  static func densities(_ margins: [Double], _ groups: [String]) -> [DensityCurve] {
+    guard let lo = margins.min(), let hi = margins.max(), hi > lo else { return [] }
+    let pad = 0.1 * (hi - lo)
+    let grid = (0..<160).map { lo - pad + (hi - lo + 2 * pad) * Double($0) / 159 }
+    return Set(groups).sorted().compactMap { name in
+      let s = zip(margins, groups).filter { $0.1 == name }.map(\.0).sorted()
+      guard let h = CertaintyAnalysis.bandwidth(s) else { return nil }
+      return DensityCurve(group: name, xs: grid, density: CertaintyAnalysis.kde(s, grid: grid, h: h))
+    }
+  }
+
+  /// TPR per subgroup with stratified bootstrap intervals, from a predictions CSV.
+  static func bootstrapTPRs(_ path: String, groups: String) throws -> [GroupTPR] {
+    let input = try AuditInput.load(URL(fileURLWithPath: path), columns: AuditColumns(label: "label", score: "prob", margin: nil),
+      groups: GroupingSpec(attributes: try GroupingSpec.parse(groups)))
+    var config = AuditConfiguration()
+    config.bootstrap = BootstrapOptions(replicates: 500, seed: 7, rowMetrics: false)
+    config.singleAttributeViews = false
+    let audit = try Audit.run(input, configuration: config).intersectional
+    return audit.groups.map { g in
+      GroupTPR(group: g.name, tpr: g[.tpr], lower: g.intervals[.tpr]?.lower, upper: g.intervals[.tpr]?.upper)
+    }
+  }
+
+  /// Coverage share and variance of the batch L_CMAC estimate over random batches.
+  static func batchSensitivity(_ margins: [Double], _ groups: [String], batchSize: Int, batches: Int = 300) -> BatchSizeRow {
+    let names = Set(groups).sorted()
+    var rng = SeededRNG(seed: 11, stream: UInt64(batchSize))
+    var covered = 0
+    var estimates: [Double] = []
+    let n = margins.count
+    for _ in 0..<batches {
+      var idx = Array(0..<n)
+      idx.shuffle(using: &rng)
+      let batch = idx.prefix(min(batchSize, n))
+      var by: [String: [Double]] = [:]
+      for i in batch { by[groups[i], default: []].append(margins[i]) }
+      if names.allSatisfy({ (by[$0]?.count ?? 0) >= 2 }) { covered += 1 }
+      let sets = by.values.filter { $0.count >= 2 }
+      var terms: [Double] = []
+      for a in 0..<sets.count { for b in (a + 1)..<sets.count { terms.append(MMD.mmd2(sets[a], sets[b], sigma: sigma)) } }
+      if !terms.isEmpty { estimates.append(terms.reduce(0, +) / Double(terms.count)) }
+    }
+    let mean = estimates.reduce(0, +) / Double(max(estimates.count, 1))
+    let variance = estimates.count > 1 ? estimates.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(estimates.count - 1) : nil
+    return BatchSizeRow(batchSize: batchSize, coverageShare: Double(covered) / Double(batches), mmdVariance: variance)
+  }
+
+  static func readJSONL(_ path: String) -> [[String: Any]] {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+    return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Foundation.Data($0.utf8)) as? [String: Any] }
+  }
+}
