@@ -72,6 +72,10 @@ public final class Study {
       if let l = cell.lambda { run.lambda = l }
       run.batchSize = cell.batchSize
       run.seed = cell.seed
+      if run.mode == "image-frozen" && run.featureCache == nil {
+        // The frozen tower's outputs depend on data, model and the seeded validation split only.
+        run.featureCache = "\(directory)/feature_cache/s\(cell.seed)"
+      }
       let log = try TrainingLog(metricsPath: runDir + "/metrics.jsonl", quiet: quiet)
       _ = try Trainer(config: run, runDirectory: runDir, log: log).run(resume: true)
       var cellResults: [Result] = []

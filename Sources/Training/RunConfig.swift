@@ -54,6 +54,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
   public var logEvery: Int = 10
   /// Data-loading threads (nil = all cores).
   public var loaderThreads: Int? = nil
+  /// Folder of the image-frozen feature cache (nil = the run folder's `feature_cache/`). Runs
+  /// with the same data, model, image size and seed can share one.
+  public var featureCache: String? = nil
 
   public init(data: String) { self.data = data }
 
@@ -140,6 +143,7 @@ extension RunConfig {
     prompts = try c.decodeIfPresent([String].self, forKey: .prompts)
     imageSize = try c.decodeIfPresent(Int.self, forKey: .imageSize)
     loaderThreads = try c.decodeIfPresent(Int.self, forKey: .loaderThreads)
+    featureCache = try c.decodeIfPresent(String.self, forKey: .featureCache)
     try opt(.method, &method); try opt(.lambda, &lambda); try opt(.cmac, &cmac); try opt(.groups, &groups)
     try opt(.epochs, &epochs); try opt(.batchSize, &batchSize); try opt(.sampler, &sampler)
     try opt(.minPerCell, &minPerCell); try opt(.seed, &seed); try opt(.learningRate, &learningRate)

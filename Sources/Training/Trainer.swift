@@ -68,7 +68,7 @@ public final class Trainer {
       log.line("resumed from \(dir) after epoch \(state.epoch) (step \(state.step))")
     }
     let cache = config.mode == "image-frozen" ? try FeatureCache.build(classifier: classifier, datasets: [data.train, data.val],
-      transform: evalTransform, directory: runDirectory + "/feature_cache", threads: config.loaderThreads, log: log) : nil
+      transform: evalTransform, directory: config.featureCache ?? runDirectory + "/feature_cache", threads: config.loaderThreads, log: log) : nil
 
     log.start()
     var imagesSeen = 0

@@ -52,6 +52,19 @@ struct StudyTests {
     #expect(run.epochs >= 4 && run.groups == config.groups)
   }
 
+  @Test func imageFrozenCellsShareOneFeatureCachePerSeed() throws {
+    var config = try Self.tinyStudy()
+    config.synth?.external = 0
+    config.lambdas = [0.5]
+    config.base["mode"] = .string("image-frozen")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-study-cache-\(UUID().uuidString)").path
+    let study = Study(config: config, directory: dir, quiet: true)
+    _ = try study.run()
+    #expect(study.trainedCells.count == 2)
+    #expect(FileManager.default.fileExists(atPath: dir + "/feature_cache/s0/0.safetensors"))
+    for cell in study.cells { #expect(!FileManager.default.fileExists(atPath: "\(dir)/runs/\(cell.id)/feature_cache")) }
+  }
+
   @Test func summaryIsMeanAndSampleStdOverSeeds() {
     let s = Study.stat([0.5, 0.7, nil, 0.9])
     #expect(s.n == 3 && abs(s.mean! - 0.7) < 1e-12 && abs(s.std! - 0.2) < 1e-12)
