@@ -1,10 +1,8 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-/// Compiler settings shared by the engine's hot loops: optimise for the build machine's vector units.
-let fastMath: [SwiftSetting] = [
-  .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
-]
+/// Targets already checked under Swift 6's strict concurrency; the rest still build in Swift 5 mode.
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 let package = Package(
   name: "FairMed",
@@ -31,12 +29,11 @@ let package = Package(
     ),
     .target(
       name: "Tensor",
-      dependencies: [.target(name: "CBLAS", condition: .when(platforms: [.linux]))],
-      swiftSettings: fastMath
+      dependencies: ["Support", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
     ),
-    .target(name: "Training", dependencies: ["Tensor", "NN", "CLIP", "Data", "Fairness"]),
-    .target(name: "Experiments", dependencies: ["Training", "Data", "Fairness", "Report"]),
-    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments"]),
+    .target(name: "Training", dependencies: ["Tensor", "NN", "CLIP", "Data", "Fairness", "Support"]),
+    .target(name: "Experiments", dependencies: ["Tensor", "Training", "Data", "Fairness", "Report", "Support"], swiftSettings: swift6),
+    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training"]),
     .executableTarget(
       name: "fairmed",
       dependencies: [
@@ -48,19 +45,21 @@ let package = Package(
         "Data",
         "Training",
         "Experiments",
+        "Support",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    .executableTarget(
-      name: "fairmed-bench",
-      dependencies: ["Tensor", "NN", "CLIP", "Training"],
-      swiftSettings: fastMath
-    ),
+    .executableTarget(name: "fairmed-bench", dependencies: ["Tensor", "NN", "CLIP", "Training"]),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
-    .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensor", "NN", "CLIP", "Data", "Fairness"], exclude: ["Fixtures"]),
+    .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensor", "NN", "CLIP", "Data", "Fairness", "Support"], exclude: ["Fixtures"]),
     // Fairness audit: standalone (Foundation only), never depends on the engine.
-    .target(name: "Fairness", swiftSettings: fastMath),
-    .target(name: "Report", dependencies: ["Fairness"]),
+    .target(name: "Fairness", dependencies: ["Support"], swiftSettings: swift6),
+    .target(name: "Report", dependencies: ["Fairness", "Support"], swiftSettings: swift6),
+    // Support: the small Foundation-only pieces every module shares (CSV/JSON escaping, atomic writes, xoshiro).
+    .target(name: "Support", swiftSettings: swift6),
+    .testTarget(name: "SupportTests", dependencies: ["Support"], swiftSettings: swift6),
+    // The real `fairmed` binary, run as a process (it is built with the tests).
+    .testTarget(name: "CLITests", dependencies: ["NN", "Tensor", "Data"]),
     .testTarget(name: "ReportTests", dependencies: ["Report", "Fairness"]),
     .testTarget(name: "FairnessTests", dependencies: ["Fairness", "Report"], exclude: ["Fixtures"]),
     // Data: image codecs (libjpeg-turbo, libpng via a setjmp-safe C shim), dataset layouts, sampling, synth.
@@ -73,16 +72,17 @@ let package = Package(
     ),
     .target(
       name: "Data",
-      dependencies: ["CImageCodecs", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+      dependencies: ["CImageCodecs", "Fairness", "Support", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+      swiftSettings: swift6
     ),
-    .testTarget(name: "DataTests", dependencies: ["Data"], exclude: ["Fixtures"]),
+    .testTarget(name: "DataTests", dependencies: ["Data", "Fairness"], exclude: ["Fixtures"]),
     // Layers, optimisers, safetensors (issue 3).
-    .target(name: "NN", dependencies: ["Tensor"], swiftSettings: fastMath),
+    .target(name: "NN", dependencies: ["Tensor", "Support"]),
     .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], exclude: ["Fixtures"]),
     // zlib, for the gzipped OpenAI BPE vocabulary.
     .systemLibrary(name: "FairMedZlib", path: "Sources/FairMedZlib", providers: [.apt(["zlib1g-dev"])]),
     // CLIP: config, tokenizer, model, checkpoints (issue 3).
-    .target(name: "CLIP", dependencies: ["NN", "Tensor", "FairMedZlib"], resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]),
+    .target(name: "CLIP", dependencies: ["NN", "Tensor", "Support", "FairMedZlib"], resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]),
     .testTarget(name: "CLIPTests", dependencies: ["CLIP", "NN", "Tensor"], exclude: ["Fixtures"]),
   ],
   swiftLanguageModes: [.v5]

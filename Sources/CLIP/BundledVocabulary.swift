@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 extension CLIPTokenizer {
   /// Path of OpenAI's `bpe_simple_vocab_16e6.txt.gz`, shipped with FairMed (MIT-licensed, from
@@ -22,10 +23,21 @@ extension CLIPTokenizer {
   public func save(directory: String) throws {
     let dir = URL(fileURLWithPath: directory)
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    let vocab = try JSONSerialization.data(withJSONObject: encoder, options: [.sortedKeys])
-    try vocab.write(to: dir.appendingPathComponent("vocab.json"), options: .atomic)
+    // Written by hand: JSONSerialization's .sortedKeys sorts 49k keys with locale-aware
+    // comparisons (seconds per save); code-point order is what Python's sort_keys gives.
+    let vocab = "{" + encoder.keys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+      .map { jsonStringLiteral($0) + ": " + String(encoder[$0] ?? 0) }.joined(separator: ", ") + "}\n"
+    try AtomicWrite.file(vocab, to: dir.appendingPathComponent("vocab.json").path)
     let merges = ranks.sorted { $0.value < $1.value }.map(\.key)
-    let text = (["#version: 0.2"] + merges).joined(separator: "\n") + "\n"
-    try text.write(to: dir.appendingPathComponent("merges.txt"), atomically: true, encoding: .utf8)
+    try AtomicWrite.file((["#version: 0.2"] + merges).joined(separator: "\n") + "\n", to: dir.appendingPathComponent("merges.txt").path)
+    let pad = decoder[padID] ?? "<|endoftext|>"
+    let special: [String: Any] = ["bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "pad_token": pad, "unk_token": "<|endoftext|>"]
+    func json(_ d: [String: Any]) throws -> Data { try JSONSerialization.data(withJSONObject: d, options: [.sortedKeys, .prettyPrinted]) }
+    try AtomicWrite.file(try json(special), to: dir.appendingPathComponent("special_tokens_map.json").path)
+    let config: [String: Any] = special.merging([
+      "tokenizer_class": "CLIPTokenizer", "model_max_length": contextLength, "do_lower_case": true, "errors": "replace",
+      "add_prefix_space": false, "clean_up_tokenization_spaces": true,
+    ]) { a, _ in a }
+    try AtomicWrite.file(try json(config), to: dir.appendingPathComponent("tokenizer_config.json").path)
   }
 }

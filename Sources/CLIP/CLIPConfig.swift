@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import Support
 
 /// One tower's settings (`vision_config` or `text_config` in a Hugging Face `config.json`).
 public struct CLIPTowerConfig: Sendable, Equatable {
@@ -127,7 +128,7 @@ public struct CLIPConfig: Sendable, Equatable {
   /// Writes ``json()`` to `path` (floats keep a decimal point: `transformers` rejects `1` for a
   /// float field).
   public func write(to path: String) throws {
-    try Data((jsonText(json()) + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    try AtomicWrite.file(jsonText(json()) + "\n", to: path)
   }
 }
 
@@ -139,11 +140,11 @@ func jsonText(_ v: Any, indent: String = "") -> String {
   let inner = indent + "  "
   switch v {
   case let d as [String: Any]:
-    let items = d.keys.sorted().map { "\(inner)\(Safetensors.jsonString($0)): \(jsonText(d[$0]!, indent: inner))" }
+    let items = d.keys.sorted().map { "\(inner)\(jsonStringLiteral($0)): \(jsonText(d[$0]!, indent: inner))" }
     return items.isEmpty ? "{}" : "{\n" + items.joined(separator: ",\n") + "\n\(indent)}"
   case let a as [Any]:
     return "[" + a.map { jsonText($0, indent: inner) }.joined(separator: ", ") + "]"
-  case let s as String: return Safetensors.jsonString(s)
+  case let s as String: return jsonStringLiteral(s)
   case let b as Bool: return b ? "true" : "false"
   case let i as Int: return String(i)
   case let x as Double:
@@ -151,6 +152,36 @@ func jsonText(_ v: Any, indent: String = "") -> String {
     if !t.contains(".") && !t.contains("e") && !t.contains("n") && !t.contains("i") { t += ".0" }
     return t
   default: return "null"
+  }
+}
+
+extension CLIPConfig {
+  /// The number of parameters this configuration describes (nil when it overflows `Int`),
+  /// computed without building the model, to compare with a checkpoint before allocating.
+  public var parameterCount: Int? {
+    func block(_ w: Int, _ i: Int) -> Int? { try? checkedSum([4 * w, 4 * w * w, 4 * w, w * i, i, i * w, w]) }
+    guard let dims = try? checkedSum([vision.hiddenSize, vision.intermediateSize, text.hiddenSize, text.intermediateSize]),
+          dims < 1 << 26 else { return nil }
+    let w = vision.hiddenSize, t = text.hiddenSize
+    let grid = vision.patchSize > 0 ? min(vision.imageSize / vision.patchSize, 1 << 20) : 0
+    func times(_ a: Int, _ b: Int) -> Int? { let (p, o) = a.multipliedReportingOverflow(by: b); return o ? nil : p }
+    guard let vb = block(w, vision.intermediateSize), let tb = block(t, text.intermediateSize),
+          let vl = times(vb, vision.numHiddenLayers), let tl = times(tb, text.numHiddenLayers),
+          let pixels = times(vision.numChannels, vision.patchSize).flatMap({ times($0, vision.patchSize) }),
+          let patch = times(pixels, w),
+          let pos = times(grid * grid + 1, w), let tokens = times(text.vocabSize, t), let tpos = times(text.maxPositionEmbeddings, t),
+          let vp = times(w, projectionDim), let tp = times(t, projectionDim) else { return nil }
+    return try? checkedSum([patch, w, pos, 2 * w, vl, 2 * w, vp, tokens, tpos, tl, 2 * t, tp, 1])
+  }
+}
+
+/// The sum of `values`, throwing on overflow.
+func checkedSum(_ values: [Int]) throws -> Int {
+  struct Overflow: Error {}
+  return try values.reduce(0) { a, b in
+    let (s, o) = a.addingReportingOverflow(b)
+    if o { throw Overflow() }
+    return s
   }
 }
 
@@ -166,6 +197,8 @@ public struct CLIPConfigError: Error, CustomStringConvertible, Equatable {
 /// Typed key access that collects problems instead of stopping at the first.
 struct ConfigReader {
   var problems: [String]
+  /// No size in a config may exceed this (a checkpoint of that width would not fit in memory).
+  static let maxDimension = 1 << 24
 
   mutating func object(_ d: [String: Any], _ key: String) -> [String: Any]? {
     guard let v = d[key] else { problems.append("missing \(key)"); return nil }
@@ -179,8 +212,9 @@ struct ConfigReader {
       problems.append("missing \(scope)\(key)")
       return 0
     }
-    guard let n = v as? NSNumber, type(of: v) != Bool.self, n.doubleValue == n.doubleValue.rounded() else {
-      problems.append("\(scope)\(key) must be an integer, got \(v)")
+    guard let n = v as? NSNumber, type(of: v) != Bool.self, n.doubleValue == n.doubleValue.rounded(),
+          abs(n.doubleValue) <= Double(ConfigReader.maxDimension) else {
+      problems.append("\(scope)\(key) must be an integer of at most \(ConfigReader.maxDimension), got \(v)")
       return def ?? 0
     }
     return n.intValue
@@ -188,8 +222,8 @@ struct ConfigReader {
 
   mutating func float(_ d: [String: Any], _ key: String, _ scope: String, default def: Float) -> Float {
     guard let v = d[key], !(v is NSNull) else { return def }
-    guard let n = v as? NSNumber, type(of: v) != Bool.self else {
-      problems.append("\(scope)\(key) must be a number, got \(v)")
+    guard let n = v as? NSNumber, type(of: v) != Bool.self, n.floatValue.isFinite else {
+      problems.append("\(scope)\(key) must be a finite number, got \(v)")
       return def
     }
     return n.floatValue
@@ -212,10 +246,14 @@ struct ConfigReader {
         problems.append("\(s)hidden_act \(act) is not supported (known: \(known), gelu_pytorch_tanh)")
       }
     }
+    if !(c.layerNormEps > 0) { problems.append("\(s)layer_norm_eps must be positive, got \(c.layerNormEps)") }
     if vision {
       c.imageSize = int(d, "image_size", s, default: 224)
       c.patchSize = int(d, "patch_size", s, default: 32)
       c.numChannels = int(d, "num_channels", s, default: 3)
+      if c.imageSize <= 0 || c.numChannels <= 0 {
+        problems.append("\(s)image_size and num_channels must be positive, got \(c.imageSize) and \(c.numChannels)")
+      }
       if c.patchSize <= 0 || c.imageSize % max(c.patchSize, 1) != 0 {
         problems.append("\(s)image_size \(c.imageSize) is not a multiple of patch_size \(c.patchSize)")
       }
@@ -225,6 +263,12 @@ struct ConfigReader {
       c.eosTokenID = int(d, "eos_token_id", s, default: 49407)
       c.bosTokenID = int(d, "bos_token_id", s, default: 49406)
       c.padTokenID = int(d, "pad_token_id", s, default: 1)
+      if c.vocabSize <= 0 { problems.append("\(s)vocab_size must be positive, got \(c.vocabSize)") }
+      if c.maxPositionEmbeddings < 2 { problems.append("\(s)max_position_embeddings must be ≥ 2, got \(c.maxPositionEmbeddings)") }
+      for (k, id) in [("eos_token_id", c.eosTokenID), ("bos_token_id", c.bosTokenID), ("pad_token_id", c.padTokenID)]
+      where c.vocabSize > 0 && !(0..<c.vocabSize).contains(id) {
+        problems.append("\(s)\(k) \(id) is outside the vocabulary (0..<\(c.vocabSize))")
+      }
     }
     if present {
       for (k, v) in [("hidden_size", c.hiddenSize), ("intermediate_size", c.intermediateSize),

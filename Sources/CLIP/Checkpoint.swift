@@ -23,6 +23,15 @@ extension CLIPModel {
     } else {
       throw CLIPFileError(file: configPath, "missing (needed for Hugging Face-named weights)")
     }
+    // Compare sizes before allocating anything: a config can describe a model the file cannot hold.
+    let stored = source.shapes.values.reduce(0) { total, shape in
+      let n = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
+      return total.addingReportingOverflow(n).overflow ? Int.max : total + n
+    }
+    guard let needed = config.parameterCount, needed <= stored else {
+      throw CLIPFileError(file: configPath, "describes \(config.parameterCount.map(String.init) ?? "more than 2^63") parameters, "
+        + "but \(source.sourceDescription) holds \(stored) values: the config does not belong to these weights")
+    }
     self.init(config: config, seed: nil)
     try loadWeights(source)
   }

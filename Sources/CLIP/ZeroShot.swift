@@ -36,7 +36,7 @@ public struct ZeroShotClassifier {
     try withNoGrad { try (similarities(imageFeatures) * temperature).softmax(axis: -1) }
   }
 
-  /// Certainty margin per image (METHOD.md §3): similarity to `label` minus the best other class.
+  /// Certainty margin per image (docs/METHOD.md §3): similarity to `label` minus the best other class.
   public func margins(_ imageFeatures: Tensor, labels: [Int]) throws -> [Float] {
     let s = try similarities(imageFeatures)
     let c = s.shape[1]

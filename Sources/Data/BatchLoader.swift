@@ -1,5 +1,7 @@
+import Fairness
 import Dispatch
 import Foundation
+import Support
 
 /// A batch of model inputs with no engine dependency: `pixels` holds N × 3 × size × size Float32
 /// values (sample-major, then CHW), normalised for the image tower.
@@ -7,7 +9,7 @@ public struct ImageBatch: Sendable {
   public var pixels: [Float]
   public var size: Int
   public var labels: [Int]
-  /// Subgroup key of each sample (``GroupSpec/key(_:)-swift.method``).
+  /// Subgroup key of each sample (``GroupingSpec/key(_:)-swift.method``).
   public var groups: [String]
   public var ids: [String]
   public var texts: [String?]
@@ -24,7 +26,7 @@ public struct ImageBatch: Sendable {
 public final class BatchLoader: @unchecked Sendable {
   private let queue: PrefetchQueue
 
-  public init(dataset: Dataset, batches: [[Int]], transform: ImageTransform, groups: GroupSpec? = nil,
+  public init(dataset: Dataset, batches: [[Int]], transform: ImageTransform, groups: GroupingSpec? = nil,
               seed: UInt64 = 0, epoch: Int = 0, prefetch: Int = 2,
               threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
     queue = PrefetchQueue(builder: BatchBuilder(dataset: dataset, transform: transform, groups: groups ?? dataset.defaultGroups,
@@ -45,7 +47,7 @@ public final class BatchLoader: @unchecked Sendable {
 struct BatchBuilder: Sendable {
   let dataset: Dataset
   let transform: ImageTransform
-  let groups: GroupSpec
+  let groups: GroupingSpec
   let seed: UInt64
   let epoch: Int
   let threads: Int
@@ -55,7 +57,8 @@ struct BatchBuilder: Sendable {
     var pixels = [Float](repeating: 0, count: n * plane)
     let errors = ErrorSlot()
     pixels.withUnsafeMutableBufferPointer { buffer in
-      let base = buffer.baseAddress!
+      guard let start = buffer.baseAddress else { return }
+      let base = DisjointWrites(start)
       let workers = min(threads, n)
       DispatchQueue.concurrentPerform(iterations: workers) { w in
         var j = w
@@ -64,7 +67,7 @@ struct BatchBuilder: Sendable {
           do {
             let image = try dataset.samples[index].source.load()
             var rng = SeededRNG(seed: seed, stream: UInt64(epoch), UInt64(index))
-            transform.apply(image, rng: &rng, into: UnsafeMutableBufferPointer(start: base + j * plane, count: plane))
+            transform.apply(image, rng: &rng, into: UnsafeMutableBufferPointer(start: base.base + j * plane, count: plane))
           } catch {
             errors.set(error)
           }

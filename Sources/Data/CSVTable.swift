@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// A CSV table (RFC 4180: quoted fields, doubled quotes, newlines inside quotes; UTF-8, optional BOM).
 public struct CSVTable: Sendable {
@@ -82,18 +83,11 @@ public struct CSVTable: Sendable {
     return records
   }
 
-  /// Quotes a field when needed.
-  public static func escape(_ s: String) -> String {
-    if s.contains(",") || s.contains("\"") || s.contains("\n") || s.contains("\r") {
-      return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-    return s
-  }
 
   /// Serialises rows (header first) as CSV text.
   public static func render(header: [String], rows: [[String]]) -> String {
-    var out = header.map(escape).joined(separator: ",") + "\n"
-    for r in rows { out += r.map(escape).joined(separator: ",") + "\n" }
+    var out = header.map(csvField).joined(separator: ",") + "\n"
+    for r in rows { out += r.map(csvField).joined(separator: ",") + "\n" }
     return out
   }
 }

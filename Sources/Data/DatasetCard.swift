@@ -1,3 +1,4 @@
+import Fairness
 import Foundation
 
 /// A plain-text dataset card: load summary, counts per split × subgroup × label, missing values,
@@ -5,14 +6,14 @@ import Foundation
 public enum DatasetCard {
   /// Renders the card. Datasets without a split in their layout get a seeded, lesion-grouped,
   /// stratified 70/10/20 split (say so in the card). `imageProbe` images are decoded for sizes.
-  public static func render(_ dataset: Dataset, groups: GroupSpec? = nil, batchSize: Int = 64,
+  public static func render(_ dataset: Dataset, groups: GroupingSpec? = nil, batchSize: Int = 64,
                             minGroupSize: Int = 2, nMin: Int = 10, imageProbe: Int = 24, seed: UInt64 = 0) -> String {
     let spec = groups ?? dataset.defaultGroups
     var d = dataset
     var lines: [String] = []
     func add(_ s: String = "") { lines.append(s) }
     add("# Dataset card: \(d.name)")
-    add("samples: \(d.count)   classes: \(d.classNames.joined(separator: ", "))   subgroups by: \(spec.fields.isEmpty ? "(none)" : spec.description)")
+    add("samples: \(d.count)   classes: \(d.classNames.joined(separator: ", "))   subgroups by: \(spec.attributes.isEmpty ? "(none)" : spec.description)")
     let s = d.summary
     add("load: \(s.rowsRead) rows read, \(s.kept) kept" + (s.skipped.isEmpty ? "" : ", skipped: " + s.skipped.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
     for e in s.skippedExamples { add("  e.g. \(e)") }

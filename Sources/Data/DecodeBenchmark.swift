@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Support
 
 /// Decode + resize + center crop + normalise throughput over a folder of JPEG/PNG files (the
 /// evaluation pipeline of CLIP preprocessing), for comparison with `Scripts/bench/data_peer.py`.
@@ -32,9 +33,10 @@ public enum DecodeBenchmark {
                          decodeOnly: Bool = false) throws -> Result {
     let total = files.count * repeats
     let plane = 3 * transform.size * transform.size
-    let sums = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, threads))
-    sums.initialize(repeating: 0)
-    defer { sums.deallocate() }
+    let storage = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, threads))
+    storage.initialize(repeating: 0)
+    defer { storage.deallocate() }
+    let sums = DisjointWrites(storage.baseAddress ?? UnsafeMutablePointer<Double>.allocate(capacity: 1))
     let failure = ErrorSlot()
     let start = DispatchTime.now(), cpuStart = processCPUTime()
     DispatchQueue.concurrentPerform(iterations: threads) { t in
@@ -61,7 +63,7 @@ public enum DecodeBenchmark {
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     if let e = failure.error { throw e }
-    return Result(images: total, threads: threads, seconds: seconds, checksum: sums.reduce(0, +),
+    return Result(images: total, threads: threads, seconds: seconds, checksum: storage.reduce(0, +),
                   cpuSeconds: processCPUTime() - cpuStart)
   }
 

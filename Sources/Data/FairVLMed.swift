@@ -1,3 +1,4 @@
+import Fairness
 import Foundation
 
 /// Harvard-FairVLMed: `Training/ Validation/ Test/` folders of `data_*.npz` with keys `slo_fundus`
@@ -19,7 +20,13 @@ public enum FairVLMed {
   ]
 
   /// Age × gender × race (age bins <60, ≥60): the paper's glaucoma strata.
-  public static let defaultGroups = GroupSpec([.init("age", edges: [60]), .init("gender"), .init("race")])
+  public static let defaultGroups = GroupingSpec(attributes: [
+    AttributeSpec(column: "age", bins: [
+      NumericBin(label: "<60", lower: -.infinity, lowerInclusive: true, upper: 60, upperInclusive: false),
+      NumericBin(label: ">=60", lower: 60, lowerInclusive: true, upper: .infinity, upperInclusive: true),
+    ]),
+    AttributeSpec(column: "gender"), AttributeSpec(column: "race"),
+  ])
 
   /// Loads every split; each npz is opened once to read its scalar keys (the image is decoded
   /// later, by the loader). A truncated or unreadable npz is a bad row (file named).

@@ -1,3 +1,4 @@
+import Fairness
 import Foundation
 
 /// Binary or multi-class targets for the dermatology datasets.
@@ -33,7 +34,7 @@ public enum HAM10000 {
   public static let metadataNames = ["HAM10000_metadata.csv", "HAM10000_metadata"]
   public static let imageFolders = ["", "HAM10000_images_part_1", "HAM10000_images_part_2", "HAM10000_images", "images"]
 
-  /// Loads the dataset. Attributes: sex, age (numeric text; bin with ``GroupSpec``), localization,
+  /// Loads the dataset. Attributes: sex, age (numeric text; bin with ``GroupingSpec``), localization,
   /// dx_type, dx, and dataset when present. Missing age / "unknown" sex become "unknown".
   public static func load(directory: String, labels: DermLabelMap = .malignant,
                           options: LoadOptions = LoadOptions()) throws -> Dataset {

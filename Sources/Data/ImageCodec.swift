@@ -1,5 +1,6 @@
 import CImageCodecs
 import Foundation
+import Support
 
 /// JPEG and PNG decoding/encoding through libjpeg-turbo and libpng (never crashes on bad input).
 public enum ImageCodec {
@@ -55,7 +56,8 @@ public enum ImageCodec {
       let info = bytes.withUnsafeBytes { raw in
         fm_jpeg_info(raw.bindMemory(to: UInt8.self).baseAddress!, raw.count, Int32(jpegScaleDenominator), &w, &h, &c, &err, err.count)
       }
-      guard info == 0 else { throw DataError.decode(file: name, reason: String(cString: err)) }
+      guard info == 0 else { throw DataError.decode(file: name, reason: cMessage(err)) }
+      try checkSize(width: Int(w), height: Int(h), name: name)
       let count = Int(w) * Int(h) * Int(c)
       var rc: Int32 = 0
       let pixels = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
@@ -65,20 +67,40 @@ public enum ImageCodec {
         }
         initialized = rc == 0 ? count : 0
       }
-      guard rc == 0 else { throw DataError.decode(file: name, reason: String(cString: err)) }
+      guard rc == 0 else { throw DataError.decode(file: name, reason: cMessage(err)) }
       return PixelImage(width: Int(w), height: Int(h), channels: Int(c), pixels: pixels)
     }
+    if let (pw, ph) = pngDeclaredSize(bytes) { try checkSize(width: pw, height: ph, name: name) }
     var out: UnsafeMutablePointer<UInt8>? = nil
     let rc: Int32 = bytes.withUnsafeBytes { raw in
       fm_png_decode(raw.bindMemory(to: UInt8.self).baseAddress!, raw.count, &out, &w, &h, &c, &err, err.count)
     }
     guard rc == 0, let buffer = out else {
-      throw DataError.decode(file: name, reason: String(cString: err))
+      throw DataError.decode(file: name, reason: cMessage(err))
     }
     defer { fm_free(buffer) }
     let count = Int(w) * Int(h) * Int(c)
     let pixels = [UInt8](UnsafeBufferPointer(start: buffer, count: count))
     return PixelImage(width: Int(w), height: Int(h), channels: Int(c), pixels: pixels)
+  }
+
+  /// The most pixels an image may declare: 50 million unless `FAIRMED_MAX_IMAGE_PIXELS` says
+  /// otherwise (a header can declare far more than memory holds).
+  public static let maxPixels: Int = ProcessInfo.processInfo.environment["FAIRMED_MAX_IMAGE_PIXELS"].flatMap(Int.init) ?? 50_000_000
+
+  static func checkSize(width: Int, height: Int, name: String) throws {
+    guard width > 0, height > 0, let pixels = checkedProduct([width, height]), pixels <= maxPixels else {
+      throw DataError.decode(file: name, reason: "declares \(width)×\(height) pixels, over the limit of \(maxPixels) "
+        + "(raise it with the environment variable FAIRMED_MAX_IMAGE_PIXELS)")
+    }
+  }
+
+  /// Width and height from a PNG's IHDR chunk, read before libpng allocates anything.
+  static func pngDeclaredSize(_ bytes: Foundation.Data) -> (Int, Int)? {
+    let b = [UInt8](bytes.prefix(24))
+    guard b.count == 24, b[12...15].elementsEqual("IHDR".utf8) else { return nil }
+    func be32(_ i: Int) -> Int { b[i...(i + 3)].reduce(0) { $0 << 8 | Int($1) } }
+    return (be32(16), be32(20))
   }
 
   /// Encodes a gray or RGB image as a baseline JPEG.
@@ -108,9 +130,14 @@ public enum ImageCodec {
       err.withUnsafeMutableBufferPointer { e in call(px.baseAddress!, &out, &length, e.baseAddress!) }
     }
     guard rc == 0, let buffer = out else {
-      throw DataError.decode(file: "<encode>", reason: String(cString: err))
+      throw DataError.decode(file: "<encode>", reason: cMessage(err))
     }
     defer { fm_free(buffer) }
     return Foundation.Data(bytes: buffer, count: length)
   }
+}
+
+/// The NUL-terminated message a C shim wrote into `buffer`.
+func cMessage(_ buffer: [CChar]) -> String {
+  String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

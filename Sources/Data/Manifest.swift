@@ -1,3 +1,4 @@
+import Fairness
 import Foundation
 
 /// A generic manifest CSV: `path,label,<attribute columns...>[,text]`, paths relative to the CSV.
@@ -59,9 +60,9 @@ public enum Manifest {
       samples.append(Sample(id: id, source: .file(path), label: label,
                             attributes: attributes, text: text, groupID: group, split: split))
     }
-    let fields = attributeCols.map { GroupSpec.Field($0.element, edges: $0.element == "age" ? [40, 60] : nil) }
+    let fields = attributeCols.map { AttributeSpec(column: $0.element, bins: $0.element == "age" ? GroupingSpec.sexAge.attributes[1].bins : nil) }
     return Dataset(name: (file as NSString).lastPathComponent, classNames: classNames, samples: samples,
-                   defaultGroups: GroupSpec(fields), summary: summary)
+                   defaultGroups: GroupingSpec(attributes: fields), summary: summary)
   }
 }
 

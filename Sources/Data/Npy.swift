@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// A NumPy `.npy` array (format versions 1.0, 2.0 and 3.0; little-endian; C order).
 ///
@@ -26,7 +27,7 @@ public struct NpyArray: Sendable {
   /// The raw element bytes, C order, little-endian.
   public let raw: Foundation.Data
 
-  public var count: Int { shape.reduce(1, *) }
+  public var count: Int { checkedProduct(shape) ?? 0 }
 
   /// Parses a whole `.npy` file's bytes; `name` appears in errors.
   public init(bytes: Foundation.Data, name: String = "<npy>") throws {
@@ -67,7 +68,9 @@ public struct NpyArray: Sendable {
     }
     let dtype = try NpyArray.parseDescr(descr, name: name)
     let start = offset + headerLength
-    let needed = shape.reduce(1, *) * dtype.itemSize
+    guard let needed = checkedProduct(shape + [dtype.itemSize]) else {
+      throw fail("shape \(shapeText) needs more than 2^63 bytes")
+    }
     guard b.count - start >= needed else {
       throw fail("truncated data: \(b.count - start) of \(needed) bytes")
     }

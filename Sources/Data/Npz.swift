@@ -3,9 +3,15 @@ import ZIPFoundation
 
 /// NumPy `.npz` archives (zip of `.npy` members, stored or deflated) read and written with ZIPFoundation.
 public enum Npz {
+  /// How many times its compressed size a member may expand (`FAIRMED_MAX_NPZ_EXPANSION`, default 1000).
+  public static let maxExpansion = ProcessInfo.processInfo.environment["FAIRMED_MAX_NPZ_EXPANSION"].flatMap(Int.init) ?? 1000
+  /// The largest member read, in bytes (2 GiB).
+  public static let maxMemberBytes = 1 << 31
+
   /// Reads the named members of an `.npz` (all members when `keys` is nil). Keys are member
-  /// names without the `.npy` suffix.
-  /// Members in `excluding` are not decompressed.
+  /// names without the `.npy` suffix. Members in `excluding` are not decompressed. A member may
+  /// expand to at most ``maxExpansion`` times its compressed size (and ``maxMemberBytes``): a
+  /// zip bomb is refused.
   public static func read(path: String, keys: Set<String>? = nil, excluding: Set<String> = []) throws -> [String: NpyArray] {
     guard FileManager.default.fileExists(atPath: path) else { throw DataError.missingFile(path) }
     let archive: Archive
@@ -21,8 +27,16 @@ public enum Npz {
       if let keys, !keys.contains(key) { continue }
       if excluding.contains(key) { continue }
       var bytes = Foundation.Data()
+      let limit = min(maxMemberBytes, max(1 << 20, Int(clamping: entry.compressedSize).multipliedReportingOverflow(by: maxExpansion).partialValue))
+      struct TooLarge: Error {}
       do {
-        _ = try archive.extract(entry, skipCRC32: false) { bytes.append($0) }
+        _ = try archive.extract(entry, skipCRC32: false) { chunk in
+          guard bytes.count + chunk.count <= limit else { throw TooLarge() }
+          bytes.append(chunk)
+        }
+      } catch is TooLarge {
+        throw DataError.decode(file: path, reason: "member '\(entry.path)' expands past \(limit) bytes from \(entry.compressedSize) "
+          + "(limits: \(maxExpansion)× its compressed size and \(maxMemberBytes) bytes; raise them with FAIRMED_MAX_NPZ_EXPANSION)")
       } catch {
         throw DataError.decode(file: path, reason: "member '\(entry.path)' is unreadable (\(error))")
       }

@@ -1,6 +1,14 @@
 import Foundation
 
 /// Resampling filters for ``PixelImage/resized(width:height:filter:)``.
+/// How a center crop rounds an odd margin.
+public enum CropRounding: String, Sendable, CaseIterable {
+  /// torchvision / open_clip.
+  case halfToEven = "half-to-even"
+  /// Hugging Face `CLIPImageProcessor` (integer division).
+  case down
+}
+
 public enum ResampleFilter: String, Sendable, CaseIterable {
   /// Triangle filter (support 1), antialiased when shrinking.
   case bilinear
@@ -180,9 +188,10 @@ extension PixelImage {
     return resized(width: Int(Double(size) * Double(width) / Double(height)), height: size, filter: filter)
   }
 
-  /// The central `width × height` region (torchvision's `CenterCrop`: offsets rounded half to
-  /// even). Images smaller than the crop are zero-padded first, as torchvision does.
-  public func centerCropped(width w: Int, height h: Int) -> PixelImage {
+  /// The central `width × height` region; offsets rounded as `rounding` says (torchvision's
+  /// `CenterCrop` rounds half to even, Hugging Face's `CLIPImageProcessor` down). Images smaller
+  /// than the crop are zero-padded first.
+  public func centerCropped(width w: Int, height h: Int, rounding: CropRounding = .halfToEven) -> PixelImage {
     var img = self
     if w > width || h > height {
       let pw = max(w, width), ph = max(h, height)
@@ -195,8 +204,9 @@ extension PixelImage {
       }
       img = padded
     }
-    let top = Int((Double(img.height - h) / 2).rounded(.toNearestOrEven))
-    let left = Int((Double(img.width - w) / 2).rounded(.toNearestOrEven))
+    let rule: FloatingPointRoundingRule = rounding == .halfToEven ? .toNearestOrEven : .down
+    let top = Int((Double(img.height - h) / 2).rounded(rule))
+    let left = Int((Double(img.width - w) / 2).rounded(rule))
     return img.cropped(left: left, top: top, width: w, height: h)
   }
 }

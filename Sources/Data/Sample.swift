@@ -1,3 +1,4 @@
+import Fairness
 import Foundation
 
 /// Where a sample's pixels live.
@@ -66,10 +67,10 @@ public struct Dataset: Sendable {
   public var classNames: [String]
   public var samples: [Sample]
   /// The intersectional subgroups used by default (e.g. sex × age bins for dermatology).
-  public var defaultGroups: GroupSpec
+  public var defaultGroups: GroupingSpec
   public var summary: LoadSummary
 
-  public init(name: String, classNames: [String], samples: [Sample], defaultGroups: GroupSpec,
+  public init(name: String, classNames: [String], samples: [Sample], defaultGroups: GroupingSpec,
               summary: LoadSummary = LoadSummary()) {
     self.name = name
     self.classNames = classNames

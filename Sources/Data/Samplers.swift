@@ -1,3 +1,4 @@
+import Fairness
 import Foundation
 
 /// Produces the batches (sample indices) of one epoch; seeded and deterministic.
@@ -51,7 +52,7 @@ public struct GroupBalancedBatchSampler: BatchSampler {
   public let cells: [String]
   let members: [[Int]]
 
-  /// `cellOf[i]` is sample i's cell (e.g. `GroupSpec.key` or key + "#" + label). Throws when
+  /// `cellOf[i]` is sample i's cell (e.g. `GroupingSpec.key` or key + "#" + label). Throws when
   /// `cells × minPerCell` exceeds the batch size.
   public init(cellOf: [String], batchSize: Int, minPerCell: Int = 2, seed: UInt64 = 0) throws {
     let cells = Array(Set(cellOf)).sorted()
@@ -72,7 +73,7 @@ public struct GroupBalancedBatchSampler: BatchSampler {
 
   /// Cells from a dataset's subgroups (``Dataset/defaultGroups`` unless given), split further by
   /// label when `byLabel` (cell names "female|<40#1").
-  public init(dataset: Dataset, groups: GroupSpec? = nil, byLabel: Bool = false, batchSize: Int,
+  public init(dataset: Dataset, groups: GroupingSpec? = nil, byLabel: Bool = false, batchSize: Int,
               minPerCell: Int = 2, seed: UInt64 = 0) throws {
     let spec = groups ?? dataset.defaultGroups
     try self.init(cellOf: dataset.samples.map { byLabel ? "\(spec.key($0))#\($0.label)" : spec.key($0) },

@@ -1,8 +1,9 @@
+import Fairness
 import Dispatch
 import Foundation
 
 /// Knobs of the synthetic dermatology benchmark. Groups are sex × age bins, keyed like
-/// ``GroupSpec/sexAge`` ("female|<40"). Defaults reproduce the paper's situation: a small
+/// ``GroupingSpec/sexAge`` ("female|<40"). Defaults reproduce the paper's situation: a small
 /// "female <40" group (8 % of lesions) whose malignant lesions are subtler (signal 0.35 vs 1.0),
 /// with a slightly lighter skin tone / brighter exposure (so the group is visible to the image
 /// model but no demographic is ever an input), prevalence rising with age (0.30 in the minority
@@ -68,14 +69,23 @@ public struct DermSynthConfig: Codable, Sendable, Equatable {
   var externalNoise: Double { 0.02 + 0.02 * deviceShift }
 
   func validate() throws {
-    guard count > 0, width >= 8, height >= 8 else { throw DataError.invalidArgument("synth: count > 0 and size >= 8 required") }
+    guard (1...10_000_000).contains(count) else { throw DataError.invalidArgument("--n must be in 1…10000000, got \(count)") }
+    guard (8...4096).contains(width), (8...4096).contains(height) else {
+      throw DataError.invalidArgument("--size must be 8…4096 on each side, got \(width)x\(height)")
+    }
+    guard (1...100).contains(jpegQuality) else { throw DataError.invalidArgument("--quality must be in 1…100, got \(jpegQuality)") }
+    for (name, table) in [("--share", share), ("--prevalence", prevalence), ("--signal", signal), ("--tone", tone)] {
+      for (k, v) in table where !(v.isFinite && (0...1).contains(v)) {
+        throw DataError.invalidArgument("\(name) \(k)=\(v) must be a number in 0…1")
+      }
+    }
     for (name, table) in [("share", share), ("prevalence", prevalence), ("signal", signal), ("brightness", brightness), ("tone", tone)] {
       for k in table.keys where !DermSynthConfig.groups.contains(k) {
         throw DataError.invalidArgument("synth: unknown group '\(k)' in \(name); groups are \(DermSynthConfig.groups.joined(separator: ", "))")
       }
     }
     guard (0...1).contains(labelNoise), (0...1).contains(missingRate) else {
-      throw DataError.invalidArgument("synth: label noise and missing rate must lie in [0, 1]")
+      throw DataError.invalidArgument("--label-noise and --missing-rate must lie in 0…1, got \(labelNoise) and \(missingRate)")
     }
   }
 }

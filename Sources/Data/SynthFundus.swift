@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Support
 
 /// Knobs of the synthetic glaucoma benchmark (FairVLMed layout). Knobs are keyed by race
 /// ("asian", "black", "white"). The label is carried by the optic cup-to-disc ratio (CDR):
@@ -136,7 +137,8 @@ public enum SynthFundus {
     let failure = ErrorSlot()
     let chunk = 32
     summaries.withUnsafeMutableBufferPointer { sums in
-      let sumsBase = sums.baseAddress!
+      guard let start = sums.baseAddress else { return }
+      let sumsBase = DisjointWrites(start)
       DispatchQueue.concurrentPerform(iterations: (records.count + chunk - 1) / chunk) { c in
         for i in (c * chunk)..<min(records.count, (c + 1) * chunk) {
           let r = records[i]

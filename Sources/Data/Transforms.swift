@@ -17,6 +17,8 @@ public struct ImageTransform: Sendable {
   public var std: [Float]
   /// Training augmentation; nil for evaluation (deterministic resize + center crop).
   public var augmentation: Augmentation?
+  /// How the center crop rounds odd margins (Hugging Face's rule by default).
+  public var cropRounding: CropRounding = .down
 
   public init(size: Int = 224, resizeShortestSide: Int? = nil, filter: ResampleFilter = .bicubic,
               mean: [Float] = ImageTransform.clipMean, std: [Float] = ImageTransform.clipStd,
@@ -30,11 +32,19 @@ public struct ImageTransform: Sendable {
   }
 
   /// Reads a Hugging Face `preprocessor_config.json` (`image_mean`, `image_std`, `crop_size`,
-  /// `size.shortest_edge`, `resample` 2 = bilinear, 3 = bicubic); absent keys keep CLIP defaults.
+  /// `size.shortest_edge`, `resample` 2 = bilinear, 3 = bicubic), or the `image_processor`
+  /// object of a `processor_config.json` (transformers 5); absent keys keep CLIP defaults.
   public init(preprocessorConfig path: String, augmentation: Augmentation? = nil) throws {
     guard let bytes = FileManager.default.contents(atPath: path),
-          let json = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any] else {
+          let file = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any] else {
       throw DataError.decode(file: path, reason: "not a JSON object")
+    }
+    let json = file["image_processor"] as? [String: Any] ?? file
+    if let r = json["resample"] as? Int, r != 2 && r != 3 {
+      throw DataError.decode(file: path, reason: "resample \(r) is not supported (2 = bilinear, 3 = bicubic)")
+    }
+    if let crop = json["crop_size"] as? [String: Any], let h = crop["height"] as? Int, let w = crop["width"] as? Int, h != w {
+      throw DataError.decode(file: path, reason: "crop_size \(w)×\(h) is not square")
     }
     func side(_ v: Any?) -> Int? {
       if let i = v as? Int { return i }
@@ -53,6 +63,30 @@ public struct ImageTransform: Sendable {
               augmentation: augmentation)
   }
 
+  /// This transform as a Hugging Face `preprocessor_config.json` (`CLIPImageProcessor`), so
+  /// `transformers` preprocesses a saved model exactly as FairMed does.
+  public func preprocessorConfigJSON() -> String {
+    func list(_ v: [Float]) -> String { "[" + v.map { "\($0)" }.joined(separator: ", ") + "]" }
+    return """
+      {
+        "crop_size": {"height": \(size), "width": \(size)},
+        "do_center_crop": true,
+        "do_convert_rgb": true,
+        "do_normalize": true,
+        "do_rescale": true,
+        "do_resize": true,
+        "image_mean": \(list(mean)),
+        "image_processor_type": "CLIPImageProcessor",
+        "image_std": \(list(std)),
+        "processor_class": "CLIPProcessor",
+        "resample": \(filter == .bilinear ? 2 : 3),
+        "rescale_factor": 0.00392156862745098,
+        "size": {"shortest_edge": \(resizeShortestSide)}
+      }
+
+      """
+  }
+
   /// The geometric part: an 8-bit RGB `size × size` image.
   public func geometry(_ image: PixelImage, rng: inout SeededRNG) -> PixelImage {
     let rgb = image.rgb()
@@ -64,7 +98,7 @@ public struct ImageTransform: Sendable {
       return out
     }
     return rgb.resized(shortestSide: resizeShortestSide, filter: filter)
-      .centerCropped(width: size, height: size)
+      .centerCropped(width: size, height: size, rounding: cropRounding)
   }
 
   /// Writes the normalised `[3, size, size]` tensor for `image` into `out` (count 3·size²).

@@ -3,6 +3,7 @@ import Fairness
 import Foundation
 import Report
 import Training
+import Support
 
 /// `fairmed demo`: the synthetic dermatology study end to end — generate internal and external
 /// data in the HAM10000 / BCN20000 layouts, train ERM and CMAC-MMD (a tiny CLIP from scratch,
@@ -20,12 +21,21 @@ public struct Demo {
     public var batchSize = 64
     public var learningRate: Float = 1e-3
     public var lambda: Float = 1
-    /// CMAC-MMD comparison and conditioning (METHOD.md §3 options).
-    public var comparison = "pooled-detached"
-    public var conditioning = "per-class"
-    public var groups = "sex,age:<40,40-59,>=60"
+    /// CMAC-MMD comparison and conditioning (docs/METHOD.md §3 options).
+    public var comparison = CMACMMD.Comparison.pooledDetached
+    public var conditioning = CMACMMD.Conditioning.perClass
+    public var groups = GroupingSpec.sexAge.description
     public var quiet = false
     public init(directory: String) { self.directory = directory }
+
+    /// Every option range-checked, the flag named.
+    public func validate() throws {
+      var p: [String] = []
+      if !(100...1_000_000).contains(trainImages) { p.append("--train-images must be in 100…1000000, got \(trainImages)") }
+      if !(1...1000).contains(epochs) { p.append("--epochs must be in 1…1000, got \(epochs)") }
+      if !(lambda.isFinite && lambda >= 0 && lambda <= 1000) { p.append("--lambda must be a finite number in 0…1000, got \(lambda)") }
+      guard p.isEmpty else { throw TrainingError.invalidConfig(p) }
+    }
   }
 
   /// One row of the headline table.
@@ -46,12 +56,13 @@ public struct Demo {
   /// of every prediction set) and returns the headline rows (also in `summary.md`/`summary.json`).
   public func run() throws -> [Row] {
     let o = options
+    try o.validate()
     let base: [String: JSONValueLite] = [
       "fromScratch": .string("tiny"), "imageSize": .number(Double(o.imageSize)), "epochs": .number(Double(o.epochs)),
       "learningRate": .number(Double(o.learningRate)), "sampler": .string("balanced-cells"),
-      "cmac": .object(["comparison": .string(o.comparison), "conditioning": .string(o.conditioning)]),
+      "cmac": .object(["comparison": .string(o.comparison.rawValue), "conditioning": .string(o.conditioning.rawValue)]),
     ]
-    var config = StudyConfig(name: "FairMed demo: ERM vs CMAC-MMD on the synthetic dermatology benchmark", methods: ["erm", "cmac-mmd"])
+    var config = StudyConfig(name: "FairMed demo: ERM vs CMAC-MMD on the synthetic dermatology benchmark", methods: [.erm, .cmacMMD])
     config.synth = StudyConfig.SynthSpec(kind: "derm", train: o.trainImages, test: o.testImages, external: o.externalImages,
       size: o.imageSize, seed: o.seed)
     config.lambdas = [o.lambda]
@@ -66,14 +77,14 @@ public struct Demo {
     for r in results {
       _ = try audit(r.predictions, out: "\(o.directory)/audits/\(r.method)-\(r.split)")
       let m = r.metrics
-      rows.append(Row(method: r.method, split: r.split, auc: m.auc, deltaTPR: m.deltaTPR, worstGroupTPR: m.worstGroupTPR,
+      rows.append(Row(method: r.method.rawValue, split: r.split, auc: m.auc, deltaTPR: m.deltaTPR, worstGroupTPR: m.worstGroupTPR,
         worstGroup: m.worstGroup, tpr: m.tpr))
     }
     let table = Self.markdown(rows)
-    try AtomicFile.write(Foundation.Data(table.utf8), to: o.directory + "/summary.md")
+    try AtomicWrite.file(table, to: o.directory + "/summary.md")
     let enc = JSONEncoder()
     enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try AtomicFile.write(try enc.encode(rows), to: o.directory + "/summary.json")
+    try AtomicWrite.file(try enc.encode(rows), to: o.directory + "/summary.json")
     return rows
   }
 

@@ -1,6 +1,7 @@
 import Data
 import Foundation
 import Training
+import Support
 
 /// Runs a ``StudyConfig`` grid, resuming a partially finished study (a cell whose
 /// `result.json` exists is not re-run), and writes `results.csv` and the summary tables.
@@ -19,19 +20,19 @@ public final class Study {
 
   /// One grid cell.
   public struct Cell: Hashable, Sendable {
-    public let method: String
+    public let method: MethodName
     public let lambda: Float?
     public let batchSize: Int
     public let seed: UInt64
     public var id: String {
-      "\(method)" + (lambda.map { "-l\(Self.fmt($0))" } ?? "") + "-b\(batchSize)-s\(seed)"
+      method.rawValue + (lambda.map { "-l\(Self.fmt($0))" } ?? "") + "-b\(batchSize)-s\(seed)"
     }
     static func fmt(_ l: Float) -> String { String(format: "%g", l) }
   }
 
   /// One results.csv row: a cell evaluated on one test split.
   public struct Result: Codable, Sendable {
-    public let method: String
+    public let method: MethodName
     public let lambda: Float?
     public let batchSize: Int
     public let seed: UInt64
@@ -44,7 +45,7 @@ public final class Study {
   public var cells: [Cell] {
     var out: [Cell] = []
     for method in config.methods {
-      let lambdas: [Float?] = StudyConfig.weighted.contains(method) ? config.lambdas.map { $0 } : [nil]
+      let lambdas: [Float?] = method.takesLambda ? config.lambdas.map { $0 } : [nil]
       for l in lambdas { for b in config.batchSizes { for s in config.seeds { out.append(Cell(method: method, lambda: l, batchSize: b, seed: s)) } } }
     }
     return out
@@ -72,7 +73,7 @@ public final class Study {
       if let l = cell.lambda { run.lambda = l }
       run.batchSize = cell.batchSize
       run.seed = cell.seed
-      if run.mode == "image-frozen" && run.featureCache == nil {
+      if run.mode == .imageFrozen && run.featureCache == nil {
         // The frozen tower's outputs depend on data, model and the seeded validation split only.
         run.featureCache = "\(directory)/feature_cache/s\(cell.seed)"
       }
@@ -87,7 +88,7 @@ public final class Study {
         cellResults.append(Result(method: cell.method, lambda: cell.lambda, batchSize: cell.batchSize, seed: cell.seed,
           split: split, metrics: m, predictions: csv))
       }
-      try AtomicFile.write(try JSONEncoder().encode(cellResults), to: done)
+      try AtomicWrite.file(try JSONEncoder().encode(cellResults), to: done)
       trainedCells.append(cell.id)
       results += cellResults
     }

@@ -1,3 +1,4 @@
+import Fairness
 import Foundation
 import Training
 
@@ -14,12 +15,12 @@ public struct StudyConfig: Codable, Equatable, Sendable {
   public var external: String?
   /// A synthetic benchmark to generate into the study folder instead of `data`/`test`/`external`.
   public var synth: SynthSpec?
-  public var methods: [String]
+  public var methods: [MethodName]
   /// λ values for methods that have one; the others run once per seed and batch size.
   public var lambdas: [Float] = [0.5]
   public var seeds: [UInt64] = [0, 1, 2]
   public var batchSizes: [Int] = [64]
-  public var groups: String = "sex,age:<40,40-59,>=60"
+  public var groups: String = GroupingSpec.sexAge.description
   /// Every other training option, as in `run.json` (its `data` key is ignored).
   public var base: [String: JSONValueLite] = [:]
 
@@ -42,29 +43,19 @@ public struct StudyConfig: Codable, Equatable, Sendable {
     }
   }
 
-  public init(name: String, methods: [String]) {
+  public init(name: String, methods: [MethodName]) {
     self.name = name
     self.methods = methods
   }
 
-  /// Methods whose loss has a λ.
-  public static let weighted: Set<String> = ["cmac-mmd", "meanmatch", "dann", "cdann", "fairclip"]
-
   public static func load(_ path: String) throws -> StudyConfig {
-    let data: Foundation.Data
-    do { data = try Foundation.Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-      throw TrainingError.file(path, "cannot read: \(error.localizedDescription)")
-    }
-    do { return try JSONDecoder().decode(StudyConfig.self, from: data) } catch {
-      throw TrainingError.file(path, "is not a valid study config: \(error)")
-    }
+    try decodeJSONFile(StudyConfig.self, path, "study config")
   }
 
   /// Problems listed in one error.
   public func validate() throws {
     var problems: [String] = []
     if methods.isEmpty { problems.append("methods is empty") }
-    for m in methods where !MethodRegistry.names.contains(m) { problems.append("unknown method '\(m)' (known: \(MethodRegistry.names.joined(separator: ", ")))") }
     if synth == nil && (data == nil || test == nil) { problems.append("give data and test, or synth") }
     if let s = synth, !["derm", "fundus"].contains(s.kind) { problems.append("synth.kind must be derm or fundus") }
     if seeds.isEmpty || batchSizes.isEmpty || lambdas.isEmpty { problems.append("seeds, batchSizes and lambdas must not be empty") }
@@ -107,11 +98,11 @@ extension StudyConfig {
     testSplit = try c.decodeIfPresent(String.self, forKey: .testSplit)
     external = try c.decodeIfPresent(String.self, forKey: .external)
     synth = try c.decodeIfPresent(SynthSpec.self, forKey: .synth)
-    methods = try c.decode([String].self, forKey: .methods)
+    methods = try c.decode([MethodName].self, forKey: .methods)
     lambdas = try c.decodeIfPresent([Float].self, forKey: .lambdas) ?? [0.5]
     seeds = try c.decodeIfPresent([UInt64].self, forKey: .seeds) ?? [0, 1, 2]
     batchSizes = try c.decodeIfPresent([Int].self, forKey: .batchSizes) ?? [64]
-    groups = try c.decodeIfPresent(String.self, forKey: .groups) ?? "sex,age:<40,40-59,>=60"
+    groups = try c.decodeIfPresent(String.self, forKey: .groups) ?? GroupingSpec.sexAge.description
     base = try c.decodeIfPresent([String: JSONValueLite].self, forKey: .base) ?? [:]
   }
 }

@@ -1,3 +1,4 @@
+import Support
 import Foundation
 import Training
 
@@ -5,10 +6,10 @@ extension Study {
   /// `results.csv`, `summary.md`, `summary.tex` (mean ± std over seeds), `report.html` and
   /// `figures/*.svg`, each written atomically.
   func writeOutputs(_ results: [Result]) throws {
-    try AtomicFile.write(Foundation.Data(Self.resultsCSV(results).utf8), to: directory + "/results.csv")
+    try AtomicWrite.file(Self.resultsCSV(results), to: directory + "/results.csv")
     let summary = Self.summarise(results)
-    try AtomicFile.write(Foundation.Data(Self.markdown(summary).utf8), to: directory + "/summary.md")
-    try AtomicFile.write(Foundation.Data(Self.latex(summary, caption: config.name).utf8), to: directory + "/summary.tex")
+    try AtomicWrite.file(Self.markdown(summary), to: directory + "/summary.md")
+    try AtomicWrite.file(Self.latex(summary, caption: config.name), to: directory + "/summary.tex")
     try StudyReport.write(study: self, results: results)
   }
 
@@ -18,13 +19,13 @@ extension Study {
   public static func resultsCSV(_ results: [Result]) -> String {
     let groups = Set(results.flatMap { $0.metrics.groupTPR.keys }).sorted()
     var lines = [(["method", "lambda", "seed", "batch_size", "split", "n", "auc", "acc", "delta_tpr", "deodds", "dpd", "es_auc",
-                   "worst_group", "worst_group_tpr"] + groups.map { "tpr[\($0)]" }).map(Predictions.quote).joined(separator: ",")]
+                   "worst_group", "worst_group_tpr"] + groups.map { "tpr[\($0)]" }).map(csvField).joined(separator: ",")]
     for r in results {
       let m = r.metrics
-      let fields = [r.method, r.lambda.map { String(format: "%g", $0) } ?? "", String(r.seed), String(r.batchSize), r.split, String(m.n),
+      let fields = [r.method.rawValue, r.lambda.map { String(format: "%g", $0) } ?? "", String(r.seed), String(r.batchSize), r.split, String(m.n),
                     f(m.auc), f(m.accuracy), f(m.deltaTPR), f(m.deodds), f(m.dpd), f(m.esAUC), m.worstGroup ?? "", f(m.worstGroupTPR)]
         + groups.map { f(m.groupTPR[$0] ?? nil) }
-      lines.append(fields.map(Predictions.quote).joined(separator: ","))
+      lines.append(fields.map(csvField).joined(separator: ","))
     }
     return lines.joined(separator: "\n") + "\n"
   }
@@ -51,7 +52,7 @@ extension Study {
     var order: [Key] = []
     var groups: [Key: [Result]] = [:]
     for r in results {
-      let k = Key(method: r.method, lambda: r.lambda, batchSize: r.batchSize, split: r.split)
+      let k = Key(method: r.method.rawValue, lambda: r.lambda, batchSize: r.batchSize, split: r.split)
       if groups[k] == nil { order.append(k) }
       groups[k, default: []].append(r)
     }
@@ -76,7 +77,7 @@ extension Study {
     for r in rows {
       lines.append("| \(r.method) | \(r.lambda.map { String(format: "%g", $0) } ?? "–") | \(r.batchSize) | \(r.split) | \(pm(r.auc)) | \(pm(r.acc)) | \(pm(r.deltaTPR)) | \(pm(r.worstTPR)) | \(pm(r.esAUC)) | \(r.auc.n) |")
     }
-    return lines.joined(separator: "\n") + "\n\nMean ± sample standard deviation over seeds; threshold 0.5; groups with fewer than 10 samples or no positives are left out of gaps.\n"
+    return lines.joined(separator: "\n") + "\n\nMean ± sample standard deviation over seeds; threshold 0.5; each gap takes the groups with at least 10 samples where its metric is defined.\n"
   }
 
   /// The same table as a LaTeX `tabular` (booktabs).

@@ -3,6 +3,7 @@ import Fairness
 import Foundation
 import Report
 import Training
+import Support
 
 /// The study's HTML report (`report.html`) and standalone figures (`figures/*.svg`): results
 /// table, certainty KDEs per subgroup for ERM vs CMAC-MMD, the λ frontier, per-subgroup TPR
@@ -15,11 +16,11 @@ enum StudyReport {
     let summary = Study.summarise(results)
     var figures: [StudyFigure] = []
     let internalResults = results.filter { $0.split == "internal" }
-    func first(_ method: String) -> Study.Result? {
+    func first(_ method: MethodName) -> Study.Result? {
       internalResults.filter { $0.method == method }.min { ($0.seed, $0.lambda ?? 0, $0.batchSize) < ($1.seed, $1.lambda ?? 0, $1.batchSize) }
     }
     // 1. The certainty gap.
-    let panels = try ["erm", "cmac-mmd"].compactMap(first).map { r -> CertaintyPanel in
+    let panels = try [MethodName.erm, .cmacMMD].compactMap(first).map { r -> CertaintyPanel in
       let (margins, groups) = try readMargins(r.predictions)
       return CertaintyPanel(title: label(r), curves: densities(margins, groups), delta: 0.05)
     }
@@ -37,7 +38,7 @@ enum StudyReport {
         svg: StudyFigures.frontier(points: frontier)))
     }
     // 3. Per-subgroup TPR with bootstrap intervals (first seed of each method).
-    let bars = try Set(internalResults.map(\.method)).sorted().compactMap(first).map { r -> MethodGroupTPRs in
+    let bars = try Set(internalResults.map(\.method)).sorted { $0.rawValue < $1.rawValue }.compactMap(first).map { r -> MethodGroupTPRs in
       MethodGroupTPRs(method: label(r), groups: try bootstrapTPRs(r.predictions, groups: study.config.groups))
     }
     if !bars.isEmpty {
@@ -45,7 +46,7 @@ enum StudyReport {
         svg: StudyFigures.groupTPRBars(methods: bars)))
     }
     // 4. Batch-size sensitivity, from the ERM run's internalResults margins.
-    if let erm = first("erm") ?? internalResults.first {
+    if let erm = first(.erm) ?? internalResults.first {
       let (margins, groups) = try readMargins(erm.predictions)
       let rows = Array(Set([32, 64, 128, 256] + study.config.batchSizes)).sorted().map { b in batchSensitivity(margins, groups, batchSize: b) }
       figures.append(StudyFigure(name: "batch_size", caption: "Share of random batches with ≥ 2 samples of every subgroup, and the variance of the batch estimate of L_CMAC (pairs, σ = 0.1) over 300 random batches, per batch size.",
@@ -53,7 +54,7 @@ enum StudyReport {
     }
     // 5. Training curves of the first seed's runs.
     var lossSeries: [CurveSeries] = [], aucSeries: [CurveSeries] = []
-    for method in ["erm", "cmac-mmd"] {
+    for method in [MethodName.erm, .cmacMMD] {
       guard let r = first(method) else { continue }
       let records = readJSONL("\(dir)/runs/\(cellID(r))/metrics.jsonl")
       for key in ["l_clip", "l_cmac"] {
@@ -80,18 +81,18 @@ enum StudyReport {
     let table = StudyTable(caption: "Every run and test set (results.csv)",
       header: ["method", "λ", "batch", "seed", "test set", "AUC", "ΔTPR", "worst group", "worst TPR"],
       rows: results.map { r in
-        [r.method, r.lambda.map { String(format: "%g", $0) } ?? "–", String(r.batchSize), String(r.seed), r.split,
+        [r.method.rawValue, r.lambda.map { String(format: "%g", $0) } ?? "–", String(r.batchSize), String(r.seed), r.split,
          fmt(r.metrics.auc), fmt(r.metrics.deltaTPR), r.metrics.worstGroup ?? "–", fmt(r.metrics.worstGroupTPR)]
       })
     let page = StudyFigures.studyPage(title: study.config.name, summaryMarkdownTable: Study.markdown(summary), tables: [table],
       figures: figures, notes: ["Threshold 0.5 (argmax over the two class prompts). Subgroups with fewer than 10 samples or no positives are left out of gaps.",
                                 "Demographics were used for training only; predictions use images alone."])
-    try AtomicFile.write(Foundation.Data(page.utf8), to: dir + "/report.html")
+    try AtomicWrite.file(page, to: dir + "/report.html")
     _ = try StudyFigures.writeFigures(figures.map { ($0.name, $0.svg) }, to: URL(fileURLWithPath: dir + "/figures"))
   }
 
   static func label(_ r: Study.Result) -> String {
-    r.method + (r.lambda.map { String(format: " λ=%g", $0) } ?? "")
+    r.method.rawValue + (r.lambda.map { String(format: " λ=%g", $0) } ?? "")
   }
 
   static func cellID(_ r: Study.Result) -> String {

@@ -4,8 +4,13 @@ import Foundation
 public enum Audit {
   /// Audits `input` under `configuration`.
   public static func run(_ input: AuditInput, configuration: AuditConfiguration = AuditConfiguration()) throws -> AuditResult {
+    try configuration.validate()
     var timer = PhaseTimer()
     let grouping = input.grouping
+    guard grouping.groupCount <= configuration.maxGroups else {
+      throw AuditError.badOption("--groups gives \(grouping.groupCount) groups, more than --max-groups \(configuration.maxGroups) "
+        + "(an identifier column? raise --max-groups to audit that many)")
+    }
     let ranked = RankedScores(scores: input.scores, labels: input.labels, rowGroup: grouping.rowGroup, groupCount: grouping.groupCount)
     guard !ranked.score.isEmpty else { throw AuditError.badOption("no rows left after the missing-value policy") }
     let threshold = try ThresholdSelector.resolve(configuration.threshold, audited: ranked) { path in
@@ -41,9 +46,13 @@ public enum Audit {
     }
     var certainty: CertaintyReport?
     if let margins = input.margins {
+      var eligible = main.groups.indices.filter { main.groups[$0].isEligible || configuration.includeSmallGroups }
+      if eligible.count > configuration.maxMMDGroups {
+        warnings.append("MMD² compares the \(configuration.maxMMDGroups) largest of \(eligible.count) eligible groups")
+        eligible = Array(eligible.sorted { main.groups[$0].n > main.groups[$1].n }.prefix(configuration.maxMMDGroups)).sorted()
+      }
       certainty = CertaintyAnalysis.run(margins: margins, rowGroup: grouping.rowGroup, groupCount: grouping.groupCount,
-                                        options: configuration.certainty,
-                                        eligible: main.groups.indices.filter { main.groups[$0].isEligible || configuration.includeSmallGroups })
+                                        options: configuration.certainty, eligible: eligible)
     }
     if certainty != nil { timer.mark("certainty + MMD") }
     let roc = ranked.rocCurves(maxPoints: configuration.rocPoints)

@@ -29,6 +29,7 @@ public struct AuditInput: Sendable {
 
   /// Reads and validates a predictions CSV; errors name the file, line and column.
   public static func load(_ url: URL, columns: AuditColumns, groups: GroupingSpec) throws -> AuditInput {
+    try columns.validate(groups: groups)
     var requests: [(name: String, kind: CSVColumnKind)] = [
       (columns.label, .binary),
       (columns.score, .number()),

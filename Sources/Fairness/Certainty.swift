@@ -1,6 +1,6 @@
 import Foundation
 
-/// Options of the certainty analysis on the margin s (METHOD.md §3, §6).
+/// Options of the certainty analysis on the margin s (docs/METHOD.md §3, §6).
 public struct CertaintyOptions: Sendable, Equatable {
   /// Half-width of the uncertainty zone |s| < delta.
   public var delta: Double = 0.05

@@ -34,8 +34,10 @@ public struct GroupMetrics: Sendable {
     return GroupMetrics(descriptor: descriptor, counts: counts, metrics: m, flags: flags)
   }
 
-  /// Whether the group takes part in max/min gaps: not small and with positives.
-  public var isEligible: Bool { !flags.contains("small_group") && !flags.contains("no_positives") }
+  /// Whether the group takes part in max/min gaps: not flagged small. Each gap then takes the
+  /// eligible groups where its own metric is defined (a group without positives has no TPR but
+  /// enters ΔFPR and DPD, as in fairlearn).
+  public var isEligible: Bool { !flags.contains("small_group") }
 }
 
 /// A percentile bootstrap interval.

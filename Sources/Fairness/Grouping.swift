@@ -28,50 +28,43 @@ public struct Grouping: Sendable {
 
   /// Builds groups from raw attribute columns (text, as read from CSV) following `spec`.
   public init(spec: GroupingSpec, columns: [CategoricalColumn], file: String = "input") throws {
-    precondition(columns.count == spec.attributes.count)
+    guard columns.count == spec.attributes.count else {
+      throw AuditError.badOption("\(spec.attributes.count) group attributes but \(columns.count) columns")
+    }
     let rows = columns.first?.codes.count ?? 0
     var levelNames: [[String]] = []
-    var maps: [[Int32]] = []  // raw code -> level index (-1 missing)
+    var maps: [[Int32]] = []  // raw code -> level index (-1 missing, -2 outside every bin)
     var outOfBins: [String: Int] = [:]
-    for (spec1, column) in zip(spec.attributes, columns) {
-      let missingLabel: String? = { if case .level(let l) = spec.missing { return l } else { return nil } }()
-      var map = [Int32](repeating: -1, count: column.levels.count)
-      var names: [String]
-      if let bins = spec1.bins {
-        names = bins.map(\.label)
-        for (code, raw) in column.levels.enumerated() {
-          let trimmed = raw.trimmingCharacters(in: .whitespaces)
-          if spec.missingTokens.contains(trimmed) { continue }
-          guard let x = Double(trimmed), x.isFinite else {
-            let row = column.codes.firstIndex(of: UInt32(code)).map { " (first in data row \($0 + 1))" } ?? ""
-            throw AuditError.badInput(InputLocation(file: file, column: spec1.column),
-                                      "'\(raw)' is not a number, but the attribute is binned\(row)")
-          }
-          if let b = bins.firstIndex(where: { $0.contains(x) }) { map[code] = Int32(b) } else { map[code] = -2 }
-        }
-      } else {
-        var labels: [String?] = column.levels.map { raw in
-          let v = spec1.relabel[raw] ?? raw
-          return spec.missingTokens.contains(v.trimmingCharacters(in: .whitespaces)) ? nil : v
-        }
-        names = Array(Set(labels.compactMap { $0 })).sorted()
-        if let missingLabel { names.removeAll { $0 == missingLabel } }
-        let index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, Int32($0)) })
-        for code in labels.indices {
-          if let l = labels[code] { map[code] = index[l] ?? -1 }  // the missing label itself maps below
-          if labels[code] == missingLabel { labels[code] = nil; map[code] = -1 }
+    let missingLabel: String? = { if case .level(let l) = spec.missing { return l } else { return nil } }()
+    for (attribute, column) in zip(spec.attributes, columns) {
+      var levelOfCode: [String?] = []
+      var outside = Set<Int>()
+      for (code, raw) in column.levels.enumerated() {
+        switch attribute.level(of: raw, missingTokens: spec.missingTokens) {
+        case .level(let l): levelOfCode.append(l == missingLabel ? nil : l)
+        case .missing: levelOfCode.append(nil)
+        case .outsideBins: levelOfCode.append(nil); outside.insert(code)
+        case .notANumber:
+          let row = column.codes.firstIndex(of: UInt32(code)).map { " (first in data row \($0 + 1))" } ?? ""
+          throw AuditError.badInput(InputLocation(file: file, column: attribute.column),
+                                    "'\(raw)' is not a number, but the attribute is binned\(row)")
         }
       }
-      if let missingLabel {
-        names.append(missingLabel)
-      }
+      var names = attribute.bins?.map(\.label) ?? Array(Set(levelOfCode.compactMap { $0 })).sorted()
+      if let missingLabel { names.removeAll { $0 == missingLabel }; names.append(missingLabel) }
+      let index = Dictionary(names.enumerated().map { ($1, Int32($0)) }, uniquingKeysWith: { a, _ in a })
+      maps.append(levelOfCode.indices.map { code in
+        outside.contains(code) ? -2 : levelOfCode[code].flatMap { index[$0] } ?? -1
+      })
       levelNames.append(names)
-      maps.append(map)
-      outOfBins[spec1.column] = 0
+      outOfBins[attribute.column] = 0
     }
 
     let dropMissing: Bool = { if case .drop = spec.missing { return true } else { return false } }()
     var radix: [Int] = levelNames.map(\.count)
+    guard radix.reduce((1, false), { acc, n in acc.1 ? acc : acc.0.multipliedReportingOverflow(by: n) }).1 == false else {
+      throw AuditError.badOption("--groups: the attributes' level combinations overflow a 64-bit key; group by fewer attributes")
+    }
     var key = [Int](repeating: 0, count: rows)
     var dropped = [String: Int]()
     var outCounts = [Int](repeating: 0, count: columns.count)
@@ -107,7 +100,7 @@ public struct Grouping: Sendable {
     } else {
       present = Array(Set(key.filter { $0 >= 0 })).sorted()
       let compact = Dictionary(uniqueKeysWithValues: present.enumerated().map { ($1, Int32($0)) })
-      rowGroup = key.map { $0 < 0 ? -1 : compact[$0]! }
+      rowGroup = key.map { $0 < 0 ? -1 : compact[$0] ?? -1 }
     }
     attributes = spec.attributes.map(\.column)
     levels = levelNames
@@ -135,7 +128,7 @@ public struct Grouping: Sendable {
   public func viewMap(attribute index: Int) -> [Int32] {
     let present = Array(Set(groupLevels.map { $0[index] })).sorted()
     let compact = Dictionary(uniqueKeysWithValues: present.enumerated().map { ($1, Int32($0)) })
-    return groupLevels.map { compact[$0[index]]! }
+    return groupLevels.map { compact[$0[index]] ?? -1 }
   }
 
   /// The single-attribute view: the same rows grouped by attribute `index` alone.

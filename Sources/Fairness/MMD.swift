@@ -1,6 +1,7 @@
 import Foundation
+import Support
 
-/// Maximum mean discrepancy between groups of margins (METHOD.md §3), biased V-statistic:
+/// Maximum mean discrepancy between groups of margins (docs/METHOD.md §3), biased V-statistic:
 ///   MMD²(X, Y) = mean k(x, x') + mean k(y, y') − 2·mean k(x, y),   k(a, b) = exp(−(a − b)² / (2σ²)),
 /// with a permutation p-value (1 + #{perm ≥ observed}) / (1 + permutations).
 public enum MMD {
@@ -88,14 +89,12 @@ public enum MMD {
     }
     var jobs: [(Int, Int)] = []
     for (i, a) in groups.enumerated() { for b in groups[(i + 1)...] where !values[a].isEmpty && !values[b].isEmpty { jobs.append((a, b)) } }
-    var results = [MMDPair?](repeating: nil, count: jobs.count)
-    let lock = NSLock()
-    DispatchQueue.concurrentPerform(iterations: jobs.count) { j in
-      let (a, b) = jobs[j]
-      let t = test(sample[a]!, sample[b]!, sigma: options.sigma, permutations: options.permutations,
-                   seed: options.seed &+ UInt64(a * 7919 + b))
-      lock.lock(); results[j] = MMDPair(a: a, b: b, mmd2: t.mmd2, pValue: t.pValue, sizes: (sample[a]!.count, sample[b]!.count)); lock.unlock()
+    let pairs = jobs, samples = sample
+    return concurrentMap(pairs.count) { j in
+      let (a, b) = pairs[j]
+      let x = samples[a] ?? [], y = samples[b] ?? []
+      let t = test(x, y, sigma: options.sigma, permutations: options.permutations, seed: options.seed &+ UInt64(a * 7919 + b))
+      return MMDPair(a: a, b: b, mmd2: t.mmd2, pValue: t.pValue, sizes: (x.count, y.count))
     }
-    return results.compactMap { $0 }
   }
 }

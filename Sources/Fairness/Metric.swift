@@ -68,7 +68,7 @@ public struct ConfusionCounts: Sendable, Equatable {
     ConfusionCounts(tp: a.tp + b.tp, fp: a.fp + b.fp, tn: a.tn + b.tn, fn: a.fn + b.fn)
   }
 
-  /// The count-based metrics (METHOD.md §6); undefined ones carry their reason.
+  /// The count-based metrics (docs/METHOD.md §6); undefined ones carry their reason.
   public func metrics() -> [MetricKey: Metric] {
     let tp = Double(tp), fp = Double(fp), tn = Double(tn), fn = Double(fn)
     let p = tp + fn, q = fp + tn, n = p + q

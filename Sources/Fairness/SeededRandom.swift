@@ -1,36 +1,18 @@
 import Foundation
+import Support
 
-/// SplitMix64: turns one 64-bit seed into a stream of well-mixed words (used to seed xoshiro).
-public struct SplitMix64: Sendable {
-  private var state: UInt64
-  public init(seed: UInt64) { state = seed }
-  public mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
-
-/// xoshiro256**: the audit's deterministic generator. Same seed, same stream, on every platform.
+/// xoshiro256**: the audit's deterministic generator (``Xoshiro256`` with independent
+/// sub-streams and the audit's distributions).
 public struct SeededRandom: RandomNumberGenerator, Sendable {
-  private var s0, s1, s2, s3: UInt64
+  private var core: Xoshiro256
 
   /// A generator for `seed`; `stream` selects an independent sub-stream (e.g. a bootstrap replicate).
   public init(seed: UInt64, stream: UInt64 = 0) {
-    var mix = SplitMix64(seed: seed ^ (stream &* 0xD1B5_4A32_D192_ED03))
-    s0 = mix.next(); s1 = mix.next(); s2 = mix.next(); s3 = mix.next()
+    core = Xoshiro256(seed: seed ^ (stream &* 0xD1B5_4A32_D192_ED03))
   }
 
-  public mutating func next() -> UInt64 {
-    let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
-    let t = s1 << 17
-    s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3
-    s2 ^= t
-    s3 = (s3 << 45) | (s3 >> 19)
-    return result
-  }
+  @inline(__always)
+  public mutating func next() -> UInt64 { core.next() }
 
   /// Uniform in [0, 1) with 53 random bits.
   public mutating func uniform() -> Double {

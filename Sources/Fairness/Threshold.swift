@@ -1,6 +1,6 @@
 import Foundation
 
-/// How the decision threshold is chosen (METHOD.md §6). Predicted positive iff score ≥ threshold.
+/// How the decision threshold is chosen (docs/METHOD.md §6). Predicted positive iff score ≥ threshold.
 public enum ThresholdRule: Sendable, Equatable {
   /// A fixed threshold.
   case fixed(Double)

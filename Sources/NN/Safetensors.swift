@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Tensor
 
 /// Element types of a safetensors file. Every one is validated; all but the 8-bit floats are
@@ -228,12 +229,11 @@ public final class SafetensorsFile: @unchecked Sendable {
     guard end <= dataSize else {
       throw fail("byte range [\(begin), \(end)) lies outside the \(dataSize)-byte data section")
     }
-    let (count, overflow) = shape.reduce((1, false)) { acc, x in
-      let r = acc.0.multipliedReportingOverflow(by: x)
-      return (r.partialValue, acc.1 || r.overflow)
+    guard let bytes = checkedProduct(shape + [dtype.size]) else {
+      throw fail("shape \(shape) × \(dtype.rawValue) needs more than 2^63 bytes")
     }
-    guard !overflow, count.multipliedReportingOverflow(by: dtype.size).partialValue == end - begin else {
-      throw fail("shape \(shape) × \(dtype.rawValue) needs \(count * dtype.size) bytes but the range holds \(end - begin)")
+    guard bytes == end - begin else {
+      throw fail("shape \(shape) × \(dtype.rawValue) needs \(bytes) bytes but the range holds \(end - begin)")
     }
     return SafetensorsEntry(name: name, dtype: dtype, shape: shape, begin: begin, end: end)
   }

@@ -1,5 +1,6 @@
 import Foundation
 import Tensor
+import Support
 
 /// Writes Float32 safetensors files atomically: the data goes to a temporary file in the same
 /// folder, which is renamed over the destination only once it is complete.
@@ -13,31 +14,16 @@ public enum Safetensors {
       throw SafetensorsError(file: path, tensor: name, "name appears twice")
     }
     let header = try headerBytes(tensors, metadata: metadata, path: path)
-    let url = URL(fileURLWithPath: path)
-    let tmp = url.deletingLastPathComponent()
-      .appendingPathComponent(".\(url.lastPathComponent).tmp-\(UUID().uuidString)").path
-    guard let f = fopen(tmp, "wb") else {
-      throw SafetensorsError(file: path, "cannot create \(tmp) (\(String(cString: strerror(errno))))")
-    }
-    var ok = true
-    var length = UInt64(header.count).littleEndian
-    ok = ok && fwrite(&length, 8, 1, f) == 1
-    ok = ok && header.withUnsafeBytes { fwrite($0.baseAddress, 1, header.count, f) == header.count }
-    for (_, t) in tensors where ok && t.count > 0 {
-      // Float32 is stored little-endian; every platform FairMed targets is little-endian.
-      ok = fwrite(t.pointer, 4, t.count, f) == t.count
-    }
-    ok = fflush(f) == 0 && ok
-    ok = fsync(fileno(f)) == 0 && ok
-    ok = fclose(f) == 0 && ok
-    guard ok else {
-      unlink(tmp)
-      throw SafetensorsError(file: path, "write failed (\(String(cString: strerror(errno))))")
-    }
-    guard rename(tmp, path) == 0 else {
-      let reason = String(cString: strerror(errno))
-      unlink(tmp)
-      throw SafetensorsError(file: path, "cannot rename the temporary file into place (\(reason))")
+    do {
+      try AtomicWrite.stream(to: path) { f in
+        var length = UInt64(header.count).littleEndian
+        guard fwrite(&length, 8, 1, f) == 1,
+              header.withUnsafeBytes({ fwrite($0.baseAddress, 1, header.count, f) == header.count }) else { return false }
+        // Float32 is stored little-endian; every platform FairMed targets is little-endian.
+        return tensors.allSatisfy { $0.1.count == 0 || fwrite($0.1.pointer, 4, $0.1.count, f) == $0.1.count }
+      }
+    } catch let e as FileWriteError {
+      throw SafetensorsError(file: path, e.reason)
     }
   }
 
@@ -52,7 +38,7 @@ public enum Safetensors {
   static func headerBytes(_ tensors: [(String, Tensor)], metadata: [String: String], path: String) throws -> Data {
     var parts: [String] = []
     if !metadata.isEmpty {
-      let m = metadata.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }
+      let m = metadata.sorted { $0.key < $1.key }.map { "\(jsonStringLiteral($0.key)):\(jsonStringLiteral($0.value))" }
       parts.append("\"__metadata__\":{\(m.joined(separator: ","))}")
     }
     var offset = 0
@@ -60,28 +46,11 @@ public enum Safetensors {
       if name == "__metadata__" { throw SafetensorsError(file: path, tensor: name, "reserved name") }
       let bytes = t.count * 4
       let shape = t.shape.map(String.init).joined(separator: ",")
-      parts.append("\(jsonString(name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+      parts.append("\(jsonStringLiteral(name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}")
       offset += bytes
     }
     var s = "{" + parts.joined(separator: ",") + "}"
     while (s.utf8.count + 8) % 8 != 0 { s += " " }
     return Data(s.utf8)
-  }
-
-  /// A JSON string literal.
-  public static func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-      switch u {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      default:
-        if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-      }
-    }
-    return out + "\""
   }
 }

@@ -86,6 +86,11 @@ extension Module {
     if !report.wrongShape.isEmpty || (strict && !report.isEmpty) { throw report }
     for (path, t) in params where available[path] != nil {
       try read(path, t.pointer)
+      // NaN or infinite weights make every prediction meaningless: refuse them here, once.
+      let values = UnsafeBufferPointer(start: t.pointer, count: t.count)
+      if let bad = values.firstIndex(where: { !$0.isFinite }) {
+        throw SafetensorsError(file: source, tensor: path, "holds a non-finite value (\(values[bad]) at element \(bad))")
+      }
     }
   }
 }

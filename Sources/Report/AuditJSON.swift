@@ -103,6 +103,9 @@ public enum AuditJSON {
       f.append(("max_group", v.maxGroup.map { .string(a.groups[$0].name) } ?? .null))
       f.append(("min_group", v.minGroup.map { .string(a.groups[$0].name) } ?? .null))
       f.append(("groups_compared", .integer(k.inputs.map { a.members[$0]?.count ?? 0 }.min() ?? 0)))
+      f.append(("members", .object(k.inputs.map { m in
+        (m.rawValue, .array((a.members[m] ?? []).map { .string(a.groups[$0].name) }))
+      })))
       f.append(("ci", a.aggregateIntervals[k].map(interval) ?? .null))
       return (k.rawValue, .object(f))
     })

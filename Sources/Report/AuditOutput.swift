@@ -1,9 +1,9 @@
 import Foundation
 import Fairness
+import Support
 
-/// Writes the four audit files atomically: everything is rendered in memory, written into a
-/// temporary sibling folder, then moved into place by rename. On any error nothing partial is
-/// left in the output folder.
+/// Writes the four audit files as one folder: rendered in memory, written into a staging
+/// sibling, then swapped in whole, so a reader never sees new and old files mixed.
 public enum AuditOutput {
   /// File name → contents.
   public static func render(_ result: AuditResult) -> [(String, String)] {
@@ -20,36 +20,17 @@ public enum AuditOutput {
   }
 
   static func write(files: [(String, String)], to directory: URL) throws {
-    let fm = FileManager.default
-    let parent = directory.deletingLastPathComponent()
+    let names = Set(files.map(\.0))
+    if let present = try? FileManager.default.contentsOfDirectory(atPath: directory.path),
+       let other = present.first(where: { !names.contains($0) }) {
+      throw AuditError.io("\(directory.path) holds '\(other)', which is not an audit file: choose an empty or new --out")
+    }
     do {
-      try fm.createDirectory(at: parent, withIntermediateDirectories: true)
-    } catch {
-      throw AuditError.io("cannot create \(parent.path): \(error.localizedDescription)")
-    }
-    let staging = parent.appendingPathComponent(".\(directory.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
-    defer { try? fm.removeItem(at: staging) }
-    do {
-      try fm.createDirectory(at: staging, withIntermediateDirectories: false)
-      for (name, text) in files {
-        try Data(text.utf8).write(to: staging.appendingPathComponent(name))
+      try AtomicWrite.directory(directory.path) { staging in
+        for (name, text) in files { try AtomicWrite.file(text, to: staging + "/" + name) }
       }
-    } catch {
-      throw AuditError.io("cannot write the audit files next to \(directory.path): \(error.localizedDescription)")
-    }
-    var isDirectory: ObjCBool = false
-    if !fm.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
-      guard rename(staging.path, directory.path) == 0 else {
-        throw AuditError.io("cannot move the audit into \(directory.path): \(String(cString: strerror(errno)))")
-      }
-      return
-    }
-    guard isDirectory.boolValue else { throw AuditError.io("\(directory.path) exists and is not a folder") }
-    for (name, _) in files {  // each rename atomically replaces one file
-      let from = staging.appendingPathComponent(name).path, to = directory.appendingPathComponent(name).path
-      guard rename(from, to) == 0 else {
-        throw AuditError.io("cannot move \(name) into \(directory.path): \(String(cString: strerror(errno)))")
-      }
+    } catch let e as FileWriteError {
+      throw AuditError.io(e.description)
     }
   }
 }
@@ -88,5 +69,16 @@ public enum AuditPipeline {
     timer.mark("write")
     result.timings = [timer.phases[0]] + result.timings + Array(timer.phases[2...])
     return result
+  }
+
+  /// The lines `fairmed audit` prints: rows, groups, threshold, ΔTPR and where the files went.
+  public static func headline(_ result: AuditResult, out: String) -> String {
+    let names = result.intersectional.groups.map(\.name)
+    var lines = ["audited \(result.rowsUsed) rows, \(names.count) groups; threshold \(result.threshold.rule) = \(result.threshold.value)"]
+    if let d = result.intersectional.aggregates[.deltaTPR], let v = d.value, let hi = d.maxGroup, let lo = d.minGroup {
+      lines.append(String(format: "ΔTPR %.3f (%@ vs %@)", v, names[hi], names[lo]))
+    }
+    lines.append("wrote \(out)/audit.json, groups.csv, audit.md, audit.html")
+    return lines.joined(separator: "\n")
   }
 }

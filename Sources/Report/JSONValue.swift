@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// A JSON document built in code and serialised deterministically (keys in insertion order).
 /// Non-finite numbers cannot be written: they become `null`.
@@ -70,19 +71,5 @@ public indirect enum JSONValue: Sendable, Equatable {
     }
   }
 
-  static func escape(_ s: String, into out: inout String) {
-    out += "\""
-    for u in s.unicodeScalars {
-      switch u {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      default:
-        if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-      }
-    }
-    out += "\""
-  }
+  static func escape(_ s: String, into out: inout String) { out += jsonStringLiteral(s) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// A results table for the study page: header cells and rows of plain strings (escaped on render).
 public struct StudyTable: Sendable, Equatable {
@@ -48,8 +49,11 @@ extension StudyFigures {
       """
     if let md = summaryMarkdownTable, !md.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
       h += "<h2>Summary</h2>\n"
-      if let t = parseMarkdownTable(md) {
+      let lines = md.split(separator: "\n").map(String.init)
+      let tableLines = lines.filter { $0.hasPrefix("|") }, text = lines.filter { !$0.hasPrefix("|") && !$0.isEmpty }
+      if let t = parseMarkdownTable(tableLines.joined(separator: "\n")) {
         h += htmlTable(StudyTable(caption: "", header: t.header, rows: t.rows))
+        h += text.map { "<p>\(e($0))</p>\n" }.joined()
       } else {
         h += "<pre>\(e(md))</pre>\n"
       }
@@ -78,14 +82,7 @@ extension StudyFigures {
     try fm.createDirectory(at: directory, withIntermediateDirectories: true)
     return try figures.map { fig in
       let url = directory.appendingPathComponent(anchor(fig.name) + ".svg")
-      let tmp = directory.appendingPathComponent(".\(anchor(fig.name)).svg.tmp-\(ProcessInfo.processInfo.processIdentifier)")
-      try Data(fig.svg.utf8).write(to: tmp)
-      if rename(tmp.path, url.path) != 0 {
-        let err = errno
-        try? fm.removeItem(at: tmp)
-        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path,
-                                                       NSUnderlyingErrorKey: NSError(domain: NSPOSIXErrorDomain, code: Int(err))])
-      }
+      try AtomicWrite.file(fig.svg, to: url.path)
       return url
     }
   }

@@ -12,10 +12,19 @@ public enum Parallel {
     return max(1, fromEnvironment ?? ProcessInfo.processInfo.activeProcessorCount)
   }()
 
-  /// Threads used by FairMed's loops and GEMM splits (BLAS itself runs single-threaded).
+  /// A thread count for the current task only (``withThreadCount(_:_:)``).
+  @TaskLocal static var taskThreadCount: Int?
+
+  /// Threads used by FairMed's loops and GEMM splits (BLAS itself runs single-threaded). Set it
+  /// once at start-up; code running concurrently with other work uses ``withThreadCount(_:_:)``.
   public static var threadCount: Int {
-    get { _threadCount }
+    get { taskThreadCount ?? _threadCount }
     set { _threadCount = max(1, newValue) }
+  }
+
+  /// Runs `body` with `threads` threads for this task alone, leaving every other task's count.
+  public static func withThreadCount<T>(_ threads: Int, _ body: () throws -> T) rethrows -> T {
+    try $taskThreadCount.withValue(max(1, threads), operation: body)
   }
 
   /// Minimum elements per chunk before a loop is split: below it threads cost more than they save.

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// FairMed's reproducible random generator: xoshiro256** (Blackman & Vigna), seeded through
 /// SplitMix64. Normal samples use the Box–Muller transform on pairs of uniforms in (0, 1].
@@ -6,34 +7,30 @@ import Foundation
 /// The same seed gives the same stream on every platform; the full state can be saved and
 /// restored (checkpoints) with ``state``.
 public struct SeededGenerator: RandomNumberGenerator, Sendable, Codable, Equatable {
-  /// The four 64-bit words of xoshiro256** state.
-  public var state: [UInt64]
+  private var core: Xoshiro256
 
-  public init(seed: UInt64) {
-    var sm = seed
-    func splitMix() -> UInt64 {
-      sm &+= 0x9E37_79B9_7F4A_7C15
-      var z = sm
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
-    state = [splitMix(), splitMix(), splitMix(), splitMix()]
-  }
+  public init(seed: UInt64) { core = Xoshiro256(seed: seed) }
+
+  /// The four 64-bit words of xoshiro256** state (checkpoints store them as `state`).
+  public var state: [UInt64] { core.state }
 
   @inline(__always)
-  private static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+  public mutating func next() -> UInt64 { core.next() }
 
-  public mutating func next() -> UInt64 {
-    let result = Self.rotl(state[1] &* 5, 7) &* 9
-    let t = state[1] << 17
-    state[2] ^= state[0]
-    state[3] ^= state[1]
-    state[1] ^= state[2]
-    state[0] ^= state[3]
-    state[2] ^= t
-    state[3] = Self.rotl(state[3], 45)
-    return result
+  enum CodingKeys: String, CodingKey { case state }
+
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    let words = try c.decode([UInt64].self, forKey: .state)
+    guard let core = Xoshiro256(state: words) else {
+      throw DecodingError.dataCorruptedError(forKey: .state, in: c, debugDescription: "xoshiro256** state needs 4 words, got \(words.count)")
+    }
+    self.core = core
+  }
+
+  public func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(core.state, forKey: .state)
   }
 
   /// Uniform in [0, 1) with 24 bits of precision.

@@ -1,5 +1,7 @@
 import CLIP
+import Data
 import Foundation
+import Support
 import NN
 import Tensor
 
@@ -9,28 +11,41 @@ public final class CLIPClassifier {
   public let model: CLIPModel
   public let tokenizer: CLIPTokenizer
   public let prompts: [String]
+  /// The evaluation preprocessing; saved as `preprocessor_config.json` with the model.
+  public var preprocessing: ImageTransform
   private let promptIDs: [[Int]]
   /// Class embeddings computed once when the text side is frozen.
   private var frozenClassTexts: Tensor?
 
-  public init(model: CLIPModel, tokenizer: CLIPTokenizer, prompts: [String]) {
+  public init(model: CLIPModel, tokenizer: CLIPTokenizer, prompts: [String], preprocessing: ImageTransform? = nil) {
     self.model = model
     self.tokenizer = tokenizer
     self.prompts = prompts
+    self.preprocessing = preprocessing ?? ImageTransform(size: model.config.vision.imageSize)
     self.promptIDs = tokenizer(prompts)
   }
 
   /// Loads a Hugging Face CLIP folder with its tokenizer files (or the bundled OpenAI
-  /// vocabulary when the folder has none).
+  /// vocabulary when the folder has none) and its `preprocessor_config.json` (CLIP's defaults
+  /// at the model's image size when absent).
   public static func load(directory: String, prompts: [String]) throws -> CLIPClassifier {
     let model = try CLIPModel(directory: directory)
-    return CLIPClassifier(model: model, tokenizer: try CLIPTokenizer(modelDirectory: directory, config: model.config), prompts: prompts)
+    let pre = ["preprocessor_config.json", "processor_config.json"].map { directory + "/" + $0 }
+      .first { FileManager.default.fileExists(atPath: $0) }
+    let preprocessing = try pre.map { try ImageTransform(preprocessorConfig: $0) }
+    if let preprocessing, preprocessing.size != model.config.vision.imageSize {
+      throw TrainingError.file(pre ?? directory, "crop size \(preprocessing.size) differs from the model's image_size \(model.config.vision.imageSize)")
+    }
+    return CLIPClassifier(model: model, tokenizer: try CLIPTokenizer(modelDirectory: directory, config: model.config),
+                          prompts: prompts, preprocessing: preprocessing)
   }
 
-  /// Saves model, config and tokenizer files as a Hugging Face folder.
+  /// Saves a complete Hugging Face folder: `config.json`, `model.safetensors`, the tokenizer
+  /// files and `preprocessor_config.json` (``CLIPProcessor.from_pretrained`` opens it).
   public func save(directory: String) throws {
     try model.save(directory: directory)
     try tokenizer.save(directory: directory)
+    try AtomicWrite.file(preprocessing.preprocessorConfigJSON(), to: directory + "/preprocessor_config.json")
   }
 
   /// Whether any text-side parameter is trainable.

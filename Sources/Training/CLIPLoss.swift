@@ -1,7 +1,7 @@
 import Foundation
 import Tensor
 
-/// The CLIP objectives of METHOD.md §3.
+/// The CLIP objectives of docs/METHOD.md §3.
 public enum CLIPLoss {
   /// Largest allowed logit scale τ = exp(logit_scale).
   public static let maxLogitScale: Float = 100

@@ -1,7 +1,7 @@
 import Foundation
 import Tensor
 
-/// **CMAC-MMD** (METHOD.md §3): make the whole distribution of certainty margins equal across
+/// **CMAC-MMD** (docs/METHOD.md §3): make the whole distribution of certainty margins equal across
 /// the intersectional subgroups of a mini-batch.
 ///
 ///     MMD²_b(X, Y) = mean k(x, x′) + mean k(y, y′) − 2·mean k(x, y)     (biased, V-statistic)
@@ -44,16 +44,17 @@ public struct CMACMMD: Sendable, Codable, Equatable {
   /// Groups with fewer samples in the batch (after conditioning) are skipped and counted.
   public var minGroupSize: Int = 2
 
+  /// The defaults above, with any option given here replaced.
   public init(
-    lambda: Float = 0.5, estimator: Estimator = .biased, bandwidth: Bandwidth = .fixed(0.1),
-    comparison: Comparison = .pairs, conditioning: Conditioning = .none, minGroupSize: Int = 2
+    lambda: Float? = nil, estimator: Estimator? = nil, bandwidth: Bandwidth? = nil,
+    comparison: Comparison? = nil, conditioning: Conditioning? = nil, minGroupSize: Int? = nil
   ) {
-    self.lambda = lambda
-    self.estimator = estimator
-    self.bandwidth = bandwidth
-    self.comparison = comparison
-    self.conditioning = conditioning
-    self.minGroupSize = minGroupSize
+    if let lambda { self.lambda = lambda }
+    if let estimator { self.estimator = estimator }
+    if let bandwidth { self.bandwidth = bandwidth }
+    if let comparison { self.comparison = comparison }
+    if let conditioning { self.conditioning = conditioning }
+    if let minGroupSize { self.minGroupSize = minGroupSize }
   }
 
   /// The unweighted term L_CMAC and what it compared.

@@ -1,6 +1,6 @@
 import Tensor
 
-/// The certainty (alignment) score of METHOD.md §3:
+/// The certainty (alignment) score of docs/METHOD.md §3:
 /// sᵢ = ⟨vᵢ, t_{yᵢ}⟩ − max_{c≠yᵢ} ⟨vᵢ, t_c⟩.
 /// High s: confident and correct; s ≈ 0: uncertain; s < 0: wrong.
 public enum CertaintyMargin {

@@ -8,7 +8,7 @@ public struct EvalMetrics: Codable, Equatable, Sendable {
   public var accuracy: Double?
   /// Overall sensitivity at the threshold.
   public var tpr: Double?
-  /// max − min subgroup TPR over eligible groups (METHOD.md §6).
+  /// max − min subgroup TPR over eligible groups (docs/METHOD.md §6).
   public var deltaTPR: Double?
   public var worstGroupTPR: Double?
   public var worstGroup: String?

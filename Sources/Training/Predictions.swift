@@ -1,6 +1,8 @@
+import Fairness
 import Data
 import Foundation
 import Tensor
+import Support
 
 /// Per-sample predictions of a classifier on a dataset: P(class 1), the certainty margin on the
 /// true label, and the pass-through columns the audit needs. No demographic attribute is used to
@@ -8,8 +10,10 @@ import Tensor
 public struct Predictions {
   public var ids: [String] = []
   public var labels: [Int] = []
-  /// P(class 1) for binary tasks; for more classes, P(true positive class = 1) is still column 1.
+  /// P(class 1) (the `prob` column).
   public var scores: [Double] = []
+  /// Every class's probability; written as `prob_0…prob_{C-1}` when there are more than two.
+  public var classProbabilities: [[Double]] = []
   public var margins: [Double] = []
   /// Subgroup key of each sample (for metrics; not an input of the model).
   public var groups: [String] = []
@@ -18,9 +22,10 @@ public struct Predictions {
   /// Runs the classifier over `dataset` in batches (decoding in parallel), or over `cached`
   /// pooled image-tower outputs.
   public static func compute(
-    classifier: CLIPClassifier, dataset: Dataset, groupSpec: GroupSpec, transform: ImageTransform, batchSize: Int = 64,
+    classifier: CLIPClassifier, dataset: Dataset, groupSpec: GroupingSpec, transform: ImageTransform, batchSize: Int = 64,
     cached: Tensor? = nil, threads: Int? = nil
   ) throws -> Predictions {
+    guard batchSize >= 1 else { throw TrainingError.invalidConfig(["--batch-size must be ≥ 1, got \(batchSize)"]) }
     var out = Predictions()
     let batches = stride(from: 0, to: dataset.count, by: batchSize).map { Array($0..<min(dataset.count, $0 + batchSize)) }
     let loader = cached == nil ? BatchLoader(dataset: dataset, batches: batches, transform: transform, groups: groupSpec,
@@ -34,32 +39,41 @@ public struct Predictions {
         images = try cached!.indexSelect(axis: 0, indices: idx)
       }
       let samples = idx.map { dataset.samples[$0] }
-      let labels = samples.map(\.label)
-      let (probs, margins) = try classifier.predict(images, pooled: cached != nil, labels: labels)
-      out.ids += samples.map(\.id)
-      out.labels += labels
-      out.scores += probs.map { Double($0.count > 1 ? $0[1] : $0[0]) }
-      out.margins += margins.map(Double.init)
-      out.groups += samples.map(groupSpec.key)
-      out.attributes += samples.map(\.attributes)
+      let (probs, margins) = try classifier.predict(images, pooled: cached != nil, labels: samples.map(\.label))
+      out.append(samples: samples, probabilities: probs.map { $0.map(Double.init) }, margins: margins.map(Double.init), groups: groupSpec)
     }
     return out
   }
 
-  /// `id,label,prob,margin,group,<attributes…>` (RFC 4180 quoting), written atomically.
-  public func writeCSV(to path: String) throws {
-    let attrNames = Set(attributes.flatMap(\.keys)).sorted()
-    var lines = [(["id", "label", "prob", "margin", "group"] + attrNames).map(Self.quote).joined(separator: ",")]
-    for i in ids.indices {
-      let fields = [ids[i], String(labels[i]), String(format: "%.6f", scores[i]), String(format: "%.6f", margins[i]), groups[i]]
-        + attrNames.map { attributes[i][$0] ?? "" }
-      lines.append(fields.map(Self.quote).joined(separator: ","))
-    }
-    try AtomicFile.write(Foundation.Data((lines.joined(separator: "\n") + "\n").utf8), to: path)
+  /// Adds one batch of predictions.
+  public mutating func append(samples: [Sample], probabilities: [[Double]], margins: [Double], groups: GroupingSpec) {
+    ids += samples.map(\.id)
+    labels += samples.map(\.label)
+    classProbabilities += probabilities
+    scores += probabilities.map { $0.count > 1 ? $0[1] : $0[0] }
+    self.margins += margins
+    self.groups += samples.map(groups.key)
+    attributes += samples.map(\.attributes)
   }
 
-  /// RFC 4180 quoting of one field.
-  public static func quote(_ s: String) -> String {
-    s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+  /// `id,label,prob,margin,group,<attributes…>[,prob_0…]` (RFC 4180 quoting), written
+  /// atomically. Every non-finite probability or margin is refused with its row named.
+  public func writeCSV(to path: String) throws {
+    if let i = ids.indices.first(where: { !scores[$0].isFinite || !margins[$0].isFinite }) {
+      throw TrainingError.nonFinite("\(path): prediction for '\(ids[i])' (row \(i + 1)) is not finite (prob \(scores[i]), margin \(margins[i])): the model's weights or the input hold NaN or infinity")
+    }
+    let attrNames = Set(attributes.flatMap(\.keys)).sorted()
+    let classes = classProbabilities.map(\.count).max() ?? 2
+    let classColumns = classes > 2 ? (0..<classes).map { "prob_\($0)" } : []
+    var lines = [(["id", "label", "prob", "margin", "group"] + attrNames + classColumns).map(csvField).joined(separator: ",")]
+    for i in ids.indices {
+      let perClass = classColumns.isEmpty ? [] : (0..<classes).map { c in
+        classProbabilities[i].indices.contains(c) ? String(format: "%.6f", classProbabilities[i][c]) : ""
+      }
+      let fields = [ids[i], String(labels[i]), String(format: "%.6f", scores[i]), String(format: "%.6f", margins[i]), groups[i]]
+        + attrNames.map { attributes[i][$0] ?? "" } + perClass
+      lines.append(fields.map(csvField).joined(separator: ","))
+    }
+    try AtomicWrite.file(lines.joined(separator: "\n") + "\n", to: path)
   }
 }

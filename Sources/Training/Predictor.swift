@@ -1,3 +1,4 @@
+import Fairness
 import CLIP
 import Data
 import Foundation
@@ -14,10 +15,12 @@ public enum Predictor {
     guard dataset.count > 0 else { throw TrainingError.data("\(data): no samples\(split.map { " in split \($0)" } ?? "")") }
     let classPrompts = try prompts ?? run?.prompts ?? TrainingData.defaultPrompts(dataSpec: run?.data ?? data, classNames: dataset.classNames)
     let classifier = try CLIPClassifier.load(directory: modelDir, prompts: classPrompts)
-    let size = run?.imageSize ?? classifier.model.config.vision.imageSize
-    let transform = fm.fileExists(atPath: modelDir + "/preprocessor_config.json")
-      ? try ImageTransform(preprocessorConfig: modelDir + "/preprocessor_config.json") : ImageTransform(size: size)
-    let spec = try GroupSpec(parsing: groups ?? run?.groups ?? "sex,age:<40,40-59,>=60")
+    let transform = classifier.preprocessing
+    guard classPrompts.count == dataset.classNames.count else {
+      throw TrainingError.invalidConfig(["--prompts: \(classPrompts.count) prompts for the \(dataset.classNames.count) classes of \(data)"])
+    }
+    let spec = try GroupingSpec(parsing: groups ?? run?.groups ?? GroupingSpec.sexAge.description)
+    try spec.validate(dataset)
     return try Predictions.compute(classifier: classifier, dataset: dataset, groupSpec: spec, transform: transform, batchSize: batchSize)
   }
 }

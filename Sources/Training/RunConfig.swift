@@ -1,5 +1,7 @@
+import Fairness
 import CLIP
 import Foundation
+import Support
 
 /// Every option of a training run. `fairmed train` fills it from flags or from `--config
 /// run.json`; the run directory stores the resolved copy (`run.json`).
@@ -10,22 +12,19 @@ public struct RunConfig: Codable, Equatable, Sendable {
   public var val: String? = nil
   /// A Hugging Face CLIP folder to fine-tune.
   public var model: String? = nil
-  /// `tiny` or `small`: a CLIP trained from scratch (used when ``model`` is nil).
-  public var fromScratch: String? = nil
+  /// A CLIP trained from scratch (used when ``model`` is nil).
+  public var fromScratch: ScratchPreset? = nil
   /// One text per class (class 0 first); nil = the dataset kind's defaults.
   public var prompts: [String]? = nil
-  /// `erm`, `cmac-mmd`, or a baseline (``MethodRegistry/names``).
-  public var method: String = "cmac-mmd"
+  public var method: MethodName = .cmacMMD
   public var lambda: Float = 0.5
-  /// CMAC-MMD options (METHOD.md §3).
+  /// CMAC-MMD options (docs/METHOD.md §3).
   public var cmac = CMACOptions()
   /// Intersectional groups, e.g. `sex,age:<40,40-59,>=60`.
-  public var groups: String = "sex,age:<40,40-59,>=60"
+  public var groups: String = GroupingSpec.sexAge.description
   public var epochs: Int = 10
   public var batchSize: Int = 64
-  /// `shuffle`, `balanced` (≥ ``minPerCell`` samples of every subgroup per batch) or
-  /// `balanced-cells` (≥ ``minPerCell`` of every subgroup × label cell).
-  public var sampler: String = "shuffle"
+  public var sampler: SamplerKind = .shuffle
   public var minPerCell: Int = 2
   public var seed: UInt64 = 0
   public var learningRate: Float = 1e-5
@@ -36,14 +35,10 @@ public struct RunConfig: Codable, Equatable, Sendable {
   public var gradClip: Float = 1.0
   /// Micro-batches per optimiser step.
   public var accumulation: Int = 1
-  /// `full`, `last-k` (last ``lastK`` blocks of both towers + projections), `text-frozen`,
-  /// or `image-frozen` (image tower frozen, its pooled outputs cached once: the fast CPU path).
-  public var mode: String = "full"
+  public var mode: FineTuningMode = .full
   public var lastK: Int = 2
-  /// `auto` (contrastive when the data has notes, else prompt-ce), `contrastive`, `prompt-ce`.
-  public var loss: String = "auto"
-  /// `val-auc`, `val-dtpr` (lowest val ΔTPR with AUC ≥ best − ``selectionDelta``), or `last`.
-  public var selection: String = "val-auc"
+  public var loss: LossKind = .auto
+  public var selection: SelectionRule = .valAUC
   public var selectionDelta: Double = 0.02
   public var valFraction: Double = 0.15
   /// Training augmentation (random resized crop, flip, colour jitter).
@@ -60,74 +55,93 @@ public struct RunConfig: Codable, Equatable, Sendable {
 
   public init(data: String) { self.data = data }
 
-  /// CMAC-MMD's options in their command-line spelling.
+  /// The defaults of every option (what `--help` shows).
+  public static let defaults = RunConfig(data: "")
+
+  /// CMAC-MMD's options as `run.json` stores them; defaults are ``CMACMMD``'s.
   public struct CMACOptions: Codable, Equatable, Sendable {
-    public var estimator = "biased"
-    /// `fixed`, `median` or `multi`.
-    public var bandwidth = "fixed"
-    public var sigma: Float = 0.1
-    public var comparison = "pairs"
-    public var conditioning = "none"
-    public var minGroupSize = 2
-    /// Margins on τ-scaled logits instead of cosines (METHOD.md §8: collapse-prone).
+    public var estimator: CMACMMD.Estimator
+    public var bandwidth: BandwidthKind
+    /// σ of the fixed and multi bandwidths, in the units of the margin.
+    public var sigma: Float
+    public var comparison: CMACMMD.Comparison
+    public var conditioning: CMACMMD.Conditioning
+    public var minGroupSize: Int
+    /// Margins on τ-scaled logits instead of cosines (docs/METHOD.md §8: collapse-prone).
     public var marginsOnLogits = false
-    public init() {}
+
+    public init(_ d: CMACMMD = CMACMMD()) {
+      estimator = d.estimator
+      switch d.bandwidth {
+      case .fixed(let s): bandwidth = .fixed; sigma = s
+      case .multi(let s): bandwidth = .multi; sigma = s
+      case .median: bandwidth = .median; sigma = 0.1
+      }
+      comparison = d.comparison
+      conditioning = d.conditioning
+      minGroupSize = d.minGroupSize
+    }
   }
 
   /// Checks names and ranges, listing every problem in one error.
   public func validate() throws {
-    var problems: [String] = []
-    if model == nil && fromScratch == nil { problems.append("give --model HF_DIR or --from-scratch tiny|small") }
-    if let s = fromScratch, ModelPresets.config(named: s, imageSize: 64) == nil { problems.append("--from-scratch must be tiny or small, got '\(s)'") }
-    if !MethodRegistry.names.contains(method) { problems.append("--method must be one of \(MethodRegistry.names.joined(separator: ", ")), got '\(method)'") }
-    if epochs < 1 { problems.append("--epochs must be ≥ 1") }
-    if batchSize < 2 { problems.append("--batch-size must be ≥ 2") }
-    if accumulation < 1 { problems.append("--accumulation must be ≥ 1") }
-    if !["shuffle", "balanced", "balanced-cells"].contains(sampler) { problems.append("--sampler must be shuffle, balanced or balanced-cells, got '\(sampler)'") }
-    if !["full", "last-k", "text-frozen", "image-frozen"].contains(mode) { problems.append("--mode must be full, last-k, text-frozen or image-frozen, got '\(mode)'") }
-    if !["auto", "contrastive", "prompt-ce"].contains(loss) { problems.append("--loss must be auto, contrastive or prompt-ce, got '\(loss)'") }
-    if !["val-auc", "val-dtpr", "last"].contains(selection) { problems.append("--selection must be val-auc, val-dtpr or last, got '\(selection)'") }
-    if CMACMMD.Estimator(rawValue: cmac.estimator) == nil { problems.append("--cmac-estimator must be biased or unbiased") }
-    if !["fixed", "median", "multi"].contains(cmac.bandwidth) { problems.append("--cmac-bandwidth must be fixed, median or multi") }
-    if CMACMMD.Comparison(rawValue: cmac.comparison) == nil { problems.append("--cmac-comparison must be pairs, pooled or pooled-detached") }
-    if CMACMMD.Conditioning(rawValue: cmac.conditioning) == nil { problems.append("--cmac-conditioning must be none, positives or per-class") }
-    if !(valFraction > 0 && valFraction < 1) { problems.append("--val-fraction must be in (0, 1)") }
-    if learningRate <= 0 || !learningRate.isFinite { problems.append("--lr must be positive") }
-    guard problems.isEmpty else { throw TrainingError.invalidConfig(problems) }
+    var p: [String] = []
+    func check(_ ok: Bool, _ flag: String, _ rule: String, _ value: Any) { if !ok { p.append("\(flag) must be \(rule), got \(value)") } }
+    if model == nil && fromScratch == nil { p.append("give --model HF_DIR or --from-scratch tiny|small") }
+    if model != nil && fromScratch != nil { p.append("give --model or --from-scratch, not both") }
+    if let model, !FileManager.default.fileExists(atPath: model) { p.append("--model \(model): no such folder") }
+    check((1...Self.maxEpochs).contains(epochs), "--epochs", "in 1…\(Self.maxEpochs)", epochs)
+    check((2...Self.maxBatchSize).contains(batchSize), "--batch-size", "in 2…\(Self.maxBatchSize)", batchSize)
+    check((1...1024).contains(accumulation), "--accumulation", "in 1…1024", accumulation)
+    check(valFraction > 0 && valFraction < 1, "--val-fraction", "in (0, 1)", valFraction)
+    check(learningRate.isFinite && learningRate > 0 && learningRate < 1, "--lr", "a finite number in (0, 1)", learningRate)
+    check(lambda.isFinite && lambda >= 0 && lambda <= 1000, "--lambda", "a finite number in 0…1000", lambda)
+    check(weightDecay.isFinite && weightDecay >= 0, "--weight-decay", "a finite number ≥ 0", weightDecay)
+    check(warmupFraction.isFinite && (0...1).contains(warmupFraction), "--warmup-fraction", "in 0…1", warmupFraction)
+    check(gradClip.isFinite && gradClip >= 0, "--grad-clip", "a finite number ≥ 0 (0 = off)", gradClip)
+    check(lastK >= 1, "--last-k", "≥ 1", lastK)
+    check(selectionDelta.isFinite && selectionDelta >= 0, "--selection-delta", "a finite number ≥ 0", selectionDelta)
+    check((1...Self.maxBatchSize).contains(minPerCell), "--min-per-cell", "in 1…\(Self.maxBatchSize)", minPerCell)
+    check(logEvery >= 1, "--log-every", "≥ 1", logEvery)
+    if let t = loaderThreads { check((1...256).contains(t), "loaderThreads", "in 1…256", t) }
+    if let s = imageSize { check((8...Self.maxImageSize).contains(s), "--image-size", "in 8…\(Self.maxImageSize)", s) }
+    check(cmac.sigma.isFinite && cmac.sigma > 0, "--cmac-sigma", "a finite number > 0", cmac.sigma)
+    check(cmac.minGroupSize >= (cmac.estimator == .unbiased ? 2 : 1), "--cmac-min-group-size",
+          cmac.estimator == .unbiased ? "≥ 2 with the unbiased estimator" : "≥ 1", cmac.minGroupSize)
+    if let prompts { check(prompts.count >= 2 && !prompts.contains(where: \.isEmpty), "--prompts", "at least two non-empty prompts", prompts.count) }
+    do { _ = try GroupingSpec(parsing: groups) } catch { p.append("\(error)") }
+    guard p.isEmpty else { throw TrainingError.invalidConfig(p) }
   }
+
+  /// The largest accepted `--epochs`, `--batch-size` and `--image-size`.
+  public static let maxEpochs = 10_000, maxBatchSize = 65_536, maxImageSize = 4096
 
   /// The CMAC-MMD loss these options describe.
   public var cmacMMD: CMACMMD {
-    let bw: CMACMMD.Bandwidth = cmac.bandwidth == "median" ? .median : cmac.bandwidth == "multi" ? .multi(cmac.sigma) : .fixed(cmac.sigma)
-    return CMACMMD(lambda: lambda, estimator: CMACMMD.Estimator(rawValue: cmac.estimator) ?? .biased, bandwidth: bw,
-      comparison: CMACMMD.Comparison(rawValue: cmac.comparison) ?? .pairs,
-      conditioning: CMACMMD.Conditioning(rawValue: cmac.conditioning) ?? .none, minGroupSize: cmac.minGroupSize)
+    let bw: CMACMMD.Bandwidth
+    switch cmac.bandwidth {
+    case .fixed: bw = .fixed(cmac.sigma)
+    case .median: bw = .median
+    case .multi: bw = .multi(cmac.sigma)
+    }
+    return CMACMMD(lambda: lambda, estimator: cmac.estimator, bandwidth: bw, comparison: cmac.comparison,
+                   conditioning: cmac.conditioning, minGroupSize: cmac.minGroupSize)
   }
 
   /// The method object for this run.
-  public func makeMethod() throws -> TrainingMethod {
-    if method == "cmac-mmd" {
-      return CMACMMDMethod(options: cmacMMD, marginsOnLogits: cmac.marginsOnLogits)
-    }
-    guard let m = MethodRegistry.make(method, lambda: lambda) else { throw TrainingError.invalidConfig(["unknown method '\(method)'"]) }
-    return m
+  public func makeMethod() -> TrainingMethod {
+    method.make(lambda: lambda, cmac: cmacMMD, marginsOnLogits: cmac.marginsOnLogits)
   }
 
   /// Reads a `run.json`; keys not given keep their defaults.
   public static func load(_ path: String) throws -> RunConfig {
-    let data: Foundation.Data
-    do { data = try Foundation.Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-      throw TrainingError.file(path, "cannot read: \(error.localizedDescription)")
-    }
-    do { return try JSONDecoder().decode(RunConfig.self, from: data) } catch {
-      throw TrainingError.file(path, "is not a valid run config: \(error)")
-    }
+    try decodeJSONFile(RunConfig.self, path, "run config")
   }
 
   public func write(to path: String) throws {
     let enc = JSONEncoder()
     enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try AtomicFile.write(try enc.encode(self), to: path)
+    try AtomicWrite.file(try enc.encode(self), to: path)
   }
 }
 
@@ -139,7 +153,7 @@ extension RunConfig {
     func opt<T: Decodable>(_ k: CodingKeys, _ v: inout T) throws { if let x = try c.decodeIfPresent(T.self, forKey: k) { v = x } }
     val = try c.decodeIfPresent(String.self, forKey: .val)
     model = try c.decodeIfPresent(String.self, forKey: .model)
-    fromScratch = try c.decodeIfPresent(String.self, forKey: .fromScratch)
+    fromScratch = try c.decodeIfPresent(ScratchPreset.self, forKey: .fromScratch)
     prompts = try c.decodeIfPresent([String].self, forKey: .prompts)
     imageSize = try c.decodeIfPresent(Int.self, forKey: .imageSize)
     loaderThreads = try c.decodeIfPresent(Int.self, forKey: .loaderThreads)
@@ -162,6 +176,28 @@ extension RunConfig.CMACOptions {
     try opt(.estimator, &estimator); try opt(.bandwidth, &bandwidth); try opt(.sigma, &sigma)
     try opt(.comparison, &comparison); try opt(.conditioning, &conditioning); try opt(.minGroupSize, &minGroupSize)
     try opt(.marginsOnLogits, &marginsOnLogits)
+  }
+}
+
+/// Decodes the JSON file at `path`; errors name the file, the key and what was wrong.
+public func decodeJSONFile<T: Decodable>(_ type: T.Type, _ path: String, _ what: String) throws -> T {
+  let data: Foundation.Data
+  do { data = try Foundation.Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+    throw TrainingError.file(path, "cannot read: \(error.localizedDescription)")
+  }
+  do { return try JSONDecoder().decode(T.self, from: data) } catch let e as DecodingError {
+    func at(_ c: DecodingError.Context) -> String {
+      c.codingPath.isEmpty ? c.debugDescription : "key '\(c.codingPath.map(\.stringValue).joined(separator: "."))': \(c.debugDescription)"
+    }
+    let reason: String
+    switch e {
+    case .dataCorrupted(let c), .typeMismatch(_, let c), .valueNotFound(_, let c): reason = at(c)
+    case .keyNotFound(let key, let c): reason = "key '\((c.codingPath + [key]).map(\.stringValue).joined(separator: "."))' is required"
+    @unknown default: reason = "\(e)"
+    }
+    throw TrainingError.file(path, "is not a valid \(what): \(reason)")
+  } catch {
+    throw TrainingError.file(path, "is not a valid \(what): \(error)")
   }
 }
 

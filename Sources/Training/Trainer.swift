@@ -1,8 +1,10 @@
+import Fairness
 import CLIP
 import Data
 import Foundation
 import NN
 import Tensor
+import Support
 
 /// Fine-tunes (or trains from scratch) a CLIP classifier with one ``TrainingMethod``, validating
 /// every epoch, selecting a model by a named criterion, and checkpointing atomically so that a
@@ -33,105 +35,157 @@ public final class Trainer {
   var checkpointDirectory: String { runDirectory + "/checkpoint" }
   var bestDirectory: String { runDirectory + "/best" }
 
-  /// Runs (or, with `resume`, continues) training.
-  public func run(resume: Bool = false) throws -> Summary {
+  /// Everything a run holds between steps.
+  final class Session {
+    let data: TrainingData
+    let classifier: CLIPClassifier
+    let method: TrainingMethod
+    let optimizers: [(String, Optimizer)]
+    let sampler: BatchSampler
+    let schedule: LRSchedule
+    let totalSteps: Int
+    let trainTransform: ImageTransform
+    let evalTransform: ImageTransform
+    let contrastive: Bool
+    var cache: [Tensor]?
+    var state = TrainerState()
+    var imagesSeen = 0
+
+    init(data: TrainingData, classifier: CLIPClassifier, method: TrainingMethod, optimizers: [(String, Optimizer)],
+         sampler: BatchSampler, schedule: LRSchedule, totalSteps: Int, trainTransform: ImageTransform,
+         evalTransform: ImageTransform, contrastive: Bool) {
+      self.data = data; self.classifier = classifier; self.method = method; self.optimizers = optimizers
+      self.sampler = sampler; self.schedule = schedule; self.totalSteps = totalSteps
+      self.trainTransform = trainTransform; self.evalTransform = evalTransform; self.contrastive = contrastive
+    }
+  }
+
+  /// Runs (or, with `resume`, continues) training. A folder that already holds a run is
+  /// refused unless `resume` (same configuration, continued) or `overwrite` (replaced).
+  public func run(resume: Bool = false, overwrite: Bool = false) throws -> Summary {
     try config.validate()
-    try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+    let replaced = try RunFolder.check(runDirectory, config: config, resume: resume, overwrite: overwrite)
+    let session = try setUp()
+    try RunFolder.clear(runDirectory, replaced)  // only once data and model have loaded
     try config.write(to: runDirectory + "/run.json")
+    if resume, let dir = TrainerState.existingCheckpoint(checkpointDirectory) {
+      session.state = try Checkpoint.load(from: dir, classifier: session.classifier, optimizers: session.optimizers, method: session.method)
+      try log.truncate(toStep: session.state.step)
+      log.line("resumed from \(dir) after epoch \(session.state.epoch) (step \(session.state.step))")
+    } else {
+      try log.truncate(toStep: 0)
+    }
+    if config.mode == .imageFrozen {
+      session.cache = try FeatureCache.build(classifier: session.classifier, datasets: [session.data.train, session.data.val],
+        transform: session.evalTransform, directory: config.featureCache ?? runDirectory + "/feature_cache",
+        threads: config.loaderThreads, log: log)
+    }
+    log.start()
+    while session.state.epoch < config.epochs {
+      if let stop = stopAfterEpochs, session.state.epoch >= stop { break }
+      try trainEpoch(session)
+      try endEpoch(session)
+    }
+    return Summary(state: session.state, bestModelDirectory: bestDirectory, groupNames: session.data.groupNames)
+  }
+
+  /// Data, model, method, optimisers, sampler and schedule of this configuration.
+  func setUp() throws -> Session {
     let data = try TrainingData(config: config)
     let classifier = try makeClassifier(prompts: data.prompts)
-    try applyMode(classifier.model)
+    applyMode(classifier.model)
     let imageSize = config.imageSize ?? classifier.model.config.vision.imageSize
-    let evalTransform = try transform(size: imageSize, augment: false)
-    let trainTransform = try transform(size: imageSize, augment: config.augment && config.mode != "image-frozen")
-    let contrastive = config.loss == "contrastive" || (config.loss == "auto" && data.hasNotes)
+    let evalTransform = transform(classifier.preprocessing, size: imageSize, augment: false)
+    classifier.preprocessing = evalTransform
+    let trainTransform = transform(evalTransform, size: imageSize, augment: config.augment && config.mode != .imageFrozen)
 
     let trainGroups = data.groupIDs(data.train.samples.map(data.groupSpec.key))
-    let method = try customMethod ?? config.makeMethod()
+    let method = customMethod ?? config.makeMethod()
     try method.prepare(TrainingSetSummary(labels: data.train.samples.map(\.label), groups: trainGroups,
       groupCount: data.groupNames.count, classCount: data.prompts.count, embeddingDim: classifier.model.config.projectionDim, seed: config.seed))
-
-    let optimizer = AdamW(parameters: classifier.model.trainableParameters(), weightDecay: config.weightDecay)
-    var optimizers: [(String, Optimizer)] = [("model", optimizer)]
+    var optimizers: [(String, Optimizer)] = [("model", AdamW(parameters: classifier.model.trainableParameters(), weightDecay: config.weightDecay))]
     if !method.extraParameters.isEmpty {
       optimizers.append(("method", AdamW(parameters: method.extraParameters.map { (path: $0.0, tensor: $0.1) }, weightDecay: 0)))
     }
     let sampler = try makeSampler(data: data, method: method)
-    let batchesPerEpoch = sampler.batches(epoch: 0).count
-    let stepsPerEpoch = (batchesPerEpoch + config.accumulation - 1) / config.accumulation
+    let stepsPerEpoch = (sampler.batches(epoch: 0).count + config.accumulation - 1) / config.accumulation
     let totalSteps = stepsPerEpoch * config.epochs
     let schedule = LRSchedule.warmupCosine(peak: config.learningRate, warmup: Int(config.warmupFraction * Double(totalSteps)), total: totalSteps)
+    return Session(data: data, classifier: classifier, method: method, optimizers: optimizers, sampler: sampler, schedule: schedule,
+      totalSteps: totalSteps, trainTransform: trainTransform, evalTransform: evalTransform,
+      contrastive: config.loss == .contrastive || (config.loss == .auto && data.hasNotes))
+  }
 
-    var state = TrainerState()
-    if resume, let dir = AtomicFile.existingDirectory(checkpointDirectory) {
-      state = try Checkpoint.load(from: dir, classifier: classifier, optimizers: optimizers, method: method)
-      log.line("resumed from \(dir) after epoch \(state.epoch) (step \(state.step))")
+  /// One pass over the epoch's batches: forward, backward, and an optimiser step every
+  /// ``RunConfig/accumulation`` micro-batches.
+  func trainEpoch(_ s: Session) throws {
+    let epoch = s.state.epoch
+    let batches = s.sampler.batches(epoch: epoch)
+    let source = BatchSource(data: s.data, batches: batches, cache: s.cache?[0], transform: s.trainTransform,
+      seed: config.seed, epoch: epoch, threads: config.loaderThreads)
+    var pending = 0
+    var logs: [String: Double] = [:]
+    for b in 0..<batches.count {
+      guard let batch = try source.next() else { break }
+      let progress = Double(s.state.step) / Double(max(s.totalSteps, 1))
+      let mb = try s.classifier.methodBatch(images: batch.images, pooled: s.cache != nil, labels: batch.labels,
+        groups: s.data.groupIDs(batch.groups), texts: s.contrastive ? batch.texts : nil, contrastive: s.contrastive, progress: progress)
+      let out = try s.method.loss(mb)
+      let lossValue = out.total.item()
+      guard lossValue.isFinite else { throw nonFinite(s, "loss is \(lossValue)") }
+      try (config.accumulation > 1 ? out.total * (1 / Float(config.accumulation)) : out.total).backward()
+      for (k, v) in out.logs { logs[k, default: 0] += v / Double(config.accumulation) }
+      logs["loss", default: 0] += Double(lossValue) / Double(config.accumulation)
+      pending += 1
+      s.imagesSeen += batch.labels.count
+      guard pending == config.accumulation || b == batches.count - 1 else { continue }
+      try optimizerStep(s, logs: &logs)
+      pending = 0
+      log.record(["kind": "step", "epoch": epoch + 1, "step": s.state.step].merging(logs) { a, _ in a })
+      log.step(epoch: epoch, epochs: config.epochs, step: s.state.step, total: s.totalSteps, images: s.imagesSeen, terms: logs, every: config.logEvery)
+      logs = [:]
     }
-    let cache = config.mode == "image-frozen" ? try FeatureCache.build(classifier: classifier, datasets: [data.train, data.val],
-      transform: evalTransform, directory: config.featureCache ?? runDirectory + "/feature_cache", threads: config.loaderThreads, log: log) : nil
+  }
 
-    log.start()
-    var imagesSeen = 0
-    while state.epoch < config.epochs {
-      if let stop = stopAfterEpochs, state.epoch >= stop { break }
-      let epoch = state.epoch
-      let batches = sampler.batches(epoch: epoch)
-      let source = BatchSource(data: data, batches: batches, cache: cache?[0], transform: trainTransform,
-        seed: config.seed, epoch: epoch, threads: config.loaderThreads)
-      var pending = 0
-      var logs: [String: Double] = [:]
-      for b in 0..<batches.count {
-        guard let batch = try source.next() else { break }
-        let progress = Double(state.step) / Double(max(totalSteps, 1))
-        let mb = try classifier.methodBatch(images: batch.images, pooled: cache != nil, labels: batch.labels,
-          groups: data.groupIDs(batch.groups), texts: contrastive ? batch.texts : nil, contrastive: contrastive, progress: progress)
-        let out = try method.loss(mb)
-        let lossValue = out.total.item()
-        guard lossValue.isFinite else {
-          throw TrainingError.nonFinite("epoch \(epoch + 1), step \(state.step + 1): loss is \(lossValue); stopped, the last good checkpoint is kept in \(checkpointDirectory)")
-        }
-        try (config.accumulation > 1 ? out.total * (1 / Float(config.accumulation)) : out.total).backward()
-        for (k, v) in out.logs { logs[k, default: 0] += v / Double(config.accumulation) }
-        logs["loss", default: 0] += Double(lossValue) / Double(config.accumulation)
-        pending += 1
-        imagesSeen += batch.labels.count
-        guard pending == config.accumulation || b == batches.count - 1 else { continue }
-        let params = optimizers.flatMap { $0.1.parameters }
-        let (norm, scale) = GradientClipping.scale(params, maxNorm: config.gradClip > 0 ? config.gradClip : .infinity)
-        guard norm.isFinite else {
-          throw TrainingError.nonFinite("epoch \(epoch + 1), step \(state.step + 1): gradient norm is \(norm); stopped, the last good checkpoint is kept in \(checkpointDirectory)")
-        }
-        let lr = schedule(state.step)
-        for (_, opt) in optimizers {
-          opt.step(lr: lr, gradScale: scale)
-          opt.zeroGrad()
-        }
-        state.step += 1
-        pending = 0
-        logs["grad_norm"] = Double(norm)
-        logs["lr"] = Double(lr)
-        log.record(["kind": "step", "epoch": epoch + 1, "step": state.step].merging(logs) { a, _ in a })
-        log.step(epoch: epoch, epochs: config.epochs, step: state.step, total: totalSteps, images: imagesSeen, terms: logs, every: config.logEvery)
-        logs = [:]
-      }
-      let metrics = try evaluate(classifier: classifier, dataset: data.val, groupSpec: data.groupSpec, transform: evalTransform,
-        cached: cache?[1])
-      state.history.append(metrics)
-      state.epoch += 1
-      if isBetter(metrics, than: state) {
-        state.best = metrics
-        state.bestEpoch = state.epoch
-        try AtomicFile.replaceDirectory(bestDirectory) { try classifier.save(directory: $0) }
-      }
-      try Checkpoint.save(to: checkpointDirectory, classifier: classifier, optimizers: optimizers, method: method, state: state, config: config)
-      var record: [String: Any] = ["kind": "epoch", "epoch": state.epoch, "step": state.step, "selected_epoch": state.bestEpoch ?? 0]
-      for (k, v) in Self.fields(metrics) { record["val_" + k] = v }
-      log.record(record)
-      log.line(String(format: "epoch %d/%d  val AUC %@  ΔTPR %@  worst-group TPR %@ (%@)%@", state.epoch, config.epochs,
-        Self.fmt(metrics.auc), Self.fmt(metrics.deltaTPR), Self.fmt(metrics.worstGroupTPR), metrics.worstGroup ?? "–",
-        state.bestEpoch == state.epoch ? "  ← selected" : ""))
+  /// Clips the accumulated gradients by their global norm and steps every optimiser.
+  func optimizerStep(_ s: Session, logs: inout [String: Double]) throws {
+    let params = s.optimizers.flatMap { $0.1.parameters }
+    let (norm, scale) = GradientClipping.scale(params, maxNorm: config.gradClip > 0 ? config.gradClip : .infinity)
+    guard norm.isFinite else { throw nonFinite(s, "gradient norm is \(norm)") }
+    let lr = s.schedule(s.state.step)
+    for (_, opt) in s.optimizers {
+      opt.step(lr: lr, gradScale: scale)
+      opt.zeroGrad()
     }
-    return Summary(state: state, bestModelDirectory: bestDirectory, groupNames: data.groupNames)
+    s.state.step += 1
+    logs["grad_norm"] = Double(norm)
+    logs["lr"] = Double(lr)
+  }
+
+  /// Validation, model selection, the checkpoint and the epoch's log line.
+  func endEpoch(_ s: Session) throws {
+    let metrics = try evaluate(classifier: s.classifier, dataset: s.data.val, groupSpec: s.data.groupSpec, transform: s.evalTransform,
+      cached: s.cache?[1])
+    s.state.history.append(metrics)
+    s.state.epoch += 1
+    if isBetter(metrics, than: s.state) {
+      s.state.best = metrics
+      s.state.bestEpoch = s.state.epoch
+      try AtomicWrite.directory(bestDirectory) { try s.classifier.save(directory: $0) }
+    }
+    try Checkpoint.save(to: checkpointDirectory, classifier: s.classifier, optimizers: s.optimizers, method: s.method, state: s.state, config: config)
+    var record: [String: Any] = ["kind": "epoch", "epoch": s.state.epoch, "step": s.state.step, "selected_epoch": s.state.bestEpoch ?? 0]
+    for (k, v) in Self.fields(metrics) { record["val_" + k] = v }
+    log.record(record)
+    log.line(String(format: "epoch %d/%d  val AUC %@  ΔTPR %@  worst-group TPR %@ (%@)%@", s.state.epoch, config.epochs,
+      Self.fmt(metrics.auc), Self.fmt(metrics.deltaTPR), Self.fmt(metrics.worstGroupTPR), metrics.worstGroup ?? "–",
+      s.state.bestEpoch == s.state.epoch ? "  ← selected" : ""))
+  }
+
+  /// The NaN stop: names the step and what this run has kept.
+  func nonFinite(_ s: Session, _ what: String) -> TrainingError {
+    let kept = s.state.epoch > 0 ? "the checkpoint of epoch \(s.state.epoch) is kept in \(checkpointDirectory)" : "no epoch had completed, so there is no checkpoint"
+    return .nonFinite("epoch \(s.state.epoch + 1), step \(s.state.step + 1): \(what); stopped, \(kept)")
   }
 
   // MARK: - Pieces
@@ -139,7 +193,7 @@ public final class Trainer {
   func makeClassifier(prompts: [String]) throws -> CLIPClassifier {
     if let dir = config.model { return try CLIPClassifier.load(directory: dir, prompts: prompts) }
     let size = config.imageSize ?? 64
-    guard let name = config.fromScratch, let cfg = ModelPresets.config(named: name, imageSize: size) else {
+    guard let preset = config.fromScratch, let cfg = preset.config(imageSize: size) else {
       throw TrainingError.invalidConfig(["give --model HF_DIR or --from-scratch tiny|small"])
     }
     let tokenizer = try CLIPTokenizer.bundledOpenAI(contextLength: ModelPresets.contextLength)
@@ -147,17 +201,17 @@ public final class Trainer {
   }
 
   /// Freezes parameters by fine-tuning mode.
-  func applyMode(_ model: CLIPModel) throws {
+  func applyMode(_ model: CLIPModel) {
     switch config.mode {
-    case "full": _ = model.unfreeze()
-    case "text-frozen":
+    case .full: _ = model.unfreeze()
+    case .textFrozen:
       _ = model.unfreeze()
       _ = model.freeze(prefix: "text_model")
       _ = model.freeze(prefix: "text_projection")
-    case "image-frozen":
+    case .imageFrozen:
       _ = model.unfreeze()
       _ = model.freeze(prefix: "vision_model")
-    case "last-k":
+    case .lastK:
       _ = model.freeze()
       for (tower, layers) in [("vision_model", model.config.vision.numHiddenLayers), ("text_model", model.config.text.numHiddenLayers)] {
         for l in max(0, layers - config.lastK)..<layers { _ = model.unfreeze(prefix: "\(tower).encoder.layers.\(l)") }
@@ -165,19 +219,19 @@ public final class Trainer {
       for p in ["vision_model.post_layernorm", "text_model.final_layer_norm", "visual_projection", "text_projection", "logit_scale"] {
         _ = model.unfreeze(prefix: p)
       }
-    default: throw TrainingError.invalidConfig(["unknown mode \(config.mode)"])
     }
   }
 
-  func transform(size: Int, augment: Bool) throws -> ImageTransform {
-    let aug: Augmentation? = augment ? Augmentation() : nil
-    if let dir = config.model, FileManager.default.fileExists(atPath: dir + "/preprocessor_config.json") {
-      var t = try ImageTransform(preprocessorConfig: dir + "/preprocessor_config.json", augmentation: aug)
+  /// The model's own preprocessing (its `preprocessor_config.json`), at `size` when
+  /// `--image-size` changes it (the resize step scales with the crop).
+  func transform(_ base: ImageTransform, size: Int, augment: Bool) -> ImageTransform {
+    var t = base
+    if size != t.size {
+      t.resizeShortestSide = max(size, Int((Double(t.resizeShortestSide) * Double(size) / Double(t.size)).rounded()))
       t.size = size
-      t.resizeShortestSide = size
-      return t
     }
-    return ImageTransform(size: size, augmentation: aug)
+    t.augmentation = augment ? Augmentation() : nil
+    return t
   }
 
   func makeSampler(data: TrainingData, method: TrainingMethod) throws -> BatchSampler {
@@ -186,31 +240,32 @@ public final class Trainer {
     if method.sampling == .balancedCells {
       return CellBalancedResampler(cellOf: cellOf, batchSize: config.batchSize, seed: config.seed)
     }
-    if config.sampler == "balanced-cells" {
+    switch config.sampler {
+    case .balancedCells:
       return try GroupBalancedBatchSampler(cellOf: cellOf, batchSize: config.batchSize, minPerCell: config.minPerCell, seed: config.seed)
-    }
-    if config.sampler == "balanced" {
+    case .balanced:
       return try GroupBalancedBatchSampler(cellOf: samples.map(data.groupSpec.key), batchSize: config.batchSize,
         minPerCell: config.minPerCell, seed: config.seed)
+    case .shuffle:
+      return ShuffleBatchSampler(count: samples.count, batchSize: config.batchSize, seed: config.seed, dropLast: samples.count > config.batchSize)
     }
-    return ShuffleBatchSampler(count: samples.count, batchSize: config.batchSize, seed: config.seed, dropLast: samples.count > config.batchSize)
   }
 
   func isBetter(_ m: EvalMetrics, than state: TrainerState) -> Bool {
     guard let best = state.best else { return true }
     switch config.selection {
-    case "last": return true
-    case "val-dtpr":
+    case .last: return true
+    case .valDTPR:
       let bestAUC = max(best.auc ?? 0, state.history.compactMap(\.auc).max() ?? 0)
       guard (m.auc ?? 0) >= bestAUC - config.selectionDelta else { return false }
       // The incumbent may itself have fallen below the AUC bar as better-AUC epochs arrived.
       if (best.auc ?? 0) < bestAUC - config.selectionDelta { return true }
       return (m.deltaTPR ?? .infinity) < (best.deltaTPR ?? .infinity)
-    default: return (m.auc ?? -1) > (best.auc ?? -1)
+    case .valAUC: return (m.auc ?? -1) > (best.auc ?? -1)
     }
   }
 
-  func evaluate(classifier: CLIPClassifier, dataset: Dataset, groupSpec: GroupSpec, transform: ImageTransform, cached: Tensor?) throws -> EvalMetrics {
+  func evaluate(classifier: CLIPClassifier, dataset: Dataset, groupSpec: GroupingSpec, transform: ImageTransform, cached: Tensor?) throws -> EvalMetrics {
     let preds = try Predictions.compute(classifier: classifier, dataset: dataset, groupSpec: groupSpec, transform: transform,
       batchSize: max(config.batchSize, 64), cached: cached, threads: config.loaderThreads)
     return try EvalMetrics.compute(labels: preds.labels, scores: preds.scores, groups: preds.groups)

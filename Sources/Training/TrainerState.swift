@@ -2,6 +2,7 @@ import CLIP
 import Foundation
 import NN
 import Tensor
+import Support
 
 /// What a checkpoint carries besides the weights: progress, selection and the history of
 /// validation metrics. Every random draw of a run is a function of (seed, epoch, index), so the
@@ -17,6 +18,13 @@ public struct TrainerState: Codable, Equatable {
   /// Validation metrics of every completed epoch.
   public var history: [EvalMetrics] = []
   public init() {}
+
+  /// The checkpoint folder to resume from, after finishing a swap a kill interrupted; nil when
+  /// there is none.
+  static func existingCheckpoint(_ directory: String) -> String? {
+    AtomicWrite.recover(directory)
+    return FileManager.default.fileExists(atPath: directory + "/trainer_state.json") ? directory : nil
+  }
 }
 
 /// Checkpoint folders: `model.safetensors` + `config.json` + tokenizer files (a loadable HF
@@ -26,7 +34,7 @@ enum Checkpoint {
     to directory: String, classifier: CLIPClassifier, optimizers: [(String, Optimizer)], method: TrainingMethod,
     state: TrainerState, config: RunConfig
   ) throws {
-    try AtomicFile.replaceDirectory(directory) { dir in
+    try AtomicWrite.directory(directory) { dir in
       try classifier.save(directory: dir)
       var tensors: [(String, Tensor)] = []
       for (prefix, opt) in optimizers { tensors += opt.stateDict().map { (prefix + "." + $0.0, $0.1) } }
@@ -34,8 +42,8 @@ enum Checkpoint {
       try Safetensors.write(tensors, to: dir + "/optimizer.safetensors")
       let enc = JSONEncoder()
       enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-      try AtomicFile.write(try enc.encode(method.stateDict()), to: dir + "/method.json")
-      try AtomicFile.write(try enc.encode(state), to: dir + "/trainer_state.json")
+      try AtomicWrite.file(try enc.encode(method.stateDict()), to: dir + "/method.json")
+      try AtomicWrite.file(try enc.encode(state), to: dir + "/trainer_state.json")
       try config.write(to: dir + "/run.json")
     }
   }

@@ -1,3 +1,4 @@
+import Fairness
 import Data
 import Foundation
 
@@ -5,7 +6,7 @@ import Foundation
 public struct TrainingData {
   public let train: Dataset
   public let val: Dataset
-  public let groupSpec: GroupSpec
+  public let groupSpec: GroupingSpec
   /// Subgroup names ("female|<40"), sorted; a sample's group id is its index here.
   public let groupNames: [String]
   /// One prompt per class.
@@ -16,11 +17,13 @@ public struct TrainingData {
   /// Loads `config.data` (and `config.val`, or holds out a seeded grouped split of the
   /// training data, or uses the data's own `val` split when it has one).
   public init(config: RunConfig) throws {
-    groupSpec = try GroupSpec(parsing: config.groups)
+    groupSpec = try GroupingSpec(parsing: config.groups)
     let full = try DatasetKind.load(config.data)
+    try groupSpec.validate(full)
     var train = full, val: Dataset
     if let v = config.val {
       val = try DatasetKind.load(v)
+      try groupSpec.validate(val)
       if full.splitNames.contains("train") { train = full.split("train") }
     } else if full.splitNames.contains("train") && full.splitNames.contains("val") {
       train = full.split("train")
@@ -50,7 +53,7 @@ public struct TrainingData {
     return keys.map { index[$0] ?? 0 }
   }
 
-  /// Prompts by dataset kind (METHOD.md §2): dermoscopy and FairCLIP's glaucoma prompts; a
+  /// Prompts by dataset kind (docs/METHOD.md §2): dermoscopy and FairCLIP's glaucoma prompts; a
   /// generic template over the class names otherwise.
   public static func defaultPrompts(dataSpec: String, classNames: [String]) throws -> [String] {
     let kind = dataSpec.split(separator: ":").first.map { $0.lowercased() } ?? ""

@@ -3,27 +3,17 @@ import Foundation
 /// Where a run reports progress: a live bar on a terminal (plain lines otherwise), and every
 /// step and epoch as one JSON object per line in `metrics.jsonl`.
 public final class TrainingLog {
-  private let jsonl: FileHandle?
+  private var jsonl: FileHandle?
+  private let metricsPath: String?
   private let isTTY: Bool
   private let quiet: Bool
   private var started = Date()
   private var lastDraw = Date.distantPast
 
-  /// `metricsPath` nil = no file; `quiet` silences the console (tests).
+  /// `metricsPath` nil = no file; `quiet` silences the console (tests). Nothing is written
+  /// until the trainer opens the file with ``truncate(toStep:)``.
   public init(metricsPath: String?, quiet: Bool = false) throws {
-    if let metricsPath {
-      try? FileManager.default.createDirectory(atPath: (metricsPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-      if !FileManager.default.fileExists(atPath: metricsPath) {
-        FileManager.default.createFile(atPath: metricsPath, contents: nil)
-      }
-      guard let h = FileHandle(forWritingAtPath: metricsPath) else {
-        throw TrainingError.file(metricsPath, "cannot open for appending")
-      }
-      h.seekToEndOfFile()
-      jsonl = h
-    } else {
-      jsonl = nil
-    }
+    self.metricsPath = metricsPath
     isTTY = isatty(STDERR_FILENO) == 1
     self.quiet = quiet
   }
@@ -42,6 +32,30 @@ public final class TrainingLog {
     if let f = v as? Float { return f.isFinite ? Double(f) : NSNull() }
     if let o = v as? Double?, o == nil { return NSNull() }
     return v
+  }
+
+  /// Keeps only the records up to optimiser step `step` (0: none), so a resumed run logs each
+  /// step once.
+  public func truncate(toStep step: Int) throws {
+    guard let metricsPath else { return }
+    let text = (try? String(contentsOfFile: metricsPath, encoding: .utf8)) ?? ""
+    if jsonl == nil {
+      if !FileManager.default.fileExists(atPath: metricsPath) { _ = FileManager.default.createFile(atPath: metricsPath, contents: nil) }
+      guard let h = FileHandle(forWritingAtPath: metricsPath) else { throw TrainingError.file(metricsPath, "cannot open for writing") }
+      jsonl = h
+    }
+    guard let jsonl else { return }
+    let kept = step == 0 ? [] : text.split(separator: "\n").filter { line in
+      guard let record = try? JSONSerialization.jsonObject(with: Foundation.Data(line.utf8)) as? [String: Any],
+            let s = record["step"] as? Int else { return false }
+      return s <= step
+    }
+    do {
+      try jsonl.truncate(atOffset: 0)
+      for line in kept { jsonl.write(Foundation.Data((line + "\n").utf8)) }
+    } catch {
+      throw TrainingError.file(metricsPath, "cannot rewrite the log for the resumed run: \(error.localizedDescription)")
+    }
   }
 
   /// Marks the start of the timed part (ETA).

@@ -1,3 +1,4 @@
+import Fairness
 import ArgumentParser
 import Data
 
@@ -12,16 +13,16 @@ struct DataSplitCommand: ParsableCommand {
   @Option(help: "Subgroups to stratify by (default: the dataset's), e.g. sex,age:40:60.") var groups: String?
   @Option(help: "Fractions train,val,test.") var fractions: String = "0.7,0.1,0.2"
   @Option(help: "Random seed.") var seed: UInt64 = 0
-  @Option(help: "Label map for dermatology data: malignant | malignant-medfair | dx.") var labels: String = "malignant"
+  @Option(help: "Label map for dermatology data.") var labels = DermLabelMap.malignant
 
   func run() throws {
-    guard let labelMap = DermLabelMap(rawValue: labels) else { throw ValidationError("unknown --labels \(labels)") }
     let f = fractions.split(separator: ",").compactMap { Double($0) }
-    guard f.count == 3, f.allSatisfy({ $0 >= 0 }), f.reduce(0, +) > 0 else {
+    guard f.count == 3, f.allSatisfy({ $0.isFinite && $0 >= 0 }), f.reduce(0, +) > 0 else {
       throw ValidationError("--fractions needs three non-negative numbers, e.g. 0.7,0.1,0.2")
     }
-    let dataset = try DatasetKind.load(data, labels: labelMap)
-    let spec = try groups.map { try GroupSpec(parsing: $0) }
+    let dataset = try DatasetKind.load(data, labels: labels)
+    let spec = try groups.map { try GroupingSpec(parsing: $0) }
+    try spec?.validate(dataset)
     let split = SplitAssignment.make(dataset, fractions: zip(["train", "val", "test"], f).map { ($0, $1) },
                                      groups: spec, seed: seed)
     try split.save(to: out)

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Experiments
 import Foundation
+import Training
+
+private let d = Demo.Options(directory: "")
 
 /// `fairmed demo`: the README's main job — ERM vs CMAC-MMD on the built-in synthetic benchmark.
 struct DemoCommand: ParsableCommand {
@@ -14,12 +17,12 @@ struct DemoCommand: ParsableCommand {
       """)
 
   @Option(help: "Output folder (default: a new temporary folder).") var out: String?
-  @Option(help: "Random seed.") var seed: UInt64 = 0
-  @Option(help: "Training images.") var trainImages = 6000
-  @Option(help: "Epochs per method.") var epochs = 4
-  @Option(name: .customLong("lambda"), help: "CMAC-MMD weight λ.") var lambda: Float = 1
-  @Option(help: "CMAC-MMD comparison: pairs, pooled or pooled-detached.") var comparison = "pooled-detached"
-  @Option(help: "CMAC-MMD conditioning: none, positives or per-class.") var conditioning = "per-class"
+  @Option(help: "Random seed.") var seed: UInt64 = d.seed
+  @Option(help: "Training images.") var trainImages = d.trainImages
+  @Option(help: "Epochs per method.") var epochs = d.epochs
+  @Option(name: .customLong("lambda"), help: "CMAC-MMD weight λ.") var lambda: Float = d.lambda
+  @Option(help: "CMAC-MMD comparison.") var comparison = d.comparison
+  @Option(help: "CMAC-MMD conditioning.") var conditioning = d.conditioning
 
   func run() throws {
     let dir = out ?? FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-demo-\(UUID().uuidString.prefix(8))").path

@@ -4,12 +4,14 @@ import Training
 
 /// `fairmed train`: fine-tune (or train from scratch) a CLIP classifier with ERM, CMAC-MMD or a
 /// baseline; the run folder gets `run.json`, `metrics.jsonl`, `checkpoint/` and `best/`.
+private let d = RunConfig.defaults
+
 struct TrainCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "train",
     abstract: "Train a CLIP classifier with ERM, CMAC-MMD or a fairness baseline.",
     discussion: """
-      Methods: \(MethodRegistry.names.joined(separator: ", ")). Demographic groups are used \
+      Methods: \(MethodName.names). Demographic groups are used \
       for training only (the CMAC-MMD term, samplers, baselines), never as model inputs.
 
       --config run.json reads every option from a file (see the run.json a run writes); flags \
@@ -22,38 +24,39 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Training data: ham10000:DIR, fairvlmed:DIR, bcn20000:DIR or manifest:FILE.csv.") var data: String?
   @Option(help: "Validation data (same forms as --data).") var val: String?
   @Option(help: "Hugging Face CLIP folder to fine-tune.") var model: String?
-  @Option(help: "Train a CLIP from scratch: tiny or small.") var fromScratch: String?
+  @Option(help: "Train a CLIP from scratch.") var fromScratch: ScratchPreset?
   @Option(parsing: .upToNextOption, help: "One prompt per class, class 0 first.") var prompts: [String] = []
-  @Option(help: "Method: \(MethodRegistry.names.joined(separator: ", ")).") var method: String?
-  @Option(name: .customLong("lambda"), help: "Weight λ of the fairness term (default 0.5).") var lambda: Float?
-  @Option(help: "Intersectional groups, e.g. sex,age:<40,40-59,>=60.") var groups: String?
-  @Option(help: "Epochs.") var epochs: Int?
-  @Option(help: "Batch size.") var batchSize: Int?
-  @Option(help: "Sampler: shuffle, balanced (≥ --min-per-cell of every subgroup per batch) or balanced-cells (of every subgroup × label).") var sampler: String?
-  @Option(help: "Samples per subgroup guaranteed by the balanced sampler.") var minPerCell: Int?
-  @Option(help: "Random seed (the same seed gives the same weights).") var seed: UInt64?
-  @Option(name: .customLong("lr"), help: "Peak learning rate (linear warm-up, cosine decay).") var learningRate: Float?
-  @Option(help: "AdamW weight decay.") var weightDecay: Float?
-  @Option(help: "Fraction of steps spent warming up.") var warmupFraction: Double?
-  @Option(help: "Global gradient-norm clip (0 = off).") var gradClip: Float?
-  @Option(help: "Micro-batches per optimiser step.") var accumulation: Int?
-  @Option(help: "Fine-tuning mode: full, last-k, text-frozen, image-frozen (cached image features).") var mode: String?
-  @Option(help: "Blocks per tower trained in last-k mode.") var lastK: Int?
-  @Option(help: "Loss: auto, contrastive or prompt-ce.") var loss: String?
-  @Option(help: "Model selection: val-auc, val-dtpr or last.") var selection: String?
-  @Option(help: "AUC tolerance δ of val-dtpr selection.") var selectionDelta: Double?
-  @Option(help: "Held-out validation fraction when --val is absent.") var valFraction: Double?
+  @Option(help: "Method (default: \(d.method.rawValue)).") var method: MethodName?
+  @Option(name: .customLong("lambda"), help: "Weight λ of the fairness term (default: \(d.lambda)).") var lambda: Float?
+  @Option(help: "Intersectional groups (default: \(d.groups); grammar in docs/METHOD.md §10).") var groups: String?
+  @Option(help: "Epochs (default: \(d.epochs)).") var epochs: Int?
+  @Option(help: "Batch size (default: \(d.batchSize)).") var batchSize: Int?
+  @Option(help: "Sampler: balanced guarantees --min-per-cell of every subgroup per batch, balanced-cells of every subgroup × label (default: \(d.sampler.rawValue)).") var sampler: SamplerKind?
+  @Option(help: "Samples per subgroup guaranteed by the balanced samplers (default: \(d.minPerCell)).") var minPerCell: Int?
+  @Option(help: "Random seed: the same seed gives the same weights (default: \(d.seed)).") var seed: UInt64?
+  @Option(name: .customLong("lr"), help: "Peak learning rate, linear warm-up then cosine decay (default: \(d.learningRate)).") var learningRate: Float?
+  @Option(help: "AdamW weight decay (default: \(d.weightDecay)).") var weightDecay: Float?
+  @Option(help: "Fraction of steps spent warming up (default: \(d.warmupFraction)).") var warmupFraction: Double?
+  @Option(help: "Global gradient-norm clip, 0 = off (default: \(d.gradClip)).") var gradClip: Float?
+  @Option(help: "Micro-batches per optimiser step (default: \(d.accumulation)).") var accumulation: Int?
+  @Option(help: "Fine-tuning mode; image-frozen caches the image tower's outputs (default: \(d.mode.rawValue)).") var mode: FineTuningMode?
+  @Option(help: "Blocks per tower trained in last-k mode (default: \(d.lastK)).") var lastK: Int?
+  @Option(help: "Loss; auto = contrastive when the data has notes, else prompt-ce (default: \(d.loss.rawValue)).") var loss: LossKind?
+  @Option(help: "Model selection (default: \(d.selection.rawValue)).") var selection: SelectionRule?
+  @Option(help: "AUC tolerance δ of val-dtpr selection (default: \(d.selectionDelta)).") var selectionDelta: Double?
+  @Option(help: "Held-out validation fraction when --val is absent (default: \(d.valFraction)).") var valFraction: Double?
   @Option(help: "Model input size (default: the model's image_size; 64 from scratch).") var imageSize: Int?
-  @Flag(inversion: .prefixedNo, help: "Training augmentation.") var augment: Bool?
-  @Option(help: "CMAC-MMD estimator: biased or unbiased.") var cmacEstimator: String?
-  @Option(help: "CMAC-MMD bandwidth: fixed, median or multi.") var cmacBandwidth: String?
-  @Option(help: "CMAC-MMD kernel σ (fixed and multi), in cosine units.") var cmacSigma: Float?
-  @Option(help: "CMAC-MMD comparison: pairs, pooled or pooled-detached.") var cmacComparison: String?
-  @Option(help: "CMAC-MMD conditioning: none, positives or per-class.") var cmacConditioning: String?
-  @Option(help: "CMAC-MMD minimum samples of a subgroup in a batch.") var cmacMinGroupSize: Int?
-  @Flag(help: "Margins on τ-scaled logits instead of cosines (METHOD.md §8: collapse-prone).") var cmacMarginsOnLogits = false
+  @Flag(inversion: .prefixedNo, help: "Training augmentation (default: on).") var augment: Bool?
+  @Option(help: "CMAC-MMD estimator (default: \(d.cmac.estimator.rawValue)).") var cmacEstimator: CMACMMD.Estimator?
+  @Option(help: "CMAC-MMD bandwidth (default: \(d.cmac.bandwidth.rawValue)).") var cmacBandwidth: BandwidthKind?
+  @Option(help: "CMAC-MMD kernel σ of the fixed and multi bandwidths, in cosine units (default: \(d.cmac.sigma)).") var cmacSigma: Float?
+  @Option(help: "CMAC-MMD comparison (default: \(d.cmac.comparison.rawValue)).") var cmacComparison: CMACMMD.Comparison?
+  @Option(help: "CMAC-MMD conditioning (default: \(d.cmac.conditioning.rawValue)).") var cmacConditioning: CMACMMD.Conditioning?
+  @Option(help: "CMAC-MMD minimum samples of a subgroup in a batch (default: \(d.cmac.minGroupSize)).") var cmacMinGroupSize: Int?
+  @Flag(help: "Margins on τ-scaled logits instead of cosines (docs/METHOD.md §8: collapse-prone).") var cmacMarginsOnLogits = false
   @Option(help: "Log a line every N steps when not on a terminal.") var logEvery: Int?
-  @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
+  @Flag(help: "Continue the run in --out from its last checkpoint (the options must match its run.json).") var resume = false
+  @Flag(help: "Replace the run that --out already holds.") var overwrite = false
   @Option(help: "Stop after this many epochs (the run can be resumed).") var stopAfter: Int?
   @Option(help: "Run folder.") var out: String
 
@@ -104,35 +107,10 @@ struct TrainCommand: ParsableCommand {
 
   func run() throws {
     let c = try resolvedConfig()
-    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
     let log = try TrainingLog(metricsPath: out + "/metrics.jsonl")
     let trainer = Trainer(config: c, runDirectory: out, log: log)
     trainer.stopAfterEpochs = stopAfter
-    let summary = try trainer.run(resume: resume)
-    print("selected epoch \(summary.state.bestEpoch ?? 0) by \(c.selection); model in \(summary.bestModelDirectory)")
-  }
-}
-
-/// `fairmed predict`: per-image P(class 1) and certainty margins of a trained run; demographic
-/// columns are only copied through for the audit.
-struct PredictCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "predict",
-    abstract: "Predict with a trained run: writes id,label,prob,margin,group and the attribute columns.",
-    discussion: "The output feeds `fairmed audit --label label --score prob --margin margin --groups ...` directly.")
-
-  @Option(help: "Run folder written by `fairmed train` (or any HF CLIP folder with --prompts).") var model: String
-  @Option(help: "Data: ham10000:DIR, fairvlmed:DIR, bcn20000:DIR or manifest:FILE.csv.") var data: String
-  @Option(parsing: .upToNextOption, help: "Class prompts (default: the run's).") var prompts: [String] = []
-  @Option(help: "Groups written to the `group` column (default: the run's).") var groups: String?
-  @Option(help: "Split of the data to predict (e.g. test), when it has splits.") var split: String?
-  @Option(help: "Batch size.") var batchSize = 64
-  @Option(help: "Output CSV.") var out: String
-
-  func run() throws {
-    let preds = try Predictor.run(model: model, data: data, prompts: prompts.isEmpty ? nil : prompts, groups: groups,
-      split: split, batchSize: batchSize)
-    try preds.writeCSV(to: out)
-    print("wrote \(preds.ids.count) predictions to \(out)")
+    let summary = try trainer.run(resume: resume, overwrite: overwrite)
+    print("selected epoch \(summary.state.bestEpoch ?? 0) by \(c.selection.rawValue); model in \(summary.bestModelDirectory)")
   }
 }

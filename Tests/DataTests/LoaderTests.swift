@@ -1,4 +1,5 @@
 import Foundation
+import Fairness
 import Testing
 @testable import Data
 
@@ -144,15 +145,29 @@ import Testing
   }
 
   @Test func groupSpecParsingAndBins() throws {
-    let spec = try GroupSpec(parsing: "sex,age:40:60")
-    #expect(spec == .sexAge && spec.description == "sex,age:40:60")
+    let spec = try GroupingSpec(parsing: "sex,age:40:60")
+    #expect(spec == .sexAge && spec.description == "sex,age:<40,40-59,>=60")
     #expect(spec.key(["sex": "male", "age": "39.5"]) == "male|<40")
     #expect(spec.key(["sex": "male", "age": "40"]) == "male|40-59")
+    #expect(spec.key(["sex": "male", "age": "59.5"]) == "male|40-59")
     #expect(spec.key(["sex": "female", "age": "85"]) == "female|>=60")
     #expect(spec.key(["sex": "female"]) == "female|unknown")
-    #expect(spec.fields[1].binLabels == ["<40", "40-59", ">=60"])
-    #expect(try GroupSpec(parsing: "").key(["sex": "male"]) == "all")
-    #expect(throws: DataError.self) { try GroupSpec(parsing: "age:60:40") }
+    #expect(try GroupingSpec(parsing: "").key(["sex": "male"]) == "all")
+    #expect(throws: AuditError.self) { try GroupingSpec(parsing: "age:60:40") }
+  }
+
+  @Test func groupsNamingAMissingAttributeAreRefused() throws {
+    let d = Dataset(name: "toy.csv", classNames: ["0", "1"],
+                    samples: [Sample(id: "a", source: .file("a.png"), label: 0, attributes: ["sex": "female", "age": "30"])],
+                    defaultGroups: .sexAge)
+    #expect(throws: AuditError.self) { try GroupingSpec(parsing: "sex,ethnicity").validate(d) }
+    do { try GroupingSpec(parsing: "sex,ethnicity").validate(d) } catch {
+      #expect("\(error)".contains("'ethnicity' is not an attribute of toy.csv (it has: age, sex)"))
+    }
+    let bad = Dataset(name: "toy.csv", classNames: ["0", "1"],
+                      samples: [Sample(id: "a", source: .file("a.png"), label: 0, attributes: ["sex": "female", "age": "thirty"])],
+                      defaultGroups: .sexAge)
+    #expect(throws: AuditError.self) { try GroupingSpec.sexAge.validate(bad) }
   }
 }
 
@@ -167,7 +182,7 @@ import Testing
     // Eight images over seven subgroups: every subgroup is too small for a batch of 4.
     #expect(card.contains("subgroup female|<40 averages 0.5 samples per batch of 4 (< 2)"))
     let f = try FairVLMed.load(directory: fixture("fairvlmed"))
-    let fc = DatasetCard.render(f, groups: try GroupSpec(parsing: "gender"), batchSize: 2)
+    let fc = DatasetCard.render(f, groups: try GroupingSpec(parsing: "gender"), batchSize: 2)
     #expect(fc.contains("split: from the layout (train, val, test)"))
     #expect(fc.contains("female                    0 / 1           0 / 1           0 / 0           2"))
     #expect(fc.contains("subgroup male has no positives in 'test'"))

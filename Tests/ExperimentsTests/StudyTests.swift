@@ -73,9 +73,23 @@ struct StudyTests {
 
   @Test func badStudiesListEveryProblem() throws {
     var c = try Self.tinyStudy()
-    c.methods = ["erm", "magic"]
+    c.methods = []
     c.seeds = []
     #expect(throws: (any Error).self) { try c.validate() }
-    do { try c.validate() } catch { #expect("\(error)".contains("magic") && "\(error)".contains("seeds")) }
+    do { try c.validate() } catch { #expect("\(error)".contains("methods") && "\(error)".contains("seeds")) }
+    // An unknown method name is refused when the study file is read.
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("bad-study-\(UUID().uuidString).json").path
+    try "{\"methods\": [\"erm\", \"magic\"], \"synth\": {\"kind\": \"derm\"}}".write(toFile: path, atomically: true, encoding: .utf8)
+    do { _ = try StudyConfig.load(path); Issue.record("expected an error") } catch { #expect("\(error)".contains("magic")) }
+  }
+}
+
+@Suite struct EngineDemoTests {
+  @Test func demoLearnsXORAndIsDeterministic() throws {
+    var losses: [Float] = []
+    let a = try EngineDemo.run(seed: 3, steps: 300, learningRate: 0.5) { losses.append($1) }
+    let b = try EngineDemo.run(seed: 3, steps: 300, learningRate: 0.5) { _, _ in }
+    #expect(a.accuracy > 0.9 && a.finalLoss < losses[0])
+    #expect(a.finalLoss == b.finalLoss && a.accuracy == b.accuracy)
   }
 }

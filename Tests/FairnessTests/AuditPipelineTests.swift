@@ -60,8 +60,14 @@ import Testing
     let dir = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     try AuditPipeline.run(request(Fixture.url("audit_ties.csv"), out: dir, bootstrap: 20))
-    try AuditPipeline.run(request(Fixture.url("audit_ties.csv"), out: dir))
+    let first = try String(contentsOf: dir.appendingPathComponent("audit.json"), encoding: .utf8)
+    let second = try AuditPipeline.run(request(Fixture.url("audit_ties.csv"), out: dir))
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["audit.html", "audit.json", "audit.md", "groups.csv"])
+    // Every file now holds the second audit (no bootstrap), none the first.
+    for (name, text) in AuditOutput.render(second) {
+      #expect(try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8) == text, "\(name) was not replaced")
+    }
+    #expect(first != (try String(contentsOf: dir.appendingPathComponent("audit.json"), encoding: .utf8)))
   }
 
   static let badInputs: [(String, String, String)] = [

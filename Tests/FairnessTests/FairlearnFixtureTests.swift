@@ -5,7 +5,7 @@ import Testing
 /// Every number here was computed by fairlearn's MetricFrame / difference functions and
 /// scikit-learn (Scripts/fixtures/make_audit_fixtures.py); FairMed must match to 1e-9.
 @Suite struct FairlearnFixtureTests {
-  static let names = ["small", "ties", "four", "twoattr"]
+  static let names = ["small", "ties", "four", "twoattr", "gaprule"]
 
   func audit(_ name: String) throws -> (AuditResult, [String: Any]) {
     let spec = try Fixture.json("audit_\(name).json")
@@ -30,7 +30,7 @@ import Testing
       #expect(g.n == e["n"] as! Int)
       #expect(g.positives == e["positives"] as! Int)
       #expect(g.counts == ConfusionCounts(tp: e["tp"] as! Int, fp: e["fp"] as! Int, tn: e["tn"] as! Int, fn: e["fn"] as! Int))
-      #expect(g.isEligible == e["eligible"] as! Bool, "\(g.name)")
+      #expect(g.isEligible == !(e["flags"] as! [String]).contains("small_group"), "\(g.name)")
       for key in [MetricKey.tpr, .fpr, .selectionRate, .auc, .brier, .ece] {
         #expect(close(g[key], e[key.rawValue] as? Double), "\(name) \(g.name) \(key.rawValue): \(String(describing: g[key])) vs \(String(describing: e[key.rawValue]))")
       }
@@ -46,13 +46,19 @@ import Testing
     let (result, spec) = try audit(name)
     let expected = spec["aggregates"] as! [String: Double]
     let a = result.intersectional.aggregates
+    let groups = result.intersectional.groups
     for (key, value) in expected {
       let k = try #require(AggregateKey(rawValue: key))
       #expect(close(a[k]?.value, value), "\(name) \(key): \(String(describing: a[k]?.value)) vs \(value)")
     }
+    // Each gap takes the non-small groups where its own metric is defined.
+    let members = spec["metric_members"] as! [String: [String]]
+    for (metric, names) in members {
+      let k = try #require(MetricKey(rawValue: metric))
+      #expect(Set((result.intersectional.members[k] ?? []).map { groups[$0].name }) == Set(names), "\(name) members of \(metric)")
+    }
     // The named extremes really are the extremes.
     let d = try #require(a[.deltaTPR])
-    let groups = result.intersectional.groups
     #expect(close(groups[d.maxGroup!][.tpr]! - groups[d.minGroup!][.tpr]!, d.value))
   }
 

@@ -8,7 +8,13 @@ import Testing
     #expect(specs.map(\.column) == ["sex", "age", "site"])
     #expect(specs[1].bins?.map(\.label) == ["<40", "40-59", ">=60"])
     let edges = try GroupingSpec.parse("age:edges=40,60")
-    #expect(edges[0].bins?.map(\.label) == ["<40", "[40,60)", ">=60"])
+    #expect(edges[0].bins?.map(\.label) == ["<40", "40-59", ">=60"])
+    let a = try GroupingSpec.parse("age:40:60"), b = try GroupingSpec.parse("age:<40,40-59,>=60")
+    #expect(edges == a && edges == b)
+    #expect(try GroupingSpec.parse("age:edges=40,60.5")[0].bins?.map(\.label) == ["<40", "[40,60.5)", ">=60.5"])
+    #expect(throws: AuditError.self) { try GroupingSpec.parse("age:<50,40-59,>=30") }  // overlapping bins
+    #expect(throws: AuditError.self) { try GroupingSpec.parse("age:>=60,<40") }  // not ascending
+    #expect(throws: AuditError.self) { try GroupingSpec.parse("age:<nan") }
     #expect(throws: AuditError.self) { try GroupingSpec.parse("sex,<40") }
     #expect(throws: AuditError.self) { try GroupingSpec.parse("age:<40,4x-59") }
     #expect(throws: AuditError.self) { try GroupingSpec.parse("sex,sex") }
@@ -25,11 +31,34 @@ import Testing
     #expect(g.levels[0] == ["female", "male", "unknown"])
     #expect(g.levels[1] == ["<40", "40-59", ">=60", "unknown"])
     let names = g.rowGroup.map { g.groups[Int($0)].name }
-    #expect(names == ["female|<40", "male|40-59", "unknown|>=60", "female|unknown", "male|unknown", "unknown|>=60"])
-    #expect(g.outOfBins["age"] == 1)  // 59.5 falls between 40-59 and >=60
+    #expect(names == ["female|<40", "male|40-59", "unknown|>=60", "female|unknown", "male|40-59", "unknown|>=60"])
+    #expect(g.outOfBins["age"] == 0)  // 59.5 is in 40-59 = [40, 60)
     let bySex = g.view(attribute: 0)
     #expect(bySex.groups.map(\.name) == ["female", "male", "unknown"])
     #expect(bySex.sizes() == [2, 2, 2])
+  }
+
+  /// The audit (columns → ``Grouping``) and training (``GroupingSpec/key(_:)`` per sample) put
+  /// every value in the same group, for random specs and values.
+  @Test func auditAndTrainingGroupEveryValueAlike() throws {
+    var rng = SeededRandom(seed: 11)
+    let specs = ["sex,age:<40,40-59,>=60", "sex,age:40:60", "age:edges=35.5,50,70.25,site", "age:<=30,31-45,>45,sex",
+                 "site,age:<0,0-9.5,>=10", "sex"]
+    let rawAges = ["", "NA", "unknown", "-3", "0", "9.5", "9.75", "30", "30.5", "31", "35.5", "39.999", "40", "45", "45.5",
+                   "49.99", "50", "59", "59.5", "60", "70.25", "99"]
+    let sexes = ["female", "male", "", "unknown", "other"], sites = ["a", "b", "NULL"]
+    for text in specs {
+      let spec = try GroupingSpec(parsing: text)
+      #expect(try GroupingSpec(parsing: spec.description) == spec, "\(text) → \(spec.description)")
+      let rows = (0..<400).map { _ in
+        ["age": rawAges[rng.below(rawAges.count)], "sex": sexes[rng.below(sexes.count)], "site": sites[rng.below(sites.count)]]
+      }
+      let columns = spec.attributes.map { a in CategoricalColumn(values: rows.map { $0[a.column] ?? "" }) }
+      let g = try Grouping(spec: spec, columns: columns)
+      for (i, row) in rows.enumerated() {
+        #expect(g.groups[Int(g.rowGroup[i])].name == spec.key(row), "\(text): \(row)")
+      }
+    }
   }
 
   @Test func dropPolicyDropsAndCounts() throws {
@@ -68,6 +97,9 @@ import Testing
     #expect(noPos.metrics[.auc]?.reason == "one class: no positives")
     let members = r.intersectional.members[.tpr]!
     #expect(!members.contains { ["x|<40", "y|<40"].contains(r.intersectional.groups[$0].name) })
+    // The group without positives has a defined FPR and selection rate: it enters those gaps.
+    let names = { (k: MetricKey) in Set((r.intersectional.members[k] ?? []).map { r.intersectional.groups[$0].name }) }
+    #expect(names(.fpr).contains("y|<40") && names(.selectionRate).contains("y|<40") && !names(.fpr).contains("x|<40"))
     #expect(r.warnings.contains { $0.contains("x|<40") })
   }
 }

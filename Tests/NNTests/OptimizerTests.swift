@@ -122,7 +122,10 @@ func expectClose(_ a: [Float], _ b: [Float], tol: Float = 1e-5, _ what: String) 
     #expect(abs(s(10) - 1e-3) < 1e-9)
     #expect(abs(s(60) - (1e-5 + (1e-3 - 1e-5) * 0.5)) < 1e-8)
     #expect(abs(s(110) - 1e-5) < 1e-9 && abs(s(500) - 1e-5) < 1e-9)
-    #expect(s(37) == s(37))
+    // Pure: the value at a step does not depend on which steps were asked before.
+    let fresh = LRSchedule.warmupCosine(peak: 1e-3, warmup: 10, total: 110, floor: 1e-5)
+    let forward = (0..<120).map { s($0) }, backward = Array((0..<120).reversed().map { s($0) }.reversed())
+    #expect(forward == backward && forward == (0..<120).map { fresh($0) })
     for k in 10..<109 { #expect(s(k) >= s(k + 1)) }
     #expect(LRSchedule.constant(0.5)(12345) == 0.5)
   }

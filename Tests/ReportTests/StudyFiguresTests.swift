@@ -178,7 +178,8 @@ enum Fixture {
                                         rows: [["ERM", "0.860 ± 0.010", "0.210"], ["a|b", "0.8", "0.1"]])
     let table = StudyTable(caption: "Results & more", header: ["method", "split", Fixture.weird],
                            rows: [["ERM", "internal", "1"], ["CMAC-MMD", "external", Fixture.weird]])
-    let html = StudyFigures.studyPage(title: "Study <1>", summaryMarkdownTable: md, tables: [table],
+    // A study's summary.md: the table, then a note (the page renders the table as HTML).
+    let html = StudyFigures.studyPage(title: "Study <1>", summaryMarkdownTable: md + "\nMean ± sd over seeds.\n", tables: [table],
                                       figures: figs, notes: ["seeds: 0, 1 & 2"])
     let p = try #require(XMLProbe.parse(html), "page is not well-formed XML")
     for f in figs { #expect(html.contains(f.svg)) }
@@ -186,7 +187,7 @@ enum Fixture {
     #expect(p.elements.filter { $0 == "figcaption" }.count == 3)
     #expect(p.elements.filter { $0 == "table" }.count == 2)
     #expect(p.elements.filter { $0 == "tr" }.count == 3 + 3)
-    #expect(p.text.contains("a|b"))
+    #expect(p.text.contains("a|b") && p.text.contains("Mean ± sd over seeds.") && !p.elements.contains("pre"))
     #expect(p.text.contains("Study <1>") && p.text.contains(Fixture.weird) && p.text.contains("seeds: 0, 1 & 2"))
     #expect(!p.elements.contains("script") && !p.elements.contains("link"))
     #expect(html.contains("@media print"))

@@ -76,12 +76,9 @@ struct EdgeCaseTests {
   @Test func largeElementwiseOpsSplitAcrossThreadsGiveTheSameResult() throws {
     var g = SeededGenerator(seed: 3)
     let x = Tensor.randn([300_000], using: &g)
-    let saved = Parallel.threadCount
-    defer { Parallel.threadCount = saved }
-    Parallel.threadCount = 1
-    let serial = try (x.gelu() * x + x.exp()).scalars
-    Parallel.threadCount = 2
-    let parallel = try (x.gelu() * x + x.exp()).scalars
+    let serial = try Parallel.withThreadCount(1) { try (x.gelu() * x + x.exp()).scalars }
+    let parallel = try Parallel.withThreadCount(2) { try (x.gelu() * x + x.exp()).scalars }
+    #expect(Parallel.withThreadCount(1) { Parallel.threadCount } == 1 && Parallel.withThreadCount(2) { Parallel.threadCount } == 2)
     #expect(serial == parallel)
   }
 

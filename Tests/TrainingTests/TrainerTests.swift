@@ -19,9 +19,9 @@ enum TinyDerm {
     return dir
   }()
 
-  static func config(method: String = "erm", epochs: Int = 2) -> RunConfig {
+  static func config(method: MethodName = .erm, epochs: Int = 2) -> RunConfig {
     var c = RunConfig(data: "ham10000:" + directory)
-    c.fromScratch = "tiny"
+    c.fromScratch = .tiny
     c.imageSize = 32
     c.method = method
     c.epochs = epochs
@@ -46,7 +46,7 @@ func modelBytes(_ run: String, _ folder: String = "checkpoint") throws -> Founda
 @Suite(.serialized)
 struct TrainerTests {
   @Test func killAndResumeReachesTheSameWeightsAsAnUninterruptedRun() throws {
-    let config = TinyDerm.config(method: "cmac-mmd", epochs: 2)
+    let config = TinyDerm.config(method: .cmacMMD, epochs: 2)
     let straight = TinyDerm.runDirectory("straight"), resumed = TinyDerm.runDirectory("resumed")
     _ = try Trainer(config: config, runDirectory: straight, log: TrainingLog(metricsPath: nil, quiet: true)).run()
     let first = Trainer(config: config, runDirectory: resumed, log: try TrainingLog(metricsPath: nil, quiet: true))
@@ -65,6 +65,48 @@ struct TrainerTests {
     #expect(try modelBytes(again) != modelBytes(resumed))
   }
 
+  @Test func aRunFolderIsNeverReplacedOrMixedSilently() throws {
+    let config = TinyDerm.config(epochs: 2)
+    let run = TinyDerm.runDirectory("folder")
+    let first = Trainer(config: config, runDirectory: run, log: try TrainingLog(metricsPath: run + "/metrics.jsonl", quiet: true))
+    first.stopAfterEpochs = 1
+    _ = try first.run()
+    let runJSON = try Foundation.Data(contentsOf: URL(fileURLWithPath: run + "/run.json"))
+    let metrics = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)
+    // Without --resume or --overwrite the folder is refused, and nothing in it changes.
+    var other = config
+    other.batchSize = 8
+    do {
+      _ = try Trainer(config: other, runDirectory: run, log: TrainingLog(metricsPath: run + "/metrics.jsonl", quiet: true)).run()
+      Issue.record("a second run into the folder was accepted")
+    } catch let e as TrainingError {
+      #expect(e.description.contains("--resume") && e.description.contains("--overwrite"))
+    }
+    #expect(try Foundation.Data(contentsOf: URL(fileURLWithPath: run + "/run.json")) == runJSON)
+    #expect(try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8) == metrics)
+    // --resume with a different batch size names the difference.
+    do {
+      _ = try Trainer(config: other, runDirectory: run, log: TrainingLog(metricsPath: run + "/metrics.jsonl", quiet: true)).run(resume: true)
+      Issue.record("a resume with another batch size was accepted")
+    } catch let e as TrainingError {
+      #expect(e.description.contains("--batch-size (16 → 8)"), "\(e)")
+    }
+    // Resuming logs every step once; --overwrite starts the log again.
+    _ = try Trainer(config: config, runDirectory: run, log: TrainingLog(metricsPath: run + "/metrics.jsonl", quiet: true)).run(resume: true)
+    func steps() throws -> [Int] {
+      try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").compactMap {
+        let r = try JSONSerialization.jsonObject(with: Foundation.Data($0.utf8)) as? [String: Any]
+        return r?["kind"] as? String == "step" ? r?["step"] as? Int : nil
+      }
+    }
+    let resumed = try steps()
+    #expect(!resumed.isEmpty && resumed == Array(1...resumed.count))
+    _ = try Trainer(config: other, runDirectory: run, log: TrainingLog(metricsPath: run + "/metrics.jsonl", quiet: true)).run(overwrite: true)
+    let replaced = try steps()
+    #expect(replaced == Array(1...replaced.count) && replaced.count > resumed.count)
+    #expect(try RunConfig.load(run + "/run.json").batchSize == 8)
+  }
+
   @Test func sameSeedSameWeightsOtherSeedOtherWeights() throws {
     var config = TinyDerm.config(epochs: 1)
     let a = TinyDerm.runDirectory("a"), b = TinyDerm.runDirectory("b"), c = TinyDerm.runDirectory("c")
@@ -76,8 +118,8 @@ struct TrainerTests {
     #expect(try modelBytes(a) != modelBytes(c))
   }
 
-  @Test(arguments: MethodRegistry.names)
-  func everyMethodTrainsAnEpochAndResumesIdentically(_ method: String) throws {
+  @Test(arguments: MethodName.allCases)
+  func everyMethodTrainsAnEpochAndResumesIdentically(_ method: MethodName) throws {
     var config = TinyDerm.config(method: method, epochs: 2)
     config.logEvery = 1
     let straight = TinyDerm.runDirectory("m-\(method)"), resumed = TinyDerm.runDirectory("r-\(method)")
@@ -101,13 +143,30 @@ struct TrainerTests {
     #expect(preds.ids.count == preds.scores.count && preds.scores.allSatisfy { (0...1).contains($0) })
     #expect(preds.margins.allSatisfy { $0.isFinite && abs($0) <= 2 })
     // Demographics only pass through: changing them changes no prediction.
+    let data = try DatasetKind.load("ham10000:" + TinyDerm.directory)
+    var altered = data
+    altered.samples = data.samples.map { s in
+      var t = s
+      t.attributes["sex"] = s.attributes["sex"] == "female" ? "male" : "female"
+      t.attributes["age"] = "85"
+      return t
+    }
+    #expect(altered.samples.map(\.attributes) != data.samples.map(\.attributes))
+    let prompts = try TrainingData.defaultPrompts(dataSpec: "ham10000:" + TinyDerm.directory, classNames: data.classNames)
+    let classifier = try CLIPClassifier.load(directory: run + "/best", prompts: prompts)
+    let a = try Predictions.compute(classifier: classifier, dataset: data, groupSpec: .sexAge, transform: classifier.preprocessing)
+    let b = try Predictions.compute(classifier: classifier, dataset: altered, groupSpec: .sexAge, transform: classifier.preprocessing)
+    #expect(a.scores == b.scores && a.margins == b.margins && a.scores == preds.scores)
+    #expect(a.groups != b.groups)
     let csv = run + "/preds.csv"
     try preds.writeCSV(to: csv)
     let header = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")[0]
     #expect(header.hasPrefix("id,label,prob,margin,group"))
     let best = try CLIPModel(directory: run + "/best")
     #expect(best.parameterCount > 0)
-    #expect(FileManager.default.fileExists(atPath: run + "/best/vocab.json"))
+    for file in ["vocab.json", "merges.txt", "preprocessor_config.json", "tokenizer_config.json", "special_tokens_map.json"] {
+      #expect(FileManager.default.fileExists(atPath: run + "/best/" + file), "best/ lacks \(file)")
+    }
   }
 
   final class ExplodingMethod: TrainingMethod {
@@ -119,22 +178,22 @@ struct TrainerTests {
 
   @Test func nonFiniteLossStopsWithAClearErrorAndKeepsTheLastCheckpoint() throws {
     let run = TinyDerm.runDirectory("nan")
-    let config = TinyDerm.config(epochs: 1)
-    _ = try Trainer(config: config, runDirectory: run, log: TrainingLog(metricsPath: nil, quiet: true)).run()
+    let config = TinyDerm.config(epochs: 2)
+    let first = Trainer(config: config, runDirectory: run, log: try TrainingLog(metricsPath: nil, quiet: true))
+    first.stopAfterEpochs = 1
+    _ = try first.run()
     let before = try modelBytes(run)
-    var more = config
-    more.epochs = 2
     do {
-      _ = try Trainer(config: more, runDirectory: run, log: TrainingLog(metricsPath: nil, quiet: true), method: ExplodingMethod()).run(resume: true)
+      _ = try Trainer(config: config, runDirectory: run, log: TrainingLog(metricsPath: nil, quiet: true), method: ExplodingMethod()).run(resume: true)
       Issue.record("a NaN loss must stop the run")
     } catch let e as TrainingError {
-      #expect(e.description.contains("loss is nan") && e.description.contains("checkpoint"))
+      #expect(e.description.contains("loss is nan") && e.description.contains("the checkpoint of epoch 1 is kept"), "\(e)")
     }
     #expect(try modelBytes(run) == before)
   }
 
-  @Test(arguments: ["image-frozen", "last-k", "text-frozen"])
-  func fineTuningModesTrainOnlyWhatTheyShould(_ mode: String) throws {
+  @Test(arguments: [FineTuningMode.imageFrozen, .lastK, .textFrozen])
+  func fineTuningModesTrainOnlyWhatTheyShould(_ mode: FineTuningMode) throws {
     var config = TinyDerm.config(epochs: 1)
     config.mode = mode
     config.lastK = 1
@@ -148,10 +207,10 @@ struct TrainerTests {
       }
     }
     switch mode {
-    case "image-frozen":
+    case .imageFrozen:
       #expect(!changed("vision_model.") && changed("visual_projection") && changed("text_model."))
       #expect(FileManager.default.fileExists(atPath: run + "/feature_cache/0.safetensors"))
-    case "last-k":
+    case .lastK:
       #expect(!changed("vision_model.encoder.layers.0.") && changed("vision_model.encoder.layers.2."))
       #expect(!changed("text_model.embeddings.") && changed("text_model.encoder.layers.1."))
     default:
@@ -161,18 +220,24 @@ struct TrainerTests {
 
   @Test func badConfigurationsListEveryProblem() throws {
     var c = RunConfig(data: "ham10000:/nowhere")
-    c.method = "magic"
     c.epochs = 0
-    c.sampler = "random"
+    c.batchSize = 1
     do {
       try c.validate()
       Issue.record("expected an error")
     } catch let e as TrainingError {
       let text = e.description
-      #expect(text.contains("--method") && text.contains("--epochs") && text.contains("--sampler") && text.contains("--from-scratch"))
+      #expect(text.contains("--epochs") && text.contains("--batch-size") && text.contains("--from-scratch"))
     }
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("bad-run-\(UUID().uuidString).json").path
     try "{\"data\": 3}".write(toFile: path, atomically: true, encoding: .utf8)
     #expect(throws: TrainingError.self) { try RunConfig.load(path) }
+    // Options with a fixed set of values are types: an unknown spelling is refused at load.
+    try "{\"data\": \"manifest:x.csv\", \"method\": \"magic\"}".write(toFile: path, atomically: true, encoding: .utf8)
+    #expect(throws: TrainingError.self) { try RunConfig.load(path) }
+    try "{\"data\": \"manifest:x.csv\", \"method\": \"cmac-mmd\", \"sampler\": \"balanced-cells\", \"mode\": \"image-frozen\"}"
+      .write(toFile: path, atomically: true, encoding: .utf8)
+    let spelled = try RunConfig.load(path)
+    #expect(spelled.method == .cmacMMD && spelled.sampler == .balancedCells && spelled.mode == .imageFrozen)
   }
 }

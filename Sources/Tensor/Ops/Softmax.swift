@@ -35,10 +35,24 @@ extension Tensor {
     }
   }
 
+  /// The largest value of a lane, NaN when any value is NaN.
+  static func laneMax(_ x: UnsafePointer<Float>, _ n: Int, _ s: Int) -> Float {
+    var m = -Float.infinity
+    for j in 0..<n {
+      let v = x[j * s]
+      if v.isNaN { return .nan }
+      if v > m { m = v }
+    }
+    return m
+  }
+
   /// Softmax of one lane with stride `s` (contiguous lanes take the vector path).
   static func softmaxLane(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, _ s: Int) {
-    var m = -Float.infinity
-    for j in 0..<n { m = Swift.max(m, x[j * s]) }
+    var m = laneMax(x, n, s)
+    if m.isNaN {  // a NaN input makes the whole lane NaN, never a plausible probability
+      for j in 0..<n { y[j * s] = .nan }
+      return
+    }
     if m == -.infinity { m = 0 }
     var total: Float = 0
     if s == 1 {
@@ -60,8 +74,11 @@ extension Tensor {
     let ax = try axis(a, op: "logSoftmax")
     let out = Tensor(uninitialized: shape)
     laneMap(axis: ax, pointer, out.pointer) { x, y, n, s in
-      var m = -Float.infinity
-      for j in 0..<n { m = Swift.max(m, x[j * s]) }
+      var m = Tensor.laneMax(x, n, s)
+      if m.isNaN {
+        for j in 0..<n { y[j * s] = .nan }
+        return
+      }
       if m == -.infinity { m = 0 }
       var total: Double = 0
       for j in 0..<n { total += Double(Foundation.exp(x[j * s] - m)) }

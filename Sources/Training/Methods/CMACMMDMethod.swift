@@ -1,7 +1,7 @@
 import Tensor
 
 /// CMAC-MMD as a training method: L = L_CLIP + λ·L_CMAC on certainty margins of cosine
-/// similarities (default) or of the τ-scaled logits (`marginsOnLogits`, METHOD.md §8's
+/// similarities (default) or of the τ-scaled logits (`marginsOnLogits`, docs/METHOD.md §8's
 /// collapse-prone reading, kept for reproduction).
 public final class CMACMMDMethod: TrainingMethod {
   public let name = "cmac-mmd"

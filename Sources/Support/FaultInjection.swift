@@ -1,0 +1,25 @@
+import Foundation
+
+/// Named points where fault-injection tests kill the process: `FAIRMED_KILL_AT=POINT:N` sends
+/// SIGKILL to this process the N-th time POINT is reached (unset: nothing happens).
+public enum FaultInjection {
+  static let target: (point: String, count: Int)? = {
+    guard let spec = ProcessInfo.processInfo.environment["FAIRMED_KILL_AT"],
+          let colon = spec.lastIndex(of: ":"), let n = Int(spec[spec.index(after: colon)...]), n > 0 else { return nil }
+    return (String(spec[..<colon]), n)
+  }()
+  static let hits = HitCounter()
+
+  /// Marks `name`; kills the process here when `FAIRMED_KILL_AT` asks for this hit.
+  @inline(__always)
+  public static func point(_ name: String) {
+    guard let t = target, t.point == name, hits.increment() == t.count else { return }
+    kill(getpid(), SIGKILL)
+  }
+}
+
+final class HitCounter: @unchecked Sendable {
+  private var n = 0
+  private let lock = NSLock()
+  func increment() -> Int { lock.lock(); defer { lock.unlock() }; n += 1; return n }
+}

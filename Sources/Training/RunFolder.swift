@@ -1,0 +1,65 @@
+import Foundation
+import Support
+
+/// The rules for a run folder: nothing a user already has is replaced without `--overwrite`,
+/// and `--resume` continues only the run the folder holds.
+enum RunFolder {
+  /// Options that may change on `--resume`: they do not change the weights' trajectory.
+  static let free: Set<String> = ["logEvery", "loaderThreads", "featureCache", "selection", "selectionDelta"]
+
+  /// Checks `directory` before a run writes anything into it; returns what `overwrite` must
+  /// clear once data and model have loaded (``clear(_:_:)``).
+  static func check(_ directory: String, config: RunConfig, resume: Bool, overwrite: Bool) throws -> [String] {
+    guard !(resume && overwrite) else { throw TrainingError.invalidConfig(["give --resume or --overwrite, not both"]) }
+    let fm = FileManager.default
+    let parts = ["run.json", "checkpoint", "best"]
+    AtomicWrite.recover(directory + "/checkpoint")
+    let held = parts.filter { fm.fileExists(atPath: directory + "/" + $0) }
+    if !held.isEmpty {
+      if overwrite {
+        return held + ["metrics.jsonl"]
+      } else if resume {
+        let stored = try RunConfig.load(directory + "/run.json")
+        let changed = try differences(stored, config)
+        guard changed.isEmpty else {
+          throw TrainingError.invalidConfig(changed.map { "--resume: \($0) differs from the stored run.json; resume with the same options, or start again with --overwrite" })
+        }
+      } else {
+        throw TrainingError.file(directory, "already holds a run (\(held.joined(separator: ", "))): pass --resume to continue it or --overwrite to replace it")
+      }
+    }
+    return []
+  }
+
+  /// Removes `parts` of an overwritten run and creates the folder.
+  static func clear(_ directory: String, _ parts: [String]) throws {
+    let fm = FileManager.default
+    for p in parts { try? fm.removeItem(atPath: directory + "/" + p) }
+    do { try fm.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+      throw TrainingError.file(directory, "cannot create the run folder: \(error.localizedDescription)")
+    }
+  }
+
+  /// The options (by flag) whose values differ between the stored and the new configuration.
+  static func differences(_ stored: RunConfig, _ new: RunConfig) throws -> [String] {
+    func fields(_ c: RunConfig) throws -> [String: Any] {
+      try JSONSerialization.jsonObject(with: JSONEncoder().encode(c)) as? [String: Any] ?? [:]
+    }
+    let a = try fields(stored), b = try fields(new)
+    return Set(a.keys).union(b.keys).subtracting(free).sorted().compactMap { key in
+      let x = a[key].map { "\($0)" } ?? "unset", y = b[key].map { "\($0)" } ?? "unset"
+      guard (a[key] as? NSObject) != (b[key] as? NSObject) else { return nil }
+      return "\(flag(key)) (\(x) → \(y))"
+    }
+  }
+
+  /// The command-line spelling of a `run.json` key: `batchSize` → `--batch-size`.
+  static func flag(_ key: String) -> String {
+    if key == "learningRate" { return "--lr" }
+    var out = "--"
+    for c in key {
+      if c.isUppercase { out += "-" + c.lowercased() } else { out.append(c) }
+    }
+    return out
+  }
+}

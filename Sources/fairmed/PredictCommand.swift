@@ -1,0 +1,30 @@
+import ArgumentParser
+import Training
+
+/// `fairmed predict`: per-image P(class 1) and certainty margins of a trained run; demographic
+/// columns are only copied through for the audit.
+struct PredictCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "predict",
+    abstract: "Predict with a trained run: writes id,label,prob,margin,group and the attribute columns.",
+    discussion: "The output feeds `fairmed audit --label label --score prob --margin margin --groups ...` directly.")
+
+  @Option(help: "Run folder written by `fairmed train` (or any HF CLIP folder with --prompts).") var model: String
+  @Option(help: "Data: ham10000:DIR, fairvlmed:DIR, bcn20000:DIR or manifest:FILE.csv.") var data: String
+  @Option(parsing: .upToNextOption, help: "Class prompts (default: the run's).") var prompts: [String] = []
+  @Option(help: "Groups written to the `group` column (default: the run's).") var groups: String?
+  @Option(help: "Split of the data to predict (e.g. test), when it has splits.") var split: String?
+  @Option(help: "Images per forward pass (default: 64).") var batchSize = 64
+  @Option(help: "Output CSV.") var out: String
+
+  func validate() throws {
+    guard batchSize > 0 else { throw ValidationError("--batch-size must be ≥ 1, got \(batchSize)") }
+  }
+
+  func run() throws {
+    let preds = try Predictor.run(model: model, data: data, prompts: prompts.isEmpty ? nil : prompts, groups: groups,
+      split: split, batchSize: batchSize)
+    try preds.writeCSV(to: out)
+    print("wrote \(preds.ids.count) predictions to \(out)")
+  }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import NN
+import Testing
+
+/// The real `fairmed` binary, run as a user runs it: exit status, what it prints, what it writes.
+@Suite struct CLITests {
+  struct Outcome {
+    let status: Int32
+    let output: String
+    /// Ended by a signal (a trap, a segfault, an abort), not by exiting.
+    let crashed: Bool
+  }
+
+  static let binary = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent()
+    .appendingPathComponent("fairmed").path
+  static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("../TrainingTests/Fixtures/hf_processor").standardized
+
+  static func run(_ arguments: [String]) throws -> Outcome {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: binary)
+    p.arguments = arguments
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = pipe
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return Outcome(status: p.terminationStatus, output: String(decoding: data, as: UTF8.self),
+                   crashed: p.terminationReason == .uncaughtSignal)
+  }
+
+  static func temporary(_ name: String) throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(name)-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+  }
+
+  /// A small predictions file in the audit's default layout.
+  static func predictionsCSV() throws -> String {
+    var lines = ["y,p,sex,age"]
+    for i in 0..<80 { lines.append("\(i % 3 == 0 ? 1 : 0),\(Double(i % 10) / 10),\(i % 2 == 0 ? "female" : "male"),\(20 + i)") }
+    let path = try temporary("preds") + "/preds.csv"
+    try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
+  @Test func helpShowsEveryDefaultAndTheChoices() throws {
+    let r = try Self.run(["train", "--help"])
+    #expect(r.status == 0)
+    for text in ["(default: 10)", "(default: 64)", "(default: 1e-05)", "(default: 0.5)", "cmac-mmd", "balanced-cells", "image-frozen", "pooled-detached"] {
+      #expect(r.output.contains(text), "train --help lacks \(text)")
+    }
+  }
+
+  @Test func unknownChoicesAreRefusedNamingTheValidOnes() throws {
+    let r = try Self.run(["train", "--data", "manifest:x.csv", "--from-scratch", "tiny", "--method", "magic", "--out", "/tmp/never"])
+    #expect(r.status != 0 && r.output.contains("magic") && r.output.contains("cmac-mmd"))
+    #expect(!FileManager.default.fileExists(atPath: "/tmp/never"))
+  }
+
+  @Test(arguments: [
+    (["--label", "y", "--score", "y"], "both --label and --score"),
+    (["--margin", "y"], "both --label and --margin"),
+    (["--ece-bins", "0"], "--ece-bins must be in 1…1000"),
+    (["--ece-bins=-3"], "--ece-bins must be in 1…1000"),
+    (["--permutations=-1"], "--permutations must be in 0…100000"),
+    (["--bootstrap", "1000000000"], "--bootstrap must be in 0…100000"),
+    (["--bootstrap=-5"], "--bootstrap must be in 0…100000"),
+    (["--min-group-size=-3"], "--min-group-size must be ≥ 1"),
+    (["--mmd-sigma", "0"], "--mmd-sigma must be a finite number > 0"),
+    (["--delta", "nan"], "--delta must be a finite number"),
+    (["--groups", "sex,age:<50,40-59,>=30"], "overlap"),
+  ])
+  func auditRefusesBadOptions(_ extra: [String], _ message: String) throws {
+    let out = try Self.temporary("audit") + "/out"
+    var args = ["audit", "--predictions", try Self.predictionsCSV(), "--groups", "sex,age:<40,40-59,>=60", "--out", out]
+    args += extra
+    let r = try Self.run(args)
+    #expect(r.status != 0, "\(extra) was accepted")
+    #expect(r.output.contains(message), "\(extra): \(r.output)")
+    #expect(!FileManager.default.fileExists(atPath: out))
+  }
+
+  @Test func auditWritesItsFolder() throws {
+    let out = try Self.temporary("audit-ok") + "/out"
+    let r = try Self.run(["audit", "--predictions", try Self.predictionsCSV(), "--groups", "sex,age:40:60", "--out", out])
+    #expect(r.status == 0, "\(r.output)")
+    for f in ["audit.json", "groups.csv", "audit.md", "audit.html"] { #expect(FileManager.default.fileExists(atPath: out + "/" + f)) }
+  }
+
+  @Test func encodeKeepsOneRowPerLineBlankLinesIncluded() throws {
+    let dir = try Self.temporary("encode")
+    try "a benign lesion\n\na malignant lesion\n".write(toFile: dir + "/texts.txt", atomically: true, encoding: .utf8)
+    let r = try Self.run(["encode", "--model", Self.fixtures.appendingPathComponent("model").path, "--texts", dir + "/texts.txt",
+                          "--out", dir + "/f.safetensors"])
+    #expect(r.status == 0, "\(r.output)")
+    let f = try SafetensorsFile(path: dir + "/f.safetensors")
+    #expect(try f.tensor("features").shape[0] == 3 && f.tensor("input_ids").shape[0] == 3)
+  }
+
+  @Test func zeroShotWritesThePredictSchema() throws {
+    let dir = try Self.temporary("zs")
+    let r = try Self.run(["zero-shot", "--model", Self.fixtures.appendingPathComponent("model").path,
+                          "--data", "manifest:" + Self.fixtures.appendingPathComponent("manifest.csv").path,
+                          "--prompts", "a photo of a benign lesion", "a photo of a malignant lesion", "--out", dir + "/z.csv"])
+    #expect(r.status == 0, "\(r.output)")
+    let text = try String(contentsOfFile: dir + "/z.csv", encoding: .utf8)
+    #expect(text.hasPrefix("id,label,prob,margin,group,age,sex\n"))
+    #expect(text.split(separator: "\n").count == 5)
+  }
+
+  @Test func predictAndDataSummaryRefuseBadSizesAndColumns() throws {
+    let manifest = "manifest:" + Self.fixtures.appendingPathComponent("manifest.csv").path
+    let p = try Self.run(["predict", "--model", Self.fixtures.appendingPathComponent("model").path, "--data", manifest,
+                          "--batch-size", "0", "--out", "/tmp/never.csv"])
+    #expect(p.status != 0 && p.output.contains("--batch-size must be ≥ 1"))
+    let s = try Self.run(["data", "summary", "--data", manifest, "--groups", "sex,ethnicity"])
+    #expect(s.status != 0 && s.output.contains("'ethnicity' is not an attribute"), "\(s.output)")
+    let b = try Self.run(["data", "summary", "--data", manifest, "--batch-size", "0"])
+    #expect(b.status != 0 && b.output.contains("--batch-size must be ≥ 1"), "\(b.output)")
+  }
+}
