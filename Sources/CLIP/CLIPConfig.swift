@@ -70,7 +70,7 @@ public struct CLIPConfig: Sendable, Equatable {
   /// Reads `config.json`.
   public init(contentsOf path: String) throws {
     let data: Data
-    do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+    do { data = try readFile(path) } catch {
       throw CLIPConfigError(file: path, problems: ["cannot read the file"])
     }
     guard let obj = try? JSONSerialization.jsonObject(with: data), let dict = obj as? [String: Any] else {

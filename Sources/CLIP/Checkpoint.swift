@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import NN
 import Tensor
 
@@ -67,7 +68,7 @@ extension CLIPModel {
     if fm.fileExists(atPath: single) { return try SafetensorsFile(path: single) }
     let index = dir.appendingPathComponent("model.safetensors.index.json").path
     if fm.fileExists(atPath: index) {
-      guard let data = fm.contents(atPath: index),
+      guard let data = try? readFile(index),
             let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
             let map = obj["weight_map"] as? [String: String] else {
         throw CLIPFileError(file: index, "no weight_map object")

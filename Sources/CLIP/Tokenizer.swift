@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// CLIP's byte-level BPE tokenizer (OpenAI `SimpleTokenizer` / HF `CLIPTokenizer`).
 ///
@@ -53,7 +54,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
   /// Loads HF files: `vocab.json` (token → id) and `merges.txt` (`#version` line, then "a b").
   public convenience init(vocabJSON: String, merges: String, padID: Int? = nil, cleaning: CLIPTextCleaning = .huggingFace) throws {
     let data: Data
-    do { data = try Data(contentsOf: URL(fileURLWithPath: vocabJSON)) } catch {
+    do { data = try readFile(vocabJSON) } catch {
       throw CLIPFileError(file: vocabJSON, "cannot read (\(error.localizedDescription))")
     }
     guard let obj = try? JSONSerialization.jsonObject(with: data), let dict = obj as? [String: Any] else {
@@ -66,7 +67,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
       }
       vocab[k] = n.intValue
     }
-    guard let text = try? String(contentsOfFile: merges, encoding: .utf8) else {
+    guard let text = (try? readFile(merges)).flatMap({ String(data: $0, encoding: .utf8) }) else {
       throw CLIPFileError(file: merges, "cannot read as UTF-8 text")
     }
     let pairs = try Self.parseMerges(text.split(separator: "\n", omittingEmptySubsequences: false), file: merges)
@@ -78,7 +79,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
   /// OpenAI/open_clip pad with 0 (pass `padID: nil` to pad with the end token as HF does).
   public convenience init(bpeGzip path: String, padID: Int? = 0, cleaning: CLIPTextCleaning = .huggingFace, mergeCount: Int = 49152 - 256 - 2) throws {
     let raw: Data
-    do { raw = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+    do { raw = try readFile(path) } catch {
       throw CLIPFileError(file: path, "cannot read (\(error.localizedDescription))")
     }
     guard let text = String(data: try Gzip.decompress(raw, file: path), encoding: .utf8) else {

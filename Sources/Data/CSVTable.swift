@@ -22,7 +22,7 @@ public struct CSVTable: Sendable {
   /// Reads and parses a CSV file. Rows whose field count differs from the header's are an error
   /// naming the row.
   public init(contentsOf path: String) throws {
-    guard let bytes = FileManager.default.contents(atPath: path) else { throw DataError.missingFile(path) }
+    guard let bytes = try? readFile(path) else { throw DataError.missingFile(path) }
     var text = String(decoding: bytes, as: UTF8.self)
     if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
     var records = CSVTable.parse(text)

@@ -20,26 +20,11 @@ public enum ImageCodec {
     return try decode(try readFile(path), name: path, jpegScaleDenominator: jpegScaleDenominator)
   }
 
-  /// Reads a whole file with POSIX calls (cheaper than FileManager for many small files).
+  /// Reads a whole file (missing or unreadable: an error naming it).
   static func readFile(_ path: String) throws -> Foundation.Data {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else { throw DataError.missingFile(path) }
-    defer { close(fd) }
-    var st = stat()
-    guard fstat(fd, &st) == 0 else { throw DataError.missingFile(path) }
-    let size = Int(st.st_size)
-    var data = Foundation.Data(count: size)
-    let got = data.withUnsafeMutableBytes { raw -> Int in
-      var done = 0
-      while done < size {
-        let r = read(fd, raw.baseAddress! + done, size - done)
-        if r <= 0 { break }
-        done += r
-      }
-      return done
+    do { return try Support.readFile(path) } catch let e as FileReadError {
+      throw FileManager.default.fileExists(atPath: path) ? DataError.decode(file: path, reason: e.reason) : DataError.missingFile(path)
     }
-    guard got == size else { throw DataError.decode(file: path, reason: "short read (\(got) of \(size) bytes)") }
-    return data
   }
 
   /// Decodes an in-memory JPEG or PNG; `name` appears in errors. `jpegScaleDenominator` (1, 2, 4, 8)

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import ZIPFoundation
 
 /// NumPy `.npz` archives (zip of `.npy` members, stored or deflated) read and written with ZIPFoundation.
@@ -12,10 +13,13 @@ public enum Npz {
   /// names without the `.npy` suffix. Members in `excluding` are not decompressed. A member may
   /// expand to at most ``maxExpansion`` times its compressed size (and ``maxMemberBytes``): a
   /// zip bomb is refused.
-  public static func read(path: String, keys: Set<String>? = nil, excluding: Set<String> = []) throws -> [String: NpyArray] {
+  public static func read(path: String, keys: Set<String>? = nil, excluding: Set<String> = [],
+                          maxExpansion: Int = Npz.maxExpansion) throws -> [String: NpyArray] {
     guard FileManager.default.fileExists(atPath: path) else { throw DataError.missingFile(path) }
     let archive: Archive
     do {
+      // File-backed: ZIPFoundation's in-memory archive traps on a hostile npz (found by
+      // Scripts/fuzz; Tests/DataTests/Fixtures/fuzz/npz-memory-archive-trap.npz).
       archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
     } catch {
       throw DataError.decode(file: path, reason: "not a readable zip/npz archive (\(error))")

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// The model-input pipeline: decoded 8-bit image → resize (shortest side) → center crop (or a
 /// random resized crop when augmenting) → optional flip / colour jitter → Float32 CHW normalised
@@ -35,7 +36,7 @@ public struct ImageTransform: Sendable {
   /// `size.shortest_edge`, `resample` 2 = bilinear, 3 = bicubic), or the `image_processor`
   /// object of a `processor_config.json` (transformers 5); absent keys keep CLIP defaults.
   public init(preprocessorConfig path: String, augmentation: Augmentation? = nil) throws {
-    guard let bytes = FileManager.default.contents(atPath: path),
+    guard let bytes = try? readFile(path),
           let file = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any] else {
       throw DataError.decode(file: path, reason: "not a JSON object")
     }

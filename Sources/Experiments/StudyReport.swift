@@ -12,72 +12,16 @@ enum StudyReport {
   static let sigma = 0.1
 
   static func write(study: Study, results: [Study.Result]) throws {
-    let dir = study.directory
     let summary = Study.summarise(results)
-    var figures: [StudyFigure] = []
     let internalResults = results.filter { $0.split == "internal" }
-    func first(_ method: MethodName) -> Study.Result? {
+    let first: (MethodName) -> Study.Result? = { method in
       internalResults.filter { $0.method == method }.min { ($0.seed, $0.lambda ?? 0, $0.batchSize) < ($1.seed, $1.lambda ?? 0, $1.batchSize) }
     }
-    // 1. The certainty gap.
-    let panels = try [MethodName.erm, .cmacMMD].compactMap(first).map { r -> CertaintyPanel in
-      let (margins, groups) = try readMargins(r.predictions)
-      return CertaintyPanel(title: label(r), curves: densities(margins, groups), delta: 0.05)
-    }
-    if !panels.isEmpty {
-      figures.append(StudyFigure(name: "certainty_kde", caption: "Density of the certainty margin s per subgroup on the internal test set (Gaussian KDE, Silverman bandwidth); the shaded band is the uncertainty zone |s| < 0.05.",
-        svg: StudyFigures.certaintyKDEs(panels: panels)))
-    }
-    // 2. The λ frontier.
-    let frontier = summary.filter { $0.split == "internal" && $0.auc.mean != nil && $0.deltaTPR.mean != nil }.map {
-      FrontierPoint(method: $0.method, lambda: Double($0.lambda ?? 0), deltaTPR: $0.deltaTPR.mean!, deltaTPRStd: $0.deltaTPR.std,
-        auc: $0.auc.mean!, aucStd: $0.auc.std)
-    }
-    if !frontier.isEmpty {
-      figures.append(StudyFigure(name: "frontier", caption: "AUC against ΔTPR on the internal test set, mean ± std over seeds; labels give λ.",
-        svg: StudyFigures.frontier(points: frontier)))
-    }
-    // 3. Per-subgroup TPR with bootstrap intervals (first seed of each method).
-    let bars = try Set(internalResults.map(\.method)).sorted { $0.rawValue < $1.rawValue }.compactMap(first).map { r -> MethodGroupTPRs in
-      MethodGroupTPRs(method: label(r), groups: try bootstrapTPRs(r.predictions, groups: study.config.groups))
-    }
-    if !bars.isEmpty {
-      figures.append(StudyFigure(name: "group_tpr", caption: "TPR per subgroup on the internal test set (first seed of each method, threshold 0.5) with 95% stratified bootstrap intervals (500 replicates).",
-        svg: StudyFigures.groupTPRBars(methods: bars)))
-    }
-    // 4. Batch-size sensitivity, from the ERM run's internalResults margins.
-    if let erm = first(.erm) ?? internalResults.first {
-      let (margins, groups) = try readMargins(erm.predictions)
-      let rows = Array(Set([32, 64, 128, 256] + study.config.batchSizes)).sorted().map { b in batchSensitivity(margins, groups, batchSize: b) }
-      figures.append(StudyFigure(name: "batch_size", caption: "Share of random batches with ≥ 2 samples of every subgroup, and the variance of the batch estimate of L_CMAC (pairs, σ = 0.1) over 300 random batches, per batch size.",
-        svg: StudyFigures.batchSizeSensitivity(rows: rows)))
-    }
-    // 5. Training curves of the first seed's runs.
-    var lossSeries: [CurveSeries] = [], aucSeries: [CurveSeries] = []
-    for method in [MethodName.erm, .cmacMMD] {
-      guard let r = first(method) else { continue }
-      let records = readJSONL("\(dir)/runs/\(cellID(r))/metrics.jsonl")
-      for key in ["l_clip", "l_cmac"] {
-        let pts = records.filter { $0["kind"] as? String == "step" }.compactMap { rec -> (Double, Double)? in
-          guard let s = rec["step"] as? Double ?? (rec["step"] as? Int).map(Double.init), let v = rec[key] as? Double else { return nil }
-          return (s, v)
-        }
-        if !pts.isEmpty { lossSeries.append(CurveSeries(name: "\(label(r)) \(key)", steps: pts.map(\.0), values: pts.map(\.1))) }
-      }
-      let epochs = records.filter { $0["kind"] as? String == "epoch" }.compactMap { rec -> (Double, Double)? in
-        guard let e = rec["epoch"] as? Double ?? (rec["epoch"] as? Int).map(Double.init), let v = rec["val_auc"] as? Double else { return nil }
-        return (e, v)
-      }
-      if !epochs.isEmpty { aucSeries.append(CurveSeries(name: label(r), steps: epochs.map(\.0), values: epochs.map(\.1))) }
-    }
-    if !lossSeries.isEmpty {
-      figures.append(StudyFigure(name: "training_loss", caption: "Loss terms per optimiser step (from metrics.jsonl).",
-        svg: StudyFigures.trainingCurves(series: lossSeries, yLabel: "loss")))
-    }
-    if !aucSeries.isEmpty {
-      figures.append(StudyFigure(name: "validation_auc", caption: "Validation AUC per epoch (model selection never sees the test sets).",
-        svg: StudyFigures.trainingCurves(series: aucSeries, yLabel: "validation AUC", xLabel: "epoch")))
-    }
+    var figures = try certaintyFigure(first)
+    figures += frontierFigure(summary)
+    figures += try tprFigure(internalResults, first, groups: study.config.groups)
+    figures += try batchSizeFigure(first(.erm) ?? internalResults.first, batchSizes: study.config.batchSizes)
+    figures += trainingCurveFigures(first, directory: study.directory)
     let table = StudyTable(caption: "Every run and test set (results.csv)",
       header: ["method", "λ", "batch", "seed", "test set", "AUC", "ΔTPR", "worst group", "worst TPR"],
       rows: results.map { r in
@@ -85,10 +29,80 @@ enum StudyReport {
          fmt(r.metrics.auc), fmt(r.metrics.deltaTPR), r.metrics.worstGroup ?? "–", fmt(r.metrics.worstGroupTPR)]
       })
     let page = StudyFigures.studyPage(title: study.config.name, summaryMarkdownTable: Study.markdown(summary), tables: [table],
-      figures: figures, notes: ["Threshold 0.5 (argmax over the two class prompts). Subgroups with fewer than 10 samples or no positives are left out of gaps.",
+      figures: figures, notes: ["Threshold 0.5 (argmax over the two class prompts). Each gap takes the subgroups with at least 10 samples where its metric is defined.",
                                 "Demographics were used for training only; predictions use images alone."])
-    try AtomicWrite.file(page, to: dir + "/report.html")
-    _ = try StudyFigures.writeFigures(figures.map { ($0.name, $0.svg) }, to: URL(fileURLWithPath: dir + "/figures"))
+    try AtomicWrite.file(page, to: study.directory + "/report.html")
+    _ = try StudyFigures.writeFigures(figures.map { ($0.name, $0.svg) }, to: URL(fileURLWithPath: study.directory + "/figures"))
+  }
+
+  /// 1. The certainty gap: margin densities per subgroup, ERM beside CMAC-MMD.
+  static func certaintyFigure(_ first: (MethodName) -> Study.Result?) throws -> [StudyFigure] {
+    let panels = try [MethodName.erm, .cmacMMD].compactMap(first).map { r -> CertaintyPanel in
+      let (margins, groups) = try readMargins(r.predictions)
+      return CertaintyPanel(title: label(r), curves: densities(margins, groups), delta: 0.05)
+    }
+    guard !panels.isEmpty else { return [] }
+    return [StudyFigure(name: "certainty_kde", caption: "Density of the certainty margin s per subgroup on the internal test set (Gaussian KDE, Silverman bandwidth); the shaded band is the uncertainty zone |s| < 0.05.",
+      svg: StudyFigures.certaintyKDEs(panels: panels))]
+  }
+
+  /// 2. The λ frontier: AUC against ΔTPR, mean ± std over seeds.
+  static func frontierFigure(_ summary: [Study.SummaryRow]) -> [StudyFigure] {
+    let frontier = summary.compactMap { row -> FrontierPoint? in
+      guard row.split == "internal", let auc = row.auc.mean, let gap = row.deltaTPR.mean else { return nil }
+      return FrontierPoint(method: row.method, lambda: Double(row.lambda ?? 0), deltaTPR: gap, deltaTPRStd: row.deltaTPR.std,
+        auc: auc, aucStd: row.auc.std)
+    }
+    guard !frontier.isEmpty else { return [] }
+    return [StudyFigure(name: "frontier", caption: "AUC against ΔTPR on the internal test set, mean ± std over seeds; labels give λ.",
+      svg: StudyFigures.frontier(points: frontier))]
+  }
+
+  /// 3. Per-subgroup TPR with bootstrap intervals (first seed of each method).
+  static func tprFigure(_ internalResults: [Study.Result], _ first: (MethodName) -> Study.Result?, groups: String) throws -> [StudyFigure] {
+    let bars = try Set(internalResults.map(\.method)).sorted { $0.rawValue < $1.rawValue }.compactMap(first).map { r -> MethodGroupTPRs in
+      MethodGroupTPRs(method: label(r), groups: try bootstrapTPRs(r.predictions, groups: groups))
+    }
+    guard !bars.isEmpty else { return [] }
+    return [StudyFigure(name: "group_tpr", caption: "TPR per subgroup on the internal test set (first seed of each method, threshold 0.5) with 95% stratified bootstrap intervals (500 replicates).",
+      svg: StudyFigures.groupTPRBars(methods: bars))]
+  }
+
+  /// 4. Batch-size sensitivity, from one run's internal-test margins.
+  static func batchSizeFigure(_ run: Study.Result?, batchSizes: [Int]) throws -> [StudyFigure] {
+    guard let run else { return [] }
+    let (margins, groups) = try readMargins(run.predictions)
+    let rows = Array(Set([32, 64, 128, 256] + batchSizes)).sorted().map { b in batchSensitivity(margins, groups, batchSize: b) }
+    return [StudyFigure(name: "batch_size", caption: "Share of random batches with ≥ 2 samples of every subgroup, and the variance of the batch estimate of L_CMAC (pairs, σ = 0.1) over 300 random batches, per batch size.",
+      svg: StudyFigures.batchSizeSensitivity(rows: rows))]
+  }
+
+  /// 5. Training curves (loss terms per step, validation AUC per epoch) of the first seed's runs.
+  static func trainingCurveFigures(_ first: (MethodName) -> Study.Result?, directory: String) -> [StudyFigure] {
+    var lossSeries: [CurveSeries] = [], aucSeries: [CurveSeries] = []
+    func number(_ v: Any?) -> Double? { v as? Double ?? (v as? Int).map(Double.init) }
+    for method in [MethodName.erm, .cmacMMD] {
+      guard let r = first(method) else { continue }
+      let records = readJSONL("\(directory)/runs/\(cellID(r))/metrics.jsonl")
+      let steps = records.filter { $0["kind"] as? String == "step" }
+      for key in ["l_clip", "l_cmac"] {
+        let pts = steps.compactMap { rec in number(rec["step"]).flatMap { s in (rec[key] as? Double).map { (s, $0) } } }
+        if !pts.isEmpty { lossSeries.append(CurveSeries(name: "\(label(r)) \(key)", steps: pts.map(\.0), values: pts.map(\.1))) }
+      }
+      let epochs = records.filter { $0["kind"] as? String == "epoch" }
+        .compactMap { rec in number(rec["epoch"]).flatMap { e in (rec["val_auc"] as? Double).map { (e, $0) } } }
+      if !epochs.isEmpty { aucSeries.append(CurveSeries(name: label(r), steps: epochs.map(\.0), values: epochs.map(\.1))) }
+    }
+    var out: [StudyFigure] = []
+    if !lossSeries.isEmpty {
+      out.append(StudyFigure(name: "training_loss", caption: "Loss terms per optimiser step (from metrics.jsonl).",
+        svg: StudyFigures.trainingCurves(series: lossSeries, yLabel: "loss")))
+    }
+    if !aucSeries.isEmpty {
+      out.append(StudyFigure(name: "validation_auc", caption: "Validation AUC per epoch (model selection never sees the test sets).",
+        svg: StudyFigures.trainingCurves(series: aucSeries, yLabel: "validation AUC", xLabel: "epoch")))
+    }
+    return out
   }
 
   static func label(_ r: Study.Result) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -84,7 +85,7 @@ public enum CSVReader {
   /// The header names of a CSV file.
   public static func header(_ url: URL) throws -> [String] {
     var parser = Parser(file: url.path, requests: [])
-    var bytes = Array((try? Data(contentsOf: url).prefix(1 << 20)) ?? Data())
+    var bytes = Array((try? readFile(url.path).prefix(1 << 20)) ?? Data())
     let n = bytes.count
     bytes.append(0)
     try parser.feed(bytes, length: n, first: true, headerOnly: true)

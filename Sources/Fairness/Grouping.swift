@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// One (intersectional) subgroup: its attribute values and display name ("female|<40").
 public struct GroupDescriptor: Sendable, Equatable {
@@ -31,49 +32,70 @@ public struct Grouping: Sendable {
     guard columns.count == spec.attributes.count else {
       throw AuditError.badOption("\(spec.attributes.count) group attributes but \(columns.count) columns")
     }
-    let rows = columns.first?.codes.count ?? 0
-    var levelNames: [[String]] = []
-    var maps: [[Int32]] = []  // raw code -> level index (-1 missing, -2 outside every bin)
-    var outOfBins: [String: Int] = [:]
-    let missingLabel: String? = { if case .level(let l) = spec.missing { return l } else { return nil } }()
+    var levelNames: [[String]] = [], maps: [[Int32]] = []
     for (attribute, column) in zip(spec.attributes, columns) {
-      var levelOfCode: [String?] = []
-      var outside = Set<Int>()
-      for (code, raw) in column.levels.enumerated() {
-        switch attribute.level(of: raw, missingTokens: spec.missingTokens) {
-        case .level(let l): levelOfCode.append(l == missingLabel ? nil : l)
-        case .missing: levelOfCode.append(nil)
-        case .outsideBins: levelOfCode.append(nil); outside.insert(code)
-        case .notANumber:
-          let row = column.codes.firstIndex(of: UInt32(code)).map { " (first in data row \($0 + 1))" } ?? ""
-          throw AuditError.badInput(InputLocation(file: file, column: attribute.column),
-                                    "'\(raw)' is not a number, but the attribute is binned\(row)")
-        }
-      }
-      var names = attribute.bins?.map(\.label) ?? Array(Set(levelOfCode.compactMap { $0 })).sorted()
-      if let missingLabel { names.removeAll { $0 == missingLabel }; names.append(missingLabel) }
-      let index = Dictionary(names.enumerated().map { ($1, Int32($0)) }, uniquingKeysWith: { a, _ in a })
-      maps.append(levelOfCode.indices.map { code in
-        outside.contains(code) ? -2 : levelOfCode[code].flatMap { index[$0] } ?? -1
-      })
+      let (names, map) = try Self.levelMap(attribute, column, spec: spec, file: file)
       levelNames.append(names)
-      outOfBins[attribute.column] = 0
+      maps.append(map)
     }
-
-    let dropMissing: Bool = { if case .drop = spec.missing { return true } else { return false } }()
-    var radix: [Int] = levelNames.map(\.count)
-    guard radix.reduce((1, false), { acc, n in acc.1 ? acc : acc.0.multipliedReportingOverflow(by: n) }).1 == false else {
+    let radix = levelNames.map(\.count)
+    guard let total = checkedProduct(radix) else {
       throw AuditError.badOption("--groups: the attributes' level combinations overflow a 64-bit key; group by fewer attributes")
     }
-    var key = [Int](repeating: 0, count: rows)
+    let keyed = Self.rowKeys(columns, maps: maps, radix: radix, spec: spec)
+    let (present, rowGroup) = Self.compact(keyed.keys, total: total)
+    let groupLevels = present.map { k in
+      var rest = k
+      var out = [Int](repeating: 0, count: radix.count)
+      for a in stride(from: radix.count - 1, through: 0, by: -1) { out[a] = rest % radix[a]; rest /= radix[a] }
+      return out
+    }
+    let names = spec.attributes.map(\.column)
+    self.init(attributes: names, levels: levelNames,
+              groups: groupLevels.map { lv in GroupDescriptor(attributes: names, values: lv.enumerated().map { levelNames[$0][$1] }) },
+              groupLevels: groupLevels, rowGroup: rowGroup, droppedRows: keyed.dropped,
+              outOfBins: Dictionary(uniqueKeysWithValues: zip(names, keyed.outside)))
+  }
+
+  /// One attribute's levels in display order (bins in spec order, categories sorted, the missing
+  /// level last) and each raw code's level index (-1 missing, -2 outside every bin).
+  static func levelMap(_ attribute: AttributeSpec, _ column: CategoricalColumn, spec: GroupingSpec,
+                       file: String) throws -> (names: [String], map: [Int32]) {
+    let missingLabel: String? = { if case .level(let l) = spec.missing { return l } else { return nil } }()
+    var levelOfCode: [String?] = []
+    var outside = Set<Int>()
+    for (code, raw) in column.levels.enumerated() {
+      switch attribute.level(of: raw, missingTokens: spec.missingTokens) {
+      case .level(let l): levelOfCode.append(l == missingLabel ? nil : l)
+      case .missing: levelOfCode.append(nil)
+      case .outsideBins: levelOfCode.append(nil); outside.insert(code)
+      case .notANumber:
+        let row = column.codes.firstIndex(of: UInt32(code)).map { " (first in data row \($0 + 1))" } ?? ""
+        throw AuditError.badInput(InputLocation(file: file, column: attribute.column),
+                                  "'\(raw)' is not a number, but the attribute is binned\(row)")
+      }
+    }
+    var names = attribute.bins?.map(\.label) ?? Array(Set(levelOfCode.compactMap { $0 })).sorted()
+    if let missingLabel { names.removeAll { $0 == missingLabel }; names.append(missingLabel) }
+    let index = Dictionary(names.enumerated().map { ($1, Int32($0)) }, uniquingKeysWith: { a, _ in a })
+    return (names, levelOfCode.indices.map { code in outside.contains(code) ? -2 : levelOfCode[code].flatMap { index[$0] } ?? -1 })
+  }
+
+  /// Each row's mixed-radix group key (-1 = dropped), the rows dropped per attribute and the
+  /// values outside every bin per attribute.
+  static func rowKeys(_ columns: [CategoricalColumn], maps: [[Int32]], radix: [Int],
+                      spec: GroupingSpec) -> (keys: [Int], dropped: [String: Int], outside: [Int]) {
+    let dropMissing: Bool = { if case .drop = spec.missing { return true } else { return false } }()
+    let rows = columns.first?.codes.count ?? 0
+    var keys = [Int](repeating: 0, count: rows)
     var dropped = [String: Int]()
-    var outCounts = [Int](repeating: 0, count: columns.count)
+    var outside = [Int](repeating: 0, count: columns.count)
     for r in 0..<rows {
       var k = 0
       var drop = false
       for a in 0..<columns.count {
         var level = maps[a][Int(columns[a].codes[r])]
-        if level == -2 { outCounts[a] += 1; level = -1 }
+        if level == -2 { outside[a] += 1; level = -1 }
         if level < 0 {
           if dropMissing {
             if !drop { dropped[spec.attributes[a].column, default: 0] += 1 }
@@ -84,38 +106,24 @@ public struct Grouping: Sendable {
         }
         k = k * radix[a] + Int(level)
       }
-      key[r] = drop ? -1 : k
+      keys[r] = drop ? -1 : k
     }
-    for a in columns.indices { outOfBins[spec.attributes[a].column] = outCounts[a] }
-    // Compact the present keys, in key order (= lexicographic order of levels).
-    let total = radix.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
-    let present: [Int]
+    return (keys, dropped, outside)
+  }
+
+  /// The present keys in key order (= lexicographic order of levels) and each row's index among them.
+  static func compact(_ keys: [Int], total: Int) -> (present: [Int], rowGroup: [Int32]) {
     if total <= 1 << 22 {
       var seen = [Bool](repeating: false, count: total)
-      for k in key where k >= 0 { seen[k] = true }
-      present = seen.indices.filter { seen[$0] }
-      var compact = [Int32](repeating: -1, count: total)
-      for (i, k) in present.enumerated() { compact[k] = Int32(i) }
-      rowGroup = key.map { $0 < 0 ? -1 : compact[$0] }
-    } else {
-      present = Array(Set(key.filter { $0 >= 0 })).sorted()
-      let compact = Dictionary(uniqueKeysWithValues: present.enumerated().map { ($1, Int32($0)) })
-      rowGroup = key.map { $0 < 0 ? -1 : compact[$0] ?? -1 }
+      for k in keys where k >= 0 { seen[k] = true }
+      let present = seen.indices.filter { seen[$0] }
+      var index = [Int32](repeating: -1, count: total)
+      for (i, k) in present.enumerated() { index[k] = Int32(i) }
+      return (present, keys.map { $0 < 0 ? -1 : index[$0] })
     }
-    attributes = spec.attributes.map(\.column)
-    levels = levelNames
-    groupLevels = present.map { k in
-      var rest = k
-      var out = [Int](repeating: 0, count: radix.count)
-      for a in stride(from: radix.count - 1, through: 0, by: -1) { out[a] = rest % radix[a]; rest /= radix[a] }
-      return out
-    }
-    radix = []
-    groups = groupLevels.map { lv in
-      GroupDescriptor(attributes: spec.attributes.map(\.column), values: lv.enumerated().map { levelNames[$0][$1] })
-    }
-    droppedRows = dropped
-    self.outOfBins = outOfBins
+    let present = Array(Set(keys.filter { $0 >= 0 })).sorted()
+    let index = Dictionary(uniqueKeysWithValues: present.enumerated().map { ($1, Int32($0)) })
+    return (present, keys.map { $0 < 0 ? -1 : index[$0] ?? -1 })
   }
 
   private init(attributes: [String], levels: [[String]], groups: [GroupDescriptor], groupLevels: [[Int]],

@@ -12,7 +12,7 @@ public enum FeatureExport {
   /// The lines of a UTF-8 text file, one entry per line: blank lines stay (an empty text is a
   /// valid CLIP input, start and end token), so row i of the output is line i of the file.
   public static func lines(ofFile path: String) throws -> [String] {
-    guard let data = FileManager.default.contents(atPath: path) else { throw TrainingError.file(path, "cannot be read") }
+    guard let data = try? readFile(path) else { throw TrainingError.file(path, "cannot be read") }
     guard let body = String(data: data, encoding: .utf8) else { throw TrainingError.file(path, "is not UTF-8 text") }
     var lines = body.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
     if lines.last == "" { lines.removeLast() }  // the final line break ends the last line

@@ -182,7 +182,7 @@ extension RunConfig.CMACOptions {
 /// Decodes the JSON file at `path`; errors name the file, the key and what was wrong.
 public func decodeJSONFile<T: Decodable>(_ type: T.Type, _ path: String, _ what: String) throws -> T {
   let data: Foundation.Data
-  do { data = try Foundation.Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+  do { data = try readFile(path) } catch {
     throw TrainingError.file(path, "cannot read: \(error.localizedDescription)")
   }
   do { return try JSONDecoder().decode(T.self, from: data) } catch let e as DecodingError {
