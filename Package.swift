@@ -54,7 +54,7 @@ let package = Package(
       ]
     ),
     .executableTarget(name: "fairmed-bench", dependencies: ["Tensor", "NN", "CLIP", "Training"]),
-    .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+    .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
     .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensor", "NN", "CLIP", "Data", "Fairness", "Support"], exclude: ["Fixtures"]),
     // Fairness audit: standalone (Foundation only), never depends on the engine.
     .target(name: "Fairness", dependencies: ["Support"], swiftSettings: swift6),
@@ -62,10 +62,12 @@ let package = Package(
     // Support: the small Foundation-only pieces every module shares (CSV/JSON escaping, atomic writes, xoshiro).
     .target(name: "Support", swiftSettings: swift6),
     .testTarget(name: "SupportTests", dependencies: ["Support"], swiftSettings: swift6),
+    // Helpers every test target shares (fixture paths, fresh folders, tolerance checks).
+    .target(name: "TestSupport", path: "Tests/TestSupport"),
     // The real `fairmed` binary, run as a process (it is built with the tests).
     .testTarget(name: "CLITests", dependencies: ["NN", "Tensor", "Data"]),
     .testTarget(name: "ReportTests", dependencies: ["Report", "Fairness"]),
-    .testTarget(name: "FairnessTests", dependencies: ["Fairness", "Report"], exclude: ["Fixtures"]),
+    .testTarget(name: "FairnessTests", dependencies: ["Fairness", "Report", "TestSupport"], exclude: ["Fixtures"]),
     // Data: image codecs (libjpeg-turbo, libpng via a setjmp-safe C shim), dataset layouts, sampling, synth.
     .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
     .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
@@ -79,7 +81,7 @@ let package = Package(
       dependencies: ["CImageCodecs", "Fairness", "Support", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
       swiftSettings: swift6
     ),
-    .testTarget(name: "DataTests", dependencies: ["Data", "Fairness"], exclude: ["Fixtures"]),
+    .testTarget(name: "DataTests", dependencies: ["Data", "Fairness", "TestSupport"], exclude: ["Fixtures"]),
     // Layers, optimisers, safetensors (issue 3).
     .target(name: "NN", dependencies: ["Tensor", "Support"]),
     .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], exclude: ["Fixtures"]),

@@ -54,10 +54,13 @@ public struct ImageTransform: Sendable {
     }
     let crop = side(json["crop_size"]) ?? side(json["size"]) ?? 224
     let resize = side(json["size"]) ?? crop
+    guard (1...4096).contains(crop), (crop...8192).contains(resize) else {
+      throw DataError.decode(file: path, reason: "crop size \(crop) must be in 1…4096 and the resize side \(resize) in \(crop)…8192")
+    }
     let mean = (json["image_mean"] as? [Double])?.map(Float.init) ?? ImageTransform.clipMean
     let std = (json["image_std"] as? [Double])?.map(Float.init) ?? ImageTransform.clipStd
-    guard mean.count == 3, std.count == 3 else {
-      throw DataError.decode(file: path, reason: "image_mean and image_std need 3 values")
+    guard mean.count == 3, std.count == 3, mean.allSatisfy(\.isFinite), std.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+      throw DataError.decode(file: path, reason: "image_mean and image_std need 3 finite values (std > 0)")
     }
     let filter: ResampleFilter = (json["resample"] as? Int) == 2 ? .bilinear : .bicubic
     self.init(size: crop, resizeShortestSide: resize, filter: filter, mean: mean, std: std,

@@ -1,18 +1,12 @@
 import Foundation
+import TestSupport
 @testable import Data
 
 /// Absolute path of a committed fixture (written by Scripts/fixtures/make_data_fixtures.py).
-func fixture(_ relative: String) -> String {
-  URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .appendingPathComponent("Fixtures").appendingPathComponent(relative).path
-}
+func fixture(_ relative: String) -> String { fixturePath(relative) }
 
 /// A fresh temporary directory, removed by the caller's `defer`.
-func temporaryDirectory() -> String {
-  let path = NSTemporaryDirectory() + "fairmed-data-\(UUID().uuidString)"
-  try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-  return path
-}
+func temporaryDirectory() -> String { freshDirectory("data") }
 
 /// Copies a fixture folder into a temporary directory so a test can damage it.
 func copyOfFixture(_ relative: String) -> String {

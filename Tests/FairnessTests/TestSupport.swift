@@ -1,10 +1,10 @@
 import Foundation
+import TestSupport
 @testable import Fairness
 
 /// Test helpers: fixture paths, tolerance checks and small synthetic data sets.
 enum Fixture {
-  static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
-  static func url(_ name: String) -> URL { directory.appendingPathComponent(name) }
+  static func url(_ name: String) -> URL { URL(fileURLWithPath: fixturePath(name)) }
 
   static func json(_ name: String) throws -> [String: Any] {
     let data = try Data(contentsOf: url(name))
@@ -12,14 +12,8 @@ enum Fixture {
   }
 }
 
-/// |a − b| ≤ tolerance, with nil matching only nil.
-func close(_ a: Double?, _ b: Double?, _ tolerance: Double = 1e-9) -> Bool {
-  switch (a, b) {
-  case (nil, nil): return true
-  case let (x?, y?): return abs(x - y) <= tolerance
-  default: return false
-  }
-}
+/// |a − b| ≤ tolerance, with nil matching only nil (``isClose(_:_:_:)``).
+func close(_ a: Double?, _ b: Double?, _ tolerance: Double = 1e-9) -> Bool { isClose(a, b, tolerance) }
 
 /// A random data set: `n` rows, labels, probability scores, and two attributes.
 struct Synthetic {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Tensor
 
@@ -11,9 +12,8 @@ func expectClose(
     Issue.record("\(what): \(a.count) values vs \(b.count) expected", sourceLocation: sourceLocation)
     return
   }
-  for i in 0..<a.count where !(abs(a[i] - b[i]) <= atol + rtol * abs(b[i])) {
+  if let i = firstMismatch(a, b, rtol: rtol, atol: atol) {
     Issue.record("\(what)[\(i)]: \(a[i]) vs expected \(b[i])", sourceLocation: sourceLocation)
-    return
   }
 }
 
