@@ -53,3 +53,15 @@ import Testing
     #expect(try Npz.read(path: dir + "/noise.npz", maxExpansion: 100)["a"]?.raw.count == 2 << 20)
   }
 }
+
+@Suite struct NonFinitePixelTests {
+  @Test func nanPixelsAreRefusedNotClampedToWhite() throws {
+    var values = [Float](repeating: 0.5, count: 16)
+    values[5] = .nan
+    let raw = values.withUnsafeBufferPointer { Data(buffer: $0) }
+    let a = NpyArray(dtype: .float(bytes: 4), shape: [4, 4], raw: raw)
+    do { _ = try a.grayImage(name: "slo_fundus"); Issue.record("NaN pixels were accepted") } catch {
+      #expect("\(error)".contains("slo_fundus") && "\(error)".contains("element 5"))
+    }
+  }
+}
