@@ -78,7 +78,7 @@ let package = Package(
     ),
     .target(
       name: "Data",
-      dependencies: ["CImageCodecs", "Fairness", "Support", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+      dependencies: ["CImageCodecs", "FairMedZlib", "Fairness", "Support", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
       swiftSettings: swift6
     ),
     .testTarget(name: "DataTests", dependencies: ["Data", "Fairness", "TestSupport"], exclude: ["Fixtures"]),

@@ -15,36 +15,20 @@ public enum Npz {
   /// zip bomb is refused.
   public static func read(path: String, keys: Set<String>? = nil, excluding: Set<String> = [],
                           maxExpansion: Int = Npz.maxExpansion) throws -> [String: NpyArray] {
-    guard FileManager.default.fileExists(atPath: path) else { throw DataError.missingFile(path) }
-    let archive: Archive
-    do {
-      // File-backed: ZIPFoundation's in-memory archive traps on a hostile npz (found by
-      // Scripts/fuzz; Tests/DataTests/Fixtures/fuzz/npz-memory-archive-trap.npz).
-      archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
-    } catch {
-      throw DataError.decode(file: path, reason: "not a readable zip/npz archive (\(error))")
-    }
+    let archive = try ZipReader(path: path)
     var result: [String: NpyArray] = [:]
-    for entry in archive where entry.type == .file {
-      var key = entry.path
+    for member in archive.members where !member.name.hasSuffix("/") {
+      var key = member.name
       if key.hasSuffix(".npy") { key.removeLast(4) }
       if let keys, !keys.contains(key) { continue }
       if excluding.contains(key) { continue }
-      var bytes = Foundation.Data()
-      let limit = min(maxMemberBytes, max(1 << 20, Int(clamping: entry.compressedSize).multipliedReportingOverflow(by: maxExpansion).partialValue))
-      struct TooLarge: Error {}
-      do {
-        _ = try archive.extract(entry, skipCRC32: false) { chunk in
-          guard bytes.count + chunk.count <= limit else { throw TooLarge() }
-          bytes.append(chunk)
-        }
-      } catch is TooLarge {
-        throw DataError.decode(file: path, reason: "member '\(entry.path)' expands past \(limit) bytes from \(entry.compressedSize) "
+      let limit = min(maxMemberBytes, max(1 << 20, member.compressedSize.multipliedReportingOverflow(by: maxExpansion).partialValue))
+      let bytes: Foundation.Data
+      do { bytes = try archive.read(member, limit: limit) } catch is ZipReader.TooLarge {
+        throw DataError.decode(file: path, reason: "member '\(member.name)' expands past \(limit) bytes from \(member.compressedSize) "
           + "(limits: \(maxExpansion)× its compressed size and \(maxMemberBytes) bytes; raise them with FAIRMED_MAX_NPZ_EXPANSION)")
-      } catch {
-        throw DataError.decode(file: path, reason: "member '\(entry.path)' is unreadable (\(error))")
       }
-      result[key] = try NpyArray(bytes: bytes, name: "\(path)[\(entry.path)]")
+      result[key] = try NpyArray(bytes: bytes, name: "\(path)[\(member.name)]")
     }
     if let keys {
       let missing = keys.subtracting(result.keys)

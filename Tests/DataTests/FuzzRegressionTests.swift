@@ -12,6 +12,10 @@ import Testing
     #expect(throws: DataError.self) { try Npz.read(path: fixture("fuzz/npz-memory-archive-trap.npz"), keys: ["slo_fundus"]) }
   }
 
+  @Test func npzThatHungTheDecompressorIsRefusedPromptly() {
+    #expect((try? Npz.read(path: fixture("fuzz/npz-decompress-hang.npz")))?.isEmpty ?? true)
+  }
+
   @Test func npyShapesThatOverflowAreRefused() throws {
     let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 1099511627776), }"
     var bytes = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
