@@ -10,8 +10,11 @@ public enum ThresholdRule: Sendable, Equatable {
   case youden(validation: String)
   /// The highest threshold reaching this overall sensitivity, on `validation` or, when nil, on the audited data.
   case sensitivity(Double, validation: String?)
+  /// The threshold a trained model carries (`DIR/decision_threshold.json` or `DIR/best/…`,
+  /// chosen on its validation predictions).
+  case model(directory: String)
 
-  /// Parses `0.5`, `argmax`, `youden:val.csv`, `sensitivity:0.9` or `sensitivity:0.9:val.csv`.
+  /// Parses `0.5`, `argmax`, `youden:val.csv`, `sensitivity:0.9`, `sensitivity:0.9:val.csv` or `model:RUN_DIR`.
   public static func parse(_ text: String) throws -> ThresholdRule {
     if text == "argmax" { return .argmax }
     if let v = Double(text) {
@@ -23,6 +26,11 @@ public enum ThresholdRule: Sendable, Equatable {
       guard !path.isEmpty else { throw AuditError.badOption("youden needs a validation file: youden:val.csv") }
       return .youden(validation: path)
     }
+    if text.hasPrefix("model:") {
+      let path = String(text.dropFirst("model:".count))
+      guard !path.isEmpty else { throw AuditError.badOption("model needs a run or model folder: model:RUN_DIR") }
+      return .model(directory: path)
+    }
     if text.hasPrefix("sensitivity:") {
       let rest = text.dropFirst("sensitivity:".count)
       let parts = rest.split(separator: ":", maxSplits: 1).map(String.init)
@@ -31,13 +39,13 @@ public enum ThresholdRule: Sendable, Equatable {
       }
       return .sensitivity(target, validation: parts.count > 1 ? parts[1] : nil)
     }
-    throw AuditError.badOption("threshold '\(text)': use a number, argmax, youden:FILE or sensitivity:T[:FILE]")
+    throw AuditError.badOption("threshold '\(text)': use a number, argmax, youden:FILE, sensitivity:T[:FILE] or model:DIR")
   }
 }
 
 /// The threshold an audit used, and how it was obtained (stated in every output).
 public struct ResolvedThreshold: Sendable, Equatable {
-  /// fixed | argmax | youden | sensitivity
+  /// fixed | argmax | youden | sensitivity | model
   public var rule: String
   public var value: Double
   /// A sentence saying where the value came from.
@@ -81,6 +89,9 @@ public enum ThresholdSelector {
       let (t, j) = try youden(r)
       return ResolvedThreshold(rule: "youden", value: t,
                                detail: "Youden's J maximised on \(path) (n=\(r.score.count), J=\(String(format: "%.4f", j))): predicted positive iff score ≥ \(t)")
+    case .model(let dir):
+      let (t, source) = try storedThreshold(dir)
+      return ResolvedThreshold(rule: "model", value: t, detail: "the threshold saved with the model in \(source): predicted positive iff score ≥ \(t)")
     case .sensitivity(let target, let path):
       let r = try path.map(ranked) ?? audited
       let (t, tpr) = try sensitivity(r, target: target)
@@ -88,5 +99,19 @@ public enum ThresholdSelector {
       return ResolvedThreshold(rule: "sensitivity", value: t,
                                detail: "highest threshold with overall sensitivity ≥ \(target) on \(source) (reached \(String(format: "%.4f", tpr))): predicted positive iff score ≥ \(t)")
     }
+  }
+
+  /// The `value` of a model folder's `decision_threshold.json` (FairMed's training writes it into `best/`).
+  static func storedThreshold(_ dir: String) throws -> (Double, String) {
+    let fm = FileManager.default
+    guard let path = [dir + "/decision_threshold.json", dir + "/best/decision_threshold.json"].first(where: fm.fileExists) else {
+      throw AuditError.badOption("--threshold model:\(dir): no decision_threshold.json in \(dir) or \(dir)/best (a folder written by `fairmed train` has one)")
+    }
+    guard let data = fm.contents(atPath: path),
+          let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+          let value = (object["value"] as? NSNumber)?.doubleValue, value.isFinite else {
+      throw AuditError.badOption("--threshold model:\(dir): \(path) must be a JSON object with a finite number 'value'")
+    }
+    return (value, path)
   }
 }

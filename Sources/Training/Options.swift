@@ -72,8 +72,10 @@ public enum LossKind: String, CaseIterable, Codable, Sendable {
 public enum SelectionRule: String, CaseIterable, Codable, Sendable {
   /// Highest validation AUC.
   case valAUC = "val-auc"
-  /// Lowest validation ΔTPR among epochs with AUC ≥ best − ``RunConfig/selectionDelta``.
+  /// Lowest validation ΔTPR at the decision threshold among epochs with AUC ≥ best − ``RunConfig/selectionDelta``.
   case valDTPR = "val-dtpr"
+  /// Highest validation worst-group TPR at the decision threshold among epochs with AUC ≥ best − ``RunConfig/selectionDelta``.
+  case valWorstTPR = "val-worst-tpr"
   /// The last epoch.
   case last
 }

@@ -18,6 +18,8 @@ public struct Predictions {
   /// Subgroup key of each sample (for metrics; not an input of the model).
   public var groups: [String] = []
   public var attributes: [[String: String]] = []
+  /// The model's decision threshold: the `pred` column is P(class 1) ≥ its value.
+  public var threshold = DecisionThreshold.argmax
 
   /// Runs the classifier over `dataset` in batches (decoding in parallel), or over `cached`
   /// pooled image-tower outputs.
@@ -56,7 +58,8 @@ public struct Predictions {
     attributes += samples.map(\.attributes)
   }
 
-  /// `id,label,prob,margin,group,<attributes…>[,prob_0…]` (RFC 4180 quoting), written
+  /// `id,label,prob,pred,margin,group,<attributes…>[,prob_0…]` (RFC 4180 quoting; `pred` is the
+  /// decision at ``threshold``), written
   /// atomically. Every non-finite probability or margin is refused with its row named.
   public func writeCSV(to path: String) throws {
     if let i = ids.indices.first(where: { !scores[$0].isFinite || !margins[$0].isFinite }) {
@@ -65,12 +68,13 @@ public struct Predictions {
     let attrNames = Set(attributes.flatMap(\.keys)).sorted()
     let classes = classProbabilities.map(\.count).max() ?? 2
     let classColumns = classes > 2 ? (0..<classes).map { "prob_\($0)" } : []
-    var lines = [(["id", "label", "prob", "margin", "group"] + attrNames + classColumns).map(csvField).joined(separator: ",")]
+    var lines = [(["id", "label", "prob", "pred", "margin", "group"] + attrNames + classColumns).map(csvField).joined(separator: ",")]
     for i in ids.indices {
       let perClass = classColumns.isEmpty ? [] : (0..<classes).map { c in
         classProbabilities[i].indices.contains(c) ? String(format: "%.6f", classProbabilities[i][c]) : ""
       }
-      let fields = [ids[i], String(labels[i]), String(format: "%.6f", scores[i]), String(format: "%.6f", margins[i]), groups[i]]
+      let fields = [ids[i], String(labels[i]), String(format: "%.6f", scores[i]),
+                    scores[i] >= threshold.value ? "1" : "0", String(format: "%.6f", margins[i]), groups[i]]
         + attrNames.map { attributes[i][$0] ?? "" } + perClass
       lines.append(fields.map(csvField).joined(separator: ","))
     }

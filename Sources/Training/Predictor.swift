@@ -21,6 +21,8 @@ public enum Predictor {
     }
     let spec = try GroupingSpec(parsing: groups ?? run?.groups ?? GroupingSpec.sexAge.description)
     try spec.validate(dataset)
-    return try Predictions.compute(classifier: classifier, dataset: dataset, groupSpec: spec, transform: transform, batchSize: batchSize)
+    var predictions = try Predictions.compute(classifier: classifier, dataset: dataset, groupSpec: spec, transform: transform, batchSize: batchSize)
+    predictions.threshold = try DecisionThreshold.load(modelDirectory: modelDir) ?? .argmax
+    return predictions
   }
 }

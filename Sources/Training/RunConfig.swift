@@ -27,7 +27,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
   public var sampler: SamplerKind = .shuffle
   public var minPerCell: Int = 2
   public var seed: UInt64 = 0
-  public var learningRate: Float = 1e-5
+  /// Peak learning rate; nil = ``defaultLearningRate(fromScratch:mode:)`` (run.json stores the value used).
+  public var learningRate: Float? = nil
   public var weightDecay: Float = 0.1
   /// Fraction of all optimiser steps spent in linear warm-up.
   public var warmupFraction: Double = 0.1
@@ -40,6 +41,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
   public var loss: LossKind = .auto
   public var selection: SelectionRule = .valAUC
   public var selectionDelta: Double = 0.02
+  /// How the decision threshold saved with `best/` is chosen on validation predictions.
+  public var thresholdPolicy: ThresholdPolicy = .youden
   public var valFraction: Double = 0.15
   /// Training augmentation (random resized crop, flip, colour jitter).
   public var augment: Bool = true
@@ -57,6 +60,29 @@ public struct RunConfig: Codable, Equatable, Sendable {
 
   /// The defaults of every option (what `--help` shows).
   public static let defaults = RunConfig(data: "")
+
+  /// The learning rate a run uses when `--lr` is not given: 1e-3 from scratch (a tiny CLIP at
+  /// 1e-5 stayed near chance in 10 epochs, docs/METHOD.md §9), 1e-5 when every block of the image
+  /// tower trains (`full`, `text-frozen`), 1e-4 when only a few layers train (`last-k`, `image-frozen`).
+  public static func defaultLearningRate(fromScratch: Bool, mode: FineTuningMode) -> Float {
+    if fromScratch { return 1e-3 }
+    switch mode {
+    case .full, .textFrozen: return 1e-5
+    case .lastK, .imageFrozen: return 1e-4
+    }
+  }
+
+  /// The learning rate this run uses.
+  public var effectiveLearningRate: Float {
+    learningRate ?? Self.defaultLearningRate(fromScratch: fromScratch != nil, mode: mode)
+  }
+
+  /// This configuration with every mode-dependent default filled in (what run.json stores).
+  public var resolved: RunConfig {
+    var c = self
+    c.learningRate = effectiveLearningRate
+    return c
+  }
 
   /// CMAC-MMD's options as `run.json` stores them; defaults are ``CMACMMD``'s.
   public struct CMACOptions: Codable, Equatable, Sendable {
@@ -94,7 +120,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
     check((2...Self.maxBatchSize).contains(batchSize), "--batch-size", "in 2…\(Self.maxBatchSize)", batchSize)
     check((1...1024).contains(accumulation), "--accumulation", "in 1…1024", accumulation)
     check(valFraction > 0 && valFraction < 1, "--val-fraction", "in (0, 1)", valFraction)
-    check(learningRate.isFinite && learningRate > 0 && learningRate < 1, "--lr", "a finite number in (0, 1)", learningRate)
+    if let learningRate { check(learningRate.isFinite && learningRate > 0 && learningRate < 1, "--lr", "a finite number in (0, 1)", learningRate) }
     check(lambda.isFinite && lambda >= 0 && lambda <= 1000, "--lambda", "a finite number in 0…1000", lambda)
     check(weightDecay.isFinite && weightDecay >= 0, "--weight-decay", "a finite number ≥ 0", weightDecay)
     check(warmupFraction.isFinite && (0...1).contains(warmupFraction), "--warmup-fraction", "in 0…1", warmupFraction)
@@ -158,12 +184,14 @@ extension RunConfig {
     imageSize = try c.decodeIfPresent(Int.self, forKey: .imageSize)
     loaderThreads = try c.decodeIfPresent(Int.self, forKey: .loaderThreads)
     featureCache = try c.decodeIfPresent(String.self, forKey: .featureCache)
+    learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate)
     try opt(.method, &method); try opt(.lambda, &lambda); try opt(.cmac, &cmac); try opt(.groups, &groups)
     try opt(.epochs, &epochs); try opt(.batchSize, &batchSize); try opt(.sampler, &sampler)
-    try opt(.minPerCell, &minPerCell); try opt(.seed, &seed); try opt(.learningRate, &learningRate)
+    try opt(.minPerCell, &minPerCell); try opt(.seed, &seed)
     try opt(.weightDecay, &weightDecay); try opt(.warmupFraction, &warmupFraction); try opt(.gradClip, &gradClip)
     try opt(.accumulation, &accumulation); try opt(.mode, &mode); try opt(.lastK, &lastK); try opt(.loss, &loss)
     try opt(.selection, &selection); try opt(.selectionDelta, &selectionDelta); try opt(.valFraction, &valFraction)
+    try opt(.thresholdPolicy, &thresholdPolicy)
     try opt(.augment, &augment); try opt(.logEvery, &logEvery)
   }
 }

@@ -19,7 +19,7 @@ public final class Trainer {
   public let customMethod: TrainingMethod?
 
   public init(config: RunConfig, runDirectory: String, log: TrainingLog, method: TrainingMethod? = nil) {
-    self.config = config
+    self.config = config.resolved
     self.runDirectory = runDirectory
     self.log = log
     self.customMethod = method
@@ -30,6 +30,8 @@ public final class Trainer {
     public let state: TrainerState
     public let bestModelDirectory: String
     public let groupNames: [String]
+    /// The decision threshold saved with `best/`.
+    public var threshold: DecisionThreshold? { state.bestThreshold }
   }
 
   var checkpointDirectory: String { runDirectory + "/checkpoint" }
@@ -110,7 +112,7 @@ public final class Trainer {
     let sampler = try makeSampler(data: data, method: method)
     let stepsPerEpoch = (sampler.batches(epoch: 0).count + config.accumulation - 1) / config.accumulation
     let totalSteps = stepsPerEpoch * config.epochs
-    let schedule = LRSchedule.warmupCosine(peak: config.learningRate, warmup: Int(config.warmupFraction * Double(totalSteps)), total: totalSteps)
+    let schedule = LRSchedule.warmupCosine(peak: config.effectiveLearningRate, warmup: Int(config.warmupFraction * Double(totalSteps)), total: totalSteps)
     return Session(data: data, classifier: classifier, method: method, optimizers: optimizers, sampler: sampler, schedule: schedule,
       totalSteps: totalSteps, trainTransform: trainTransform, evalTransform: evalTransform,
       contrastive: config.loss == .contrastive || (config.loss == .auto && data.hasNotes))
@@ -162,24 +164,54 @@ public final class Trainer {
     logs["lr"] = Double(lr)
   }
 
-  /// Validation, model selection, the checkpoint and the epoch's log line.
+  /// Validation (at 0.5 and at the decision threshold chosen on it), model selection, the
+  /// checkpoint and the epoch's log line.
   func endEpoch(_ s: Session) throws {
-    let metrics = try evaluate(classifier: s.classifier, dataset: s.data.val, groupSpec: s.data.groupSpec, transform: s.evalTransform,
-      cached: s.cache?[1])
+    let preds = try Predictions.compute(classifier: s.classifier, dataset: s.data.val, groupSpec: s.data.groupSpec,
+      transform: s.evalTransform, batchSize: max(config.batchSize, 64), cached: s.cache?[1], threads: config.loaderThreads)
+    let metrics = try EvalMetrics.compute(labels: preds.labels, scores: preds.scores, groups: preds.groups)
+    let threshold: DecisionThreshold
+    do { threshold = try DecisionThreshold.choose(config.thresholdPolicy, labels: preds.labels, scores: preds.scores) } catch {
+      // A validation set with one class has no Youden threshold (nor an AUC): decide at 0.5 and say so.
+      if s.state.epoch == 0 { log.line("warning: \(error); the saved decision threshold is 0.5 (argmax)") }
+      threshold = .argmax
+    }
+    let decided = try EvalMetrics.compute(labels: preds.labels, scores: preds.scores, groups: preds.groups, threshold: threshold.value)
     s.state.history.append(metrics)
+    s.state.decisionHistory.append(decided)
+    s.state.thresholds.append(threshold)
     s.state.epoch += 1
-    if isBetter(metrics, than: s.state) {
+    if isBetter(s.state) {
       s.state.best = metrics
       s.state.bestEpoch = s.state.epoch
-      try AtomicWrite.directory(bestDirectory) { try s.classifier.save(directory: $0) }
+      try AtomicWrite.directory(bestDirectory) { dir in
+        try s.classifier.save(directory: dir)
+        try threshold.write(toDirectory: dir)
+      }
     }
     try Checkpoint.save(to: checkpointDirectory, classifier: s.classifier, optimizers: s.optimizers, method: s.method, state: s.state, config: config)
-    var record: [String: Any] = ["kind": "epoch", "epoch": s.state.epoch, "step": s.state.step, "selected_epoch": s.state.bestEpoch ?? 0]
+    var record: [String: Any] = ["kind": "epoch", "epoch": s.state.epoch, "step": s.state.step, "selected_epoch": s.state.bestEpoch ?? 0,
+                                 "val_decision_threshold": threshold.value]
     for (k, v) in Self.fields(metrics) { record["val_" + k] = v }
+    for (k, v) in Self.fields(decided) where k != "auc" && k != "n" { record["val_decision_" + k] = v }
     log.record(record)
-    log.line(String(format: "epoch %d/%d  val AUC %@  ΔTPR %@  worst-group TPR %@ (%@)%@", s.state.epoch, config.epochs,
-      Self.fmt(metrics.auc), Self.fmt(metrics.deltaTPR), Self.fmt(metrics.worstGroupTPR), metrics.worstGroup ?? "–",
-      s.state.bestEpoch == s.state.epoch ? "  ← selected" : ""))
+    let atHalf = threshold.policy == .argmax ? "" : String(format: "  | at 0.5: ΔTPR %@  worst %@", Self.fmt(metrics.deltaTPR), Self.fmt(metrics.worstGroupTPR))
+    log.line(String(format: "epoch %d/%d  val AUC %@  at %@: ΔTPR %@  worst-group TPR %@ (%@)%@%@", s.state.epoch, config.epochs,
+      Self.fmt(metrics.auc), threshold.label, Self.fmt(decided.deltaTPR), Self.fmt(decided.worstGroupTPR), decided.worstGroup ?? "–",
+      atHalf, s.state.bestEpoch == s.state.epoch ? "  ← selected" : ""))
+    if let warning = Self.chanceWarning(auc: metrics.auc, epoch: s.state.epoch, epochs: config.epochs, config: config) { log.line(warning) }
+  }
+
+  /// A warning when validation AUC is still near or below chance (< 0.55) after the first epochs (a learning
+  /// rate far too small for the mode is the usual cause).
+  static func chanceWarning(auc: Double?, epoch: Int, epochs: Int, config: RunConfig) -> String? {
+    guard epoch == min(2, epochs), let auc, auc < 0.55 else { return nil }
+    let scratch = config.fromScratch != nil
+    let suggested = RunConfig.defaultLearningRate(fromScratch: scratch, mode: config.mode)
+    let hint = config.effectiveLearningRate < suggested
+      ? String(format: "--lr %g is below the default for %@ (%g); ", config.effectiveLearningRate, scratch ? "training from scratch" : "--mode \(config.mode.rawValue)", suggested)
+      : ""
+    return String(format: "warning: validation AUC %.3f after %d epoch%@ is near or below chance (0.5): %@the model may not be learning", auc, epoch, epoch == 1 ? "" : "s", hint)
   }
 
   /// The NaN stop: names the step and what this run has kept.
@@ -251,24 +283,22 @@ public final class Trainer {
     }
   }
 
-  func isBetter(_ m: EvalMetrics, than state: TrainerState) -> Bool {
-    guard let best = state.best else { return true }
+  /// Whether the epoch just appended to `state`'s history beats the selected one.
+  func isBetter(_ state: TrainerState) -> Bool {
+    guard let bestEpoch = state.bestEpoch else { return true }
+    let m = state.history[state.history.count - 1], best = state.history[bestEpoch - 1]
+    let decided = state.decisionHistory[state.decisionHistory.count - 1], bestDecided = state.decisionHistory[bestEpoch - 1]
+    let bar = (state.history.compactMap(\.auc).max() ?? 0) - config.selectionDelta
     switch config.selection {
     case .last: return true
-    case .valDTPR:
-      let bestAUC = max(best.auc ?? 0, state.history.compactMap(\.auc).max() ?? 0)
-      guard (m.auc ?? 0) >= bestAUC - config.selectionDelta else { return false }
-      // The incumbent may itself have fallen below the AUC bar as better-AUC epochs arrived.
-      if (best.auc ?? 0) < bestAUC - config.selectionDelta { return true }
-      return (m.deltaTPR ?? .infinity) < (best.deltaTPR ?? .infinity)
     case .valAUC: return (m.auc ?? -1) > (best.auc ?? -1)
+    case .valDTPR, .valWorstTPR:
+      guard (m.auc ?? 0) >= bar else { return false }
+      // The incumbent may itself have fallen below the AUC bar as better-AUC epochs arrived.
+      if (best.auc ?? 0) < bar { return true }
+      if config.selection == .valDTPR { return (decided.deltaTPR ?? .infinity) < (bestDecided.deltaTPR ?? .infinity) }
+      return (decided.worstGroupTPR ?? -1) > (bestDecided.worstGroupTPR ?? -1)
     }
-  }
-
-  func evaluate(classifier: CLIPClassifier, dataset: Dataset, groupSpec: GroupingSpec, transform: ImageTransform, cached: Tensor?) throws -> EvalMetrics {
-    let preds = try Predictions.compute(classifier: classifier, dataset: dataset, groupSpec: groupSpec, transform: transform,
-      batchSize: max(config.batchSize, 64), cached: cached, threads: config.loaderThreads)
-    return try EvalMetrics.compute(labels: preds.labels, scores: preds.scores, groups: preds.groups)
   }
 
   static func fields(_ m: EvalMetrics) -> [String: Any] {

@@ -15,9 +15,30 @@ public struct TrainerState: Codable, Equatable {
   /// Selected epoch (1-based) and its validation metrics.
   public var bestEpoch: Int?
   public var best: EvalMetrics?
-  /// Validation metrics of every completed epoch.
+  /// Validation metrics of every completed epoch, at 0.5.
   public var history: [EvalMetrics] = []
+  /// Validation metrics of every completed epoch at that epoch's decision threshold
+  /// (``RunConfig/thresholdPolicy``), and the thresholds.
+  public var decisionHistory: [EvalMetrics] = []
+  public var thresholds: [DecisionThreshold] = []
   public init() {}
+
+  /// The selected epoch's decision threshold.
+  public var bestThreshold: DecisionThreshold? {
+    guard let e = bestEpoch, thresholds.indices.contains(e - 1) else { return nil }
+    return thresholds[e - 1]
+  }
+
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    epoch = try c.decode(Int.self, forKey: .epoch)
+    step = try c.decode(Int.self, forKey: .step)
+    bestEpoch = try c.decodeIfPresent(Int.self, forKey: .bestEpoch)
+    best = try c.decodeIfPresent(EvalMetrics.self, forKey: .best)
+    history = try c.decodeIfPresent([EvalMetrics].self, forKey: .history) ?? []
+    decisionHistory = try c.decodeIfPresent([EvalMetrics].self, forKey: .decisionHistory) ?? history
+    thresholds = try c.decodeIfPresent([DecisionThreshold].self, forKey: .thresholds) ?? history.map { _ in .argmax }
+  }
 
   /// The checkpoint folder to resume from, after finishing a swap a kill interrupted; nil when
   /// there is none.

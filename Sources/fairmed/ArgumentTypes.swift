@@ -8,6 +8,7 @@ extension FineTuningMode: ExpressibleByArgument {}
 extension SamplerKind: ExpressibleByArgument {}
 extension LossKind: ExpressibleByArgument {}
 extension SelectionRule: ExpressibleByArgument {}
+extension ThresholdPolicy: ExpressibleByArgument {}
 extension ScratchPreset: ExpressibleByArgument {}
 extension BandwidthKind: ExpressibleByArgument {}
 extension CMACMMD.Estimator: ExpressibleByArgument {}

@@ -23,8 +23,9 @@ struct AuditCommand: ParsableCommand {
 
       --threshold: a number, 'argmax' (0.5), 'youden:VAL.csv' (Youden's J on a validation file \
       with the same label/score columns), or 'sensitivity:T[:VAL.csv]' (highest threshold whose \
-      overall sensitivity reaches T, on VAL.csv or the audited data). Predicted positive iff \
-      score >= threshold.
+      overall sensitivity reaches T, on VAL.csv or the audited data), or 'model:RUN_DIR' (the \
+      threshold `fairmed train` chose on its validation predictions and saved with best/). \
+      Predicted positive iff score >= threshold.
       """)
 
   /// `--missing`: what a missing attribute value does.

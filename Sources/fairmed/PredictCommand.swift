@@ -6,8 +6,13 @@ import Training
 struct PredictCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "predict",
-    abstract: "Predict with a trained run: writes id,label,prob,margin,group and the attribute columns.",
-    discussion: "The output feeds `fairmed audit --label label --score prob --margin margin --groups ...` directly.")
+    abstract: "Predict with a trained run: writes id,label,prob,pred,margin,group and the attribute columns.",
+    discussion: """
+      `pred` is the decision at the threshold saved with the model (best/decision_threshold.json: \
+      Youden's J on the validation predictions, unless the run chose argmax); a folder without one \
+      decides at 0.5. The output feeds `fairmed audit --label label --score prob --margin margin \
+      --threshold model:RUN_DIR --groups ...` directly.
+      """)
 
   @Option(help: "Run folder written by `fairmed train` (or any HF CLIP folder with --prompts).") var model: String
   @Option(help: "Data: ham10000:DIR, fairvlmed:DIR, bcn20000:DIR or manifest:FILE.csv.") var data: String
@@ -25,6 +30,6 @@ struct PredictCommand: ParsableCommand {
     let preds = try Predictor.run(model: model, data: data, prompts: prompts.isEmpty ? nil : prompts, groups: groups,
       split: split, batchSize: batchSize)
     try preds.writeCSV(to: out)
-    print("wrote \(preds.ids.count) predictions to \(out)")
+    print("wrote \(preds.ids.count) predictions to \(out); pred = prob ≥ \(preds.threshold.value) (\(preds.threshold.policy == .argmax ? "argmax" : "the run's validation Youden threshold"))")
   }
 }

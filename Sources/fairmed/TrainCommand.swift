@@ -34,7 +34,7 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Sampler: balanced guarantees --min-per-cell of every subgroup per batch, balanced-cells of every subgroup × label (default: \(d.sampler.rawValue)).") var sampler: SamplerKind?
   @Option(help: "Samples per subgroup guaranteed by the balanced samplers (default: \(d.minPerCell)).") var minPerCell: Int?
   @Option(help: "Random seed: the same seed gives the same weights (default: \(d.seed)).") var seed: UInt64?
-  @Option(name: .customLong("lr"), help: "Peak learning rate, linear warm-up then cosine decay (default: \(d.learningRate)).") var learningRate: Float?
+  @Option(name: .customLong("lr"), help: "Peak learning rate, linear warm-up then cosine decay (default: 1e-3 from scratch, 1e-5 for full and text-frozen fine-tuning, 1e-4 for last-k and image-frozen).") var learningRate: Float?
   @Option(help: "AdamW weight decay (default: \(d.weightDecay)).") var weightDecay: Float?
   @Option(help: "Fraction of steps spent warming up (default: \(d.warmupFraction)).") var warmupFraction: Double?
   @Option(help: "Global gradient-norm clip, 0 = off (default: \(d.gradClip)).") var gradClip: Float?
@@ -44,6 +44,7 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Loss; auto = contrastive when the data has notes, else prompt-ce (default: \(d.loss.rawValue)).") var loss: LossKind?
   @Option(help: "Model selection (default: \(d.selection.rawValue)).") var selection: SelectionRule?
   @Option(help: "AUC tolerance δ of val-dtpr selection (default: \(d.selectionDelta)).") var selectionDelta: Double?
+  @Option(help: "Decision threshold saved with best/: youden = Youden's J on the validation predictions, argmax = 0.5 (default: \(d.thresholdPolicy.rawValue)).") var thresholdPolicy: ThresholdPolicy?
   @Option(help: "Held-out validation fraction when --val is absent (default: \(d.valFraction)).") var valFraction: Double?
   @Option(help: "Model input size (default: the model's image_size; 64 from scratch).") var imageSize: Int?
   @Flag(inversion: .prefixedNo, help: "Training augmentation (default: on).") var augment: Bool?
@@ -92,6 +93,7 @@ struct TrainCommand: ParsableCommand {
     if let selection { c.selection = selection }
     if let selectionDelta { c.selectionDelta = selectionDelta }
     if let valFraction { c.valFraction = valFraction }
+    if let thresholdPolicy { c.thresholdPolicy = thresholdPolicy }
     if let imageSize { c.imageSize = imageSize }
     if let augment { c.augment = augment }
     if let cmacEstimator { c.cmac.estimator = cmacEstimator }
@@ -111,6 +113,7 @@ struct TrainCommand: ParsableCommand {
     let trainer = Trainer(config: c, runDirectory: out, log: log)
     trainer.stopAfterEpochs = stopAfter
     let summary = try trainer.run(resume: resume, overwrite: overwrite)
-    print("selected epoch \(summary.state.bestEpoch ?? 0) by \(c.selection.rawValue); model in \(summary.bestModelDirectory)")
+    let threshold = summary.threshold.map { " (decision threshold \($0.label))" } ?? ""
+    print("selected epoch \(summary.state.bestEpoch ?? 0) by \(c.selection.rawValue); model in \(summary.bestModelDirectory)\(threshold)")
   }
 }

@@ -48,7 +48,7 @@ import Testing
   @Test func helpShowsEveryDefaultAndTheChoices() throws {
     let r = try Self.run(["train", "--help"])
     #expect(r.status == 0)
-    for text in ["(default: 10)", "(default: 64)", "(default: 1e-05)", "(default: 0.5)", "cmac-mmd", "balanced-cells", "image-frozen", "pooled-detached"] {
+    for text in ["(default: 10)", "(default: 64)", "1e-3 from scratch", "(default: 0.5)", "cmac-mmd", "balanced-cells", "image-frozen", "pooled-detached", "lift", "(default: youden)", "val-worst-tpr"] {
       #expect(r.output.contains(text), "train --help lacks \(text)")
     }
   }
@@ -106,7 +106,7 @@ import Testing
                           "--prompts", "a photo of a benign lesion", "a photo of a malignant lesion", "--out", dir + "/z.csv"])
     #expect(r.status == 0, "\(r.output)")
     let text = try String(contentsOfFile: dir + "/z.csv", encoding: .utf8)
-    #expect(text.hasPrefix("id,label,prob,margin,group,age,sex\n"))
+    #expect(text.hasPrefix("id,label,prob,pred,margin,group,age,sex\n"))
     #expect(text.split(separator: "\n").count == 5)
   }
 

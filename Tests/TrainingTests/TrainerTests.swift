@@ -161,7 +161,12 @@ struct TrainerTests {
     let csv = run + "/preds.csv"
     try preds.writeCSV(to: csv)
     let header = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")[0]
-    #expect(header.hasPrefix("id,label,prob,margin,group"))
+    #expect(header.hasPrefix("id,label,prob,pred,margin,group"))
+    // The saved threshold was chosen on the validation predictions, and `pred` decides at it.
+    let threshold = try #require(try DecisionThreshold.load(modelDirectory: run))
+    #expect(threshold.policy == .youden && threshold.validationRows > 0 && preds.threshold == threshold)
+    let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+    for (i, r) in rows.enumerated() { #expect(r[3] == (preds.scores[i] >= threshold.value ? "1" : "0")) }
     let best = try CLIPModel(directory: run + "/best")
     #expect(best.parameterCount > 0)
     for file in ["vocab.json", "merges.txt", "preprocessor_config.json", "tokenizer_config.json", "special_tokens_map.json"] {

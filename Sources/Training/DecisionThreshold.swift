@@ -1,0 +1,63 @@
+import Fairness
+import Foundation
+import Support
+
+/// How training chooses the decision threshold saved with the model (`--threshold-policy`).
+public enum ThresholdPolicy: String, CaseIterable, Codable, Sendable {
+  /// Youden's J (max TPR − FPR) on the validation predictions; no demographics.
+  case youden
+  /// Argmax over the class prompts: P(class 1) ≥ 0.5.
+  case argmax
+}
+
+/// The decision threshold saved with a model (`best/decision_threshold.json`): P(class 1) ≥
+/// ``value`` is predicted positive. Chosen on validation predictions, never on test data.
+public struct DecisionThreshold: Codable, Equatable, Sendable {
+  public var policy: ThresholdPolicy
+  public var value: Double
+  /// Validation rows it was chosen on (0 for argmax).
+  public var validationRows: Int
+  /// Youden's J at ``value`` on those rows (nil for argmax).
+  public var youdenJ: Double?
+
+  public static let fileName = "decision_threshold.json"
+  /// The threshold of models that carry none (argmax, 0.5).
+  public static let argmax = DecisionThreshold(policy: .argmax, value: 0.5, validationRows: 0, youdenJ: nil)
+
+  /// Chooses the threshold by `policy` on validation labels and P(class 1) scores.
+  public static func choose(_ policy: ThresholdPolicy, labels: [Int], scores: [Double]) throws -> DecisionThreshold {
+    switch policy {
+    case .argmax: return .argmax
+    case .youden:
+      let ranked = RankedScores(scores: scores, labels: labels.map { $0 == 1 ? 1 : 0 },
+        rowGroup: [Int32](repeating: 0, count: scores.count), groupCount: 1)
+      guard ranked.label.contains(1), ranked.label.contains(0) else {
+        throw TrainingError.data("--threshold-policy youden: the validation data needs both classes; it has \(Set(labels).sorted())")
+      }
+      let (t, j) = try ThresholdSelector.youden(ranked)
+      return DecisionThreshold(policy: .youden, value: t, validationRows: scores.count, youdenJ: j)
+    }
+  }
+
+  /// A short name for tables and logs: "Youden 0.312" or "0.5".
+  public var label: String {
+    policy == .argmax ? "0.5" : String(format: "Youden %.3f", value)
+  }
+
+  public func write(toDirectory dir: String) throws {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try AtomicWrite.file(try enc.encode(self), to: dir + "/" + Self.fileName)
+  }
+
+  /// The threshold saved in a model folder (or a run folder's `best/`); nil when it has none.
+  public static func load(modelDirectory dir: String) throws -> DecisionThreshold? {
+    let fm = FileManager.default
+    for path in [dir + "/" + fileName, dir + "/best/" + fileName] where fm.fileExists(atPath: path) {
+      let t = try decodeJSONFile(DecisionThreshold.self, path, "decision threshold")
+      guard t.value.isFinite else { throw TrainingError.file(path, "value must be a finite number, got \(t.value)") }
+      return t
+    }
+    return nil
+  }
+}
