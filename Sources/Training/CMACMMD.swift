@@ -27,6 +27,10 @@ public struct CMACMMD: Sendable, Codable, Equatable {
     /// Each subgroup against the batch held fixed (stop-gradient): groups are pulled toward the
     /// batch, the batch is not pulled toward them.
     case pooledDetached = "pooled-detached"
+    /// Lift-only (FairMed's anti-levelling design): each subgroup is pulled toward the held-fixed
+    /// margins of the subgroups whose mean margin is higher; the best-served subgroup is not
+    /// compared, so no subgroup is pulled down toward a worse one.
+    case lift
   }
   public enum Conditioning: String, Sendable, Codable, CaseIterable {
     case none
@@ -101,6 +105,14 @@ public struct CMACMMD: Sendable, Codable, Equatable {
         let pool = try margins.indexSelect(axis: 0, indices: members)
         let target = comparison == .pooled ? pool : pool.detached()
         for s in sets { pairTerms.append(try mmd2(s, target, sigmas)) }
+      case .lift:
+        let values = margins.scalars
+        let means = kept.map { g in byGroup[g]!.reduce(Float(0)) { $0 + values[$1] } / Float(byGroup[g]!.count) }
+        for (a, s) in sets.enumerated() {
+          let better = kept.indices.filter { means[$0] > means[a] }.flatMap { byGroup[kept[$0]]! }
+          guard !better.isEmpty else { continue }
+          pairTerms.append(try mmd2(s, try margins.indexSelect(axis: 0, indices: better).detached(), sigmas))
+        }
       }
       for t in pairTerms { total = try total.map { try $0 + t } ?? t }
       terms += pairTerms.count
