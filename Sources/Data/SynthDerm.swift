@@ -36,6 +36,10 @@ public struct DermSynthConfig: Codable, Sendable, Equatable {
   public var benignCue = 0.20
   /// Fraction of recorded labels flipped (the image keeps its true appearance).
   public var labelNoise = 0.02
+  /// Under-diagnosis per group: the share of its malignant lesions recorded as benign (the
+  /// image stays malignant), as documented for some groups in real chest X-ray labels. A
+  /// training-label bias: generate test sets without it.
+  public var underdiagnosis: [String: Double] = [:]
   /// Mean images per lesion (1 + Poisson).
   public var imagesPerLesion = 1.35
   /// Fraction of rows with a missing age / "unknown" sex (exercises the missing-value policy).
@@ -79,7 +83,11 @@ public struct DermSynthConfig: Codable, Sendable, Equatable {
         throw DataError.invalidArgument("\(name) \(k)=\(v) must be a number in 0…1")
       }
     }
-    for (name, table) in [("share", share), ("prevalence", prevalence), ("signal", signal), ("brightness", brightness), ("tone", tone)] {
+    for (k, v) in underdiagnosis where !(v.isFinite && (0...1).contains(v)) {
+      throw DataError.invalidArgument("--underdiagnosis \(k)=\(v) must be a number in 0…1")
+    }
+    for (name, table) in [("share", share), ("prevalence", prevalence), ("signal", signal), ("brightness", brightness), ("tone", tone),
+                          ("underdiagnosis", underdiagnosis)] {
       for k in table.keys where !DermSynthConfig.groups.contains(k) {
         throw DataError.invalidArgument("synth: unknown group '\(k)' in \(name); groups are \(DermSynthConfig.groups.joined(separator: ", "))")
       }
@@ -125,7 +133,9 @@ public enum SynthDerm {
       let s = config.signal[g] ?? 1
       let cue = y == 1 ? s * rng.uniform(0.6, 1.0) : rng.uniform(0, config.benignCue)
       let noisy = rng.bernoulli(config.labelNoise)
-      let recorded = noisy ? 1 - y : y
+      var recorded = noisy ? 1 - y : y
+      // Drawn only where a rate is set, so benchmarks without under-diagnosis keep their data.
+      if let rate = config.underdiagnosis[g], rate > 0, recorded == 1, rng.bernoulli(rate) { recorded = 0 }
       let table = recorded == 1 ? malignantDx : benignDx
       let dx = table.0[rng.categorical(table.1)]
       let dxType = recorded == 1 ? (rng.bernoulli(0.9) ? "histo" : "confocal")

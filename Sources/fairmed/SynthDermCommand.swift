@@ -27,6 +27,7 @@ struct SynthDermCommand: ParsableCommand {
   @Option(help: "Exposure offset per group (covariate shift), GROUP=VALUE.") var brightness: [String] = []
   @Option(help: "Mean skin tone per group (0 light ... 1 dark), GROUP=VALUE.") var tone: [String] = []
   @Option(help: "Fraction of recorded labels flipped.") var labelNoise: Double = 0.02
+  @Option(help: "Under-diagnosis per group: share of its malignant lesions recorded as benign, GROUP=VALUE (a training-label bias; generate test data without it).") var underdiagnosis: [String] = []
   @Option(help: "Fraction of rows with missing age or unknown sex.") var missingRate: Double = 0
   @Option(help: "JPEG quality.") var quality: Int = 90
 
@@ -43,6 +44,7 @@ struct SynthDermCommand: ParsableCommand {
     c.signal.merge(try parseTable(signal, option: "--signal")) { $1 }
     c.brightness.merge(try parseTable(brightness, option: "--brightness")) { $1 }
     c.tone.merge(try parseTable(tone, option: "--tone")) { $1 }
+    c.underdiagnosis.merge(try parseTable(underdiagnosis, option: "--underdiagnosis")) { $1 }
     if external { c = c.external(strength: externalShift) }
     let start = Date()
     let records = try SynthDerm.write(c, to: out, external: external)
