@@ -37,7 +37,7 @@ let package = Package(
     ),
     .target(name: "Training", dependencies: ["Tensor", "NN", "CLIP", "Data", "Fairness", "Support"]),
     .target(name: "Experiments", dependencies: ["Tensor", "Training", "Data", "Fairness", "Report", "Support"], swiftSettings: swift6),
-    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training"]),
+    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "Support"]),
     .executableTarget(
       name: "fairmed",
       dependencies: [

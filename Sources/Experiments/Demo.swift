@@ -19,11 +19,12 @@ public struct Demo {
     public var imageSize = 64
     public var epochs = 4
     public var batchSize = 64
-    public var learningRate: Float = 1e-3
-    public var lambda: Float = 1
-    /// CMAC-MMD comparison and conditioning (docs/METHOD.md §3 options).
-    public var comparison = CMACMMD.Comparison.pooledDetached
-    public var conditioning = CMACMMD.Conditioning.perClass
+    /// CMAC-MMD's weight, comparison and conditioning and the sampler: the library's defaults
+    /// (``RunConfig/defaults``), so the demo shows what `fairmed train` does.
+    public var lambda = RunConfig.defaults.lambda
+    public var comparison = RunConfig.defaults.cmac.comparison
+    public var conditioning = RunConfig.defaults.cmac.conditioning
+    public var sampler = RunConfig.defaults.sampler
     public var groups = GroupingSpec.sexAge.description
     public var quiet = false
     public init(directory: String) { self.directory = directory }
@@ -42,6 +43,9 @@ public struct Demo {
   public struct Row: Codable, Sendable {
     public let method: String
     public let split: String
+    /// `validation` (the run's Youden threshold) or `0.5`.
+    public let threshold: Study.ThresholdKind
+    public let thresholdValue: Double
     public let auc: Double?
     public let deltaTPR: Double?
     public let worstGroupTPR: Double?
@@ -59,11 +63,11 @@ public struct Demo {
     try o.validate()
     let base: [String: JSONValueLite] = [
       "fromScratch": .string("tiny"), "imageSize": .number(Double(o.imageSize)), "epochs": .number(Double(o.epochs)),
-      "learningRate": .number(Double(o.learningRate)), "sampler": .string("balanced-cells"),
+      "sampler": .string(o.sampler.rawValue),
       "cmac": .object(["comparison": .string(o.comparison.rawValue), "conditioning": .string(o.conditioning.rawValue)]),
     ]
     var config = StudyConfig(name: "FairMed demo: ERM vs CMAC-MMD on the synthetic dermatology benchmark", methods: [.erm, .cmacMMD])
-    config.synth = StudyConfig.SynthSpec(kind: "derm", train: o.trainImages, test: o.testImages, external: o.externalImages,
+    config.synth = StudyConfig.SynthSpec(kind: .derm, train: o.trainImages, test: o.testImages, external: o.externalImages,
       size: o.imageSize, seed: o.seed)
     config.lambdas = [o.lambda]
     config.seeds = [o.seed]
@@ -75,11 +79,14 @@ public struct Demo {
     say("auditing every prediction set")
     var rows: [Row] = []
     for r in results {
-      _ = try audit(r.predictions, out: "\(o.directory)/audits/\(r.method)-\(r.split)")
+      if r.threshold == .validation {
+        _ = try audit(r.predictions, threshold: r.metrics.threshold, out: "\(o.directory)/audits/\(r.method)-\(r.split)")
+      }
       let m = r.metrics
-      rows.append(Row(method: r.method.rawValue, split: r.split, auc: m.auc, deltaTPR: m.deltaTPR, worstGroupTPR: m.worstGroupTPR,
-        worstGroup: m.worstGroup, tpr: m.tpr))
+      rows.append(Row(method: r.method.rawValue, split: r.split, threshold: r.threshold, thresholdValue: m.threshold, auc: m.auc,
+        deltaTPR: m.deltaTPR, worstGroupTPR: m.worstGroupTPR, worstGroup: m.worstGroup, tpr: m.tpr))
     }
+    rows.sort { ($0.split == "internal" ? 0 : 1, $0.threshold == .validation ? 0 : 1) < ($1.split == "internal" ? 0 : 1, $1.threshold == .validation ? 0 : 1) }
     let table = Self.markdown(rows)
     try AtomicWrite.file(table, to: o.directory + "/summary.md")
     let enc = JSONEncoder()
@@ -88,24 +95,27 @@ public struct Demo {
     return rows
   }
 
-  func audit(_ csv: String, out: String) throws -> AuditResult {
+  /// The full audit of one prediction set at its run's validation threshold.
+  func audit(_ csv: String, threshold: Double, out: String) throws -> AuditResult {
     let attributes = try GroupingSpec.parse(options.groups)
     var config = AuditConfiguration()
-    config.threshold = .argmax
+    config.threshold = .fixed(threshold)
     config.bootstrap = BootstrapOptions(replicates: 200, seed: 7)
     let request = AuditRequest(predictions: URL(fileURLWithPath: csv), columns: AuditColumns(label: "label", score: "prob", margin: "margin"),
       groups: GroupingSpec(attributes: attributes), configuration: config, output: URL(fileURLWithPath: out))
     return try AuditPipeline.run(request)
   }
 
-  /// The headline table: AUC, ΔTPR, worst-group TPR per method and test split.
+  /// The headline table: AUC, ΔTPR, worst-group and overall TPR per test split, threshold
+  /// (the validation threshold first) and method.
   public static func markdown(_ rows: [Row]) -> String {
     func f(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "–" }
-    var lines = ["| method | test set | AUC | ΔTPR | worst-group TPR | overall TPR |", "| --- | --- | --- | --- | --- | --- |"]
+    var lines = ["| test set | threshold | method | AUC | ΔTPR | worst-group TPR | overall TPR |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows {
-      lines.append("| \(r.method) | \(r.split) | \(f(r.auc)) | \(f(r.deltaTPR)) | \(f(r.worstGroupTPR)) (\(r.worstGroup ?? "–")) | \(f(r.tpr)) |")
+      let t = r.threshold == .validation ? String(format: "validation (Youden %.3f)", r.thresholdValue) : "0.5"
+      lines.append("| \(r.split) | \(t) | \(r.method) | \(f(r.auc)) | \(f(r.deltaTPR)) | \(f(r.worstGroupTPR)) (\(r.worstGroup ?? "–")) | \(f(r.tpr)) |")
     }
-    return lines.joined(separator: "\n") + "\n\nThreshold: argmax (P(malignant) ≥ 0.5). Groups with fewer than 10 samples or no positives are left out of gaps.\n"
+    return lines.joined(separator: "\n") + "\n\nThreshold \"validation\": chosen by each run on its own validation predictions (Youden's J; no demographics, no test data), saved with the model; 0.5 (argmax over the class prompts) beside it. Groups with fewer than 10 samples or no positives are left out of gaps.\n"
   }
 
   func say(_ s: String) {

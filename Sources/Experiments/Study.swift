@@ -21,22 +21,34 @@ public final class Study {
   /// One grid cell.
   public struct Cell: Hashable, Sendable {
     public let method: MethodName
+    /// The ``StudyConfig/Variant`` name, nil without variants.
+    public var variant: String? = nil
     public let lambda: Float?
     public let batchSize: Int
     public let seed: UInt64
     public var id: String {
-      method.rawValue + (lambda.map { "-l\(Self.fmt($0))" } ?? "") + "-b\(batchSize)-s\(seed)"
+      method.rawValue + (variant.map { "-\($0)" } ?? "") + (lambda.map { "-l\(Self.fmt($0))" } ?? "") + "-b\(batchSize)-s\(seed)"
     }
     static func fmt(_ l: Float) -> String { String(format: "%g", l) }
   }
 
-  /// One results.csv row: a cell evaluated on one test split.
+  /// Which decision threshold a result used.
+  public enum ThresholdKind: String, Codable, Sendable, CaseIterable {
+    /// The threshold training chose on the validation predictions (`best/decision_threshold.json`).
+    case validation
+    /// 0.5 (argmax over the class prompts).
+    case half = "0.5"
+  }
+
+  /// One results.csv row: a cell evaluated on one test split at one threshold.
   public struct Result: Codable, Sendable {
     public let method: MethodName
+    public var variant: String? = nil
     public let lambda: Float?
     public let batchSize: Int
     public let seed: UInt64
     public let split: String
+    public let threshold: ThresholdKind
     public let metrics: EvalMetrics
     public let predictions: String
   }
@@ -44,9 +56,14 @@ public final class Study {
   /// The grid, in run order.
   public var cells: [Cell] {
     var out: [Cell] = []
+    let variants: [StudyConfig.Variant?] = config.variants.isEmpty ? [nil] : config.variants
     for method in config.methods {
-      let lambdas: [Float?] = method.takesLambda ? config.lambdas.map { $0 } : [nil]
-      for l in lambdas { for b in config.batchSizes { for s in config.seeds { out.append(Cell(method: method, lambda: l, batchSize: b, seed: s)) } } }
+      let lambdas: [Float?] = method.takesLambda ? (config.methodLambdas[method.rawValue] ?? config.lambdas).map { $0 } : [nil]
+      for v in variants where v?.methods?.contains(method) ?? true {
+        for l in lambdas { for b in config.batchSizes { for s in config.seeds {
+          out.append(Cell(method: method, variant: v?.name, lambda: l, batchSize: b, seed: s))
+        } } }
+      }
     }
     return out
   }
@@ -68,7 +85,7 @@ public final class Study {
         continue
       }
       say("[\(i + 1)/\(cells.count)] \(cell.id): training")
-      var run = try baseRunConfig(train: train)
+      var run = try baseRunConfig(train: train, variant: cell.variant)
       run.method = cell.method
       if let l = cell.lambda { run.lambda = l }
       run.batchSize = cell.batchSize
@@ -84,9 +101,11 @@ public final class Study {
         let preds = try Predictor.run(model: runDir, data: spec, prompts: nil, groups: config.groups, split: subset)
         let csv = "\(runDir)/predictions-\(split).csv"
         try preds.writeCSV(to: csv)
-        let m = try EvalMetrics.compute(labels: preds.labels, scores: preds.scores, groups: preds.groups)
-        cellResults.append(Result(method: cell.method, lambda: cell.lambda, batchSize: cell.batchSize, seed: cell.seed,
-          split: split, metrics: m, predictions: csv))
+        for (kind, t) in [(ThresholdKind.validation, preds.threshold.value), (.half, 0.5)] {
+          let m = try EvalMetrics.compute(labels: preds.labels, scores: preds.scores, groups: preds.groups, threshold: t)
+          cellResults.append(Result(method: cell.method, variant: cell.variant, lambda: cell.lambda, batchSize: cell.batchSize,
+            seed: cell.seed, split: split, threshold: kind, metrics: m, predictions: csv))
+        }
       }
       try AtomicWrite.file(try JSONEncoder().encode(cellResults), to: done)
       trainedCells.append(cell.id)
@@ -101,13 +120,15 @@ public final class Study {
     if let s = config.synth {
       let dir = directory + "/data"
       let fm = FileManager.default
-      if s.kind == "derm" {
+      if s.kind == .derm {
         var base = DermSynthConfig()
         (base.width, base.height) = (s.size, s.size)
+        if let signal = s.signal { base.signal.merge(signal) { $1 } }
         for (name, count, seed, external) in [("train", s.train, s.seed, false), ("test", s.test, s.seed + 1, false), ("external", s.external, s.seed + 2, true)] where count > 0 {
           var c = external ? base.external() : base
           c.count = count
           c.seed = seed
+          if name == "train", let u = s.underdiagnosis { c.underdiagnosis = u }
           if !fm.fileExists(atPath: "\(dir)/\(name)/synth_config.json") { _ = try SynthDerm.write(c, to: "\(dir)/\(name)", external: external) }
         }
         var tests = [("internal", "ham10000:\(dir)/test", nil as String?)]
@@ -116,6 +137,7 @@ public final class Study {
       }
       var base = FundusSynthConfig()
       (base.width, base.height) = (s.size, s.size)
+      if let spread = s.cdrSpread { base.cdrSpread = spread }
       for (name, count, seed, external) in [("internal", s.train + s.test, s.seed, false), ("external", s.external, s.seed + 2, true)] where count > 0 {
         var c = external ? base.external() : base
         c.count = count
@@ -131,9 +153,19 @@ public final class Study {
     return (config.data!, tests)
   }
 
-  /// `base` options applied over run defaults (through JSON, so every run.json key works).
-  func baseRunConfig(train: String) throws -> RunConfig {
+  /// `base` options, then the variant's, applied over run defaults (through JSON, so every
+  /// run.json key works).
+  func baseRunConfig(train: String, variant: String? = nil) throws -> RunConfig {
     var object = config.base
+    if let v = config.variants.first(where: { $0.name == variant }) {
+      for (k, value) in v.options {
+        if case .object(let inner) = value, case .object(let outer)? = object[k] {
+          object[k] = .object(outer.merging(inner) { $1 })
+        } else {
+          object[k] = value
+        }
+      }
+    }
     object["data"] = .string(train)
     object["groups"] = .string(config.groups)
     let data = try JSONEncoder().encode(object)

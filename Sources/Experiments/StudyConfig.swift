@@ -18,22 +18,49 @@ public struct StudyConfig: Codable, Equatable, Sendable {
   public var methods: [MethodName]
   /// λ values for methods that have one; the others run once per seed and batch size.
   public var lambdas: [Float] = [0.5]
+  /// λ values of single methods, by `--method` name, replacing ``lambdas`` for them (e.g. each
+  /// baseline at its own paper's setting).
+  public var methodLambdas: [String: [Float]] = [:]
   public var seeds: [UInt64] = [0, 1, 2]
   public var batchSizes: [Int] = [64]
   public var groups: String = GroupingSpec.sexAge.description
   /// Every other training option, as in `run.json` (its `data` key is ignored).
   public var base: [String: JSONValueLite] = [:]
+  /// Named settings crossed with the methods (ablations); empty = the base options alone.
+  public var variants: [Variant] = []
+
+  /// A named set of training options laid over ``base`` (objects such as `cmac` merge key by key).
+  public struct Variant: Codable, Equatable, Sendable {
+    public var name: String
+    public var options: [String: JSONValueLite] = [:]
+    /// The methods it applies to; nil = every method of the study.
+    public var methods: [MethodName]? = nil
+    /// The variant whose ERM runs its runs are compared with; nil = the same variant.
+    public var baseline: String? = nil
+    public init(name: String, options: [String: JSONValueLite] = [:], methods: [MethodName]? = nil, baseline: String? = nil) {
+      self.name = name; self.options = options; self.methods = methods; self.baseline = baseline
+    }
+  }
+
+  /// The kinds of synthetic benchmark.
+  public enum SynthKind: String, Codable, Sendable, CaseIterable { case derm, fundus }
 
   /// The synthetic benchmark of a study.
   public struct SynthSpec: Codable, Equatable, Sendable {
-    /// `derm` or `fundus`.
-    public var kind: String
+    public var kind: SynthKind
     public var train: Int = 6000
     public var test: Int = 4000
     public var external: Int = 3000
     public var size: Int = 64
     public var seed: UInt64 = 0
-    public init(kind: String, train: Int = 6000, test: Int = 4000, external: Int = 3000, size: Int = 64, seed: UInt64 = 0) {
+    /// Derm: malignant-cue strength per group, replacing the defaults (every split).
+    public var signal: [String: Double]? = nil
+    /// Derm: under-diagnosis per group in the *training* data only (its validation split
+    /// included); test sets keep clean labels.
+    public var underdiagnosis: [String: Double]? = nil
+    /// Fundus: spread of the cup-to-disc ratio within a class (higher = harder).
+    public var cdrSpread: Double? = nil
+    public init(kind: SynthKind, train: Int = 6000, test: Int = 4000, external: Int = 3000, size: Int = 64, seed: UInt64 = 0) {
       self.kind = kind
       self.train = train
       self.test = test
@@ -57,7 +84,15 @@ public struct StudyConfig: Codable, Equatable, Sendable {
     var problems: [String] = []
     if methods.isEmpty { problems.append("methods is empty") }
     if synth == nil && (data == nil || test == nil) { problems.append("give data and test, or synth") }
-    if let s = synth, !["derm", "fundus"].contains(s.kind) { problems.append("synth.kind must be derm or fundus") }
+    for (m, l) in methodLambdas {
+      if MethodName(rawValue: m)?.takesLambda != true { problems.append("methodLambdas: '\(m)' is not a method with a λ (\(MethodName.allCases.filter(\.takesLambda).map(\.rawValue).joined(separator: ", ")))") }
+      if l.isEmpty || l.contains(where: { !($0.isFinite && $0 >= 0) }) { problems.append("methodLambdas.\(m) must be a non-empty list of finite numbers ≥ 0") }
+    }
+    var names = Set<String>()
+    for v in variants {
+      if v.name.isEmpty || v.name.contains("/") || !names.insert(v.name).inserted { problems.append("variant names must be distinct, non-empty and without '/': '\(v.name)'") }
+    }
+    for v in variants { if let b = v.baseline, !names.contains(b) { problems.append("variant \(v.name): baseline '\(b)' is not a variant") } }
     if seeds.isEmpty || batchSizes.isEmpty || lambdas.isEmpty { problems.append("seeds, batchSizes and lambdas must not be empty") }
     guard problems.isEmpty else { throw TrainingError.invalidConfig(problems) }
   }
@@ -100,21 +135,36 @@ extension StudyConfig {
     synth = try c.decodeIfPresent(SynthSpec.self, forKey: .synth)
     methods = try c.decode([MethodName].self, forKey: .methods)
     lambdas = try c.decodeIfPresent([Float].self, forKey: .lambdas) ?? [0.5]
+    methodLambdas = try c.decodeIfPresent([String: [Float]].self, forKey: .methodLambdas) ?? [:]
     seeds = try c.decodeIfPresent([UInt64].self, forKey: .seeds) ?? [0, 1, 2]
     batchSizes = try c.decodeIfPresent([Int].self, forKey: .batchSizes) ?? [64]
     groups = try c.decodeIfPresent(String.self, forKey: .groups) ?? GroupingSpec.sexAge.description
     base = try c.decodeIfPresent([String: JSONValueLite].self, forKey: .base) ?? [:]
+    variants = try c.decodeIfPresent([Variant].self, forKey: .variants) ?? []
   }
 }
 
 extension StudyConfig.SynthSpec {
   public init(from decoder: Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
-    kind = try c.decode(String.self, forKey: .kind)
+    kind = try c.decode(StudyConfig.SynthKind.self, forKey: .kind)
     train = try c.decodeIfPresent(Int.self, forKey: .train) ?? 6000
     test = try c.decodeIfPresent(Int.self, forKey: .test) ?? 4000
     external = try c.decodeIfPresent(Int.self, forKey: .external) ?? 3000
     size = try c.decodeIfPresent(Int.self, forKey: .size) ?? 64
     seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
+    signal = try c.decodeIfPresent([String: Double].self, forKey: .signal)
+    underdiagnosis = try c.decodeIfPresent([String: Double].self, forKey: .underdiagnosis)
+    cdrSpread = try c.decodeIfPresent(Double.self, forKey: .cdrSpread)
+  }
+}
+
+extension StudyConfig.Variant {
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    name = try c.decode(String.self, forKey: .name)
+    options = try c.decodeIfPresent([String: JSONValueLite].self, forKey: .options) ?? [:]
+    methods = try c.decodeIfPresent([MethodName].self, forKey: .methods)
+    baseline = try c.decodeIfPresent(String.self, forKey: .baseline)
   }
 }

@@ -3,27 +3,33 @@ import Foundation
 import Training
 
 extension Study {
-  /// `results.csv`, `summary.md`, `summary.tex` (mean ± std over seeds), `report.html` and
-  /// `figures/*.svg`, each written atomically.
+  /// `results.csv`, `summary.md`, `summary.tex` (mean ± std over seeds), `comparisons.csv`
+  /// (paired differences to ERM with intervals), `report.html` and `figures/*.svg`, each
+  /// written atomically.
   func writeOutputs(_ results: [Result]) throws {
     try AtomicWrite.file(Self.resultsCSV(results), to: directory + "/results.csv")
     let summary = Self.summarise(results)
-    try AtomicWrite.file(Self.markdown(summary), to: directory + "/summary.md")
+    let paired = try PairedComparison.compare(results, config: config)
+    let pairedMD = PairedComparison.markdown(paired)
+    try AtomicWrite.file(Self.markdown(summary) + (pairedMD.isEmpty ? "" : "\n" + pairedMD), to: directory + "/summary.md")
     try AtomicWrite.file(Self.latex(summary, caption: config.name), to: directory + "/summary.tex")
-    try StudyReport.write(study: self, results: results)
+    try AtomicWrite.file(PairedComparison.csv(paired), to: directory + "/comparisons.csv")
+    try StudyReport.write(study: self, results: results, paired: pairedMD)
   }
 
   static func f(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "" }
 
-  /// One row per run and test split, with per-subgroup TPR columns (`tpr[female|<40]`).
+  /// One row per run, test split and threshold, with per-subgroup TPR columns (`tpr[female|<40]`).
   public static func resultsCSV(_ results: [Result]) -> String {
     let groups = Set(results.flatMap { $0.metrics.groupTPR.keys }).sorted()
-    var lines = [(["method", "lambda", "seed", "batch_size", "split", "n", "auc", "acc", "delta_tpr", "deodds", "dpd", "es_auc",
-                   "worst_group", "worst_group_tpr"] + groups.map { "tpr[\($0)]" }).map(csvField).joined(separator: ",")]
+    var lines = [(["method", "variant", "lambda", "seed", "batch_size", "split", "threshold", "threshold_value", "n", "auc", "acc", "tpr",
+                   "delta_tpr", "deodds", "dpd", "es_auc", "worst_group", "worst_group_tpr"] + groups.map { "tpr[\($0)]" })
+      .map(csvField).joined(separator: ",")]
     for r in results {
       let m = r.metrics
-      let fields = [r.method.rawValue, r.lambda.map { String(format: "%g", $0) } ?? "", String(r.seed), String(r.batchSize), r.split, String(m.n),
-                    f(m.auc), f(m.accuracy), f(m.deltaTPR), f(m.deodds), f(m.dpd), f(m.esAUC), m.worstGroup ?? "", f(m.worstGroupTPR)]
+      let fields = [r.method.rawValue, r.variant ?? "", r.lambda.map { String(format: "%g", $0) } ?? "", String(r.seed), String(r.batchSize),
+                    r.split, r.threshold.rawValue, String(format: "%.6f", m.threshold), String(m.n), f(m.auc), f(m.accuracy), f(m.tpr),
+                    f(m.deltaTPR), f(m.deodds), f(m.dpd), f(m.esAUC), m.worstGroup ?? "", f(m.worstGroupTPR)]
         + groups.map { f(m.groupTPR[$0] ?? nil) }
       lines.append(fields.map(csvField).joined(separator: ","))
     }
@@ -33,10 +39,18 @@ extension Study {
   /// Mean and sample standard deviation of one metric over seeds.
   public struct Stat: Sendable { public let mean: Double?; public let std: Double?; public let n: Int }
 
-  /// One summary row: a (method, λ, batch size, split) over its seeds.
+  /// What a summary row averages over seeds.
+  public struct SummaryKey: Hashable, Sendable {
+    public let method: String, variant: String?, lambda: Float?, batchSize: Int, split: String, threshold: ThresholdKind
+  }
+
+  /// One summary row: a (method, variant, λ, batch size, split, threshold) over its seeds.
   public struct SummaryRow: Sendable {
-    public let method: String, lambda: Float?, batchSize: Int, split: String
-    public let auc: Stat, acc: Stat, deltaTPR: Stat, worstTPR: Stat, esAUC: Stat
+    public let key: SummaryKey
+    public var method: String { key.method }
+    public var lambda: Float? { key.lambda }
+    public var split: String { key.split }
+    public let auc: Stat, acc: Stat, tpr: Stat, deltaTPR: Stat, worstTPR: Stat, esAUC: Stat, deodds: Stat, dpd: Stat
   }
 
   public static func stat(_ values: [Double?]) -> Stat {
@@ -47,20 +61,33 @@ extension Study {
     return Stat(mean: mean, std: std, n: v.count)
   }
 
+  public static func key(_ r: Result) -> SummaryKey {
+    SummaryKey(method: r.method.rawValue, variant: r.variant, lambda: r.lambda, batchSize: r.batchSize, split: r.split, threshold: r.threshold)
+  }
+
+  /// Rows in grid order, the validation threshold before 0.5 within each split.
   public static func summarise(_ results: [Result]) -> [SummaryRow] {
-    struct Key: Hashable { let method: String, lambda: Float?, batchSize: Int, split: String }
-    var order: [Key] = []
-    var groups: [Key: [Result]] = [:]
+    var order: [SummaryKey] = []
+    var groups: [SummaryKey: [EvalMetrics]] = [:]
     for r in results {
-      let k = Key(method: r.method.rawValue, lambda: r.lambda, batchSize: r.batchSize, split: r.split)
+      let k = key(r)
       if groups[k] == nil { order.append(k) }
-      groups[k, default: []].append(r)
+      groups[k, default: []].append(r.metrics)
+    }
+    let rank = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
+    func first(_ k: SummaryKey) -> Int {  // the key's position, ignoring its threshold
+      ThresholdKind.allCases.compactMap { rank[SummaryKey(method: k.method, variant: k.variant, lambda: k.lambda, batchSize: k.batchSize, split: k.split, threshold: $0)] }.min() ?? 0
+    }
+    order.sort { a, b in
+      let (x, y) = (first(a), first(b))
+      if x != y { return x < y }
+      return ThresholdKind.allCases.firstIndex(of: a.threshold)! < ThresholdKind.allCases.firstIndex(of: b.threshold)!
     }
     return order.map { k in
-      let rs = groups[k]!.map(\.metrics)
-      return SummaryRow(method: k.method, lambda: k.lambda, batchSize: k.batchSize, split: k.split,
-        auc: stat(rs.map(\.auc)), acc: stat(rs.map(\.accuracy)), deltaTPR: stat(rs.map(\.deltaTPR)),
-        worstTPR: stat(rs.map(\.worstGroupTPR)), esAUC: stat(rs.map(\.esAUC)))
+      let rs = groups[k] ?? []
+      return SummaryRow(key: k, auc: stat(rs.map(\.auc)), acc: stat(rs.map(\.accuracy)), tpr: stat(rs.map(\.tpr)),
+        deltaTPR: stat(rs.map(\.deltaTPR)), worstTPR: stat(rs.map(\.worstGroupTPR)), esAUC: stat(rs.map(\.esAUC)),
+        deodds: stat(rs.map(\.deodds)), dpd: stat(rs.map(\.dpd)))
     }
   }
 
@@ -70,14 +97,19 @@ extension Study {
     return String(format: latex ? "%.3f $\\pm$ %.3f" : "%.3f ± %.3f", m, sd)
   }
 
-  /// The paper-style table in Markdown.
+  static func thresholdName(_ t: ThresholdKind) -> String { t == .validation ? "validation (Youden)" : "0.5" }
+
+  static func methodName(_ k: SummaryKey) -> String { k.method + (k.variant.map { " (\($0))" } ?? "") }
+
+  /// The paper-style table in Markdown, validation threshold first.
   public static func markdown(_ rows: [SummaryRow]) -> String {
-    var lines = ["| method | λ | batch | test set | AUC | ACC | ΔTPR | worst-group TPR | ES-AUC | seeds |",
-                 "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    var lines = ["| method | λ | batch | test set | threshold | AUC | ES-AUC | ΔTPR | worst-group TPR | overall TPR | DEOdds | DPD | seeds |",
+                 "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows {
-      lines.append("| \(r.method) | \(r.lambda.map { String(format: "%g", $0) } ?? "–") | \(r.batchSize) | \(r.split) | \(pm(r.auc)) | \(pm(r.acc)) | \(pm(r.deltaTPR)) | \(pm(r.worstTPR)) | \(pm(r.esAUC)) | \(r.auc.n) |")
+      let k = r.key
+      lines.append("| \(methodName(k)) | \(k.lambda.map { String(format: "%g", $0) } ?? "–") | \(k.batchSize) | \(k.split) | \(thresholdName(k.threshold)) | \(pm(r.auc)) | \(pm(r.esAUC)) | \(pm(r.deltaTPR)) | \(pm(r.worstTPR)) | \(pm(r.tpr)) | \(pm(r.deodds)) | \(pm(r.dpd)) | \(r.auc.n) |")
     }
-    return lines.joined(separator: "\n") + "\n\nMean ± sample standard deviation over seeds; threshold 0.5; each gap takes the groups with at least 10 samples where its metric is defined.\n"
+    return lines.joined(separator: "\n") + "\n\nMean ± sample standard deviation over seeds. Threshold \"validation (Youden)\": the threshold each run chose by Youden's J on its own validation predictions (no demographics, no test data); \"0.5\": argmax over the class prompts. Each gap takes the groups with at least 10 samples where its metric is defined.\n"
   }
 
   /// The same table as a LaTeX `tabular` (booktabs).
@@ -86,11 +118,12 @@ extension Study {
       s.replacingOccurrences(of: "\\", with: "\\textbackslash{}").replacingOccurrences(of: "_", with: "\\_")
         .replacingOccurrences(of: "&", with: "\\&").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "#", with: "\\#")
     }
-    var lines = ["\\begin{table}[t]", "\\centering", "\\caption{\(esc(caption)): mean $\\pm$ std over seeds}",
-                 "\\begin{tabular}{lrrlrrrr}", "\\toprule",
-                 "Method & $\\lambda$ & Batch & Test & AUC & ACC & $\\Delta$TPR & Worst TPR \\\\", "\\midrule"]
+    var lines = ["\\begin{table}[t]", "\\centering", "\\caption{\(esc(caption)): mean $\\pm$ std over seeds; threshold: Youden's J on validation predictions, or 0.5}",
+                 "\\begin{tabular}{lrrllrrrrrr}", "\\toprule",
+                 "Method & $\\lambda$ & Batch & Test & Threshold & AUC & ES-AUC & $\\Delta$TPR & Worst TPR & DEOdds & DPD \\\\", "\\midrule"]
     for r in rows {
-      lines.append("\(esc(r.method)) & \(r.lambda.map { String(format: "%g", $0) } ?? "--") & \(r.batchSize) & \(esc(r.split)) & \(pm(r.auc, latex: true)) & \(pm(r.acc, latex: true)) & \(pm(r.deltaTPR, latex: true)) & \(pm(r.worstTPR, latex: true)) \\\\")
+      let k = r.key
+      lines.append("\(esc(methodName(k))) & \(k.lambda.map { String(format: "%g", $0) } ?? "--") & \(k.batchSize) & \(esc(k.split)) & \(k.threshold == .validation ? "val." : "0.5") & \(pm(r.auc, latex: true)) & \(pm(r.esAUC, latex: true)) & \(pm(r.deltaTPR, latex: true)) & \(pm(r.worstTPR, latex: true)) & \(pm(r.deodds, latex: true)) & \(pm(r.dpd, latex: true)) \\\\")
     }
     lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
     return lines.joined(separator: "\n") + "\n"

@@ -11,9 +11,9 @@ import Support
 enum StudyReport {
   static let sigma = 0.1
 
-  static func write(study: Study, results: [Study.Result]) throws {
+  static func write(study: Study, results: [Study.Result], paired: String) throws {
     let summary = Study.summarise(results)
-    let internalResults = results.filter { $0.split == "internal" }
+    let internalResults = results.filter { $0.split == "internal" && $0.threshold == .validation }
     let first: (MethodName) -> Study.Result? = { method in
       internalResults.filter { $0.method == method }.min { ($0.seed, $0.lambda ?? 0, $0.batchSize) < ($1.seed, $1.lambda ?? 0, $1.batchSize) }
     }
@@ -23,13 +23,16 @@ enum StudyReport {
     figures += try batchSizeFigure(first(.erm) ?? internalResults.first, batchSizes: study.config.batchSizes)
     figures += trainingCurveFigures(first, directory: study.directory)
     let table = StudyTable(caption: "Every run and test set (results.csv)",
-      header: ["method", "λ", "batch", "seed", "test set", "AUC", "ΔTPR", "worst group", "worst TPR"],
+      header: ["method", "λ", "batch", "seed", "test set", "threshold", "AUC", "ΔTPR", "worst group", "worst TPR", "overall TPR"],
       rows: results.map { r in
-        [r.method.rawValue, r.lambda.map { String(format: "%g", $0) } ?? "–", String(r.batchSize), String(r.seed), r.split,
-         fmt(r.metrics.auc), fmt(r.metrics.deltaTPR), r.metrics.worstGroup ?? "–", fmt(r.metrics.worstGroupTPR)]
+        [label(r), r.lambda.map { String(format: "%g", $0) } ?? "–", String(r.batchSize), String(r.seed), r.split,
+         r.threshold == .validation ? String(format: "validation %.3f", r.metrics.threshold) : "0.5",
+         fmt(r.metrics.auc), fmt(r.metrics.deltaTPR), r.metrics.worstGroup ?? "–", fmt(r.metrics.worstGroupTPR), fmt(r.metrics.tpr)]
       })
-    let page = StudyFigures.studyPage(title: study.config.name, summaryMarkdownTable: Study.markdown(summary), tables: [table],
-      figures: figures, notes: ["Threshold 0.5 (argmax over the two class prompts). Each gap takes the subgroups with at least 10 samples where its metric is defined.",
+    var sections = [Study.markdown(summary)]
+    if !paired.isEmpty { sections.append(paired) }
+    let page = StudyFigures.studyPage(title: study.config.name, summaryMarkdownTable: sections.joined(separator: "\n\n"), tables: [table],
+      figures: figures, notes: ["Figures use the validation threshold (Youden's J on each run's validation predictions); tables give it first and 0.5 beside it. Each gap takes the subgroups with at least 10 samples where its metric is defined.",
                                 "Demographics were used for training only; predictions use images alone."])
     try AtomicWrite.file(page, to: study.directory + "/report.html")
     _ = try StudyFigures.writeFigures(figures.map { ($0.name, $0.svg) }, to: URL(fileURLWithPath: study.directory + "/figures"))
@@ -49,7 +52,7 @@ enum StudyReport {
   /// 2. The λ frontier: AUC against ΔTPR, mean ± std over seeds.
   static func frontierFigure(_ summary: [Study.SummaryRow]) -> [StudyFigure] {
     let frontier = summary.compactMap { row -> FrontierPoint? in
-      guard row.split == "internal", let auc = row.auc.mean, let gap = row.deltaTPR.mean else { return nil }
+      guard row.split == "internal", row.key.threshold == .validation, let auc = row.auc.mean, let gap = row.deltaTPR.mean else { return nil }
       return FrontierPoint(method: row.method, lambda: Double(row.lambda ?? 0), deltaTPR: gap, deltaTPRStd: row.deltaTPR.std,
         auc: auc, aucStd: row.auc.std)
     }
@@ -61,10 +64,10 @@ enum StudyReport {
   /// 3. Per-subgroup TPR with bootstrap intervals (first seed of each method).
   static func tprFigure(_ internalResults: [Study.Result], _ first: (MethodName) -> Study.Result?, groups: String) throws -> [StudyFigure] {
     let bars = try Set(internalResults.map(\.method)).sorted { $0.rawValue < $1.rawValue }.compactMap(first).map { r -> MethodGroupTPRs in
-      MethodGroupTPRs(method: label(r), groups: try bootstrapTPRs(r.predictions, groups: groups))
+      MethodGroupTPRs(method: label(r), groups: try bootstrapTPRs(r.predictions, groups: groups, threshold: r.metrics.threshold))
     }
     guard !bars.isEmpty else { return [] }
-    return [StudyFigure(name: "group_tpr", caption: "TPR per subgroup on the internal test set (first seed of each method, threshold 0.5) with 95% stratified bootstrap intervals (500 replicates).",
+    return [StudyFigure(name: "group_tpr", caption: "TPR per subgroup on the internal test set (first seed of each method, at its validation threshold) with 95% stratified bootstrap intervals (500 replicates).",
       svg: StudyFigures.groupTPRBars(methods: bars))]
   }
 
@@ -106,11 +109,11 @@ enum StudyReport {
   }
 
   static func label(_ r: Study.Result) -> String {
-    r.method.rawValue + (r.lambda.map { String(format: " λ=%g", $0) } ?? "")
+    r.method.rawValue + (r.variant.map { " (\($0))" } ?? "") + (r.lambda.map { String(format: " λ=%g", $0) } ?? "")
   }
 
   static func cellID(_ r: Study.Result) -> String {
-    Study.Cell(method: r.method, lambda: r.lambda, batchSize: r.batchSize, seed: r.seed).id
+    Study.Cell(method: r.method, variant: r.variant, lambda: r.lambda, batchSize: r.batchSize, seed: r.seed).id
   }
 
   static func fmt(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "–" }
@@ -135,11 +138,12 @@ enum StudyReport {
   }
 
   /// TPR per subgroup with stratified bootstrap intervals, from a predictions CSV.
-  static func bootstrapTPRs(_ path: String, groups: String) throws -> [GroupTPR] {
+  static func bootstrapTPRs(_ path: String, groups: String, threshold: Double) throws -> [GroupTPR] {
     let input = try AuditInput.load(URL(fileURLWithPath: path), columns: AuditColumns(label: "label", score: "prob", margin: nil),
       groups: GroupingSpec(attributes: try GroupingSpec.parse(groups)))
     var config = AuditConfiguration()
     config.bootstrap = BootstrapOptions(replicates: 500, seed: 7, rowMetrics: false)
+    config.threshold = .fixed(threshold)
     config.singleAttributeViews = false
     let audit = try Audit.run(input, configuration: config).intersectional
     return audit.groups.map { g in

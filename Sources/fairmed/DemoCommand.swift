@@ -23,6 +23,7 @@ struct DemoCommand: ParsableCommand {
   @Option(name: .customLong("lambda"), help: "CMAC-MMD weight λ.") var lambda: Float = d.lambda
   @Option(help: "CMAC-MMD comparison.") var comparison = d.comparison
   @Option(help: "CMAC-MMD conditioning.") var conditioning = d.conditioning
+  @Option(help: "Batch sampler of both methods.") var sampler = d.sampler
 
   func run() throws {
     let dir = out ?? FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-demo-\(UUID().uuidString.prefix(8))").path
@@ -33,6 +34,7 @@ struct DemoCommand: ParsableCommand {
     o.lambda = lambda
     o.comparison = comparison
     o.conditioning = conditioning
+    o.sampler = sampler
     let start = Date()
     let rows = try Demo(options: o).run()
     print(Demo.markdown(rows))

@@ -4,6 +4,7 @@ import FoundationXML
 #endif
 import Testing
 @testable import Experiments
+import Training
 
 struct StudyTests {
   static func tinyStudy() throws -> StudyConfig {
@@ -20,13 +21,24 @@ struct StudyTests {
     let study = Study(config: try Self.tinyStudy(), directory: dir, quiet: true)
     #expect(study.cells.map(\.id) == ["erm-b16-s0", "cmac-mmd-l0.5-b16-s0", "cmac-mmd-l1-b16-s0"])
     let results = try study.run()
-    #expect(results.count == 6)  // 3 cells × (internal, external)
+    #expect(results.count == 12)  // 3 cells × (internal, external) × (validation threshold, 0.5)
     #expect(study.trainedCells.count == 3)
     let csv = try String(contentsOfFile: dir + "/results.csv", encoding: .utf8).split(separator: "\n")
-    #expect(csv.count == 7)
-    #expect(csv[0].hasPrefix("method,lambda,seed,batch_size,split,n,auc,acc,delta_tpr,deodds,dpd,es_auc,worst_group,worst_group_tpr"))
+    #expect(csv.count == 13)
+    #expect(csv[0].hasPrefix("method,variant,lambda,seed,batch_size,split,threshold,threshold_value,n,auc,acc,tpr,delta_tpr,deodds,dpd,es_auc,worst_group,worst_group_tpr"))
+    // Each run's validation threshold is the one saved with its model; 0.5 is reported beside it.
+    for r in results where r.threshold == .validation {
+      let saved = try #require(try DecisionThreshold.load(modelDirectory: "\(dir)/runs/\(Study.Cell(method: r.method, lambda: r.lambda, batchSize: r.batchSize, seed: r.seed).id)"))
+      #expect(r.metrics.threshold == saved.value)
+    }
+    #expect(results.filter { $0.threshold == .half }.allSatisfy { $0.metrics.threshold == 0.5 })
     let md = try String(contentsOfFile: dir + "/summary.md", encoding: .utf8)
-    #expect(md.split(separator: "\n").filter { $0.hasPrefix("| erm") || $0.hasPrefix("| cmac-mmd") }.count == 6)
+    let tableRows = md.split(separator: "\n").filter { $0.hasPrefix("| erm |") || $0.hasPrefix("| cmac-mmd |") }
+    #expect(tableRows.count == 12)
+    #expect(tableRows[0].contains("| internal | validation (Youden) |") && tableRows[1].contains("| internal | 0.5 |"))
+    // The paired comparison against ERM: one row per λ, split and threshold.
+    #expect(md.split(separator: "\n").filter { $0.hasPrefix("| cmac-mmd λ=") }.count == 8)
+    #expect(try String(contentsOfFile: dir + "/comparisons.csv", encoding: .utf8).split(separator: "\n").count == 1 + 8 * 3)
     #expect(try String(contentsOfFile: dir + "/summary.tex", encoding: .utf8).contains("\\begin{tabular}"))
     // The HTML report and its standalone figures are well-formed XML.
     let page = try Foundation.Data(contentsOf: URL(fileURLWithPath: dir + "/report.html"))
