@@ -61,7 +61,7 @@ public struct GroupBalancedBatchSampler: BatchSampler {
     for (i, c) in cellOf.enumerated() { members[position[c]!].append(i) }
     let needed = zip(members, cells).reduce(0) { $0 + min($1.0.count, minPerCell) }
     guard needed <= batchSize else {
-      throw DataError.invalidArgument("batch size \(batchSize) cannot hold \(minPerCell) of each of \(cells.count) cells (needs \(needed)); raise the batch size or lower k")
+      throw DataError.invalidArgument("--batch-size \(batchSize) cannot hold --min-per-cell \(minPerCell) of each of the \(cells.count) cells (needs \(needed)); raise --batch-size, lower --min-per-cell or use --sampler shuffle")
     }
     self.cellOf = cellOf
     self.batchSize = batchSize

@@ -17,7 +17,7 @@ public struct StudyConfig: Codable, Equatable, Sendable {
   public var synth: SynthSpec?
   public var methods: [MethodName]
   /// λ values for methods that have one; the others run once per seed and batch size.
-  public var lambdas: [Float] = [0.5]
+  public var lambdas: [Float] = [RunConfig.defaults.lambda]
   /// λ values of single methods, by `--method` name, replacing ``lambdas`` for them (e.g. each
   /// baseline at its own paper's setting).
   public var methodLambdas: [String: [Float]] = [:]
@@ -134,7 +134,7 @@ extension StudyConfig {
     external = try c.decodeIfPresent(String.self, forKey: .external)
     synth = try c.decodeIfPresent(SynthSpec.self, forKey: .synth)
     methods = try c.decode([MethodName].self, forKey: .methods)
-    lambdas = try c.decodeIfPresent([Float].self, forKey: .lambdas) ?? [0.5]
+    lambdas = try c.decodeIfPresent([Float].self, forKey: .lambdas) ?? [RunConfig.defaults.lambda]
     methodLambdas = try c.decodeIfPresent([String: [Float]].self, forKey: .methodLambdas) ?? [:]
     seeds = try c.decodeIfPresent([UInt64].self, forKey: .seeds) ?? [0, 1, 2]
     batchSizes = try c.decodeIfPresent([Int].self, forKey: .batchSizes) ?? [64]

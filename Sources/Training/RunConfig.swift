@@ -24,7 +24,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
   public var groups: String = GroupingSpec.sexAge.description
   public var epochs: Int = 10
   public var batchSize: Int = 64
-  public var sampler: SamplerKind = .shuffle
+  /// Default `balanced-cells`: every subgroup × label cell in every batch (the paper's remedy for
+  /// missing subgroups; it raised the worst group's TPR for ERM and CMAC-MMD alike, README).
+  public var sampler: SamplerKind = .balancedCells
   public var minPerCell: Int = 2
   public var seed: UInt64 = 0
   /// Peak learning rate; nil = ``defaultLearningRate(fromScratch:mode:)`` (run.json stores the value used).

@@ -115,7 +115,7 @@ public final class Trainer {
     let schedule = LRSchedule.warmupCosine(peak: config.effectiveLearningRate, warmup: Int(config.warmupFraction * Double(totalSteps)), total: totalSteps)
     return Session(data: data, classifier: classifier, method: method, optimizers: optimizers, sampler: sampler, schedule: schedule,
       totalSteps: totalSteps, trainTransform: trainTransform, evalTransform: evalTransform,
-      contrastive: config.loss == .contrastive || (config.loss == .auto && data.hasNotes))
+      contrastive: config.loss.isContrastive(hasNotes: data.hasNotes, fromScratch: config.fromScratch != nil))
   }
 
   /// One pass over the epoch's batches: forward, backward, and an optimiser step every

@@ -41,7 +41,7 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Micro-batches per optimiser step (default: \(d.accumulation)).") var accumulation: Int?
   @Option(help: "Fine-tuning mode; image-frozen caches the image tower's outputs (default: \(d.mode.rawValue)).") var mode: FineTuningMode?
   @Option(help: "Blocks per tower trained in last-k mode (default: \(d.lastK)).") var lastK: Int?
-  @Option(help: "Loss; auto = contrastive when the data has notes, else prompt-ce (default: \(d.loss.rawValue)).") var loss: LossKind?
+  @Option(help: "Loss; auto = contrastive when the data has notes and the model is pretrained, else prompt-ce (default: \(d.loss.rawValue)).") var loss: LossKind?
   @Option(help: "Model selection (default: \(d.selection.rawValue)).") var selection: SelectionRule?
   @Option(help: "AUC tolerance δ of val-dtpr selection (default: \(d.selectionDelta)).") var selectionDelta: Double?
   @Option(help: "Decision threshold saved with best/: youden = Youden's J on the validation predictions, argmax = 0.5 (default: \(d.thresholdPolicy.rawValue)).") var thresholdPolicy: ThresholdPolicy?

@@ -11,7 +11,7 @@ struct StudyTests {
     let json = """
       {"name": "tiny", "synth": {"kind": "derm", "train": 96, "test": 64, "external": 48, "size": 32, "seed": 1},
        "methods": ["erm", "cmac-mmd"], "lambdas": [0.5, 1], "seeds": [0], "batchSizes": [16],
-       "base": {"fromScratch": "tiny", "imageSize": 32, "epochs": 1, "learningRate": 0.001, "loaderThreads": 2}}
+       "base": {"fromScratch": "tiny", "imageSize": 32, "epochs": 1, "learningRate": 0.001, "loaderThreads": 2, "sampler": "shuffle"}}
       """
     return try JSONDecoder().decode(StudyConfig.self, from: Foundation.Data(json.utf8))
   }

@@ -62,6 +62,13 @@ struct LossTests {
     #expect(close(sims.grad!.scalars, c.grad), "\(label) gradient")
   }
 
+  @Test func autoLossIsContrastiveOnlyForPretrainedModelsWithNotes() {
+    #expect(LossKind.auto.isContrastive(hasNotes: true, fromScratch: false))
+    #expect(!LossKind.auto.isContrastive(hasNotes: true, fromScratch: true))
+    #expect(!LossKind.auto.isContrastive(hasNotes: false, fromScratch: false))
+    #expect(LossKind.contrastive.isContrastive(hasNotes: false, fromScratch: true) && !LossKind.promptCE.isContrastive(hasNotes: true, fromScratch: false))
+  }
+
   @Test func biasedMMDIsZeroForIdenticalSetsAndPositiveOtherwise() throws {
     let m = CMACMMD()
     let x = Tensor([0.1, 0.3, -0.2, 0.05])

@@ -26,6 +26,7 @@ enum TinyDerm {
     c.method = method
     c.epochs = epochs
     c.batchSize = 16
+    c.sampler = .shuffle  // 16 cannot hold 2 of each of 12 subgroup × label cells
     c.learningRate = 1e-3
     c.seed = 5
     c.loaderThreads = 2
