@@ -17,7 +17,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
   /// One text per class (class 0 first); nil = the dataset kind's defaults.
   public var prompts: [String]? = nil
   public var method: MethodName = .cmacMMD
-  public var lambda: Float = 0.5
+  /// Weight λ of the fairness term; default CMAC-MMD's (``CMACMMD/lambda``).
+  public var lambda: Float = CMACMMD().lambda
   /// CMAC-MMD options (docs/METHOD.md §3).
   public var cmac = CMACOptions()
   /// Intersectional groups, e.g. `sex,age:<40,40-59,>=60`.

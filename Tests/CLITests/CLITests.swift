@@ -48,7 +48,7 @@ import Testing
   @Test func helpShowsEveryDefaultAndTheChoices() throws {
     let r = try Self.run(["train", "--help"])
     #expect(r.status == 0)
-    for text in ["(default: 10)", "(default: 64)", "1e-3 from scratch", "(default: 0.5)", "cmac-mmd", "balanced-cells", "image-frozen", "pooled-detached", "lift", "(default: youden)", "val-worst-tpr"] {
+    for text in ["(default: 10)", "(default: 64)", "1e-3 from scratch", "(default: 1.0)", "cmac-mmd", "balanced-cells", "image-frozen", "pooled-detached", "lift", "(default: youden)", "val-worst-tpr"] {
       #expect(r.output.contains(text), "train --help lacks \(text)")
     }
   }

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Regenerates the README's result tables from the committed Studies/results/*/ files:
+#   Scripts/studies/readme_results.sh > /tmp/block.md    (or --write: replace the block in README.md)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+t=Scripts/studies/readme_tables.py
+r=Studies/results
+block() {
+  for b in derm:"Benchmark 1 — subtle lesions (synthetic dermatology; external = BCN20000-layout shift)" \
+           fundus:"Benchmark 2 — fundus, CDR spread 0.3 (synthetic FairVLMed layout; race × gender × age)" \
+           underdiagnosis:"Benchmark 3 — under-diagnosed training labels (synthetic dermatology)"; do
+    name=${b%%:*}; title=${b#*:}
+    [ -f $r/ablation-$name/results.csv ] || continue
+    echo "**$title** (\`Studies/ablation-$name.json\`), ERM and CMAC-MMD both with the default \`balanced-cells\` sampler:"
+    echo
+    python3 $t goal $r/ablation-$name/results.csv cells cells-pooled-detached-per-class 1 "CMAC-MMD (defaults)"
+    echo
+  done
+  echo "**Ablation** — each CMAC-MMD setting against ERM with the same sampler (internal test, validation"
+  echo "threshold, 3 seeds): change in worst-group TPR / relative change in ΔTPR / change in AUC."
+  echo
+  args=()
+  for n in derm fundus underdiagnosis; do [ -f $r/ablation-$n/results.csv ] && args+=("$n=$r/ablation-$n/results.csv"); done
+  python3 $t ablation "${args[@]}"
+  echo
+  if [ -f $r/ablation-derm-lambda/results.csv ]; then
+    echo "Larger λ on benchmark 1 (\`Studies/ablation-derm-lambda.json\`, shuffled batches):"
+    echo
+    python3 $t ablation "derm=$r/ablation-derm-lambda/results.csv"
+    echo
+  fi
+  for n in derm fundus; do
+    [ -f $r/methods-$n/results.csv ] || continue
+    echo "**The paper's comparison, benchmark $([ $n = derm ] && echo 1 || echo 2)** (\`Studies/methods-$n.json\`), internal test:"
+    echo
+    python3 $t methods $r/methods-$n/results.csv internal
+    echo
+    echo "External test:"
+    echo
+    python3 $t methods $r/methods-$n/results.csv external
+    echo
+    echo "Paired difference to ERM (internal test, validation threshold; 95 % interval over seeds and test rows):"
+    echo
+    python3 $t paired $r/methods-$n/comparisons.csv internal
+    echo
+  done
+}
+if [ "${1:-}" = "--write" ]; then
+  python3 - "$(block)" <<'PY'
+import sys, re
+text = open("README.md").read()
+new = "<!-- results:begin (Scripts/studies/readme_results.sh --write) -->\n" + sys.argv[1] + "\n<!-- results:end -->"
+text, n = re.subn(r"<!-- results:begin.*?<!-- results:end -->", lambda m: new, text, flags=re.S)
+assert n == 1, "README.md lacks the results markers"
+open("README.md", "w").write(text)
+PY
+else
+  block
+fi

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Renders the README's result tables from committed study results (standard library only).
+
+  readme_tables.py goal RESULTS.csv ERM_VARIANT CMAC_VARIANT LAMBDA [NAME]
+      ERM vs one CMAC-MMD setting: test set × threshold (validation first), mean ± sd over seeds.
+  readme_tables.py methods RESULTS.csv SPLIT
+      every method at the validation threshold (and ΔTPR / worst-group TPR at 0.5 beside it).
+  readme_tables.py ablation NAME=RESULTS.csv ...
+      every CMAC-MMD setting against ERM with the same sampler, one column per benchmark.
+  readme_tables.py paired COMPARISONS.csv SPLIT
+      paired differences to ERM with 95 % intervals, validation threshold.
+"""
+import csv, sys, statistics as st
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+def ms(vals):
+    v = [float(x) for x in vals if x not in ("", None)]
+    if not v:
+        return "–"
+    return f"{st.mean(v):.3f} ± {st.stdev(v):.3f}" if len(v) > 1 else f"{v[0]:.3f}"
+
+def select(rs, method, variant, lam, split, threshold):
+    return [r for r in rs if r["method"] == method and r["variant"] == variant and r["lambda"] == lam
+            and r["split"] == split and r["threshold"] == threshold]
+
+def goal(path, erm_v, cmac_v, lam, name=None):
+    rs = rows(path)
+    print("| test set | threshold | method | AUC | ΔTPR | worst-group TPR | overall TPR |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for split in ["internal", "external"]:
+        for thr, label in [("validation", "validation (Youden)"), ("0.5", "0.5")]:
+            for method, v, l, shown in [("erm", erm_v, "", "ERM"), ("cmac-mmd", cmac_v, lam, name or "CMAC-MMD")]:
+                sel = select(rs, method, v, l, split, thr)
+                if sel:
+                    print(f"| {split} | {label} | {shown} | {ms(r['auc'] for r in sel)} | {ms(r['delta_tpr'] for r in sel)} | "
+                          f"{ms(r['worst_group_tpr'] for r in sel)} | {ms(r['tpr'] for r in sel)} |")
+
+def methods(path, split):
+    rs = rows(path)
+    order = []
+    for r in rs:
+        k = (r["method"], r["lambda"])
+        if k not in order:
+            order.append(k)
+    print("| method | λ | AUC | ES-AUC | ΔTPR | worst-group TPR | overall TPR | DEOdds | DPD | ΔTPR at 0.5 | worst-group TPR at 0.5 |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for m, l in order:
+        v = select(rs, m, "", l, split, "validation")
+        h = select(rs, m, "", l, split, "0.5")
+        if not v:
+            continue
+        print(f"| {m} | {l or '–'} | {ms(r['auc'] for r in v)} | {ms(r['es_auc'] for r in v)} | {ms(r['delta_tpr'] for r in v)} | "
+              f"{ms(r['worst_group_tpr'] for r in v)} | {ms(r['tpr'] for r in v)} | {ms(r['deodds'] for r in v)} | {ms(r['dpd'] for r in v)} | "
+              f"{ms(r['delta_tpr'] for r in h)} | {ms(r['worst_group_tpr'] for r in h)} |")
+
+def paired(path, split):
+    rs = [r for r in rows(path) if r["split"] == split and r["threshold"] == "validation"]
+    by = {}
+    for r in rs:
+        by.setdefault(r["method"], {})[r["metric"]] = r
+    def cell(r):
+        if not r or r["difference"] == "":
+            return "–"
+        mark = " (contains 0)" if r["contains_zero"] == "1" else ""
+        return f"{float(r['difference']):+.3f} [{float(r['lower']):+.3f}, {float(r['upper']):+.3f}]{mark}"
+    print("| method | ΔTPR − ERM | worst-group TPR − ERM | AUC − ERM |")
+    print("| --- | --- | --- | --- |")
+    for m, d in by.items():
+        print(f"| {m} | {cell(d.get('delta_tpr'))} | {cell(d.get('worst_group_tpr'))} | {cell(d.get('auc'))} |")
+
+def ablation(*paths):
+    """Every CMAC-MMD setting against ERM with the same sampler, one column per benchmark:
+    worst-group TPR change, relative ΔTPR change, AUC change (validation threshold, internal)."""
+    names, tables = [], []
+    for p in paths:
+        name, path = p.split("=", 1)
+        rs = [r for r in rows(path) if r["split"] == "internal" and r["threshold"] == "validation"]
+        names.append(name)
+        tables.append(rs)
+    settings = []
+    for rs in tables:
+        for r in rs:
+            k = (r["variant"], r["lambda"])
+            if r["method"] == "cmac-mmd" and k not in settings:
+                settings.append(k)
+    def mean(v):
+        v = [float(x) for x in v if x not in ("", None)]
+        return sum(v) / len(v) if v else None
+    print("| setting (sampler-comparison-conditioning) | λ | " + " | ".join(names) + " |")
+    print("| --- | --- | " + " | ".join("---" for _ in names) + " |")
+    for v, l in settings:
+        cells = []
+        base = v.split("-")[0]
+        for rs in tables:
+            m = [r for r in rs if r["method"] == "cmac-mmd" and r["variant"] == v and r["lambda"] == l]
+            e = [r for r in rs if r["method"] == "erm" and r["variant"] == base]
+            if not m or not e:
+                cells.append("–"); continue
+            dw = mean(r["worst_group_tpr"] for r in m) - mean(r["worst_group_tpr"] for r in e)
+            eg = mean(r["delta_tpr"] for r in e)
+            rg = (mean(r["delta_tpr"] for r in m) - eg) / eg if eg else 0
+            da = mean(r["auc"] for r in m) - mean(r["auc"] for r in e)
+            cells.append(f"{dw:+.3f} / {rg:+.0%} / {da:+.3f}")
+        print(f"| {v} | {l} | " + " | ".join(cells) + " |")
+
+if __name__ == "__main__":
+    cmd = sys.argv[1]
+    {"goal": lambda a: goal(*a), "methods": lambda a: methods(*a), "paired": lambda a: paired(*a), "ablation": lambda a: ablation(*a)}[cmd](sys.argv[2:])
