@@ -124,4 +124,23 @@ import Testing
     let negMean: Double = Double(neg.reduce(0, +)) / Double(neg.count)
     #expect(posMean > 1.5 * negMean)
   }
+
+  @Test func underdiagnosisRecordsPositivesOfOneGroupAsNegativeAndRefusesBadRates() throws {
+    var c = DermSynthConfig()
+    c.count = 3000
+    let clean = SynthDerm.plan(c)
+    c.underdiagnosis = ["female|<40": 0]
+    // A zero rate draws nothing: the benchmark keeps its data.
+    #expect(SynthDerm.plan(c).map(\.recordedLabel) == clean.map(\.recordedLabel))
+    c.underdiagnosis = ["female|<40": 1]
+    let minority = SynthDerm.plan(c).filter { $0.group == "female|<40" }
+    // Every malignant lesion of the group is recorded benign; the images keep their true label.
+    #expect(minority.contains { $0.trueLabel == 1 } && minority.allSatisfy { $0.recordedLabel == 0 || $0.trueLabel == 0 })
+    #expect(minority.filter { $0.trueLabel == 1 }.allSatisfy { $0.recordedLabel == 0 })
+    for bad in [["female|<40": 1.5], ["female|<40": .nan], ["nobody": 0.5]] {
+      var d = DermSynthConfig()
+      d.underdiagnosis = bad
+      #expect(throws: DataError.self) { try d.validate() }
+    }
+  }
 }

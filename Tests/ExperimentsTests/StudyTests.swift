@@ -94,6 +94,25 @@ struct StudyTests {
     try "{\"methods\": [\"erm\", \"magic\"], \"synth\": {\"kind\": \"derm\"}}".write(toFile: path, atomically: true, encoding: .utf8)
     do { _ = try StudyConfig.load(path); Issue.record("expected an error") } catch { #expect("\(error)".contains("magic")) }
   }
+
+  @Test func badVariantsAndPerMethodLambdasAreRefusedNamingThem() throws {
+    var c = try Self.tinyStudy()
+    c.variants = [.init(name: "a"), .init(name: "a"), .init(name: "b", baseline: "nowhere")]
+    c.methodLambdas = ["erm": [1], "dann": [.nan]]
+    do { try c.validate(); Issue.record("expected an error") } catch {
+      let text = "\(error)"
+      #expect(text.contains("variant names must be distinct") && text.contains("baseline 'nowhere'"), "\(text)")
+      #expect(text.contains("methodLambdas: 'erm' is not a method with a λ") && text.contains("methodLambdas.dann"), "\(text)")
+    }
+    // Variant options merge over the base key by key, and give each cell its own id.
+    c.variants = [.init(name: "pairs", options: ["cmac": .object(["comparison": .string("pairs")])], methods: [.cmacMMD])]
+    c.methodLambdas = ["cmac-mmd": [2]]
+    c.base["cmac"] = .object(["conditioning": .string("none")])
+    let study = Study(config: c, directory: "/nonexistent", quiet: true)
+    #expect(study.cells.map(\.id) == ["cmac-mmd-pairs-l2-b16-s0"])
+    let run = try study.baseRunConfig(train: "ham10000:x", variant: "pairs")
+    #expect(run.cmac.comparison == .pairs && run.cmac.conditioning == CMACMMD.Conditioning.none)
+  }
 }
 
 @Suite struct EngineDemoTests {
