@@ -60,7 +60,7 @@ let package = Package(
     .target(name: "Fairness", dependencies: ["Support"], swiftSettings: swift6),
     .target(name: "Report", dependencies: ["Fairness", "Support"], swiftSettings: swift6),
     // Support: the small Foundation-only pieces every module shares (CSV/JSON escaping, atomic writes, xoshiro).
-    .target(name: "Support", swiftSettings: swift6),
+    .target(name: "Support", dependencies: ["FairMedZlib"], swiftSettings: swift6),
     .testTarget(name: "SupportTests", dependencies: ["Support"], swiftSettings: swift6),
     // Helpers every test target shares (fixture paths, fresh folders, tolerance checks).
     .target(name: "TestSupport", path: "Tests/TestSupport"),

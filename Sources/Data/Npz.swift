@@ -15,7 +15,10 @@ public enum Npz {
   /// zip bomb is refused.
   public static func read(path: String, keys: Set<String>? = nil, excluding: Set<String> = [],
                           maxExpansion: Int = Npz.maxExpansion) throws -> [String: NpyArray] {
-    let archive = try ZipReader(path: path)
+    let archive: ZipReader
+    do { archive = try ZipReader(path: path) } catch let e as ZipError {
+      throw e.isMissing ? DataError.missingFile(path) : DataError.decode(file: path, reason: e.reason)
+    }
     var result: [String: NpyArray] = [:]
     for member in archive.members where !member.name.hasSuffix("/") {
       var key = member.name
@@ -27,6 +30,8 @@ public enum Npz {
       do { bytes = try archive.read(member, limit: limit) } catch is ZipReader.TooLarge {
         throw DataError.decode(file: path, reason: "member '\(member.name)' expands past \(limit) bytes from \(member.compressedSize) "
           + "(limits: \(maxExpansion)× its compressed size and \(maxMemberBytes) bytes; raise them with FAIRMED_MAX_NPZ_EXPANSION)")
+      } catch let e as ZipError {
+        throw DataError.decode(file: path, reason: e.reason)
       }
       result[key] = try NpyArray(bytes: bytes, name: "\(path)[\(member.name)]")
     }

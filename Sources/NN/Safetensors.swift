@@ -18,6 +18,24 @@ public enum SafetensorsDType: String, Sendable, CaseIterable {
     case .i8, .u8, .bool, .f8e4m3, .f8e5m2: return 1
     }
   }
+
+  /// Element `element` of little-endian data at `base`, as Float32 (8-bit floats, which
+  /// PyTorch storages never hold, decode as NaN).
+  func decode(_ base: UnsafeRawPointer, element: Int) -> Float {
+    let at = element * size
+    switch self {
+    case .f32: return Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+    case .f64: return Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt64.self))))
+    case .f16: return halfToFloat(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
+    case .bf16: return Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt16.self))) << 16)
+    case .i64: return Float(Int64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: Int64.self)))
+    case .i32: return Float(Int32(littleEndian: base.loadUnaligned(fromByteOffset: at, as: Int32.self)))
+    case .i16: return Float(Int16(littleEndian: base.loadUnaligned(fromByteOffset: at, as: Int16.self)))
+    case .i8: return Float(base.load(fromByteOffset: at, as: Int8.self))
+    case .u8, .bool: return Float(base.load(fromByteOffset: at, as: UInt8.self))
+    case .f8e4m3, .f8e5m2: return .nan
+    }
+  }
 }
 
 /// Problems found in a safetensors file; each names the file and, where known, the tensor.

@@ -1,29 +1,38 @@
 import FairMedZlib
 import Foundation
-import Support
 
-/// A read-only ZIP reader for `.npz` archives: the central directory (ZIP64 included), stored
-/// and deflated members, every offset and size checked against the file before it is used, the
-/// output bounded and the CRC verified. (ZIPFoundation trapped on one malformed archive and
-/// looped forever on another, both found by Scripts/fuzz.)
-struct ZipReader {
-  struct Member {
-    let name: String
-    let method: UInt16
-    let compressedSize: Int
-    let size: Int
+/// Why a ZIP archive could not be read: the file is missing or unreadable, or its structure is
+/// invalid (``reason`` says where).
+public struct ZipError: Error, CustomStringConvertible, Sendable {
+  public let file: String
+  public let reason: String
+  /// The file does not exist.
+  public let isMissing: Bool
+  public var description: String { isMissing ? "\(file): no such file" : "\(file): \(reason)" }
+}
+
+/// A read-only ZIP reader (`.npz` archives, PyTorch checkpoints): the central directory (ZIP64
+/// included), stored and deflated members, every offset and size checked against the file
+/// before it is used, the output bounded and the CRC verified. (ZIPFoundation trapped on one
+/// malformed archive and looped forever on another, both found by Scripts/fuzz.)
+public struct ZipReader: Sendable {
+  public struct Member: Sendable {
+    public let name: String
+    public let method: UInt16
+    public let compressedSize: Int
+    public let size: Int
     let crc: UInt32
     let localOffset: Int
   }
 
-  let path: String
+  public let path: String
   let bytes: [UInt8]
-  private(set) var members: [Member] = []
+  public private(set) var members: [Member] = []
 
-  init(path: String) throws {
+  public init(path: String) throws {
     self.path = path
     do { bytes = [UInt8](try readFile(path)) } catch let e as FileReadError {
-      throw FileManager.default.fileExists(atPath: path) ? DataError.decode(file: path, reason: e.reason) : DataError.missingFile(path)
+      throw ZipError(file: path, reason: e.reason, isMissing: !FileManager.default.fileExists(atPath: path))
     }
     let (count, start) = try centralDirectory()
     var p = start
@@ -34,7 +43,7 @@ struct ZipReader {
     }
   }
 
-  func fail(_ reason: String) -> DataError { .decode(file: path, reason: "not a valid zip/npz archive: \(reason)") }
+  func fail(_ reason: String) -> ZipError { ZipError(file: path, reason: "not a valid zip archive: \(reason)", isMissing: false) }
 
   func u16(_ at: Int) throws -> Int {
     guard at >= 0, at + 2 <= bytes.count else { throw fail("a field at byte \(at) lies past the end") }
@@ -97,7 +106,7 @@ struct ZipReader {
   }
 
   /// The member's bytes; refused when they would exceed `limit` or fail their CRC.
-  func read(_ m: Member, limit: Int) throws -> Data {
+  public func read(_ m: Member, limit: Int) throws -> Data {
     guard signature(m.localOffset, [0x50, 0x4B, 3, 4]) else { throw fail("member '\(m.name)' has no local header") }
     let nameLength = try u16(m.localOffset + 26), extraLength = try u16(m.localOffset + 28)
     let start = m.localOffset + 30 + nameLength + extraLength
@@ -118,7 +127,8 @@ struct ZipReader {
     return out
   }
 
-  struct TooLarge: Error { let limit: Int }
+  /// A member larger than the limit given to ``read(_:limit:)``.
+  public struct TooLarge: Error { public let limit: Int }
 
   /// Raw deflate of exactly `expected` output bytes.
   func inflate(_ input: ArraySlice<UInt8>, expected: Int, name: String) throws -> Data {
