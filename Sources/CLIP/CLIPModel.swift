@@ -12,9 +12,9 @@ public final class CLIPModel: Module {
   public let textProjection: Linear
   /// log τ; logits are `exp(logit_scale)` (at most ``maxLogitScale``) × cosine similarity.
   public let logitScale: Tensor
-  /// Upper bound on τ = exp(logit_scale) used in ``logits(imageFeatures:textFeatures:)`` (100, as
-  /// open_clip clamps it); HF does not clamp, and fine-tuned checkpoints stay far below.
-  public var maxLogitScale: Float = 100
+  /// The folder layout it was loaded from and is saved in (Hugging Face unless it came from an
+  /// open_clip folder).
+  public var format: CheckpointFormat = .huggingFace
 
   /// A CLIP initialised with CLIP's scheme from `seed` (training from scratch), or with zeros
   /// when `seed` is nil (about to load a checkpoint).
@@ -40,23 +40,8 @@ public final class CLIPModel: Module {
      ("visual_projection", visualProjection), ("text_projection", textProjection)]
   }
 
-  /// Projected image embeddings `[B, projection_dim]` for pixels `[B, C, H, W]` (already
-  /// CLIP-preprocessed); L2-normalised when `normalized`.
-  public func imageFeatures(_ pixels: Tensor, normalized: Bool = true) throws -> Tensor {
-    let e = try visualProjection(visionModel(pixels))
-    return normalized ? try e.l2Normalized(axis: -1) : e
-  }
-
-  /// Projected text embeddings `[B, projection_dim]` for token rows (from ``CLIPTokenizer``).
-  public func textFeatures(_ ids: [[Int]], normalized: Bool = true) throws -> Tensor {
-    let e = try textProjection(textModel(ids))
-    return normalized ? try e.l2Normalized(axis: -1) : e
-  }
-
-  /// τ = exp(logit_scale), clamped at ``maxLogitScale``.
-  public func temperature() -> Tensor { logitScale.exp().clamped(max: maxLogitScale) }
-
-  /// `logits_per_image [Bi, Bt]` = τ · image · textᵀ for normalised features.
+  /// `logits_per_image [Bi, Bt]` = τ · image · textᵀ for normalised features (τ clamped at 100,
+  /// as open_clip does; HF does not clamp, and fine-tuned checkpoints stay far below).
   public func logits(imageFeatures: Tensor, textFeatures: Tensor) throws -> Tensor {
     try matmul(imageFeatures, textFeatures, transposeB: true) * temperature()
   }

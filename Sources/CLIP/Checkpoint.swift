@@ -24,17 +24,21 @@ extension CLIPModel {
     } else {
       throw CLIPFileError(file: configPath, "missing (needed for Hugging Face-named weights)")
     }
-    // Compare sizes before allocating anything: a config can describe a model the file cannot hold.
+    try Self.checkFits(config, source, file: configPath)
+    self.init(config: config, seed: nil)
+    try loadWeights(source)
+  }
+
+  /// Compares sizes before allocating anything: a config can describe a model the file cannot hold.
+  static func checkFits(_ config: CLIPConfig, _ source: TensorSource, file: String) throws {
     let stored = source.shapes.values.reduce(0) { total, shape in
-      let n = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
+      let n = checkedProduct(shape) ?? Int.max
       return total.addingReportingOverflow(n).overflow ? Int.max : total + n
     }
     guard let needed = config.parameterCount, needed <= stored else {
-      throw CLIPFileError(file: configPath, "describes \(config.parameterCount.map(String.init) ?? "more than 2^63") parameters, "
+      throw CLIPFileError(file: file, "describes \(config.parameterCount.map(String.init) ?? "more than 2^63") parameters, "
         + "but \(source.sourceDescription) holds \(stored) values: the config does not belong to these weights")
     }
-    self.init(config: config, seed: nil)
-    try loadWeights(source)
   }
 
   /// Loads weights from a safetensors file in HF or OpenAI/open_clip naming.
@@ -51,21 +55,31 @@ extension CLIPModel {
     try load(from: FilteredSource(base: view, drop: Self.savedBuffers))
   }
 
-  /// Writes `config.json` and `model.safetensors` (F32, HF names) into `directory` (created if
-  /// needed), so `transformers.CLIPModel.from_pretrained(directory)` opens it.
+  /// Writes the model into `directory` (created if needed) in its ``format``: `config.json` and
+  /// `model.safetensors` (F32, HF names) that `transformers.CLIPModel.from_pretrained` opens, or
+  /// for a model from an open_clip folder its `open_clip_config.json` and
+  /// `open_clip_model.safetensors` in open_clip's names.
   public func save(directory: String) throws {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let dir = URL(fileURLWithPath: directory)
-    try config.write(to: dir.appendingPathComponent("config.json").path)
-    try save(safetensors: dir.appendingPathComponent("model.safetensors").path, metadata: ["format": "pt"])
+    switch format {
+    case .huggingFace:
+      try config.write(to: dir.appendingPathComponent("config.json").path)
+      try save(safetensors: dir.appendingPathComponent("model.safetensors").path, metadata: ["format": "pt"])
+    case let .openCLIP(configBytes):
+      try AtomicWrite.file(configBytes, to: dir.appendingPathComponent("open_clip_config.json").path)
+      try Safetensors.write(openAIStateDict(), metadata: ["format": "pt"], to: dir.appendingPathComponent(format.weightsFile).path)
+    }
   }
 
-  /// The weights in a folder: `model.safetensors`, the shards of its index, or the only
-  /// `.safetensors` file.
+  /// The weights in a folder: `model.safetensors`, the shards of its index, the only
+  /// `.safetensors` file, or else `pytorch_model.bin` (read by the restricted unpickler).
   static func weights(in dir: URL) throws -> TensorSource {
     let fm = FileManager.default
     let single = dir.appendingPathComponent("model.safetensors").path
     if fm.fileExists(atPath: single) { return try SafetensorsFile(path: single) }
+    let bin = dir.appendingPathComponent("pytorch_model.bin").path
+    if fm.fileExists(atPath: bin) { return try TorchCheckpoint(path: bin) }
     let index = dir.appendingPathComponent("model.safetensors.index.json").path
     if fm.fileExists(atPath: index) {
       guard let data = try? readFile(index),

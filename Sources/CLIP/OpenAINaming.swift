@@ -111,6 +111,28 @@ public struct OpenAINamingSource: TensorSource {
   }
 }
 
+extension CLIPModel {
+  /// The weights under OpenAI / open_clip names (q, k, v stacked into `in_proj_*`, projections
+  /// transposed), as open_clip's `CLIP.state_dict()` holds them.
+  public func openAIStateDict() throws -> [(String, Tensor)] {
+    var out: [(String, Tensor)] = []
+    var stacked: [String: [Int: Tensor]] = [:]
+    for (hf, t) in namedParameters() {
+      guard let (name, transform) = OpenAINamingSource.openAIName(hf) else {
+        throw SafetensorsError(file: "open_clip export", tensor: hf, "has no open_clip name (LoRA adapters are saved separately)")
+      }
+      switch transform {
+      case .same: out.append((name, t))
+      case .transpose: out.append((name, try t.transposed(0, 1)))
+      case let .third(k):
+        stacked[name, default: [:]][k] = t
+        if let parts = stacked[name], parts.count == 3 { out.append((name, try concat((0..<3).compactMap { parts[$0] }, axis: 0))) }
+      }
+    }
+    return out
+  }
+}
+
 extension CLIPConfig {
   /// Infers the architecture from OpenAI-named tensor shapes, as open_clip does (heads =
   /// width / 64; activation quick_gelu, the OpenAI models' — pass another for open_clip ones).

@@ -108,6 +108,20 @@ struct GradientCheckTests {
     try checkGradients([q, k5, v5]) { try scaledDotProductAttention($0[0], $0[1], $0[2], heads: 2) }
   }
 
+  /// BERT's padding mask: masked keys get no weight and no gradient, and equal attention over
+  /// the unmasked prefix alone.
+  @Test func attentionWithKeyMask() throws {
+    let q = Self.input([2, 4, 6], seed: 24), k = Self.input([2, 5, 6], seed: 25), v = Self.input([2, 5, 6], seed: 26)
+    let mask = [true, true, true, false, false, true, false, true, true, true]
+    try checkGradients([q, k, v]) { try scaledDotProductAttention($0[0], $0[1], $0[2], heads: 3, keyMask: mask) }
+    let masked = try scaledDotProductAttention(q, k, v, heads: 3, keyMask: mask)
+    let prefix = try scaledDotProductAttention(q.narrow(axis: 0, start: 0, length: 1), k.narrow(axis: 0, start: 0, length: 1).narrow(axis: 1, start: 0, length: 3),
+                                               v.narrow(axis: 0, start: 0, length: 1).narrow(axis: 1, start: 0, length: 3), heads: 3)
+    let first = Array(masked.scalars.prefix(24))
+    for (a, b) in zip(first, prefix.scalars) { #expect(abs(a - b) < 1e-6) }
+    #expect(throws: TensorError.self) { try scaledDotProductAttention(q, k, v, heads: 3, keyMask: Array(repeating: false, count: 10)) }
+  }
+
   @Test func patchEmbeddingAndDropout() throws {
     let img = Self.input([2, 3, 4, 6], seed: 21), w = Self.input([5, 3, 2, 2], seed: 22)
     try checkGradients([img, w]) { try patchEmbedding($0[0], weight: $0[1]) }

@@ -3,14 +3,23 @@
 /// `q`: `[B, Tq, H·D]`, `k`, `v`: `[B, Tk, H·D]` (exactly what the q/k/v projections produce);
 /// returns `softmax(Q Kᵀ / √D + mask) V` as `[B, Tq, H·D]`. Each head is a strided sub-matrix
 /// (leading dimension H·D), so no permute copies are made; the only stored intermediate is the
-/// probability tensor `[B, H, Tq, Tk]` needed for backward. With `causal`, query i sees keys ≤ i.
+/// probability tensor `[B, H, Tq, Tk]` needed for backward. With `causal`, query i sees keys ≤ i;
+/// with `keyMask` (`[B·Tk]`, false = padding, as BERT's attention mask) no query sees a masked key.
 public func scaledDotProductAttention(
-  _ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, causal: Bool = false
+  _ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, causal: Bool = false, keyMask: [Bool]? = nil
 ) throws -> Tensor {
   guard q.rank == 3, k.rank == 3, v.shape == k.shape, q.shape[0] == k.shape[0], q.shape[2] == k.shape[2],
     heads > 0, q.shape[2] % heads == 0
   else { throw TensorError.shapeMismatch(op: "scaledDotProductAttention (heads \(heads))", lhs: q.shape, rhs: k.shape) }
   let b = q.shape[0], tq = q.shape[1], tk = k.shape[1], width = q.shape[2], d = width / heads
+  if let keyMask {
+    guard keyMask.count == b * tk else {
+      throw TensorError.invalidArgument("scaledDotProductAttention: key mask of \(keyMask.count) for \(b)×\(tk) keys")
+    }
+    for bi in 0..<b where !keyMask[(bi * tk)..<((bi + 1) * tk)].contains(true) {
+      throw TensorError.invalidArgument("scaledDotProductAttention: row \(bi) masks every key")
+    }
+  }
   let scale = 1 / Float(d).squareRoot()
   let probs = Tensor(uninitialized: [b, heads, tq, tk])
   let out = Tensor(uninitialized: q.shape)
@@ -25,6 +34,7 @@ public func scaledDotProductAttention(
     for i in 0..<tq {
       let row = p + i * tk
       if causal && i + 1 < tk { (row + i + 1).update(repeating: -.infinity, count: tk - i - 1) }
+      if let keyMask { for j in 0..<tk where !keyMask[bi * tk + j] { row[j] = -.infinity } }
       Tensor.softmaxLane(row, row, tk, 1)
     }
     BLAS.sgemm(transA: false, transB: false, m: tq, n: d, k: tk, a: p, lda: tk, b: vh, ldb: width,

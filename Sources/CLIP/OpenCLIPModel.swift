@@ -1,0 +1,118 @@
+import Foundation
+import NN
+import Support
+import Tensor
+
+/// open_clip's `CustomTextCLIP` with a timm ViT image tower and a BERT text tower (BiomedCLIP,
+/// `microsoft/BiomedCLIP-PubMedBERT_256-vit_base_patch16_224`), under open_clip's own parameter
+/// names: `visual.trunk.*`, `visual.head.proj.weight`, `text.transformer.*`, `text.proj.*`,
+/// `logit_scale`.
+public final class OpenCLIPModel: Module, CLIPBackbone {
+  public let vision: TimmViTConfig
+  public let text: BertConfig
+  public let settings: OpenCLIPConfig.TimmBertSettings
+  public let visual: TimmImageTower
+  public let textTower: BertTextTower
+  public let logitScale: Tensor
+  public let format: CheckpointFormat
+
+  /// A model of the given shape, initialised from `seed` (zeros when nil, about to load weights).
+  public init(vision: TimmViTConfig, text: BertConfig, settings: OpenCLIPConfig.TimmBertSettings, configBytes: Foundation.Data, seed: UInt64? = 0) {
+    self.vision = vision
+    self.text = text
+    self.settings = settings
+    var g = SeededGenerator(seed: seed ?? 0)
+    visual = TimmImageTower(vision, using: &g)
+    textTower = BertTextTower(text, outputDim: settings.embedDim, pooling: settings.pooling, projection: settings.textProjection, using: &g)
+    logitScale = Tensor(scalar: Foundation.log(1 / 0.07)).requiringGrad()
+    format = .openCLIP(config: configBytes)
+    if seed == nil {
+      for (_, t) in namedParameters() { t.pointer.update(repeating: 0, count: t.count) }
+    }
+  }
+
+  public var localParameters: [(String, Tensor)] { [("logit_scale", logitScale)] }
+  public var submodules: [(String, Module)] { [("visual", visual), ("text", textTower)] }
+
+  public var imageSize: Int { vision.imageSize }
+  public var embeddingDim: Int { settings.embedDim }
+  public var imageTowerPrefixes: [String] { ["visual"] }
+  public var textTowerPrefixes: [String] { ["text"] }
+  public var defaultLoRATargets: [String] { ["qkv", "query", "value"] }
+
+  public func lastLayerPrefixes(_ k: Int) -> [String] {
+    let v = (max(0, vision.depth - k)..<vision.depth).map { "visual.trunk.blocks.\($0)" }
+    let t = (max(0, text.layers - k)..<text.layers).map { "text.transformer.encoder.layer.\($0)" }
+    return v + t + ["visual.trunk.norm", "visual.head", "text.proj", "logit_scale"]
+  }
+
+  public func pooledImage(_ pixels: Tensor) throws -> Tensor { try visual.trunk(pixels) }
+  public func projectImage(_ pooled: Tensor) throws -> Tensor { try visual.project(pooled) }
+  public func textEmbeddings(_ ids: [[Int]]) throws -> Tensor { try textTower(ids) }
+
+  /// Writes `open_clip_config.json` (as loaded) and `open_clip_model.safetensors`, which
+  /// `open_clip.create_model_and_transforms(..., pretrained=)` opens.
+  public func save(directory: String) throws {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    if case let .openCLIP(bytes) = format { try AtomicWrite.file(bytes, to: directory + "/open_clip_config.json") }
+    try save(safetensors: directory + "/" + format.weightsFile, metadata: ["format": "pt"])
+  }
+
+  /// Buffers some checkpoints carry beside the weights; skipped when loading.
+  static let buffers: Set<String> = ["text.transformer.embeddings.position_ids", "text.transformer.embeddings.token_type_ids"]
+
+  public func loadWeights(_ source: TensorSource) throws {
+    try load(from: FilteredSource(base: source, drop: Self.buffers))
+  }
+}
+
+extension OpenCLIPModel {
+  /// Infers the towers' sizes from the weights' shapes (the published folder has no BERT
+  /// `config.json`, and timm's model name fixes only the family): widths, depths, MLP widths,
+  /// patch, grid, vocabulary and positions are read off the tensors; heads are width / 64, the
+  /// head width of every ViT-Ti/S/B/L and BERT-base/large (ViT-H: 80).
+  static func shapes(from source: TensorSource, settings: OpenCLIPConfig.TimmBertSettings, padTokenID: Int) throws -> (TimmViTConfig, BertConfig) {
+    let s = source.shapes
+    func shape(_ name: String, rank: Int) throws -> [Int] {
+      guard let v = s[name], v.count == rank, v.allSatisfy({ $0 > 0 && $0 <= ConfigReader.maxDimension }) else {
+        let why = s[name].map { "has shape \($0), expected rank \(rank)" } ?? "is missing"
+        throw CLIPConfigError(file: source.sourceDescription, problems: ["cannot infer the model's shape: \(name) \(why)"
+          + (name.hasPrefix("text.") ? " (FairMed loads BERT-family text towers: \(settings.textModelName) does not look like one)" : "")])
+      }
+      return v
+    }
+    func count(_ prefix: String) -> Int {
+      Set(s.keys.compactMap { k -> Int? in k.hasPrefix(prefix) ? Int(k.dropFirst(prefix.count).prefix { $0 != "." }) : nil }).count
+    }
+    let cls = try shape("visual.trunk.cls_token", rank: 3), pos = try shape("visual.trunk.pos_embed", rank: 3)
+    let conv = try shape("visual.trunk.patch_embed.proj.weight", rank: 4), fc1 = try shape("visual.trunk.blocks.0.mlp.fc1.weight", rank: 2)
+    let width = cls[2], grid = Int(Double(pos[1] - 1).squareRoot().rounded())
+    let headWidth = settings.timmModelName.hasPrefix("vit_huge") ? 80 : 64
+    var vision = TimmViTConfig(width: width, depth: count("visual.trunk.blocks."), heads: max(width / headWidth, 1), mlpWidth: fc1[0],
+                               patchSize: conv[2], imageSize: grid * conv[2], projectionDim: nil)
+    vision.channels = conv[1]
+    vision.qkvBias = s["visual.trunk.blocks.0.attn.qkv.bias"] != nil
+    if settings.projection == "linear" {
+      vision.projectionDim = try shape("visual.head.proj.weight", rank: 2)[0]
+      vision.projectionBias = settings.projectionBias
+    }
+    var problems: [String] = []
+    if grid * grid + 1 != pos[1] { problems.append("visual.trunk.pos_embed has \(pos[1]) rows, not a square grid plus a class token") }
+    if vision.imageSize != settings.imageSize {
+      problems.append("vision_cfg.image_size \(settings.imageSize) differs from the weights' \(vision.imageSize) (\(grid)×\(grid) patches of \(conv[2]))")
+    }
+    if width % headWidth != 0 && width >= headWidth { problems.append("the ViT width \(width) is not a multiple of the head width \(headWidth)") }
+    let words = try shape("text.transformer.embeddings.word_embeddings.weight", rank: 2)
+    let positions = try shape("text.transformer.embeddings.position_embeddings.weight", rank: 2)
+    let types = try shape("text.transformer.embeddings.token_type_embeddings.weight", rank: 2)
+    let inter = try shape("text.transformer.encoder.layer.0.intermediate.dense.weight", rank: 2)
+    let hidden = words[1]
+    let text = BertConfig(vocabSize: words[0], hiddenSize: hidden, layers: count("text.transformer.encoder.layer."),
+      heads: max(hidden / 64, 1), intermediateSize: inter[0], maxPositions: positions[0], typeVocabSize: types[0],
+      padTokenID: padTokenID, hasPooler: s["text.transformer.pooler.dense.weight"] != nil)
+    if hidden % 64 != 0 && hidden >= 64 { problems.append("the BERT width \(hidden) is not a multiple of the head width 64") }
+    if !(0..<words[0]).contains(padTokenID) { problems.append("the [PAD] id \(padTokenID) is outside the \(words[0])-token vocabulary") }
+    if !problems.isEmpty { throw CLIPConfigError(file: source.sourceDescription, problems: problems) }
+    return (vision, text)
+  }
+}
