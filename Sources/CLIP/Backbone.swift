@@ -32,6 +32,9 @@ public protocol CLIPBackbone: Module {
   var format: CheckpointFormat { get }
   /// Parameter prefixes of the image tower including its projection.
   var imageTowerPrefixes: [String] { get }
+  /// Parameter prefixes of the image encoder up to its pooled output (what `image-frozen`
+  /// freezes and the feature cache stores the output of; the projection stays trainable).
+  var imageEncoderPrefixes: [String] { get }
   /// Parameter prefixes of the text tower including its projection.
   var textTowerPrefixes: [String] { get }
   /// Prefixes of each tower's last `k` blocks, the final norms, both projections and the logit scale.
@@ -76,6 +79,7 @@ extension CLIPModel: CLIPBackbone {
   public var imageSize: Int { config.vision.imageSize }
   public var embeddingDim: Int { config.projectionDim }
   public var imageTowerPrefixes: [String] { ["vision_model", "visual_projection"] }
+  public var imageEncoderPrefixes: [String] { ["vision_model"] }
   public var textTowerPrefixes: [String] { ["text_model", "text_projection"] }
   public var defaultLoRATargets: [String] { ["q_proj", "v_proj"] }
 

@@ -128,7 +128,7 @@ public struct OpenCLIPConfig {
 public struct OpenCLIPPreprocess: Sendable, Equatable {
   public var mean: [Float] = [0.48145466, 0.4578275, 0.40821073]
   public var std: [Float] = [0.26862954, 0.26130258, 0.27577711]
-  /// `bicubic` (open_clip's default), `bilinear` or `nearest`.
+  /// `bicubic` (open_clip's default) or `bilinear`.
   public var interpolation = "bicubic"
 
   init(_ d: [String: Any], reader r: inout ConfigReader) {
@@ -136,8 +136,8 @@ public struct OpenCLIPPreprocess: Sendable, Equatable {
     if let s = d["std"] { std = Self.triple(s, "preprocess_cfg.std", &r) ?? std }
     if std.contains(where: { $0 <= 0 }) { r.problems.append("preprocess_cfg.std must be positive, got \(std)") }
     if let i = d["interpolation"] as? String { interpolation = i }
-    if !["bicubic", "bilinear", "nearest"].contains(interpolation) {
-      r.problems.append("preprocess_cfg.interpolation '\(interpolation)' is not supported (bicubic, bilinear, nearest)")
+    if !["bicubic", "bilinear"].contains(interpolation) {
+      r.problems.append("preprocess_cfg.interpolation '\(interpolation)' is not supported (bicubic, bilinear)")
     }
     if let mode = d["resize_mode"] as? String, mode != "shortest" {
       r.problems.append("preprocess_cfg.resize_mode '\(mode)' is not supported (shortest)")

@@ -37,6 +37,7 @@ public final class OpenCLIPModel: Module, CLIPBackbone {
   public var imageSize: Int { vision.imageSize }
   public var embeddingDim: Int { settings.embedDim }
   public var imageTowerPrefixes: [String] { ["visual"] }
+  public var imageEncoderPrefixes: [String] { ["visual.trunk"] }
   public var textTowerPrefixes: [String] { ["text"] }
   public var defaultLoRATargets: [String] { ["qkv", "query", "value"] }
 

@@ -12,7 +12,7 @@ public struct ZeroShotClassifier {
   public let temperature: Float
 
   /// Builds the class embeddings from prompt lists (`prompts[c]` = the templates of class c).
-  public init(model: CLIPModel, tokenizer: CLIPTokenizer, prompts: [[String]]) throws {
+  public init(model: any CLIPBackbone, tokenizer: any TextTokenizer, prompts: [[String]]) throws {
     guard !prompts.isEmpty, prompts.allSatisfy({ !$0.isEmpty }) else {
       throw TensorError.invalidArgument("ZeroShotClassifier: every class needs at least one prompt")
     }

@@ -1,10 +1,13 @@
 import Foundation
 import Tensor
 
-/// `y = x·Wᵀ + b` with the Hugging Face / PyTorch weight layout `W: [out, in]`.
+/// `y = x·Wᵀ + b` with the Hugging Face / PyTorch weight layout `W: [out, in]`, plus
+/// `scaling · B·A·dropout(x)` when a LoRA adapter is attached (``LoRAAdapter``).
 public final class Linear: Module {
   public let weight: Tensor
   public let bias: Tensor?
+  /// The low-rank adapter (PEFT's `lora_A`, `lora_B`), if any.
+  public internal(set) var lora: LoRAAdapter?
 
   /// Weight ~ N(0, std²) when `std` is given, else PyTorch's default U(±1/√in); bias zero.
   public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, std: Float? = nil,
@@ -24,7 +27,13 @@ public final class Linear: Module {
     [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
   }
 
-  public func callAsFunction(_ x: Tensor) throws -> Tensor { try linear(x, weight: weight, bias: bias) }
+  public var submodules: [(String, Module)] { lora?.submodules ?? [] }
+
+  public func callAsFunction(_ x: Tensor) throws -> Tensor {
+    let y = try linear(x, weight: weight, bias: bias)
+    guard let lora else { return y }
+    return try y + lora.b(lora.a(lora.dropout.map { try $0(x) } ?? x)) * lora.scaling
+  }
 }
 
 /// Layer normalisation over the last axis (weight 1, bias 0 at creation).

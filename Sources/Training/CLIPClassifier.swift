@@ -8,49 +8,103 @@ import Tensor
 /// A CLIP model with its tokenizer and class prompts: the objects every step and every
 /// prediction works with. Image features can come from pixels or from cached image-tower outputs.
 public final class CLIPClassifier {
-  public let model: CLIPModel
-  public let tokenizer: CLIPTokenizer
+  public let model: any CLIPBackbone
+  public let tokenizer: any TextTokenizer
   public let prompts: [String]
+  /// The adapters being trained (`--lora`), saved as a PEFT adapter of ``baseModel``.
+  public var lora: LoRAConfig?
+  /// Where the base model was loaded from (written as the adapter's `base_model_name_or_path`).
+  public var baseModel: String?
+  /// Also write the merged full model when saving an adapter (`--merge`).
+  public var mergeOnSave = false
   /// The evaluation preprocessing; saved as `preprocessor_config.json` with the model.
   public var preprocessing: ImageTransform
   private let promptIDs: [[Int]]
   /// Class embeddings computed once when the text side is frozen.
   private var frozenClassTexts: Tensor?
 
-  public init(model: CLIPModel, tokenizer: CLIPTokenizer, prompts: [String], preprocessing: ImageTransform? = nil) {
+  public init(model: any CLIPBackbone, tokenizer: any TextTokenizer, prompts: [String], preprocessing: ImageTransform? = nil) {
     self.model = model
     self.tokenizer = tokenizer
     self.prompts = prompts
-    self.preprocessing = preprocessing ?? ImageTransform(size: model.config.vision.imageSize)
+    self.preprocessing = preprocessing ?? ImageTransform(size: model.imageSize)
     self.promptIDs = tokenizer(prompts)
   }
 
-  /// Loads a Hugging Face CLIP folder with its tokenizer files (or the bundled OpenAI
-  /// vocabulary when the folder has none) and its `preprocessor_config.json` (CLIP's defaults
-  /// at the model's image size when absent).
+  /// Loads a model folder (``CLIPFolder``: Hugging Face, open_clip, a single state dict, or a
+  /// PEFT adapter folder over one of them) with its tokenizer and preprocessing: the folder's
+  /// `preprocessor_config.json`, else open_clip's `preprocess_cfg`, else CLIP's defaults.
   public static func load(directory: String, prompts: [String]) throws -> CLIPClassifier {
-    let model = try CLIPModel(directory: directory)
+    let adapter = PEFTAdapter.isAdapter(directory)
+    let base = adapter ? try adapterBase(directory) : directory
+    let loaded = try CLIPFolder.load(base)
+    let model = loaded.model
+    if adapter { try PEFTAdapter.load(into: model, from: directory) }
     let pre = ["preprocessor_config.json", "processor_config.json"].map { directory + "/" + $0 }
       .first { FileManager.default.fileExists(atPath: $0) }
-    let preprocessing = try pre.map { try ImageTransform(preprocessorConfig: $0) }
-    if let preprocessing, preprocessing.size != model.config.vision.imageSize {
-      throw TrainingError.file(pre ?? directory, "crop size \(preprocessing.size) differs from the model's image_size \(model.config.vision.imageSize)")
+    let preprocessing = try pre.map { try ImageTransform(preprocessorConfig: $0) } ?? loaded.preprocess.map {
+      ImageTransform(size: model.imageSize, resizeShortestSide: model.imageSize, filter: $0.interpolation == "bilinear" ? .bilinear : .bicubic,
+                     mean: $0.mean, std: $0.std)
     }
-    return CLIPClassifier(model: model, tokenizer: try CLIPTokenizer(modelDirectory: directory, config: model.config),
-                          prompts: prompts, preprocessing: preprocessing)
+    if let preprocessing, preprocessing.size != model.imageSize {
+      throw TrainingError.file(pre ?? directory, "crop size \(preprocessing.size) differs from the model's image_size \(model.imageSize)")
+    }
+    let classifier = CLIPClassifier(model: model, tokenizer: loaded.tokenizer, prompts: prompts, preprocessing: preprocessing)
+    classifier.baseModel = URL(fileURLWithPath: base).standardizedFileURL.path
+    return classifier
   }
 
-  /// Saves a complete Hugging Face folder: `config.json`, `model.safetensors`, the tokenizer
-  /// files and `preprocessor_config.json` (``CLIPProcessor.from_pretrained`` opens it).
+  /// The base model of an adapter folder: its `base_model_name_or_path`, relative to the folder
+  /// when not absolute. Nothing is fetched, so it must be on disk.
+  static func adapterBase(_ directory: String) throws -> String {
+    let (_, base) = try PEFTAdapter.readConfig(directory)
+    guard let base, !base.isEmpty else {
+      throw TrainingError.file(directory + "/" + PEFTAdapter.configFile, "has no base_model_name_or_path: FairMed cannot tell which model it adapts")
+    }
+    let path = base.hasPrefix("/") ? base : URL(fileURLWithPath: directory).appendingPathComponent(base).standardized.path
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw TrainingError.file(directory + "/" + PEFTAdapter.configFile, "base_model_name_or_path '\(base)' is not a folder on this machine (nothing is downloaded)")
+    }
+    return path
+  }
+
+  /// Saves a complete folder in the model's format (Hugging Face: `config.json`,
+  /// `model.safetensors`; open_clip: `open_clip_config.json`, `open_clip_model.safetensors`) with
+  /// the tokenizer files and `preprocessor_config.json`. With LoRA it is a PEFT adapter folder
+  /// instead, or with ``mergeOnSave`` the merged full model plus the adapter in `adapter/`.
   public func save(directory: String) throws {
-    try model.save(directory: directory)
+    if let lora {
+      let adapterDir = mergeOnSave ? directory + "/adapter" : directory
+      try FileManager.default.createDirectory(atPath: adapterDir, withIntermediateDirectories: true)
+      try PEFTAdapter.save(model, config: lora, base: baseModel ?? "", to: adapterDir)
+      if mergeOnSave { try model.withLoRAMerged { try model.save(directory: directory) } }
+    } else {
+      try model.save(directory: directory)
+    }
     try tokenizer.save(directory: directory)
     try AtomicWrite.file(preprocessing.preprocessorConfigJSON(), to: directory + "/preprocessor_config.json")
   }
 
+  /// Loads the trained weights of a folder ``save(directory:)`` wrote (the adapter's tensors with LoRA).
+  func loadSavedWeights(directory: String) throws {
+    if lora != nil {
+      let adapterDir = mergeOnSave ? directory + "/adapter" : directory
+      let file = try SafetensorsFile(path: adapterDir + "/" + PEFTAdapter.weightsFile)
+      for (path, t) in model.loraStateDict() {
+        guard file.entry("base_model.model." + path)?.shape == t.shape else {
+          throw TrainingError.file(file.path, "lacks adapter tensor base_model.model.\(path) \(t.shape)")
+        }
+        try file.read("base_model.model." + path, into: t.pointer)
+      }
+    } else {
+      try model.loadSavedWeights(directory: directory)
+    }
+    invalidateCaches()
+  }
+
   /// Whether any text-side parameter is trainable.
   var textTrainable: Bool {
-    model.namedParameters().contains { ($0.path.hasPrefix("text_model.") || $0.path.hasPrefix("text_projection.")) && $0.tensor.requiresGrad }
+    model.namedParameters().contains { p in model.textTowerPrefixes.contains { pathHasPrefix(p.path, $0) } && p.tensor.requiresGrad }
   }
 
   /// Normalised class-prompt embeddings `[C, D]` (recomputed while the text side trains).
@@ -69,13 +123,13 @@ public final class CLIPClassifier {
   /// Normalised image embeddings `[N, D]` from pixels `[N, 3, S, S]`, or from cached pooled
   /// image-tower outputs `[N, width]` when `pooled` is true.
   public func imageFeatures(_ input: Tensor, pooled: Bool) throws -> Tensor {
-    if pooled { return try model.visualProjection(input).l2Normalized(axis: -1) }
+    if pooled { return try model.projectImage(input).l2Normalized(axis: -1) }
     return try model.imageFeatures(input)
   }
 
   /// Pooled image-tower outputs `[N, width]` (the feature cache's content).
   public func pooledImageOutputs(_ pixels: Tensor) throws -> Tensor {
-    try withNoGrad { try model.visionModel(pixels) }
+    try withNoGrad { try model.pooledImage(pixels) }
   }
 
   /// Everything the loss needs for one batch.

@@ -9,7 +9,7 @@ public enum Predictor {
   public static func run(model: String, data: String, prompts: [String]?, groups: String?, split: String?, batchSize: Int = 64) throws -> Predictions {
     let fm = FileManager.default
     let run = fm.fileExists(atPath: model + "/run.json") ? try RunConfig.load(model + "/run.json") : nil
-    let modelDir = fm.fileExists(atPath: model + "/best/config.json") ? model + "/best" : model
+    let modelDir = run != nil && fm.fileExists(atPath: model + "/best") ? model + "/best" : model
     var dataset = try DatasetKind.load(data)
     if let split { dataset = dataset.split(split) }
     guard dataset.count > 0 else { throw TrainingError.data("\(data): no samples\(split.map { " in split \($0)" } ?? "")") }

@@ -1,6 +1,7 @@
 import Fairness
 import CLIP
 import Foundation
+import NN
 import Support
 
 /// Every option of a training run. `fairmed train` fills it from flags or from `--config
@@ -58,17 +59,33 @@ public struct RunConfig: Codable, Equatable, Sendable {
   /// Folder of the image-frozen feature cache (nil = the run folder's `feature_cache/`). Runs
   /// with the same data, model, image size and seed can share one.
   public var featureCache: String? = nil
+  /// LoRA rank (`--lora`); nil trains the model's own weights.
+  public var loraRank: Int? = nil
+  /// LoRA alpha; nil = the rank (scaling 1).
+  public var loraAlpha: Float? = nil
+  public var loraDropout: Float = 0
+  /// Linear layers adapted; nil = the model's default (q_proj, v_proj for HF CLIP; qkv, query, value for timm + BERT).
+  public var loraTargets: [String]? = nil
+  /// Also save the merged full model beside the adapter.
+  public var merge: Bool = false
 
   public init(data: String) { self.data = data }
+
+  /// The LoRA settings of this run, if `--lora` is given.
+  public func loraConfig(defaultTargets: [String]) -> LoRAConfig? {
+    loraRank.map { LoRAConfig(rank: $0, alpha: loraAlpha, dropout: loraDropout, targets: loraTargets ?? defaultTargets) }
+  }
 
   /// The defaults of every option (what `--help` shows).
   public static let defaults = RunConfig(data: "")
 
   /// The learning rate a run uses when `--lr` is not given: 1e-3 from scratch (a tiny CLIP at
   /// 1e-5 stayed near chance in 10 epochs, docs/METHOD.md §9), 1e-5 when every block of the image
-  /// tower trains (`full`, `text-frozen`), 1e-4 when only a few layers train (`last-k`, `image-frozen`).
-  public static func defaultLearningRate(fromScratch: Bool, mode: FineTuningMode) -> Float {
+  /// tower trains (`full`, `text-frozen`), 1e-4 when only a few layers or LoRA adapters train
+  /// (`last-k`, `image-frozen`, `--lora`).
+  public static func defaultLearningRate(fromScratch: Bool, mode: FineTuningMode, lora: Bool = false) -> Float {
     if fromScratch { return 1e-3 }
+    if lora { return 1e-4 }
     switch mode {
     case .full, .textFrozen: return 1e-5
     case .lastK, .imageFrozen: return 1e-4
@@ -77,7 +94,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
 
   /// The learning rate this run uses.
   public var effectiveLearningRate: Float {
-    learningRate ?? Self.defaultLearningRate(fromScratch: fromScratch != nil, mode: mode)
+    learningRate ?? Self.defaultLearningRate(fromScratch: fromScratch != nil, mode: mode, lora: loraRank != nil)
   }
 
   /// This configuration with every mode-dependent default filled in (what run.json stores).
@@ -137,6 +154,19 @@ public struct RunConfig: Codable, Equatable, Sendable {
     check(cmac.sigma.isFinite && cmac.sigma > 0, "--cmac-sigma", "a finite number > 0", cmac.sigma)
     check(cmac.minGroupSize >= (cmac.estimator == .unbiased ? 2 : 1), "--cmac-min-group-size",
           cmac.estimator == .unbiased ? "≥ 2 with the unbiased estimator" : "≥ 1", cmac.minGroupSize)
+    if let r = loraRank {
+      check((1...4096).contains(r), "--lora", "a rank in 1…4096", r)
+      if fromScratch != nil { p.append("--lora adapts a pretrained model: give --model, not --from-scratch") }
+      if mode == .lastK { p.append("--lora with --mode last-k is not supported (LoRA adapts its targets in whole towers: use full, text-frozen or image-frozen)") }
+    }
+    if let a = loraAlpha { check(a.isFinite && a > 0, "--lora-alpha", "a finite number > 0", a) }
+    check(loraDropout.isFinite && loraDropout >= 0 && loraDropout < 1, "--lora-dropout", "in [0, 1)", loraDropout)
+    if let t = loraTargets { check(!t.isEmpty && !t.contains(where: \.isEmpty), "--lora-targets", "a comma-separated list of layer names", t) }
+    if loraRank == nil {
+      for (flag, set) in [("--lora-alpha", loraAlpha != nil), ("--lora-targets", loraTargets != nil), ("--lora-dropout", loraDropout != 0), ("--merge", merge)] where set {
+        p.append("\(flag) needs --lora RANK")
+      }
+    }
     if let prompts { check(prompts.count >= 2 && !prompts.contains(where: \.isEmpty), "--prompts", "at least two non-empty prompts", prompts.count) }
     do { _ = try GroupingSpec(parsing: groups) } catch { p.append("\(error)") }
     guard p.isEmpty else { throw TrainingError.invalidConfig(p) }
@@ -188,6 +218,10 @@ extension RunConfig {
     loaderThreads = try c.decodeIfPresent(Int.self, forKey: .loaderThreads)
     featureCache = try c.decodeIfPresent(String.self, forKey: .featureCache)
     learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate)
+    loraRank = try c.decodeIfPresent(Int.self, forKey: .loraRank)
+    loraAlpha = try c.decodeIfPresent(Float.self, forKey: .loraAlpha)
+    loraTargets = try c.decodeIfPresent([String].self, forKey: .loraTargets)
+    try opt(.loraDropout, &loraDropout); try opt(.merge, &merge)
     try opt(.method, &method); try opt(.lambda, &lambda); try opt(.cmac, &cmac); try opt(.groups, &groups)
     try opt(.epochs, &epochs); try opt(.batchSize, &batchSize); try opt(.sampler, &sampler)
     try opt(.minPerCell, &minPerCell); try opt(.seed, &seed)

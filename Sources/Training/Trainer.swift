@@ -95,8 +95,8 @@ public final class Trainer {
   func setUp() throws -> Session {
     let data = try TrainingData(config: config)
     let classifier = try makeClassifier(prompts: data.prompts)
-    applyMode(classifier.model)
-    let imageSize = config.imageSize ?? classifier.model.config.vision.imageSize
+    try applyMode(classifier)
+    let imageSize = config.imageSize ?? classifier.model.imageSize
     let evalTransform = transform(classifier.preprocessing, size: imageSize, augment: false)
     classifier.preprocessing = evalTransform
     let trainTransform = transform(evalTransform, size: imageSize, augment: config.augment && config.mode != .imageFrozen)
@@ -104,7 +104,7 @@ public final class Trainer {
     let trainGroups = data.groupIDs(data.train.samples.map(data.groupSpec.key))
     let method = customMethod ?? config.makeMethod()
     try method.prepare(TrainingSetSummary(labels: data.train.samples.map(\.label), groups: trainGroups,
-      groupCount: data.groupNames.count, classCount: data.prompts.count, embeddingDim: classifier.model.config.projectionDim, seed: config.seed))
+      groupCount: data.groupNames.count, classCount: data.prompts.count, embeddingDim: classifier.model.embeddingDim, seed: config.seed))
     var optimizers: [(String, Optimizer)] = [("model", AdamW(parameters: classifier.model.trainableParameters(), weightDecay: config.weightDecay))]
     if !method.extraParameters.isEmpty {
       optimizers.append(("method", AdamW(parameters: method.extraParameters.map { (path: $0.0, tensor: $0.1) }, weightDecay: 0)))
@@ -207,7 +207,7 @@ public final class Trainer {
   static func chanceWarning(auc: Double?, epoch: Int, epochs: Int, config: RunConfig) -> String? {
     guard epoch == min(2, epochs), let auc, auc < 0.55 else { return nil }
     let scratch = config.fromScratch != nil
-    let suggested = RunConfig.defaultLearningRate(fromScratch: scratch, mode: config.mode)
+    let suggested = RunConfig.defaultLearningRate(fromScratch: scratch, mode: config.mode, lora: config.loraRank != nil)
     let hint = config.effectiveLearningRate < suggested
       ? String(format: "--lr %g is below the default for %@ (%g); ", config.effectiveLearningRate, scratch ? "training from scratch" : "--mode \(config.mode.rawValue)", suggested)
       : ""
@@ -232,25 +232,28 @@ public final class Trainer {
     return CLIPClassifier(model: CLIPModel(config: cfg, seed: config.seed), tokenizer: tokenizer, prompts: prompts)
   }
 
-  /// Freezes parameters by fine-tuning mode.
-  func applyMode(_ model: CLIPModel) {
+  /// Freezes parameters by fine-tuning mode; with `--lora`, attaches adapters to the target
+  /// layers of the towers the mode trains and freezes everything else.
+  func applyMode(_ classifier: CLIPClassifier) throws {
+    let model = classifier.model
+    if let lora = config.loraConfig(defaultTargets: model.defaultLoRATargets) {
+      // image-frozen caches the image encoder's outputs, so its adapters go to the text tower only.
+      let within: [String]? = config.mode == .textFrozen ? model.imageTowerPrefixes : config.mode == .imageFrozen ? model.textTowerPrefixes : nil
+      do { try model.attachLoRA(lora, within: within, seed: config.seed) } catch let e as LoRAError {
+        throw TrainingError.invalidConfig([e.problem])
+      }
+      classifier.lora = lora
+      classifier.mergeOnSave = config.merge
+      return
+    }
+    _ = model.unfreeze()
     switch config.mode {
-    case .full: _ = model.unfreeze()
-    case .textFrozen:
-      _ = model.unfreeze()
-      _ = model.freeze(prefix: "text_model")
-      _ = model.freeze(prefix: "text_projection")
-    case .imageFrozen:
-      _ = model.unfreeze()
-      _ = model.freeze(prefix: "vision_model")
+    case .full: break
+    case .textFrozen: for p in model.textTowerPrefixes { _ = model.freeze(prefix: p) }
+    case .imageFrozen: for p in model.imageEncoderPrefixes { _ = model.freeze(prefix: p) }
     case .lastK:
       _ = model.freeze()
-      for (tower, layers) in [("vision_model", model.config.vision.numHiddenLayers), ("text_model", model.config.text.numHiddenLayers)] {
-        for l in max(0, layers - config.lastK)..<layers { _ = model.unfreeze(prefix: "\(tower).encoder.layers.\(l)") }
-      }
-      for p in ["vision_model.post_layernorm", "text_model.final_layer_norm", "visual_projection", "text_projection", "logit_scale"] {
-        _ = model.unfreeze(prefix: p)
-      }
+      for p in model.lastLayerPrefixes(config.lastK) { _ = model.unfreeze(prefix: p) }
     }
   }
 

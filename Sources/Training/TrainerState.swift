@@ -72,8 +72,7 @@ enum Checkpoint {
   static func load(
     from directory: String, classifier: CLIPClassifier, optimizers: [(String, Optimizer)], method: TrainingMethod
   ) throws -> TrainerState {
-    try classifier.model.loadWeights(safetensors: directory + "/model.safetensors")
-    classifier.invalidateCaches()
+    try classifier.loadSavedWeights(directory: directory)
     let file = try SafetensorsFile(path: directory + "/optimizer.safetensors")
     let all = try file.allTensors()
     for (prefix, opt) in optimizers {

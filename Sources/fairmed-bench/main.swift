@@ -16,6 +16,9 @@ var repeats = 5
 var runPeer = true
 var runCLIP = false
 var runTraining = false
+var runLoRA = false
+var biomedCLIPDirectory: String?
+var childSpec: String?
 var args = CommandLine.arguments.dropFirst().makeIterator()
 while let a = args.next() {
   switch a {
@@ -24,8 +27,11 @@ while let a = args.next() {
   case "--no-peer": runPeer = false
   case "--clip": runCLIP = true  // ViT-B/16 CLIP rows (minutes on 2 cores)
   case "--training": runTraining = true  // tiny CLIP training step, ERM vs CMAC-MMD
+  case "--lora": runLoRA = true  // ViT-B/16 full vs LoRA fine-tuning step, images/s and peak memory
+  case "--biomedclip": biomedCLIPDirectory = args.next()  // a folder from Scripts/fixtures/make_biomedclip_full.py
+  case "--child": childSpec = args.next()  // internal: one workload in its own process
   case "-h", "--help":
-    print("usage: fairmed-bench [--json FILE] [--repeats N] [--no-peer] [--clip] [--training]")
+    print("usage: fairmed-bench [--json FILE] [--repeats N] [--no-peer] [--clip] [--training] [--lora] [--biomedclip DIR]")
     exit(0)
   default:
     FileHandle.standardError.write("fairmed-bench: unknown argument \(a)\n".data(using: .utf8)!)
@@ -33,6 +39,10 @@ while let a = args.next() {
   }
 }
 
+if let childSpec {
+  try runBenchChild(childSpec, repeats: repeats)
+  exit(0)
+}
 let threads = Parallel.threadCount
 print("fairmed-bench: \(threads) threads (FAIRMED_NUM_THREADS), best of \(repeats) runs")
 var rows: [Row] = []
@@ -80,6 +90,8 @@ if runPeer {
 
 if runTraining { rows += try trainingRows(repeats: repeats, threads: threads, peer: runPeer) }
 if runCLIP { rows += try clipRows(repeats: max(1, repeats / 2), threads: threads, peer: runPeer) }
+if runLoRA { rows += try loraRows(repeats: max(2, repeats / 2), threads: threads, peer: runPeer) }
+if let biomedCLIPDirectory { rows += try biomedCLIPRows(directory: biomedCLIPDirectory, repeats: max(3, repeats / 2), threads: threads, peer: runPeer) }
 
 func fmt(_ v: Double?) -> String { v.map { String(format: "%10.2f", $0) } ?? "         –" }
 print("\("name".padding(toLength: 28, withPad: " ", startingAt: 0)) unit      fairmed    pytorch      ratio")

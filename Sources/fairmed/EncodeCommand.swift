@@ -8,7 +8,7 @@ struct EncodeCommand: ParsableCommand {
     commandName: "encode",
     abstract: "Write normalised CLIP image or text features (tensor `features`) to a safetensors file.")
 
-  @Option(help: "Hugging Face CLIP folder (config.json, model.safetensors, vocab.json, merges.txt).") var model: String
+  @Option(help: "Model folder: Hugging Face CLIP, open_clip (BiomedCLIP, open_clip ViTs), PEFT adapter, or an OpenAI/open_clip state-dict file.") var model: String
   @Option(parsing: .upToNextOption, help: "JPEG or PNG image files.") var images: [String] = []
   @Option(help: "Manifest CSV (path,label,...); images in row order.") var manifest: String?
   @Option(help: "Text file, one text per line (row i of the output is line i; a blank line is an empty text); also writes `input_ids`.") var texts: String?

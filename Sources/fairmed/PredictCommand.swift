@@ -14,7 +14,7 @@ struct PredictCommand: ParsableCommand {
       --threshold model:RUN_DIR --groups ...` directly.
       """)
 
-  @Option(help: "Run folder written by `fairmed train` (or any HF CLIP folder with --prompts).") var model: String
+  @Option(help: "Run folder written by `fairmed train`, or any model folder (Hugging Face, open_clip, PEFT adapter) with --prompts.") var model: String
   @Option(help: "Data: ham10000:DIR, fairvlmed:DIR, bcn20000:DIR or manifest:FILE.csv.") var data: String
   @Option(parsing: .upToNextOption, help: "Class prompts (default: the run's).") var prompts: [String] = []
   @Option(help: "Groups written to the `group` column (default: the run's).") var groups: String?

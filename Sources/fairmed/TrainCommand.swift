@@ -23,7 +23,7 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Run configuration file (JSON); flags override it.") var config: String?
   @Option(help: "Training data: ham10000:DIR, fairvlmed:DIR, bcn20000:DIR or manifest:FILE.csv.") var data: String?
   @Option(help: "Validation data (same forms as --data).") var val: String?
-  @Option(help: "Hugging Face CLIP folder to fine-tune.") var model: String?
+  @Option(help: "Model to fine-tune: a Hugging Face CLIP folder, an open_clip folder (BiomedCLIP, open_clip ViTs), or an OpenAI/open_clip state dict (.safetensors, .pt, .pth, .bin).") var model: String?
   @Option(help: "Train a CLIP from scratch.") var fromScratch: ScratchPreset?
   @Option(parsing: .upToNextOption, help: "One prompt per class, class 0 first.") var prompts: [String] = []
   @Option(help: "Method (default: \(d.method.rawValue)).") var method: MethodName?
@@ -34,7 +34,7 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Sampler: balanced guarantees --min-per-cell of every subgroup per batch, balanced-cells of every subgroup × label (default: \(d.sampler.rawValue)).") var sampler: SamplerKind?
   @Option(help: "Samples per subgroup guaranteed by the balanced samplers (default: \(d.minPerCell)).") var minPerCell: Int?
   @Option(help: "Random seed: the same seed gives the same weights (default: \(d.seed)).") var seed: UInt64?
-  @Option(name: .customLong("lr"), help: "Peak learning rate, linear warm-up then cosine decay (default: 1e-3 from scratch, 1e-5 for full and text-frozen fine-tuning, 1e-4 for last-k and image-frozen).") var learningRate: Float?
+  @Option(name: .customLong("lr"), help: "Peak learning rate, linear warm-up then cosine decay (default: 1e-3 from scratch, 1e-5 for full and text-frozen fine-tuning, 1e-4 for last-k, image-frozen and --lora).") var learningRate: Float?
   @Option(help: "AdamW weight decay (default: \(d.weightDecay)).") var weightDecay: Float?
   @Option(help: "Fraction of steps spent warming up (default: \(d.warmupFraction)).") var warmupFraction: Double?
   @Option(help: "Global gradient-norm clip, 0 = off (default: \(d.gradClip)).") var gradClip: Float?
@@ -47,6 +47,11 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Decision threshold saved with best/: youden = Youden's J on the validation predictions, argmax = 0.5 (default: \(d.thresholdPolicy.rawValue)).") var thresholdPolicy: ThresholdPolicy?
   @Option(help: "Held-out validation fraction when --val is absent (default: \(d.valFraction)).") var valFraction: Double?
   @Option(help: "Model input size (default: the model's image_size; 64 from scratch).") var imageSize: Int?
+  @Option(name: .customLong("lora"), help: "Train LoRA adapters of this rank on --lora-targets, base weights frozen; best/ is a PEFT adapter folder.") var loraRank: Int?
+  @Option(help: "LoRA alpha; the update is scaled by alpha/rank (default: the rank).") var loraAlpha: Float?
+  @Option(help: "Dropout on the LoRA path's input (default: \(d.loraDropout)).") var loraDropout: Float?
+  @Option(help: "Comma-separated Linear layers to adapt, matched as PEFT does (default: q_proj,v_proj for HF CLIP; qkv,query,value for timm + BERT models).") var loraTargets: String?
+  @Flag(help: "With --lora, also save the merged full model in best/ (the adapter goes to best/adapter/).") var merge = false
   @Flag(inversion: .prefixedNo, help: "Training augmentation (default: on).") var augment: Bool?
   @Option(help: "CMAC-MMD estimator (default: \(d.cmac.estimator.rawValue)).") var cmacEstimator: CMACMMD.Estimator?
   @Option(help: "CMAC-MMD bandwidth (default: \(d.cmac.bandwidth.rawValue)).") var cmacBandwidth: BandwidthKind?
@@ -72,6 +77,11 @@ struct TrainCommand: ParsableCommand {
     if let data { c.data = data }
     if let val { c.val = val }
     if let model { c.model = model }
+    if let loraRank { c.loraRank = loraRank }
+    if let loraAlpha { c.loraAlpha = loraAlpha }
+    if let loraDropout { c.loraDropout = loraDropout }
+    if let loraTargets { c.loraTargets = loraTargets.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
+    if merge { c.merge = true }
     if let fromScratch { c.fromScratch = fromScratch }
     if !prompts.isEmpty { c.prompts = prompts }
     if let method { c.method = method }

@@ -14,7 +14,7 @@ struct ZeroShotCommand: ParsableCommand {
       prob_0..prob_{C-1} for more than two classes), ready for `fairmed audit`.
       """)
 
-  @Option(help: "Hugging Face CLIP folder.") var model: String
+  @Option(help: "Model folder: Hugging Face CLIP, open_clip (BiomedCLIP, open_clip ViTs), PEFT adapter, or an OpenAI/open_clip state-dict file.") var model: String
   @Option(help: "Images: KIND:PATH (manifest:FILE.csv, ham10000:DIR, bcn20000:DIR, fairvlmed:DIR).") var data: String
   @Option(parsing: .upToNextOption, help: "One prompt (or `|`-separated templates) per class.") var prompts: [String]
   @Option(help: "Groups written to the `group` column (default: the dataset's).") var groups: String?
