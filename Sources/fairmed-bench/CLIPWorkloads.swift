@@ -60,6 +60,7 @@ func runPeer(script: String, args: [String]) -> [String: Double]? {
   guard (try? p.run()) != nil else { return nil }
   let data = pipe.fileHandleForReading.readDataToEndOfFile()
   p.waitUntilExit()
-  guard p.terminationStatus == 0 else { return nil }
-  return try? JSONDecoder().decode([String: Double].self, from: data)
+  guard p.terminationStatus == 0, let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return nil }
+  // Numbers only: peers may also report versions or notes.
+  return object.compactMapValues { ($0 as? NSNumber)?.doubleValue }
 }

@@ -68,15 +68,25 @@ func idRows(_ t: Tensor) -> [[Int]] {
   /// Saving writes open_clip's names and config back; the saved folder reloads to the same features.
   @Test func savedFolderIsOpenCLIPFormatAndRoundTrips() throws {
     let model = try CLIPFolder.load(biomedTiny).model
-    let dir = NSTemporaryDirectory() + "fairmed-openclip-\(UUID().uuidString)"
-    defer { try? FileManager.default.removeItem(atPath: dir) }
+    // FAIRMED_OPENCLIP_CHECK_DIR keeps the folder and FairMed's features for
+    // `make_openclip_fixtures.py --check-saved DIR` (open_clip opening what FairMed wrote).
+    let keep = ProcessInfo.processInfo.environment["FAIRMED_OPENCLIP_CHECK_DIR"]
+    let dir = keep ?? NSTemporaryDirectory() + "fairmed-openclip-\(UUID().uuidString)"
+    defer { if keep == nil { try? FileManager.default.removeItem(atPath: dir) } }
     try model.save(directory: dir)
+    let (imageOut, textOut) = try withNoGrad {
+      (try model.imageFeatures(biomedExpected.tensor("pixels"), normalized: false),
+       try model.textFeatures(idRows(biomedExpected.tensor("token_ids")), normalized: false))
+    }
+    try Safetensors.write([("image_features", imageOut), ("text_features", textOut)], to: dir + "/fairmed_outputs.safetensors")
     let original = try SafetensorsFile(path: biomedTiny + "/open_clip_model.safetensors")
     let saved = try SafetensorsFile(path: dir + "/open_clip_model.safetensors")
     #expect(Set(saved.names) == Set(original.names))
     #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/open_clip_config.json"))
       == Data(contentsOf: URL(fileURLWithPath: biomedTiny + "/open_clip_config.json")))
-    try FileManager.default.copyItem(atPath: biomedTiny + "/vocab.txt", toPath: dir + "/vocab.txt")
+    if !FileManager.default.fileExists(atPath: dir + "/vocab.txt") {
+      try FileManager.default.copyItem(atPath: biomedTiny + "/vocab.txt", toPath: dir + "/vocab.txt")
+    }
     let again = try CLIPFolder.load(dir).model
     let pixels = try biomedExpected.tensor("pixels")
     let (a, b) = try withNoGrad { (try again.imageFeatures(pixels).scalars, try model.imageFeatures(pixels).scalars) }

@@ -81,7 +81,13 @@ import Testing
     // A finished run to train into again, and a study with an unknown method.
     try write(#"{"methods": ["erm", "magic"], "synth": {"kind": "derm"}}"#, f.path("bad-study.json"))
     try write(#"{"methods": ["erm"], "synth": {"kind": "derm", "train": -5}}"#, f.path("neg-study.json"))
+    try FileManager.default.createDirectory(atPath: f.path("bad-openclip"), withIntermediateDirectories: true)
+    try write(#"{"model_cfg": {"embed_dim": 64, "vision_cfg": {"timm_model_name": "vit_base_patch16_224", "timm_pool": "avg"}, "text_cfg": {"hf_model_name": "x"}}}"#,
+              f.path("bad-openclip/open_clip_config.json"))
   }
+
+  /// The open_clip fixtures (tiny BiomedCLIP-shaped folder, hostile pickles).
+  static let openCLIP = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../CLIPTests/Fixtures/openclip").standardized.path
 
   /// (name, arguments with `$P` predictions, `$M` manifest, `$HF` model, `$F/x` a hostile file, expected text)
   static let cases: [(String, [String], String)] = {
@@ -173,6 +179,16 @@ import Testing
       ("synth size 100000", ["synth", "derm", "--n", "10", "--size", "100000", "--out", "$OUT"], "--size must be 8…4096"),
       ("synth quality 0", ["synth", "derm", "--n", "10", "--quality", "0", "--out", "$OUT"], "--quality must be in 1…100"),
       ("demo lambda nan", ["demo", "--lambda", "nan", "--out", "$OUT"], "--lambda must be a finite number"),
+      ("train lora 0", ["train", "--data", "$M", "--model", "$HF", "--lora", "0", "--out", "$OUT"], "--lora must be a rank in 1…4096, got 0"),
+      ("train lora from scratch", train + ["--lora", "4"], "--lora adapts a pretrained model"),
+      ("train lora last-k", ["train", "--data", "$M", "--model", "$HF", "--lora", "4", "--mode", "last-k", "--out", "$OUT"], "--mode last-k is not supported"),
+      ("train lora alpha nan", ["train", "--data", "$M", "--model", "$HF", "--lora", "4", "--lora-alpha", "nan", "--out", "$OUT"], "--lora-alpha must be a finite number > 0"),
+      ("train lora dropout 1", ["train", "--data", "$M", "--model", "$HF", "--lora", "4", "--lora-dropout", "1", "--out", "$OUT"], "--lora-dropout must be in [0, 1)"),
+      ("train merge without lora", train + ["--merge"], "--merge needs --lora RANK"),
+      ("predict os.system pickle", ["predict", "--model", Self.openCLIP + "/hostile/os_system.bin", "--data", "$M", "--out", "$OUT"], "refused global posix.system"),
+      ("predict eval pickle", ["predict", "--model", Self.openCLIP + "/hostile/reduce_payload.bin", "--data", "$M", "--out", "$OUT"], "refused global __builtin__.eval"),
+      ("predict short storage", ["predict", "--model", Self.openCLIP + "/hostile/short_storage.bin", "--data", "$M", "--out", "$OUT"], "needs 16 elements"),
+      ("zero-shot bad open_clip config", ["zero-shot", "--model", "$F/bad-openclip", "--data", "$M", "--prompts", "a", "b", "--out", "$OUT"], "timm_pool 'avg' is not supported"),
     ]
   }()
 

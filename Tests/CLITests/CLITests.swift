@@ -110,6 +110,21 @@ import Testing
     #expect(text.split(separator: "\n").count == 5)
   }
 
+  /// The BiomedCLIP-shaped open_clip folder works in `zero-shot` and `encode` as an HF folder does.
+  @Test func openCLIPFolderZeroShotsAndEncodes() throws {
+    let biomed = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../CLIPTests/Fixtures/openclip/biomedclip_tiny").standardized.path
+    let dir = try Self.temporary("openclip")
+    let z = try Self.run(["zero-shot", "--model", biomed, "--data", "manifest:" + Self.fixtures.appendingPathComponent("manifest.csv").path,
+                          "--prompts", "a dermoscopy image of a benign nevus", "a dermoscopy image of a malignant melanoma", "--out", dir + "/z.csv"])
+    #expect(z.status == 0, "\(z.output)")
+    #expect(try String(contentsOfFile: dir + "/z.csv", encoding: .utf8).split(separator: "\n").count == 5)
+    try "malignant melanoma\nbenign nevus\n".write(toFile: dir + "/texts.txt", atomically: true, encoding: .utf8)
+    let e = try Self.run(["encode", "--model", biomed, "--texts", dir + "/texts.txt", "--out", dir + "/t.safetensors"])
+    #expect(e.status == 0, "\(e.output)")
+    let f = try SafetensorsFile(path: dir + "/t.safetensors")
+    #expect(try f.tensor("features").shape == [2, 64] && f.tensor("input_ids").shape == [2, 32])
+  }
+
   @Test func predictAndDataSummaryRefuseBadSizesAndColumns() throws {
     let manifest = "manifest:" + Self.fixtures.appendingPathComponent("manifest.csv").path
     let p = try Self.run(["predict", "--model", Self.fixtures.appendingPathComponent("model").path, "--data", manifest,

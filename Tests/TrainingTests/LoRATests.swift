@@ -67,10 +67,15 @@ import Testing
     let (fresh, _) = try features(model)
     expectClose(fresh, baseImage, "a new adapter (lora_B = 0) starts at the base model", tolerance: 0)
     for (_, t) in model.loraStateDict() where t.shape[1] == 4 { for i in 0..<t.count { t.pointer[i] = Float(i % 7) * 0.01 } }
-    let dir = NSTemporaryDirectory() + "fairmed-adapter-\(UUID().uuidString)"
+    // FAIRMED_LORA_CHECK_DIR keeps the adapter and FairMed's outputs for
+    // `make_lora_fixtures.py --check-adapter DIR` (PEFT loading what FairMed wrote).
+    let keep = ProcessInfo.processInfo.environment["FAIRMED_LORA_CHECK_DIR"]
+    let dir = keep ?? NSTemporaryDirectory() + "fairmed-adapter-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: dir) }
+    defer { if keep == nil { try? FileManager.default.removeItem(atPath: dir) } }
     try PEFTAdapter.save(model, config: config, base: Self.root + "/base", to: dir)
+    let (image, text) = try features(model)
+    try Safetensors.write([("image", image), ("text", text)], to: dir + "/fairmed_outputs.safetensors")
     let ours = try SafetensorsFile(path: dir + "/adapter_model.safetensors"), theirs = try SafetensorsFile(path: Self.root + "/adapter/adapter_model.safetensors")
     #expect(ours.shapes == theirs.shapes)
     let (read, base) = try PEFTAdapter.readConfig(dir)
