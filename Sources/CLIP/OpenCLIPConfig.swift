@@ -72,10 +72,15 @@ public struct OpenCLIPConfig {
     let act: Activation = (model["quick_gelu"] as? Bool) == true ? .quickGELU : .gelu
     let vw = r.int(v, "width", "vision_cfg.", default: 768), headWidth = r.int(v, "head_width", "vision_cfg.", default: 64)
     let patch = r.int(v, "patch_size", "vision_cfg.", default: 16)
-    let image = (v["image_size"] as? [Any]).map { _ in r.int(["s": (v["image_size"] as? [Any])?.first ?? 0], "s", "vision_cfg.image_size.") }
-      ?? r.int(v, "image_size", "vision_cfg.", default: 224)
-    if let pair = v["image_size"] as? [NSNumber], Set(pair.map(\.intValue)).count != 1 {
-      r.problems.append("vision_cfg.image_size \(pair) is not square")
+    // image_size is a number or an [h, w] pair, which must be square.
+    var image = 224
+    if let pair = v["image_size"] as? [Any] {
+      image = r.int(["image_size": pair.first ?? 0], "image_size", "vision_cfg.")
+      if pair.count != 2 || r.int(["image_size": pair.last ?? 0], "image_size", "vision_cfg.") != image {
+        r.problems.append("vision_cfg.image_size \(pair) is not a square [size, size]")
+      }
+    } else {
+      image = r.int(v, "image_size", "vision_cfg.", default: 224)
     }
     let vMLP = Double(vw) * ((v["mlp_ratio"] as? NSNumber)?.doubleValue ?? 4)
     var vision = CLIPTowerConfig(hiddenSize: vw, intermediateSize: Int(vMLP), numAttentionHeads: headWidth > 0 ? vw / headWidth : 0,

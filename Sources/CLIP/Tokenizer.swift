@@ -147,21 +147,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
 
   /// Raw text cut at literal `<|startoftext|>` / `<|endoftext|>` (segments, or a special's id).
   private func splitSpecials(_ text: String) -> [(String, Int?)] {
-    var out: [(String, Int?)] = []
-    var rest = Substring(text)
-    while !rest.isEmpty {
-      let hits = [("<|startoftext|>", startID), ("<|endoftext|>", endID)].compactMap { tok, id in
-        rest.range(of: tok, options: .literal).map { ($0, id) }
-      }
-      guard let (range, id) = hits.min(by: { $0.0.lowerBound < $1.0.lowerBound }) else {
-        out.append((String(rest), nil))
-        break
-      }
-      out.append((String(rest[..<range.lowerBound]), nil))
-      out.append(("", id))
-      rest = rest[range.upperBound...]
-    }
-    return out
+    splitAtLiteralTokens(text, [("<|startoftext|>", startID), ("<|endoftext|>", endID)])
   }
 
   /// `[start] + ids + [end]`, truncated to ``contextLength`` (the end token is kept) and padded.
@@ -264,3 +250,22 @@ let byteDecoder: [Character: UInt8] = {
   for (b, c) in byteEncoder.enumerated() { d[c] = UInt8(b) }
   return d
 }()
+
+/// `text` cut at every literal occurrence of `tokens` (case-sensitive, leftmost first): text
+/// segments with nil, and each token found as an empty segment with its id (a tokenizer's added
+/// special tokens, matched before any normalisation).
+func splitAtLiteralTokens(_ text: String, _ tokens: [(String, Int)]) -> [(String, Int?)] {
+  var out: [(String, Int?)] = []
+  var rest = Substring(text)
+  while !rest.isEmpty {
+    let hits = tokens.compactMap { tok, id in rest.range(of: tok, options: .literal).map { ($0, id) } }
+    guard let (range, id) = hits.min(by: { $0.0.lowerBound < $1.0.lowerBound }) else {
+      out.append((String(rest), nil))
+      break
+    }
+    out.append((String(rest[..<range.lowerBound]), nil))
+    out.append(("", id))
+    rest = rest[range.upperBound...]
+  }
+  return out
+}

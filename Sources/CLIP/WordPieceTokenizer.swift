@@ -125,21 +125,7 @@ public final class WordPieceTokenizer: TextTokenizer, @unchecked Sendable {
   }
 
   /// Raw text cut at literal special tokens (segments, or a special's id).
-  func splitSpecials(_ text: String) -> [(String, Int?)] {
-    var out: [(String, Int?)] = []
-    var rest = Substring(text)
-    while !rest.isEmpty {
-      let hits = specials.compactMap { tok, id in rest.range(of: tok, options: .literal).map { ($0, id) } }
-      guard let (range, id) = hits.min(by: { $0.0.lowerBound < $1.0.lowerBound }) else {
-        out.append((String(rest), nil))
-        break
-      }
-      out.append((String(rest[..<range.lowerBound]), nil))
-      out.append(("", id))
-      rest = rest[range.upperBound...]
-    }
-    return out
-  }
+  func splitSpecials(_ text: String) -> [(String, Int?)] { splitAtLiteralTokens(text, specials) }
 
   /// BERT's normaliser: drop NUL, U+FFFD and other control/format scalars, map whitespace to a
   /// space, space out CJK ideographs, then strip accents (NFD, drop nonspacing marks) and lowercase.

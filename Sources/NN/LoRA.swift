@@ -31,7 +31,8 @@ public struct LoRAConfig: Sendable, Equatable, Codable {
 }
 
 /// The adapter of one Linear layer: `lora_A` `[r, in]` (PEFT's default init, U(±1/√in)),
-/// `lora_B` `[out, r]` (zeros, so training starts from the base model), and the scaling.
+/// `lora_B` `[out, r]` (zeros, so training starts from the base model), the scaling, and the
+/// dropout on its input (off until `setTraining(true)`).
 public final class LoRAAdapter {
   public let a: Linear, b: Linear
   public let scaling: Float
@@ -43,6 +44,7 @@ public final class LoRAAdapter {
     b.weight.pointer.update(repeating: 0, count: b.weight.count)
     scaling = config.scaling
     dropout = config.dropout > 0 ? Dropout(p: config.dropout, seed: seed) : nil
+    dropout?.isTraining = false  // inference until a trainer switches training mode on
   }
 
   var submodules: [(String, Module)] {

@@ -75,6 +75,17 @@ extension Module {
     for (_, t) in namedParameters() { t.grad = nil }
   }
 
+  /// Gives every Dropout in the tree a generator derived from `seed` and its position, so the
+  /// masks of an epoch depend on the run's seed and the epoch only (a resumed run draws the same).
+  public func reseedDropout(_ seed: UInt64) {
+    var i: UInt64 = 0
+    for (_, m) in namedModules() {
+      guard let d = m as? Dropout else { continue }
+      i += 1
+      d.generator = SeededGenerator(seed: seed ^ (i &* 0x9E37_79B9_7F4A_7C15))
+    }
+  }
+
   /// Switches dropout (and anything else with a training mode) on or off in the whole tree.
   public func setTraining(_ on: Bool) {
     for (_, m) in namedModules() { (m as? TrainingModeSwitchable)?.isTraining = on }

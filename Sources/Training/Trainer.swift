@@ -122,6 +122,9 @@ public final class Trainer {
   /// ``RunConfig/accumulation`` micro-batches.
   func trainEpoch(_ s: Session) throws {
     let epoch = s.state.epoch
+    s.classifier.model.reseedDropout(config.seed &+ UInt64(epoch) &* 0x2545_F491_4F6C_DD1D)
+    s.classifier.model.setTraining(true)
+    defer { s.classifier.model.setTraining(false) }
     let batches = s.sampler.batches(epoch: epoch)
     let source = BatchSource(data: s.data, batches: batches, cache: s.cache?[0], transform: s.trainTransform,
       seed: config.seed, epoch: epoch, threads: config.loaderThreads)

@@ -138,6 +138,24 @@ import Testing
     #expect(!preds.ids.isEmpty && preds.scores.allSatisfy(\.isFinite))
   }
 
+  /// A LoRA run stopped after one epoch and resumed ends with the adapter an uninterrupted run has.
+  @Test func loraRunsResumeBitExactly() throws {
+    var config = TinyDerm.config(method: .cmacMMD, epochs: 2)
+    config.fromScratch = nil
+    config.model = URL(fileURLWithPath: Self.root).deletingLastPathComponent().appendingPathComponent("hf_processor/model").path
+    config.loraRank = 2
+    config.loraDropout = 0.1
+    let straight = TinyDerm.runDirectory("lora-straight"), resumed = TinyDerm.runDirectory("lora-resumed")
+    defer { for d in [straight, resumed] { try? FileManager.default.removeItem(atPath: d) } }
+    _ = try Trainer(config: config, runDirectory: straight, log: TrainingLog(metricsPath: nil, quiet: true)).run()
+    let first = Trainer(config: config, runDirectory: resumed, log: try TrainingLog(metricsPath: nil, quiet: true))
+    first.stopAfterEpochs = 1
+    _ = try first.run()
+    _ = try Trainer(config: config, runDirectory: resumed, log: TrainingLog(metricsPath: nil, quiet: true)).run(resume: true)
+    func adapter(_ run: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: run + "/checkpoint/adapter_model.safetensors")) }
+    #expect(try adapter(straight) == adapter(resumed))
+  }
+
   @Test func loraOptionsAreCheckedByFlag() {
     var c = RunConfig(data: "ham10000:/nowhere")
     c.fromScratch = .tiny
