@@ -2,7 +2,7 @@
 """PyTorch peer for `fairmed-bench --clip`: transformers' CLIPModel, ViT-B/16 at 224 (random
 init), same threads. Prints {name: images/s} JSON: image-tower inference (batch 32, no grad) and a
 full fine-tune step (batch 8: both towers, CLIP loss, backward, AdamW)."""
-import argparse, json, time
+import argparse, json, statistics, time
 import torch
 from transformers import CLIPConfig, CLIPModel
 
@@ -22,21 +22,27 @@ config = CLIPConfig(
 model = CLIPModel(config)
 
 
-def best_s(fn):
+def timed_s(fn):
+    """Best and median seconds of --repeats runs after one warm-up."""
     fn()
-    best = float("inf")
+    times = []
     for _ in range(args.repeats):
         t = time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - t)
-    return best
+        times.append(time.perf_counter() - t)
+    return min(times), statistics.median(times)
+
+
+def rate(name, items, fn):
+    best, median = timed_s(fn)
+    out[name], out[name + "_median"] = items / best, items / median
 
 
 out = {}
 model.eval()
 pixels = torch.randn(32, 3, 224, 224)
 with torch.no_grad():
-    out["clip_b16_image_inference"] = 32 / best_s(lambda: model.get_image_features(pixel_values=pixels))
+    rate("clip_b16_image_inference", 32, lambda: model.get_image_features(pixel_values=pixels))
 model.train()
 opt = torch.optim.AdamW(model.parameters(), lr=1e-5, weight_decay=0.1)
 train_pixels = torch.randn(8, 3, 224, 224)
@@ -49,5 +55,5 @@ def step():
     opt.step()
 
 
-out["clip_b16_finetune_step"] = 8 / best_s(step)
+rate("clip_b16_finetune_step", 8, step)
 print(json.dumps(out))

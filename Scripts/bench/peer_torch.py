@@ -3,6 +3,7 @@
 {name: value} with the units fairmed-bench uses (GFLOP/s for sgemm, ms for blocks)."""
 import argparse
 import json
+import statistics
 import time
 
 import torch
@@ -16,21 +17,23 @@ torch.set_num_threads(args.threads)
 torch.manual_seed(0)
 
 
-def best_ms(fn):
+def timed_ms(fn):
+    """Best and median milliseconds of --repeats runs after one warm-up."""
     fn()
-    best = float("inf")
+    times = []
     for _ in range(args.repeats):
         t = time.perf_counter()
         fn()
-        best = min(best, (time.perf_counter() - t) * 1e3)
-    return best
+        times.append((time.perf_counter() - t) * 1e3)
+    return min(times), statistics.median(times)
 
 
 out = {}
 for n in (1024, 2048):
     a, b = torch.randn(n, n), torch.randn(n, n)
-    ms = best_ms(lambda: torch.mm(a, b))
-    out[f"sgemm_{n}"] = 2 * n ** 3 / (ms / 1e3) / 1e9
+    best, median = timed_ms(lambda: torch.mm(a, b))
+    out[f"sgemm_{n}"] = 2 * n ** 3 / (best / 1e3) / 1e9
+    out[f"sgemm_{n}_median"] = 2 * n ** 3 / (median / 1e3) / 1e9
 
 
 class Block(torch.nn.Module):
@@ -58,13 +61,13 @@ for width, heads, mlp in ((768, 12, 3072), (192, 3, 768)):
     x = torch.randn(8, 197, width, requires_grad=True)
     seed = torch.randn(8, 197, width)
     with torch.no_grad():
-        out[f"block{width}_forward"] = best_ms(lambda: block(x))
+        out[f"block{width}_forward"], out[f"block{width}_forward_median"] = timed_ms(lambda: block(x))
 
     def step():
         block.zero_grad(set_to_none=True)
         x.grad = None
         block(x).backward(seed)
 
-    out[f"block{width}_forward_backward"] = best_ms(step)
+    out[f"block{width}_forward_backward"], out[f"block{width}_forward_backward_median"] = timed_ms(step)
 
 print(json.dumps(out))

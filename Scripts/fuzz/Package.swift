@@ -26,5 +26,6 @@ let package = Package(
     target("FuzzConfig", ["CLIP", "Training", "Experiments"]),
     target("FuzzTokenizer", ["CLIP"]),
     target("FuzzImage", ["Data"]),
+    target("FuzzPickle", ["NN"]),
   ]
 )

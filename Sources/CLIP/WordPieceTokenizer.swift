@@ -38,6 +38,8 @@ public final class WordPieceTokenizer: TextTokenizer, @unchecked Sendable {
   public let clsID: Int, sepID: Int, padID: Int, unkID: Int
   /// Special tokens matched verbatim in raw text before any normalisation.
   let specials: [(String, Int)]
+  /// The longest vocabulary entry in scalars (a `##` prefix not counted): no longer piece can match.
+  let longestPiece: Int
   static let maxCharactersPerWord = 100
 
   /// A tokenizer over `vocabulary` (token → its line number).
@@ -61,6 +63,7 @@ public final class WordPieceTokenizer: TextTokenizer, @unchecked Sendable {
     padID = try special("[PAD]")
     unkID = try special("[UNK]")
     specials = ["[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"].compactMap { t in ids[t].map { (t, $0) } }
+    longestPiece = vocabulary.map { ($0.hasPrefix("##") ? $0.dropFirst(2) : Substring($0)).unicodeScalars.count }.max() ?? 0
   }
 
   /// Reads `vocab.txt` (one token per line) and, when present beside it, `tokenizer_config.json`
@@ -180,7 +183,7 @@ public final class WordPieceTokenizer: TextTokenizer, @unchecked Sendable {
     var out: [Int] = []
     var start = 0
     while start < scalars.count {
-      var end = scalars.count
+      var end = min(scalars.count, start + longestPiece)
       var found: Int?
       while start < end {
         var piece = String(String.UnicodeScalarView(scalars[start..<end]))

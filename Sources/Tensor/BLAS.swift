@@ -69,6 +69,17 @@ public enum BLAS {
     #endif
   }
 
+  /// The kernel set the BLAS library chose for this CPU (OpenBLAS's core name, e.g. `Haswell`;
+  /// `OPENBLAS_CORETYPE` overrides it), for benchmark reports.
+  public static var coreName: String {
+    #if canImport(Accelerate)
+    return "Accelerate"
+    #else
+    guard let name = openblas_get_corename() else { return "unknown" }
+    return String(cString: name)
+    #endif
+  }
+
   /// Number of threads the BLAS library itself uses for one GEMM call (FairMed keeps it at 1
   /// and splits large products itself).
   public static var threadCount: Int {

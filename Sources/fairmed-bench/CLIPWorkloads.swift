@@ -20,28 +20,34 @@ func clipRows(repeats: Int, threads: Int, peer: Bool) throws -> [Row] {
   var g = SeededGenerator(seed: 5)
   let inferBatch = 32, trainBatch = 8
   let pixels = Tensor.randn([inferBatch, 3, 224, 224], using: &g)
-  let inferMs = try bestMilliseconds(repeats: repeats) { _ = try withNoGrad { try model.imageFeatures(pixels) } }
+  let infer = try timeMilliseconds(repeats: repeats) { _ = try withNoGrad { try model.imageFeatures(pixels) } }
   let trainPixels = Tensor.randn([trainBatch, 3, 224, 224], using: &g)
   let ids: [[Int]] = (0..<trainBatch).map { b in
     let words: [Int] = (0..<20).map { (b * 31 + $0 * 7) % 49000 + 1 }
     return [49406] + words + [Int](repeating: 49407, count: 56)
   }
   let opt = AdamW(parameters: model.trainableParameters(), weightDecay: 0.1)
-  let trainMs = try bestMilliseconds(repeats: repeats) {
+  let train = try timeMilliseconds(repeats: repeats) {
     opt.zeroGrad()
     let loss = try model.contrastiveLoss(imageFeatures: model.imageFeatures(trainPixels), textFeatures: model.textFeatures(ids))
     try loss.backward()
     opt.step(lr: 1e-5)
   }
   var rows = [
-    Row(name: "clip_b16_image_inference", unit: "images/s", fairmed: Double(inferBatch) / (inferMs / 1e3)),
-    Row(name: "clip_b16_finetune_step", unit: "images/s", fairmed: Double(trainBatch) / (trainMs / 1e3)),
+    Row(name: "clip_b16_image_inference", unit: "images/s", infer.perSecond(inferBatch)),
+    Row(name: "clip_b16_finetune_step", unit: "images/s", train.perSecond(trainBatch)),
   ]
-  if peer, let values = runPeer(script: "peer_clip_torch.py", args: ["--threads", "\(threads)", "--repeats", "\(repeats)"]) {
-    for i in rows.indices {
-      guard let v = values[rows[i].name] else { continue }
-      rows[i].peer = v
-      rows[i].ratio = rows[i].fairmed / v
+  if peer {
+    rows.attachPeer(runPeer(script: "peer_clip_torch.py", args: ["--threads", "\(threads)", "--repeats", "\(repeats)"]))
+    // open_clip, what CLIP is trained with, on the same workloads (its rows are named openclip_b16_*).
+    if let values = runPeer(script: "peer_openclip_torch.py", args: ["--threads", "\(threads)", "--repeats", "\(repeats)",
+                                                                       "--only", "openclip_b16_image_inference,openclip_b16_finetune_step"]) {
+      for base in rows where base.name.hasPrefix("clip_b16_") {
+        var r = Row(name: "vs_open_clip_" + String(base.name.dropFirst("clip_".count)), unit: base.unit, (base.fairmed, base.fairmedMedian ?? base.fairmed))
+        let key = "openclip_" + String(base.name.dropFirst("clip_".count))
+        r.setPeer(values[key], median: values[key + "_median"])
+        rows.append(r)
+      }
     }
   }
   return rows

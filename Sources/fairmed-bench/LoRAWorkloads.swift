@@ -126,16 +126,10 @@ func loraRows(repeats: Int, threads: Int, peer: Bool) throws -> [Row] {
     let t = try benchChild("clip-b16:\(mode)", repeats: repeats, as: StepTiming.self)
     print(String(format: "clip_b16_%@_step: %.3f images/s best, %.3f median, peak %.0f MB, %d trainable parameters",
                  mode, t.imagesPerSecondBest, t.imagesPerSecondMedian, t.peakRSSMB, t.trainableParameters))
-    rows.append(Row(name: "clip_b16_\(mode)_step", unit: "images/s", fairmed: t.imagesPerSecondBest))
+    rows.append(Row(name: "clip_b16_\(mode)_step", unit: "images/s", (t.imagesPerSecondBest, t.imagesPerSecondMedian)))
     rows.append(Row(name: "clip_b16_\(mode)_step_peak_rss_mb", unit: "MB", fairmed: t.peakRSSMB))
   }
-  if peer, let values = runPeer(script: "peer_lora_torch.py", args: ["--threads", "\(threads)", "--repeats", "\(repeats)"]) {
-    for i in rows.indices {
-      guard let v = values[rows[i].name] else { continue }
-      rows[i].peer = v
-      rows[i].ratio = rows[i].unit == "MB" ? v / rows[i].fairmed : rows[i].fairmed / v
-    }
-  }
+  if peer { rows.attachPeer(runPeer(script: "peer_lora_torch.py", args: ["--threads", "\(threads)", "--repeats", "\(repeats)"])) }
   return rows
 }
 
@@ -148,16 +142,14 @@ func biomedCLIPRows(directory: String, repeats: Int, threads: Int, peer: Bool) t
               "image_max_abs_diff", "text_max_abs_diff"].map { Row(name: "biomedclip_" + $0, unit: $0.hasSuffix("_mb") ? "MB" : $0.hasSuffix("diff") ? "" : "s", fairmed: e[$0] ?? .nan) }
   if peer, let values = runPeer(script: "../fixtures/make_biomedclip_full.py", args: ["--peer", directory, "--threads", "\(threads)", "--repeats", "\(repeats)"]) {
     for i in rows.indices where !rows[i].name.hasSuffix("diff") {
-      guard let v = values[String(rows[i].name.dropFirst("biomedclip_".count))] else { continue }
-      rows[i].peer = v
-      rows[i].ratio = v / rows[i].fairmed
+      rows[i].setPeer(values[String(rows[i].name.dropFirst("biomedclip_".count))], median: nil)
     }
   }
   for mode in ["full", "lora"] {
     let t = try benchChild("biomedclip:\(mode):\(directory)", repeats: repeats, as: StepTiming.self)
     print(String(format: "biomedclip_cmac_%@_step: %.3f images/s best, %.3f median, peak %.0f MB, %d trainable parameters",
                  mode, t.imagesPerSecondBest, t.imagesPerSecondMedian, t.peakRSSMB, t.trainableParameters))
-    rows.append(Row(name: "biomedclip_cmac_\(mode)_step", unit: "images/s", fairmed: t.imagesPerSecondBest))
+    rows.append(Row(name: "biomedclip_cmac_\(mode)_step", unit: "images/s", (t.imagesPerSecondBest, t.imagesPerSecondMedian)))
     rows.append(Row(name: "biomedclip_cmac_\(mode)_step_peak_rss_mb", unit: "MB", fairmed: t.peakRSSMB))
   }
   return rows

@@ -4,13 +4,31 @@ import NN
 import Tensor
 import Training
 
-/// `--training` rows: the tiny from-scratch CLIP's training step (batch 64, 64×64, prompt-CE,
+/// `--training` rows: the tiny and small from-scratch CLIPs' training step (batch 64, 64×64, prompt-CE,
 /// backward, AdamW) with ERM and with CMAC-MMD, the CMAC-MMD term alone (margins → MMD² over
 /// 6 subgroups → backward), and its share of the step. The PyTorch peer
 /// (Scripts/bench/peer_training_torch.py) runs the same model in `transformers` and the same
 /// loss formula.
 func trainingRows(repeats: Int, threads: Int, peer: Bool) throws -> [Row] {
-  let config = ModelPresets.config(named: "tiny", imageSize: 64)!
+  var rows = try presetRows("tiny", repeats: repeats) + presetRows("small", repeats: repeats)
+  if peer {
+    rows.attachPeer(runPeer(script: "peer_training_torch.py", args: ["--threads", "\(threads)", "--repeats", "\(repeats)"]))
+    if let values = runPeer(script: "peer_openclip_torch.py", args: ["--threads", "\(threads)", "--repeats", "\(repeats)",
+                                                                       "--only", "openclip_tiny_train_step,openclip_small_train_step"]) {
+      for base in rows where base.name.hasSuffix("_train_step_erm") {
+        let preset = base.name.prefix { $0 != "_" }
+        var r = Row(name: "vs_open_clip_\(preset)_train_step", unit: base.unit, (base.fairmed, base.fairmedMedian ?? base.fairmed))
+        r.setPeer(values["openclip_\(preset)_train_step"], median: values["openclip_\(preset)_train_step_median"])
+        rows.append(r)
+      }
+    }
+  }
+  return rows
+}
+
+/// A preset's ERM and CMAC-MMD steps (and, for `tiny`, the term alone and its share).
+func presetRows(_ preset: String, repeats: Int) throws -> [Row] {
+  guard let config = ModelPresets.config(named: preset, imageSize: 64) else { throw BenchError("no preset \(preset)") }
   let model = CLIPModel(config: config, seed: 0)
   let tokenizer = try CLIPTokenizer.bundledOpenAI(contextLength: ModelPresets.contextLength)
   let classifier = CLIPClassifier(model: model, tokenizer: tokenizer,
@@ -21,8 +39,8 @@ func trainingRows(repeats: Int, threads: Int, peer: Bool) throws -> [Row] {
   let labels = (0..<n).map { $0 % 4 == 0 ? 1 : 0 }
   let groups = (0..<n).map { $0 % 6 }
   let opt = AdamW(parameters: model.trainableParameters(), weightDecay: 0.1)
-  func stepMs(_ method: TrainingMethod) throws -> Double {
-    try bestMilliseconds(repeats: repeats) {
+  func stepMs(_ method: TrainingMethod) throws -> Timing {
+    try timeMilliseconds(repeats: repeats) {
       opt.zeroGrad()
       let batch = try classifier.methodBatch(images: pixels, pooled: false, labels: labels, groups: groups, texts: nil,
         contrastive: false, progress: 0)
@@ -34,27 +52,18 @@ func trainingRows(repeats: Int, threads: Int, peer: Bool) throws -> [Row] {
   let cmacMs = try stepMs(CMACMMDMethod(options: CMACMMD(lambda: 1, comparison: .pooledDetached, conditioning: .perClass)))
   // The term alone on fixed similarities.
   let sims = Tensor.uniform([n, 2], low: -0.3, high: 0.3, using: &g).requiringGrad()
-  let termMs = try bestMilliseconds(repeats: repeats * 4) {
+  let termMs = try timeMilliseconds(repeats: repeats * 4) {
     sims.grad = nil
     let s = try CertaintyMargin.margins(similarities: sims, labels: labels)
     try CMACMMD().term(margins: s, groups: groups, labels: labels).value.backward()
   }
-  var rows = [
-    Row(name: "tiny_train_step_erm", unit: "images/s", fairmed: Double(n) / (ermMs / 1e3)),
-    Row(name: "tiny_train_step_cmac", unit: "images/s", fairmed: Double(n) / (cmacMs / 1e3)),
-    Row(name: "cmac_term_batch64", unit: "ms", fairmed: termMs),
-    Row(name: "cmac_overhead_pct", unit: "%", fairmed: 100 * (cmacMs - ermMs) / ermMs),
+  let steps = [
+    Row(name: "\(preset)_train_step_erm", unit: "images/s", ermMs.perSecond(n)),
+    Row(name: "\(preset)_train_step_cmac", unit: "images/s", cmacMs.perSecond(n)),
   ]
-  if peer, let values = runPeer(script: "peer_training_torch.py", args: ["--threads", "\(threads)", "--repeats", "\(repeats)"]) {
-    for i in rows.indices {
-      guard let v = values[rows[i].name] else { continue }
-      rows[i].peer = v
-      switch rows[i].unit {
-      case "images/s": rows[i].ratio = rows[i].fairmed / v
-      case "ms": rows[i].ratio = v / rows[i].fairmed
-      default: rows[i].ratio = nil  // percentages are compared side by side, not as throughput
-      }
-    }
-  }
-  return rows
+  guard preset == "tiny" else { return steps }
+  return steps + [
+    Row(name: "cmac_term_batch64", unit: "ms", (termMs.best, termMs.median)),
+    Row(name: "cmac_overhead_pct", unit: "%", (100 * (cmacMs.best - ermMs.best) / ermMs.best, 100 * (cmacMs.median - ermMs.median) / ermMs.median)),
+  ]
 }

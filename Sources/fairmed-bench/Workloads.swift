@@ -1,31 +1,41 @@
 import Foundation
 import Tensor
 
-/// Wall-clock timing: the best of `repeats` runs after one warm-up, in milliseconds.
-func bestMilliseconds(repeats: Int, _ body: () throws -> Void) rethrows -> Double {
-  try body()
-  var best = Double.infinity
-  for _ in 0..<repeats {
-    let start = DispatchTime.now().uptimeNanoseconds
-    try body()
-    best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-  }
-  return best
+/// Wall-clock milliseconds of `repeats` runs after one warm-up: the best and the median.
+struct Timing {
+  var best: Double
+  var median: Double
+
+  /// Throughput (`items` per second) at the best and median times.
+  func perSecond(_ items: Int) -> (best: Double, median: Double) { (Double(items) / (best / 1e3), Double(items) / (median / 1e3)) }
 }
 
-/// sgemm throughput in GFLOP/s for square n × n matrices: FairMed's split over its own threads,
+func timeMilliseconds(repeats: Int, _ body: () throws -> Void) rethrows -> Timing {
+  try body()
+  var times: [Double] = []
+  for _ in 0..<max(1, repeats) {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+  }
+  times.sort()
+  let mid = times.count / 2
+  return Timing(best: times[0], median: times.count % 2 == 1 ? times[mid] : (times[mid - 1] + times[mid]) / 2)
+}
+
+/// sgemm throughput in GFLOP/s (best and median run) for square n × n matrices: FairMed's split over its own threads,
 /// or (`openBLASThreads`) one call with OpenBLAS's own thread pool, for reference.
-func sgemmGFLOPS(n: Int, repeats: Int, openBLASThreads: Int? = nil) -> Double {
+func sgemmGFLOPS(n: Int, repeats: Int, openBLASThreads: Int? = nil) -> (best: Double, median: Double) {
   if let t = openBLASThreads { BLAS.threadCount = t }
   defer { BLAS.threadCount = 1 }
   var g = SeededGenerator(seed: 1)
   let a = Tensor.randn([n, n], using: &g), b = Tensor.randn([n, n], using: &g)
   let c = Tensor.zeros([n, n])
-  let ms = bestMilliseconds(repeats: repeats) {
+  let t = timeMilliseconds(repeats: repeats) {
     BLAS.sgemm(transA: false, transB: false, m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n,
       c: c.pointer, ldc: n, threads: openBLASThreads == nil ? Parallel.threadCount : 1)
   }
-  return 2 * Double(n * n * n) / (ms / 1e3) / 1e9
+  return (2 * Double(n * n * n) / (t.best / 1e3) / 1e9, 2 * Double(n * n * n) / (t.median / 1e3) / 1e9)
 }
 
 /// The parameters of one pre-LN CLIP encoder block (HF layout), randomly initialised.
@@ -64,13 +74,13 @@ struct BlockParameters {
 }
 
 /// Forward (no grad) and forward+backward milliseconds of one block on `[batch, tokens, width]`.
-func blockTimings(width: Int, heads: Int, mlp: Int, batch: Int, tokens: Int, repeats: Int) throws -> (Double, Double) {
+func blockTimings(width: Int, heads: Int, mlp: Int, batch: Int, tokens: Int, repeats: Int) throws -> (Timing, Timing) {
   let block = BlockParameters(width: width, heads: heads, mlp: mlp, seed: 2)
   var g = SeededGenerator(seed: 3)
   let x = Tensor.randn([batch, tokens, width], using: &g).requiringGrad()
-  let forward = try bestMilliseconds(repeats: repeats) { _ = try withNoGrad { try block(x) } }
+  let forward = try timeMilliseconds(repeats: repeats) { _ = try withNoGrad { try block(x) } }
   let seed = Tensor.randn([batch, tokens, width], using: &g)
-  let train = try bestMilliseconds(repeats: repeats) {
+  let train = try timeMilliseconds(repeats: repeats) {
     for p in block.all { p.grad = nil }
     x.grad = nil
     try block(x).backward(seed: seed)

@@ -1,19 +1,65 @@
 import Foundation
 import Tensor
 
-/// `fairmed-bench [--json FILE] [--repeats N] [--no-peer] [--clip] [--training]`: engine throughput on this machine,
-/// side by side with PyTorch running the same workloads (Scripts/bench/peer_torch.py).
+/// `fairmed-bench [--json FILE] [--repeats N] [--no-peer] [--clip] [--training] [--lora] [--biomedclip DIR]`:
+/// engine throughput on this machine, side by side with PyTorch running the same workloads
+/// (Scripts/bench/peer_*.py). Every row has the best and the median of its runs on both sides.
 struct Row: Codable {
   let name: String
   let unit: String
+  /// FairMed's best run (for throughputs the highest, for times the shortest) and its median.
   let fairmed: Double
+  var fairmedMedian: Double?
   var peer: Double?
+  var peerMedian: Double?
+  /// Best against best, > 1 when FairMed is faster (or smaller, for MB).
   var ratio: Double?
+
+  init(name: String, unit: String, fairmed: Double) {
+    self.name = name
+    self.unit = unit
+    self.fairmed = fairmed
+  }
+
+  init(name: String, unit: String, _ value: (best: Double, median: Double)) {
+    self.init(name: name, unit: unit, fairmed: value.best)
+    fairmedMedian = value.median
+  }
+
+  /// Records the peer's value; the ratio follows the unit (throughput up, time and memory down).
+  mutating func setPeer(_ value: Double?, median: Double?) {
+    guard let value else { return }
+    peer = value
+    peerMedian = median
+    switch unit {
+    case "ms", "s", "MB": ratio = value / fairmed
+    case "%", "": ratio = nil  // compared side by side
+    default: ratio = fairmed / value
+    }
+  }
+}
+
+extension Array where Element == Row {
+  /// Fills each row's peer columns from a peer's `{name, name_median}` JSON.
+  mutating func attachPeer(_ values: [String: Double]?) {
+    guard let values else { return }
+    for i in indices { self[i].setPeer(values[self[i].name], median: values[self[i].name + "_median"]) }
+  }
+}
+
+/// The CPU model (from /proc/cpuinfo) and OpenBLAS's kernel set, so figures from different
+/// machines are never confused.
+func machineDescription() -> String {
+  let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+    .split(separator: "\n").first { $0.hasPrefix("model name") }
+    .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" } ?? "unknown CPU"
+  let cores = ProcessInfo.processInfo.activeProcessorCount
+  return "\(cpu ?? "unknown CPU"), \(cores) cores, OpenBLAS core \(BLAS.coreName)"
 }
 
 var jsonPath: String?
 var repeats = 5
-var runPeer = true
+var withPeer = true
 var runCLIP = false
 var runTraining = false
 var runLoRA = false
@@ -24,7 +70,7 @@ while let a = args.next() {
   switch a {
   case "--json": jsonPath = args.next()
   case "--repeats": repeats = Int(args.next() ?? "") ?? repeats
-  case "--no-peer": runPeer = false
+  case "--no-peer": withPeer = false
   case "--clip": runCLIP = true  // ViT-B/16 CLIP rows (minutes on 2 cores)
   case "--training": runTraining = true  // tiny CLIP training step, ERM vs CMAC-MMD
   case "--lora": runLoRA = true  // ViT-B/16 full vs LoRA fine-tuning step, images/s and peak memory
@@ -44,59 +90,40 @@ if let childSpec {
   exit(0)
 }
 let threads = Parallel.threadCount
-print("fairmed-bench: \(threads) threads (FAIRMED_NUM_THREADS), best of \(repeats) runs")
+print("fairmed-bench: \(machineDescription()); \(threads) threads (FAIRMED_NUM_THREADS); best and median of \(repeats) runs")
 var rows: [Row] = []
 for n in [1024, 2048] {
   let ours = sgemmGFLOPS(n: n, repeats: repeats)
   let native = sgemmGFLOPS(n: n, repeats: repeats, openBLASThreads: threads)
   print(String(format: "sgemm %d: FairMed split %.1f GFLOP/s, OpenBLAS's own threading %.1f GFLOP/s (%.0f%%)",
-    n, ours, native, 100 * ours / native))
-  rows.append(Row(name: "sgemm_\(n)", unit: "GFLOP/s", fairmed: ours))
+    n, ours.best, native.best, 100 * ours.best / native.best))
+  rows.append(Row(name: "sgemm_\(n)", unit: "GFLOP/s", ours))
 }
 for (width, heads, mlp) in [(768, 12, 3072), (192, 3, 768)] {
   let (f, t) = try blockTimings(width: width, heads: heads, mlp: mlp, batch: 8, tokens: 197, repeats: repeats)
-  rows.append(Row(name: "block\(width)_forward", unit: "ms", fairmed: f))
-  rows.append(Row(name: "block\(width)_forward_backward", unit: "ms", fairmed: t))
+  rows.append(Row(name: "block\(width)_forward", unit: "ms", (f.best, f.median)))
+  rows.append(Row(name: "block\(width)_forward_backward", unit: "ms", (t.best, t.median)))
 }
 
 // The PyTorch peer, when a Python with torch is available.
-if runPeer {
-  let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .appendingPathComponent("../../Scripts/bench/peer_torch.py").standardized.path
-  let p = Process()
-  p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-  p.arguments = ["python3", script, "--threads", "\(threads)", "--repeats", "\(repeats)"]
-  let pipe = Pipe()
-  p.standardOutput = pipe
-  p.standardError = FileHandle.standardError
-  do {
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    if p.terminationStatus == 0, let peer = try? JSONDecoder().decode([String: Double].self, from: data) {
-      for i in rows.indices {
-        guard let v = peer[rows[i].name] else { continue }
-        rows[i].peer = v
-        // Ratio of throughputs: higher is better for FairMed.
-        rows[i].ratio = rows[i].unit == "ms" ? v / rows[i].fairmed : rows[i].fairmed / v
-      }
-    } else {
-      print("peer: python3 with torch not available (pip install torch==2.13.0+cpu); FairMed only")
-    }
-  } catch {
-    print("peer: could not start python3 (\(error)); FairMed only")
+if withPeer {
+  if let values = runPeer(script: "peer_torch.py", args: ["--threads", "\(threads)", "--repeats", "\(repeats)"]) {
+    rows.attachPeer(values)
+  } else {
+    print("peer: python3 with torch not available (pip install torch==2.13.0+cpu); FairMed only")
   }
 }
 
-if runTraining { rows += try trainingRows(repeats: repeats, threads: threads, peer: runPeer) }
-if runCLIP { rows += try clipRows(repeats: max(1, repeats / 2), threads: threads, peer: runPeer) }
-if runLoRA { rows += try loraRows(repeats: max(2, repeats / 2), threads: threads, peer: runPeer) }
-if let biomedCLIPDirectory { rows += try biomedCLIPRows(directory: biomedCLIPDirectory, repeats: max(3, repeats / 2), threads: threads, peer: runPeer) }
+if runTraining { rows += try trainingRows(repeats: repeats, threads: threads, peer: withPeer) }
+if runCLIP { rows += try clipRows(repeats: max(1, repeats / 2), threads: threads, peer: withPeer) }
+if runLoRA { rows += try loraRows(repeats: max(2, repeats / 2), threads: threads, peer: withPeer) }
+if let biomedCLIPDirectory { rows += try biomedCLIPRows(directory: biomedCLIPDirectory, repeats: max(3, repeats / 2), threads: threads, peer: withPeer) }
 
 func fmt(_ v: Double?) -> String { v.map { String(format: "%10.2f", $0) } ?? "         –" }
-print("\("name".padding(toLength: 28, withPad: " ", startingAt: 0)) unit      fairmed    pytorch      ratio")
+print("\("name".padding(toLength: 34, withPad: " ", startingAt: 0)) unit      fairmed     median      peer     median      ratio")
 for r in rows {
-  print("\(r.name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(r.unit.padding(toLength: 8, withPad: " ", startingAt: 0))\(fmt(r.fairmed)) \(fmt(r.peer)) \(fmt(r.ratio))")
+  print("\(r.name.padding(toLength: 34, withPad: " ", startingAt: 0)) \(r.unit.padding(toLength: 8, withPad: " ", startingAt: 0))"
+    + "\(fmt(r.fairmed)) \(fmt(r.fairmedMedian)) \(fmt(r.peer)) \(fmt(r.peerMedian)) \(fmt(r.ratio))")
 }
 if let jsonPath {
   let enc = JSONEncoder()
