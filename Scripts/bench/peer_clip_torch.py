@@ -3,6 +3,9 @@
 init), same threads. Prints {name: images/s} JSON: image-tower inference (batch 32, no grad) and a
 full fine-tune step (batch 8: both towers, CLIP loss, backward, AdamW)."""
 import argparse, json, statistics, time
+import os, sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+import torchvision_cpu_shim  # noqa: F401  (transformers imports torchvision when it is installed)
 import torch
 from transformers import CLIPConfig, CLIPModel
 

@@ -6,6 +6,9 @@ transformers, one prompt-CE training step on batch 64 with ERM and with CMAC-MMD
 similarities with 6 subgroups. Prints {name: value} JSON: the best of --repeats after a warm-up,
 and `<name>_median`."""
 import argparse, itertools, json, statistics, time
+import os, sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+import torchvision_cpu_shim  # noqa: F401  (transformers imports torchvision when it is installed)
 import torch
 import torch.nn.functional as F
 from transformers import CLIPConfig, CLIPModel

@@ -4,8 +4,14 @@ import NN
 import Tensor
 import Training
 
-/// Peak resident memory of this process so far, in MB (Linux reports ru_maxrss in KiB).
+/// Peak resident memory of this process so far, in MB: `VmHWM` from /proc/self/status (reset by
+/// exec, unlike getrusage's ru_maxrss, which a spawned child inherits from its parent on Linux).
 func peakRSSMegabytes() -> Double {
+  if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+     let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+     let kb = Double(line.split(separator: " ").dropFirst().first { !$0.isEmpty } ?? "") {
+    return kb / 1024
+  }
   var usage = rusage()
   getrusage(RUSAGE_SELF.rawValue, &usage)
   return Double(usage.ru_maxrss) / 1024
