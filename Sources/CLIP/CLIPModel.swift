@@ -20,7 +20,7 @@ public final class CLIPModel: Module {
   /// when `seed` is nil (about to load a checkpoint).
   public init(config: CLIPConfig, seed: UInt64? = 0) {
     self.config = config
-    var g = SeededGenerator(seed: seed ?? 0)
+    var g = seed.map { SeededGenerator(seed: $0) } ?? .zeros
     let f = config.initializerFactor
     visionModel = CLIPVisionTransformer(config.vision, range: config.initializerRange, factor: f, using: &g)
     textModel = CLIPTextTransformer(config.text, factor: f, using: &g)
@@ -29,7 +29,7 @@ public final class CLIPModel: Module {
     textProjection = Linear(config.text.hiddenSize, config.projectionDim, bias: false,
                             std: 1 / Float(config.text.hiddenSize).squareRoot() * f, using: &g)
     logitScale = Tensor(scalar: config.logitScaleInitValue).requiringGrad()
-    if seed == nil {
+    if seed == nil {  // ones and scalars that are not drawn (layer norms, logit_scale) start at 0 too
       for (_, t) in namedParameters() { t.pointer.update(repeating: 0, count: t.count) }
     }
   }

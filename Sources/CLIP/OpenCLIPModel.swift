@@ -21,12 +21,12 @@ public final class OpenCLIPModel: Module, CLIPBackbone {
     self.vision = vision
     self.text = text
     self.settings = settings
-    var g = SeededGenerator(seed: seed ?? 0)
+    var g = seed.map { SeededGenerator(seed: $0) } ?? .zeros
     visual = TimmImageTower(vision, using: &g)
     textTower = BertTextTower(text, outputDim: settings.embedDim, pooling: settings.pooling, projection: settings.textProjection, using: &g)
     logitScale = Tensor(scalar: Foundation.log(1 / 0.07)).requiringGrad()
     format = .openCLIP(config: configBytes)
-    if seed == nil {
+    if seed == nil {  // ones and scalars that are not drawn (layer norms, logit_scale) start at 0 too
       for (_, t) in namedParameters() { t.pointer.update(repeating: 0, count: t.count) }
     }
   }

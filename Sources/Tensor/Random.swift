@@ -8,8 +8,18 @@ import Support
 /// restored (checkpoints) with ``state``.
 public struct SeededGenerator: RandomNumberGenerator, Sendable, Codable, Equatable {
   private var core: Xoshiro256
+  /// When set, ``Tensor/randn(_:mean:std:using:)`` and ``Tensor/uniform(_:low:high:using:)`` return
+  /// zeros without drawing: models built only to load a checkpoint skip their random init.
+  public private(set) var fillsZeros = false
 
   public init(seed: UInt64) { core = Xoshiro256(seed: seed) }
+
+  /// A generator whose tensors are all zeros (building a model whose weights are about to be loaded).
+  public static var zeros: SeededGenerator {
+    var g = SeededGenerator(seed: 0)
+    g.fillsZeros = true
+    return g
+  }
 
   /// The four 64-bit words of xoshiro256** state (checkpoints store them as `state`).
   public var state: [UInt64] { core.state }

@@ -126,6 +126,7 @@ extension Tensor {
   public static func randn(
     _ shape: [Int], mean: Float = 0, std: Float = 1, using generator: inout SeededGenerator
   ) -> Tensor {
+    if generator.fillsZeros { return Tensor.zeros(shape) }
     let t = Tensor(uninitialized: shape)
     generator.fillNormal(t.pointer, count: t.count, mean: mean, std: std)
     return t
@@ -135,6 +136,7 @@ extension Tensor {
   public static func uniform(
     _ shape: [Int], low: Float = 0, high: Float = 1, using generator: inout SeededGenerator
   ) -> Tensor {
+    if generator.fillsZeros { return Tensor.zeros(shape) }
     let t = Tensor(uninitialized: shape)
     for i in 0..<t.count { t.pointer[i] = low + (high - low) * generator.nextUniform() }
     return t
