@@ -26,8 +26,11 @@ public enum CLIPFolder {
       throw CLIPFileError(file: path, "no such model folder or file")
     }
     if !isDir.boolValue { return try loadStateDictFile(path) }
+    let fm = FileManager.default
     let openCLIPConfig = path + "/open_clip_config.json"
-    if FileManager.default.fileExists(atPath: openCLIPConfig) { return try loadOpenCLIP(path, config: OpenCLIPConfig(contentsOf: openCLIPConfig)) }
+    // Hub folders often hold both layouts; open_clip's is used unless only the HF weights are there.
+    let hfOnly = fm.fileExists(atPath: path + "/config.json") && !openCLIPWeights.contains { fm.fileExists(atPath: path + "/" + $0) }
+    if fm.fileExists(atPath: openCLIPConfig) && !hfOnly { return try loadOpenCLIP(path, config: OpenCLIPConfig(contentsOf: openCLIPConfig)) }
     let model = try CLIPModel(directory: path)
     return LoadedCLIP(model: model, tokenizer: try CLIPTokenizer(modelDirectory: path, config: model.config), preprocess: nil)
   }

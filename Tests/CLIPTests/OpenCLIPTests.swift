@@ -116,6 +116,19 @@ func idRows(_ t: Tensor) -> [[Int]] {
     for (name, t) in exported { #expect(t.scalars == (try original.tensor(name)).scalars, "\(name)") }
   }
 
+  /// A hub folder with both layouts' configs but only the Hugging Face weights opens as HF.
+  @Test func folderWithOnlyHFWeightsOpensAsHF() throws {
+    let dir = NSTemporaryDirectory() + "fairmed-both-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    for file in ["config.json", "model.safetensors", "vocab.json", "merges.txt"] {
+      try FileManager.default.copyItem(atPath: tinyCLIP + "/" + file, toPath: dir + "/" + file)
+    }
+    try FileManager.default.copyItem(atPath: biomedTiny + "/open_clip_config.json", toPath: dir + "/open_clip_config.json")
+    let model = try #require(try CLIPFolder.load(dir).model as? CLIPModel)
+    #expect(model.format == .huggingFace)
+  }
+
   @Test func unsupportedOpenCLIPSettingsAreRefusedByName() throws {
     let dir = NSTemporaryDirectory() + "fairmed-openclip-bad-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
