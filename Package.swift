@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 /// Targets already checked under Swift 6's strict concurrency; the rest still build in Swift 5 mode.
@@ -17,9 +17,13 @@ let package = Package(
     .library(name: "Report", targets: ["Report"]),
     .library(name: "Experiments", targets: ["Experiments"]),
     .library(name: "Support", targets: ["Support"]),
+    .library(name: "Distributed", targets: ["Distributed"]),
     .executable(name: "fairmed", targets: ["fairmed"]),
     .executable(name: "fairmed-bench", targets: ["fairmed-bench"]),
   ],
+  // `swift build --traits MPI` links MPI (Scripts/install-deps --mpi); without it every run is a
+  // one-process world and nothing needs mpi.h.
+  traits: [.trait(name: "MPI", description: "Data-parallel training across processes with MPI (mpirun, srun).")],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
@@ -35,7 +39,11 @@ let package = Package(
       name: "Tensor",
       dependencies: ["Support", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
     ),
-    .target(name: "Training", dependencies: ["Tensor", "NN", "CLIP", "Data", "Fairness", "Support"]),
+    .target(name: "Training", dependencies: ["Tensor", "NN", "CLIP", "Data", "Fairness", "Support", "Distributed"]),
+    // MPI (Open MPI or MPICH through pkg-config's `mpi`), only with the MPI trait.
+    .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "mpi", providers: [.apt(["libopenmpi-dev"])]),
+    // Distributed: the process world (rank, size, collectives) over MPI, or a one-process world.
+    .target(name: "Distributed", dependencies: [.target(name: "CMPI", condition: .when(traits: ["MPI"]))], swiftSettings: swift6),
     .target(name: "Experiments", dependencies: ["Tensor", "Training", "Data", "Fairness", "Report", "Support"], swiftSettings: swift6),
     .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "Support"]),
     .executableTarget(
@@ -50,12 +58,13 @@ let package = Package(
         "Training",
         "Experiments",
         "Support",
+        "Distributed",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    .executableTarget(name: "fairmed-bench", dependencies: ["Tensor", "NN", "CLIP", "Training"]),
+    .executableTarget(name: "fairmed-bench", dependencies: ["Tensor", "NN", "CLIP", "Training", "Distributed"]),
     .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
-    .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensor", "NN", "CLIP", "Data", "Fairness", "Support"], exclude: ["Fixtures"]),
+    .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensor", "NN", "CLIP", "Data", "Fairness", "Support", "Distributed"], exclude: ["Fixtures"]),
     // Fairness audit: standalone (Foundation only), never depends on the engine.
     .target(name: "Fairness", dependencies: ["Support"], swiftSettings: swift6),
     .target(name: "Report", dependencies: ["Fairness", "Support"], swiftSettings: swift6),

@@ -136,14 +136,31 @@ public final class CLIPClassifier {
   public func methodBatch(
     images: Tensor, pooled: Bool, labels: [Int], groups: [Int], texts: [String]?, contrastive: Bool, progress: Double
   ) throws -> MethodBatch {
+    let e = try encode(images: images, pooled: pooled, texts: contrastive ? texts : nil)
+    return try methodBatch(imageEmbeddings: e.images, textEmbeddings: e.texts, classTexts: classTexts(), logitScale: model.logitScale,
+      labels: labels, groups: groups, contrastive: contrastive, progress: progress)
+  }
+
+  /// The encoders' outputs for a batch (or one rank's shard of it): normalised image embeddings
+  /// and, when `texts` are given (contrastive training on notes), their text embeddings.
+  public func encode(images: Tensor, pooled: Bool, texts: [String]?) throws -> (images: Tensor, texts: Tensor?) {
     let v = try imageFeatures(images, pooled: pooled)
-    let t = try classTexts()
+    return (v, try texts.map { try model.textFeatures(tokenizer($0)) })
+  }
+
+  /// The loss inputs from encoded embeddings `[N, D]`: the class-prompt head, or with
+  /// `contrastive` the symmetric InfoNCE against `textEmbeddings` (the class prompts of the labels
+  /// when nil).
+  public func methodBatch(
+    imageEmbeddings v: Tensor, textEmbeddings: Tensor?, classTexts t: Tensor, logitScale: Tensor, labels: [Int], groups: [Int],
+    contrastive: Bool, progress: Double
+  ) throws -> MethodBatch {
     let sims = try matmul(v, t, transposeB: true)
-    let tau = CLIPLoss.temperature(model.logitScale)
+    let tau = CLIPLoss.temperature(logitScale)
     let n = labels.count
     let perSample: Tensor, paired: Tensor
     if contrastive {
-      let w = try texts.map { try model.textFeatures(tokenizer($0)) } ?? t.indexSelect(axis: 0, indices: labels)
+      let w = try textEmbeddings ?? t.indexSelect(axis: 0, indices: labels)
       let z = try matmul(v, w, transposeB: true) * tau
       let diag = Array(0..<n)
       let rows = try z.logSoftmax(axis: 1).gather(axis: 1, indices: diag)
@@ -155,7 +172,7 @@ public final class CLIPClassifier {
       paired = try sims.gather(axis: 1, indices: labels)
     }
     return MethodBatch(perSampleLoss: perSample, similarities: sims, pairedSimilarities: paired, imageEmbeddings: v,
-      logitScale: model.logitScale, labels: labels, groups: groups, progress: progress)
+      logitScale: logitScale, labels: labels, groups: groups, progress: progress)
   }
 
   /// P(class 1) (or of each class) and the certainty margin on the true label, without a graph.

@@ -21,15 +21,16 @@ public struct Predictions {
   /// The model's decision threshold: the `pred` column is P(class 1) ≥ its value.
   public var threshold = DecisionThreshold.argmax
 
-  /// Runs the classifier over `dataset` in batches (decoding in parallel), or over `cached`
-  /// pooled image-tower outputs.
+  /// Runs the classifier over `dataset` (or its `rows`) in batches (decoding in parallel), or
+  /// over `cached` pooled image-tower outputs.
   public static func compute(
     classifier: CLIPClassifier, dataset: Dataset, groupSpec: GroupingSpec, transform: ImageTransform, batchSize: Int = 64,
-    cached: Tensor? = nil, threads: Int? = nil
+    cached: Tensor? = nil, threads: Int? = nil, rows: Range<Int>? = nil
   ) throws -> Predictions {
     guard batchSize >= 1 else { throw TrainingError.invalidConfig(["--batch-size must be ≥ 1, got \(batchSize)"]) }
     var out = Predictions()
-    let batches = stride(from: 0, to: dataset.count, by: batchSize).map { Array($0..<min(dataset.count, $0 + batchSize)) }
+    let rows = (rows ?? 0..<dataset.count).clamped(to: 0..<dataset.count)
+    let batches = stride(from: rows.lowerBound, to: rows.upperBound, by: batchSize).map { Array($0..<min(rows.upperBound, $0 + batchSize)) }
     let loader = cached == nil ? BatchLoader(dataset: dataset, batches: batches, transform: transform, groups: groupSpec,
       threads: threads ?? ProcessInfo.processInfo.activeProcessorCount) : nil
     for idx in batches {

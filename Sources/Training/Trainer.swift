@@ -5,6 +5,7 @@ import Foundation
 import NN
 import Tensor
 import Support
+import Distributed
 
 /// Fine-tunes (or trains from scratch) a CLIP classifier with one ``TrainingMethod``, validating
 /// every epoch, selecting a model by a named criterion, and checkpointing atomically so that a
@@ -17,11 +18,17 @@ public final class Trainer {
   public var stopAfterEpochs: Int?
   /// A method object to use instead of `config.method` (custom methods, tests).
   public let customMethod: TrainingMethod?
+  /// The processes training together (``DataParallel``); rank 0 alone writes files and logs.
+  public let parallel: DataParallel
 
-  public init(config: RunConfig, runDirectory: String, log: TrainingLog, method: TrainingMethod? = nil) {
+  /// `world` is ``World/current`` under `mpirun`; the default is one process. Ranks other than
+  /// 0 log nothing.
+  public init(config: RunConfig, runDirectory: String, log: TrainingLog, method: TrainingMethod? = nil,
+              world: any Communicator = SingleProcess()) {
     self.config = config.resolved
     self.runDirectory = runDirectory
-    self.log = log
+    self.parallel = DataParallel(world: world)
+    self.log = world.isLeader ? log : TrainingLog.silent
     self.customMethod = method
   }
 
@@ -49,16 +56,19 @@ public final class Trainer {
     let trainTransform: ImageTransform
     let evalTransform: ImageTransform
     let contrastive: Bool
+    /// Subgroup × label cell of each training sample (how batches are sharded over ranks).
+    let cellOf: [String]
     var cache: [Tensor]?
     var state = TrainerState()
     var imagesSeen = 0
 
     init(data: TrainingData, classifier: CLIPClassifier, method: TrainingMethod, optimizers: [(String, Optimizer)],
          sampler: BatchSampler, schedule: LRSchedule, totalSteps: Int, trainTransform: ImageTransform,
-         evalTransform: ImageTransform, contrastive: Bool) {
+         evalTransform: ImageTransform, contrastive: Bool, cellOf: [String]) {
       self.data = data; self.classifier = classifier; self.method = method; self.optimizers = optimizers
       self.sampler = sampler; self.schedule = schedule; self.totalSteps = totalSteps
       self.trainTransform = trainTransform; self.evalTransform = evalTransform; self.contrastive = contrastive
+      self.cellOf = cellOf
     }
   }
 
@@ -66,22 +76,38 @@ public final class Trainer {
   /// refused unless `resume` (same configuration, continued) or `overwrite` (replaced).
   public func run(resume: Bool = false, overwrite: Bool = false) throws -> Summary {
     try config.validate()
-    let replaced = try RunFolder.check(runDirectory, config: config, resume: resume, overwrite: overwrite)
-    let session = try setUp()
-    try RunFolder.clear(runDirectory, replaced)  // only once data and model have loaded
-    try config.write(to: runDirectory + "/run.json")
+    try parallel.check(batchSize: config.batchSize)
+    let replaced = try parallel.onLeader("checking the run folder") {
+      try RunFolder.check(runDirectory, config: config, resume: resume, overwrite: overwrite)
+    }
+    let session = try parallel.together("loading the data and the model") { try setUp() }
+    try parallel.onLeader("writing run.json") {
+      try RunFolder.clear(runDirectory, replaced ?? [])  // only once data and model have loaded
+      try config.write(to: runDirectory + "/run.json")
+    }
+    if resume {  // rank 0 finishes any swap a kill interrupted before every rank reads the checkpoint
+      try parallel.onLeader("recovering the checkpoint") { _ = TrainerState.existingCheckpoint(checkpointDirectory) }
+    }
     if resume, let dir = TrainerState.existingCheckpoint(checkpointDirectory) {
-      session.state = try Checkpoint.load(from: dir, classifier: session.classifier, optimizers: session.optimizers, method: session.method)
+      session.state = try parallel.together("loading the checkpoint") {
+        try Checkpoint.load(from: dir, classifier: session.classifier, optimizers: session.optimizers, method: session.method)
+      }
       try log.truncate(toStep: session.state.step)
       log.line("resumed from \(dir) after epoch \(session.state.epoch) (step \(session.state.step))")
     } else {
       try log.truncate(toStep: 0)
     }
     if config.mode == .imageFrozen {
-      session.cache = try FeatureCache.build(classifier: session.classifier, datasets: [session.data.train, session.data.val],
-        transform: session.evalTransform, directory: config.featureCache ?? runDirectory + "/feature_cache",
-        threads: config.loaderThreads, log: log)
+      let build = {
+        try FeatureCache.build(classifier: session.classifier, datasets: [session.data.train, session.data.val],
+          transform: session.evalTransform, directory: self.config.featureCache ?? self.runDirectory + "/feature_cache",
+          threads: self.config.loaderThreads, log: self.log)
+      }
+      let built = try parallel.onLeader("building the feature cache", build)
+      session.cache = try parallel.together("reading the feature cache") { try built ?? build() }
     }
+    try parallel.broadcast(session.optimizers.flatMap { $0.1.parameters.map(\.tensor) })
+    if parallel.size > 1 { log.line("data-parallel over \(parallel.size) processes; global batch \(config.batchSize)") }
     log.start()
     while session.state.epoch < config.epochs {
       if let stop = stopAfterEpochs, session.state.epoch >= stop { break }
@@ -115,7 +141,7 @@ public final class Trainer {
     let schedule = LRSchedule.warmupCosine(peak: config.effectiveLearningRate, warmup: Int(config.warmupFraction * Double(totalSteps)), total: totalSteps)
     return Session(data: data, classifier: classifier, method: method, optimizers: optimizers, sampler: sampler, schedule: schedule,
       totalSteps: totalSteps, trainTransform: trainTransform, evalTransform: evalTransform,
-      contrastive: config.loss.isContrastive(hasNotes: data.hasNotes, fromScratch: config.fromScratch != nil))
+      contrastive: config.loss.isContrastive(hasNotes: data.hasNotes, fromScratch: config.fromScratch != nil), cellOf: cellOf(data))
   }
 
   /// One pass over the epoch's batches: forward, backward, and an optimiser step every
@@ -126,15 +152,16 @@ public final class Trainer {
     s.classifier.model.setTraining(true)
     defer { s.classifier.model.setTraining(false) }
     let batches = s.sampler.batches(epoch: epoch)
-    let source = BatchSource(data: s.data, batches: batches, cache: s.cache?[0], transform: s.trainTransform,
+    let shards = batches.map { DataParallel.shards(of: $0, cell: { s.cellOf[$0] }, ranks: parallel.size) }
+    let source = BatchSource(data: s.data, batches: shards.map { $0[parallel.rank] }, cache: s.cache?[0], transform: s.trainTransform,
       seed: config.seed, epoch: epoch, threads: config.loaderThreads)
     var pending = 0
     var logs: [String: Double] = [:]
     for b in 0..<batches.count {
       guard let batch = try source.next() else { break }
       let progress = Double(s.state.step) / Double(max(s.totalSteps, 1))
-      let mb = try s.classifier.methodBatch(images: batch.images, pooled: s.cache != nil, labels: batch.labels,
-        groups: s.data.groupIDs(batch.groups), texts: s.contrastive ? batch.texts : nil, contrastive: s.contrastive, progress: progress)
+      let global = shards[b].flatMap { $0 }.map { s.data.train.samples[$0] }
+      let mb = try lossInputs(s, batch, labels: global.map(\.label), groups: s.data.groupIDs(global.map(s.data.groupSpec.key)), progress: progress)
       let out = try s.method.loss(mb)
       let lossValue = out.total.item()
       guard lossValue.isFinite else { throw nonFinite(s, "loss is \(lossValue)") }
@@ -142,7 +169,7 @@ public final class Trainer {
       for (k, v) in out.logs { logs[k, default: 0] += v / Double(config.accumulation) }
       logs["loss", default: 0] += Double(lossValue) / Double(config.accumulation)
       pending += 1
-      s.imagesSeen += batch.labels.count
+      s.imagesSeen += global.count
       guard pending == config.accumulation || b == batches.count - 1 else { continue }
       try optimizerStep(s, logs: &logs)
       pending = 0
@@ -152,8 +179,19 @@ public final class Trainer {
     }
   }
 
-  /// Clips the accumulated gradients by their global norm and steps every optimiser.
+  /// The loss inputs of one global batch from this rank's shard: its embeddings are gathered
+  /// from every rank, and the class prompts and temperature are shared (``DataParallel``).
+  func lossInputs(_ s: Session, _ shard: ModelBatch, labels: [Int], groups: [Int], progress: Double) throws -> MethodBatch {
+    let e = try s.classifier.encode(images: shard.images, pooled: s.cache != nil, texts: s.contrastive ? shard.texts : nil)
+    return try s.classifier.methodBatch(imageEmbeddings: parallel.gather(e.images), textEmbeddings: e.texts.map(parallel.gather),
+      classTexts: parallel.replicated(s.classifier.classTexts()), logitScale: parallel.replicated(s.classifier.model.logitScale),
+      labels: labels, groups: groups, contrastive: s.contrastive, progress: progress)
+  }
+
+  /// Sums the gradients over ranks, clips them by their global norm and steps every optimiser.
   func optimizerStep(_ s: Session, logs: inout [String: Double]) throws {
+    try parallel.reduceGradients(summed: s.optimizers.filter { $0.0 != "method" }.flatMap { $0.1.parameters.map(\.tensor) },
+      averaged: s.optimizers.filter { $0.0 == "method" }.flatMap { $0.1.parameters.map(\.tensor) })
     let params = s.optimizers.flatMap { $0.1.parameters }
     let (norm, scale) = GradientClipping.scale(params, maxNorm: config.gradClip > 0 ? config.gradClip : .infinity)
     guard norm.isFinite else { throw nonFinite(s, "gradient norm is \(norm)") }
@@ -163,6 +201,7 @@ public final class Trainer {
       opt.zeroGrad()
     }
     s.state.step += 1
+    FaultInjection.point("train.step")
     logs["grad_norm"] = Double(norm)
     logs["lr"] = Double(lr)
   }
@@ -170,8 +209,10 @@ public final class Trainer {
   /// Validation (at 0.5 and at the decision threshold chosen on it), model selection, the
   /// checkpoint and the epoch's log line.
   func endEpoch(_ s: Session) throws {
-    let preds = try Predictions.compute(classifier: s.classifier, dataset: s.data.val, groupSpec: s.data.groupSpec,
-      transform: s.evalTransform, batchSize: max(config.batchSize, 64), cached: s.cache?[1], threads: config.loaderThreads)
+    let preds = try parallel.predictions(dataset: s.data.val, groupSpec: s.data.groupSpec) { rows in
+      try Predictions.compute(classifier: s.classifier, dataset: s.data.val, groupSpec: s.data.groupSpec, transform: s.evalTransform,
+        batchSize: max(config.batchSize, 64), cached: s.cache?[1], threads: config.loaderThreads, rows: rows)
+    }
     let metrics = try EvalMetrics.compute(labels: preds.labels, scores: preds.scores, groups: preds.groups)
     let threshold: DecisionThreshold
     do { threshold = try DecisionThreshold.choose(config.thresholdPolicy, labels: preds.labels, scores: preds.scores) } catch {
@@ -187,12 +228,16 @@ public final class Trainer {
     if isBetter(s.state) {
       s.state.best = metrics
       s.state.bestEpoch = s.state.epoch
-      try AtomicWrite.directory(bestDirectory) { dir in
-        try s.classifier.save(directory: dir)
-        try threshold.write(toDirectory: dir)
+      if parallel.world.isLeader {
+        try AtomicWrite.directory(bestDirectory) { dir in
+          try s.classifier.save(directory: dir)
+          try threshold.write(toDirectory: dir)
+        }
       }
     }
-    try Checkpoint.save(to: checkpointDirectory, classifier: s.classifier, optimizers: s.optimizers, method: s.method, state: s.state, config: config)
+    if parallel.world.isLeader {
+      try Checkpoint.save(to: checkpointDirectory, classifier: s.classifier, optimizers: s.optimizers, method: s.method, state: s.state, config: config)
+    }
     var record: [String: Any] = ["kind": "epoch", "epoch": s.state.epoch, "step": s.state.step, "selected_epoch": s.state.bestEpoch ?? 0,
                                  "val_decision_threshold": threshold.value]
     for (k, v) in Self.fields(metrics) { record["val_" + k] = v }
@@ -272,9 +317,14 @@ public final class Trainer {
     return t
   }
 
+  /// Subgroup × label cell of each training sample.
+  func cellOf(_ data: TrainingData) -> [String] {
+    data.train.samples.map { data.groupSpec.key($0) + "|y=\($0.label)" }
+  }
+
   func makeSampler(data: TrainingData, method: TrainingMethod) throws -> BatchSampler {
     let samples = data.train.samples
-    let cellOf = samples.map { data.groupSpec.key($0) + "|y=\($0.label)" }
+    let cellOf = cellOf(data)
     if method.sampling == .balancedCells {
       return CellBalancedResampler(cellOf: cellOf, batchSize: config.batchSize, seed: config.seed)
     }

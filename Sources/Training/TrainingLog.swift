@@ -20,6 +20,14 @@ public final class TrainingLog {
 
   deinit { try? jsonl?.close() }
 
+  /// A log that writes nothing (the ranks other than 0 of a data-parallel run).
+  public static var silent: TrainingLog { TrainingLog(quietNoFile: ()) }
+  private init(quietNoFile: ()) {
+    metricsPath = nil
+    isTTY = false
+    quiet = true
+  }
+
   /// Appends one record to `metrics.jsonl`.
   public func record(_ fields: [String: Any]) {
     guard let jsonl, let data = try? JSONSerialization.data(withJSONObject: fields.mapValues(Self.jsonSafe), options: [.sortedKeys]) else { return }

@@ -65,6 +65,7 @@ var runTraining = false
 var runLoRA = false
 var biomedCLIPDirectory: String?
 var childSpec: String?
+var distributedPreset: String?
 var args = CommandLine.arguments.dropFirst().makeIterator()
 while let a = args.next() {
   switch a {
@@ -76,8 +77,10 @@ while let a = args.next() {
   case "--lora": runLoRA = true  // ViT-B/16 full vs LoRA fine-tuning step, images/s and peak memory
   case "--biomedclip": biomedCLIPDirectory = args.next()  // a folder from Scripts/fixtures/make_biomedclip_full.py
   case "--child": childSpec = args.next()  // internal: one workload in its own process
+  case "--distributed": distributedPreset = args.next()  // under mpirun: a data-parallel step (tiny|b16), JSON
+
   case "-h", "--help":
-    print("usage: fairmed-bench [--json FILE] [--repeats N] [--no-peer] [--clip] [--training] [--lora] [--biomedclip DIR]")
+    print("usage: fairmed-bench [--json FILE] [--repeats N] [--no-peer] [--clip] [--training] [--lora] [--biomedclip DIR] [--distributed tiny|b16]")
     exit(0)
   default:
     FileHandle.standardError.write("fairmed-bench: unknown argument \(a)\n".data(using: .utf8)!)
@@ -87,6 +90,10 @@ while let a = args.next() {
 
 if let childSpec {
   try runBenchChild(childSpec, repeats: repeats)
+  exit(0)
+}
+if let distributedPreset {
+  try distributedStep(preset: distributedPreset, repeats: repeats)
   exit(0)
 }
 let threads = Parallel.threadCount

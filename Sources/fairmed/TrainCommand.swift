@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distributed
 import Foundation
 import Training
 
@@ -118,12 +119,17 @@ struct TrainCommand: ParsableCommand {
   }
 
   func run() throws {
-    let c = try resolvedConfig()
-    let log = try TrainingLog(metricsPath: out + "/metrics.jsonl")
-    let trainer = Trainer(config: c, runDirectory: out, log: log)
-    trainer.stopAfterEpochs = stopAfter
-    let summary = try trainer.run(resume: resume, overwrite: overwrite)
-    let threshold = summary.threshold.map { " (decision threshold \($0.label))" } ?? ""
-    print("selected epoch \(summary.state.bestEpoch ?? 0) by \(c.selection.rawValue); model in \(summary.bestModelDirectory)\(threshold)")
+    let world = try World.current.get()
+    try world.endingJobOnFailure {
+      let c = try resolvedConfig()
+      let log = try TrainingLog(metricsPath: out + "/metrics.jsonl")
+      let trainer = Trainer(config: c, runDirectory: out, log: log, world: world)
+      trainer.stopAfterEpochs = stopAfter
+      let summary = try trainer.run(resume: resume, overwrite: overwrite)
+      let threshold = summary.threshold.map { " (decision threshold \($0.label))" } ?? ""
+      if world.isLeader {
+        print("selected epoch \(summary.state.bestEpoch ?? 0) by \(c.selection.rawValue); model in \(summary.bestModelDirectory)\(threshold)")
+      }
+    }
   }
 }
