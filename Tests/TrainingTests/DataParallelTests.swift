@@ -55,7 +55,7 @@ import Testing
   static func method(_ name: String) -> TrainingMethod {
     switch name {
     case "cmac-mmd": return CMACMMDMethod(options: CMACMMD(lambda: 1))
-    case "cmac-mmd-logits": return CMACMMDMethod(options: CMACMMD(lambda: 1, comparison: .pairs, conditioning: .none), marginsOnLogits: true)
+    case "cmac-mmd-logits": return CMACMMDMethod(options: CMACMMD(lambda: 1, comparison: .pairs, conditioning: CMACMMD.Conditioning.none), marginsOnLogits: true)
     case "groupdro": return GroupDRO(stepSize: 0.5)
     case "fairclip": return FairCLIP(originalCode: true)
     case "meanmatch": return MeanMatch()
