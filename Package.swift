@@ -62,7 +62,7 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    .executableTarget(name: "fairmed-bench", dependencies: ["Tensor", "NN", "CLIP", "Training", "Distributed"]),
+    .executableTarget(name: "fairmed-bench", dependencies: ["Tensor", "NN", "CLIP", "Data", "Training", "Distributed"]),
     .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
     .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensor", "NN", "CLIP", "Data", "Fairness", "Support", "Distributed"], exclude: ["Fixtures"]),
     // Fairness audit: standalone (Foundation only), never depends on the engine.

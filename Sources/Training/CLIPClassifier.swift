@@ -137,7 +137,7 @@ public final class CLIPClassifier {
     images: Tensor, pooled: Bool, labels: [Int], groups: [Int], texts: [String]?, contrastive: Bool, progress: Double
   ) throws -> MethodBatch {
     let e = try encode(images: images, pooled: pooled, texts: contrastive ? texts : nil)
-    return try methodBatch(imageEmbeddings: e.images, textEmbeddings: e.texts, classTexts: classTexts(), logitScale: model.logitScale,
+    return try Self.methodBatch(imageEmbeddings: e.images, textEmbeddings: e.texts, classTexts: classTexts(), logitScale: model.logitScale,
       labels: labels, groups: groups, contrastive: contrastive, progress: progress)
   }
 
@@ -151,7 +151,7 @@ public final class CLIPClassifier {
   /// The loss inputs from encoded embeddings `[N, D]`: the class-prompt head, or with
   /// `contrastive` the symmetric InfoNCE against `textEmbeddings` (the class prompts of the labels
   /// when nil).
-  public func methodBatch(
+  public static func methodBatch(
     imageEmbeddings v: Tensor, textEmbeddings: Tensor?, classTexts t: Tensor, logitScale: Tensor, labels: [Int], groups: [Int],
     contrastive: Bool, progress: Double
   ) throws -> MethodBatch {

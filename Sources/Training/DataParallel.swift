@@ -63,6 +63,12 @@ public struct DataParallel {
     return Tensor.customOp(value.detached(), name: "replicated", inputs: [value]) { g in [g * share] }
   }
 
+  /// Gradients with fewer elements than this are coalesced into shared buckets for the all-reduce
+  /// (one reduction per tiny bias would cost a latency each); larger ones are reduced in place.
+  public static let coalesceBelow = 1 << 16
+  /// Elements per coalesced bucket (4 MiB).
+  public static let bucketElements = 1 << 20
+
   /// Sums the gradients of `summed` over all ranks and averages those of `averaged`, in place. A
   /// parameter that has a gradient on any rank gets one (zeros where it had none) on all.
   public func reduceGradients(summed: [Tensor], averaged: [Tensor]) throws {
@@ -70,7 +76,7 @@ public struct DataParallel {
     let all = summed + averaged
     let present = try world.allReduceMax(all.map { $0.grad == nil ? 0 : 1 })
     var owners = Set<ObjectIdentifier>()
-    var buffers: [UnsafeMutableBufferPointer<Float>] = []
+    var large: [Tensor] = [], small: [Tensor] = []
     for (p, flag) in zip(all, present) where flag > 0 {
       // A gradient may share storage with another (backward hands the same tensor to both
       // inputs of an add): reduce a private copy so no buffer is summed twice.
@@ -79,9 +85,27 @@ public struct DataParallel {
       let reduced = own ? g : g.copy()
       owners.insert(ObjectIdentifier(reduced.storage))
       p.grad = reduced
-      buffers.append(UnsafeMutableBufferPointer(start: reduced.pointer, count: reduced.count))
+      if reduced.count < Self.coalesceBelow { small.append(reduced) } else { large.append(reduced) }
     }
-    try world.allReduceSum(buffers)
+    var buckets: [[Tensor]] = [[]]
+    var filled = 0
+    for g in small {
+      if filled + g.count > Self.bucketElements, !(buckets.last ?? []).isEmpty { buckets.append([]); filled = 0 }
+      buckets[buckets.count - 1].append(g)
+      filled += g.count
+    }
+    let staging = buckets.filter { !$0.isEmpty }.map { members -> (members: [Tensor], buffer: UnsafeMutableBufferPointer<Float>) in
+      let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, members.reduce(0) { $0 + $1.count }))
+      var at = 0
+      for g in members { buffer.baseAddress.map { ($0 + at).update(from: g.pointer, count: g.count) }; at += g.count }
+      return (members, buffer)
+    }
+    defer { for s in staging { s.buffer.deallocate() } }
+    try world.allReduceSum(large.map { UnsafeMutableBufferPointer(start: $0.pointer, count: $0.count) } + staging.map(\.buffer))
+    for s in staging {
+      var at = 0
+      for g in s.members { s.buffer.baseAddress.map { g.pointer.update(from: $0 + at, count: g.count) }; at += g.count }
+    }
     let share = 1 / Float(size)
     for (p, flag) in zip(averaged, present.suffix(averaged.count)) where flag > 0 {
       if let g = p.grad { for i in 0..<g.count { g.pointer[i] *= share } }

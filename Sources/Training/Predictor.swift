@@ -2,11 +2,16 @@ import Fairness
 import CLIP
 import Data
 import Foundation
+import Distributed
 
 /// Prediction with a trained run folder (its `best/` model, prompts and groups) or a bare HF
-/// CLIP folder.
+/// CLIP folder. Under `mpirun` (`world`) each rank predicts a share of the rows and every rank
+/// returns all of them, in order.
 public enum Predictor {
-  public static func run(model: String, data: String, prompts: [String]?, groups: String?, split: String?, batchSize: Int = 64) throws -> Predictions {
+  public static func run(
+    model: String, data: String, prompts: [String]?, groups: String?, split: String?, batchSize: Int = 64,
+    world: any Communicator = SingleProcess()
+  ) throws -> Predictions {
     let fm = FileManager.default
     let run = fm.fileExists(atPath: model + "/run.json") ? try RunConfig.load(model + "/run.json") : nil
     let modelDir = run != nil && fm.fileExists(atPath: model + "/best") ? model + "/best" : model
@@ -21,7 +26,9 @@ public enum Predictor {
     }
     let spec = try GroupingSpec(parsing: groups ?? run?.groups ?? GroupingSpec.sexAge.description)
     try spec.validate(dataset)
-    var predictions = try Predictions.compute(classifier: classifier, dataset: dataset, groupSpec: spec, transform: transform, batchSize: batchSize)
+    var predictions = try DataParallel(world: world).predictions(dataset: dataset, groupSpec: spec) { rows in
+      try Predictions.compute(classifier: classifier, dataset: dataset, groupSpec: spec, transform: transform, batchSize: batchSize, rows: rows)
+    }
     predictions.threshold = try DecisionThreshold.load(modelDirectory: modelDir) ?? .argmax
     return predictions
   }

@@ -183,7 +183,7 @@ public final class Trainer {
   /// from every rank, and the class prompts and temperature are shared (``DataParallel``).
   func lossInputs(_ s: Session, _ shard: ModelBatch, labels: [Int], groups: [Int], progress: Double) throws -> MethodBatch {
     let e = try s.classifier.encode(images: shard.images, pooled: s.cache != nil, texts: s.contrastive ? shard.texts : nil)
-    return try s.classifier.methodBatch(imageEmbeddings: parallel.gather(e.images), textEmbeddings: e.texts.map(parallel.gather),
+    return try CLIPClassifier.methodBatch(imageEmbeddings: parallel.gather(e.images), textEmbeddings: e.texts.map(parallel.gather),
       classTexts: parallel.replicated(s.classifier.classTexts()), logitScale: parallel.replicated(s.classifier.model.logitScale),
       labels: labels, groups: groups, contrastive: s.contrastive, progress: progress)
   }

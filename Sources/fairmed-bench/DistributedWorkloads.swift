@@ -38,7 +38,7 @@ func distributedStep(preset: String, repeats: Int) throws {
     let before = world.communicationSeconds
     opt.zeroGrad()
     let e = try classifier.encode(images: pixels, pooled: false, texts: nil)
-    let mb = try classifier.methodBatch(imageEmbeddings: dp.gather(e.images), textEmbeddings: nil,
+    let mb = try CLIPClassifier.methodBatch(imageEmbeddings: dp.gather(e.images), textEmbeddings: nil,
       classTexts: dp.replicated(classifier.classTexts()), logitScale: dp.replicated(classifier.model.logitScale),
       labels: order.map { labels[$0] }, groups: order.map { groups[$0] }, contrastive: false, progress: 0)
     try method.loss(mb).total.backward()

@@ -67,6 +67,10 @@ func runBenchChild(_ spec: String, repeats: Int) throws {
     let classifier = try CLIPClassifier.load(directory: parts[2], prompts: prompts)
     let cmac = CMACMMDMethod(options: CMACMMD())
     output = try JSONEncoder().encode(fineTuneStep(classifier, lora: parts[1] == "lora", method: cmac, repeats: repeats))
+  case ("block", 3):  // block:WIDTH:HEADS, for profiling one encoder block alone
+    guard let width = Int(parts[1]), let heads = Int(parts[2]), width > 0, heads > 0 else { throw BenchError("block:WIDTH:HEADS, got \(spec)") }
+    let (f, t) = try blockTimings(width: width, heads: heads, mlp: 4 * width, batch: 8, tokens: 197, repeats: repeats)
+    output = try JSONEncoder().encode(["forward_ms": f.best, "forward_backward_ms": t.best])
   default:
     throw BenchError("unknown child workload \(spec)")
   }

@@ -1,7 +1,8 @@
 import Foundation
 import Tensor
 
-/// `fairmed-bench [--json FILE] [--repeats N] [--no-peer] [--clip] [--training] [--lora] [--biomedclip DIR]`:
+/// `fairmed-bench [--json FILE] [--repeats N] [--no-peer] [--clip] [--training] [--cached] [--lora] [--biomedclip DIR]`
+/// (`--distributed tiny|b16` under mpirun):
 /// engine throughput on this machine, side by side with PyTorch running the same workloads
 /// (Scripts/bench/peer_*.py). Every row has the best and the median of its runs on both sides.
 struct Row: Codable {
@@ -66,6 +67,7 @@ var runLoRA = false
 var biomedCLIPDirectory: String?
 var childSpec: String?
 var distributedPreset: String?
+var runCached = false
 var args = CommandLine.arguments.dropFirst().makeIterator()
 while let a = args.next() {
   switch a {
@@ -74,13 +76,14 @@ while let a = args.next() {
   case "--no-peer": withPeer = false
   case "--clip": runCLIP = true  // ViT-B/16 CLIP rows (minutes on 2 cores)
   case "--training": runTraining = true  // tiny CLIP training step, ERM vs CMAC-MMD
+  case "--cached": runCached = true  // the image-frozen path's training on 10k cached features, 10 epochs
   case "--lora": runLoRA = true  // ViT-B/16 full vs LoRA fine-tuning step, images/s and peak memory
   case "--biomedclip": biomedCLIPDirectory = args.next()  // a folder from Scripts/fixtures/make_biomedclip_full.py
   case "--child": childSpec = args.next()  // internal: one workload in its own process
   case "--distributed": distributedPreset = args.next()  // under mpirun: a data-parallel step (tiny|b16), JSON
 
   case "-h", "--help":
-    print("usage: fairmed-bench [--json FILE] [--repeats N] [--no-peer] [--clip] [--training] [--lora] [--biomedclip DIR] [--distributed tiny|b16]")
+    print("usage: fairmed-bench [--json FILE] [--repeats N] [--no-peer] [--clip] [--training] [--cached] [--lora] [--biomedclip DIR] [--distributed tiny|b16]")
     exit(0)
   default:
     FileHandle.standardError.write("fairmed-bench: unknown argument \(a)\n".data(using: .utf8)!)
@@ -123,6 +126,7 @@ if withPeer {
 
 if runTraining { rows += try trainingRows(repeats: repeats, threads: threads, peer: withPeer) }
 if runCLIP { rows += try clipRows(repeats: max(1, repeats / 2), threads: threads, peer: withPeer) }
+if runCached { rows += try cachedFeatureRows(repeats: max(3, repeats / 2), threads: threads, peer: withPeer) }
 if runLoRA { rows += try loraRows(repeats: max(2, repeats / 2), threads: threads, peer: withPeer) }
 if let biomedCLIPDirectory { rows += try biomedCLIPRows(directory: biomedCLIPDirectory, repeats: max(3, repeats / 2), threads: threads, peer: withPeer) }
 

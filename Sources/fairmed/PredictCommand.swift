@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distributed
 import Training
 
 /// `fairmed predict`: per-image P(class 1) and certainty margins of a trained run; demographic
@@ -27,9 +28,13 @@ struct PredictCommand: ParsableCommand {
   }
 
   func run() throws {
-    let preds = try Predictor.run(model: model, data: data, prompts: prompts.isEmpty ? nil : prompts, groups: groups,
-      split: split, batchSize: batchSize)
-    try preds.writeCSV(to: out)
-    print("wrote \(preds.ids.count) predictions to \(out); pred = prob ≥ \(preds.threshold.value) (\(preds.threshold.policy == .argmax ? "argmax" : "the run's validation Youden threshold"))")
+    let world = try World.current.get()
+    try world.endingJobOnFailure {
+      let preds = try Predictor.run(model: model, data: data, prompts: prompts.isEmpty ? nil : prompts, groups: groups,
+        split: split, batchSize: batchSize, world: world)
+      guard world.isLeader else { return }
+      try preds.writeCSV(to: out)
+      print("wrote \(preds.ids.count) predictions to \(out); pred = prob ≥ \(preds.threshold.value) (\(preds.threshold.policy == .argmax ? "argmax" : "the run's validation Youden threshold"))")
+    }
   }
 }

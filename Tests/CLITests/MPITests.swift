@@ -130,6 +130,33 @@ struct MPITests {
     #expect(abs(a - b) <= 5e-3, "final val AUC \(a) (one process) vs \(b) (2 ranks, killed, resumed on 3)")
   }
 
+  /// CSV rows of a predictions file as (id, label, prob, margin, the remaining columns); the
+  /// first five columns never hold commas.
+  static func predictionRows(_ path: String) -> [[String]] {
+    ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").dropFirst().map { line in
+      let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+      return f.count < 6 ? [] : [f[0], f[1], f[2], f[4], f[5...].joined(separator: ",")]
+    }
+  }
+
+  @Test func predictionsSplitOverRanksEqualOneProcessRowForRow() throws {
+    let run = Self.root + "/predict-run"
+    #expect(try Self.run(1, Self.train(run, method: "erm", epochs: 1)).status == 0)
+    let one = Self.root + "/preds-1.csv", three = Self.root + "/preds-3.csv"
+    let args = ["predict", "--model", run, "--data", Self.data, "--batch-size", "16", "--out"]
+    #expect(try Self.run(1, args + [one]).status == 0)
+    let r = try Self.run(3, args + [three])
+    #expect(r.status == 0 && !r.hung, "\(r.output)")
+    #expect(r.output.components(separatedBy: "wrote ").count == 2, "only rank 0 writes")
+    let a = Self.predictionRows(one), b = Self.predictionRows(three)
+    #expect(a.count == 240 && b.count == a.count && a.allSatisfy { $0.count == 5 })
+    for (x, y) in zip(a, b) where x.count == 5 && y.count == 5 {
+      #expect(x[0] == y[0] && x[1] == y[1] && x[4] == y[4], "row order or pass-through columns differ: \(x) vs \(y)")
+      #expect(abs((Double(x[2]) ?? .nan) - (Double(y[2]) ?? .nan)) <= 2e-6, "prob of \(x[0]): \(x[2]) vs \(y[2])")
+      #expect(abs((Double(x[3]) ?? .nan) - (Double(y[3]) ?? .nan)) <= 2e-6, "margin of \(x[0]): \(x[3]) vs \(y[3])")
+    }
+  }
+
   @Test func aBatchSmallerThanTheWorldIsRefusedByEveryRank() throws {
     let r = try Self.run(3, ["train", "--data", Self.data, "--from-scratch", "tiny", "--image-size", "32", "--batch-size", "2", "--out", Self.root + "/tiny-batch"])
     #expect(r.status != 0 && !r.hung)

@@ -97,7 +97,7 @@ import Testing
           let dp = DataParallel(world: world)
           let (c, m, p, e) = try model()
           let e0 = try c.encode(images: images(shards[world.rank]), pooled: false, texts: nil)
-          let mb = try c.methodBatch(imageEmbeddings: dp.gather(e0.images), textEmbeddings: nil, classTexts: dp.replicated(c.classTexts()),
+          let mb = try CLIPClassifier.methodBatch(imageEmbeddings: dp.gather(e0.images), textEmbeddings: nil, classTexts: dp.replicated(c.classTexts()),
             logitScale: dp.replicated(c.model.logitScale), labels: order.map { Self.labels[$0] }, groups: order.map { Self.groups[$0] },
             contrastive: false, progress: 0.5)
           try m.loss(mb).total.backward()
