@@ -37,8 +37,10 @@ let package = Package(
     ),
     .target(
       name: "Tensor",
-      dependencies: ["Support", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
+      dependencies: ["Support", "CVectorKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
     ),
+    // Element-wise kernels with AVX2 + FMA chosen at run time (Swift builds for baseline x86-64).
+    .target(name: "CVectorKernels", path: "Sources/CVectorKernels"),
     .target(name: "Training", dependencies: ["Tensor", "NN", "CLIP", "Data", "Fairness", "Support", "Distributed"]),
     // MPI (Open MPI or MPICH through pkg-config's `mpi`), only with the MPI trait.
     .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "mpi", providers: [.apt(["libopenmpi-dev"])]),
@@ -63,7 +65,7 @@ let package = Package(
       ]
     ),
     .executableTarget(name: "fairmed-bench", dependencies: ["Tensor", "NN", "CLIP", "Data", "Training", "Distributed"]),
-    .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
+    .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport", "CVectorKernels"]),
     .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensor", "NN", "CLIP", "Data", "Fairness", "Support", "Distributed"], exclude: ["Fixtures"]),
     // Fairness audit: standalone (Foundation only), never depends on the engine.
     .target(name: "Fairness", dependencies: ["Support"], swiftSettings: swift6),

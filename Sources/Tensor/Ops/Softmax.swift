@@ -1,3 +1,4 @@
+import CVectorKernels
 import Foundation
 
 /// Softmax, log-softmax, L2 normalisation and cross-entropy.
@@ -48,6 +49,7 @@ extension Tensor {
 
   /// Softmax of one lane with stride `s` (contiguous lanes take the vector path).
   static func softmaxLane(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, _ s: Int) {
+    if s == 1 { return fm_softmax_row(x, y, n) }  // AVX2 + FMA where the CPU has them
     var m = laneMax(x, n, s)
     if m.isNaN {  // a NaN input makes the whole lane NaN, never a plausible probability
       for j in 0..<n { y[j * s] = .nan }

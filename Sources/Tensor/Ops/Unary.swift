@@ -1,3 +1,4 @@
+import CVectorKernels
 import Foundation
 
 /// Element-wise unary ops, each a fused forward loop and a fused backward loop.
@@ -96,13 +97,10 @@ extension Tensor {
   /// x · σ(1.702 x), the activation of OpenAI's CLIP.
   public func quickGELU() -> Tensor {
     unary("quick_gelu",
-      forward: { x, y, r in Tensor.vmap(x, y, r) { v in v * VectorMath.sigmoid(1.702 * v) } },
+      forward: { x, y, r in fm_quick_gelu_forward(x + r.lowerBound, y + r.lowerBound, r.count) },
       backward: { x, _, g, gx, r in
         let lo = r.lowerBound
-        VectorMath.map2(x + lo, g + lo, gx + lo, r.count) { v, gv in
-          let s = VectorMath.sigmoid(1.702 * v)
-          return gv * (s + 1.702 * v * s * (1 - s))
-        }
+        fm_quick_gelu_backward(x + lo, g + lo, gx + lo, r.count)
       })
   }
 
@@ -126,15 +124,11 @@ extension Tensor {
     }
     return unary("gelu",
       forward: { x, y, r in
-        Tensor.vmap(x, y, r) { v in 0.5 * v * (1 + VectorMath.erf(v * 0.707_106_78)) }
+        fm_gelu_erf_forward(x + r.lowerBound, y + r.lowerBound, r.count)
       },
       backward: { x, _, g, gx, r in
         let lo = r.lowerBound
-        VectorMath.map2(x + lo, g + lo, gx + lo, r.count) { v, gv in
-          let cdf = 0.5 * (1 + VectorMath.erf(v * 0.707_106_78))
-          let pdf = 0.398_942_28 * VectorMath.exp(-0.5 * v * v)
-          return gv * (cdf + v * pdf)
-        }
+        fm_gelu_erf_backward(x + lo, g + lo, gx + lo, r.count)
       })
   }
 }

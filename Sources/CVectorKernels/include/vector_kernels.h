@@ -1,0 +1,30 @@
+#ifndef FAIRMED_VECTOR_KERNELS_H
+#define FAIRMED_VECTOR_KERNELS_H
+// Element-wise hot loops with AVX2 + FMA where the CPU has them (chosen at run time: Swift code
+// compiles for baseline x86-64, i.e. SSE2 only), and portable loops otherwise. exp is the Cephes
+// polynomial of VectorMath.exp, exactly 0 below -87.3; NaN propagates through every kernel.
+
+/// Whether the AVX2 + FMA kernels are in use on this CPU.
+int fm_vector_kernels_avx2(void);
+
+/// Tests only: 0 forces the portable kernels on the calling thread, 1 restores AVX2 + FMA where
+/// the CPU has them.
+void fm_vector_kernels_allow_avx2(int allow);
+
+/// y = softmax(x) over one contiguous row of n floats (y may equal x). A NaN anywhere makes the
+/// whole row NaN; a row of -inf gives NaN (0/0), as the Swift kernel did.
+void fm_softmax_row(const float *x, float *y, long n);
+
+/// y = x * sigmoid(1.702 x) (CLIP's quick GELU).
+void fm_quick_gelu_forward(const float *x, float *y, long n);
+
+/// gx = g * d/dx[x * sigmoid(1.702 x)].
+void fm_quick_gelu_backward(const float *x, const float *g, float *gx, long n);
+
+/// y = 0.5 x (1 + erf(x / sqrt 2)) (exact GELU; erf by Abramowitz & Stegun 7.1.26).
+void fm_gelu_erf_forward(const float *x, float *y, long n);
+
+/// gx = g * (Phi(x) + x phi(x)), the exact GELU's derivative.
+void fm_gelu_erf_backward(const float *x, const float *g, float *gx, long n);
+
+#endif
