@@ -75,6 +75,31 @@ static void gelu_erf_backward_generic(const float *x, const float *g, float *gx,
   }
 }
 
+
+static void layer_norm_row_generic(const float *x, const float *w, const float *b, float *y, long d, float eps, float *mean, float *rstd) {
+  float s = 0;
+  for (long j = 0; j < d; j++) s += x[j];
+  float mu = s / (float)d, v = 0;
+  for (long j = 0; j < d; j++) { float c = x[j] - mu; v += c * c; }
+  float inv = 1.0f / sqrtf(v / (float)d + eps);
+  *mean = mu;
+  *rstd = inv;
+  for (long j = 0; j < d; j++) y[j] = (x[j] - mu) * inv * w[j] + b[j];
+}
+
+static void layer_norm_backward_row_generic(const float *x, const float *g, const float *w, float mu, float inv, float *gx, long d) {
+  float sum_g = 0, sum_gx = 0;
+  for (long j = 0; j < d; j++) { float gh = g[j] * w[j]; sum_g += gh; sum_gx += gh * (x[j] - mu) * inv; }
+  float a = sum_g / (float)d, bb = sum_gx / (float)d;
+  for (long j = 0; j < d; j++) gx[j] = inv * (g[j] * w[j] - a - (x[j] - mu) * inv * bb);
+}
+
+static void softmax_backward_row_generic(const float *p, float *d, long n, float scale) {
+  float dot = 0;
+  for (long j = 0; j < n; j++) dot += p[j] * d[j];
+  for (long j = 0; j < n; j++) d[j] = p[j] * (d[j] - dot) * scale;
+}
+
 // ---------------------------------------------------------------------------------------------
 // AVX2 + FMA kernels (x86-64), compiled for those instructions only inside these functions.
 
@@ -218,6 +243,70 @@ AVX2 static void gelu_erf_backward_avx2(const float *x, const float *g, float *g
   if (i < n) store_tail(gx + i, gelu_erf_grad256(load_tail(x + i, n - i), load_tail(g + i, n - i)), n - i);
 }
 
+AVX2 static inline float hsum256(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+  return _mm_cvtss_f32(s);
+}
+
+AVX2 static void layer_norm_row_avx2(const float *x, const float *w, const float *b, float *y, long d, float eps, float *mean, float *rstd) {
+  __m256 acc = _mm256_setzero_ps();
+  long j = 0;
+  for (; j + 8 <= d; j += 8) acc = _mm256_add_ps(acc, _mm256_loadu_ps(x + j));
+  float s = hsum256(acc);
+  for (; j < d; j++) s += x[j];
+  float mu = s / (float)d;
+  __m256 vmu = _mm256_set1_ps(mu);
+  acc = _mm256_setzero_ps();
+  for (j = 0; j + 8 <= d; j += 8) { __m256 c = _mm256_sub_ps(_mm256_loadu_ps(x + j), vmu); acc = _mm256_fmadd_ps(c, c, acc); }
+  float v = hsum256(acc);
+  for (; j < d; j++) { float c = x[j] - mu; v += c * c; }
+  float inv = 1.0f / sqrtf(v / (float)d + eps);
+  *mean = mu;
+  *rstd = inv;
+  __m256 vinv = _mm256_set1_ps(inv);
+  for (j = 0; j + 8 <= d; j += 8) {
+    __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmu), vinv);
+    _mm256_storeu_ps(y + j, _mm256_fmadd_ps(xh, _mm256_loadu_ps(w + j), _mm256_loadu_ps(b + j)));
+  }
+  for (; j < d; j++) y[j] = (x[j] - mu) * inv * w[j] + b[j];
+}
+
+AVX2 static void layer_norm_backward_row_avx2(const float *x, const float *g, const float *w, float mu, float inv, float *gx, long d) {
+  __m256 vmu = _mm256_set1_ps(mu), vinv = _mm256_set1_ps(inv), ag = _mm256_setzero_ps(), agx = _mm256_setzero_ps();
+  long j = 0;
+  for (; j + 8 <= d; j += 8) {
+    __m256 gh = _mm256_mul_ps(_mm256_loadu_ps(g + j), _mm256_loadu_ps(w + j));
+    ag = _mm256_add_ps(ag, gh);
+    agx = _mm256_fmadd_ps(gh, _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmu), vinv), agx);
+  }
+  float sum_g = hsum256(ag), sum_gx = hsum256(agx);
+  for (; j < d; j++) { float gh = g[j] * w[j]; sum_g += gh; sum_gx += gh * (x[j] - mu) * inv; }
+  float a = sum_g / (float)d, bb = sum_gx / (float)d;
+  __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(bb);
+  for (j = 0; j + 8 <= d; j += 8) {
+    __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + j), vmu), vinv);
+    __m256 t = _mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(g + j), _mm256_loadu_ps(w + j)), va);
+    _mm256_storeu_ps(gx + j, _mm256_mul_ps(vinv, _mm256_fnmadd_ps(xh, vb, t)));
+  }
+  for (; j < d; j++) gx[j] = inv * (g[j] * w[j] - a - (x[j] - mu) * inv * bb);
+}
+
+AVX2 static void softmax_backward_row_avx2(const float *p, float *d, long n, float scale) {
+  __m256 acc = _mm256_setzero_ps();
+  long j = 0;
+  for (; j + 8 <= n; j += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(p + j), _mm256_loadu_ps(d + j), acc);
+  float dot = hsum256(acc);
+  for (; j < n; j++) dot += p[j] * d[j];
+  __m256 vdot = _mm256_set1_ps(dot), vs = _mm256_set1_ps(scale);
+  for (j = 0; j + 8 <= n; j += 8) {
+    __m256 r = _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(p + j), _mm256_sub_ps(_mm256_loadu_ps(d + j), vdot)), vs);
+    _mm256_storeu_ps(d + j, r);
+  }
+  for (; j < n; j++) d[j] = p[j] * (d[j] - dot) * scale;
+}
+
 static int detect_avx2(void) {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -229,6 +318,9 @@ static int detect_avx2(void) { return 0; }
 #define quick_gelu_backward_avx2 quick_gelu_backward_generic
 #define gelu_erf_forward_avx2 gelu_erf_forward_generic
 #define gelu_erf_backward_avx2 gelu_erf_backward_generic
+#define layer_norm_row_avx2 layer_norm_row_generic
+#define layer_norm_backward_row_avx2 layer_norm_backward_row_generic
+#define softmax_backward_row_avx2 softmax_backward_row_generic
 #endif
 
 // ---------------------------------------------------------------------------------------------
@@ -262,4 +354,18 @@ void fm_gelu_erf_forward(const float *x, float *y, long n) {
 
 void fm_gelu_erf_backward(const float *x, const float *g, float *gx, long n) {
   if (fm_vector_kernels_avx2()) gelu_erf_backward_avx2(x, g, gx, n); else gelu_erf_backward_generic(x, g, gx, n);
+}
+
+void fm_layer_norm_row(const float *x, const float *w, const float *b, float *y, long d, float eps, float *mean, float *rstd) {
+  if (fm_vector_kernels_avx2()) layer_norm_row_avx2(x, w, b, y, d, eps, mean, rstd);
+  else layer_norm_row_generic(x, w, b, y, d, eps, mean, rstd);
+}
+
+void fm_layer_norm_backward_row(const float *x, const float *g, const float *w, float mean, float rstd, float *gx, long d) {
+  if (fm_vector_kernels_avx2()) layer_norm_backward_row_avx2(x, g, w, mean, rstd, gx, d);
+  else layer_norm_backward_row_generic(x, g, w, mean, rstd, gx, d);
+}
+
+void fm_softmax_backward_row(const float *p, float *d, long n, float scale) {
+  if (fm_vector_kernels_avx2()) softmax_backward_row_avx2(p, d, n, scale); else softmax_backward_row_generic(p, d, n, scale);
 }

@@ -66,4 +66,28 @@ import Testing
     let nanGELU = Self.bothPaths { Self.apply({ fm_gelu_erf_forward($0, $1, $2) }, [.nan, 1, .nan, 2, 3, 4, 5, 6, .nan]) }
     #expect(nanGELU.best[0].isNaN && nanGELU.best[8].isNaN && nanGELU.portable[0].isNaN && nanGELU.portable[2].isNaN)
   }
+
+  @Test func layerNormAndSoftmaxBackwardRowsAgreeOnBothPaths() {
+    for d in [1, 7, 8, 192, 1003] {
+      let x = Array(Self.inputs.prefix(d)), w = x.map { 1 + $0 / 24 }, b = x.map { $0 / 7 }, g = x.reversed().map { $0 / 5 }
+      var stats: [[Float]] = []
+      let rows = Self.bothPaths { () -> [Float] in
+        var y = [Float](repeating: 0, count: d), mean: Float = 0, rstd: Float = 0
+        fm_layer_norm_row(x, w, b, &y, d, 1e-5, &mean, &rstd)
+        var gx = [Float](repeating: 0, count: d)
+        fm_layer_norm_backward_row(x, g, w, mean, rstd, &gx, d)
+        var ds = g
+        fm_softmax_backward_row(x.map { abs($0) / 100 }, &ds, d, 0.125)
+        stats.append([mean, rstd])
+        return y + gx + ds
+      }
+      let mu = x.reduce(0.0) { $0 + Double($1) } / Double(d)
+      let variance = x.reduce(0.0) { $0 + (Double($1) - mu) * (Double($1) - mu) } / Double(d)
+      #expect(abs(Double(stats[1][0]) - mu) <= 1e-5 * max(1, abs(mu)), "d \(d): mean \(stats[1][0]) vs \(mu)")
+      #expect(abs(Double(stats[1][1]) - 1 / (variance + 1e-5).squareRoot()) <= 1e-4 * Double(stats[1][1]), "d \(d): rstd")
+      for i in rows.best.indices {
+        #expect(abs(rows.best[i] - rows.portable[i]) <= 2e-5 * max(1, abs(rows.portable[i])), "d \(d) value \(i): \(rows.best[i]) vs \(rows.portable[i])")
+      }
+    }
+  }
 }

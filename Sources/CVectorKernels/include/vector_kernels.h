@@ -27,4 +27,14 @@ void fm_gelu_erf_forward(const float *x, float *y, long n);
 /// gx = g * (Phi(x) + x phi(x)), the exact GELU's derivative.
 void fm_gelu_erf_backward(const float *x, const float *g, float *gx, long n);
 
+/// One layer-norm row: y = (x - mean) * rstd * w + b over d floats, with mean and
+/// rstd = 1 / sqrt(var + eps) (biased variance) returned through the pointers.
+void fm_layer_norm_row(const float *x, const float *w, const float *b, float *y, long d, float eps, float *mean, float *rstd);
+
+/// The input gradient of one layer-norm row: gx = rstd (g w - mean(g w) - xhat mean(g w xhat)).
+void fm_layer_norm_backward_row(const float *x, const float *g, const float *w, float mean, float rstd, float *gx, long d);
+
+/// One row of the softmax backward: d = p (d - sum(p d)) scale, in place.
+void fm_softmax_backward_row(const float *p, float *d, long n, float scale);
+
 #endif

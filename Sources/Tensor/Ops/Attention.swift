@@ -62,12 +62,7 @@ public func scaledDotProductAttention(
       // dP = dO Vᵀ, then dS = P ⊙ (dP − rowsum(dP ⊙ P)) · scale
       BLAS.sgemm(transA: false, transB: true, m: tq, n: tk, k: d, a: goh, lda: width, b: vh, ldb: width,
         c: ds, ldc: tk, threads: 1)
-      for i in 0..<tq {
-        let pr = p + i * tk, dr = ds + i * tk
-        var dot: Float = 0
-        for j in 0..<tk { dot += pr[j] * dr[j] }
-        for j in 0..<tk { dr[j] = pr[j] * (dr[j] - dot) * scale }
-      }
+      for i in 0..<tq { fm_softmax_backward_row(p + i * tk, ds + i * tk, tk, scale) }
       // dQ = dS K, dK = dSᵀ Q
       BLAS.sgemm(transA: false, transB: false, m: tq, n: d, k: tk, a: ds, lda: tk, b: kh, ldb: width,
         c: pgq + bi * tq * width + off, ldc: width, threads: 1)
@@ -95,4 +90,5 @@ final class SlotAllocator: @unchecked Sendable {
   }
 }
 
+import CVectorKernels
 import Foundation

@@ -1,3 +1,5 @@
+import CVectorKernels
+
 /// Fused layer normalisation over the last axis, forward and backward in one pass each.
 public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float = 1e-5) throws -> Tensor {
   guard let d = x.shape.last, weight.shape == [d], bias.shape == [d] else {
@@ -10,22 +12,7 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float = 1e
   let pm = mean.pointer, pr = rstd.pointer
   let grain = Swift.max(1, Parallel.grain / Swift.max(d, 1))
   Parallel.forRange(rows, grain: grain) { r in
-    for i in r {
-      let row = px + i * d
-      var s: Float = 0
-      for j in 0..<d { s += row[j] }
-      let mu = s / Float(d)
-      var v: Float = 0
-      for j in 0..<d {
-        let c = row[j] - mu
-        v += c * c
-      }
-      let inv = 1 / (v / Float(d) + eps).squareRoot()
-      pm[i] = mu
-      pr[i] = inv
-      let o = po + i * d
-      for j in 0..<d { o[j] = (row[j] - mu) * inv * pw[j] + pb[j] }
-    }
+    for i in r { fm_layer_norm_row(px + i * d, pw, pb, po + i * d, d, eps, pm + i, pr + i) }
   }
   return Tensor.record(out, op: "layerNorm", inputs: [x, weight, bias]) { [mean, rstd] g in
     _ = (mean, rstd)  // keep the saved statistics alive for the raw pointers below
@@ -35,21 +22,7 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float = 1e
       let r = Tensor(uninitialized: x.shape)
       let pgx = r.pointer
       Parallel.forRange(rows, grain: grain) { range in
-        for i in range {
-          let row = px + i * d, gr = pg + i * d, dst = pgx + i * d
-          let mu = pm[i], inv = pr[i]
-          var sumG: Float = 0, sumGX: Float = 0
-          for j in 0..<d {
-            let gh = gr[j] * pw[j]
-            sumG += gh
-            sumGX += gh * (row[j] - mu) * inv
-          }
-          let a = sumG / Float(d), b = sumGX / Float(d)
-          for j in 0..<d {
-            let xh = (row[j] - mu) * inv
-            dst[j] = inv * (gr[j] * pw[j] - a - xh * b)
-          }
-        }
+        for i in range { fm_layer_norm_backward_row(px + i * d, pg + i * d, pw, pm[i], pr[i], pgx + i * d, d) }
       }
       gx = r
     }
