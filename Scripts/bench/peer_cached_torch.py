@@ -5,8 +5,11 @@ text projections (512 → 512, no bias) and the temperature with prompt-CE on tw
 plus CMAC-MMD (pooled-detached, per-class, σ 0.1, λ 1) on cosine margins over six subgroups,
 AdamW. Prints {name: seconds} JSON: the best of --repeats after a warm-up, and `<name>_median`."""
 import argparse, json, statistics, time
+import os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch
 import torch.nn.functional as F
+from peer_losses import cmac_pooled_detached_per_class, margins
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--threads", type=int, default=torch.get_num_threads())
@@ -19,23 +22,6 @@ features = torch.randn(n, width)
 text_pooled = torch.randn(2, width)
 labels_all = torch.tensor([1 if i % 5 == 0 else 0 for i in range(n)])
 groups_all = torch.tensor([i % 6 for i in range(n)])
-
-
-def mmd2(x, y, s=0.1):
-    k = lambda a, b: torch.exp(-(a[:, None] - b[None, :]) ** 2 / (2 * s * s))
-    return k(x, x).mean() + k(y, y).mean() - 2 * k(x, y).mean()
-
-
-def cmac(s, labels, groups):
-    terms = []
-    for y in (0, 1):
-        cls = labels == y
-        pool = s[cls].detach()
-        for g in range(6):
-            m = cls & (groups == g)
-            if m.sum() >= 2:
-                terms.append(mmd2(s[m], pool))
-    return sum(terms) / len(terms)
 
 
 def train():
@@ -52,9 +38,7 @@ def train():
             v = F.normalize(w_image(features[idx]), dim=-1)
             t = F.normalize(w_text(text_pooled), dim=-1)
             sims = v @ t.T
-            correct = sims.gather(1, y[:, None]).squeeze(1)
-            other = sims.masked_fill(F.one_hot(y, 2).bool(), float("-inf")).max(1).values
-            loss = F.cross_entropy(logit_scale.exp().clamp(max=100) * sims, y) + cmac(correct - other, y, g)
+            loss = F.cross_entropy(logit_scale.exp().clamp(max=100) * sims, y) + cmac_pooled_detached_per_class(margins(sims, y), y, g)
             loss.backward()
             opt.step()
 

@@ -13,6 +13,8 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn.functional as F
 from transformers import CLIPConfig, CLIPModel
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_losses import cmac_pooled_detached_per_class, margins
 
 
 def config(preset):
@@ -26,29 +28,6 @@ def config(preset):
         text_config=dict(hidden_size=t[0], intermediate_size=4 * t[0], num_hidden_layers=t[1], num_attention_heads=t[2],
                          max_position_embeddings=77 if preset == "b16" else 32, hidden_act="quick_gelu"),
         projection_dim=proj), image
-
-
-def margins(sims, y):
-    correct = sims.gather(1, y[:, None]).squeeze(1)
-    other = sims.masked_fill(F.one_hot(y, sims.shape[1]).bool(), float("-inf")).max(1).values
-    return correct - other
-
-
-def mmd2(x, y, s=0.1):
-    k = lambda a, b: torch.exp(-(a[:, None] - b[None, :]) ** 2 / (2 * s * s))
-    return k(x, x).mean() + k(y, y).mean() - 2 * k(x, y).mean()
-
-
-def cmac(s, labels, groups):
-    terms = []
-    for y in (0, 1):
-        cls = labels == y
-        pool = s[cls].detach()
-        for g in range(6):
-            m = cls & (groups == g)
-            if m.sum() >= 2:
-                terms.append(mmd2(s[m], pool))
-    return sum(terms) / len(terms) if terms else s.sum() * 0
 
 
 def worker(rank, world, preset, repeats, port, queue):
@@ -74,7 +53,7 @@ def worker(rank, world, preset, repeats, port, queue):
         out = net(input_ids=ids, pixel_values=pixels)
         v, t = F.normalize(out.image_embeds, dim=-1), F.normalize(out.text_embeds, dim=-1)
         sims = v @ t.T
-        loss = F.cross_entropy(model.logit_scale.exp().clamp(max=100) * sims, labels) + cmac(margins(sims, labels), labels, groups)
+        loss = F.cross_entropy(model.logit_scale.exp().clamp(max=100) * sims, labels) + cmac_pooled_detached_per_class(margins(sims, labels), labels, groups)
         loss.backward()
         opt.step()
 

@@ -12,6 +12,8 @@ import torchvision_cpu_shim  # noqa: F401  (transformers imports torchvision whe
 import torch
 import torch.nn.functional as F
 from transformers import CLIPConfig, CLIPModel
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_losses import cmac_pooled_detached_per_class, margins, mmd2
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--threads", type=int, default=torch.get_num_threads())
@@ -51,35 +53,9 @@ def timed_s(fn, repeats):
     return min(times), statistics.median(times)
 
 
-def margins(sims, y):
-    correct = sims.gather(1, y[:, None]).squeeze(1)
-    other = sims.masked_fill(F.one_hot(y, sims.shape[1]).bool(), float("-inf")).max(1).values
-    return correct - other
-
-
-def k(a, b, s=0.1):
-    return torch.exp(-(a[:, None] - b[None, :]) ** 2 / (2 * s * s))
-
-
-def mmd2(x, y):
-    return k(x, x).mean() + k(y, y).mean() - 2 * k(x, y).mean()
-
-
 def cmac_pairs(s):
     sets = [s[groups == g] for g in range(6) if (groups == g).sum() >= 2]
     terms = [mmd2(a, b) for a, b in itertools.combinations(sets, 2)]
-    return sum(terms) / len(terms)
-
-
-def cmac_pooled_detached_per_class(s):
-    terms = []
-    for y in (0, 1):
-        cls = labels == y
-        pool = s[cls].detach()
-        for g in range(6):
-            m = cls & (groups == g)
-            if m.sum() >= 2:
-                terms.append(mmd2(s[m], pool))
     return sum(terms) / len(terms)
 
 
@@ -90,7 +66,7 @@ def step(model, opt, cmac):
     sims = v @ t.T
     loss = F.cross_entropy(model.logit_scale.exp().clamp(max=100) * sims, labels)
     if cmac:
-        loss = loss + cmac_pooled_detached_per_class(margins(sims, labels))
+        loss = loss + cmac_pooled_detached_per_class(margins(sims, labels), labels, groups)
     loss.backward()
     opt.step()
 
