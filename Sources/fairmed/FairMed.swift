@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distributed
 
 /// The `fairmed` command line: each subcommand parses its options and calls the libraries.
 @main
@@ -13,6 +14,21 @@ struct FairMedCommand: ParsableCommand {
       """,
     subcommands: subcommandList
   )
+
+  /// Parses and runs the command; under an MPI launcher with several processes, only the
+  /// commands that split their work over ranks (`train`, `predict`) run, since any other would
+  /// run whole in every process.
+  static func main() {
+    do {
+      var command = try parseAsRoot()
+      if let n = World.launchedProcesses(), n > 1, !(command is TrainCommand || command is PredictCommand) {
+        throw ValidationError("started as one of \(n) MPI processes: only `fairmed train` and `fairmed predict` split their work over processes; run this command without mpirun/srun")
+      }
+      try command.run()
+    } catch {
+      exit(withError: error)
+    }
+  }
 }
 
 /// Every subcommand, in the order `fairmed help` lists them.

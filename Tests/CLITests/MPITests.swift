@@ -157,6 +157,14 @@ struct MPITests {
     }
   }
 
+  @Test func commandsThatDoNotSplitTheirWorkRefuseSeveralProcesses() throws {
+    let out = Self.root + "/never-synth"
+    let r = try Self.run(2, ["synth", "derm", "--n", "10", "--out", out])
+    #expect(r.status != 0 && !r.hung)
+    #expect(r.output.contains("only `fairmed train` and `fairmed predict` split their work"), "\(r.output)")
+    #expect(!FileManager.default.fileExists(atPath: out))
+  }
+
   @Test func aBatchSmallerThanTheWorldIsRefusedByEveryRank() throws {
     let r = try Self.run(3, ["train", "--data", Self.data, "--from-scratch", "tiny", "--image-size", "32", "--batch-size", "2", "--out", Self.root + "/tiny-batch"])
     #expect(r.status != 0 && !r.hung)
