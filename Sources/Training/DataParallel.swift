@@ -148,6 +148,13 @@ public struct DataParallel {
     }
   }
 
+  /// Refuses an epoch with a batch smaller than the world (a training set with fewer samples than
+  /// processes): some rank would have nothing to encode.
+  public func check(batches: [[Int]], dataset: String) throws {
+    guard let smallest = batches.map(\.count).min(), smallest < size else { return }
+    throw TrainingError.invalidConfig(["\(dataset): a training batch holds \(smallest) samples, fewer than the \(size) processes (mpirun -np); use fewer processes"])
+  }
+
   /// This rank's contiguous share of `count` rows (earlier ranks take one more when it does not divide).
   public func rows(of count: Int) -> Range<Int> { Self.rows(of: count, rank: rank, size: size) }
 

@@ -80,7 +80,11 @@ public final class Trainer {
     let replaced = try parallel.onLeader("checking the run folder") {
       try RunFolder.check(runDirectory, config: config, resume: resume, overwrite: overwrite)
     }
-    let session = try parallel.together("loading the data and the model") { try setUp() }
+    let session = try parallel.together("loading the data and the model") { () throws -> Session in
+      let s = try setUp()
+      try parallel.check(batches: s.sampler.batches(epoch: 0), dataset: s.data.train.name)
+      return s
+    }
     try parallel.onLeader("writing run.json") {
       try RunFolder.clear(runDirectory, replaced ?? [])  // only once data and model have loaded
       try config.write(to: runDirectory + "/run.json")

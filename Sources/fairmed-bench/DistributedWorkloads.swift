@@ -16,7 +16,9 @@ func distributedStep(preset: String, repeats: Int) throws {
   let dp = DataParallel(world: world)
   let (config, batch): (CLIPConfig, Int)
   switch preset {
-  case "tiny": (config, batch) = (ModelPresets.config(named: "tiny", imageSize: 64) ?? clipB16Config(), 64)
+  case "tiny":
+    guard let tiny = ModelPresets.config(named: "tiny", imageSize: 64) else { throw BenchError("no tiny preset") }
+    (config, batch) = (tiny, 64)
   case "b16": (config, batch) = (clipB16Config(), 8)
   default: throw BenchError("--distributed takes tiny or b16, got \(preset)")
   }

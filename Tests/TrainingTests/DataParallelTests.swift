@@ -140,6 +140,17 @@ import Testing
     }
   }
 
+  @Test func batchesSmallerThanTheWorldAreRefusedNamingTheFlag() throws {
+    let dp = DataParallel(world: ThreadRank(rank: 0, world: ThreadedWorld(size: 3)))
+    #expect(throws: TrainingError.self) { try dp.check(batchSize: 2) }
+    try dp.check(batchSize: 3)
+    do {
+      try dp.check(batches: [[0, 1, 2, 3], [4, 5]], dataset: "train")
+      Issue.record("a 2-sample batch on 3 ranks was accepted")
+    } catch { #expect("\(error)".contains("a training batch holds 2 samples, fewer than the 3 processes")) }
+    try dp.check(batches: [[0, 1, 2], [3, 4, 5]], dataset: "train")
+  }
+
   @Test func aFailureOnOneRankReachesEveryRank() throws {
     struct Boom: Error {}
     let out = try ThreadedWorld.run(size: 3) { world -> String in
