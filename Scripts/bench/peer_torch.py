@@ -37,20 +37,20 @@ for n in (1024, 2048):
 
 
 class Block(torch.nn.Module):
-    """One pre-LN CLIP encoder layer (quick-GELU MLP), as in transformers' CLIPEncoderLayer."""
+    """One pre-LN CLIP encoder layer (quick-GELU MLP). q, k and v come from one fused projection,
+    as in open_clip's nn.MultiheadAttention (FairMed's block fuses them too)."""
 
     def __init__(self, width, heads, mlp):
         super().__init__()
         self.heads = heads
         self.ln1, self.ln2 = torch.nn.LayerNorm(width), torch.nn.LayerNorm(width)
-        self.q, self.k, self.v, self.o = (torch.nn.Linear(width, width) for _ in range(4))
+        self.qkv, self.o = torch.nn.Linear(width, 3 * width), torch.nn.Linear(width, width)
         self.fc1, self.fc2 = torch.nn.Linear(width, mlp), torch.nn.Linear(mlp, width)
 
     def forward(self, x):
         b, t, w = x.shape
-        h = self.ln1(x)
-        split = lambda y: y.view(b, t, self.heads, w // self.heads).transpose(1, 2)
-        a = F.scaled_dot_product_attention(split(self.q(h)), split(self.k(h)), split(self.v(h)))
+        q, k, v = self.qkv(self.ln1(x)).view(b, t, 3, self.heads, w // self.heads).permute(2, 0, 3, 1, 4)
+        a = F.scaled_dot_product_attention(q, k, v)
         x = x + self.o(a.transpose(1, 2).reshape(b, t, w))
         m = self.fc1(self.ln2(x))
         return x + self.fc2(m * torch.sigmoid(1.702 * m))

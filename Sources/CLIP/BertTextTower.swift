@@ -78,7 +78,7 @@ public final class BertLayer: Module {
   }
 
   public func callAsFunction(_ x: Tensor, keyMask: [Bool]) throws -> Tensor {
-    let a = try scaledDotProductAttention(query(x), key(x), value(x), heads: heads, keyMask: keyMask)
+    let a = try selfAttention(x, query: query, key: key, value: value, heads: heads, keyMask: keyMask)
     let h = try attentionNorm(x + attentionDense(a))
     return try outputNorm(h + output(intermediate(h).gelu(approximate: false)))
   }

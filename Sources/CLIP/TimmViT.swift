@@ -47,11 +47,7 @@ public final class FusedQKVAttention: Module {
   public var submodules: [(String, Module)] { [("qkv", qkv), ("proj", proj)] }
 
   public func callAsFunction(_ x: Tensor, keyMask: [Bool]? = nil) throws -> Tensor {
-    let packed = try qkv(x)
-    let d = x.shape[2]
-    let q = try packed.narrow(axis: 2, start: 0, length: d), k = try packed.narrow(axis: 2, start: d, length: d)
-    let v = try packed.narrow(axis: 2, start: 2 * d, length: d)
-    return try proj(scaledDotProductAttention(q, k, v, heads: heads, keyMask: keyMask))
+    try proj(scaledDotProductAttention(packed: qkv(x), heads: heads, keyMask: keyMask))
   }
 }
 

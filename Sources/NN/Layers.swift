@@ -31,8 +31,13 @@ public final class Linear: Module {
 
   public func callAsFunction(_ x: Tensor) throws -> Tensor {
     let y = try linear(x, weight: weight, bias: bias)
-    guard let lora else { return y }
-    return try y + lora.b(lora.a(lora.dropout.map { try $0(x) } ?? x)) * lora.scaling
+    return try loraDelta(x).map { try y + $0 } ?? y
+  }
+
+  /// The adapter's term `scaling · B·A·dropout(x)`, or nil without an adapter.
+  public func loraDelta(_ x: Tensor) throws -> Tensor? {
+    guard let lora else { return nil }
+    return try lora.b(lora.a(lora.dropout.map { try $0(x) } ?? x)) * lora.scaling
   }
 }
 

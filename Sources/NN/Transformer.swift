@@ -23,9 +23,25 @@ public final class MultiHeadAttention: Module {
 
   /// Self-attention over `x: [B, T, dim]`; `causal` lets position i see positions ≤ i only.
   public func callAsFunction(_ x: Tensor, causal: Bool = false) throws -> Tensor {
-    let a = try scaledDotProductAttention(qProj(x), kProj(x), vProj(x), heads: heads, causal: causal)
-    return try outProj(a)
+    try outProj(selfAttention(x, query: qProj, key: kProj, value: vProj, heads: heads, causal: causal))
   }
+}
+
+/// Attention of `x: [B, T, W]` over itself through three projections, run as one stacked GEMM on
+/// packed heads. LoRA adapters add their terms to their slices of the packed projection, so a
+/// zero adapter leaves the numbers exactly as without one.
+public func selfAttention(
+  _ x: Tensor, query: Linear, key: Linear, value: Linear, heads: Int, causal: Bool = false, keyMask: [Bool]? = nil
+) throws -> Tensor {
+  let projections = [query, key, value]
+  var qkv = try linear(x, stackedWeights: projections.map(\.weight), biases: projections.map(\.bias))
+  let deltas = try projections.map { try $0.loraDelta(x) }
+  if deltas.contains(where: { $0 != nil }) {
+    let rows = Array(x.shape.dropLast())
+    let slices = zip(deltas, projections).map { delta, p in delta ?? Tensor.zeros(rows + [p.weight.shape[0]]) }
+    qkv = try qkv + concat(slices, axis: x.rank - 1)
+  }
+  return try scaledDotProductAttention(packed: qkv, heads: heads, causal: causal, keyMask: keyMask)
 }
 
 /// Two-layer feed-forward block `fc2(act(fc1(x)))`.

@@ -71,6 +71,9 @@ func runBenchChild(_ spec: String, repeats: Int) throws {
     guard let width = Int(parts[1]), let heads = Int(parts[2]), width > 0, heads > 0 else { throw BenchError("block:WIDTH:HEADS, got \(spec)") }
     let (f, t) = try blockTimings(width: width, heads: heads, mlp: 4 * width, batch: 8, tokens: 197, repeats: repeats)
     output = try JSONEncoder().encode(["forward_ms": f.best, "forward_backward_ms": t.best])
+  case ("step", 2):  // step:PRESET, for profiling one preset's training step alone
+    let rows = try presetRows(parts[1], repeats: repeats)
+    output = try JSONEncoder().encode(Dictionary(uniqueKeysWithValues: rows.map { ($0.name, $0.fairmed) }))
   default:
     throw BenchError("unknown child workload \(spec)")
   }

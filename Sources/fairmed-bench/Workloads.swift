@@ -65,8 +65,7 @@ struct BlockParameters {
   func callAsFunction(_ x: Tensor) throws -> Tensor {
     let h = try layerNorm(x, weight: ln1w, bias: ln1b)
     let a = try scaledDotProductAttention(
-      linear(h, weight: wq, bias: bq), linear(h, weight: wk, bias: bk), linear(h, weight: wv, bias: bv),
-      heads: heads)
+      packed: linear(h, stackedWeights: [wq, wk, wv], biases: [bq, bk, bv]), heads: heads)
     let x1 = try x + linear(a, weight: wo, bias: bo)
     let m = try linear(layerNorm(x1, weight: ln2w, bias: ln2b), weight: w1, bias: b1).quickGELU()
     return try x1 + linear(m, weight: w2, bias: b2)

@@ -1,3 +1,6 @@
+import CVectorKernels
+import Foundation
+
 /// Fused scaled dot-product attention on packed heads.
 ///
 /// `q`: `[B, Tq, H·D]`, `k`, `v`: `[B, Tk, H·D]` (exactly what the q/k/v projections produce);
@@ -11,65 +14,136 @@ public func scaledDotProductAttention(
   guard q.rank == 3, k.rank == 3, v.shape == k.shape, q.shape[0] == k.shape[0], q.shape[2] == k.shape[2],
     heads > 0, q.shape[2] % heads == 0
   else { throw TensorError.shapeMismatch(op: "scaledDotProductAttention (heads \(heads))", lhs: q.shape, rhs: k.shape) }
-  let b = q.shape[0], tq = q.shape[1], tk = k.shape[1], width = q.shape[2], d = width / heads
-  if let keyMask {
-    guard keyMask.count == b * tk else {
-      throw TensorError.invalidArgument("scaledDotProductAttention: key mask of \(keyMask.count) for \(b)×\(tk) keys")
+  let width = q.shape[2]
+  let layout = AttentionLayout(batch: q.shape[0], heads: heads, headWidth: width / heads, queries: q.shape[1],
+    keys: k.shape[1], queryRow: width, keyRow: width)
+  try layout.check(keyMask: keyMask)
+  let (out, probs) = layout.forward(q: q.pointer, k: k.pointer, v: v.pointer, causal: causal, keyMask: keyMask)
+  return Tensor.record(out, op: "scaledDotProductAttention", inputs: [q, k, v]) { g in
+    let gq = Tensor(uninitialized: q.shape), gk = Tensor(uninitialized: k.shape), gv = Tensor(uninitialized: v.shape)
+    layout.backward(g.pointer, probs: probs, q: q.pointer, k: k.pointer, v: v.pointer,
+      gq: gq.pointer, gk: gk.pointer, gv: gv.pointer)
+    return [gq, gk, gv]
+  }
+}
+
+/// Self-attention on one packed projection `qkv: [B, T, 3·H·D]` (q, k and v side by side on each
+/// row, as one fused q/k/v GEMM writes them). Same result as the three-tensor form; its gradient
+/// is one packed tensor too, so the projection's backward is one GEMM.
+public func scaledDotProductAttention(
+  packed qkv: Tensor, heads: Int, causal: Bool = false, keyMask: [Bool]? = nil
+) throws -> Tensor {
+  guard qkv.rank == 3, qkv.shape[2] % 3 == 0, heads > 0, (qkv.shape[2] / 3) % heads == 0 else {
+    throw TensorError.invalidArgument("scaledDotProductAttention(packed:): shape \(qkv.shape) is not [B, T, 3·\(heads)·D]")
+  }
+  let width = qkv.shape[2] / 3, tokens = qkv.shape[1]
+  let layout = AttentionLayout(batch: qkv.shape[0], heads: heads, headWidth: width / heads, queries: tokens,
+    keys: tokens, queryRow: 3 * width, keyRow: 3 * width)
+  try layout.check(keyMask: keyMask)
+  let base = qkv.pointer
+  let (out, probs) = layout.forward(q: base, k: base + width, v: base + 2 * width, causal: causal, keyMask: keyMask)
+  return Tensor.record(out, op: "scaledDotProductAttention(packed:)", inputs: [qkv]) { g in
+    let gqkv = Tensor(uninitialized: qkv.shape)
+    let gp = gqkv.pointer
+    layout.backward(g.pointer, probs: probs, q: base, k: base + width, v: base + 2 * width,
+      gq: gp, gk: gp + width, gv: gp + 2 * width)
+    return [gqkv]
+  }
+}
+
+/// Where the heads of q, k and v lie: row strides of the query and key/value matrices (the
+/// width for separate tensors, 3× the width for a packed projection); gradients use the same.
+struct AttentionLayout {
+  let batch: Int, heads: Int, headWidth: Int, queries: Int, keys: Int
+  let queryRow: Int, keyRow: Int
+
+  var width: Int { heads * headWidth }
+
+  func check(keyMask: [Bool]?) throws {
+    guard let keyMask else { return }
+    guard keyMask.count == batch * keys else {
+      throw TensorError.invalidArgument("scaledDotProductAttention: key mask of \(keyMask.count) for \(batch)×\(keys) keys")
     }
-    for bi in 0..<b where !keyMask[(bi * tk)..<((bi + 1) * tk)].contains(true) {
+    for bi in 0..<batch where !keyMask[(bi * keys)..<((bi + 1) * keys)].contains(true) {
       throw TensorError.invalidArgument("scaledDotProductAttention: row \(bi) masks every key")
     }
   }
-  let scale = 1 / Float(d).squareRoot()
-  let probs = Tensor(uninitialized: [b, heads, tq, tk])
-  let out = Tensor(uninitialized: q.shape)
-  let pq = q.pointer, pk = k.pointer, pv = v.pointer, pp = probs.pointer, po = out.pointer
-  Parallel.forEach(b * heads) { bh in
-    let bi = bh / heads, h = bh % heads
-    let qh = pq + bi * tq * width + h * d, kh = pk + bi * tk * width + h * d
-    let vh = pv + bi * tk * width + h * d, oh = po + bi * tq * width + h * d
-    let p = pp + bh * tq * tk
-    BLAS.sgemm(transA: false, transB: true, m: tq, n: tk, k: d, alpha: scale, a: qh, lda: width,
-      b: kh, ldb: width, c: p, ldc: tk, threads: 1)
-    for i in 0..<tq {
-      let row = p + i * tk
-      if causal && i + 1 < tk { (row + i + 1).update(repeating: -.infinity, count: tk - i - 1) }
-      if let keyMask { for j in 0..<tk where !keyMask[bi * tk + j] { row[j] = -.infinity } }
-      Tensor.softmaxLane(row, row, tk, 1)
-    }
-    BLAS.sgemm(transA: false, transB: false, m: tq, n: d, k: tk, a: p, lda: tk, b: vh, ldb: width,
-      c: oh, ldc: width, threads: 1)
-  }
-  return Tensor.record(out, op: "scaledDotProductAttention", inputs: [q, k, v]) { [probs] g in
-    _ = probs  // the saved probabilities behind `pp`
-    let gq = Tensor(uninitialized: q.shape), gk = Tensor(uninitialized: k.shape)
-    let gv = Tensor(uninitialized: v.shape)
-    let pg = g.pointer, pgq = gq.pointer, pgk = gk.pointer, pgv = gv.pointer
-    let scratch = Tensor(uninitialized: [Parallel.threadCount, tq, tk])
-    let slots = SlotAllocator(Parallel.threadCount)
-    Parallel.forEach(b * heads) { bh in
+
+  /// The output `[B, Tq, H·D]` and the probabilities `[B, H, Tq, Tk]` saved for backward.
+  func forward(
+    q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, causal: Bool, keyMask: [Bool]?
+  ) -> (Tensor, Tensor) {
+    let tq = queries, tk = keys, d = headWidth, w = width
+    let scale = 1 / Float(d).squareRoot()
+    let probs = Tensor(uninitialized: [batch, heads, tq, tk])
+    let out = Tensor(uninitialized: [batch, tq, w])
+    let pp = probs.pointer, po = out.pointer
+    let scratch = ThreadScratch(count: d * tk)
+    Parallel.forEach(batch * heads) { bh in
       let bi = bh / heads, h = bh % heads
-      let off = h * d
-      let qh = pq + bi * tq * width + off, kh = pk + bi * tk * width + off, vh = pv + bi * tk * width + off
-      let goh = pg + bi * tq * width + off
+      let qh = q + bi * tq * queryRow + h * d, kh = k + bi * tk * keyRow + h * d, vh = v + bi * tk * keyRow + h * d
       let p = pp + bh * tq * tk
-      let slot = slots.acquire()
-      defer { slots.release(slot) }
-      let ds = scratch.pointer + slot * tq * tk
-      // dV = Pᵀ dO
-      BLAS.sgemm(transA: true, transB: false, m: tk, n: d, k: tq, a: p, lda: tk, b: goh, ldb: width,
-        c: pgv + bi * tk * width + off, ldc: width, threads: 1)
-      // dP = dO Vᵀ, then dS = P ⊙ (dP − rowsum(dP ⊙ P)) · scale
-      BLAS.sgemm(transA: false, transB: true, m: tq, n: tk, k: d, a: goh, lda: width, b: vh, ldb: width,
-        c: ds, ldc: tk, threads: 1)
-      for i in 0..<tq { fm_softmax_backward_row(p + i * tk, ds + i * tk, tk, scale) }
-      // dQ = dS K, dK = dSᵀ Q
-      BLAS.sgemm(transA: false, transB: false, m: tq, n: d, k: tk, a: ds, lda: tk, b: kh, ldb: width,
-        c: pgq + bi * tq * width + off, ldc: width, threads: 1)
-      BLAS.sgemm(transA: true, transB: false, m: tk, n: d, k: tq, a: ds, lda: tk, b: qh, ldb: width,
-        c: pgk + bi * tk * width + off, ldc: width, threads: 1)
+      scratch.with { kt in
+        fm_transpose(tk, d, kh, keyRow, kt, tk)
+        fm_small_gemm(tq, tk, d, scale, qh, queryRow, 1, kt, tk, 0, p, tk)
+      }
+      for i in 0..<tq {
+        let row = p + i * tk
+        if causal && i + 1 < tk { (row + i + 1).update(repeating: -.infinity, count: tk - i - 1) }
+        if let keyMask { for j in 0..<tk where !keyMask[bi * tk + j] { row[j] = -.infinity } }
+        Tensor.softmaxLane(row, row, tk, 1)
+      }
+      fm_small_gemm(tq, d, tk, 1, p, tk, 1, vh, keyRow, 0, po + bi * tq * w + h * d, w)
     }
-    return [gq, gk, gv]
+    return (out, probs)
+  }
+
+  /// Writes dQ, dK, dV (strided as q, k, v) from the output gradient `g: [B, Tq, H·D]`.
+  func backward(
+    _ g: UnsafePointer<Float>, probs: Tensor, q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+    gq: UnsafeMutablePointer<Float>, gk: UnsafeMutablePointer<Float>, gv: UnsafeMutablePointer<Float>
+  ) {
+    let tq = queries, tk = keys, d = headWidth, w = width
+    let scale = 1 / Float(d).squareRoot()
+    let pp = probs.pointer
+    let scratch = ThreadScratch(count: tq * tk + d * tk)
+    Parallel.forEach(batch * heads) { bh in
+      let bi = bh / heads, h = bh % heads
+      let qo = bi * tq * queryRow + h * d, ko = bi * tk * keyRow + h * d
+      let goh = g + bi * tq * w + h * d
+      let p = pp + bh * tq * tk
+      scratch.with { buffer in
+        let ds = buffer, vt = buffer + tq * tk
+        // dV = Pᵀ dO
+        fm_small_gemm(tk, d, tq, 1, p, 1, tk, goh, w, 0, gv + ko, keyRow)
+        // dP = dO Vᵀ, then dS = P ⊙ (dP − rowsum(dP ⊙ P)) · scale
+        fm_transpose(tk, d, v + ko, keyRow, vt, tk)
+        fm_small_gemm(tq, tk, d, 1, goh, w, 1, vt, tk, 0, ds, tk)
+        for i in 0..<tq { fm_softmax_backward_row(p + i * tk, ds + i * tk, tk, scale) }
+        // dQ = dS K, dK = dSᵀ Q
+        fm_small_gemm(tq, d, tk, 1, ds, tk, 1, k + ko, keyRow, 0, gq + qo, queryRow)
+        fm_small_gemm(tk, d, tq, 1, ds, 1, tk, q + qo, queryRow, 0, gk + ko, keyRow)
+      }
+    }
+  }
+}
+
+/// One scratch buffer of `count` floats per thread inside `Parallel.forEach`.
+final class ThreadScratch: @unchecked Sendable {
+  private let storage: Tensor
+  private let count: Int
+  private let slots: SlotAllocator
+
+  init(count: Int) {
+    self.count = count
+    storage = Tensor(uninitialized: [Parallel.threadCount, count])
+    slots = SlotAllocator(Parallel.threadCount)
+  }
+
+  func with(_ body: (UnsafeMutablePointer<Float>) -> Void) {
+    let slot = slots.acquire()
+    defer { slots.release(slot) }
+    body(storage.pointer + slot * count)
   }
 }
 
@@ -89,6 +163,3 @@ final class SlotAllocator: @unchecked Sendable {
     lock.unlock()
   }
 }
-
-import CVectorKernels
-import Foundation
