@@ -28,19 +28,14 @@ public final class MultiHeadAttention: Module {
 }
 
 /// Attention of `x: [B, T, W]` over itself through three projections, run as one stacked GEMM on
-/// packed heads. LoRA adapters add their terms to their slices of the packed projection, so a
-/// zero adapter leaves the numbers exactly as without one.
+/// packed heads. LoRA terms are written into their slices of the packed projection before the
+/// GEMM adds onto them, so a zero adapter leaves the numbers exactly as without one.
 public func selfAttention(
   _ x: Tensor, query: Linear, key: Linear, value: Linear, heads: Int, causal: Bool = false, keyMask: [Bool]? = nil
 ) throws -> Tensor {
   let projections = [query, key, value]
-  var qkv = try linear(x, stackedWeights: projections.map(\.weight), biases: projections.map(\.bias))
-  let deltas = try projections.map { try $0.loraDelta(x) }
-  if deltas.contains(where: { $0 != nil }) {
-    let rows = Array(x.shape.dropLast())
-    let slices = zip(deltas, projections).map { delta, p in delta ?? Tensor.zeros(rows + [p.weight.shape[0]]) }
-    qkv = try qkv + concat(slices, axis: x.rank - 1)
-  }
+  let qkv = try linear(x, stackedWeights: projections.map(\.weight), biases: projections.map(\.bias),
+    addends: projections.map { try $0.loraDelta(x) })
   return try scaledDotProductAttention(packed: qkv, heads: heads, causal: causal, keyMask: keyMask)
 }
 

@@ -106,6 +106,24 @@ import Testing
     #expect(throws: TensorError.self) { try linear(x, stackedWeights: [], biases: []) }
   }
 
+  /// Addends (LoRA terms) land in their slices; a zero addend changes no bit.
+  @Test func stackedLinearAddsAddendsIntoTheirSlices() throws {
+    let x = Self.input([2, 3, 4], seed: 56)
+    let w = [Self.input([5, 4], seed: 57), Self.input([2, 4], seed: 58)]
+    let b: [Tensor?] = [Self.input([5], seed: 59), nil]
+    let a: [Tensor?] = [nil, Self.input([2, 3, 2], seed: 60)]
+    let fused = try linear(x, stackedWeights: w, biases: b, addends: a)
+    let separate = try concat([linear(x, weight: w[0], bias: b[0]), linear(x, weight: w[1]) + a[1]!], axis: 2)
+    for (got, want) in zip(fused.scalars, separate.scalars) { #expect(abs(got - want) <= 1e-5) }
+    let zero = try linear(x, stackedWeights: w, biases: b, addends: [Tensor.zeros([2, 3, 5]), nil])
+    #expect(zero.scalars == (try linear(x, stackedWeights: w, biases: b)).scalars)
+    try checkGradients([x, w[0], w[1], b[0]!, a[1]!]) { t in
+      try linear(t[0], stackedWeights: [t[1], t[2]], biases: [t[3], nil], addends: [nil, t[4]])
+    }
+    #expect(throws: TensorError.self) { try linear(x, stackedWeights: w, biases: b, addends: [nil, Self.input([2, 3, 5], seed: 61)]) }
+    #expect(throws: TensorError.self) { try linear(x, stackedWeights: w, biases: b, addends: [nil]) }
+  }
+
   @Test(arguments: [false, true])
   func packedAttentionEqualsSeparate(causal: Bool) throws {
     let qkv = Self.input([2, 5, 18], seed: 53).requiringGrad()
