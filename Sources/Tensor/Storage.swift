@@ -29,7 +29,16 @@ final class BufferPool: @unchecked Sendable {
   private var pooledBytes = 0
   /// Buffers below this many floats use malloc directly (it is fast for them).
   private let minPooled = 4096
-  private let budgetBytes = (ProcessInfo.processInfo.environment["FAIRMED_POOL_MB"].flatMap(Int.init) ?? 2048) << 20
+  private let budgetBytes = BufferPool.budgetBytes(
+    megabytes: ProcessInfo.processInfo.environment["FAIRMED_POOL_MB"], physicalMemory: ProcessInfo.processInfo.physicalMemory)
+
+  /// `FAIRMED_POOL_MB` (0 pools nothing), else a quarter of physical memory. A ViT-B/16
+  /// fine-tuning step frees ≈ 3.5 GB of activations that the next step takes again; buffers the
+  /// pool cannot keep go back to the system and come back as freshly zeroed pages.
+  static func budgetBytes(megabytes: String?, physicalMemory: UInt64) -> Int {
+    if let megabytes, let mb = Int(megabytes), mb >= 0 { return min(mb, 1 << 30) << 20 }
+    return Int(clamping: physicalMemory / 4)
+  }
 
   func take(_ count: Int) -> UnsafeMutablePointer<Float> {
     let n = max(count, 1)

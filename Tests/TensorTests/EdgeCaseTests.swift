@@ -2,6 +2,18 @@ import Testing
 @testable import Tensor
 
 struct EdgeCaseTests {
+  /// The buffer pool's budget: FAIRMED_POOL_MB when it is a count of megabytes, else a quarter of
+  /// physical memory.
+  @Test func bufferPoolBudgetComesFromTheEnvironmentOrMemory() {
+    let gb: UInt64 = 1 << 30
+    #expect(BufferPool.budgetBytes(megabytes: "512", physicalMemory: 24 * gb) == 512 << 20)
+    #expect(BufferPool.budgetBytes(megabytes: "0", physicalMemory: 24 * gb) == 0)
+    #expect(BufferPool.budgetBytes(megabytes: nil, physicalMemory: 24 * gb) == 6 << 30)
+    #expect(BufferPool.budgetBytes(megabytes: "-3", physicalMemory: 24 * gb) == 6 << 30)
+    #expect(BufferPool.budgetBytes(megabytes: "lots", physicalMemory: 8 * gb) == 2 << 30)
+    #expect(BufferPool.budgetBytes(megabytes: "\(Int.max)", physicalMemory: 8 * gb) == 1 << 50)
+  }
+
   @Test func broadcastingErrorNamesBothShapes() throws {
     let a = Tensor.zeros([2, 3]), b = Tensor.zeros([4])
     do {
