@@ -32,9 +32,9 @@ final class BufferPool: @unchecked Sendable {
   private let budgetBytes = BufferPool.budgetBytes(
     megabytes: ProcessInfo.processInfo.environment["FAIRMED_POOL_MB"], physicalMemory: ProcessInfo.processInfo.physicalMemory)
 
-  /// `FAIRMED_POOL_MB` (0 pools nothing), else a quarter of physical memory. A ViT-B/16
-  /// fine-tuning step frees ≈ 3.5 GB of activations that the next step takes again; buffers the
-  /// pool cannot keep go back to the system and come back as freshly zeroed pages.
+  /// `FAIRMED_POOL_MB` (0 pools nothing), else a quarter of physical memory. A training step frees
+  /// its activations and gradients and the next step takes them again; buffers the pool cannot
+  /// keep go back to the system and come back as freshly zeroed pages.
   static func budgetBytes(megabytes: String?, physicalMemory: UInt64) -> Int {
     if let megabytes, let mb = Int(megabytes), mb >= 0 { return min(mb, 1 << 30) << 20 }
     return Int(clamping: physicalMemory / 4)
