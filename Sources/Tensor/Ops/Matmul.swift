@@ -92,44 +92,9 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
 }
 
 /// Affine map `x · Wᵀ + b` with the Hugging Face weight layout `W: [out, in]`; the bias is added
-/// by the GEMM itself (beta = 1 over bias rows).
+/// by the GEMM itself (beta = 1 over bias rows). One map of ``linear(_:stackedWeights:biases:addends:)``.
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) throws -> Tensor {
-  guard weight.rank == 2, x.rank >= 1, x.shape[x.rank - 1] == weight.shape[1] else {
-    throw TensorError.shapeMismatch(op: "linear", lhs: x.shape, rhs: weight.shape)
-  }
-  let inF = weight.shape[1], outF = weight.shape[0]
-  if let bias, bias.shape != [outF] {
-    throw TensorError.shapeMismatch(op: "linear (bias)", lhs: weight.shape, rhs: bias.shape)
-  }
-  let rows = x.count / Swift.max(inF, 1)
-  let out = Tensor(uninitialized: Array(x.shape.dropLast()) + [outF])
-  let po = out.pointer
-  if let bias {
-    let pb = bias.pointer
-    Parallel.forRange(rows, grain: Swift.max(1, Parallel.grain / Swift.max(outF, 1))) { r in
-      for i in r { (po + i * outF).update(from: pb, count: outF) }
-    }
-  }
-  BLAS.sgemm(transA: false, transB: true, m: rows, n: outF, k: inF, a: x.pointer, lda: inF,
-    b: weight.pointer, ldb: inF, beta: bias == nil ? 0 : 1, c: po, ldc: outF)
-  let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
-  return Tensor.record(out, op: "linear", inputs: inputs) { g in
-    var gx: Tensor? = nil, gw: Tensor? = nil, gb: Tensor? = nil
-    if x.requiresGrad {
-      let r = Tensor(uninitialized: x.shape)
-      BLAS.sgemm(transA: false, transB: false, m: rows, n: inF, k: outF, a: g.pointer, lda: outF,
-        b: weight.pointer, ldb: inF, c: r.pointer, ldc: inF)
-      gx = r
-    }
-    if weight.requiresGrad {
-      let r = Tensor(uninitialized: weight.shape)
-      BLAS.sgemm(transA: true, transB: false, m: outF, n: inF, k: rows, a: g.pointer, lda: outF,
-        b: x.pointer, ldb: inF, c: r.pointer, ldc: inF)
-      gw = r
-    }
-    if let bias, bias.requiresGrad { gb = columnSums(g.pointer, rows: rows, cols: outF) }
-    return [gx, gw, gb]
-  }
+  try linear(x, stackedWeights: [weight], biases: [bias])
 }
 
 /// Column sums of a row-major `[rows, cols]` buffer (bias gradients), split over column blocks.

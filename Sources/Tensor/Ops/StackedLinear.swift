@@ -6,15 +6,16 @@
 /// gradient and one for all the weights' (their gradients are views of it).
 public func linear(_ x: Tensor, stackedWeights weights: [Tensor], biases: [Tensor?], addends: [Tensor?] = []) throws -> Tensor {
   let addends = addends.isEmpty ? [Tensor?](repeating: nil, count: weights.count) : addends
-  guard !weights.isEmpty, biases.count == weights.count, addends.count == weights.count, x.rank >= 1 else {
+  guard !weights.isEmpty, biases.count == weights.count, addends.count == weights.count else {
     throw TensorError.invalidArgument(
       "linear(stackedWeights:): \(weights.count) weights, \(biases.count) biases, \(addends.count) addends")
   }
+  guard x.rank >= 1 else { throw TensorError.shapeMismatch(op: "linear", lhs: x.shape, rhs: weights[0].shape) }
   let inF = x.shape[x.rank - 1], rowShape = Array(x.shape.dropLast())
   for ((w, b), a) in zip(zip(weights, biases), addends) {
-    guard w.rank == 2, w.shape[1] == inF else { throw TensorError.shapeMismatch(op: "linear (stacked)", lhs: x.shape, rhs: w.shape) }
-    if let b, b.shape != [w.shape[0]] { throw TensorError.shapeMismatch(op: "linear (stacked bias)", lhs: w.shape, rhs: b.shape) }
-    if let a, a.shape != rowShape + [w.shape[0]] { throw TensorError.shapeMismatch(op: "linear (stacked addend)", lhs: w.shape, rhs: a.shape) }
+    guard w.rank == 2, w.shape[1] == inF else { throw TensorError.shapeMismatch(op: "linear", lhs: x.shape, rhs: w.shape) }
+    if let b, b.shape != [w.shape[0]] { throw TensorError.shapeMismatch(op: "linear (bias)", lhs: w.shape, rhs: b.shape) }
+    if let a, a.shape != rowShape + [w.shape[0]] { throw TensorError.shapeMismatch(op: "linear (addend)", lhs: w.shape, rhs: a.shape) }
   }
   let layout = StackedLayout(outs: weights.map { $0.shape[0] }, inF: inF, rows: x.count / Swift.max(inF, 1))
   let out = Tensor(uninitialized: rowShape + [layout.total])
@@ -24,7 +25,7 @@ public func linear(_ x: Tensor, stackedWeights weights: [Tensor], biases: [Tenso
       b: stacked.pointer, ldb: inF, beta: accumulate ? 1 : 0, c: out.pointer, ldc: layout.total)
   }
   let presentBiases = biases.compactMap { $0 }, presentAddends = addends.compactMap { $0 }
-  return Tensor.record(out, op: "linear(stackedWeights:)", inputs: [x] + weights + presentBiases + presentAddends) { g in
+  return Tensor.record(out, op: weights.count == 1 ? "linear" : "linear(stackedWeights:)", inputs: [x] + weights + presentBiases + presentAddends) { g in
     var gx: Tensor? = nil
     if x.requiresGrad {  // the weights are stacked again rather than kept from the forward pass
       let r = Tensor(uninitialized: x.shape)
@@ -52,8 +53,9 @@ struct StackedLayout {
     total = outs.reduce(0, +)
   }
 
-  /// `[total, inF]`: the weights one above the other.
+  /// `[total, inF]`: the weights one above the other (a single weight as it is).
   func stack(_ weights: [Tensor]) -> Tensor {
+    if weights.count == 1 { return weights[0] }
     let stacked = Tensor(uninitialized: [total, inF])
     for (w, start) in zip(weights, starts) { (stacked.pointer + start * inF).update(from: w.pointer, count: w.count) }
     return stacked
