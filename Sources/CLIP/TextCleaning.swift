@@ -58,6 +58,7 @@ func isFinalSigma(_ s: [Unicode.Scalar], _ i: Int) -> Bool {
 
 /// Replaces each run of Unicode whitespace with one space (and optionally trims the ends).
 func collapseWhitespace(_ s: String, strip: Bool) -> String {
+  if s.utf8.allSatisfy({ $0 < 0x80 }) { return collapseASCIIWhitespace(s, strip: strip) }
   var out = String.UnicodeScalarView()
   var inSpace = false
   for u in s.unicodeScalars {
@@ -74,6 +75,29 @@ func collapseWhitespace(_ s: String, strip: Bool) -> String {
   return r
 }
 
+/// ``collapseWhitespace(_:strip:)`` for ASCII text, byte by byte (ASCII's White_Space scalars
+/// are U+0009 to U+000D and the space).
+private func collapseASCIIWhitespace(_ s: String, strip: Bool) -> String {
+  var out: [UInt8] = []
+  out.reserveCapacity(s.utf8.count)
+  var inSpace = false
+  for b in s.utf8 {
+    if b == 0x20 || (0x09...0x0D).contains(b) {
+      if !inSpace { out.append(0x20) }
+      inSpace = true
+    } else {
+      out.append(b)
+      inSpace = false
+    }
+  }
+  if strip {
+    while out.last == 0x20 { out.removeLast() }
+    let lead = out.prefix { $0 == 0x20 }.count
+    return String(decoding: out[lead...], as: UTF8.self)
+  }
+  return String(decoding: out, as: UTF8.self)
+}
+
 /// Named entities recognised by ``htmlUnescape(_:)`` (the common subset of HTML5's table).
 let htmlEntities: [String: String] = [
   "amp": "&", "lt": "<", "gt": ">", "quot": "\"", "apos": "'", "nbsp": "\u{A0}",
@@ -87,7 +111,7 @@ let htmlEntities: [String: String] = [
 
 /// Decodes `&name;`, `&#123;` and `&#x1F;` references (unknown names are left as they are).
 func htmlUnescape(_ s: String) -> String {
-  guard s.contains("&") else { return s }
+  guard s.utf8.contains(0x26) else { return s }  // no "&"
   let scalars = Array(s.unicodeScalars)
   var out = String.UnicodeScalarView()
   var i = 0

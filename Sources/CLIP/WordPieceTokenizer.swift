@@ -38,8 +38,10 @@ public final class WordPieceTokenizer: TextTokenizer, @unchecked Sendable {
   public let clsID: Int, sepID: Int, padID: Int, unkID: Int
   /// Special tokens matched verbatim in raw text before any normalisation.
   let specials: [(String, Int)]
-  /// The longest vocabulary entry in scalars (a `##` prefix not counted): no longer piece can match.
-  let longestPiece: Int
+  /// The specials as UTF-8 bytes, for the byte scan in ``encode(_:)``.
+  private let specialBytes: [([UInt8], Int)]
+  /// The vocabulary as byte tries, for greedy longest-match-first.
+  private let trie: WordPieceTrie
   static let maxCharactersPerWord = 100
 
   /// A tokenizer over `vocabulary` (token → its line number).
@@ -63,19 +65,29 @@ public final class WordPieceTokenizer: TextTokenizer, @unchecked Sendable {
     padID = try special("[PAD]")
     unkID = try special("[UNK]")
     specials = ["[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"].compactMap { t in ids[t].map { (t, $0) } }
-    longestPiece = vocabulary.map { ($0.hasPrefix("##") ? $0.dropFirst(2) : Substring($0)).unicodeScalars.count }.max() ?? 0
+    specialBytes = specials.map { (Array($0.0.utf8), $0.1) }
+    trie = WordPieceTrie(vocabulary)
   }
 
-  /// Reads `vocab.txt` (one token per line) and, when present beside it, `tokenizer_config.json`
-  /// (`do_lower_case`, `strip_accents`).
+  /// Reads `vocab.txt` (one token per line) or, where a folder has none (transformers 5 writes
+  /// only `tokenizer.json`), the WordPiece vocabulary of `tokenizer.json`; and, when present beside
+  /// it, `tokenizer_config.json` (`do_lower_case`, `strip_accents`).
   public convenience init(directory: String, contextLength: Int, cleaning: Cleaning = .none) throws {
-    let vocabPath = directory + "/vocab.txt"
-    let text: String
-    do { text = String(decoding: try readFile(vocabPath), as: UTF8.self) } catch {
-      throw CLIPFileError(file: vocabPath, "cannot read the WordPiece vocabulary")
+    let vocabPath = directory + "/vocab.txt", jsonPath = directory + "/tokenizer.json"
+    let lines: [String], file: String
+    if !FileManager.default.fileExists(atPath: vocabPath) && FileManager.default.fileExists(atPath: jsonPath) {
+      lines = try Self.vocabulary(tokenizerJSON: jsonPath)
+      file = jsonPath
+    } else {
+      let text: String
+      do { text = String(decoding: try readFile(vocabPath), as: UTF8.self) } catch {
+        throw CLIPFileError(file: vocabPath, "cannot read the WordPiece vocabulary")
+      }
+      var split = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0.hasSuffix("\r") ? $0.dropLast() : $0) }
+      if split.last == "" { split.removeLast() }
+      lines = split
+      file = vocabPath
     }
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0.hasSuffix("\r") ? $0.dropLast() : $0) }
-    if lines.last == "" { lines.removeLast() }
     var lower = true
     var strip: Bool?
     let configPath = directory + "/tokenizer_config.json"
@@ -86,18 +98,124 @@ public final class WordPieceTokenizer: TextTokenizer, @unchecked Sendable {
       lower = (obj["do_lower_case"] as? Bool) ?? true
       strip = obj["strip_accents"] as? Bool
     }
-    try self.init(vocabulary: lines, lowercase: lower, stripAccents: strip, contextLength: contextLength, cleaning: cleaning, file: vocabPath)
+    try self.init(vocabulary: lines, lowercase: lower, stripAccents: strip, contextLength: contextLength, cleaning: cleaning, file: file)
+  }
+
+  /// The tokens of a `tokenizers` WordPiece model (`model.vocab`, token → id), in id order; the
+  /// ids must be 0 … n − 1, each once.
+  static func vocabulary(tokenizerJSON path: String) throws -> [String] {
+    let data: Foundation.Data
+    do { data = try readFile(path) } catch { throw CLIPFileError(file: path, "cannot read the file") }
+    guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+          let model = root["model"] as? [String: Any] else {
+      throw CLIPFileError(file: path, "is not a tokenizers JSON object with a model")
+    }
+    guard (model["type"] as? String) == "WordPiece", let vocab = model["vocab"] as? [String: Any] else {
+      throw CLIPFileError(file: path, "model.type is \((model["type"] as? String).map { "'\($0)'" } ?? "missing"), expected 'WordPiece' with a vocab object")
+    }
+    var tokens = [String?](repeating: nil, count: vocab.count)
+    for (token, value) in vocab {
+      guard let n = value as? NSNumber, type(of: value) != Bool.self, n.doubleValue == n.doubleValue.rounded(),
+            let id = Int(exactly: n.doubleValue), tokens.indices.contains(id), tokens[id] == nil else {
+        throw CLIPFileError(file: path, "model.vocab[\(token.debugDescription)] is \(value), expected an id in 0..<\(vocab.count) that no other token has")
+      }
+      tokens[id] = token
+    }
+    return tokens.map { $0 ?? "" }
   }
 
   /// Ids of `text` without `[CLS]`/`[SEP]`, untruncated.
+  ///
+  /// One pass over the UTF-8 bytes: literal special tokens are cut out first, the rest is split at
+  /// ASCII whitespace into chunks; an ASCII chunk is normalised, split at punctuation and matched
+  /// byte by byte with no allocation per character, any other chunk goes through the full Unicode
+  /// normaliser (``normalize(_:)``, ``preTokenize(_:)``). Both give what normalising the whole text
+  /// first would: every normalisation step maps scalars one at a time, and NFD's reordering never
+  /// crosses a space.
   public func encode(_ text: String) -> [Int] {
     var out: [Int] = []
-    let cleaned = cleaning == .openCLIP ? collapseWhitespace(htmlUnescape(htmlUnescape(text)), strip: true) : text
-    for (segment, special) in splitSpecials(cleaned) {
-      if let special { out.append(special); continue }
-      for word in preTokenize(normalize(segment)) { out += wordPiece(word) }
+    var cleaned = cleaning == .openCLIP ? collapseWhitespace(htmlUnescape(htmlUnescape(text)), strip: true) : text
+    cleaned.withUTF8 { bytes in
+      var segmentStart = 0, i = 0
+      while i < bytes.count {
+        if let (length, id) = special(at: i, in: bytes) {
+          appendPieces(of: UnsafeBufferPointer(rebasing: bytes[segmentStart..<i]), to: &out)
+          out.append(id)
+          i += length
+          segmentStart = i
+        } else {
+          i += 1
+        }
+      }
+      appendPieces(of: UnsafeBufferPointer(rebasing: bytes[segmentStart...]), to: &out)
     }
     return out
+  }
+
+  /// The special token spelled at `i`, as (byte length, id).
+  private func special(at i: Int, in bytes: UnsafeBufferPointer<UInt8>) -> (Int, Int)? {
+    for (spelling, id) in specialBytes where bytes.count - i >= spelling.count && bytes[i] == spelling[0] {
+      if (1..<spelling.count).allSatisfy({ bytes[i + $0] == spelling[$0] }) { return (spelling.count, id) }
+    }
+    return nil
+  }
+
+  /// Appends the pieces of raw text that holds no special token.
+  private func appendPieces(of bytes: UnsafeBufferPointer<UInt8>, to out: inout [Int]) {
+    var word: [UInt8] = []
+    word.reserveCapacity(64)
+    var i = 0
+    while i < bytes.count {
+      while i < bytes.count && Self.isASCIISpace(bytes[i]) { i += 1 }
+      let start = i
+      var ascii = true
+      while i < bytes.count && !Self.isASCIISpace(bytes[i]) {
+        if bytes[i] >= 0x80 { ascii = false }
+        i += 1
+      }
+      guard i > start else { continue }
+      let chunk = UnsafeBufferPointer(rebasing: bytes[start..<i])
+      if ascii {
+        appendASCIIChunk(chunk, word: &word, to: &out)
+      } else {
+        for w in preTokenize(normalize(String(decoding: chunk, as: UTF8.self))) {
+          var w = w
+          let scalars = w.unicodeScalars.count
+          w.withUTF8 { trie.appendPieces(of: $0, scalars: scalars, maxScalars: Self.maxCharactersPerWord, unk: unkID, to: &out) }
+        }
+      }
+    }
+  }
+
+  /// An all-ASCII chunk: control bytes dropped, punctuation a word of its own, letters lowercased
+  /// for uncased vocabularies (stripping accents changes no ASCII byte).
+  private func appendASCIIChunk(_ chunk: UnsafeBufferPointer<UInt8>, word: inout [UInt8], to out: inout [Int]) {
+    func flush() {
+      guard !word.isEmpty else { return }
+      word.withUnsafeBufferPointer { trie.appendPieces(of: $0, scalars: $0.count, maxScalars: Self.maxCharactersPerWord, unk: unkID, to: &out) }
+      word.removeAll(keepingCapacity: true)
+    }
+    for var b in chunk {
+      if b < 0x20 || b == 0x7F { continue }  // controls (tab, LF and CR never reach here)
+      if Self.isASCIIPunctuation(b) {
+        flush()
+        word.append(b)
+        flush()
+        continue
+      }
+      if lowercase && b >= 0x41 && b <= 0x5A { b += 0x20 }
+      word.append(b)
+    }
+    flush()
+  }
+
+  /// The ASCII bytes that are both BERT whitespace and not control characters it drops (tab, LF,
+  /// CR, space); U+000B and U+000C are controls, dropped rather than split on.
+  static func isASCIISpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
+
+  /// BERT's ASCII punctuation: every non-alphanumeric printable byte.
+  static func isASCIIPunctuation(_ b: UInt8) -> Bool {
+    (33...47).contains(b) || (58...64).contains(b) || (91...96).contains(b) || (123...126).contains(b)
   }
 
   /// `[CLS] + ids + [SEP]`, truncated to ``contextLength`` and padded with `[PAD]`.
@@ -174,28 +292,6 @@ public final class WordPieceTokenizer: TextTokenizer, @unchecked Sendable {
     }
     flush()
     return words
-  }
-
-  /// Greedy longest-match-first pieces of one word; `[UNK]` when any part cannot be matched.
-  func wordPiece(_ word: String) -> [Int] {
-    let scalars = Array(word.unicodeScalars)
-    guard scalars.count <= Self.maxCharactersPerWord else { return [unkID] }
-    var out: [Int] = []
-    var start = 0
-    while start < scalars.count {
-      var end = min(scalars.count, start + longestPiece)
-      var found: Int?
-      while start < end {
-        var piece = String(String.UnicodeScalarView(scalars[start..<end]))
-        if start > 0 { piece = "##" + piece }
-        if let id = ids[piece] { found = id; break }
-        end -= 1
-      }
-      guard let id = found else { return [unkID] }
-      out.append(id)
-      start = end
-    }
-    return out
   }
 
   static func isWhitespace(_ u: Unicode.Scalar) -> Bool {

@@ -124,6 +124,7 @@ if withPeer {
   }
 }
 
+rows += try tokenizerRows(repeats: repeats, peer: withPeer)
 if runTraining { rows += try trainingRows(repeats: repeats, threads: threads, peer: withPeer) }
 if runCLIP { rows += try clipRows(repeats: max(1, repeats / 2), threads: threads, peer: withPeer) }
 if runCached { rows += try cachedFeatureRows(repeats: max(3, repeats / 2), threads: threads, peer: withPeer) }
