@@ -249,3 +249,24 @@ func idRows(_ t: Tensor) -> [[Int]] {
     }
   }
 }
+
+/// transformers 5 writes only tokenizer.json: its WordPiece vocabulary is read where a folder has
+/// no vocab.txt, and a malformed one is refused naming the file.
+@Suite struct TokenizerJSONVocabularyTests {
+  @Test func tokenizerJSONGivesTheSameVocabularyAsVocabTxt() throws {
+    let dir = NSTemporaryDirectory() + "fairmed-tokenizer-json-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    for name in ["tokenizer.json", "tokenizer_config.json"] { try FileManager.default.copyItem(atPath: biomedTiny + "/" + name, toPath: dir + "/" + name) }
+    let fromText = try WordPieceTokenizer(directory: biomedTiny, contextLength: 32)
+    let fromJSON = try WordPieceTokenizer(directory: dir, contextLength: 32)
+    #expect(fromJSON.vocabulary == fromText.vocabulary)
+    #expect(fromJSON(["a dermoscopy image of a nevus"]) == fromText(["a dermoscopy image of a nevus"]))
+    try #"{"model": {"type": "BPE", "vocab": {}}}"#.write(toFile: dir + "/tokenizer.json", atomically: true, encoding: .utf8)
+    let error = try #require(throws: CLIPFileError.self) { try WordPieceTokenizer(directory: dir, contextLength: 32) }
+    #expect(error.description.contains("tokenizer.json") && error.description.contains("'BPE'"))
+    try #"{"model": {"type": "WordPiece", "vocab": {"[PAD]": 0, "[UNK]": 0}}}"#.write(toFile: dir + "/tokenizer.json", atomically: true, encoding: .utf8)
+    let twice = try #require(throws: CLIPFileError.self) { try WordPieceTokenizer(directory: dir, contextLength: 32) }
+    #expect(twice.description.contains("that no other token has"))
+  }
+}
