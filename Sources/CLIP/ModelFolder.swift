@@ -68,7 +68,7 @@ public enum CLIPFolder {
       return LoadedCLIP(model: model, tokenizer: try CLIPTokenizer(modelDirectory: dir, config: clip), preprocess: config.preprocess)
     case let .timmBert(settings):
       let tokenizer = try WordPieceTokenizer(directory: dir, contextLength: settings.contextLength ?? 77, cleaning: .openCLIP)
-      let (vision, text) = try OpenCLIPModel.shapes(from: source, settings: settings, padTokenID: tokenizer.padID)
+      let (vision, text) = try OpenCLIPModel.shapes(from: source, directory: dir, settings: settings, padTokenID: tokenizer.padID)
       guard tokenizer.vocabulary.count <= text.vocabSize else {
         throw CLIPFileError(file: dir + "/vocab.txt", "has \(tokenizer.vocabulary.count) tokens, the model's BERT only \(text.vocabSize)")
       }

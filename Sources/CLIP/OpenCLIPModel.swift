@@ -52,10 +52,21 @@ public final class OpenCLIPModel: Module, CLIPBackbone {
   public func textEmbeddings(_ ids: [[Int]]) throws -> Tensor { try textTower(ids) }
 
   /// Writes `open_clip_config.json` (as loaded) and `open_clip_model.safetensors`, which
-  /// `open_clip.create_model_and_transforms(..., pretrained=)` opens.
+  /// `open_clip.create_model_and_transforms(..., pretrained=)` opens, and the two tower configs
+  /// (``TowerConfigs/textConfigFile``, ``TowerConfigs/visionConfigFile``) that make the folder
+  /// load without a table (open_clip ignores them).
   public func save(directory: String) throws {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     if case let .openCLIP(bytes) = format { try AtomicWrite.file(bytes, to: directory + "/open_clip_config.json") }
+    let bert: [String: Any] = [
+      "model_type": "bert", "architectures": ["BertModel"], "hidden_size": text.hiddenSize, "num_hidden_layers": text.layers,
+      "num_attention_heads": text.heads, "intermediate_size": text.intermediateSize, "hidden_act": "gelu",
+      "layer_norm_eps": Double("\(text.layerNormEps)") ?? 1e-12, "max_position_embeddings": text.maxPositions, "type_vocab_size": text.typeVocabSize,
+      "vocab_size": text.vocabSize, "pad_token_id": text.padTokenID, "position_embedding_type": "absolute",
+    ]
+    try AtomicWrite.file(jsonText(bert) + "\n", to: directory + "/" + TowerConfigs.textConfigFile)
+    let timm: [String: Any] = ["embed_dim": vision.width, "depth": vision.depth, "num_heads": vision.heads, "patch_size": vision.patchSize]
+    try AtomicWrite.file(jsonText(timm) + "\n", to: directory + "/" + TowerConfigs.visionConfigFile)
     try save(safetensors: directory + "/" + format.weightsFile, metadata: ["format": "pt"])
   }
 
@@ -68,11 +79,11 @@ public final class OpenCLIPModel: Module, CLIPBackbone {
 }
 
 extension OpenCLIPModel {
-  /// Infers the towers' sizes from the weights' shapes (the published folder has no BERT
-  /// `config.json`, and timm's model name fixes only the family): widths, depths, MLP widths,
-  /// patch, grid, vocabulary and positions are read off the tensors; heads are width / 64, the
-  /// head width of every ViT-Ti/S/B/L and BERT-base/large (ViT-H: 80).
-  static func shapes(from source: TensorSource, settings: OpenCLIPConfig.TimmBertSettings, padTokenID: Int) throws -> (TimmViTConfig, BertConfig) {
+  /// The towers' sizes: widths, depths, MLP widths, patch, grid, vocabulary and positions are
+  /// read off the tensors; what the tensors cannot tell (heads, layer-norm eps) comes from
+  /// ``TowerConfigs`` (a config beside the weights in `directory`, else the published config of
+  /// the model `settings` names), never from the width.
+  static func shapes(from source: TensorSource, directory: String, settings: OpenCLIPConfig.TimmBertSettings, padTokenID: Int) throws -> (TimmViTConfig, BertConfig) {
     let s = source.shapes
     func shape(_ name: String, rank: Int) throws -> [Int] {
       guard let v = s[name], v.count == rank, v.allSatisfy({ $0 > 0 && $0 <= ConfigReader.maxDimension }) else {
@@ -88,8 +99,9 @@ extension OpenCLIPModel {
     let cls = try shape("visual.trunk.cls_token", rank: 3), pos = try shape("visual.trunk.pos_embed", rank: 3)
     let conv = try shape("visual.trunk.patch_embed.proj.weight", rank: 4), fc1 = try shape("visual.trunk.blocks.0.mlp.fc1.weight", rank: 2)
     let width = cls[2], grid = Int(Double(pos[1] - 1).squareRoot().rounded())
-    let headWidth = settings.timmModelName.hasPrefix("vit_huge") ? 80 : 64
-    var vision = TimmViTConfig(width: width, depth: count("visual.trunk.blocks."), heads: max(width / headWidth, 1), mlpWidth: fc1[0],
+    let depth = count("visual.trunk.blocks.")
+    let heads = try TowerConfigs.vitHeads(directory: directory, name: settings.timmModelName, width: width, depth: depth, patch: conv[2])
+    var vision = TimmViTConfig(width: width, depth: depth, heads: heads, mlpWidth: fc1[0],
                                patchSize: conv[2], imageSize: grid * conv[2], projectionDim: nil)
     vision.channels = conv[1]
     vision.qkvBias = s["visual.trunk.blocks.0.attn.qkv.bias"] != nil
@@ -102,16 +114,16 @@ extension OpenCLIPModel {
     if vision.imageSize != settings.imageSize {
       problems.append("vision_cfg.image_size \(settings.imageSize) differs from the weights' \(vision.imageSize) (\(grid)×\(grid) patches of \(conv[2]))")
     }
-    if width % headWidth != 0 && width >= headWidth { problems.append("the ViT width \(width) is not a multiple of the head width \(headWidth)") }
     let words = try shape("text.transformer.embeddings.word_embeddings.weight", rank: 2)
     let positions = try shape("text.transformer.embeddings.position_embeddings.weight", rank: 2)
     let types = try shape("text.transformer.embeddings.token_type_embeddings.weight", rank: 2)
     let inter = try shape("text.transformer.encoder.layer.0.intermediate.dense.weight", rank: 2)
-    let hidden = words[1]
-    let text = BertConfig(vocabSize: words[0], hiddenSize: hidden, layers: count("text.transformer.encoder.layer."),
-      heads: max(hidden / 64, 1), intermediateSize: inter[0], maxPositions: positions[0], typeVocabSize: types[0],
+    let hidden = words[1], layers = count("text.transformer.encoder.layer.")
+    let bert = try TowerConfigs.bert(directory: directory, hubID: settings.textModelName, hidden: hidden, layers: layers, intermediate: inter[0])
+    var text = BertConfig(vocabSize: words[0], hiddenSize: hidden, layers: layers,
+      heads: bert.heads, intermediateSize: inter[0], maxPositions: positions[0], typeVocabSize: types[0],
       padTokenID: padTokenID, hasPooler: s["text.transformer.pooler.dense.weight"] != nil)
-    if hidden % 64 != 0 && hidden >= 64 { problems.append("the BERT width \(hidden) is not a multiple of the head width 64") }
+    text.layerNormEps = bert.layerNormEps
     if !(0..<words[0]).contains(padTokenID) { problems.append("the [PAD] id \(padTokenID) is outside the \(words[0])-token vocabulary") }
     if !problems.isEmpty { throw CLIPConfigError(file: source.sourceDescription, problems: problems) }
     return (vision, text)
