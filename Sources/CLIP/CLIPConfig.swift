@@ -202,19 +202,19 @@ struct ConfigReader {
 
   mutating func object(_ d: [String: Any], _ key: String) -> [String: Any]? {
     guard let v = d[key] else { problems.append("missing \(key)"); return nil }
-    guard let o = v as? [String: Any] else { problems.append("\(key) is not an object"); return nil }
+    guard let o = v as? [String: Any] else { problems.append("\(key) must be an object, got \(jsonValueDescription(v))"); return nil }
     return o
   }
 
   mutating func int(_ d: [String: Any], _ key: String, _ scope: String, default def: Int? = nil) -> Int {
     guard let v = d[key], !(v is NSNull) else {
       if let def { return def }
-      problems.append("missing \(scope)\(key)")
+      problems.append(d[key] == nil ? "missing \(scope)\(key)" : "\(scope)\(key) must be an integer of at most \(ConfigReader.maxDimension), got null")
       return 0
     }
-    guard let n = v as? NSNumber, type(of: v) != Bool.self, n.doubleValue == n.doubleValue.rounded(),
+    guard let n = v as? NSNumber, !isJSONBoolean(v), n.doubleValue == n.doubleValue.rounded(),
           abs(n.doubleValue) <= Double(ConfigReader.maxDimension) else {
-      problems.append("\(scope)\(key) must be an integer of at most \(ConfigReader.maxDimension), got \(v)")
+      problems.append("\(scope)\(key) must be an integer of at most \(ConfigReader.maxDimension), got \(jsonValueDescription(v))")
       return def ?? 0
     }
     return n.intValue
@@ -222,8 +222,8 @@ struct ConfigReader {
 
   mutating func float(_ d: [String: Any], _ key: String, _ scope: String, default def: Float) -> Float {
     guard let v = d[key], !(v is NSNull) else { return def }
-    guard let n = v as? NSNumber, type(of: v) != Bool.self, n.floatValue.isFinite else {
-      problems.append("\(scope)\(key) must be a finite number, got \(v)")
+    guard let n = v as? NSNumber, !isJSONBoolean(v), n.floatValue.isFinite else {
+      problems.append("\(scope)\(key) must be a finite number, got \(jsonValueDescription(v))")
       return def
     }
     return n.floatValue

@@ -126,8 +126,14 @@ extension CLIPTokenizer {
     } else {
       throw CLIPFileError(file: modelDirectory, "no vocab.json + merges.txt, and the model's \(config.text.vocabSize)-token vocabulary is not OpenAI's")
     }
+    let source = fm.fileExists(atPath: vocab) ? vocab : fm.fileExists(atPath: gz) ? gz : CLIPTokenizer.bundledVocabularyPath
     guard encoder.count <= config.text.vocabSize else {
-      throw CLIPFileError(file: modelDirectory, "tokenizer has \(encoder.count) tokens, the model only \(config.text.vocabSize)")
+      throw CLIPFileError(file: source, "has \(encoder.count) tokens, the model's embedding table only \(config.text.vocabSize) (text vocab_size)")
+    }
+    // Every id the tokenizer can emit must index the embedding table (a sparse vocab.json can
+    // pass the count check with an id past the end).
+    if let bad = encoder.first(where: { $0.value < 0 || $0.value >= config.text.vocabSize }) {
+      throw CLIPFileError(file: source, "gives token \(bad.key.debugDescription) the id \(bad.value), outside the model's embedding table of \(config.text.vocabSize) rows (ids 0…\(config.text.vocabSize - 1))")
     }
     contextLength = config.text.maxPositionEmbeddings
   }

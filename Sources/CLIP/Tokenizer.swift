@@ -71,6 +71,10 @@ public final class CLIPTokenizer: @unchecked Sendable {
       throw CLIPFileError(file: merges, "cannot read as UTF-8 text")
     }
     let pairs = try Self.parseMerges(text.split(separator: "\n", omittingEmptySubsequences: false), file: merges)
+    // Without merges every text would be split into single characters: no CLIP vocabulary is that.
+    guard !pairs.isEmpty else {
+      throw CLIPFileError(file: merges, "holds no merges (after the optional #version line): a BPE merges file lists one merge pair \"a b\" per line")
+    }
     try self.init(vocab: vocab, merges: pairs, padID: padID, cleaning: cleaning, source: vocabJSON)
   }
 

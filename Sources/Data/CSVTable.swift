@@ -20,7 +20,8 @@ public struct CSVTable: Sendable {
   }
 
   /// Reads and parses a CSV file. Rows whose field count differs from the header's are an error
-  /// naming the row.
+  /// naming the row; a column name that appears twice in the header is an error naming both
+  /// positions.
   public init(contentsOf path: String) throws {
     guard let bytes = try? readFile(path) else { throw DataError.missingFile(path) }
     var text = String(decoding: bytes, as: UTF8.self)
@@ -28,6 +29,7 @@ public struct CSVTable: Sendable {
     var records = CSVTable.parse(text)
     guard !records.isEmpty else { throw DataError.layout("\(path): empty CSV file") }
     let header = records.removeFirst().map { $0.trimmingCharacters(in: .whitespaces) }
+    if let d = duplicateCSVColumn(header) { throw DataError.badRow(file: path, row: 1, reason: duplicateCSVColumnMessage(d)) }
     for (i, r) in records.enumerated() where r.count != header.count {
       throw DataError.badRow(file: path, row: i + 2,
                              reason: "\(r.count) fields, header has \(header.count)")

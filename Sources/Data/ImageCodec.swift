@@ -70,12 +70,15 @@ public enum ImageCodec {
   }
 
   /// The most pixels an image may declare: 50 million unless `FAIRMED_MAX_IMAGE_PIXELS` says
-  /// otherwise (a header can declare far more than memory holds).
-  public static let maxPixels: Int = ProcessInfo.processInfo.environment["FAIRMED_MAX_IMAGE_PIXELS"].flatMap(Int.init) ?? 50_000_000
+  /// otherwise (a header can declare far more than memory holds). A malformed or out-of-range
+  /// value of the variable is an `EnvironmentError` naming it.
+  public static var maxPixels: Int { get throws { try maxPixelsSetting.get() } }
+  static let maxPixelsSetting = EnvironmentVariable.maxImagePixels.setting(default: 50_000_000)
 
   static func checkSize(width: Int, height: Int, name: String) throws {
-    guard width > 0, height > 0, let pixels = checkedProduct([width, height]), pixels <= maxPixels else {
-      throw DataError.decode(file: name, reason: "declares \(width)×\(height) pixels, over the limit of \(maxPixels) "
+    let limit = try Self.maxPixels
+    guard width > 0, height > 0, let pixels = checkedProduct([width, height]), pixels <= limit else {
+      throw DataError.decode(file: name, reason: "declares \(width)×\(height) pixels, over the limit of \(limit) "
         + "(raise it with the environment variable FAIRMED_MAX_IMAGE_PIXELS)")
     }
   }

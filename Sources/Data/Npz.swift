@@ -4,17 +4,20 @@ import ZIPFoundation
 
 /// NumPy `.npz` archives (zip of `.npy` members, stored or deflated) read and written with ZIPFoundation.
 public enum Npz {
-  /// How many times its compressed size a member may expand (`FAIRMED_MAX_NPZ_EXPANSION`, default 1000).
-  public static let maxExpansion = ProcessInfo.processInfo.environment["FAIRMED_MAX_NPZ_EXPANSION"].flatMap(Int.init) ?? 1000
+  /// How many times its compressed size a member may expand (`FAIRMED_MAX_NPZ_EXPANSION`, default
+  /// 1000); a malformed or out-of-range value of the variable is an `EnvironmentError` naming it.
+  public static var maxExpansion: Int { get throws { try maxExpansionSetting.get() } }
+  static let maxExpansionSetting = EnvironmentVariable.maxNpzExpansion.setting(default: 1000)
   /// The largest member read, in bytes (2 GiB).
   public static let maxMemberBytes = 1 << 31
 
   /// Reads the named members of an `.npz` (all members when `keys` is nil). Keys are member
   /// names without the `.npy` suffix. Members in `excluding` are not decompressed. A member may
-  /// expand to at most ``maxExpansion`` times its compressed size (and ``maxMemberBytes``): a
-  /// zip bomb is refused.
+  /// expand to at most `maxExpansion` (default ``maxExpansion``) times its compressed size (and
+  /// ``maxMemberBytes``): a zip bomb is refused.
   public static func read(path: String, keys: Set<String>? = nil, excluding: Set<String> = [],
-                          maxExpansion: Int = Npz.maxExpansion) throws -> [String: NpyArray] {
+                          maxExpansion: Int? = nil) throws -> [String: NpyArray] {
+    let expansion = try maxExpansion ?? Npz.maxExpansion
     let archive: ZipReader
     do { archive = try ZipReader(path: path) } catch let e as ZipError {
       throw e.isMissing ? DataError.missingFile(path) : DataError.decode(file: path, reason: e.reason)
@@ -25,11 +28,11 @@ public enum Npz {
       if key.hasSuffix(".npy") { key.removeLast(4) }
       if let keys, !keys.contains(key) { continue }
       if excluding.contains(key) { continue }
-      let limit = min(maxMemberBytes, max(1 << 20, member.compressedSize.multipliedReportingOverflow(by: maxExpansion).partialValue))
+      let limit = min(maxMemberBytes, max(1 << 20, member.compressedSize.multipliedReportingOverflow(by: expansion).partialValue))
       let bytes: Foundation.Data
       do { bytes = try archive.read(member, limit: limit) } catch is ZipReader.TooLarge {
         throw DataError.decode(file: path, reason: "member '\(member.name)' expands past \(limit) bytes from \(member.compressedSize) "
-          + "(limits: \(maxExpansion)× its compressed size and \(maxMemberBytes) bytes; raise them with FAIRMED_MAX_NPZ_EXPANSION)")
+          + "(limits: \(expansion)× its compressed size and \(maxMemberBytes) bytes; raise them with FAIRMED_MAX_NPZ_EXPANSION)")
       } catch let e as ZipError {
         throw DataError.decode(file: path, reason: e.reason)
       }

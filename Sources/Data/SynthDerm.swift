@@ -1,6 +1,7 @@
 import Fairness
 import Dispatch
 import Foundation
+import Support
 
 /// Knobs of the synthetic dermatology benchmark. Groups are sex × age bins, keyed like
 /// ``GroupingSpec/sexAge`` ("female|<40"). Defaults reproduce the paper's situation: a small
@@ -109,6 +110,11 @@ public struct DermSynthRecord: Sendable {
 
 /// Writes the synthetic dermatology benchmark.
 public enum SynthDerm {
+  /// What ``write(_:to:external:replacing:)`` writes into its folder (both layouts); `replacing`
+  /// removes these entries first, and nothing else.
+  public static let outputNames = ["HAM10000_images_part_1", "HAM10000_images_part_2", "HAM10000_metadata.csv", "ISIC_2019_Training_Input",
+                                   "ISIC_2019_Training_Metadata.csv", "ISIC_2019_Training_GroundTruth.csv", "synth_truth.csv", "synth_config.json"]
+
   static let malignantDx = (["mel", "bcc", "akiec"], [0.55, 0.28, 0.17])
   static let benignDx = (["nv", "bkl", "df", "vasc"], [0.82, 0.13, 0.02, 0.03])
   static let sites = ["back", "lower extremity", "trunk", "upper extremity", "abdomen", "face", "chest", "foot", "neck", "scalp", "hand"]
@@ -168,8 +174,9 @@ public enum SynthDerm {
   /// Writes a HAM10000-layout folder (`HAM10000_metadata.csv`, `HAM10000_images_part_1/2/*.jpg`),
   /// or with `external` a BCN20000 / ISIC 2019 layout, plus `synth_truth.csv` and `synth_config.json`.
   @discardableResult
-  public static func write(_ config: DermSynthConfig, to dir: String, external: Bool = false) throws -> [DermSynthRecord] {
+  public static func write(_ config: DermSynthConfig, to dir: String, external: Bool = false, replacing: Bool = false) throws -> [DermSynthRecord] {
     try config.validate()
+    if replacing { try OutputPath.remove(outputNames, in: dir) }
     let fm = FileManager.default
     let records = plan(config)
     let folders = external ? ["ISIC_2019_Training_Input"] : ["HAM10000_images_part_1", "HAM10000_images_part_2"]

@@ -40,6 +40,10 @@ public struct FundusSynthConfig: Codable, Sendable, Equatable {
 
 /// Writes the synthetic glaucoma benchmark.
 public enum SynthFundus {
+  /// What ``write(_:to:replacing:)`` writes into its folder; `replacing` removes these entries
+  /// first, and nothing else.
+  public static let outputNames = FairVLMed.splitFolders.map { $0.0 } + ["data_summary.csv", "synth_config.json"]
+
   struct Record {
     var id: Int, split: String, race: Int, gender: Int, age: Double, ethnicity: Int, language: Int, marital: Int
     var glaucoma: Int, trueLabel: Int, cdr: Double
@@ -119,7 +123,7 @@ public enum SynthFundus {
 
   /// Writes `Training/ Validation/ Test/` folders of `data_XXXXX.npz` (deflated, keys as
   /// FairVLMed), a summarised-notes CSV `data_summary.csv` and `synth_config.json`.
-  public static func write(_ config: FundusSynthConfig, to dir: String) throws {
+  public static func write(_ config: FundusSynthConfig, to dir: String, replacing: Bool = false) throws {
     guard config.count > 0, config.width >= 16, config.height >= 16, config.splits.count == 3 else {
       throw DataError.invalidArgument("synth fundus: count > 0, size >= 16 and three split fractions required")
     }
@@ -128,6 +132,7 @@ public enum SynthFundus {
         throw DataError.invalidArgument("synth fundus: unknown race '\(k)'; races are \(FundusSynthConfig.races.joined(separator: ", "))")
       }
     }
+    if replacing { try OutputPath.remove(outputNames, in: dir) }
     let fm = FileManager.default
     for (folder, _) in FairVLMed.splitFolders {
       try fm.createDirectory(atPath: "\(dir)/\(folder)", withIntermediateDirectories: true)

@@ -56,6 +56,10 @@ public struct Demo {
   public let options: Options
   public init(options: Options) { self.options = options }
 
+  /// What the demo writes into its folder (the study's files, the audits, summary.json);
+  /// `--overwrite` removes these entries, and nothing else.
+  public static let outputNames = Study.outputNames + ["audits", "summary.json"]
+
   /// Runs the whole demo (a two-method ``Study`` on the synthetic benchmark, plus a full audit
   /// of every prediction set) and returns the headline rows (also in `summary.md`/`summary.json`).
   public func run() throws -> [Row] {

@@ -69,6 +69,7 @@ public final class Study {
   }
 
   public func run() throws -> [Result] {
+    try validateEnvironment()
     try config.validate()
     let fm = FileManager.default
     try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -95,7 +96,8 @@ public final class Study {
         run.featureCache = "\(directory)/feature_cache/s\(cell.seed)"
       }
       let log = try TrainingLog(metricsPath: runDir + "/metrics.jsonl", quiet: quiet)
-      _ = try Trainer(config: run, runDirectory: runDir, log: log).run(resume: true)
+      // A cell killed before its run.json was written has nothing to resume: it starts again.
+      _ = try Trainer(config: run, runDirectory: runDir, log: log).run(resume: fm.fileExists(atPath: runDir + "/run.json"))
       var cellResults: [Result] = []
       for (split, spec, subset) in tests {
         let preds = try Predictor.run(model: runDir, data: spec, prompts: nil, groups: config.groups, split: subset)
@@ -113,6 +115,28 @@ public final class Study {
     }
     try writeOutputs(results)
     return results
+  }
+
+  /// What a study writes into its folder; `--overwrite` removes these entries, and nothing else.
+  public static let outputNames = ["data", "runs", "feature_cache", "results.csv", "summary.md", "summary.tex",
+                                   "comparisons.csv", "report.html", "figures"]
+
+  /// The folder rule of `fairmed experiment` and `fairmed demo` (the one of every command that
+  /// writes where the user says): a new or empty folder is used; one holding anything is
+  /// refused unless `resume` (continue the study it holds: finished cells are kept, interrupted
+  /// runs continue from their checkpoints) or `overwrite` (its `outputNames` are removed first).
+  /// `resume` of a folder that holds no study (no `runs/` or `data/`) is refused.
+  public static func prepareFolder(_ directory: String, resume: Bool, overwrite: Bool, outputNames: [String] = Study.outputNames) throws {
+    guard !(resume && overwrite) else { throw TrainingError.invalidConfig(["give --resume or --overwrite, not both"]) }
+    if resume {
+      guard ["runs", "data"].contains(where: { FileManager.default.fileExists(atPath: directory + "/" + $0) }) else {
+        let state = OutputPath.contents(directory).map { "it holds \($0) but no runs/ or data/" } ?? "no runs/ or data/: it is empty or does not exist"
+        throw TrainingError.file(directory, "holds no FairMed study to resume (\(state), which a study writes there): drop --resume to start one")
+      }
+      return
+    }
+    try OutputPath.check(directory, overwrite: overwrite, resumable: true)
+    if overwrite { try OutputPath.remove(outputNames, in: directory) }
   }
 
   /// The training spec and the test sets (name, spec, split), generating synthetic data first.

@@ -94,6 +94,7 @@ public struct StudyConfig: Codable, Equatable, Sendable {
     }
     for v in variants { if let b = v.baseline, !names.contains(b) { problems.append("variant \(v.name): baseline '\(b)' is not a variant") } }
     if seeds.isEmpty || batchSizes.isEmpty || lambdas.isEmpty { problems.append("seeds, batchSizes and lambdas must not be empty") }
+    if let s = synth { problems += s.problems() }
     guard problems.isEmpty else { throw TrainingError.invalidConfig(problems) }
   }
 }
@@ -145,6 +146,24 @@ extension StudyConfig {
 }
 
 extension StudyConfig.SynthSpec {
+  /// The most images of one synthetic split (as `fairmed synth --n`).
+  public static let maxImages = 10_000_000
+
+  /// Every size out of range, by its key in the study file (checked before anything is written).
+  func problems() -> [String] {
+    var p: [String] = []
+    let n = Self.maxImages
+    if !(1...n).contains(train) { p.append("synth.train must be in 1…\(n) images, got \(train)") }
+    if !(1...n).contains(test) { p.append("synth.test must be in 1…\(n) images, got \(test)") }
+    if !(0...n).contains(external) { p.append("synth.external must be in 0…\(n) images (0: no external test set), got \(external)") }
+    let sizes = kind == .derm ? 8...4096 : 16...4096
+    if !sizes.contains(size) { p.append("synth.size must be in \(sizes.lowerBound)…\(sizes.upperBound) pixels for \(kind.rawValue), got \(size)") }
+    if kind == .fundus, (1...n).contains(train), (1...n).contains(test), train + test > n {
+      p.append("synth.train + synth.test must be at most \(n) images for fundus (one generated set), got \(train + test)")
+    }
+    return p
+  }
+
   public init(from decoder: Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     kind = try c.decode(StudyConfig.SynthKind.self, forKey: .kind)

@@ -206,6 +206,7 @@ private struct Parser {
       if endOfField() { break }
     }
     if names.count == 1 && names[0].isEmpty { throw fail("the header row is empty") }
+    if let d = duplicateCSVColumn(names) { throw fail(duplicateCSVColumnMessage(d), column: d.name, index: d.second, line: 1) }
     return names
   }
 

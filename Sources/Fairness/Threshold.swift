@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// How the decision threshold is chosen (docs/METHOD.md §6). Predicted positive iff score ≥ threshold.
 public enum ThresholdRule: Sendable, Equatable {
@@ -103,15 +104,55 @@ public enum ThresholdSelector {
 
   /// The `value` of a model folder's `decision_threshold.json` (FairMed's training writes it into `best/`).
   static func storedThreshold(_ dir: String) throws -> (Double, String) {
-    let fm = FileManager.default
-    guard let path = [dir + "/decision_threshold.json", dir + "/best/decision_threshold.json"].first(where: fm.fileExists) else {
-      throw AuditError.badOption("--threshold model:\(dir): no decision_threshold.json in \(dir) or \(dir)/best (a folder written by `fairmed train` has one)")
+    do {
+      guard let stored = try StoredThreshold.load(modelDirectory: dir) else {
+        throw AuditError.badOption("--threshold model:\(dir): no decision_threshold.json in \(dir) or \(dir)/best (a folder written by `fairmed train` has one)")
+      }
+      return (stored.value, stored.path)
+    } catch let e as FileReadError {
+      throw AuditError.badOption("--threshold model:\(dir): \(e.description)")
     }
-    guard let data = fm.contents(atPath: path),
-          let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-          let value = (object["value"] as? NSNumber)?.doubleValue, value.isFinite else {
-      throw AuditError.badOption("--threshold model:\(dir): \(path) must be a JSON object with a finite number 'value'")
+  }
+}
+
+/// The decision threshold saved with a model, `decision_threshold.json` (training writes it into
+/// `best/`): the one reader of the file, used by the audit's `model:DIR` rule and by `fairmed
+/// predict`. Its `value` must be a probability strictly inside (0, 1): P(class 1) ≥ value is
+/// predicted positive, so a value ≥ 1 (or ≤ 0) would turn every row negative (or positive).
+public struct StoredThreshold: Sendable, Equatable {
+  public static let fileName = "decision_threshold.json"
+  /// The file read.
+  public var path: String
+  public var value: Double
+
+  /// `dir/decision_threshold.json`, else `dir/best/decision_threshold.json`; nil when neither exists.
+  public static func path(inModelDirectory dir: String) -> String? {
+    [dir + "/" + fileName, dir + "/best/" + fileName].first { FileManager.default.fileExists(atPath: $0) }
+  }
+
+  /// The threshold of a model folder (or a run folder's `best/`); nil when it has none. Throws
+  /// `FileReadError` naming the file and what it holds when it is not a JSON object whose
+  /// `value` is a number strictly inside (0, 1).
+  public static func load(modelDirectory dir: String) throws -> StoredThreshold? {
+    guard let file = Self.path(inModelDirectory: dir) else { return nil }
+    return StoredThreshold(path: file, value: try read(file))
+  }
+
+  /// The checked `value` of the threshold file at `path`.
+  public static func read(_ path: String) throws -> Double {
+    let data = try readFile(path)
+    guard let parsed = try? JSONSerialization.jsonObject(with: data), let object = parsed as? [String: Any] else {
+      throw FileReadError(path: path, "is not a JSON object (a decision threshold file holds {\"value\": P, ...} with P a probability strictly inside (0, 1))")
     }
-    return (value, path)
+    guard let raw = object["value"] else {
+      throw FileReadError(path: path, "has no 'value': expected a probability strictly inside (0, 1)")
+    }
+    // The number's own text, parsed as a Double: Linux Foundation may hold a 17-digit value as a
+    // decimal whose doubleValue rounds (0.9999999999999999 became 1.0).
+    let number = raw as? NSNumber
+    guard !isJSONBoolean(raw), let value = number.map({ Double($0.description) ?? $0.doubleValue }), value.isFinite, value > 0, value < 1 else {
+      throw FileReadError(path: path, "'value' must be a probability strictly inside (0, 1) (rows with P(class 1) ≥ value are positive), got \(jsonValueDescription(raw))")
+    }
+    return value
   }
 }

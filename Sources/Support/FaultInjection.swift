@@ -6,13 +6,16 @@ import Foundation
 public enum FaultInjection {
   static let target: (point: String, count: Int)? = {
     let env = ProcessInfo.processInfo.environment
-    guard let spec = env["FAIRMED_KILL_AT"],
-          let colon = spec.lastIndex(of: ":"), let n = Int(spec[spec.index(after: colon)...]), n > 0 else { return nil }
-    if let rank = env["FAIRMED_KILL_RANK"] {
-      let launcherRank = env["OMPI_COMM_WORLD_RANK"] ?? env["PMI_RANK"] ?? env["PMIX_RANK"]
+    // A malformed value is refused by `validateEnvironment()` at start-up; read here, it kills nothing.
+    guard let spec = try? parseKillSpec(env["FAIRMED_KILL_AT"]) else { return nil }
+    switch EnvironmentVariable.killRank.check(env["FAIRMED_KILL_RANK"]) {
+    case .failure: return nil
+    case .success(let rank?):
+      let launcherRank = (env["OMPI_COMM_WORLD_RANK"] ?? env["PMI_RANK"] ?? env["PMIX_RANK"]).flatMap { Int($0) }
       guard launcherRank == rank else { return nil }
+    case .success(nil): break
     }
-    return (String(spec[..<colon]), n)
+    return spec
   }()
   static let hits = HitCounter()
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One RFC 4180 CSV field: quoted (with doubled quotes) when it holds a comma, quote or line break.
 public func csvField(_ s: String) -> String {
   guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
@@ -48,4 +50,43 @@ public func checkedProduct(_ factors: [Int]) -> Int? {
     p = r
   }
   return p
+}
+
+/// A decoded JSON value (`JSONSerialization`) as an error message shows it, its JSON type
+/// first: `the string "96"`, `the number 7.5`, `the boolean true`, `null`, `an array of 2
+/// values`, `an object` — so "must be an integer, got the string "96"" is not mistaken for a number.
+public func jsonValueDescription(_ value: Any) -> String {
+  if value is NSNull { return "null" }
+  if isJSONBoolean(value) { return "the boolean \((value as? Bool) ?? (value as? NSNumber)?.boolValue ?? false)" }
+  if let s = value as? String { return "the string \(jsonStringLiteral(s))" }
+  if let n = value as? NSNumber { return "the number \(n)" }
+  if let a = value as? [Any] { return "an array of \(a.count) value\(a.count == 1 ? "" : "s")" }
+  if value is [String: Any] { return "an object" }
+  return "\(value)"
+}
+
+/// Whether a decoded JSON value is `true` or `false`: a Swift `Bool`, or a boolean `NSNumber`
+/// (Objective-C type "c"), as `JSONSerialization` gives on some platforms — never a number.
+public func isJSONBoolean(_ value: Any) -> Bool {
+  if type(of: value) == Bool.self { return true }
+  if value is String { return false }
+  if let n = value as? NSNumber { return String(cString: n.objCType) == "c" }
+  return false
+}
+
+/// The rule every CSV reader applies to its header: no column name twice (a reader looking a
+/// column up by name would silently use the first). Returns the first repeated name and both
+/// 1-based column positions, or nil; empty names (which no lookup asks for) are not compared.
+public func duplicateCSVColumn(_ header: [String]) -> (name: String, first: Int, second: Int)? {
+  var seen: [String: Int] = [:]
+  for (i, name) in header.enumerated() where !name.isEmpty {
+    if let first = seen[name] { return (name, first + 1, i + 1) }
+    seen[name] = i
+  }
+  return nil
+}
+
+/// The error message of ``duplicateCSVColumn(_:)``'s finding.
+public func duplicateCSVColumnMessage(_ d: (name: String, first: Int, second: Int)) -> String {
+  "column '\(d.name)' appears twice in the header (columns \(d.first) and \(d.second)): rename or remove one"
 }

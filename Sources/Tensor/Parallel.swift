@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Support
 
 /// Work splitting over CPU cores for element-wise loops, reductions and per-head GEMMs.
 ///
@@ -7,9 +8,10 @@ import Foundation
 /// start-up and ``threadCount`` at run time.
 public enum Parallel {
   nonisolated(unsafe) private static var _threadCount: Int = {
-    let fromEnvironment = ProcessInfo.processInfo.environment["FAIRMED_NUM_THREADS"].flatMap(Int.init)
     BLAS.threadCount = 1
-    return max(1, fromEnvironment ?? ProcessInfo.processInfo.activeProcessorCount)
+    // Read lazily, where nothing can throw: a malformed value falls back to the cores with a
+    // warning (the `fairmed` command and the library's entry points refuse it first).
+    return EnvironmentVariable.numThreads.lenientValue(default: max(1, ProcessInfo.processInfo.activeProcessorCount))
   }()
 
   /// A thread count for the current task only (``withThreadCount(_:_:)``).

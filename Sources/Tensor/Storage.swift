@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// A 64-byte aligned Float32 buffer. Freed buffers go back to a small size-keyed pool so that a
 /// training step re-uses the previous step's activations instead of faulting in fresh pages.
@@ -30,14 +31,22 @@ final class BufferPool: @unchecked Sendable {
   /// Buffers below this many floats use malloc directly (it is fast for them).
   private let minPooled = 4096
   private let budgetBytes = BufferPool.budgetBytes(
-    megabytes: ProcessInfo.processInfo.environment["FAIRMED_POOL_MB"], physicalMemory: ProcessInfo.processInfo.physicalMemory)
+    megabytes: ProcessInfo.processInfo.environment[EnvironmentVariable.poolMB.name], physicalMemory: ProcessInfo.processInfo.physicalMemory)
 
-  /// `FAIRMED_POOL_MB` (0 pools nothing), else a quarter of physical memory. A training step frees
-  /// its activations and gradients and the next step takes them again; buffers the pool cannot
-  /// keep go back to the system and come back as freshly zeroed pages.
+  /// `FAIRMED_POOL_MB` (0 pools nothing; at most 2^30), else a quarter of physical memory. A
+  /// training step frees its activations and gradients and the next step takes them again;
+  /// buffers the pool cannot keep go back to the system and come back as freshly zeroed pages.
+  /// Read where nothing can throw: a malformed or out-of-range value gives the default with a
+  /// warning (the `fairmed` command and the library's entry points refuse it first).
   static func budgetBytes(megabytes: String?, physicalMemory: UInt64) -> Int {
-    if let megabytes, let mb = Int(megabytes), mb >= 0 { return min(mb, 1 << 30) << 20 }
-    return Int(clamping: physicalMemory / 4)
+    let quarter = Int(clamping: physicalMemory / 4)
+    switch EnvironmentVariable.poolMB.check(megabytes) {
+    case .success(let mb?): return mb << 20
+    case .success(nil): return quarter
+    case .failure(let e):
+      EnvironmentVariable.warn(e, fallback: "a quarter of physical memory (\(quarter >> 20) MB)")
+      return quarter
+    }
   }
 
   func take(_ count: Int) -> UnsafeMutablePointer<Float> {

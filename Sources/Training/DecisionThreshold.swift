@@ -35,7 +35,13 @@ public struct DecisionThreshold: Codable, Equatable, Sendable {
         throw TrainingError.data("--threshold-policy youden: the validation data needs both classes; it has \(Set(labels).sorted())")
       }
       let (t, j) = try ThresholdSelector.youden(ranked)
-      return DecisionThreshold(policy: .youden, value: t, validationRows: scores.count, youdenJ: j)
+      // A saved threshold is a probability strictly inside (0, 1) (what `StoredThreshold` reads).
+      guard t > 0 else {
+        throw TrainingError.data("--threshold-policy youden: Youden's J on the validation predictions is best at threshold \(t) (every row positive, J \(j)): the scores do not separate the classes")
+      }
+      // Scores saturated at P = 1: the largest Double below 1 makes the same decisions (scores
+      // are Float probabilities, none lies between it and 1).
+      return DecisionThreshold(policy: .youden, value: min(t, Double(1).nextDown), validationRows: scores.count, youdenJ: j)
     }
   }
 
@@ -51,13 +57,16 @@ public struct DecisionThreshold: Codable, Equatable, Sendable {
   }
 
   /// The threshold saved in a model folder (or a run folder's `best/`); nil when it has none.
+  /// Its `value` is read and checked by the audit's reader (``StoredThreshold``): a file whose
+  /// value is not a probability strictly inside (0, 1) is an error naming the file and the value.
   public static func load(modelDirectory dir: String) throws -> DecisionThreshold? {
-    let fm = FileManager.default
-    for path in [dir + "/" + fileName, dir + "/best/" + fileName] where fm.fileExists(atPath: path) {
-      let t = try decodeJSONFile(DecisionThreshold.self, path, "decision threshold")
-      guard t.value.isFinite else { throw TrainingError.file(path, "value must be a finite number, got \(t.value)") }
-      return t
+    let stored: StoredThreshold?
+    do { stored = try StoredThreshold.load(modelDirectory: dir) } catch let e as FileReadError {
+      throw TrainingError.file(e.path, e.reason)
     }
-    return nil
+    guard let stored else { return nil }
+    var t = try decodeJSONFile(DecisionThreshold.self, stored.path, "decision threshold")
+    t.value = stored.value
+    return t
   }
 }

@@ -24,6 +24,7 @@ public enum FeatureExport {
   /// line of `textsFile`, written to the safetensors file `out`; returns the feature shape.
   @discardableResult
   public static func encodeTexts(model directory: String, textsFile: String, batchSize: Int, out: String) throws -> [Int] {
+    try validateEnvironment()
     let classifier = try CLIPClassifier.load(directory: directory, prompts: [])
     let lines = try lines(ofFile: textsFile)
     let ids = classifier.tokenizer(lines)
@@ -37,6 +38,7 @@ public enum FeatureExport {
   @discardableResult
   public static func encodeImages(model directory: String, sources: [ImageSource], batchSize: Int, out: String,
                                   sourceName: String) throws -> [Int] {
+    try validateEnvironment()
     let classifier = try CLIPClassifier.load(directory: directory, prompts: [])
     let features = try imageFeatures(classifier, sources, batchSize: batchSize)
     try Safetensors.write([("features", features)], metadata: ["source": sourceName], to: out)
@@ -44,15 +46,22 @@ public enum FeatureExport {
   }
 
   /// Zero-shot predictions on `data` with one prompt list per class (templates averaged, as
-  /// open_clip does), in the schema of `fairmed predict`.
+  /// open_clip does), in the schema of `fairmed predict`. There must be exactly one prompt list
+  /// per class of the data (as `fairmed predict` requires): a prompt for a class the data lacks
+  /// would take probability from the real classes.
   public static func zeroShot(model directory: String, data: String, prompts: [[String]], groups: String?,
                               batchSize: Int) throws -> Predictions {
-    let classifier = try CLIPClassifier.load(directory: directory, prompts: [])
-    let zs = try ZeroShotClassifier(model: classifier.model, tokenizer: classifier.tokenizer, prompts: prompts)
+    try validateEnvironment()
     let dataset = try DatasetKind.load(data)
+    guard prompts.count == dataset.classNames.count else {
+      throw TrainingError.invalidConfig(["--prompts: \(prompts.count) prompts for the \(dataset.classNames.count) classes of \(data) "
+        + "(\(dataset.classNames.joined(separator: ", "))): give one prompt (or `|`-separated templates) per class, in label order"])
+    }
     if let bad = dataset.samples.first(where: { $0.label >= prompts.count }) {
       throw TrainingError.data("\(data): sample \(bad.id) has label \(bad.label) but only \(prompts.count) class prompts were given")
     }
+    let classifier = try CLIPClassifier.load(directory: directory, prompts: [])
+    let zs = try ZeroShotClassifier(model: classifier.model, tokenizer: classifier.tokenizer, prompts: prompts)
     let spec = try groups.map { try GroupingSpec(parsing: $0) } ?? dataset.defaultGroups
     try spec.validate(dataset)
     var out = Predictions()

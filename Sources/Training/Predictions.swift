@@ -60,7 +60,7 @@ public struct Predictions {
   }
 
   /// `id,label,prob,pred,margin,group,<attributes…>[,prob_0…]` (RFC 4180 quoting; `pred` is the
-  /// decision at ``threshold``), written
+  /// decision at ``threshold`` with two classes, the most probable class with more), written
   /// atomically. Every non-finite probability or margin is refused with its row named.
   public func writeCSV(to path: String) throws {
     if let i = ids.indices.first(where: { !scores[$0].isFinite || !margins[$0].isFinite }) {
@@ -69,16 +69,30 @@ public struct Predictions {
     let attrNames = Set(attributes.flatMap(\.keys)).sorted()
     let classes = classProbabilities.map(\.count).max() ?? 2
     let classColumns = classes > 2 ? (0..<classes).map { "prob_\($0)" } : []
-    var lines = [(["id", "label", "prob", "pred", "margin", "group"] + attrNames + classColumns).map(csvField).joined(separator: ",")]
+    let header = ["id", "label", "prob", "pred", "margin", "group"] + attrNames + classColumns
+    // Readers refuse a header naming a column twice: a data attribute must not take a predictions column's name.
+    if let d = duplicateCSVColumn(header) {
+      throw TrainingError.data("\(path): the data's attribute '\(d.name)' has the name of a predictions column (\(duplicateCSVColumnMessage(d))): rename it in the data")
+    }
+    var lines = [header.map(csvField).joined(separator: ",")]
     for i in ids.indices {
       let perClass = classColumns.isEmpty ? [] : (0..<classes).map { c in
         classProbabilities[i].indices.contains(c) ? String(format: "%.6f", classProbabilities[i][c]) : ""
       }
-      let fields = [ids[i], String(labels[i]), String(format: "%.6f", scores[i]),
-                    scores[i] >= threshold.value ? "1" : "0", String(format: "%.6f", margins[i]), groups[i]]
+      let pred = Self.decision(classProbabilities.indices.contains(i) ? classProbabilities[i] : [], score: scores[i], threshold: threshold.value)
+      let fields = [ids[i], String(labels[i]), String(format: "%.6f", scores[i]), pred, String(format: "%.6f", margins[i]), groups[i]]
         + attrNames.map { attributes[i][$0] ?? "" } + perClass
       lines.append(fields.map(csvField).joined(separator: ","))
     }
     try AtomicWrite.file(lines.joined(separator: "\n") + "\n", to: path)
+  }
+
+  /// The `pred` column: with more than two classes the argmax over every class scored (the first
+  /// on a tie), else P(class 1) ≥ `threshold`.
+  static func decision(_ probabilities: [Double], score: Double, threshold: Double) -> String {
+    guard probabilities.count > 2 else { return score >= threshold ? "1" : "0" }
+    var best = 0
+    for c in probabilities.indices where probabilities[c] > probabilities[best] { best = c }
+    return String(best)
   }
 }

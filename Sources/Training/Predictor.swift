@@ -3,6 +3,7 @@ import CLIP
 import Data
 import Foundation
 import Distributed
+import Support
 
 /// Prediction with a trained run folder (its `best/` model, prompts and groups) or a bare HF
 /// CLIP folder. Under `mpirun` (`world`) each rank predicts a share of the rows and every rank
@@ -12,6 +13,7 @@ public enum Predictor {
     model: String, data: String, prompts: [String]?, groups: String?, split: String?, batchSize: Int = 64,
     world: any Communicator = SingleProcess()
   ) throws -> Predictions {
+    try validateEnvironment()
     let fm = FileManager.default
     let run = fm.fileExists(atPath: model + "/run.json") ? try RunConfig.load(model + "/run.json") : nil
     let modelDir = run != nil && fm.fileExists(atPath: model + "/best") ? model + "/best" : model

@@ -14,7 +14,11 @@ enum RunFolder {
     let fm = FileManager.default
     let parts = ["run.json", "checkpoint", "best"]
     AtomicWrite.recover(directory + "/checkpoint")
+    if resume { try requireRun(directory) }
     let held = parts.filter { fm.fileExists(atPath: directory + "/" + $0) }
+    if held.isEmpty, !overwrite, let other = OutputPath.contents(directory) {
+      throw TrainingError.file(directory, "holds \(other) but no FairMed run (no run.json): choose a new or empty --out, or pass --overwrite to write the run into it")
+    }
     if !held.isEmpty {
       if overwrite {
         return held + ["metrics.jsonl"]
@@ -29,6 +33,24 @@ enum RunFolder {
       }
     }
     return []
+  }
+
+  /// Refuses to resume a folder without `run.json` (written once a run's data and model have
+  /// loaded; a run killed before that has nothing to continue).
+  static func requireRun(_ directory: String) throws {
+    guard !FileManager.default.fileExists(atPath: directory + "/run.json") else { return }
+    var isFolder: ObjCBool = false
+    let state: String
+    if !FileManager.default.fileExists(atPath: directory, isDirectory: &isFolder) {
+      state = "the folder does not exist"
+    } else if !isFolder.boolValue {
+      state = "it is a file"
+    } else if let other = OutputPath.contents(directory) {
+      state = "it holds \(other) but no run.json"
+    } else {
+      state = "the folder is empty"
+    }
+    throw TrainingError.file(directory, "holds no FairMed run to resume (\(state); --resume continues the run whose run.json `fairmed train` writes there once data and model have loaded): drop --resume to start a new run")
   }
 
   /// Removes `parts` of an overwritten run and creates the folder.

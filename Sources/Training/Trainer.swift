@@ -72,9 +72,18 @@ public final class Trainer {
     }
   }
 
+  /// Refuses `--resume` into `directory` when it holds no run (no `run.json`): the error names the
+  /// folder and the file looked for, and says to drop `--resume`.
+  public static func requireRun(in directory: String) throws {
+    try RunFolder.requireRun(directory)
+  }
+
   /// Runs (or, with `resume`, continues) training. A folder that already holds a run is
-  /// refused unless `resume` (same configuration, continued) or `overwrite` (replaced).
+  /// refused unless `resume` (same configuration, continued) or `overwrite` (replaced); a
+  /// non-empty folder holding no run is refused unless `overwrite`, and `resume` of a folder
+  /// holding no run is refused.
   public func run(resume: Bool = false, overwrite: Bool = false) throws -> Summary {
+    try validateEnvironment()
     try config.validate()
     try parallel.check(batchSize: config.batchSize)
     let replaced = try parallel.onLeader("checking the run folder") {

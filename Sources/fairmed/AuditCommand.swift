@@ -2,6 +2,7 @@ import ArgumentParser
 import Fairness
 import Foundation
 import Report
+import Support
 
 private let d = AuditConfiguration()
 
@@ -11,7 +12,8 @@ struct AuditCommand: ParsableCommand {
     commandName: "audit",
     abstract: "Audit predictions per intersectional subgroup: gaps, worst groups, intervals, certainty.",
     discussion: """
-      Writes audit.json, groups.csv, audit.md and audit.html into --out (atomically).
+      Writes audit.json, groups.csv, audit.md and audit.html into --out (atomically). An --out \
+      that holds anything is refused unless --overwrite replaces the earlier audit it holds.
 
       --groups lists attribute columns separated by commas, in the grammar training uses too \
       (docs/METHOD.md §10). A column followed by ':' is binned: 'age:<40,40-59,>=60' (an \
@@ -58,6 +60,7 @@ struct AuditCommand: ParsableCommand {
   @Option(help: "The most intersectional groups audited.") var maxGroups = d.maxGroups
   @Flag(help: "Print the time of each phase to stderr.") var timings = false
   @Option(help: "Output folder.") var out: String
+  @Flag(help: "Replace the earlier audit in --out.") var overwrite = false
 
   func configuration() throws -> AuditConfiguration {
     var config = AuditConfiguration()
@@ -87,6 +90,7 @@ struct AuditCommand: ParsableCommand {
       columns: AuditColumns(label: label, score: score, margin: margin),
       groups: GroupingSpec(attributes: attributes, missing: missing == .drop ? .drop : .level(missingLabel)),
       configuration: try configuration(), output: URL(fileURLWithPath: out))
+    try OutputPath.check(out, overwrite: overwrite)
     let result = try AuditPipeline.run(request)
     print(AuditPipeline.headline(result, out: out))
     if timings {

@@ -1,6 +1,7 @@
 import Fairness
 import ArgumentParser
 import Data
+import Support
 
 /// `fairmed data split --data KIND:PATH --out split.csv`: writes a seeded, stratified, grouped split.
 struct DataSplitCommand: ParsableCommand {
@@ -10,6 +11,7 @@ struct DataSplitCommand: ParsableCommand {
 
   @Option(help: "ham10000:DIR | bcn20000:DIR | fairvlmed:DIR | manifest:FILE.csv") var data: String
   @Option(help: "Output CSV.") var out: String
+  @Flag(help: "Replace the file --out names.") var overwrite = false
   @Option(help: "Subgroups to stratify by (default: the dataset's), e.g. sex,age:40:60.") var groups: String?
   @Option(help: "Fractions train,val,test.") var fractions: String = "0.7,0.1,0.2"
   @Option(help: "Random seed.") var seed: UInt64 = 0
@@ -20,6 +22,7 @@ struct DataSplitCommand: ParsableCommand {
     guard f.count == 3, f.allSatisfy({ $0.isFinite && $0 >= 0 }), f.reduce(0, +) > 0 else {
       throw ValidationError("--fractions needs three non-negative numbers, e.g. 0.7,0.1,0.2")
     }
+    try OutputPath.check(out, overwrite: overwrite)
     let dataset = try DatasetKind.load(data, labels: labels)
     let spec = try groups.map { try GroupingSpec(parsing: $0) }
     try spec?.validate(dataset)

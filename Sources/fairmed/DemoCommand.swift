@@ -11,12 +11,15 @@ struct DemoCommand: ParsableCommand {
     commandName: "demo",
     abstract: "Generate the synthetic derm benchmark, train ERM and CMAC-MMD, predict, audit, summarise.",
     discussion: """
-      Everything is seeded and runs offline. Re-running with the same --out reuses the generated \
-      data and resumes finished or interrupted training runs. The table printed is what this run \
-      measured.
+      Everything is seeded and runs offline. Re-running with the same --out and --resume reuses \
+      the generated data and resumes finished or interrupted training runs; --overwrite removes \
+      what the demo wrote there and starts again (an --out holding anything needs one of them). \
+      The table printed is what this run measured.
       """)
 
   @Option(help: "Output folder (default: a new temporary folder).") var out: String?
+  @Flag(help: "Continue the demo that --out holds.") var resume = false
+  @Flag(help: "Remove what the demo wrote in --out and start again.") var overwrite = false
   @Option(help: "Random seed.") var seed: UInt64 = d.seed
   @Option(help: "Training images.") var trainImages = d.trainImages
   @Option(help: "Epochs per method.") var epochs = d.epochs
@@ -35,6 +38,8 @@ struct DemoCommand: ParsableCommand {
     o.comparison = comparison
     o.conditioning = conditioning
     o.sampler = sampler
+    try o.validate()
+    try Study.prepareFolder(dir, resume: resume, overwrite: overwrite, outputNames: Demo.outputNames)
     let start = Date()
     let rows = try Demo(options: o).run()
     print(Demo.markdown(rows))

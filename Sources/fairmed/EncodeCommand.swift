@@ -1,5 +1,6 @@
 import ArgumentParser
 import Data
+import Support
 import Training
 
 /// `fairmed encode`: normalised CLIP features of images or texts, written as safetensors.
@@ -14,6 +15,7 @@ struct EncodeCommand: ParsableCommand {
   @Option(help: "Text file, one text per line (row i of the output is line i; a blank line is an empty text); also writes `input_ids`.") var texts: String?
   @Option(help: "Images or texts per forward pass (default: 32).") var batchSize: Int = 32
   @Option(help: "Output .safetensors file.") var out: String
+  @Flag(help: "Replace the file --out names.") var overwrite = false
 
   func validate() throws {
     let sources = [!images.isEmpty, manifest != nil, texts != nil].filter { $0 }.count
@@ -22,6 +24,7 @@ struct EncodeCommand: ParsableCommand {
   }
 
   func run() throws {
+    try OutputPath.check(out, overwrite: overwrite)
     if let texts {
       let shape = try FeatureExport.encodeTexts(model: model, textsFile: texts, batchSize: batchSize, out: out)
       print("encoded \(shape[0]) texts → \(out) \(shape)")

@@ -9,16 +9,22 @@ struct ExperimentCommand: ParsableCommand {
     abstract: "Run a study grid (methods × λ × seeds × batch sizes) with internal and external tests.",
     discussion: """
       The study file names the data (or a synthetic benchmark to generate), the grid and the base \
-      training options; see Examples/*.json. Re-running with the same --out resumes: finished \
-      cells (runs/<cell>/result.json) are not re-run and interrupted ones continue from their \
-      checkpoint. Outputs: results.csv, summary.md, summary.tex.
+      training options; see Examples/*.json. An --out that holds anything is refused unless \
+      --resume continues the study it holds (finished cells, runs/<cell>/result.json, are not \
+      re-run and interrupted ones continue from their checkpoint) or --overwrite removes what a \
+      study wrote there and starts again. Outputs: results.csv, summary.md, summary.tex.
       """)
 
   @Option(help: "Study configuration (JSON).") var config: String
   @Option(help: "Study folder.") var out: String
+  @Flag(help: "Continue the study that --out holds.") var resume = false
+  @Flag(help: "Remove what a study wrote in --out (data, runs, results, summaries, report) and start again.") var overwrite = false
 
   func run() throws {
-    let study = Study(config: try StudyConfig.load(config), directory: out)
+    let studyConfig = try StudyConfig.load(config)
+    try studyConfig.validate()
+    try Study.prepareFolder(out, resume: resume, overwrite: overwrite)
+    let study = Study(config: studyConfig, directory: out)
     let results = try study.run()
     print(Study.markdown(Study.summarise(results)))
     print("\(results.count) results (\(study.trainedCells.count) cells trained now); \(out)/results.csv, summary.md, summary.tex")

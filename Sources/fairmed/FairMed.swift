@@ -1,5 +1,6 @@
 import ArgumentParser
 import Distributed
+import Support
 
 /// The `fairmed` command line: each subcommand parses its options and calls the libraries.
 @main
@@ -17,10 +18,12 @@ struct FairMedCommand: ParsableCommand {
 
   /// Parses and runs the command; under an MPI launcher with several processes, only the
   /// commands that split their work over ranks (`train`, `predict`) run, since any other would
-  /// run whole in every process.
+  /// run whole in every process. Every `FAIRMED_*` environment variable is checked first: a
+  /// malformed or out-of-range value is an error naming it, never ignored.
   static func main() {
     do {
       var command = try parseAsRoot()
+      try validateEnvironment()
       if let n = World.launchedProcesses(), n > 1, !(command is TrainCommand || command is PredictCommand) {
         throw ValidationError("started as one of \(n) MPI processes: only `fairmed train` and `fairmed predict` split their work over processes; run this command without mpirun/srun")
       }

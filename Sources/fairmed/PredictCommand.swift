@@ -1,5 +1,6 @@
 import ArgumentParser
 import Distributed
+import Support
 import Training
 
 /// `fairmed predict`: per-image P(class 1) and certainty margins of a trained run; demographic
@@ -11,7 +12,9 @@ struct PredictCommand: ParsableCommand {
     discussion: """
       `pred` is the decision at the threshold saved with the model (best/decision_threshold.json: \
       Youden's J on the validation predictions, unless the run chose argmax); a folder without one \
-      decides at 0.5. The output feeds `fairmed audit --label label --score prob --margin margin \
+      decides at 0.5, and a saved value that is not a probability strictly inside (0, 1) is an \
+      error. With more than two classes `pred` is the most probable class. --out must be new or \
+      empty unless --overwrite. The output feeds `fairmed audit --label label --score prob --margin margin \
       --threshold model:RUN_DIR --groups ...` directly.
       """)
 
@@ -22,6 +25,7 @@ struct PredictCommand: ParsableCommand {
   @Option(help: "Split of the data to predict (e.g. test), when it has splits.") var split: String?
   @Option(help: "Images per forward pass (default: 64).") var batchSize = 64
   @Option(help: "Output CSV.") var out: String
+  @Flag(help: "Replace the file --out names.") var overwrite = false
 
   func validate() throws {
     guard batchSize > 0 else { throw ValidationError("--batch-size must be ≥ 1, got \(batchSize)") }
@@ -30,6 +34,7 @@ struct PredictCommand: ParsableCommand {
   func run() throws {
     let world = try World.current.get()
     try world.endingJobOnFailure {
+      try OutputPath.check(out, overwrite: overwrite)
       let preds = try Predictor.run(model: model, data: data, prompts: prompts.isEmpty ? nil : prompts, groups: groups,
         split: split, batchSize: batchSize, world: world)
       guard world.isLeader else { return }

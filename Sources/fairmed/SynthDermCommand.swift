@@ -1,6 +1,7 @@
 import ArgumentParser
 import Data
 import Foundation
+import Support
 
 /// `fairmed synth derm`: the HAM10000 / BCN20000-layout dermatology benchmark.
 struct SynthDermCommand: ParsableCommand {
@@ -16,6 +17,7 @@ struct SynthDermCommand: ParsableCommand {
       """)
 
   @Option(help: "Output folder.") var out: String
+  @Flag(help: "Replace the benchmark --out holds (its images and CSV files are removed first).") var overwrite = false
   @Flag(help: "Write the shifted external test set in the BCN20000 / ISIC 2019 layout.") var external = false
   @Option(help: "Strength of the external shift (with --external).") var externalShift: Double = 1
   @Option(help: "Number of images.") var n: Int = 10_000
@@ -46,8 +48,9 @@ struct SynthDermCommand: ParsableCommand {
     c.tone.merge(try parseTable(tone, option: "--tone")) { $1 }
     c.underdiagnosis.merge(try parseTable(underdiagnosis, option: "--underdiagnosis")) { $1 }
     if external { c = c.external(strength: externalShift) }
+    try OutputPath.check(out, overwrite: overwrite)
     let start = Date()
-    let records = try SynthDerm.write(c, to: out, external: external)
+    let records = try SynthDerm.write(c, to: out, external: external, replacing: overwrite)
     let positives = records.filter { $0.recordedLabel == 1 }.count
     let seconds = String(format: "%.1f", Date().timeIntervalSince(start))
     print("wrote \(records.count) images (\(positives) malignant) of \(c.width)x\(c.height) to \(out) in \(seconds)s (\(external ? "BCN20000" : "HAM10000") layout)")

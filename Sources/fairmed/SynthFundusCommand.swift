@@ -1,6 +1,7 @@
 import ArgumentParser
 import Data
 import Foundation
+import Support
 
 /// `fairmed synth fundus`: the FairVLMed-layout glaucoma benchmark.
 struct SynthFundusCommand: ParsableCommand {
@@ -14,6 +15,7 @@ struct SynthFundusCommand: ParsableCommand {
       """)
 
   @Option(help: "Output folder.") var out: String
+  @Flag(help: "Replace the benchmark --out holds (its split folders and CSV files are removed first).") var overwrite = false
   @Flag(help: "Write the shifted external variant (another device).") var external = false
   @Option(help: "Strength of the external shift.") var externalShift: Double = 1
   @Option(help: "Number of images (split 70/10/20).") var n: Int = 10_000
@@ -38,8 +40,9 @@ struct SynthFundusCommand: ParsableCommand {
     c.signal.merge(try parseTable(signal, option: "--signal")) { $1 }
     c.brightness.merge(try parseTable(brightness, option: "--brightness")) { $1 }
     if external { c = c.external(strength: externalShift) }
+    try OutputPath.check(out, overwrite: overwrite)
     let start = Date()
-    try SynthFundus.write(c, to: out)
+    try SynthFundus.write(c, to: out, replacing: overwrite)
     let seconds = String(format: "%.1f", Date().timeIntervalSince(start))
     print("wrote \(c.count) npz files (\(c.width)x\(c.height)) to \(out) in \(seconds)s (FairVLMed layout)")
   }

@@ -63,7 +63,7 @@ struct TrainCommand: ParsableCommand {
   @Flag(help: "Margins on τ-scaled logits instead of cosines (docs/METHOD.md §8: collapse-prone).") var cmacMarginsOnLogits = false
   @Option(help: "Log a line every N steps when not on a terminal.") var logEvery: Int?
   @Flag(help: "Continue the run in --out from its last checkpoint (the options must match its run.json).") var resume = false
-  @Flag(help: "Replace the run that --out already holds.") var overwrite = false
+  @Flag(help: "Replace the run that --out already holds (or write into a non-empty folder holding no run).") var overwrite = false
   @Option(help: "Stop after this many epochs (the run can be resumed).") var stopAfter: Int?
   @Option(help: "Run folder.") var out: String
 
@@ -72,6 +72,7 @@ struct TrainCommand: ParsableCommand {
     if let config { c = try RunConfig.load(config) } else if resume, FileManager.default.fileExists(atPath: out + "/run.json") {
       c = try RunConfig.load(out + "/run.json")
     } else {
+      if resume && !overwrite && data == nil { try Trainer.requireRun(in: out) }
       guard let data else { throw ValidationError("--data is required (or --config run.json)") }
       c = RunConfig(data: data)
     }

@@ -48,6 +48,35 @@ import Testing
     #expect(throws: CLIPConfigError.self) { try CLIPConfig(contentsOf: "/nonexistent/config.json") }
   }
 
+  /// A value of the wrong JSON type is named by its type: "got 96" for the string "96" read as
+  /// if it were a number (issue 24).
+  @Test func wrongJSONTypesAreNamedByType() throws {
+    let tower = #""intermediate_size": 64, "num_attention_heads": 4, "num_hidden_layers": 2"#
+    do {
+      _ = try parse("""
+        {"vision_config": {"hidden_size": "96", \(tower), "image_size": true, "patch_size": [4]},
+         "text_config": {"hidden_size": null, \(tower), "layer_norm_eps": "1e-5", "vocab_size": {"n": 3}},
+         "projection_dim": 16.5}
+        """)
+      Issue.record("expected an error")
+    } catch let e as CLIPConfigError {
+      let all = e.problems.joined(separator: "\n")
+      #expect(all.contains(#"vision_config.hidden_size must be an integer of at most 16777216, got the string "96""#), "\(all)")
+      #expect(all.contains("vision_config.image_size must be an integer of at most 16777216, got the boolean true"), "\(all)")
+      #expect(all.contains("vision_config.patch_size must be an integer of at most 16777216, got an array of 1 value"), "\(all)")
+      #expect(all.contains("text_config.hidden_size must be an integer of at most 16777216, got null"), "\(all)")
+      #expect(all.contains(#"text_config.layer_norm_eps must be a finite number, got the string "1e-5""#), "\(all)")
+      #expect(all.contains("text_config.vocab_size must be an integer of at most 16777216, got an object"), "\(all)")
+      #expect(all.contains("projection_dim must be an integer of at most 16777216, got the number 16.5"), "\(all)")
+    }
+    do {
+      _ = try parse(#"{"vision_config": "big", "text_config": {}}"#)
+      Issue.record("expected an error")
+    } catch let e as CLIPConfigError {
+      #expect(e.problems.contains(#"vision_config must be an object, got the string "big""#), "\(e.problems)")
+    }
+  }
+
   @Test func writtenConfigReadsBack() throws {
     let c = try CLIPConfig(contentsOf: tinyCLIP + "/config.json")
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString).json").path
@@ -84,5 +113,23 @@ import Testing
     #expect(abs(margins[0] - (sims.pointer[0] - sims.pointer[1])) < 1e-6)
     #expect(abs(margins[1] - (sims.pointer[3] - sims.pointer[2])) < 1e-6)
     #expect(throws: (any Error).self) { try ZeroShotClassifier(model: model, tokenizer: tok, prompts: [[], ["x"]]) }
+  }
+}
+
+/// A tokenizer id past the model's embedding table is refused when the folder loads, naming the
+/// tokenizer file and the token (it used to surface only at encode time as "Embedding: id … is
+/// outside the table", naming neither).
+@Suite struct TokenizerTableTests {
+  @Test func aVocabularyIdPastTheEmbeddingTableIsRefusedAtLoad() throws {
+    let dir = NSTemporaryDirectory() + "fairmed-sparse-vocab-\(UUID().uuidString)"
+    try FileManager.default.copyItem(atPath: tinyCLIP, toPath: dir)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var vocab = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/vocab.json"))) as! [String: Int]
+    let (token, _) = vocab.first { $0.value == 5 }!
+    vocab[token] = 70_000  // as many tokens as before, one id past the 664-row table
+    try JSONSerialization.data(withJSONObject: vocab).write(to: URL(fileURLWithPath: dir + "/vocab.json"))
+    let error = try #require(throws: CLIPFileError.self) { try CLIPFolder.load(dir) }
+    #expect(error.description.contains(dir + "/vocab.json") && error.description.contains(token.debugDescription)
+      && error.description.contains("70000") && error.description.contains("664 rows"), "\(error)")
   }
 }

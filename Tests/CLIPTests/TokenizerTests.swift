@@ -102,4 +102,25 @@ func loadCases() throws -> [TokenizerCase] {
     try "not gzip".write(to: gz, atomically: true, encoding: .utf8)
     #expect(throws: CLIPFileError.self) { try CLIPTokenizer(bpeGzip: gz.path) }
   }
+
+  /// A merges file without merges (empty, or only the `#version` line) would split every text
+  /// into single characters: it is refused, naming the file (issue 24).
+  @Test func aMergesFileWithoutMergesIsRefused() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-merges-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let vocab = fixtures.appendingPathComponent("tiny_clip/vocab.json").path
+    let m = dir.appendingPathComponent("merges.txt")
+    for text in ["", "#version: 0.2\n", "#version: 0.2\n\n\n"] {
+      try text.write(to: m, atomically: true, encoding: .utf8)
+      do {
+        _ = try CLIPTokenizer(vocabJSON: vocab, merges: m.path)
+        Issue.record("a merges file holding \(text.debugDescription) was accepted")
+      } catch let e as CLIPFileError {
+        #expect(e.file == m.path && e.description.contains("holds no merges"), "\(e)")
+      }
+    }
+    // The fixture's own merges still load.
+    #expect(throws: Never.self) { try CLIPTokenizer(vocabJSON: vocab, merges: fixtures.appendingPathComponent("tiny_clip/merges.txt").path) }
+  }
 }

@@ -81,6 +81,13 @@ import Testing
     // A finished run to train into again, and a study with an unknown method.
     try write(#"{"methods": ["erm", "magic"], "synth": {"kind": "derm"}}"#, f.path("bad-study.json"))
     try write(#"{"methods": ["erm"], "synth": {"kind": "derm", "train": -5}}"#, f.path("neg-study.json"))
+    // Issue 24's silent wrong results: a saved threshold outside (0, 1), a repeated CSV column,
+    // an integer written as a JSON string.
+    try model(f, "thr-high") { _ in }
+    try write(#"{"policy": "youden", "value": 7.5, "validationRows": 40, "youdenJ": 0.5}"#, f.path("thr-high/decision_threshold.json"))
+    try write("y,p,sex,y\n1,0.5,female,0\n0,0.4,male,1\n", f.path("dup-label.csv"))
+    try write("path,label,sex,age,label\nimages/a.png,0,female,30,1\n", f.path("dup-manifest.csv"))
+    try model(f, "string-hidden") { j in var v = j["vision_config"] as! [String: Any]; v["hidden_size"] = "32"; j["vision_config"] = v }
     try FileManager.default.createDirectory(atPath: f.path("bad-openclip"), withIntermediateDirectories: true)
     try write(#"{"model_cfg": {"embed_dim": 64, "vision_cfg": {"timm_model_name": "vit_base_patch16_224", "timm_pool": "avg"}, "text_cfg": {"hf_model_name": "x"}}}"#,
               f.path("bad-openclip/open_clip_config.json"))
@@ -189,6 +196,16 @@ import Testing
       ("predict eval pickle", ["predict", "--model", Self.openCLIP + "/hostile/reduce_payload.bin", "--data", "$M", "--out", "$OUT"], "refused global __builtin__.eval"),
       ("predict short storage", ["predict", "--model", Self.openCLIP + "/hostile/short_storage.bin", "--data", "$M", "--out", "$OUT"], "needs 16 elements"),
       ("zero-shot bad open_clip config", ["zero-shot", "--model", "$F/bad-openclip", "--data", "$M", "--prompts", "a", "b", "--out", "$OUT"], "timm_pool 'avg' is not supported"),
+      // Issue 24: each of these used to succeed with a wrong result.
+      ("predict threshold 7.5", ["predict", "--model", "$F/thr-high", "--data", "$M", "--out", "$OUT"],
+       "thr-high/decision_threshold.json: 'value' must be a probability strictly inside (0, 1) (rows with P(class 1) ≥ value are positive), got the number 7.5"),
+      ("audit model threshold 7.5", audit + ["--threshold", "model:$F/thr-high"], "must be a probability strictly inside (0, 1) (rows with P(class 1) ≥ value are positive), got the number 7.5"),
+      ("audit repeated column", ["audit", "--predictions", "$F/dup-label.csv", "--groups", "sex", "--out", "$OUT"], "column 'y' appears twice in the header (columns 1 and 4)"),
+      ("summary repeated column", ["data", "summary", "--data", "manifest:$F/dup-manifest.csv"], "dup-manifest.csv, row 1: column 'label' appears twice in the header (columns 2 and 5)"),
+      ("zero-shot three prompts for two classes", ["zero-shot", "--model", "$HF", "--data", "$M", "--prompts", "a", "b", "c", "--out", "$OUT"], "--prompts: 3 prompts for the 2 classes"),
+      ("train resume without a run", train + ["--resume"], "holds no FairMed run to resume (the folder does not exist"),
+      ("experiment negative synth size", ["experiment", "--config", "$F/neg-study.json", "--out", "$OUT"], "synth.train must be in 1…10000000 images, got -5"),
+      ("predict string hidden size", ["predict", "--model", "$F/string-hidden", "--data", "$M", "--out", "$OUT"], #"vision_config.hidden_size must be an integer of at most 16777216, got the string "32""#),
     ]
   }()
 

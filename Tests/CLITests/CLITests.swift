@@ -16,10 +16,12 @@ import Testing
   static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .appendingPathComponent("../TrainingTests/Fixtures/hf_processor").standardized
 
-  static func run(_ arguments: [String]) throws -> Outcome {
+  /// `fairmed ARGS`, with `env` added to this process's environment.
+  static func run(_ arguments: [String], env: [String: String] = [:]) throws -> Outcome {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: binary)
     p.arguments = arguments
+    if !env.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 } }
     let pipe = Pipe()
     p.standardOutput = pipe
     p.standardError = pipe

@@ -51,10 +51,12 @@ import Testing
     }
   }
 
-  /// Resumes until the run completes (a kill before run.json exists leaves nothing to resume).
+  /// Resumes until the run completes (a kill before run.json exists leaves nothing to resume,
+  /// and `--resume` of such a folder is refused: it starts again without it).
   static func finish(_ out: String) throws {
     for _ in 0..<4 {
-      let (status, crashed, _) = try run(trainArgs(out) + ["--resume"])
+      let resume = FileManager.default.fileExists(atPath: out + "/run.json") ? ["--resume"] : []
+      let (status, crashed, _) = try run(trainArgs(out) + resume)
       if status == 0 && !crashed { return }
     }
     Issue.record("\(out) did not finish after resuming")
@@ -98,7 +100,7 @@ import Testing
     try (rows.joined(separator: "\n") + "\n").write(toFile: dir + "/p.csv", atomically: true, encoding: .utf8)
     let out = dir + "/out"
     func audit(_ threshold: String, env: [String: String] = [:]) throws -> Bool {
-      try Self.run(["audit", "--predictions", dir + "/p.csv", "--groups", "sex", "--threshold", threshold, "--out", out], env: env).1
+      try Self.run(["audit", "--predictions", dir + "/p.csv", "--groups", "sex", "--threshold", threshold, "--out", out, "--overwrite"], env: env).1
     }
     #expect(try !audit("0.5"))
     let old = try FileManager.default.contentsOfDirectory(atPath: out).sorted().map { Self.bytes(out + "/" + $0) }
@@ -122,7 +124,7 @@ import Testing
     let reference = Self.root + "/study-ref", killed = Self.root + "/study-killed"
     #expect(try Self.run(["experiment", "--config", config, "--out", reference]).0 == 0)
     #expect(try Self.run(["experiment", "--config", config, "--out", killed], env: ["FAIRMED_KILL_AT": "directory.filled:2"]).1)
-    #expect(try Self.run(["experiment", "--config", config, "--out", killed]).0 == 0)
+    #expect(try Self.run(["experiment", "--config", config, "--out", killed, "--resume"]).0 == 0)
     #expect(Self.bytes(killed + "/results.csv").map { String(decoding: $0, as: UTF8.self) }?.replacingOccurrences(of: killed, with: "")
             == Self.bytes(reference + "/results.csv").map { String(decoding: $0, as: UTF8.self) }?.replacingOccurrences(of: reference, with: ""))
   }

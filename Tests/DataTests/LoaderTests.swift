@@ -4,6 +4,21 @@ import Testing
 @testable import Data
 
 @Suite struct LoaderTests {
+  /// A header naming a column twice is refused with both positions (issue 24: a manifest with
+  /// two `label` columns silently used the first), for every reader built on CSVTable.
+  @Test func aColumnNamedTwiceInTheHeaderIsRefused() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-dup-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let path = dir + "/manifest.csv"
+    try "path,label,sex,label\na.png,0,female,1\n".write(toFile: path, atomically: true, encoding: .utf8)
+    let expected = DataError.badRow(file: path, row: 1, reason: "column 'label' appears twice in the header (columns 2 and 4): rename or remove one")
+    #expect(throws: expected) { try CSVTable(contentsOf: path) }
+    #expect(throws: expected) { try DatasetKind.load("manifest:" + path) }
+    // Empty header names (a trailing comma) are not a repeated column.
+    try "path,label,,\na.png,0,,\n".write(toFile: path, atomically: true, encoding: .utf8)
+    #expect(try CSVTable(contentsOf: path).header == ["path", "label", "", ""])
+  }
+
   @Test func ham10000BothFoldersAndLabelMaps() throws {
     let d = try HAM10000.load(directory: fixture("ham10000"))
     #expect(d.count == 8 && d.classNames == ["benign", "malignant"])

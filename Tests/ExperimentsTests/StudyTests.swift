@@ -95,6 +95,43 @@ struct StudyTests {
     do { _ = try StudyConfig.load(path); Issue.record("expected an error") } catch { #expect("\(error)".contains("magic")) }
   }
 
+  /// Synthetic sizes are range-checked before anything is written (issue 24: a negative
+  /// `train` was skipped, and training then failed on `data/train`, a folder the user never named).
+  @Test func synthSizesOutOfRangeAreRefusedNamingTheKey() throws {
+    var c = try Self.tinyStudy()
+    c.synth?.train = -5
+    c.synth?.test = 0
+    c.synth?.external = -1
+    c.synth?.size = 4
+    do { try c.validate(); Issue.record("expected an error") } catch {
+      let text = "\(error)"
+      #expect(text.contains("synth.train must be in 1…10000000 images, got -5"), "\(text)")
+      #expect(text.contains("synth.test must be in 1…10000000 images, got 0"), "\(text)")
+      #expect(text.contains("synth.external must be in 0…10000000 images (0: no external test set), got -1"), "\(text)")
+      #expect(text.contains("synth.size must be in 8…4096 pixels for derm, got 4"), "\(text)")
+    }
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-study-neg-\(UUID().uuidString)").path
+    #expect(throws: (any Error).self) { try Study(config: c, directory: dir, quiet: true).run() }
+    #expect(!FileManager.default.fileExists(atPath: dir))
+  }
+
+  /// The folder rule of `experiment` and `demo`: a non-empty folder needs --resume (of a study)
+  /// or --overwrite (which removes what a study wrote, and nothing else).
+  @Test func aStudyFolderIsContinuedOrReplacedOnlyWhenAsked() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-study-folder-\(UUID().uuidString)").path
+    try Study.prepareFolder(dir, resume: false, overwrite: false)  // new: fine
+    try FileManager.default.createDirectory(atPath: dir + "/runs/x", withIntermediateDirectories: true)
+    try "mine".write(toFile: dir + "/notes.txt", atomically: true, encoding: .utf8)
+    #expect(throws: (any Error).self) { try Study.prepareFolder(dir, resume: false, overwrite: false) }
+    #expect(throws: (any Error).self) { try Study.prepareFolder(dir, resume: true, overwrite: true) }
+    try Study.prepareFolder(dir, resume: true, overwrite: false)
+    try Study.prepareFolder(dir, resume: false, overwrite: true)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["notes.txt"])
+    do { try Study.prepareFolder(dir, resume: true, overwrite: false); Issue.record("resumed a folder without a study") } catch {
+      #expect("\(error)".contains("holds no FairMed study to resume") && "\(error)".contains("drop --resume"), "\(error)")
+    }
+  }
+
   @Test func badVariantsAndPerMethodLambdasAreRefusedNamingThem() throws {
     var c = try Self.tinyStudy()
     c.variants = [.init(name: "a"), .init(name: "a"), .init(name: "b", baseline: "nowhere")]

@@ -35,6 +35,9 @@ import Testing
     #expect(message("y,p\n1,nan\n", [("y", .number()), ("p", .number())]) == "t.csv:2, column 'p' (field 2): 'nan' is not a finite number")
     #expect(message("y,p\n1,inf\n", [("y", .number()), ("p", .number())]).contains("not a finite number"))
     #expect(message("y,p\n1,\"0.5\n", [("y", .number()), ("p", .number())]).contains("unterminated quoted field"))
+    // A column named twice: the audit used the first silently (issue 24).
+    #expect(message("y,p,y\n1,0.5,0\n", [("y", .number()), ("p", .number())])
+            == "t.csv:1, column 'y' (field 3): column 'y' appears twice in the header (columns 1 and 3): rename or remove one")
   }
 }
 

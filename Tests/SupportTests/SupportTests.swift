@@ -49,6 +49,88 @@ import Testing
     #expect(try FileManager.default.contentsOfDirectory(atPath: root) == ["out"])
   }
 
+  /// Every FAIRMED_* variable goes through one parser: unset or empty is the default; a
+  /// malformed or out-of-range value is an error naming the variable, its value and the range.
+  @Test func environmentVariablesAreParsedWithBounds() throws {
+    let v = EnvironmentVariable.maxImagePixels
+    #expect(try v.parse(nil) == nil && v.parse("") == nil && v.parse("1000") == 1000)
+    for bad in ["abc", "0", "-5", "1e6", " 7", "\(Int.max)"] {
+      do {
+        _ = try v.parse(bad)
+        Issue.record("\(bad) was accepted")
+      } catch let e as EnvironmentError {
+        #expect(e.variable == "FAIRMED_MAX_IMAGE_PIXELS" && e.value == bad)
+        #expect(e.description.contains("FAIRMED_MAX_IMAGE_PIXELS=") && e.description.contains("an integer in 1…1000000000000"), "\(e)")
+      }
+    }
+    #expect(try EnvironmentVariable.poolMB.parse("0") == 0)
+    #expect(throws: EnvironmentError.self) { try EnvironmentVariable.numThreads.parse("0") }
+    #expect(try EnvironmentVariable.numThreads.setting(default: 3, environment: [:]).get() == 3)
+    #expect(throws: EnvironmentError.self) { try EnvironmentVariable.numThreads.setting(default: 3, environment: ["FAIRMED_NUM_THREADS": "many"]).get() }
+    #expect(EnvironmentVariable.numThreads.lenientValue(default: 3, environment: ["FAIRMED_NUM_THREADS": "many"]) == 3)
+    // validateEnvironment checks every variable FairMed reads, and leaves others alone.
+    try validateEnvironment(["FAIRMED_NUM_THREADS": "2", "FAIRMED_POOL_MB": "", "FAIRMED_SOMETHING_ELSE": "x", "FAIRMED_KILL_AT": "file.written:3"])
+    for (name, value) in [("FAIRMED_MAX_IMAGE_PIXELS", "abc"), ("FAIRMED_MAX_NPZ_EXPANSION", "-1"), ("FAIRMED_NUM_THREADS", "lots"),
+                          ("FAIRMED_POOL_MB", "1e3"), ("FAIRMED_KILL_RANK", "one"), ("FAIRMED_KILL_AT", "file.written"), ("FAIRMED_KILL_AT", "x:0")] {
+      do {
+        try validateEnvironment([name: value])
+        Issue.record("\(name)=\(value) was accepted")
+      } catch let e as EnvironmentError {
+        #expect(e.variable == name && e.value == value && e.description.contains("expected"), "\(e)")
+      }
+    }
+    let spec = try parseKillSpec("directory.filled:2")
+    #expect(spec?.point == "directory.filled" && spec?.count == 2)
+  }
+
+  /// The output rule of every command: new paths, empty folders and empty files are written;
+  /// a non-empty file or folder is refused unless --overwrite, naming what it holds.
+  @Test func outputPathsAreNeverReplacedSilently() throws {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("support-out-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: root + "/empty", withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(atPath: root + "/full", withIntermediateDirectories: true)
+    for n in ["a.csv", "b.csv", "c.csv", "d.csv", ".hidden"] { try "x".write(toFile: root + "/full/" + n, atomically: true, encoding: .utf8) }
+    try "".write(toFile: root + "/empty.csv", atomically: true, encoding: .utf8)
+    try "id\n".write(toFile: root + "/full.csv", atomically: true, encoding: .utf8)
+    for ok in ["/new", "/new.csv", "/empty", "/empty.csv"] { try OutputPath.check(root + ok, overwrite: false) }
+    #expect(OutputPath.contents(root + "/full") == "'a.csv', 'b.csv', 'c.csv' and 1 more")
+    do {
+      try OutputPath.check(root + "/full", overwrite: false, resumable: true)
+      Issue.record("a non-empty folder was accepted")
+    } catch let e as FileWriteError {
+      #expect(e.path == root + "/full" && e.reason.contains("'a.csv'") && e.reason.contains("--resume") && e.reason.contains("--overwrite"), "\(e)")
+    }
+    do {
+      try OutputPath.check(root + "/full.csv", overwrite: false, option: "--out")
+      Issue.record("a non-empty file was accepted")
+    } catch let e as FileWriteError {
+      #expect(e.reason.contains("already exists (3 bytes)") && e.reason.contains("--overwrite") && !e.reason.contains("--resume"), "\(e)")
+    }
+    try OutputPath.check(root + "/full", overwrite: true)
+    try OutputPath.remove(["a.csv", "b.csv", "missing"], in: root + "/full")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/full").sorted() == [".hidden", "c.csv", "d.csv"])
+  }
+
+  /// One header rule for every CSV reader: no column name twice.
+  @Test func duplicateCSVColumnsAreFoundWithBothPositions() {
+    let d = duplicateCSVColumn(["id", "label", "sex", "label"])
+    #expect(d?.name == "label" && d?.first == 2 && d?.second == 4)
+    #expect(duplicateCSVColumn(["id", "label", "", ""]).map { $0.name } == nil)
+    #expect(duplicateCSVColumnMessage(("label", 2, 4)) == "column 'label' appears twice in the header (columns 2 and 4): rename or remove one")
+  }
+
+  @Test func jsonValuesAreDescribedByType() throws {
+    let object = try JSONSerialization.jsonObject(with: Data(#"{"s": "96", "n": 96, "x": 7.5, "b": false, "z": null, "a": [1, 2], "o": {}}"#.utf8)) as! [String: Any]
+    #expect(jsonValueDescription(object["s"]!) == #"the string "96""#)
+    #expect(jsonValueDescription(object["n"]!) == "the number 96")
+    #expect(jsonValueDescription(object["x"]!) == "the number 7.5")
+    #expect(jsonValueDescription(object["b"]!) == "the boolean false")
+    #expect(jsonValueDescription(object["z"]!) == "null")
+    #expect(jsonValueDescription(object["a"]!) == "an array of 2 values")
+    #expect(jsonValueDescription(object["o"]!) == "an object")
+    #expect(!isJSONBoolean(object["n"]!) && isJSONBoolean(object["b"]!))
+  }
+
   @Test func concurrentMapKeepsIndexOrder() {
     #expect(concurrentMap(100) { $0 * $0 } == (0..<100).map { $0 * $0 })
   }

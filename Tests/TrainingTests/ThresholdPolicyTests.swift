@@ -28,6 +28,63 @@ struct ThresholdPolicyTests {
     #expect(throws: AuditError.self) { try ThresholdSelector.resolve(.model(directory: dir + "/none"), audited: empty) { _ in ([], []) } }
   }
 
+  /// A saved threshold outside (0, 1), or not a number, is refused by the one reader that
+  /// `fairmed predict` and the audit's `model:DIR` rule share, naming the file and the value
+  /// (issue 24: 7.5 made every row negative and ΔTPR read 0).
+  @Test(arguments: [("7.5", "got the number 7.5"), ("1", "got the number 1"), ("0", "got the number 0"), ("-0.2", "got the number -0.2"),
+                    ("\"NaN\"", #"got the string "NaN""#), ("null", "got null"), ("true", "got the boolean true")])
+  func aSavedThresholdOutsideTheUnitIntervalIsRefused(_ value: String, _ shown: String) throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-thr-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir + "/best", withIntermediateDirectories: true)
+    let path = dir + "/best/decision_threshold.json"
+    try #"{"policy": "youden", "value": \#(value), "validationRows": 40, "youdenJ": 0.5}"#.write(toFile: path, atomically: true, encoding: .utf8)
+    do {
+      _ = try DecisionThreshold.load(modelDirectory: dir)
+      Issue.record("value \(value) was accepted")
+    } catch let e as TrainingError {
+      #expect(e.description.contains(path) && e.description.contains("strictly inside (0, 1)") && e.description.contains(shown), "\(e)")
+    }
+    let empty = RankedScores(scores: [], labels: [], rowGroup: [], groupCount: 1)
+    do {
+      _ = try ThresholdSelector.resolve(.model(directory: dir), audited: empty) { _ in ([], []) }
+      Issue.record("the audit accepted value \(value)")
+    } catch let e as AuditError {
+      #expect(e.description.contains(path) && e.description.contains("strictly inside (0, 1)") && e.description.contains(shown), "\(e)")
+    }
+  }
+
+  /// Youden's J on saturated scores picks 1.0: training saves the largest Double below 1 (the
+  /// same decisions for Float probabilities), which the reader accepts.
+  @Test func aSaturatedYoudenThresholdIsSavedInsideTheUnitInterval() throws {
+    let t = try DecisionThreshold.choose(.youden, labels: [0, 0, 1, 1], scores: [0.2, 0.4, 1.0, 1.0])
+    #expect(t.value < 1 && t.value > 0.9999999)
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-thr-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try t.write(toDirectory: dir)
+    #expect(try DecisionThreshold.load(modelDirectory: dir) == t)
+    #expect(try DecisionThreshold.choose(.youden, labels: [0, 1, 1, 0], scores: [0.2, 0.4, 0.6, 0.8]).value < 1)
+  }
+
+  /// With more than two classes `pred` is the most probable class, not P(class 1) ≥ 0.5
+  /// (issue 24: zero-shot with three prompts wrote pred 0 for a row whose top class was 1).
+  @Test func predIsTheArgmaxWithMoreThanTwoClasses() throws {
+    var p = Predictions()
+    p.ids = ["a", "b", "c"]
+    p.labels = [1, 2, 0]
+    p.classProbabilities = [[0.3, 0.4, 0.3], [0.1, 0.2, 0.7], [0.5, 0.45, 0.05]]
+    p.scores = p.classProbabilities.map { $0[1] }
+    p.margins = [0.1, 0.2, 0.3]
+    p.groups = ["g", "g", "g"]
+    p.attributes = [[:], [:], [:]]
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-pred-\(UUID().uuidString).csv").path
+    try p.writeCSV(to: path)
+    let rows = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+    #expect(rows.map { String($0[3]) } == ["1", "2", "0"])
+    // Two classes: the decision at the threshold, as before.
+    #expect(Predictions.decision([0.6, 0.4], score: 0.4, threshold: 0.3) == "1")
+    #expect(Predictions.decision([0.6, 0.4], score: 0.4, threshold: 0.5) == "0")
+  }
+
   @Test func learningRateDefaultsDependOnTheMode() throws {
     var c = RunConfig(data: "x")
     c.fromScratch = .tiny

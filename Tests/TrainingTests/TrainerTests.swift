@@ -108,6 +108,45 @@ struct TrainerTests {
     #expect(try RunConfig.load(run + "/run.json").batchSize == 8)
   }
 
+  /// `resume` continues only a run the folder holds (issue 24: `--resume` into a dataset folder
+  /// trained from scratch into it): a folder without run.json — missing, empty, or holding other
+  /// files — is refused, naming the folder and the file looked for. A non-empty folder holding
+  /// no run needs `overwrite`. A run killed before its first checkpoint (run.json only) resumes.
+  @Test func resumeNeedsARunAndAFolderOfOtherFilesNeedsOverwrite() throws {
+    let config = TinyDerm.config(epochs: 1)
+    func trainer(_ dir: String) throws -> Trainer { Trainer(config: config, runDirectory: dir, log: try TrainingLog(metricsPath: nil, quiet: true)) }
+    let empty = TinyDerm.runDirectory("empty")
+    try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+    for dir in [TinyDerm.runDirectory("missing"), empty, TinyDerm.directory] {
+      do {
+        _ = try trainer(dir).run(resume: true)
+        Issue.record("--resume into \(dir) was accepted")
+      } catch let e as TrainingError {
+        let text = e.description
+        #expect(text.contains(dir) && text.contains("holds no FairMed run to resume") && text.contains("run.json") && text.contains("drop --resume"), "\(text)")
+      }
+    }
+    #expect(!FileManager.default.fileExists(atPath: TinyDerm.directory + "/run.json"))
+    #expect(try FileManager.default.contentsOfDirectory(atPath: empty).isEmpty)
+    // Without resume, a folder holding other files is refused unless overwrite.
+    let other = TinyDerm.runDirectory("other")
+    try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+    try "mine".write(toFile: other + "/notes.txt", atomically: true, encoding: .utf8)
+    do {
+      _ = try trainer(other).run()
+      Issue.record("a run into a folder of other files was accepted")
+    } catch let e as TrainingError {
+      #expect(e.description.contains("'notes.txt'") && e.description.contains("--overwrite"), "\(e)")
+    }
+    _ = try trainer(other).run(overwrite: true)
+    #expect(FileManager.default.fileExists(atPath: other + "/notes.txt") && FileManager.default.fileExists(atPath: other + "/best"))
+    // Killed after run.json was written but before the first checkpoint: resume starts it again.
+    let early = TinyDerm.runDirectory("early")
+    try FileManager.default.createDirectory(atPath: early, withIntermediateDirectories: true)
+    try config.write(to: early + "/run.json")
+    #expect(try trainer(early).run(resume: true).state.epoch == 1)
+  }
+
   @Test func sameSeedSameWeightsOtherSeedOtherWeights() throws {
     var config = TinyDerm.config(epochs: 1)
     let a = TinyDerm.runDirectory("a"), b = TinyDerm.runDirectory("b"), c = TinyDerm.runDirectory("c")
