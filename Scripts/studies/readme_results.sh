@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Regenerates the README's result tables from the committed Studies/results/*/ files:
-#   Scripts/studies/readme_results.sh > /tmp/block.md    (or --write: replace the block in README.md)
+# Regenerates the result tables of docs/results.md (moved there from the README; the README keeps a
+# short summary linking to it) from the committed Studies/results/*/ files:
+#   Scripts/studies/readme_results.sh > /tmp/block.md    (or --write: replace the block between the
+#   `<!-- results:begin` and `<!-- results:end -->` markers in docs/results.md)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 t=Scripts/studies/readme_tables.py
@@ -48,11 +50,12 @@ block() {
 if [ "${1:-}" = "--write" ]; then
   python3 - "$(block)" <<'PY'
 import sys, re
-text = open("README.md").read()
+page = "docs/results.md"
+text = open(page).read()
 new = "<!-- results:begin (Scripts/studies/readme_results.sh --write) -->\n" + sys.argv[1] + "\n<!-- results:end -->"
 text, n = re.subn(r"<!-- results:begin.*?<!-- results:end -->", lambda m: new, text, flags=re.S)
-assert n == 1, "README.md lacks the results markers"
-open("README.md", "w").write(text)
+assert n == 1, page + " lacks the results markers"
+open(page, "w").write(text)
 PY
 else
   block

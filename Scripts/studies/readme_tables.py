@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Renders the README's result tables from committed study results (standard library only).
+"""Renders the result tables of docs/results.md (once the README's) from committed study results
+(standard library only); Scripts/studies/readme_results.sh calls it and writes the page.
 
   readme_tables.py goal RESULTS.csv ERM_VARIANT CMAC_VARIANT LAMBDA [NAME]
       ERM vs one CMAC-MMD setting: test set × threshold (validation first), mean ± sd over seeds.

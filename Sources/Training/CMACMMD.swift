@@ -43,7 +43,7 @@ public struct CMACMMD: Sendable, Codable, Equatable {
   public var lambda: Float = 1
   public var estimator: Estimator = .biased
   public var bandwidth: Bandwidth = .fixed(0.1)
-  // Defaults from the ablation in README "What CMAC-MMD does here" (Studies/): with balanced-cells
+  // Defaults from the ablation in docs/results.md (Studies/): with balanced-cells
   // batches, pooled-detached / per-class at λ 1 lifted the worst group on two of three benchmarks
   // (and left the third unchanged) without costing AUC; the paper's pairs / none at λ 0.5 did not.
   public var comparison: Comparison = .pooledDetached
