@@ -1,5 +1,6 @@
 import Fairness
 import Foundation
+import Support
 import Training
 
 /// A study: a grid of methods × λ values × seeds × batch sizes on one dataset, evaluated on an
@@ -94,8 +95,28 @@ public struct StudyConfig: Codable, Equatable, Sendable {
     }
     for v in variants { if let b = v.baseline, !names.contains(b) { problems.append("variant \(v.name): baseline '\(b)' is not a variant") } }
     if seeds.isEmpty || batchSizes.isEmpty || lambdas.isEmpty { problems.append("seeds, batchSizes and lambdas must not be empty") }
+    problems += Self.unknownRunKeys(base, at: "base")
+    for v in variants { problems += Self.unknownRunKeys(v.options, at: "variants[\(v.name)].options") }
     if let s = synth { problems += s.problems() }
     guard problems.isEmpty else { throw TrainingError.invalidConfig(problems) }
+  }
+}
+
+extension StudyConfig {
+  /// Keys of `base` or a variant's `options` that are not `run.json` options (`cmac` checked
+  /// key by key), each named with its path and the nearest known key.
+  static func unknownRunKeys(_ options: [String: JSONValueLite], at path: String) -> [String] {
+    var problems: [String] = []
+    for (key, value) in options.sorted(by: { $0.key < $1.key }) {
+      if !RunConfig.knownKeys.contains(key) {
+        problems.append("\(path).\(key): " + unknownKeyMessage(key, known: RunConfig.knownKeys))
+      } else if key == "cmac", case .object(let inner) = value {
+        for k in inner.keys.sorted() where !RunConfig.CMACOptions.knownKeys.contains(k) {
+          problems.append("\(path).cmac.\(k): " + unknownKeyMessage(k, known: RunConfig.CMACOptions.knownKeys))
+        }
+      }
+    }
+    return problems
   }
 }
 
@@ -125,8 +146,12 @@ public enum JSONValueLite: Codable, Equatable, Sendable {
 }
 
 extension StudyConfig {
-  /// Keys left out keep their defaults.
+  /// The keys a study file may hold.
+  public static let knownKeys = storedPropertyNames(of: StudyConfig(name: "", methods: []))
+
+  /// Keys left out keep their defaults; an unknown key is refused, naming the nearest one.
   public init(from decoder: Decoder) throws {
+    try refuseUnknownKeys(decoder, known: Self.knownKeys)
     let c = try decoder.container(keyedBy: CodingKeys.self)
     name = try c.decodeIfPresent(String.self, forKey: .name) ?? "study"
     data = try c.decodeIfPresent(String.self, forKey: .data)
@@ -165,6 +190,7 @@ extension StudyConfig.SynthSpec {
   }
 
   public init(from decoder: Decoder) throws {
+    try refuseUnknownKeys(decoder, known: storedPropertyNames(of: StudyConfig.SynthSpec(kind: .derm)))
     let c = try decoder.container(keyedBy: CodingKeys.self)
     kind = try c.decode(StudyConfig.SynthKind.self, forKey: .kind)
     train = try c.decodeIfPresent(Int.self, forKey: .train) ?? 6000
@@ -180,6 +206,7 @@ extension StudyConfig.SynthSpec {
 
 extension StudyConfig.Variant {
   public init(from decoder: Decoder) throws {
+    try refuseUnknownKeys(decoder, known: storedPropertyNames(of: StudyConfig.Variant(name: "")))
     let c = try decoder.container(keyedBy: CodingKeys.self)
     name = try c.decode(String.self, forKey: .name)
     options = try c.decodeIfPresent([String: JSONValueLite].self, forKey: .options) ?? [:]

@@ -27,7 +27,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
   public var epochs: Int = 10
   public var batchSize: Int = 64
   /// Default `balanced-cells`: every subgroup × label cell in every batch (the paper's remedy for
-  /// missing subgroups; it raised the worst group's TPR for ERM and CMAC-MMD alike, README).
+  /// missing subgroups; it raised the worst group's TPR for ERM and CMAC-MMD alike, docs/results.md).
   public var sampler: SamplerKind = .balancedCells
   public var minPerCell: Int = 2
   public var seed: UInt64 = 0
@@ -205,8 +205,13 @@ public struct RunConfig: Codable, Equatable, Sendable {
 }
 
 extension RunConfig {
-  /// Decoding fills absent keys with defaults (so hand-written configs can be short).
+  /// The keys a `run.json` may hold: the stored properties, read off the type.
+  public static let knownKeys = storedPropertyNames(of: RunConfig.defaults)
+
+  /// Decoding fills absent keys with defaults (so hand-written configs can be short); a key that
+  /// is not an option is refused, naming the nearest one.
   public init(from decoder: Decoder) throws {
+    try refuseUnknownKeys(decoder, known: Self.knownKeys)
     let c = try decoder.container(keyedBy: CodingKeys.self)
     self.init(data: try c.decode(String.self, forKey: .data))
     func opt<T: Decodable>(_ k: CodingKeys, _ v: inout T) throws { if let x = try c.decodeIfPresent(T.self, forKey: k) { v = x } }
@@ -234,7 +239,11 @@ extension RunConfig {
 }
 
 extension RunConfig.CMACOptions {
+  /// The keys of `run.json`'s `cmac` object.
+  public static let knownKeys = storedPropertyNames(of: RunConfig.CMACOptions())
+
   public init(from decoder: Decoder) throws {
+    try refuseUnknownKeys(decoder, known: Self.knownKeys)
     self.init()
     let c = try decoder.container(keyedBy: CodingKeys.self)
     func opt<T: Decodable>(_ k: CodingKeys, _ v: inout T) throws { if let x = try c.decodeIfPresent(T.self, forKey: k) { v = x } }

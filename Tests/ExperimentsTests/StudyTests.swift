@@ -161,3 +161,30 @@ struct StudyTests {
     #expect(a.finalLoss == b.finalLoss && a.accuracy == b.accuracy)
   }
 }
+
+/// A study file's misspelled keys, at the top, in `synth`, in `base` or in a variant's options,
+/// are refused before anything runs, each named with its path and the nearest known key.
+@Suite struct StudyStrictKeyTests {
+  func write(_ json: String) throws -> String {
+    let path = NSTemporaryDirectory() + "fairmed-study-\(UUID().uuidString).json"
+    try json.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
+  @Test func misspelledStudyKeysAreRefused() throws {
+    let top = try write(#"{"methods": ["erm"], "seed": [0], "synth": {"kind": "derm"}}"#)
+    #expect { _ = try StudyConfig.load(top) } throws: { "\($0)".contains("key 'seed'") && "\($0)".contains("did you mean 'seeds'") }
+    let synth = try write(#"{"methods": ["erm"], "synth": {"kind": "derm", "trian": 10}}"#)
+    #expect { _ = try StudyConfig.load(synth) } throws: { "\($0)".contains("synth.trian") && "\($0)".contains("did you mean 'train'") }
+    let options = try write(#"""
+      {"methods": ["erm"], "synth": {"kind": "derm"}, "base": {"epoch": 2},
+       "variants": [{"name": "v", "options": {"cmac": {"sigmaa": 0.2}, "sampler": "balanced"}}]}
+      """#)
+    let config = try StudyConfig.load(options)
+    #expect { try config.validate() } throws: {
+      "\($0)".contains("base.epoch: unknown key 'epoch' (did you mean 'epochs'?)")
+        && "\($0)".contains("variants[v].options.cmac.sigmaa: unknown key 'sigmaa' (did you mean 'sigma'?)")
+    }
+    for p in [top, synth, options] { try? FileManager.default.removeItem(atPath: p) }
+  }
+}
