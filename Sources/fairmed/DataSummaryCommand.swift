@@ -10,7 +10,7 @@ struct DataSummaryCommand: ParsableCommand {
 
   @Option(help: "ham10000:DIR | bcn20000:DIR | fairvlmed:DIR | manifest:FILE.csv") var data: String
   @Option(help: "Subgroup attributes, numeric ones with bin edges: e.g. sex,age:40:60 (default: the dataset's).") var groups: String?
-  @Option(help: "Batch size for the coverage check and warnings (default: 64).") var batchSize: Int = 64
+  @Option(help: "Batch size for the coverage check and warnings.") var batchSize: Int = 64
   @Option(help: "Label map for dermatology data.") var labels = DermLabelMap.malignant
   @Option(help: "Bad rows (unknown codes, unparsable values).") var onBadRow = RowPolicy.fail
   @Option(help: "Rows whose image is missing.") var onMissingImage = RowPolicy.fail

@@ -13,7 +13,7 @@ struct EncodeCommand: ParsableCommand {
   @Option(parsing: .upToNextOption, help: "JPEG or PNG image files.") var images: [String] = []
   @Option(help: "Manifest CSV (path,label,...); images in row order.") var manifest: String?
   @Option(help: "Text file, one text per line (row i of the output is line i; a blank line is an empty text); also writes `input_ids`.") var texts: String?
-  @Option(help: "Images or texts per forward pass (default: 32).") var batchSize: Int = 32
+  @Option(help: "Images or texts per forward pass.") var batchSize: Int = 32
   @Option(help: "Output .safetensors file.") var out: String
   @Flag(help: "Replace the file --out names.") var overwrite = false
 

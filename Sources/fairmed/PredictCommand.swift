@@ -23,7 +23,7 @@ struct PredictCommand: ParsableCommand {
   @Option(parsing: .upToNextOption, help: "Class prompts (default: the run's).") var prompts: [String] = []
   @Option(help: "Groups written to the `group` column (default: the run's).") var groups: String?
   @Option(help: "Split of the data to predict (e.g. test), when it has splits.") var split: String?
-  @Option(help: "Images per forward pass (default: 64).") var batchSize = 64
+  @Option(help: "Images per forward pass.") var batchSize = 64
   @Option(help: "Output CSV.") var out: String
   @Flag(help: "Replace the file --out names.") var overwrite = false
 

@@ -20,7 +20,7 @@ struct ZeroShotCommand: ParsableCommand {
   @Option(help: "Images: KIND:PATH (manifest:FILE.csv, ham10000:DIR, bcn20000:DIR, fairvlmed:DIR).") var data: String
   @Option(parsing: .upToNextOption, help: "One prompt (or `|`-separated templates) per class.") var prompts: [String]
   @Option(help: "Groups written to the `group` column (default: the dataset's).") var groups: String?
-  @Option(help: "Images per forward pass (default: 32).") var batchSize: Int = 32
+  @Option(help: "Images per forward pass.") var batchSize: Int = 32
   @Option(help: "Output CSV.") var out: String
   @Flag(help: "Replace the file --out names.") var overwrite = false
 
