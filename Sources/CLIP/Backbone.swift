@@ -66,8 +66,8 @@ extension CLIPBackbone {
     return normalized ? try e.l2Normalized(axis: -1) : e
   }
 
-  /// τ = exp(logit_scale), clamped at 100 as open_clip does.
-  public func temperature() -> Tensor { logitScale.exp().clamped(max: 100) }
+  /// τ = exp(logit_scale), clamped at 100 as open_clip does (``CLIPLoss/temperature(_:)``).
+  public func temperature() -> Tensor { CLIPLoss.temperature(logitScale) }
 
   /// Loads the weights of a folder this model's ``save(directory:)`` wrote.
   public func loadSavedWeights(directory: String) throws {

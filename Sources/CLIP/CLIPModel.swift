@@ -46,16 +46,8 @@ public final class CLIPModel: Module {
     try matmul(imageFeatures, textFeatures, transposeB: true) * temperature()
   }
 
-  /// Symmetric InfoNCE (HF `clip_loss`): ½[CE(logits_per_text, I) + CE(logits_per_image, I)].
+  /// Symmetric InfoNCE (HF `clip_loss`, open_clip `ClipLoss`): ``CLIPLoss/contrastive(images:texts:logitScale:)``.
   public func contrastiveLoss(imageFeatures: Tensor, textFeatures: Tensor) throws -> Tensor {
-    let perImage = try logits(imageFeatures: imageFeatures, textFeatures: textFeatures)
-    let n = perImage.shape[0]
-    guard perImage.shape == [n, n] else {
-      throw TensorError.invalidArgument("contrastiveLoss: need as many texts as images, got \(perImage.shape)")
-    }
-    let targets = Array(0..<n)
-    let a = try crossEntropy(perImage, targets: targets)
-    let b = try crossEntropy(perImage.transposed(0, 1), targets: targets)
-    return try (a + b) * 0.5
+    try CLIPLoss.contrastive(images: imageFeatures, texts: textFeatures, logitScale: logitScale)
   }
 }

@@ -156,19 +156,13 @@ public final class CLIPClassifier {
     contrastive: Bool, progress: Double
   ) throws -> MethodBatch {
     let sims = try matmul(v, t, transposeB: true)
-    let tau = CLIPLoss.temperature(logitScale)
-    let n = labels.count
     let perSample: Tensor, paired: Tensor
     if contrastive {
       let w = try textEmbeddings ?? t.indexSelect(axis: 0, indices: labels)
-      let z = try matmul(v, w, transposeB: true) * tau
-      let diag = Array(0..<n)
-      let rows = try z.logSoftmax(axis: 1).gather(axis: 1, indices: diag)
-      let cols = try z.logSoftmax(axis: 0).gather(axis: 1, indices: diag)
-      perSample = try (rows + cols) * -0.5
+      perSample = try CLIPLoss.contrastivePerSample(images: v, texts: w, logitScale: logitScale)
       paired = try (v * w).sum(axes: [1])
     } else {
-      perSample = try (sims * tau).logSoftmax(axis: 1).gather(axis: 1, indices: labels) * -1
+      perSample = try CLIPLoss.promptCEPerSample(similarities: sims, labels: labels, logitScale: logitScale)
       paired = try sims.gather(axis: 1, indices: labels)
     }
     return MethodBatch(perSampleLoss: perSample, similarities: sims, pairedSimilarities: paired, imageEmbeddings: v,

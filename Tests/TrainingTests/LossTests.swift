@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import CLIP
 import Tensor
 @testable import Training
 
@@ -101,19 +102,27 @@ struct LossTests {
     #expect(s.grad!.scalars == [0, 0, 0])
   }
 
+  /// The CLIP losses on the path training runs: ``CLIPClassifier/methodBatch`` (the per-sample
+  /// losses every method reduces), against PyTorch: the batch mean for contrastive (open_clip's
+  /// ClipLoss) and the weighted mean for prompt-CE (how reweighting reduces it).
   @Test func clipLossesMatchPyTorch() throws {
     let c = LossFixtures.shared.clip
     let v = try Tensor(c.v, shape: [5, 8]).requiringGrad(), w = try Tensor(c.w, shape: [5, 8]).requiringGrad()
     let ls = Tensor(scalar: c.logit_scale).requiringGrad()
-    let loss = try CLIPLoss.contrastive(images: v, texts: w, logitScale: ls)
+    let t = try Tensor(c.t, shape: [2, 8]).requiringGrad()
+    func batch(contrastive: Bool) throws -> MethodBatch {
+      try CLIPClassifier.methodBatch(imageEmbeddings: v, textEmbeddings: contrastive ? w : nil, classTexts: t, logitScale: ls,
+                                     labels: c.labels, groups: [0, 0, 0, 0, 0], contrastive: contrastive, progress: 0)
+    }
+    let loss = try batch(contrastive: true).perSampleLoss.mean()
     #expect(abs(loss.item() - c.contrastive) < 1e-4)
+    #expect(abs(try CLIPLoss.contrastive(images: v, texts: w, logitScale: ls).item() - loss.item()) == 0)
     try loss.backward()
     #expect(close(v.grad!.scalars, c.grad_v) && close(w.grad!.scalars, c.grad_w))
     #expect(abs(ls.grad!.item() - c.grad_logit_scale) < 1e-4)
 
     v.grad = nil; ls.grad = nil
-    let t = try Tensor(c.t, shape: [2, 8]).requiringGrad()
-    let pce = try CLIPLoss.promptCE(images: v, classTexts: t, labels: c.labels, logitScale: ls, weights: c.weights)
+    let pce = try (batch(contrastive: false).perSampleLoss * Tensor(c.weights)).mean()
     #expect(abs(pce.item() - c.prompt_ce) < 1e-4)
     try pce.backward()
     #expect(close(v.grad!.scalars, c.pce_grad_v) && close(t.grad!.scalars, c.pce_grad_t))

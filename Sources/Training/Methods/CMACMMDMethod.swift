@@ -1,3 +1,4 @@
+import CLIP
 import Tensor
 
 /// CMAC-MMD as a training method: L = L_CLIP + λ·L_CMAC on certainty margins of cosine

@@ -1,3 +1,4 @@
+import CLIP
 import Tensor
 
 /// FairCLIP (Luo et al., CVPR 2024): λ · Σ over subgroups of the Sinkhorn distance between the
