@@ -78,7 +78,7 @@ let package = Package(
     // The real `fairmed` binary, run as a process (it is built with the tests).
     .testTarget(name: "CLITests", dependencies: ["NN", "Tensor", "Data"]),
     .testTarget(name: "ReportTests", dependencies: ["Report", "Fairness"]),
-    .testTarget(name: "FairnessTests", dependencies: ["Fairness", "Report", "TestSupport"], exclude: ["Fixtures"]),
+    .testTarget(name: "FairnessTests", dependencies: ["Support", "Fairness", "Report", "TestSupport"], exclude: ["Fixtures"]),
     // Data: image codecs (libjpeg-turbo, libpng via a setjmp-safe C shim), dataset layouts, sampling, synth.
     .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
     .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),

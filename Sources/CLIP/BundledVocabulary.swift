@@ -23,10 +23,10 @@ extension CLIPTokenizer {
   public func save(directory: String) throws {
     let dir = URL(fileURLWithPath: directory)
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    // Written by hand: JSONSerialization's .sortedKeys sorts 49k keys with locale-aware
+    // Sorted here, not by JSONSerialization: its .sortedKeys sorts 49k keys with locale-aware
     // comparisons (seconds per save); code-point order is what Python's sort_keys gives.
-    let vocab = "{" + encoder.keys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
-      .map { jsonStringLiteral($0) + ": " + String(encoder[$0] ?? 0) }.joined(separator: ", ") + "}\n"
+    let vocab = JSONValue.object(encoder.keys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+      .map { ($0, JSONValue.integer(encoder[$0] ?? 0)) }).serialized(.oneLine) + "\n"
     try AtomicWrite.file(vocab, to: dir.appendingPathComponent("vocab.json").path)
     let merges = ranks.sorted { $0.value < $1.value }.map(\.key)
     try AtomicWrite.file((["#version: 0.2"] + merges).joined(separator: "\n") + "\n", to: dir.appendingPathComponent("merges.txt").path)

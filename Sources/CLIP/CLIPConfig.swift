@@ -135,24 +135,10 @@ public struct CLIPConfig: Sendable, Equatable {
 /// The Double whose decimal text is the Float's shortest one (1e-05, not 9.99999974737875e-06).
 func shortest(_ f: Float) -> Double { Double("\(f)") ?? Double(f) }
 
-/// Pretty JSON text with sorted keys; `Double` values always carry a decimal point or exponent.
-func jsonText(_ v: Any, indent: String = "") -> String {
-  let inner = indent + "  "
-  switch v {
-  case let d as [String: Any]:
-    let items = d.keys.sorted().map { "\(inner)\(jsonStringLiteral($0)): \(jsonText(d[$0]!, indent: inner))" }
-    return items.isEmpty ? "{}" : "{\n" + items.joined(separator: ",\n") + "\n\(indent)}"
-  case let a as [Any]:
-    return "[" + a.map { jsonText($0, indent: inner) }.joined(separator: ", ") + "]"
-  case let s as String: return jsonStringLiteral(s)
-  case let b as Bool: return b ? "true" : "false"
-  case let i as Int: return String(i)
-  case let x as Double:
-    var t = "\(x)"
-    if !t.contains(".") && !t.contains("e") && !t.contains("n") && !t.contains("i") { t += ".0" }
-    return t
-  default: return "null"
-  }
+/// A config file's JSON text: keys sorted, two-space indentation, `Double` values always with a
+/// decimal point or exponent (Support's one JSON writer).
+func jsonText(_ v: Any) -> String {
+  JSONValue(sortingKeysOf: v).serialized(floatsKeepDecimalPoint: true)
 }
 
 extension CLIPConfig {

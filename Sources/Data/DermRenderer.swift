@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Procedural dermoscopy-like images: a pigmented lesion on a skin-toned background.
 ///

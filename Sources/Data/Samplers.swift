@@ -1,5 +1,6 @@
 import Fairness
 import Foundation
+import Support
 
 /// Produces the batches (sample indices) of one epoch; seeded and deterministic.
 public protocol BatchSampler: Sendable {

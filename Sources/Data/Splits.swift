@@ -1,5 +1,6 @@
 import Fairness
 import Foundation
+import Support
 
 /// A sample-id → split-name assignment that can be saved, reloaded and applied to a dataset.
 public struct SplitAssignment: Sendable, Equatable {

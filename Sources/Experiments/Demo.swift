@@ -65,10 +65,10 @@ public struct Demo {
   public func run() throws -> [Row] {
     let o = options
     try o.validate()
-    let base: [String: JSONValueLite] = [
+    let base: [String: JSONValue] = [
       "fromScratch": .string("tiny"), "imageSize": .number(Double(o.imageSize)), "epochs": .number(Double(o.epochs)),
       "sampler": .string(o.sampler.rawValue),
-      "cmac": .object(["comparison": .string(o.comparison.rawValue), "conditioning": .string(o.conditioning.rawValue)]),
+      "cmac": .object([("comparison", .string(o.comparison.rawValue)), ("conditioning", .string(o.conditioning.rawValue))]),
     ]
     var config = StudyConfig(name: "FairMed demo: ERM vs CMAC-MMD on the synthetic dermatology benchmark", methods: [.erm, .cmacMMD])
     config.synth = StudyConfig.SynthSpec(kind: .derm, train: o.trainImages, test: o.testImages, external: o.externalImages,

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Tensor
 
 /// `fairmed engine-demo`: a tiny two-layer network fitted to seeded XOR-like points with the
@@ -11,7 +12,7 @@ public enum EngineDemo {
     let n = 256
     var xs: [Float] = [], ys: [Int] = []
     for _ in 0..<n {
-      let a = g.nextUniform() * 2 - 1, b = g.nextUniform() * 2 - 1
+      let a = g.uniformFloat() * 2 - 1, b = g.uniformFloat() * 2 - 1
       xs += [a, b]
       ys.append((a > 0) != (b > 0) ? 1 : 0)
     }

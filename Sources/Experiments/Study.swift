@@ -184,7 +184,8 @@ public final class Study {
     if let v = config.variants.first(where: { $0.name == variant }) {
       for (k, value) in v.options {
         if case .object(let inner) = value, case .object(let outer)? = object[k] {
-          object[k] = .object(outer.merging(inner) { $1 })
+          let replaced = Set(inner.map { $0.0 })
+          object[k] = .object(outer.filter { !replaced.contains($0.0) } + inner)
         } else {
           object[k] = value
         }
@@ -193,7 +194,10 @@ public final class Study {
     object["data"] = .string(train)
     object["groups"] = .string(config.groups)
     let data = try JSONEncoder().encode(object)
-    do { return try JSONDecoder().decode(RunConfig.self, from: data) } catch {
+    guard let json = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+      throw TrainingError.invalidConfig(["study base options are not a JSON object"])
+    }
+    do { return try RunConfig.decode(overDefaults: json) } catch {
       throw TrainingError.invalidConfig(["study base options: \(error)"])
     }
   }

@@ -26,19 +26,19 @@ public struct StudyConfig: Codable, Equatable, Sendable {
   public var batchSizes: [Int] = [64]
   public var groups: String = GroupingSpec.sexAge.description
   /// Every other training option, as in `run.json` (its `data` key is ignored).
-  public var base: [String: JSONValueLite] = [:]
+  public var base: [String: JSONValue] = [:]
   /// Named settings crossed with the methods (ablations); empty = the base options alone.
   public var variants: [Variant] = []
 
   /// A named set of training options laid over ``base`` (objects such as `cmac` merge key by key).
   public struct Variant: Codable, Equatable, Sendable {
     public var name: String
-    public var options: [String: JSONValueLite] = [:]
+    public var options: [String: JSONValue] = [:]
     /// The methods it applies to; nil = every method of the study.
     public var methods: [MethodName]? = nil
     /// The variant whose ERM runs its runs are compared with; nil = the same variant.
     public var baseline: String? = nil
-    public init(name: String, options: [String: JSONValueLite] = [:], methods: [MethodName]? = nil, baseline: String? = nil) {
+    public init(name: String, options: [String: JSONValue] = [:], methods: [MethodName]? = nil, baseline: String? = nil) {
       self.name = name; self.options = options; self.methods = methods; self.baseline = baseline
     }
   }
@@ -105,13 +105,13 @@ public struct StudyConfig: Codable, Equatable, Sendable {
 extension StudyConfig {
   /// Keys of `base` or a variant's `options` that are not `run.json` options (`cmac` checked
   /// key by key), each named with its path and the nearest known key.
-  static func unknownRunKeys(_ options: [String: JSONValueLite], at path: String) -> [String] {
+  static func unknownRunKeys(_ options: [String: JSONValue], at path: String) -> [String] {
     var problems: [String] = []
     for (key, value) in options.sorted(by: { $0.key < $1.key }) {
       if !RunConfig.knownKeys.contains(key) {
         problems.append("\(path).\(key): " + unknownKeyMessage(key, known: RunConfig.knownKeys))
       } else if key == "cmac", case .object(let inner) = value {
-        for k in inner.keys.sorted() where !RunConfig.CMACOptions.knownKeys.contains(k) {
+        for k in inner.map({ $0.0 }).sorted() where !RunConfig.CMACOptions.knownKeys.contains(k) {
           problems.append("\(path).cmac.\(k): " + unknownKeyMessage(k, known: RunConfig.CMACOptions.knownKeys))
         }
       }
@@ -120,28 +120,24 @@ extension StudyConfig {
   }
 }
 
-/// A JSON scalar or list, for the free-form `base` options.
-public enum JSONValueLite: Codable, Equatable, Sendable {
-  case number(Double), string(String), bool(Bool), strings([String]), object([String: JSONValueLite])
-
-  public init(from decoder: Decoder) throws {
-    let c = try decoder.singleValueContainer()
-    if let b = try? c.decode(Bool.self) { self = .bool(b) }
-    else if let d = try? c.decode(Double.self) { self = .number(d) }
-    else if let s = try? c.decode(String.self) { self = .string(s) }
-    else if let a = try? c.decode([String].self) { self = .strings(a) }
-    else { self = .object(try c.decode([String: JSONValueLite].self)) }
-  }
-
-  public func encode(to encoder: Encoder) throws {
-    var c = encoder.singleValueContainer()
-    switch self {
-    case .number(let d): try c.encode(d)
-    case .string(let s): try c.encode(s)
-    case .bool(let b): try c.encode(b)
-    case .strings(let a): try c.encode(a)
-    case .object(let o): try c.encode(o)
+extension StudyConfig {
+  /// The first value of `options` that no `run.json` option takes, named by its key path
+  /// below `path`: options are booleans, numbers, strings, lists of strings and objects of
+  /// these, never `null` (which would silently stand for the default).
+  static func unsupportedRunValue(_ options: [String: JSONValue], at path: String? = nil) -> String? {
+    for (key, value) in options.sorted(by: { $0.key < $1.key }) {
+      let keyPath = path.map { "\($0).\(key)" } ?? key
+      switch value {
+      case .null:
+        return "'\(keyPath)' is null, which no option takes (leave the key out for its default)"
+      case .array(let items):
+        for item in items { if case .string = item { continue }; return "'\(keyPath)' must be a list of strings" }
+      case .object(let fields):
+        if let problem = unsupportedRunValue(Dictionary(fields, uniquingKeysWith: { $1 }), at: keyPath) { return problem }
+      default: continue
+      }
     }
+    return nil
   }
 }
 
@@ -165,7 +161,10 @@ extension StudyConfig {
     seeds = try c.decodeIfPresent([UInt64].self, forKey: .seeds) ?? [0, 1, 2]
     batchSizes = try c.decodeIfPresent([Int].self, forKey: .batchSizes) ?? [64]
     groups = try c.decodeIfPresent(String.self, forKey: .groups) ?? GroupingSpec.sexAge.description
-    base = try c.decodeIfPresent([String: JSONValueLite].self, forKey: .base) ?? [:]
+    base = try c.decodeIfPresent([String: JSONValue].self, forKey: .base) ?? [:]
+    if let problem = Self.unsupportedRunValue(base) {
+      throw DecodingError.dataCorruptedError(forKey: .base, in: c, debugDescription: problem)
+    }
     variants = try c.decodeIfPresent([Variant].self, forKey: .variants) ?? []
   }
 }
@@ -209,7 +208,10 @@ extension StudyConfig.Variant {
     try refuseUnknownKeys(decoder, known: storedPropertyNames(of: StudyConfig.Variant(name: "")))
     let c = try decoder.container(keyedBy: CodingKeys.self)
     name = try c.decode(String.self, forKey: .name)
-    options = try c.decodeIfPresent([String: JSONValueLite].self, forKey: .options) ?? [:]
+    options = try c.decodeIfPresent([String: JSONValue].self, forKey: .options) ?? [:]
+    if let problem = StudyConfig.unsupportedRunValue(options) {
+      throw DecodingError.dataCorruptedError(forKey: .options, in: c, debugDescription: problem)
+    }
     methods = try c.decodeIfPresent([MethodName].self, forKey: .methods)
     baseline = try c.decodeIfPresent(String.self, forKey: .baseline)
   }

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Options of the percentile bootstrap.
 public struct BootstrapOptions: Sendable, Equatable {
@@ -47,9 +48,9 @@ public enum Bootstrap {
       for (i, g) in ranked.group.enumerated() { p[Int(g)].append(Int32(i)) }
       return p
     }()
-    let done = Counter()
+    let done = SharedCounter()
     buffer.withUnsafeMutableBufferPointer { out in
-      let out = UnsafeMutableSendableBuffer(out)
+      guard let out = DisjointWrites(out) else { return }  // no replicates or no slots: nothing to draw
       let workers = min(R, max(1, ProcessInfo.processInfo.activeProcessorCount))
       DispatchQueue.concurrentPerform(iterations: workers) { worker in
         var cells = [Int](repeating: 0, count: 4 * G)
@@ -92,9 +93,9 @@ public enum Bootstrap {
     // Percentiles per slot by selection (no full sort), slots in parallel.
     var intervals = [Interval?](repeating: nil, count: slots)
     buffer.withUnsafeMutableBufferPointer { all in
-      let all = UnsafeMutableSendableBuffer(all)
+      guard let all = DisjointWrites(all) else { return }  // no replicates: every interval stays nil
       intervals.withUnsafeMutableBufferPointer { result in
-        let result = UnsafeMutableSendableIntervals(result)
+        guard let result = DisjointWrites(result) else { return }
         DispatchQueue.concurrentPerform(iterations: slots) { slot in
           var values: [Double] = []
           values.reserveCapacity(R)

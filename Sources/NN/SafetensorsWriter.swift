@@ -36,20 +36,21 @@ public enum Safetensors {
 
   /// The JSON header, padded with spaces to a multiple of 8 bytes so the data stays aligned.
   static func headerBytes(_ tensors: [(String, Tensor)], metadata: [String: String], path: String) throws -> Data {
-    var parts: [String] = []
+    var header: [(String, JSONValue)] = []
     if !metadata.isEmpty {
-      let m = metadata.sorted { $0.key < $1.key }.map { "\(jsonStringLiteral($0.key)):\(jsonStringLiteral($0.value))" }
-      parts.append("\"__metadata__\":{\(m.joined(separator: ","))}")
+      header.append(("__metadata__", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) })))
     }
     var offset = 0
     for (name, t) in tensors {
       if name == "__metadata__" { throw SafetensorsError(file: path, tensor: name, "reserved name") }
       let bytes = t.count * 4
-      let shape = t.shape.map(String.init).joined(separator: ",")
-      parts.append("\(jsonStringLiteral(name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+      header.append((name, .object([
+        ("dtype", .string("F32")), ("shape", .array(t.shape.map(JSONValue.integer))),
+        ("data_offsets", .array([.integer(offset), .integer(offset + bytes)])),
+      ])))
       offset += bytes
     }
-    var s = "{" + parts.joined(separator: ",") + "}"
+    var s = JSONValue.object(header).serialized(.compact)
     while (s.utf8.count + 8) % 8 != 0 { s += " " }
     return Data(s.utf8)
   }

@@ -1,4 +1,5 @@
 import Fairness
+import Support
 
 /// audit.json: every result of an audit, snake_case keys, undefined values as null with a reason.
 public enum AuditJSON {

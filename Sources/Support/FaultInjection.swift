@@ -17,7 +17,7 @@ public enum FaultInjection {
     }
     return spec
   }()
-  static let hits = HitCounter()
+  static let hits = SharedCounter()
 
   /// Marks `name`; kills the process here when `FAIRMED_KILL_AT` asks for this hit.
   @inline(__always)
@@ -25,10 +25,4 @@ public enum FaultInjection {
     guard let t = target, t.point == name, hits.increment() == t.count else { return }
     kill(getpid(), SIGKILL)
   }
-}
-
-final class HitCounter: @unchecked Sendable {
-  private var n = 0
-  private let lock = NSLock()
-  func increment() -> Int { lock.lock(); defer { lock.unlock() }; n += 1; return n }
 }

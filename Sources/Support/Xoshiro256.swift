@@ -1,20 +1,16 @@
-/// xoshiro256** (Blackman & Vigna) seeded through SplitMix64: FairMed's one reproducible
-/// generator. The same seed gives the same stream on every platform.
-public struct Xoshiro256: RandomNumberGenerator, Sendable, Equatable {
+/// xoshiro256** (Blackman & Vigna) seeded through ``SplitMix64``: the generator of the tensor
+/// engine (`SeededGenerator`) and of the audit (`SeededRandom`). The same seed gives the same
+/// stream on every platform; the distributions are ``SeededRandomNumberGenerator``'s.
+public struct Xoshiro256: SeededRandomNumberGenerator, Sendable, Equatable {
   /// The four 64-bit words of state.
   public private(set) var s0, s1, s2, s3: UInt64
 
-  /// The generator for `seed` (four SplitMix64 outputs).
-  public init(seed: UInt64) {
-    var sm = seed
-    func splitMix() -> UInt64 {
-      sm &+= 0x9E37_79B9_7F4A_7C15
-      var z = sm
-      z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-      z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-      return z ^ (z >> 31)
-    }
-    s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
+  /// The generator for `seed` (four ``SplitMix64`` outputs from the counter `seed`); `stream`
+  /// selects an independent sub-stream (e.g. a bootstrap replicate) by xoring
+  /// `stream · 0xD1B54A32D192ED03` into the seed, so stream 0 is the seed's own stream.
+  public init(seed: UInt64, stream: UInt64 = 0) {
+    var sm = SplitMix64(state: seed ^ (stream &* 0xD1B5_4A32_D192_ED03))
+    s0 = sm.next(); s1 = sm.next(); s2 = sm.next(); s3 = sm.next()
   }
 
   /// A generator continuing from saved state words (nil unless there are exactly four).

@@ -1,12 +1,14 @@
 import Foundation
 import Support
 
-/// FairMed's reproducible random generator: xoshiro256** (Blackman & Vigna), seeded through
-/// SplitMix64. Normal samples use the Box–Muller transform on pairs of uniforms in (0, 1].
+/// The tensor engine's reproducible generator: Support's `Xoshiro256` stream, with
+/// Support's distributions (`uniformFloat()` for uniform tensors and dropout, `normalPair()`
+/// for normal tensors), a zero-filling mode for models about to load weights, and `Codable`
+/// state for checkpoints.
 ///
 /// The same seed gives the same stream on every platform; the full state can be saved and
 /// restored (checkpoints) with ``state``.
-public struct SeededGenerator: RandomNumberGenerator, Sendable, Codable, Equatable {
+public struct SeededGenerator: SeededRandomNumberGenerator, Sendable, Codable, Equatable {
   private var core: Xoshiro256
   /// When set, ``Tensor/randn(_:mean:std:using:)`` and ``Tensor/uniform(_:low:high:using:)`` return
   /// zeros without drawing: models built only to load a checkpoint skip their random init.
@@ -43,41 +45,16 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Codable, Equatab
     try c.encode(core.state, forKey: .state)
   }
 
-  /// Uniform in [0, 1) with 24 bits of precision.
-  public mutating func nextUniform() -> Float {
-    Float(next() >> 40) * (1.0 / 16_777_216.0)
-  }
-
-  /// Uniform in [0, 1) with 53 bits of precision.
-  public mutating func nextDouble() -> Double {
-    Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
-  }
-
-  /// Standard normal sample (Box–Muller, both values of a pair are used in turn by ``fillNormal``).
-  public mutating func nextNormal() -> Float {
-    let u1 = 1.0 - nextDouble()
-    let u2 = nextDouble()
-    return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
-  }
-
-  /// Fills a buffer with N(mean, std²) samples.
+  /// Fills a buffer with N(mean, std²) samples, both values of each `normalPair()` in turn (the
+  /// cosine one first; an odd count drops the last sine).
   public mutating func fillNormal(_ p: UnsafeMutablePointer<Float>, count: Int, mean: Float, std: Float) {
     var i = 0
     while i < count {
-      let u1 = 1.0 - nextDouble()
-      let u2 = nextDouble()
-      let r = (-2 * log(u1)).squareRoot()
-      let a = 2 * Double.pi * u2
-      p[i] = mean + std * Float(r * cos(a))
-      if i + 1 < count { p[i + 1] = mean + std * Float(r * sin(a)) }
+      let (z0, z1) = normalPair()
+      p[i] = mean + std * Float(z0)
+      if i + 1 < count { p[i + 1] = mean + std * Float(z1) }
       i += 2
     }
-  }
-
-  /// Integer uniform in `0..<n` (Lemire's unbiased method).
-  public mutating func nextInt(below n: Int) -> Int {
-    precondition(n > 0)
-    return Int(next(upperBound: UInt64(n)))
   }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// A Float32 tensor: row-major contiguous storage with a shape, and a node in the autodiff graph.
 ///
@@ -138,7 +139,7 @@ extension Tensor {
   ) -> Tensor {
     if generator.fillsZeros { return Tensor.zeros(shape) }
     let t = Tensor(uninitialized: shape)
-    for i in 0..<t.count { t.pointer[i] = low + (high - low) * generator.nextUniform() }
+    for i in 0..<t.count { t.pointer[i] = low + (high - low) * generator.uniformFloat() }
     return t
   }
 

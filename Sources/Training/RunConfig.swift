@@ -4,80 +4,105 @@ import Foundation
 import NN
 import Support
 
-/// Every option of a training run. `fairmed train` fills it from flags or from `--config
-/// run.json`; the run directory stores the resolved copy (`run.json`).
-public struct RunConfig: Codable, Equatable, Sendable {
-  /// `ham10000:DIR`, `fairvlmed:DIR`, `bcn20000:DIR` or `manifest:FILE.csv`.
-  public var data: String
-  /// Validation data; nil = a seeded grouped split of the training data (``valFraction``).
+/// Every option of a training run, each declared once with its `@Setting`: the `run.json` key
+/// is the property's name, the flag its kebab-case spelling (unless `flag:` says otherwise), and
+/// the help, default and range check come from the same line. `fairmed train` lays its flags over
+/// `--config run.json` (or the defaults); the run directory stores the resolved copy (`run.json`).
+public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
+  @Setting(help: "Training data: ham10000:DIR, fairvlmed:DIR, bcn20000:DIR or manifest:FILE.csv.")
+  public var data: String = ""
+  /// nil = a seeded grouped split of the training data (``valFraction``).
+  @Setting(help: "Validation data (same forms as --data).")
   public var val: String? = nil
-  /// A Hugging Face CLIP folder to fine-tune.
+  @Setting(help: "Model to fine-tune: a Hugging Face CLIP folder, an open_clip folder (BiomedCLIP, open_clip ViTs), or an OpenAI/open_clip state dict (.safetensors, .pt, .pth, .bin).")
   public var model: String? = nil
-  /// A CLIP trained from scratch (used when ``model`` is nil).
+  /// Used when ``model`` is nil.
+  @Setting(help: "Train a CLIP from scratch.")
   public var fromScratch: ScratchPreset? = nil
-  /// One text per class (class 0 first); nil = the dataset kind's defaults.
+  /// nil = the dataset kind's defaults.
+  @Setting(help: "One prompt per class, class 0 first.", arity: .upToNextOption, .whenSet(.init("at least two non-empty prompts") { $0.count >= 2 && !$0.contains(where: \.isEmpty) }))
   public var prompts: [String]? = nil
+  @Setting(help: "Method.")
   public var method: MethodName = .cmacMMD
-  /// Weight λ of the fairness term; default CMAC-MMD's (``CMACMMD/lambda``).
+  @Setting(help: "Weight λ of the fairness term.", .finite(in: 0...1000))
   public var lambda: Float = CMACMMD().lambda
   /// CMAC-MMD options (docs/METHOD.md §3).
   public var cmac = CMACOptions()
-  /// Intersectional groups, e.g. `sex,age:<40,40-59,>=60`.
+  @Setting(help: "Intersectional groups (grammar in docs/METHOD.md §10).")
   public var groups: String = GroupingSpec.sexAge.description
+  @Setting(help: "Epochs.", .range(1...RunConfig.maxEpochs))
   public var epochs: Int = 10
+  @Setting(help: "Batch size.", .range(2...RunConfig.maxBatchSize))
   public var batchSize: Int = 64
-  /// Default `balanced-cells`: every subgroup × label cell in every batch (the paper's remedy for
-  /// missing subgroups; it raised the worst group's TPR for ERM and CMAC-MMD alike, docs/results.md).
+  /// `balanced-cells` by default: every subgroup × label cell in every batch (the paper's remedy
+  /// for missing subgroups; it raised the worst group's TPR for ERM and CMAC-MMD alike, docs/results.md).
+  @Setting(help: "Sampler: balanced guarantees --min-per-cell of every subgroup per batch, balanced-cells of every subgroup × label.")
   public var sampler: SamplerKind = .balancedCells
+  @Setting(help: "Samples per subgroup guaranteed by the balanced samplers.", .range(1...RunConfig.maxBatchSize))
   public var minPerCell: Int = 2
+  @Setting(help: "Random seed: the same seed gives the same weights.")
   public var seed: UInt64 = 0
-  /// Peak learning rate; nil = ``defaultLearningRate(fromScratch:mode:)`` (run.json stores the value used).
+  /// nil = ``defaultLearningRate(fromScratch:mode:lora:)`` (run.json stores the value used).
+  @Setting(help: "Peak learning rate, linear warm-up then cosine decay (default: 1e-3 from scratch, 1e-5 for full and text-frozen fine-tuning, 1e-4 for last-k, image-frozen and --lora).",
+           flag: "lr", .whenSet(.finite(in: Float.leastNonzeroMagnitude...0.999_999, "a finite number in (0, 1)")))
   public var learningRate: Float? = nil
+  @Setting(help: "AdamW weight decay.", .nonNegative)
   public var weightDecay: Float = 0.1
-  /// Fraction of all optimiser steps spent in linear warm-up.
+  @Setting(help: "Fraction of all optimiser steps spent in linear warm-up.", .finite(in: 0...1, "in 0…1"))
   public var warmupFraction: Double = 0.1
-  /// Global gradient-norm clip (0 = off).
+  @Setting(help: "Global gradient-norm clip, 0 = off.", .init("a finite number ≥ 0 (0 = off)") { $0.isFinite && $0 >= 0 })
   public var gradClip: Float = 1.0
-  /// Micro-batches per optimiser step.
+  @Setting(help: "Micro-batches per optimiser step.", .range(1...1024))
   public var accumulation: Int = 1
+  @Setting(help: "Fine-tuning mode; image-frozen caches the image tower's outputs.")
   public var mode: FineTuningMode = .full
+  @Setting(help: "Blocks per tower trained in last-k mode.", .init("≥ 1") { $0 >= 1 })
   public var lastK: Int = 2
+  @Setting(help: "Loss; auto = contrastive when the data has notes and the model is pretrained, else prompt-ce.")
   public var loss: LossKind = .auto
+  @Setting(help: "Model selection.")
   public var selection: SelectionRule = .valAUC
+  @Setting(help: "AUC tolerance δ of val-dtpr and val-worst-tpr selection.", .nonNegative)
   public var selectionDelta: Double = 0.02
-  /// How the decision threshold saved with `best/` is chosen on validation predictions.
+  @Setting(help: "Decision threshold saved with best/: youden = Youden's J on the validation predictions, argmax = 0.5.")
   public var thresholdPolicy: ThresholdPolicy = .youden
+  @Setting(help: "Held-out validation fraction when --val is absent.", .init("in (0, 1)") { $0 > 0 && $0 < 1 })
   public var valFraction: Double = 0.15
-  /// Training augmentation (random resized crop, flip, colour jitter).
+  @Setting(help: "Training augmentation: random resized crop, flip, colour jitter.")
   public var augment: Bool = true
-  /// Model input side; nil = the model's `image_size`.
+  /// nil = the model's `image_size`.
+  @Setting(help: "Model input size (default: the model's image_size; 64 from scratch).", .whenSet(.range(8...RunConfig.maxImageSize)))
   public var imageSize: Int? = nil
-  /// Log a step line every this many optimiser steps.
+  @Setting(help: "Log a line every N optimiser steps when not on a terminal.", .init("≥ 1") { $0 >= 1 })
   public var logEvery: Int = 10
-  /// Data-loading threads (nil = all cores).
+  @Setting(help: "Data-loading threads (default: all cores).", .whenSet(.range(1...256)))
   public var loaderThreads: Int? = nil
-  /// Folder of the image-frozen feature cache (nil = the run folder's `feature_cache/`). Runs
-  /// with the same data, model, image size and seed can share one.
+  /// Runs with the same data, model, image size and seed can share one.
+  @Setting(help: "Folder of the image-frozen feature cache (default: the run folder's feature_cache/).")
   public var featureCache: String? = nil
-  /// LoRA rank (`--lora`); nil trains the model's own weights.
+  /// nil trains the model's own weights.
+  @Setting(help: "Train LoRA adapters of this rank on --lora-targets, base weights frozen; best/ is a PEFT adapter folder.",
+           flag: "lora", .whenSet(.init("a rank in 1…4096") { (1...4096).contains($0) }))
   public var loraRank: Int? = nil
-  /// LoRA alpha; nil = the rank (scaling 1).
+  @Setting(help: "LoRA alpha; the update is scaled by alpha/rank (default: the rank).", .whenSet(.positive))
   public var loraAlpha: Float? = nil
+  @Setting(help: "Dropout on the LoRA path's input.", .init("in [0, 1)") { $0.isFinite && $0 >= 0 && $0 < 1 })
   public var loraDropout: Float = 0
-  /// Linear layers adapted; nil = the model's default (q_proj, v_proj for HF CLIP; qkv, query, value for timm + BERT).
+  @Setting(help: "Comma-separated Linear layers to adapt, matched as PEFT does (default: q_proj,v_proj for HF CLIP; qkv,query,value for timm + BERT models).",
+           .whenSet(.init("a comma-separated list of layer names") { !$0.isEmpty && !$0.contains(where: \.isEmpty) }))
   public var loraTargets: [String]? = nil
-  /// Also save the merged full model beside the adapter.
+  @Setting(help: "With --lora, also save the merged full model in best/ (the adapter goes to best/adapter/).")
   public var merge: Bool = false
 
   public init(data: String) { self.data = data }
+
+  /// ``SettingGroup``: the configuration with every default.
+  public static var defaults: RunConfig { RunConfig(data: "") }
 
   /// The LoRA settings of this run, if `--lora` is given.
   public func loraConfig(defaultTargets: [String]) -> LoRAConfig? {
     loraRank.map { LoRAConfig(rank: $0, alpha: loraAlpha, dropout: loraDropout, targets: loraTargets ?? defaultTargets) }
   }
-
-  /// The defaults of every option (what `--help` shows).
-  public static let defaults = RunConfig(data: "")
 
   /// The learning rate a run uses when `--lr` is not given: 1e-3 from scratch (a tiny CLIP at
   /// 1e-5 stayed near chance in 10 epochs, docs/METHOD.md §9), 1e-5 when every block of the image
@@ -104,16 +129,23 @@ public struct RunConfig: Codable, Equatable, Sendable {
     return c
   }
 
-  /// CMAC-MMD's options as `run.json` stores them; defaults are ``CMACMMD``'s.
-  public struct CMACOptions: Codable, Equatable, Sendable {
-    public var estimator: CMACMMD.Estimator
-    public var bandwidth: BandwidthKind
-    /// σ of the fixed and multi bandwidths, in the units of the margin.
-    public var sigma: Float
-    public var comparison: CMACMMD.Comparison
-    public var conditioning: CMACMMD.Conditioning
-    public var minGroupSize: Int
-    /// Margins on τ-scaled logits instead of cosines (docs/METHOD.md §8: collapse-prone).
+  /// CMAC-MMD's options as `run.json` stores them (`cmac`, flags `--cmac-…`); defaults are ``CMACMMD``'s.
+  public struct CMACOptions: SettingGroupMember, Codable, Equatable, Sendable {
+    @Setting(help: "CMAC-MMD estimator.")
+    public var estimator: CMACMMD.Estimator = CMACMMD().estimator
+    @Setting(help: "CMAC-MMD bandwidth.")
+    public var bandwidth: BandwidthKind = .fixed
+    /// In the units of the margin.
+    @Setting(help: "CMAC-MMD kernel σ of the fixed and multi bandwidths, in cosine units.", .positive)
+    public var sigma: Float = 0.1
+    @Setting(help: "CMAC-MMD comparison.")
+    public var comparison: CMACMMD.Comparison = CMACMMD().comparison
+    @Setting(help: "CMAC-MMD conditioning.")
+    public var conditioning: CMACMMD.Conditioning = CMACMMD().conditioning
+    @Setting(help: "CMAC-MMD minimum samples of a subgroup in a batch (≥ 2 with the unbiased estimator).", .init("≥ 1") { $0 >= 1 })
+    public var minGroupSize: Int = CMACMMD().minGroupSize
+    /// docs/METHOD.md §8: collapse-prone.
+    @Setting(help: "Margins on τ-scaled logits instead of cosines (docs/METHOD.md §8: collapse-prone).")
     public var marginsOnLogits = false
 
     public init(_ d: CMACMMD = CMACMMD()) {
@@ -129,45 +161,25 @@ public struct RunConfig: Codable, Equatable, Sendable {
     }
   }
 
-  /// Checks names and ranges, listing every problem in one error.
+  /// Checks every setting against its declared rule and the options against each other,
+  /// listing every problem in one error.
   public func validate() throws {
-    var p: [String] = []
-    func check(_ ok: Bool, _ flag: String, _ rule: String, _ value: Any) { if !ok { p.append("\(flag) must be \(rule), got \(value)") } }
+    var p = settingProblems()
+    if data.isEmpty { p.append("--data is required (or --config run.json)") }
     if model == nil && fromScratch == nil { p.append("give --model HF_DIR or --from-scratch tiny|small") }
     if model != nil && fromScratch != nil { p.append("give --model or --from-scratch, not both") }
     if let model, !FileManager.default.fileExists(atPath: model) { p.append("--model \(model): no such folder") }
-    check((1...Self.maxEpochs).contains(epochs), "--epochs", "in 1…\(Self.maxEpochs)", epochs)
-    check((2...Self.maxBatchSize).contains(batchSize), "--batch-size", "in 2…\(Self.maxBatchSize)", batchSize)
-    check((1...1024).contains(accumulation), "--accumulation", "in 1…1024", accumulation)
-    check(valFraction > 0 && valFraction < 1, "--val-fraction", "in (0, 1)", valFraction)
-    if let learningRate { check(learningRate.isFinite && learningRate > 0 && learningRate < 1, "--lr", "a finite number in (0, 1)", learningRate) }
-    check(lambda.isFinite && lambda >= 0 && lambda <= 1000, "--lambda", "a finite number in 0…1000", lambda)
-    check(weightDecay.isFinite && weightDecay >= 0, "--weight-decay", "a finite number ≥ 0", weightDecay)
-    check(warmupFraction.isFinite && (0...1).contains(warmupFraction), "--warmup-fraction", "in 0…1", warmupFraction)
-    check(gradClip.isFinite && gradClip >= 0, "--grad-clip", "a finite number ≥ 0 (0 = off)", gradClip)
-    check(lastK >= 1, "--last-k", "≥ 1", lastK)
-    check(selectionDelta.isFinite && selectionDelta >= 0, "--selection-delta", "a finite number ≥ 0", selectionDelta)
-    check((1...Self.maxBatchSize).contains(minPerCell), "--min-per-cell", "in 1…\(Self.maxBatchSize)", minPerCell)
-    check(logEvery >= 1, "--log-every", "≥ 1", logEvery)
-    if let t = loaderThreads { check((1...256).contains(t), "loaderThreads", "in 1…256", t) }
-    if let s = imageSize { check((8...Self.maxImageSize).contains(s), "--image-size", "in 8…\(Self.maxImageSize)", s) }
-    check(cmac.sigma.isFinite && cmac.sigma > 0, "--cmac-sigma", "a finite number > 0", cmac.sigma)
-    check(cmac.minGroupSize >= (cmac.estimator == .unbiased ? 2 : 1), "--cmac-min-group-size",
-          cmac.estimator == .unbiased ? "≥ 2 with the unbiased estimator" : "≥ 1", cmac.minGroupSize)
-    if let r = loraRank {
-      check((1...4096).contains(r), "--lora", "a rank in 1…4096", r)
+    if cmac.estimator == .unbiased && cmac.minGroupSize < 2 {
+      p.append("--cmac-min-group-size must be ≥ 2 with the unbiased estimator, got \(cmac.minGroupSize)")
+    }
+    if loraRank != nil {
       if fromScratch != nil { p.append("--lora adapts a pretrained model: give --model, not --from-scratch") }
       if mode == .lastK { p.append("--lora with --mode last-k is not supported (LoRA adapts its targets in whole towers: use full, text-frozen or image-frozen)") }
-    }
-    if let a = loraAlpha { check(a.isFinite && a > 0, "--lora-alpha", "a finite number > 0", a) }
-    check(loraDropout.isFinite && loraDropout >= 0 && loraDropout < 1, "--lora-dropout", "in [0, 1)", loraDropout)
-    if let t = loraTargets { check(!t.isEmpty && !t.contains(where: \.isEmpty), "--lora-targets", "a comma-separated list of layer names", t) }
-    if loraRank == nil {
+    } else {
       for (flag, set) in [("--lora-alpha", loraAlpha != nil), ("--lora-targets", loraTargets != nil), ("--lora-dropout", loraDropout != 0), ("--merge", merge)] where set {
         p.append("\(flag) needs --lora RANK")
       }
     }
-    if let prompts { check(prompts.count >= 2 && !prompts.contains(where: \.isEmpty), "--prompts", "at least two non-empty prompts", prompts.count) }
     do { _ = try GroupingSpec(parsing: groups) } catch { p.append("\(error)") }
     guard p.isEmpty else { throw TrainingError.invalidConfig(p) }
   }
@@ -192,9 +204,26 @@ public struct RunConfig: Codable, Equatable, Sendable {
     method.make(lambda: lambda, cmac: cmacMMD, marginsOnLogits: cmac.marginsOnLogits)
   }
 
-  /// Reads a `run.json`; keys not given keep their defaults.
+  /// Reads a `run.json`; keys not given keep their defaults, unknown keys are refused.
   public static func load(_ path: String) throws -> RunConfig {
-    try decodeJSONFile(RunConfig.self, path, "run config")
+    try decode(object: readJSONObject(path, "run config"), file: path)
+  }
+
+  /// The configuration `object` describes, laid over the defaults; errors name `file`.
+  public static func decode(object: [String: Any], file: String) throws -> RunConfig {
+    do { return try decode(overDefaults: object) } catch {
+      throw TrainingError.file(file, "is not a valid run config: \(describeDecodingError(error))")
+    }
+  }
+
+  /// `fairmed train`'s configuration: `--config FILE` (or an existing run's `run.json`), then the
+  /// setting flags in `arguments` laid over it.
+  public static func resolve(file: String?, arguments: [String]) throws -> RunConfig {
+    var object = try file.map { try readJSONObject($0, "run config") } ?? [:]
+    do { try apply(arguments: arguments, to: &object) } catch let e as SettingArgumentError {
+      throw TrainingError.invalidConfig([e.description])
+    }
+    return try decode(object: object, file: file ?? "the command line")
   }
 
   public func write(to path: String) throws {
@@ -205,52 +234,25 @@ public struct RunConfig: Codable, Equatable, Sendable {
 }
 
 extension RunConfig {
-  /// The keys a `run.json` may hold: the stored properties, read off the type.
-  public static let knownKeys = storedPropertyNames(of: RunConfig.defaults)
-
-  /// Decoding fills absent keys with defaults (so hand-written configs can be short); a key that
-  /// is not an option is refused, naming the nearest one.
-  public init(from decoder: Decoder) throws {
-    try refuseUnknownKeys(decoder, known: Self.knownKeys)
-    let c = try decoder.container(keyedBy: CodingKeys.self)
-    self.init(data: try c.decode(String.self, forKey: .data))
-    func opt<T: Decodable>(_ k: CodingKeys, _ v: inout T) throws { if let x = try c.decodeIfPresent(T.self, forKey: k) { v = x } }
-    val = try c.decodeIfPresent(String.self, forKey: .val)
-    model = try c.decodeIfPresent(String.self, forKey: .model)
-    fromScratch = try c.decodeIfPresent(ScratchPreset.self, forKey: .fromScratch)
-    prompts = try c.decodeIfPresent([String].self, forKey: .prompts)
-    imageSize = try c.decodeIfPresent(Int.self, forKey: .imageSize)
-    loaderThreads = try c.decodeIfPresent(Int.self, forKey: .loaderThreads)
-    featureCache = try c.decodeIfPresent(String.self, forKey: .featureCache)
-    learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate)
-    loraRank = try c.decodeIfPresent(Int.self, forKey: .loraRank)
-    loraAlpha = try c.decodeIfPresent(Float.self, forKey: .loraAlpha)
-    loraTargets = try c.decodeIfPresent([String].self, forKey: .loraTargets)
-    try opt(.loraDropout, &loraDropout); try opt(.merge, &merge)
-    try opt(.method, &method); try opt(.lambda, &lambda); try opt(.cmac, &cmac); try opt(.groups, &groups)
-    try opt(.epochs, &epochs); try opt(.batchSize, &batchSize); try opt(.sampler, &sampler)
-    try opt(.minPerCell, &minPerCell); try opt(.seed, &seed)
-    try opt(.weightDecay, &weightDecay); try opt(.warmupFraction, &warmupFraction); try opt(.gradClip, &gradClip)
-    try opt(.accumulation, &accumulation); try opt(.mode, &mode); try opt(.lastK, &lastK); try opt(.loss, &loss)
-    try opt(.selection, &selection); try opt(.selectionDelta, &selectionDelta); try opt(.valFraction, &valFraction)
-    try opt(.thresholdPolicy, &thresholdPolicy)
-    try opt(.augment, &augment); try opt(.logEvery, &logEvery)
-  }
+  /// The keys a `run.json` may hold: the settings' names, read off the type.
+  public static var knownKeys: [String] { RunConfig.settingKeys }
 }
 
 extension RunConfig.CMACOptions {
   /// The keys of `run.json`'s `cmac` object.
-  public static let knownKeys = storedPropertyNames(of: RunConfig.CMACOptions())
+  public static var knownKeys: [String] { RunConfig.settingKeys(of: RunConfig.CMACOptions()) }
+}
 
-  public init(from decoder: Decoder) throws {
-    try refuseUnknownKeys(decoder, known: Self.knownKeys)
-    self.init()
-    let c = try decoder.container(keyedBy: CodingKeys.self)
-    func opt<T: Decodable>(_ k: CodingKeys, _ v: inout T) throws { if let x = try c.decodeIfPresent(T.self, forKey: k) { v = x } }
-    try opt(.estimator, &estimator); try opt(.bandwidth, &bandwidth); try opt(.sigma, &sigma)
-    try opt(.comparison, &comparison); try opt(.conditioning, &conditioning); try opt(.minGroupSize, &minGroupSize)
-    try opt(.marginsOnLogits, &marginsOnLogits)
+/// The JSON object in the file at `path` (a `what`, for errors).
+func readJSONObject(_ path: String, _ what: String) throws -> [String: Any] {
+  let data: Foundation.Data
+  do { data = try readFile(path) } catch {
+    throw TrainingError.file(path, "cannot read: \(error.localizedDescription)")
   }
+  guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+    throw TrainingError.file(path, "is not a valid \(what): not a JSON object")
+  }
+  return object
 }
 
 /// Decodes the JSON file at `path`; errors name the file, the key and what was wrong.
@@ -259,19 +261,21 @@ public func decodeJSONFile<T: Decodable>(_ type: T.Type, _ path: String, _ what:
   do { data = try readFile(path) } catch {
     throw TrainingError.file(path, "cannot read: \(error.localizedDescription)")
   }
-  do { return try JSONDecoder().decode(T.self, from: data) } catch let e as DecodingError {
-    func at(_ c: DecodingError.Context) -> String {
-      c.codingPath.isEmpty ? c.debugDescription : "key '\(c.codingPath.map(\.stringValue).joined(separator: "."))': \(c.debugDescription)"
-    }
-    let reason: String
-    switch e {
-    case .dataCorrupted(let c), .typeMismatch(_, let c), .valueNotFound(_, let c): reason = at(c)
-    case .keyNotFound(let key, let c): reason = "key '\((c.codingPath + [key]).map(\.stringValue).joined(separator: "."))' is required"
-    @unknown default: reason = "\(e)"
-    }
-    throw TrainingError.file(path, "is not a valid \(what): \(reason)")
-  } catch {
-    throw TrainingError.file(path, "is not a valid \(what): \(error)")
+  do { return try JSONDecoder().decode(T.self, from: data) } catch {
+    throw TrainingError.file(path, "is not a valid \(what): \(describeDecodingError(error))")
+  }
+}
+
+/// A decoding error in words: the key path and what was wrong.
+func describeDecodingError(_ error: Error) -> String {
+  guard let e = error as? DecodingError else { return "\(error)" }
+  func at(_ c: DecodingError.Context) -> String {
+    c.codingPath.isEmpty ? c.debugDescription : "key '\(c.codingPath.map(\.stringValue).joined(separator: "."))': \(c.debugDescription)"
+  }
+  switch e {
+  case .dataCorrupted(let c), .typeMismatch(_, let c), .valueNotFound(_, let c): return at(c)
+  case .keyNotFound(let key, let c): return "key '\((c.codingPath + [key]).map(\.stringValue).joined(separator: "."))' is required"
+  @unknown default: return "\(e)"
   }
 }
 

@@ -2,17 +2,12 @@ import ArgumentParser
 import Data
 import Training
 
-// The typed options of the library, spelled on the command line as in `run.json`.
-extension MethodName: ExpressibleByArgument {}
-extension FineTuningMode: ExpressibleByArgument {}
-extension SamplerKind: ExpressibleByArgument {}
-extension LossKind: ExpressibleByArgument {}
-extension SelectionRule: ExpressibleByArgument {}
-extension ThresholdPolicy: ExpressibleByArgument {}
-extension ScratchPreset: ExpressibleByArgument {}
-extension BandwidthKind: ExpressibleByArgument {}
-extension CMACMMD.Estimator: ExpressibleByArgument {}
-extension CMACMMD.Comparison: ExpressibleByArgument {}
-extension CMACMMD.Conditioning: ExpressibleByArgument {}
+// The data module's typed options, spelled on the command line by their raw values. (The training
+// options are `@Setting`s of `RunConfig`, parsed by `RunConfig.resolve`.)
 extension DermLabelMap: ExpressibleByArgument {}
 extension RowPolicy: ExpressibleByArgument {}
+
+// The demo's comparison options are the training settings' types.
+extension CMACMMD.Comparison: ExpressibleByArgument {}
+extension CMACMMD.Conditioning: ExpressibleByArgument {}
+extension SamplerKind: ExpressibleByArgument {}

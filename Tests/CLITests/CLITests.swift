@@ -50,9 +50,13 @@ import Testing
   @Test func helpShowsEveryDefaultAndTheChoices() throws {
     let r = try Self.run(["train", "--help"])
     #expect(r.status == 0)
+    // Help text wraps at the terminal width: compare with every run of whitespace as one space.
+    let flat = r.output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
     for text in ["(default: 10)", "(default: 64)", "1e-3 from scratch", "(default: 1.0)", "cmac-mmd", "balanced-cells", "image-frozen", "pooled-detached", "lift", "(default: youden)", "val-worst-tpr"] {
-      #expect(r.output.contains(text), "train --help lacks \(text)")
+      #expect(flat.contains(text), "train --help lacks \(text)")
     }
+    // Each default is shown once.
+    #expect(!flat.contains("(default: 10). (default: 10)") && flat.components(separatedBy: "--epochs <epochs> Epochs. (default: 10)").count == 2)
   }
 
   @Test func unknownChoicesAreRefusedNamingTheValidOnes() throws {

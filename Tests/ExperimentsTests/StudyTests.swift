@@ -142,9 +142,9 @@ struct StudyTests {
       #expect(text.contains("methodLambdas: 'erm' is not a method with a λ") && text.contains("methodLambdas.dann"), "\(text)")
     }
     // Variant options merge over the base key by key, and give each cell its own id.
-    c.variants = [.init(name: "pairs", options: ["cmac": .object(["comparison": .string("pairs")])], methods: [.cmacMMD])]
+    c.variants = [.init(name: "pairs", options: ["cmac": .object([("comparison", .string("pairs"))])], methods: [.cmacMMD])]
     c.methodLambdas = ["cmac-mmd": [2]]
-    c.base["cmac"] = .object(["conditioning": .string("none")])
+    c.base["cmac"] = .object([("conditioning", .string("none"))])
     let study = Study(config: c, directory: "/nonexistent", quiet: true)
     #expect(study.cells.map(\.id) == ["cmac-mmd-pairs-l2-b16-s0"])
     let run = try study.baseRunConfig(train: "ham10000:x", variant: "pairs")

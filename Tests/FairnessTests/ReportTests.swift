@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Fairness
 @testable import Report
+import Support
 
 @Suite struct ReportTests {
   @Test func jsonNeverWritesNonFiniteNumbersAndEscapesStrings() throws {

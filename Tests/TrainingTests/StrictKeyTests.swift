@@ -38,3 +38,48 @@ import Training
     #expect(RunConfig.knownKeys.contains("lambda") && RunConfig.knownKeys.contains("cmac") && RunConfig.CMACOptions.knownKeys.contains("sigma"))
   }
 }
+
+/// Every training option is declared once (`@Setting` on RunConfig): the flag, the run.json key,
+/// the help, the default and the range check all come from that line.
+@Suite struct SettingFlagTests {
+  @Test func flagsAreLaidOverTheConfigFileAndTheDefaults() throws {
+    let path = NSTemporaryDirectory() + "fairmed-run-\(UUID().uuidString).json"
+    try #"{"data": "manifest:a.csv", "epochs": 3, "cmac": {"sigma": 0.3}}"#.write(toFile: path, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let c = try RunConfig.resolve(file: path, arguments: [
+      "--epochs", "5", "--cmac-comparison", "pairs", "--no-augment", "--prompts", "benign", "a malignant lesion",
+      "--lora-targets", "qkv, query", "--lr=0.002", "--lambda", "0.25", "--from-scratch", "tiny"])
+    #expect(c.data == "manifest:a.csv" && c.epochs == 5 && c.cmac.sigma == 0.3 && c.cmac.comparison == .pairs)
+    #expect(!c.augment && c.prompts == ["benign", "a malignant lesion"] && c.loraTargets == ["qkv", "query"])
+    #expect(c.learningRate == 0.002 && c.lambda == 0.25 && c.fromScratch == .tiny)
+    #expect(c.batchSize == RunConfig.defaults.batchSize && c.cmac.estimator == RunConfig.defaults.cmac.estimator)
+  }
+
+  @Test(arguments: [
+    (["--epoch", "3"], "unknown option '--epoch' (did you mean '--epochs'?)"),
+    (["--epochs", "many"], "--epochs: 'many' is not an integer"),
+    (["--epochs", "0"], "--epochs must be in 1…10000, got 0"),
+    (["--lambda", "nan"], "--lambda must be a finite number in 0…1000, got nan"),
+    (["--method", "magic"], "--method: 'magic' is not one of erm, cmac-mmd"),
+    (["--batch-size"], "--batch-size needs a value"),
+    (["--merge=yes"], "--merge takes no value"),
+    (["stray"], "unexpected argument 'stray'"),
+  ])
+  func badFlagsAreRefusedNamingTheFlag(_ arguments: [String], _ message: String) throws {
+    do {
+      _ = try RunConfig.resolve(file: nil, arguments: ["--data", "d"] + arguments)
+      Issue.record("\(arguments) was accepted")
+    } catch let e as TrainingError {
+      #expect(e.description.contains(message), "\(e)")
+    }
+  }
+
+  @Test func everySettingHasAFlagAKeyAndHelpOnce() {
+    let entries = RunConfig.settingEntries
+    #expect(Set(entries.map(\.flag)).count == entries.count)
+    #expect(entries.allSatisfy { !$0.help.isEmpty })
+    #expect(entries.contains { $0.flag == "cmac-sigma" && $0.path == ["cmac", "sigma"] })
+    #expect(entries.contains { $0.flag == "lr" && $0.path == ["learningRate"] })
+    #expect(RunConfig.defaults.settingProblems().isEmpty)
+  }
+}

@@ -1,3 +1,5 @@
+import Support
+
 /// Patch embedding: a convolution whose stride equals its kernel, done as patch extraction
 /// (one copy) followed by a single GEMM.
 extension Tensor {
@@ -57,7 +59,7 @@ extension Tensor {
     if p == 0 { return self }
     let keep = 1 / (1 - p)
     let mask = Tensor(uninitialized: shape)
-    for i in 0..<count { mask.pointer[i] = generator.nextUniform() < p ? 0 : keep }
+    for i in 0..<count { mask.pointer[i] = generator.uniformFloat() < p ? 0 : keep }
     return try self * mask
   }
 }

@@ -1,4 +1,5 @@
 import Data
+import Support
 
 /// Resampling's sampler: every batch holds the same number of samples from each subgroup ×
 /// label cell (the remainder going to randomly chosen cells), drawn with replacement, so small
@@ -28,7 +29,7 @@ public struct CellBalancedResampler: BatchSampler {
       order.shuffle(using: &rng)
       var batch: [Int] = []
       for (rank, c) in order.enumerated() {
-        for _ in 0..<(quota + (rank < extra ? 1 : 0)) { batch.append(cells[c][Int(rng.next(upperBound: UInt64(cells[c].count)))]) }
+        for _ in 0..<(quota + (rank < extra ? 1 : 0)) { batch.append(cells[c][rng.below(cells[c].count)]) }
       }
       batch.shuffle(using: &rng)
       return batch
