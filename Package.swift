@@ -37,7 +37,8 @@ let package = Package(
     ),
     .target(
       name: "Tensor",
-      dependencies: ["Support", "CVectorKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
+      dependencies: ["Support", "CVectorKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))],
+      swiftSettings: swift6
     ),
     // Element-wise kernels with AVX2 + FMA chosen at run time (Swift builds for baseline x86-64).
     .target(name: "CVectorKernels", path: "Sources/CVectorKernels"),

@@ -1,3 +1,4 @@
+import Support
 import Dispatch
 
 #if canImport(Accelerate)
@@ -35,18 +36,21 @@ public enum BLAS {
     if parts <= 1 {
       kernel(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     } else if m >= n || m >= 64 * parts {
+      // Each part writes its own rows (or, below, columns) of c.
+      let a = SharedReads(a), b = SharedReads(b), c = DisjointWrites(c)
       let chunk = (m + parts - 1) / parts
       DispatchQueue.concurrentPerform(iterations: parts) { p in
         let lo = p * chunk, rows = min(m, lo + chunk) - lo
         guard rows > 0 else { return }
-        kernel(transA, transB, rows, n, k, alpha, transA ? a + lo : a + lo * lda, lda, b, ldb, beta, c + lo * ldc, ldc)
+        kernel(transA, transB, rows, n, k, alpha, transA ? a + lo : a + lo * lda, lda, b.base, ldb, beta, c + lo * ldc, ldc)
       }
     } else {
+      let a = SharedReads(a), b = SharedReads(b), c = DisjointWrites(c)
       let chunk = (n + parts - 1) / parts
       DispatchQueue.concurrentPerform(iterations: parts) { p in
         let lo = p * chunk, cols = min(n, lo + chunk) - lo
         guard cols > 0 else { return }
-        kernel(transA, transB, m, cols, k, alpha, a, lda, transB ? b + lo * ldb : b + lo, ldb, beta, c + lo, ldc)
+        kernel(transA, transB, m, cols, k, alpha, a.base, lda, transB ? b + lo * ldb : b + lo, ldb, beta, c + lo, ldc)
       }
     }
   }

@@ -7,12 +7,13 @@ import Support
 /// The thread count defaults to the number of active cores; `FAIRMED_NUM_THREADS` overrides it at
 /// start-up and ``threadCount`` at run time.
 public enum Parallel {
-  nonisolated(unsafe) private static var _threadCount: Int = {
+  /// The process-wide thread count, read lazily (where nothing can throw: a malformed
+  /// `FAIRMED_NUM_THREADS` falls back to the cores with a warning; the `fairmed` command and the
+  /// library's entry points refuse it first) and guarded by a lock.
+  private static let processThreadCount = LockedValue<Int>({
     BLAS.threadCount = 1
-    // Read lazily, where nothing can throw: a malformed value falls back to the cores with a
-    // warning (the `fairmed` command and the library's entry points refuse it first).
     return EnvironmentVariable.numThreads.lenientValue(default: max(1, ProcessInfo.processInfo.activeProcessorCount))
-  }()
+  }())
 
   /// A thread count for the current task only (``withThreadCount(_:_:)``).
   @TaskLocal static var taskThreadCount: Int?
@@ -20,8 +21,8 @@ public enum Parallel {
   /// Threads used by FairMed's loops and GEMM splits (BLAS itself runs single-threaded). Set it
   /// once at start-up; code running concurrently with other work uses ``withThreadCount(_:_:)``.
   public static var threadCount: Int {
-    get { taskThreadCount ?? _threadCount }
-    set { _threadCount = max(1, newValue) }
+    get { taskThreadCount ?? processThreadCount.value }
+    set { processThreadCount.value = max(1, newValue) }
   }
 
   /// Runs `body` with `threads` threads for this task alone, leaving every other task's count.
@@ -34,7 +35,7 @@ public enum Parallel {
 
   /// Runs `body` over `0..<count` split into contiguous chunks, one per thread when worth it.
   @inlinable
-  public static func forRange(_ count: Int, grain: Int = Parallel.grain, _ body: (Range<Int>) -> Void) {
+  public static func forRange(_ count: Int, grain: Int = Parallel.grain, _ body: @Sendable (Range<Int>) -> Void) {
     let threads = min(threadCount, max(1, count / max(1, grain)))
     if threads <= 1 {
       if count > 0 { body(0..<count) }
@@ -50,7 +51,7 @@ public enum Parallel {
 
   /// Runs `body(i)` for every `i` in `0..<count` over all threads (for coarse independent tasks).
   @inlinable
-  public static func forEach(_ count: Int, _ body: (Int) -> Void) {
+  public static func forEach(_ count: Int, _ body: @Sendable (Int) -> Void) {
     if count <= 1 || threadCount <= 1 {
       for i in 0..<count { body(i) }
       return

@@ -1,3 +1,4 @@
+import Support
 import CVectorKernels
 import Foundation
 
@@ -77,9 +78,11 @@ struct AttentionLayout {
     let scale = 1 / Float(d).squareRoot()
     let probs = Tensor(uninitialized: [batch, heads, tq, tk])
     let out = Tensor(uninitialized: [batch, tq, w])
-    let pp = probs.pointer, po = out.pointer
+    // Each (batch, head) task writes its own probability block and its head's output columns.
+    let writes = (DisjointWrites(probs.pointer), DisjointWrites(out.pointer)), reads = (SharedReads(q), SharedReads(k), SharedReads(v))
     let scratch = ThreadScratch(count: d * tk)
     Parallel.forEach(batch * heads) { bh in
+      let (pp, po) = (writes.0.base, writes.1.base), (q, k, v) = (reads.0.base, reads.1.base, reads.2.base)
       let bi = bh / heads, h = bh % heads
       let qh = q + bi * tq * queryRow + h * d, kh = k + bi * tk * keyRow + h * d, vh = v + bi * tk * keyRow + h * d
       let p = pp + bh * tq * tk
@@ -105,9 +108,13 @@ struct AttentionLayout {
   ) {
     let tq = queries, tk = keys, d = headWidth, w = width
     let scale = 1 / Float(d).squareRoot()
-    let pp = probs.pointer
+    // Each (batch, head) task writes its own head's slices of dQ, dK and dV.
+    let reads = (SharedReads(g), SharedReads(probs.pointer), SharedReads(q), SharedReads(k), SharedReads(v))
+    let writes = (DisjointWrites(gq), DisjointWrites(gk), DisjointWrites(gv))
     let scratch = ThreadScratch(count: tq * tk + d * tk)
     Parallel.forEach(batch * heads) { bh in
+      let (g, pp, q, k, v) = (reads.0.base, reads.1.base, reads.2.base, reads.3.base, reads.4.base)
+      let (gq, gk, gv) = (writes.0.base, writes.1.base, writes.2.base)
       let bi = bh / heads, h = bh % heads
       let qo = bi * tq * queryRow + h * d, ko = bi * tk * keyRow + h * d
       let goh = g + bi * tq * w + h * d

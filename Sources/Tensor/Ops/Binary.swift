@@ -1,3 +1,4 @@
+import Support
 /// Broadcasting element-wise arithmetic: `+ − × ÷` between tensors and with scalars.
 enum BinaryKind {
   case add, sub, mul, div
@@ -21,8 +22,10 @@ extension Tensor {
     let out = Tensor(uninitialized: shape)
     let n = out.count
     let pa = a.pointer, pb = b.pointer, po = out.pointer
+    let ra = SharedReads(pa), rb = SharedReads(pb), wo = DisjointWrites(po)  // disjoint output ranges per worker
     if a.shape == b.shape {
       Parallel.forRange(n) { r in
+        let (pa, pb, po) = (ra.base, rb.base, wo.base)
         switch kind {
         case .add: for i in r { po[i] = pa[i] + pb[i] }
         case .sub: for i in r { po[i] = pa[i] - pb[i] }
@@ -33,6 +36,7 @@ extension Tensor {
     } else if b.count == 1 && a.count == n {
       let s = pb[0]
       Parallel.forRange(n) { r in
+        let (pa, po) = (ra.base, wo.base)
         switch kind {
         case .add: for i in r { po[i] = pa[i] + s }
         case .sub: for i in r { po[i] = pa[i] - s }
@@ -42,10 +46,11 @@ extension Tensor {
       }
     } else if a.count == 1 && b.count == n {
       let s = pa[0]
-      Parallel.forRange(n) { r in for i in r { po[i] = apply(kind, s, pb[i]) } }
+      Parallel.forRange(n) { r in for i in r { wo[i] = apply(kind, s, rb[i]) } }
     } else if a.count == n, isTrailingSuffix(b.shape, of: shape) {
       let inner = b.count
       Parallel.forRange(n / Swift.max(inner, 1), grain: Swift.max(1, Parallel.grain / Swift.max(inner, 1))) { rows in
+        let (pa, pb, po) = (ra.base, rb.base, wo.base)
         for row in rows {
           let o = row * inner
           switch kind {
@@ -158,7 +163,7 @@ extension Tensor {
   /// `scale · x + shift` element-wise.
   public func affine(scale: Float, shift: Float) -> Tensor {
     let out = Tensor(uninitialized: shape)
-    let px = pointer, po = out.pointer
+    let px = SharedReads(pointer), po = DisjointWrites(out.pointer)
     Parallel.forRange(count) { r in for i in r { po[i] = px[i] * scale + shift } }
     return Tensor.record(out, op: "affine", inputs: [self]) { g in [g * scale] }
   }

@@ -1,3 +1,4 @@
+import Support
 import CVectorKernels
 
 /// Fused layer normalisation over the last axis, forward and backward in one pass each.
@@ -11,7 +12,9 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float = 1e
   let px = x.pointer, po = out.pointer, pw = weight.pointer, pb = bias.pointer
   let pm = mean.pointer, pr = rstd.pointer
   let grain = Swift.max(1, Parallel.grain / Swift.max(d, 1))
+  let reads = (SharedReads(px), SharedReads(pw), SharedReads(pb)), writes = (DisjointWrites(po), DisjointWrites(pm), DisjointWrites(pr))
   Parallel.forRange(rows, grain: grain) { r in
+    let (px, pw, pb) = (reads.0.base, reads.1.base, reads.2.base), (po, pm, pr) = (writes.0.base, writes.1.base, writes.2.base)
     for i in r { fm_layer_norm_row(px + i * d, pw, pb, po + i * d, d, eps, pm + i, pr + i) }
   }
   return Tensor.record(out, op: "layerNorm", inputs: [x, weight, bias]) { [mean, rstd] g in
@@ -20,8 +23,10 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float = 1e
     var gx: Tensor? = nil
     if x.requiresGrad {
       let r = Tensor(uninitialized: x.shape)
-      let pgx = r.pointer
+      let pgx = DisjointWrites(r.pointer)
+      let reads = (SharedReads(px), SharedReads(pg), SharedReads(pw), SharedReads(pm), SharedReads(pr))
       Parallel.forRange(rows, grain: grain) { range in
+        let (px, pg, pw, pm, pr) = (reads.0.base, reads.1.base, reads.2.base, reads.3.base, reads.4.base)
         for i in range { fm_layer_norm_backward_row(px + i * d, pg + i * d, pw, pm[i], pr[i], pgx + i * d, d) }
       }
       gx = r
@@ -31,9 +36,11 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float = 1e
       // Per-thread partial sums over row blocks, then one reduction.
       let blocks = Swift.min(Parallel.threadCount, Swift.max(1, rows / 64))
       let partial = Tensor.zeros([blocks, 2, d])
-      let pp = partial.pointer
+      let pp = DisjointWrites(partial.pointer)
       let per = (rows + blocks - 1) / blocks
+      let reads = (SharedReads(px), SharedReads(pg), SharedReads(pm), SharedReads(pr))
       Parallel.forEach(blocks) { bi in
+        let (px, pg, pm, pr) = (reads.0.base, reads.1.base, reads.2.base, reads.3.base)
         let dw = pp + bi * 2 * d, db = dw + d
         for i in (bi * per)..<Swift.min(rows, (bi + 1) * per) {
           let row = px + i * d, gr = pg + i * d

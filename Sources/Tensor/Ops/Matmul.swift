@@ -1,3 +1,4 @@
+import Support
 /// Matrix products. Every GEMM goes to BLAS; transposes are BLAS flags, never copies.
 extension Tensor {
   /// Runs `batch` GEMMs `C_i = op(A_i) op(B_i) (+ beta C_i)`, in parallel over the batch when the
@@ -10,6 +11,7 @@ extension Tensor {
   ) {
     let lda = ta ? m : k, ldb = tb ? k : n
     if batch > 1 && m * n * k < 1 << 22 {
+      let a = SharedReads(a), b = SharedReads(b), c = DisjointWrites(c)  // batch i writes its own c
       Parallel.forEach(batch) { i in
         BLAS.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, a: a + i * strideA, lda: lda,
           b: b + i * strideB, ldb: ldb, beta: beta, c: c + i * strideC, ldc: n, threads: 1)
@@ -100,7 +102,7 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) throws -> T
 /// Column sums of a row-major `[rows, cols]` buffer (bias gradients), split over column blocks.
 func columnSums(_ p: UnsafePointer<Float>, rows: Int, cols: Int) -> Tensor {
   let out = Tensor.zeros([cols])
-  let po = out.pointer
+  let po = DisjointWrites(out.pointer), p = SharedReads(p)  // each column block has one worker
   let block = 256
   Parallel.forRange((cols + block - 1) / block, grain: Swift.max(1, Parallel.grain / Swift.max(rows * block, 1))) { blocks in
     for bi in blocks {

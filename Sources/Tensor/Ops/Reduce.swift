@@ -1,3 +1,4 @@
+import Support
 /// Reductions along axes: sum, mean, variance, max/min (with their indices) and argmax.
 extension Tensor {
   /// (outer, n, inner) extents when viewing the tensor around `axis`.
@@ -13,7 +14,7 @@ extension Tensor {
     var outShape = shape
     outShape[axis] = 1
     let out = Tensor.zeros(outShape)
-    let px = pointer, po = out.pointer
+    let px = SharedReads(pointer), po = DisjointWrites(out.pointer)
     Parallel.forRange(outer, grain: Swift.max(1, Parallel.grain / Swift.max(1, n * inner))) { rows in
       for o in rows {
         let dst = po + o * inner

@@ -1,3 +1,4 @@
+import Support
 /// Shape ops: views (reshape), copies (permute, concat, narrow) and index-based gathers.
 extension Tensor {
   /// The same storage read with another shape (one extent may be −1).
@@ -91,7 +92,7 @@ extension Tensor {
     outShape[ax] = indices.count
     let out = Tensor(uninitialized: outShape)
     let m = indices.count
-    let px = pointer, po = out.pointer
+    let px = SharedReads(pointer), po = DisjointWrites(out.pointer)
     Parallel.forRange(outer * m, grain: Swift.max(1, Parallel.grain / Swift.max(inner, 1))) { r in
       for k in r {
         let o = k / m, j = k % m

@@ -1,3 +1,4 @@
+import Support
 import CVectorKernels
 import Foundation
 
@@ -6,9 +7,10 @@ extension Tensor {
   /// Row kernel over `(outer, n, inner)` lanes, parallel over lanes; `f(src, dst, n, stride)`.
   func laneMap(
     axis ax: Int, _ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>,
-    _ f: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int) -> Void
+    _ f: @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int) -> Void
   ) {
     let (outer, n, inner) = around(ax)
+    let src = SharedReads(src), dst = DisjointWrites(dst)  // each lane is written by one worker
     Parallel.forRange(outer * inner, grain: Swift.max(1, Parallel.grain / Swift.max(n, 1))) { r in
       for lane in r {
         let o = lane / inner, i = lane % inner
@@ -25,9 +27,9 @@ extension Tensor {
     laneMap(axis: ax, pointer, out.pointer) { x, y, n, s in Tensor.softmaxLane(x, y, n, s) }
     return Tensor.record(out, op: "softmax", inputs: [self]) { [self] g in
       let gx = Tensor(uninitialized: shape)
-      let py = out.pointer, pg = g.pointer
-      laneMap(axis: ax, py, gx.pointer) { y, d, n, s in
-        let gl = pg + (y - UnsafePointer(py))
+      let py = SharedReads(out.pointer), pg = SharedReads(g.pointer)
+      laneMap(axis: ax, py.base, gx.pointer) { y, d, n, s in
+        let gl = pg + (y - py.base)
         var dot: Float = 0
         for j in 0..<n { dot += y[j * s] * gl[j * s] }
         for j in 0..<n { d[j * s] = y[j * s] * (gl[j * s] - dot) }
@@ -89,9 +91,9 @@ extension Tensor {
     }
     return Tensor.record(out, op: "logSoftmax", inputs: [self]) { [self] g in
       let gx = Tensor(uninitialized: shape)
-      let py = out.pointer, pg = g.pointer
-      laneMap(axis: ax, py, gx.pointer) { y, d, n, s in
-        let gl = pg + (y - UnsafePointer(py))
+      let py = SharedReads(out.pointer), pg = SharedReads(g.pointer)
+      laneMap(axis: ax, py.base, gx.pointer) { y, d, n, s in
+        let gl = pg + (y - py.base)
         var total: Float = 0
         for j in 0..<n { total += gl[j * s] }
         for j in 0..<n { d[j * s] = gl[j * s] - Foundation.exp(y[j * s]) * total }

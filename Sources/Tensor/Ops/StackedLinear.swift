@@ -1,3 +1,4 @@
+import Support
 /// Several affine maps of one input as one GEMM: `x · [W₁; W₂; …]ᵀ + [b₁, b₂, …] + [a₁, a₂, …]`,
 /// each `Wᵢ` in the Hugging Face layout `[outᵢ, in]`. The result is `[..., Σ outᵢ]`, the maps'
 /// outputs side by side (a fused q/k/v projection). A missing bias adds zeros; an addend `aᵢ`
@@ -64,12 +65,13 @@ struct StackedLayout {
   /// Writes each row's biases plus addends into `out`; false (out untouched) when there are none.
   func fill(_ out: UnsafeMutablePointer<Float>, biases: [Tensor?], addends: [Tensor?]) -> Bool {
     guard biases.contains(where: { $0 != nil }) || addends.contains(where: { $0 != nil }) else { return false }
-    let pb = biases.map { $0?.pointer }, pa = addends.map { $0?.pointer }
+    let pb = biases.map { $0.map { SharedReads($0.pointer) } }, pa = addends.map { $0.map { SharedReads($0.pointer) } }
+    let out = DisjointWrites(out)  // each row has one worker
     Parallel.forRange(rows, grain: Swift.max(1, Parallel.grain / Swift.max(total, 1))) { r in
       for row in r {
         for (i, (start, n)) in zip(starts, outs).enumerated() {
           let dst = out + row * total + start
-          switch (pb[i], pa[i]) {
+          switch (pb[i]?.base, pa[i]?.base) {
           case (nil, nil): dst.update(repeating: 0, count: n)
           case (let b?, nil): dst.update(from: b, count: n)
           case (nil, let a?): dst.update(from: a + row * n, count: n)
@@ -108,7 +110,7 @@ struct StackedLayout {
       guard let a = addends[i] else { return nil }
       guard a.requiresGrad else { return .some(nil) }
       let r = Tensor(uninitialized: a.shape)
-      let n = outs[i], src = g.pointer + starts[i], dst = r.pointer
+      let n = outs[i], src = SharedReads(g.pointer + starts[i]), dst = DisjointWrites(r.pointer)
       Parallel.forRange(rows, grain: Swift.max(1, Parallel.grain / Swift.max(n, 1))) { range in
         for row in range { (dst + row * n).update(from: src + row * total, count: n) }
       }

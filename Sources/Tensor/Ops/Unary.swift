@@ -1,3 +1,4 @@
+import Support
 import CVectorKernels
 import Foundation
 
@@ -8,19 +9,19 @@ extension Tensor {
   @inline(__always)
   func unary(
     _ op: String,
-    forward: @escaping (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Range<Int>) -> Void,
-    backward: @escaping (
+    forward: @escaping @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Range<Int>) -> Void,
+    backward: @escaping @Sendable (
       UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
       Range<Int>
     ) -> Void
   ) -> Tensor {
     let out = Tensor(uninitialized: shape)
-    let px = UnsafePointer(pointer), po = out.pointer
-    Parallel.forRange(count) { r in forward(px, po, r) }
+    let px = SharedReads(pointer), po = DisjointWrites(out.pointer)
+    Parallel.forRange(count) { r in forward(px.base, po.base, r) }
     return Tensor.record(out, op: op, inputs: [self]) { [self] g in
       let gx = Tensor(uninitialized: shape)
-      let pg = UnsafePointer(g.pointer), pgx = gx.pointer, py = UnsafePointer(out.pointer)
-      Parallel.forRange(count) { r in backward(px, py, pg, pgx, r) }
+      let pg = SharedReads(g.pointer), pgx = DisjointWrites(gx.pointer), py = SharedReads(out.pointer)
+      Parallel.forRange(count) { r in backward(px.base, py.base, pg.base, pgx.base, r) }
       return [gx]
     }
   }
