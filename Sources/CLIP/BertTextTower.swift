@@ -51,8 +51,14 @@ public enum BertProjection: String, Sendable, CaseIterable {
 
 /// One post-LN BERT layer: `x = LN(x + attn(x)); x = LN(x + ffn(x))`.
 public final class BertLayer: Module {
-  let query: Linear, key: Linear, value: Linear, attentionDense: Linear, attentionNorm: LayerNorm
-  let intermediate: Linear, output: Linear, outputNorm: LayerNorm
+  @Child("attention.self.query") private(set) var query: Linear
+  @Child("attention.self.key") private(set) var key: Linear
+  @Child("attention.self.value") private(set) var value: Linear
+  @Child("attention.output.dense") private(set) var attentionDense: Linear
+  @Child("attention.output.LayerNorm") private(set) var attentionNorm: LayerNorm
+  @Child("intermediate.dense") private(set) var intermediate: Linear
+  @Child("output.dense") private(set) var output: Linear
+  @Child("output.LayerNorm") private(set) var outputNorm: LayerNorm
   let heads: Int
 
   init(_ c: BertConfig, using g: inout SeededGenerator) {
@@ -68,15 +74,6 @@ public final class BertLayer: Module {
     outputNorm = LayerNorm(d, eps: c.layerNormEps)
   }
 
-  public var submodules: [(String, Module)] {
-    [("attention", EmbeddingsGroup([
-        ("self", EmbeddingsGroup([("query", query), ("key", key), ("value", value)])),
-        ("output", EmbeddingsGroup([("dense", attentionDense), ("LayerNorm", attentionNorm)])),
-      ])),
-     ("intermediate", EmbeddingsGroup([("dense", intermediate)])),
-     ("output", EmbeddingsGroup([("dense", output), ("LayerNorm", outputNorm)]))]
-  }
-
   public func callAsFunction(_ x: Tensor, keyMask: [Bool]) throws -> Tensor {
     let a = try selfAttention(x, query: query, key: key, value: value, heads: heads, keyMask: keyMask)
     let h = try attentionNorm(x + attentionDense(a))
@@ -87,10 +84,13 @@ public final class BertLayer: Module {
 /// `BertModel` with Hugging Face names (`embeddings.*`, `encoder.layer.N.*`, `pooler.dense`).
 public final class BertModel: Module {
   public let config: BertConfig
-  let wordEmbeddings: Embedding, positionEmbeddings: Embedding, tokenTypeEmbeddings: Embedding
-  let embeddingNorm: LayerNorm
-  let layers: ModuleList<BertLayer>
-  let pooler: Linear?
+  @Child("embeddings.word_embeddings") private(set) var wordEmbeddings: Embedding
+  @Child("embeddings.position_embeddings") private(set) var positionEmbeddings: Embedding
+  @Child("embeddings.token_type_embeddings") private(set) var tokenTypeEmbeddings: Embedding
+  @Child("embeddings.LayerNorm") private(set) var embeddingNorm: LayerNorm
+  @Child("encoder.layer") private(set) var layers: ModuleList<BertLayer>
+  /// `pooler.dense`, when the checkpoint has one (``BertConfig/hasPooler``).
+  @Child("pooler.dense") private(set) var pooler: Linear? = nil
 
   init(_ c: BertConfig, using g: inout SeededGenerator) {
     config = c
@@ -100,16 +100,6 @@ public final class BertModel: Module {
     embeddingNorm = LayerNorm(c.hiddenSize, eps: c.layerNormEps)
     layers = ModuleList((0..<c.layers).map { _ in BertLayer(c, using: &g) })
     pooler = c.hasPooler ? Linear(c.hiddenSize, c.hiddenSize, std: 0.02, using: &g) : nil
-  }
-
-  public var submodules: [(String, Module)] {
-    var out: [(String, Module)] = [
-      ("embeddings", EmbeddingsGroup([("word_embeddings", wordEmbeddings), ("position_embeddings", positionEmbeddings),
-                                      ("token_type_embeddings", tokenTypeEmbeddings), ("LayerNorm", embeddingNorm)])),
-      ("encoder", EmbeddingsGroup([("layer", layers)])),
-    ]
-    if let pooler { out.append(("pooler", EmbeddingsGroup([("dense", pooler)]))) }
-    return out
   }
 
   /// The last hidden state `[B, T, D]` for equal-length rows, attending only to non-padding tokens.
@@ -148,30 +138,27 @@ public final class BertModel: Module {
 
 /// open_clip's `HFTextEncoder` around BERT (`text`): `transformer`, pooling, `proj`.
 public final class BertTextTower: Module {
-  public let transformer: BertModel
+  @Child("transformer") public private(set) var transformer: BertModel
   public let pooling: BertPooling
   public let projectionKind: BertProjection
-  let projections: [Linear]
+  /// `proj` (``BertProjection/linear``).
+  @Child("proj") private(set) var linearProjection: Linear? = nil
+  /// `proj.0` and `proj.2` (``BertProjection/mlp``; `proj.1` is the GELU between them).
+  @Child("proj.0") private(set) var mlpProjectionIn: Linear? = nil
+  @Child("proj.2") private(set) var mlpProjectionOut: Linear? = nil
 
   init(_ c: BertConfig, outputDim: Int, pooling: BertPooling, projection: BertProjection, using g: inout SeededGenerator) {
-    transformer = BertModel(c, using: &g)
     self.pooling = pooling
     projectionKind = projection
+    transformer = BertModel(c, using: &g)
     let d = c.hiddenSize
     switch projection {
     case .mlp:
       let hidden = (d + outputDim) / 2
-      projections = [Linear(d, hidden, bias: false, std: 1 / Float(d).squareRoot(), using: &g),
-                     Linear(hidden, outputDim, bias: false, std: 1 / Float(hidden).squareRoot(), using: &g)]
+      mlpProjectionIn = Linear(d, hidden, bias: false, std: 1 / Float(d).squareRoot(), using: &g)
+      mlpProjectionOut = Linear(hidden, outputDim, bias: false, std: 1 / Float(hidden).squareRoot(), using: &g)
     case .linear:
-      projections = [Linear(d, outputDim, bias: false, std: 1 / Float(d).squareRoot(), using: &g)]
-    }
-  }
-
-  public var submodules: [(String, Module)] {
-    switch projectionKind {
-    case .mlp: return [("transformer", transformer), ("proj", EmbeddingsGroup([("0", projections[0]), ("2", projections[1])]))]
-    case .linear: return [("transformer", transformer), ("proj", projections[0])]
+      linearProjection = Linear(d, outputDim, bias: false, std: 1 / Float(d).squareRoot(), using: &g)
     }
   }
 
@@ -183,9 +170,10 @@ public final class BertTextTower: Module {
     }
     let mask = ids.flatMap { $0.map { $0 != transformer.config.padTokenID } }
     let pooled = try transformer.pool(transformer(ids, keyMask: mask), keyMask: mask, pooling: pooling)
-    switch projectionKind {
-    case .mlp: return try projections[1](projections[0](pooled).gelu(approximate: false))
-    case .linear: return try projections[0](pooled)
+    switch (linearProjection, mlpProjectionIn, mlpProjectionOut) {
+    case (let proj?, nil, nil): return try proj(pooled)
+    case (nil, let first?, let second?): return try second(first(pooled).gelu(approximate: false))
+    default: preconditionFailure("BertTextTower: \(projectionKind.rawValue) projection is not set up")
     }
   }
 }

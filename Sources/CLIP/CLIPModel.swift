@@ -6,12 +6,13 @@ import Tensor
 /// `text_projection` (no biases) and the scalar `logit_scale`.
 public final class CLIPModel: Module {
   public let config: CLIPConfig
-  public let visionModel: CLIPVisionTransformer
-  public let textModel: CLIPTextTransformer
-  public let visualProjection: Linear
-  public let textProjection: Linear
+  // Declared in the checkpoint's order (text before vision); `init` builds the vision tower first.
+  @Child("text_model") public private(set) var textModel: CLIPTextTransformer
+  @Child("vision_model") public private(set) var visionModel: CLIPVisionTransformer
+  @Child("visual_projection") public private(set) var visualProjection: Linear
+  @Child("text_projection") public private(set) var textProjection: Linear
   /// log τ; logits are `exp(logit_scale)` (at most ``maxLogitScale``) × cosine similarity.
-  public let logitScale: Tensor
+  @Param("logit_scale") public private(set) var logitScale: Tensor
   /// The folder layout it was loaded from and is saved in (Hugging Face unless it came from an
   /// open_clip folder).
   public var format: CheckpointFormat = .huggingFace
@@ -32,12 +33,6 @@ public final class CLIPModel: Module {
     if seed == nil {  // ones and scalars that are not drawn (layer norms, logit_scale) start at 0 too
       for (_, t) in namedParameters() { t.pointer.update(repeating: 0, count: t.count) }
     }
-  }
-
-  public var localParameters: [(String, Tensor)] { [("logit_scale", logitScale)] }
-  public var submodules: [(String, Module)] {
-    [("text_model", textModel), ("vision_model", visionModel),
-     ("visual_projection", visualProjection), ("text_projection", textProjection)]
   }
 
   /// `logits_per_image [Bi, Bt]` = τ · image · textᵀ for normalised features (τ clamped at 100,

@@ -11,9 +11,10 @@ public final class OpenCLIPModel: Module, CLIPBackbone {
   public let vision: TimmViTConfig
   public let text: BertConfig
   public let settings: OpenCLIPConfig.TimmBertSettings
-  public let visual: TimmImageTower
-  public let textTower: BertTextTower
-  public let logitScale: Tensor
+  @Child("visual") public private(set) var visual: TimmImageTower
+  /// The text tower, `text` in the checkpoint (``text`` is its configuration).
+  @Child("text") public private(set) var textTower: BertTextTower
+  @Param("logit_scale") public private(set) var logitScale: Tensor
   public let format: CheckpointFormat
 
   /// A model of the given shape, initialised from `seed` (zeros when nil, about to load weights).
@@ -21,18 +22,15 @@ public final class OpenCLIPModel: Module, CLIPBackbone {
     self.vision = vision
     self.text = text
     self.settings = settings
+    format = .openCLIP(config: configBytes)
     var g = seed.map { SeededGenerator(seed: $0) } ?? .zeros
     visual = TimmImageTower(vision, using: &g)
     textTower = BertTextTower(text, outputDim: settings.embedDim, pooling: settings.pooling, projection: settings.textProjection, using: &g)
     logitScale = Tensor(scalar: Foundation.log(1 / 0.07)).requiringGrad()
-    format = .openCLIP(config: configBytes)
     if seed == nil {  // ones and scalars that are not drawn (layer norms, logit_scale) start at 0 too
       for (_, t) in namedParameters() { t.pointer.update(repeating: 0, count: t.count) }
     }
   }
-
-  public var localParameters: [(String, Tensor)] { [("logit_scale", logitScale)] }
-  public var submodules: [(String, Module)] { [("visual", visual), ("text", textTower)] }
 
   public var imageSize: Int { vision.imageSize }
   public var embeddingDim: Int { settings.embedDim }

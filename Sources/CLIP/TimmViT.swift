@@ -35,7 +35,8 @@ public struct TimmViTConfig: Sendable, Equatable {
 
 /// Multi-head self-attention with one fused `qkv` projection (timm's `Attention`).
 public final class FusedQKVAttention: Module {
-  public let qkv: Linear, proj: Linear
+  @Child("qkv") public private(set) var qkv: Linear
+  @Child("proj") public private(set) var proj: Linear
   public let heads: Int
 
   init(dim: Int, heads: Int, bias: Bool, using g: inout SeededGenerator) {
@@ -44,8 +45,6 @@ public final class FusedQKVAttention: Module {
     proj = Linear(dim, dim, std: 0.02, using: &g)
   }
 
-  public var submodules: [(String, Module)] { [("qkv", qkv), ("proj", proj)] }
-
   public func callAsFunction(_ x: Tensor, keyMask: [Bool]? = nil) throws -> Tensor {
     try proj(scaledDotProductAttention(packed: qkv(x), heads: heads, keyMask: keyMask))
   }
@@ -53,7 +52,10 @@ public final class FusedQKVAttention: Module {
 
 /// timm's pre-LN `Block`: `x += attn(norm1(x)); x += mlp(norm2(x))`.
 public final class TimmBlock: Module {
-  public let norm1: LayerNorm, attn: FusedQKVAttention, norm2: LayerNorm, mlp: MLP
+  @Child("norm1") public private(set) var norm1: LayerNorm
+  @Child("attn") public private(set) var attn: FusedQKVAttention
+  @Child("norm2") public private(set) var norm2: LayerNorm
+  @Child("mlp") public private(set) var mlp: MLP
 
   init(_ c: TimmViTConfig, using g: inout SeededGenerator) {
     norm1 = LayerNorm(c.width, eps: c.layerNormEps)
@@ -61,8 +63,6 @@ public final class TimmBlock: Module {
     norm2 = LayerNorm(c.width, eps: c.layerNormEps)
     mlp = MLP(dim: c.width, hidden: c.mlpWidth, activation: .gelu, fc1Std: 0.02, fc2Std: 0.02, using: &g)
   }
-
-  public var submodules: [(String, Module)] { [("norm1", norm1), ("attn", attn), ("norm2", norm2), ("mlp", mlp)] }
 
   public func callAsFunction(_ x: Tensor) throws -> Tensor {
     let h = try x + attn(norm1(x))
@@ -72,14 +72,13 @@ public final class TimmBlock: Module {
 
 /// A patch convolution (stride = kernel) with a bias: `patch_embed.proj` (`weight [D, C, P, P]`, `bias [D]`).
 public final class PatchProjection: Module {
-  public let weight: Tensor, bias: Tensor
+  @Param("weight") public private(set) var weight: Tensor
+  @Param("bias") public private(set) var bias: Tensor
 
   init(_ c: TimmViTConfig, using g: inout SeededGenerator) {
     weight = Tensor.randn([c.width, c.channels, c.patchSize, c.patchSize], std: 0.02, using: &g).requiringGrad()
     bias = Tensor.zeros([c.width]).requiringGrad()
   }
-
-  public var localParameters: [(String, Tensor)] { [("weight", weight), ("bias", bias)] }
 
   /// Patch tokens `[B, N, D]` for pixels `[B, C, H, W]`.
   public func callAsFunction(_ pixels: Tensor) throws -> Tensor {
@@ -90,10 +89,11 @@ public final class PatchProjection: Module {
 /// The timm ViT trunk (`visual.trunk`): tokens → blocks → `norm`, pooled at the class token.
 public final class TimmViT: Module {
   public let config: TimmViTConfig
-  public let clsToken: Tensor, posEmbed: Tensor
-  public let patchEmbed: PatchProjection
-  public let blocks: ModuleList<TimmBlock>
-  public let norm: LayerNorm
+  @Param("cls_token") public private(set) var clsToken: Tensor
+  @Param("pos_embed") public private(set) var posEmbed: Tensor
+  @Child("patch_embed.proj") public private(set) var patchEmbed: PatchProjection
+  @Child("blocks") public private(set) var blocks: ModuleList<TimmBlock>
+  @Child("norm") public private(set) var norm: LayerNorm
 
   init(_ c: TimmViTConfig, using g: inout SeededGenerator) {
     config = c
@@ -102,11 +102,6 @@ public final class TimmViT: Module {
     patchEmbed = PatchProjection(c, using: &g)
     blocks = ModuleList((0..<c.depth).map { _ in TimmBlock(c, using: &g) })
     norm = LayerNorm(c.width, eps: c.layerNormEps)
-  }
-
-  public var localParameters: [(String, Tensor)] { [("cls_token", clsToken), ("pos_embed", posEmbed)] }
-  public var submodules: [(String, Module)] {
-    [("patch_embed", EmbeddingsGroup([("proj", patchEmbed)])), ("blocks", blocks), ("norm", norm)]
   }
 
   /// The normalised class token `[B, D]`.
@@ -123,20 +118,27 @@ public final class TimmViT: Module {
   }
 }
 
-/// open_clip's `TimmModel` (`visual`): the trunk and its `head.proj`.
+/// open_clip's `TimmModel` (`visual`): the trunk and its `head`.
 public final class TimmImageTower: Module {
-  public let trunk: TimmViT
-  public let head: EmbeddingsGroup
-  public let projection: Linear?
+  @Child("trunk") public private(set) var trunk: TimmViT
+  @Child("head") public private(set) var head: TimmHead
 
   init(_ c: TimmViTConfig, using g: inout SeededGenerator) {
     trunk = TimmViT(c, using: &g)
-    projection = c.projectionDim.map { Linear(c.width, $0, bias: c.projectionBias, std: 1 / Float(c.width).squareRoot(), using: &g) }
-    head = EmbeddingsGroup(projection.map { [("proj", $0 as Module)] } ?? [])
+    head = TimmHead(proj: c.projectionDim.map { Linear(c.width, $0, bias: c.projectionBias, std: 1 / Float(c.width).squareRoot(), using: &g) })
   }
 
-  public var submodules: [(String, Module)] { [("trunk", trunk), ("head", head)] }
+  /// `head.proj`, the projection into the joint space (nil for `timm_proj: none`).
+  public var projection: Linear? { head.proj }
 
   /// The projected image embedding for the trunk's pooled output.
   public func project(_ pooled: Tensor) throws -> Tensor { try projection.map { try $0(pooled) } ?? pooled }
+}
+
+/// open_clip's `TimmModel.head` (`visual.head`), an `nn.Sequential` that exists even when empty:
+/// `proj` for `timm_proj: linear`, nothing for `none`.
+public final class TimmHead: Module {
+  @Child("proj") public private(set) var proj: Linear? = nil
+
+  init(proj: Linear?) { self.proj = proj }
 }

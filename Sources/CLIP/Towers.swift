@@ -2,43 +2,12 @@ import Foundation
 import NN
 import Tensor
 
-/// A stack of pre-LN encoder layers (`encoder.layers.N`).
-public final class CLIPEncoder: Module {
-  public let layers: ModuleList<EncoderLayer>
-
-  /// Layers initialised with CLIP's scheme (`transformers` `CLIPPreTrainedModel._init_weights`).
-  init(_ c: CLIPTowerConfig, factor: Float, using g: inout SeededGenerator) {
-    let d = Float(c.hiddenSize), l = Float(c.numHiddenLayers)
-    let inStd = 1 / d.squareRoot() / (2 * l).squareRoot() * factor
-    let outStd = 1 / d.squareRoot() * factor
-    let fcStd = 1 / (2 * d).squareRoot() * factor
-    var layers: [EncoderLayer] = []
-    for _ in 0..<c.numHiddenLayers {
-      let attn = MultiHeadAttention(dim: c.hiddenSize, heads: c.numAttentionHeads, inStd: inStd, outStd: outStd, using: &g)
-      let mlp = MLP(dim: c.hiddenSize, hidden: c.intermediateSize, activation: c.hiddenAct,
-                    fc1Std: fcStd, fc2Std: inStd, using: &g)
-      layers.append(EncoderLayer(
-        layerNorm1: LayerNorm(c.hiddenSize, eps: c.layerNormEps), selfAttn: attn,
-        layerNorm2: LayerNorm(c.hiddenSize, eps: c.layerNormEps), mlp: mlp))
-    }
-    self.layers = ModuleList(layers)
-  }
-
-  public var submodules: [(String, Module)] { [("layers", layers)] }
-
-  public func callAsFunction(_ x: Tensor, causal: Bool) throws -> Tensor {
-    var h = x
-    for layer in layers.items { h = try layer(h, causal: causal) }
-    return h
-  }
-}
-
 /// Patch, class and position embeddings of the image tower.
 public final class CLIPVisionEmbeddings: Module {
-  public let classEmbedding: Tensor
-  /// Conv weight `[D, C, P, P]` (stride P, no bias).
-  public let patchWeight: Tensor
-  public let positionEmbedding: Embedding
+  @Param("class_embedding") public private(set) var classEmbedding: Tensor
+  /// Conv weight `[D, C, P, P]` (stride P, no bias), used through a functional op.
+  @Param("patch_embedding.weight") public private(set) var patchWeight: Tensor
+  @Child("position_embedding") public private(set) var positionEmbedding: Embedding
 
   init(_ c: CLIPTowerConfig, range: Float, factor: Float, using g: inout SeededGenerator) {
     let d = c.hiddenSize
@@ -46,11 +15,6 @@ public final class CLIPVisionEmbeddings: Module {
     patchWeight = Tensor.randn([d, c.numChannels, c.patchSize, c.patchSize], std: range * factor, using: &g)
       .requiringGrad()
     positionEmbedding = Embedding(c.gridSize * c.gridSize + 1, d, std: range * factor, using: &g)
-  }
-
-  public var localParameters: [(String, Tensor)] { [("class_embedding", classEmbedding)] }
-  public var submodules: [(String, Module)] {
-    [("patch_embedding", ParameterHolder(weight: patchWeight)), ("position_embedding", positionEmbedding)]
   }
 
   /// `[B, C, H, W]` → `[B, 1 + patches, D]`.
@@ -67,37 +31,27 @@ public final class CLIPVisionEmbeddings: Module {
   }
 }
 
-/// A module holding a single `weight` (a conv kernel used through a functional op).
-public final class ParameterHolder: Module {
-  public let weight: Tensor
-  public init(weight: Tensor) { self.weight = weight }
-  public var localParameters: [(String, Tensor)] { [("weight", weight)] }
-}
-
 /// The image tower (`vision_model`): embeddings, `pre_layrnorm`, encoder, `post_layernorm` on
 /// the class token.
 public final class CLIPVisionTransformer: Module {
   public let config: CLIPTowerConfig
-  public let embeddings: CLIPVisionEmbeddings
-  public let preLayrnorm: LayerNorm
-  public let encoder: CLIPEncoder
-  public let postLayernorm: LayerNorm
+  @Child("embeddings") public private(set) var embeddings: CLIPVisionEmbeddings
+  /// The layer norm before the encoder; `pre_layrnorm` is the checkpoint's spelling.
+  @Child("pre_layrnorm") public private(set) var preLayerNorm: LayerNorm
+  @Child("encoder") public private(set) var encoder: CLIPEncoder
+  @Child("post_layernorm") public private(set) var postLayernorm: LayerNorm
 
   init(_ c: CLIPTowerConfig, range: Float, factor: Float, using g: inout SeededGenerator) {
     config = c
     embeddings = CLIPVisionEmbeddings(c, range: range, factor: factor, using: &g)
-    preLayrnorm = LayerNorm(c.hiddenSize, eps: c.layerNormEps)
+    preLayerNorm = LayerNorm(c.hiddenSize, eps: c.layerNormEps)
     encoder = CLIPEncoder(c, factor: factor, using: &g)
     postLayernorm = LayerNorm(c.hiddenSize, eps: c.layerNormEps)
   }
 
-  public var submodules: [(String, Module)] {
-    [("embeddings", embeddings), ("pre_layrnorm", preLayrnorm), ("encoder", encoder), ("post_layernorm", postLayernorm)]
-  }
-
   /// Pooled output `[B, D]` (post-LN class token) for pixels `[B, C, H, W]`.
   public func callAsFunction(_ pixels: Tensor) throws -> Tensor {
-    let h = try encoder(preLayrnorm(embeddings(pixels)), causal: false)
+    let h = try encoder(preLayerNorm(embeddings(pixels)), causal: false)
     let b = h.shape[0], d = h.shape[2]
     let cls = try h.narrow(axis: 1, start: 0, length: 1).reshaped([b, d])
     return try postLayernorm(cls)
@@ -108,10 +62,10 @@ public final class CLIPVisionTransformer: Module {
 /// `final_layer_norm`, pooled at the end-of-text token.
 public final class CLIPTextTransformer: Module {
   public let config: CLIPTowerConfig
-  public let tokenEmbedding: Embedding
-  public let positionEmbedding: Embedding
-  public let encoder: CLIPEncoder
-  public let finalLayerNorm: LayerNorm
+  @Child("embeddings.token_embedding") public private(set) var tokenEmbedding: Embedding
+  @Child("embeddings.position_embedding") public private(set) var positionEmbedding: Embedding
+  @Child("encoder") public private(set) var encoder: CLIPEncoder
+  @Child("final_layer_norm") public private(set) var finalLayerNorm: LayerNorm
 
   init(_ c: CLIPTowerConfig, factor: Float, using g: inout SeededGenerator) {
     config = c
@@ -119,11 +73,6 @@ public final class CLIPTextTransformer: Module {
     positionEmbedding = Embedding(c.maxPositionEmbeddings, c.hiddenSize, std: 0.02 * factor, using: &g)
     encoder = CLIPEncoder(c, factor: factor, using: &g)
     finalLayerNorm = LayerNorm(c.hiddenSize, eps: c.layerNormEps)
-  }
-
-  public var submodules: [(String, Module)] {
-    [("embeddings", EmbeddingsGroup([("token_embedding", tokenEmbedding), ("position_embedding", positionEmbedding)])),
-     ("encoder", encoder), ("final_layer_norm", finalLayerNorm)]
   }
 
   /// Position of the pooled token in each sequence, as `transformers` chooses it: the first
@@ -151,10 +100,4 @@ public final class CLIPTextTransformer: Module {
     let rows = poolPositions(ids).enumerated().map { $0 * t + $1 }
     return try h.reshaped([b * t, d]).indexSelect(axis: 0, indices: rows)
   }
-}
-
-/// A named group of modules without parameters of its own (`text_model.embeddings`).
-public final class EmbeddingsGroup: Module {
-  public let submodules: [(String, Module)]
-  public init(_ children: [(String, Module)]) { submodules = children }
 }

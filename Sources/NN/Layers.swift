@@ -4,10 +4,11 @@ import Tensor
 /// `y = x·Wᵀ + b` with the Hugging Face / PyTorch weight layout `W: [out, in]`, plus
 /// `scaling · B·A·dropout(x)` when a LoRA adapter is attached (``LoRAAdapter``).
 public final class Linear: Module {
-  public let weight: Tensor
-  public let bias: Tensor?
-  /// The low-rank adapter (PEFT's `lora_A`, `lora_B`), if any.
-  public internal(set) var lora: LoRAAdapter?
+  @Param("weight") public private(set) var weight: Tensor
+  @Param("bias") public private(set) var bias: Tensor? = nil
+  /// The low-rank adapter, if any: its `lora_A`, `lora_B` (and `lora_dropout`) are listed beside
+  /// `weight` and `bias`, as PEFT names them.
+  @Flattened public internal(set) var lora: LoRAAdapter? = nil
 
   /// Weight ~ N(0, std²) when `std` is given, else PyTorch's default U(±1/√in); bias zero.
   public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, std: Float? = nil,
@@ -23,12 +24,6 @@ public final class Linear: Module {
     self.bias?.requiresGrad = true
   }
 
-  public var localParameters: [(String, Tensor)] {
-    [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
-  }
-
-  public var submodules: [(String, Module)] { lora?.submodules ?? [] }
-
   public func callAsFunction(_ x: Tensor) throws -> Tensor {
     let y = try linear(x, weight: weight, bias: bias)
     return try loraDelta(x).map { try y + $0 } ?? y
@@ -43,29 +38,26 @@ public final class Linear: Module {
 
 /// Layer normalisation over the last axis (weight 1, bias 0 at creation).
 public final class LayerNorm: Module {
-  public let weight: Tensor, bias: Tensor
+  @Param("weight") public private(set) var weight: Tensor
+  @Param("bias") public private(set) var bias: Tensor
   public let eps: Float
 
   public init(_ dim: Int, eps: Float = 1e-5) {
+    self.eps = eps
     weight = Tensor.ones([dim]).requiringGrad()
     bias = Tensor.zeros([dim]).requiringGrad()
-    self.eps = eps
   }
-
-  public var localParameters: [(String, Tensor)] { [("weight", weight), ("bias", bias)] }
 
   public func callAsFunction(_ x: Tensor) throws -> Tensor { try layerNorm(x, weight: weight, bias: bias, eps: eps) }
 }
 
 /// A lookup table `[count, dim]`: ids → rows.
 public final class Embedding: Module {
-  public let weight: Tensor
+  @Param("weight") public private(set) var weight: Tensor
 
   public init(_ count: Int, _ dim: Int, std: Float = 1, using generator: inout SeededGenerator) {
     weight = Tensor.randn([count, dim], std: std, using: &generator).requiringGrad()
   }
-
-  public var localParameters: [(String, Tensor)] { [("weight", weight)] }
 
   /// Rows for `ids` laid out as `shape` (result `shape + [dim]`); ids outside the table throw.
   public func callAsFunction(_ ids: [Int], shape: [Int]) throws -> Tensor {

@@ -32,23 +32,21 @@ public struct LoRAConfig: Sendable, Equatable, Codable {
 
 /// The adapter of one Linear layer: `lora_A` `[r, in]` (PEFT's default init, U(±1/√in)),
 /// `lora_B` `[out, r]` (zeros, so training starts from the base model), the scaling, and the
-/// dropout on its input (off until `setTraining(true)`).
+/// dropout on its input (off until `setTraining(true)`). Its members are listed under the Linear
+/// layer that holds it (``Flattened``).
 public final class LoRAAdapter {
-  public let a: Linear, b: Linear
+  @Child("lora_A") public private(set) var a: Linear
+  @Child("lora_B") public private(set) var b: Linear
   public let scaling: Float
-  public let dropout: Dropout?
+  @Child("lora_dropout") public private(set) var dropout: Dropout? = nil
 
   init(inFeatures: Int, outFeatures: Int, config: LoRAConfig, seed: UInt64, using g: inout SeededGenerator) {
+    scaling = config.scaling
     a = Linear(inFeatures, config.rank, bias: false, using: &g)
     b = Linear(config.rank, outFeatures, bias: false, std: 0, using: &g)
     b.weight.pointer.update(repeating: 0, count: b.weight.count)
-    scaling = config.scaling
     dropout = config.dropout > 0 ? Dropout(p: config.dropout, seed: seed) : nil
     dropout?.isTraining = false  // inference until a trainer switches training mode on
-  }
-
-  var submodules: [(String, Module)] {
-    [("lora_A", a as Module), ("lora_B", b as Module)] + (dropout.map { [("lora_dropout", $0 as Module)] } ?? [])
   }
 }
 

@@ -7,6 +7,23 @@ import Tensor
 /// (`vision_model.encoder.layers.3.self_attn.q_proj.weight`), so a state dict is just the
 /// enumeration of ``namedParameters()``. Parameters are tensors that are updated in place
 /// (optimisers, checkpoint loading), so every holder of a reference sees new values.
+///
+/// A module names its members once, where it declares them, with ``Child``, ``Param`` (and
+/// ``Flattened`` for an object whose members count as the module's own):
+///
+///     public final class MLP: Module {
+///       @Child("fc1") public private(set) var fc1: Linear
+///       @Child("fc2") public private(set) var fc2: Linear
+///     }
+///
+/// The default ``localParameters`` and ``submodules`` read them off the instance in declaration
+/// order, so the order of the declarations is the order of the checkpoint (and of the optimiser
+/// state): declare members in the order the checkpoint lists them, whatever order `init` builds
+/// them in. A dotted key (`attention.self.query`) nests: the members sharing a first component
+/// form one ``ModuleGroup`` (`attention`), listed where its first member is declared, and so on
+/// down (`attention.self`); a group's own parameters come before its children, as everywhere.
+/// Nil members are skipped. Plain stored properties are not members. A module whose children are
+/// not fixed properties (``ModuleList``) implements ``submodules`` itself.
 public protocol Module: AnyObject {
   /// This module's own parameters with their local names (`weight`, `bias`).
   var localParameters: [(String, Tensor)] { get }
@@ -15,8 +32,10 @@ public protocol Module: AnyObject {
 }
 
 extension Module {
-  public var localParameters: [(String, Tensor)] { [] }
-  public var submodules: [(String, Module)] { [] }
+  /// The ``Param`` members whose keys have no dot, in declaration order.
+  public var localParameters: [(String, Tensor)] { MemberLayout.parameters(declaredMembers(of: self)) }
+  /// The ``Child`` members whose keys have no dot and the groups of dotted keys, in declaration order.
+  public var submodules: [(String, Module)] { MemberLayout.modules(declaredMembers(of: self)) }
 
   /// Every parameter with its dotted path, depth-first in declaration order.
   public func namedParameters(prefix: String = "") -> [(path: String, tensor: Tensor)] {
@@ -104,7 +123,8 @@ public func pathHasPrefix(_ path: String, _ prefix: String) -> Bool {
   return path.hasPrefix(p)
 }
 
-/// A list of modules named `0`, `1`, … (HF `nn.ModuleList`).
+/// A list of modules named `0`, `1`, … (HF `nn.ModuleList`). Its children are its items, so it
+/// lists them itself rather than through declared keys.
 public final class ModuleList<Element: Module>: Module {
   public var items: [Element]
   public init(_ items: [Element]) { self.items = items }

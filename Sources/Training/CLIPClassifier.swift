@@ -102,10 +102,16 @@ public final class CLIPClassifier {
     invalidateCaches()
   }
 
-  /// Whether any text-side parameter is trainable.
+  /// Whether any text-side parameter is trainable (read once per ``invalidateCaches()``: the
+  /// parameter walk reflects over every module, about a millisecond for the tiny preset, and the
+  /// answer only changes when the caller freezes or unfreezes).
   var textTrainable: Bool {
-    model.namedParameters().contains { p in model.textTowerPrefixes.contains { pathHasPrefix(p.path, $0) } && p.tensor.requiresGrad }
+    if let known = textTrainableCache { return known }
+    let trainable = model.namedParameters().contains { p in model.textTowerPrefixes.contains { pathHasPrefix(p.path, $0) } && p.tensor.requiresGrad }
+    textTrainableCache = trainable
+    return trainable
   }
+  private var textTrainableCache: Bool?
 
   /// Normalised class-prompt embeddings `[C, D]` (recomputed while the text side trains).
   public func classTexts() throws -> Tensor {
@@ -117,8 +123,12 @@ public final class CLIPClassifier {
     return try model.textFeatures(promptIDs)
   }
 
-  /// Forgets cached class embeddings (after loading new weights).
-  public func invalidateCaches() { frozenClassTexts = nil }
+  /// Forgets cached class embeddings and which side trains (after loading new weights, or
+  /// freezing or unfreezing parameters).
+  public func invalidateCaches() {
+    frozenClassTexts = nil
+    textTrainableCache = nil
+  }
 
   /// Normalised image embeddings `[N, D]` from pixels `[N, 3, S, S]`, or from cached pooled
   /// image-tower outputs `[N, width]` when `pooled` is true.

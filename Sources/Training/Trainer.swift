@@ -268,7 +268,7 @@ public final class Trainer {
   static func chanceWarning(auc: Double?, epoch: Int, epochs: Int, config: RunConfig) -> String? {
     guard epoch == min(2, epochs), let auc, auc < 0.55 else { return nil }
     let scratch = config.fromScratch != nil
-    let suggested = RunConfig.defaultLearningRate(fromScratch: scratch, mode: config.mode, lora: config.loraRank != nil)
+    let suggested = DefaultLearningRate.value(fromScratch: scratch, mode: config.mode, lora: config.loraRank != nil)
     let hint = config.effectiveLearningRate < suggested
       ? String(format: "--lr %g is below the default for %@ (%g); ", config.effectiveLearningRate, scratch ? "training from scratch" : "--mode \(config.mode.rawValue)", suggested)
       : ""
@@ -297,6 +297,7 @@ public final class Trainer {
   /// layers of the towers the mode trains and freezes everything else.
   func applyMode(_ classifier: CLIPClassifier) throws {
     let model = classifier.model
+    defer { classifier.invalidateCaches() }  // which parameters train has changed
     if let lora = config.loraConfig(defaultTargets: model.defaultLoRATargets) {
       // image-frozen caches the image encoder's outputs, so its adapters go to the text tower only.
       let within: [String]? = config.mode == .textFrozen ? model.imageTowerPrefixes : config.mode == .imageFrozen ? model.textTowerPrefixes : nil
