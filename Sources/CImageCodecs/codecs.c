@@ -43,29 +43,43 @@ static int fm_jpeg_open(struct jpeg_decompress_struct *cinfo, const uint8_t *dat
   return gray ? 1 : 3;
 }
 
+/* The error manager every decode uses: errors longjmp to the caller's setjmp with the message kept. */
+static void fm_jpeg_init_errors(struct jpeg_decompress_struct *cinfo, struct fm_jpeg_error *jerr) {
+  cinfo->err = jpeg_std_error(&jerr->base);
+  jerr->base.error_exit = fm_jpeg_error_exit;
+  jerr->base.output_message = fm_jpeg_silent;
+  jerr->base.emit_message = fm_jpeg_emit_message;
+}
+
+/* Opens the stream and sets the DCT scale (1/2, 1/4, 1/8); returns the channel count, or -1 with
+   the error set and cinfo destroyed for CMYK/YCCK, which FairMed does not decode. */
+static int fm_jpeg_prepare(struct jpeg_decompress_struct *cinfo, const uint8_t *data, size_t length,
+                           int scale_denom, char *err, size_t err_len) {
+  int ch = fm_jpeg_open(cinfo, data, length);
+  if (cinfo->jpeg_color_space == JCS_CMYK || cinfo->jpeg_color_space == JCS_YCCK) {
+    fm_set_error(err, err_len, "CMYK JPEGs are not supported");
+    jpeg_destroy_decompress(cinfo);
+    return -1;
+  }
+  if (scale_denom == 2 || scale_denom == 4 || scale_denom == 8) {
+    cinfo->scale_num = 1;
+    cinfo->scale_denom = (unsigned int)scale_denom;
+  }
+  return ch;
+}
+
 int fm_jpeg_info(const uint8_t *data, size_t length, int scale_denom, int *width, int *height,
                  int *channels, char *err, size_t err_len) {
   struct jpeg_decompress_struct cinfo;
   struct fm_jpeg_error jerr;
-  cinfo.err = jpeg_std_error(&jerr.base);
-  jerr.base.error_exit = fm_jpeg_error_exit;
-  jerr.base.output_message = fm_jpeg_silent;
-  jerr.base.emit_message = fm_jpeg_emit_message;
-  if (setjmp(jerr.jump)) {
+  fm_jpeg_init_errors(&cinfo, &jerr);
+  if (setjmp(jerr.jump)) {  /* libjpeg's errors land here (setjmp must be in this frame) */
     fm_set_error(err, err_len, jerr.message);
     jpeg_destroy_decompress(&cinfo);
     return -1;
   }
-  int ch = fm_jpeg_open(&cinfo, data, length);
-  if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
-    fm_set_error(err, err_len, "CMYK JPEGs are not supported");
-    jpeg_destroy_decompress(&cinfo);
-    return -1;
-  }
-  if (scale_denom == 2 || scale_denom == 4 || scale_denom == 8) {
-    cinfo.scale_num = 1;
-    cinfo.scale_denom = (unsigned int)scale_denom;
-  }
+  int ch = fm_jpeg_prepare(&cinfo, data, length, scale_denom, err, err_len);
+  if (ch < 0) return -1;
   jpeg_calc_output_dimensions(&cinfo);
   *width = (int)cinfo.output_width;
   *height = (int)cinfo.output_height;
@@ -79,25 +93,14 @@ int fm_jpeg_decode_into(const uint8_t *data, size_t length, int scale_denom,
                         char *err, size_t err_len) {
   struct jpeg_decompress_struct cinfo;
   struct fm_jpeg_error jerr;
-  cinfo.err = jpeg_std_error(&jerr.base);
-  jerr.base.error_exit = fm_jpeg_error_exit;
-  jerr.base.output_message = fm_jpeg_silent;
-  jerr.base.emit_message = fm_jpeg_emit_message;
-  if (setjmp(jerr.jump)) {
+  fm_jpeg_init_errors(&cinfo, &jerr);
+  if (setjmp(jerr.jump)) {  /* libjpeg's errors land here (setjmp must be in this frame) */
     fm_set_error(err, err_len, jerr.message);
     jpeg_destroy_decompress(&cinfo);
     return -1;
   }
-  int ch = fm_jpeg_open(&cinfo, data, length);
-  if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
-    fm_set_error(err, err_len, "CMYK JPEGs are not supported");
-    jpeg_destroy_decompress(&cinfo);
-    return -1;
-  }
-  if (scale_denom == 2 || scale_denom == 4 || scale_denom == 8) {
-    cinfo.scale_num = 1;
-    cinfo.scale_denom = (unsigned int)scale_denom;
-  }
+  int ch = fm_jpeg_prepare(&cinfo, data, length, scale_denom, err, err_len);
+  if (ch < 0) return -1;
   jpeg_start_decompress(&cinfo);
   size_t stride = (size_t)cinfo.output_width * (size_t)ch;
   if (stride * cinfo.output_height > capacity) {

@@ -53,25 +53,19 @@ public struct Sinkhorn: Sendable, Codable, Equatable {
     let la = -Foundation.log(Double(n)), lb = -Foundation.log(Double(m))
     var c = [Double](repeating: 0, count: n * m)
     for i in 0..<n { for j in 0..<m { c[i * m + j] = 0.5 * (x[i] - y[j]) * (x[i] - y[j]) } }
-    // softmin_ε over j of (C_ij − g_j) with weights β: −ε log Σ_j β_j exp((g_j − C_ij)/ε)
-    func updateF(_ g: [Double], _ e: Double) -> [Double] {
-      (0..<n).map { i in
+    // softmin_ε over k of (C − h_k) with uniform log-weights lw: −ε log Σ_k exp(lw + (h_k − C_rk)/ε),
+    // stabilised by its largest term; f takes it over j (weights β), g over i (weights α).
+    func softmin(_ rows: Int, _ columns: Int, _ lw: Double, _ h: [Double], _ e: Double, _ cost: (Int, Int) -> Double) -> [Double] {
+      (0..<rows).map { r in
         var mx = -Double.infinity
-        for j in 0..<m { mx = Swift.max(mx, lb + (g[j] - c[i * m + j]) / e) }
+        for k in 0..<columns { mx = Swift.max(mx, lw + (h[k] - cost(r, k)) / e) }
         var s = 0.0
-        for j in 0..<m { s += Foundation.exp(lb + (g[j] - c[i * m + j]) / e - mx) }
+        for k in 0..<columns { s += Foundation.exp(lw + (h[k] - cost(r, k)) / e - mx) }
         return -e * (mx + Foundation.log(s))
       }
     }
-    func updateG(_ f: [Double], _ e: Double) -> [Double] {
-      (0..<m).map { j in
-        var mx = -Double.infinity
-        for i in 0..<n { mx = Swift.max(mx, la + (f[i] - c[i * m + j]) / e) }
-        var s = 0.0
-        for i in 0..<n { s += Foundation.exp(la + (f[i] - c[i * m + j]) / e - mx) }
-        return -e * (mx + Foundation.log(s))
-      }
-    }
+    func updateF(_ g: [Double], _ e: Double) -> [Double] { softmin(n, m, lb, g, e) { i, j in c[i * m + j] } }
+    func updateG(_ f: [Double], _ e: Double) -> [Double] { softmin(m, n, la, f, e) { j, i in c[i * m + j] } }
     let diameter = Swift.max(1e-12, (x + y).max()! - (x + y).min()!)
     var e = Swift.max(eps, 0.5 * diameter * diameter)
     var f = [Double](repeating: 0, count: n), g = [Double](repeating: 0, count: m)
