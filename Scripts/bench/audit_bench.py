@@ -24,7 +24,7 @@ PEER = HERE / "audit_peer.py"
 
 def fairmed(csv, out, *extra):
     """Runs the audit; returns (wall seconds, max RSS MiB, {phase: seconds})."""
-    cmd = ["/usr/bin/time", "-f", "TIME %e %M", str(BIN), "audit", "--predictions", str(csv),
+    cmd = ["/usr/bin/time", "-f", "TIME %e %M", str(BIN), "audit", "--predictions", str(csv), "--label", "y", "--score", "p",
            "--groups", "sex,age_group,site", "--out", str(out), "--timings", *extra]
     r = subprocess.run(cmd, capture_output=True, text=True, check=True)
     wall, rss = re.search(r"TIME ([\d.]+) (\d+)", r.stderr).groups()

@@ -70,14 +70,28 @@ public enum Manifest {
 public enum DatasetKind: String, Sendable, CaseIterable {
   case ham10000, bcn20000, fairvlmed, manifest
 
-  /// Parses `kind:PATH` and loads it.
-  public static func load(_ spec: String, labels: DermLabelMap = .malignant,
-                          options: LoadOptions = LoadOptions()) throws -> Dataset {
+  /// What the kind's PATH is: `ham10000:DIR`, `manifest:FILE.csv`.
+  public var argumentForm: String { self == .manifest ? "\(rawValue):FILE.csv" : "\(rawValue):DIR" }
+
+  /// Every accepted `--data` form, for help texts: "ham10000:DIR, bcn20000:DIR, fairvlmed:DIR or manifest:FILE.csv".
+  public static var argumentForms: String {
+    let forms = allCases.map(\.argumentForm)
+    return forms.dropLast().joined(separator: ", ") + " or " + forms.last!
+  }
+
+  /// Splits `kind:PATH`; an unknown or missing kind is an error naming the kinds.
+  public static func parse(_ spec: String) throws -> (kind: DatasetKind, path: String) {
     guard let colon = spec.firstIndex(of: ":"),
           let kind = DatasetKind(rawValue: spec[..<colon].lowercased()) else {
       throw DataError.invalidArgument("--data must be KIND:PATH with KIND one of \(allCases.map(\.rawValue).joined(separator: ", ")); got '\(spec)'")
     }
-    let path = String(spec[spec.index(after: colon)...])
+    return (kind, String(spec[spec.index(after: colon)...]))
+  }
+
+  /// Parses `kind:PATH` and loads it.
+  public static func load(_ spec: String, labels: DermLabelMap = .malignant,
+                          options: LoadOptions = LoadOptions()) throws -> Dataset {
+    let (kind, path) = try parse(spec)
     switch kind {
     case .ham10000: return try HAM10000.load(directory: path, labels: labels, options: options)
     case .bcn20000: return try BCN20000.load(directory: path, labels: labels, options: options)

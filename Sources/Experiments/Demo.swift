@@ -34,7 +34,7 @@ public struct Demo {
       var p: [String] = []
       if !(100...1_000_000).contains(trainImages) { p.append("--train-images must be in 100…1000000, got \(trainImages)") }
       if !(1...1000).contains(epochs) { p.append("--epochs must be in 1…1000, got \(epochs)") }
-      if !(lambda.isFinite && lambda >= 0 && lambda <= 1000) { p.append("--lambda must be a finite number in 0…1000, got \(lambda)") }
+      if !MethodName.lambdaCheck.accepts(lambda) { p.append("--lambda must be \(MethodName.lambdaCheck.rule), got \(lambda)") }
       guard p.isEmpty else { throw TrainingError.invalidConfig(p) }
     }
   }
@@ -105,7 +105,7 @@ public struct Demo {
     var config = AuditConfiguration()
     config.threshold = .fixed(threshold)
     config.bootstrap = BootstrapOptions(replicates: 200, seed: 7)
-    let request = AuditRequest(predictions: URL(fileURLWithPath: csv), columns: AuditColumns(label: "label", score: "prob", margin: "margin"),
+    let request = AuditRequest(predictions: URL(fileURLWithPath: csv), columns: .predictions,
       groups: GroupingSpec(attributes: attributes), configuration: config, output: URL(fileURLWithPath: out))
     return try AuditPipeline.run(request)
   }

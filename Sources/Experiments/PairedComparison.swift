@@ -47,9 +47,10 @@ public enum PairedComparison {
     var cache: [String: (ids: [String], labels: [UInt8], groups: [String], scores: [Double])] = [:]
     func load(_ path: String) throws -> (ids: [String], labels: [UInt8], groups: [String], scores: [Double]) {
       if let c = cache[path] { return c }
-      let cols = try CSVReader.read(URL(fileURLWithPath: path), columns: [("id", .text), ("label", .number()), ("prob", .number()), ("group", .text)])
-      guard let id = cols.texts["id"], let g = cols.texts["group"], let labels = cols.numbers["label"], let scores = cols.numbers["prob"] else {
-        throw TrainingError.file(path, "needs the columns id, label, prob and group")
+      let c = PredictionsCSV.self
+      let cols = try CSVReader.read(URL(fileURLWithPath: path), columns: [(c.id, .text), (c.label, .number()), (c.score, .number()), (c.group, .text)])
+      guard let id = cols.texts[c.id], let g = cols.texts[c.group], let labels = cols.numbers[c.label], let scores = cols.numbers[c.score] else {
+        throw TrainingError.file(path, "needs the columns \(c.id), \(c.label), \(c.score) and \(c.group)")
       }
       let v = (id.codes.map { id.levels[Int($0)] }, labels.map { $0 == 1 ? UInt8(1) : 0 }, g.codes.map { g.levels[Int($0)] }, scores)
       cache[path] = v

@@ -87,7 +87,7 @@ public struct StudyConfig: Codable, Equatable, Sendable {
     if synth == nil && (data == nil || test == nil) { problems.append("give data and test, or synth") }
     for (m, l) in methodLambdas {
       if MethodName(rawValue: m)?.takesLambda != true { problems.append("methodLambdas: '\(m)' is not a method with a λ (\(MethodName.allCases.filter(\.takesLambda).map(\.rawValue).joined(separator: ", ")))") }
-      if l.isEmpty || l.contains(where: { !($0.isFinite && $0 >= 0) }) { problems.append("methodLambdas.\(m) must be a non-empty list of finite numbers ≥ 0") }
+      if l.isEmpty || l.contains(where: { !MethodName.lambdaCheck.accepts($0) }) { problems.append("methodLambdas.\(m) must be a non-empty list, each \(MethodName.lambdaCheck.rule)") }
     }
     var names = Set<String>()
     for v in variants {
@@ -95,6 +95,7 @@ public struct StudyConfig: Codable, Equatable, Sendable {
     }
     for v in variants { if let b = v.baseline, !names.contains(b) { problems.append("variant \(v.name): baseline '\(b)' is not a variant") } }
     if seeds.isEmpty || batchSizes.isEmpty || lambdas.isEmpty { problems.append("seeds, batchSizes and lambdas must not be empty") }
+    if let bad = lambdas.first(where: { !MethodName.lambdaCheck.accepts($0) }) { problems.append("lambdas must each be \(MethodName.lambdaCheck.rule), got \(bad)") }
     problems += Self.unknownRunKeys(base, at: "base")
     for v in variants { problems += Self.unknownRunKeys(v.options, at: "variants[\(v.name)].options") }
     if let s = synth { problems += s.problems() }

@@ -9,7 +9,8 @@ import Support
 /// table, certainty KDEs per subgroup for ERM vs CMAC-MMD, the λ frontier, per-subgroup TPR
 /// bars with bootstrap intervals, batch-size sensitivity and training curves.
 enum StudyReport {
-  static let sigma = 0.1
+  /// CMAC-MMD's default kernel σ, for the batch-size figure's L_CMAC estimate.
+  static let sigma = CertaintyOptions.defaultSigma
 
   static func write(study: Study, results: [Study.Result], paired: String) throws {
     let summary = Study.summarise(results)
@@ -76,7 +77,7 @@ enum StudyReport {
     guard let run else { return [] }
     let (margins, groups) = try readMargins(run.predictions)
     let rows = Array(Set([32, 64, 128, 256] + batchSizes)).sorted().map { b in batchSensitivity(margins, groups, batchSize: b) }
-    return [StudyFigure(name: "batch_size", caption: "Share of random batches with ≥ 2 samples of every subgroup, and the variance of the batch estimate of L_CMAC (pairs, σ = 0.1) over 300 random batches, per batch size.",
+    return [StudyFigure(name: "batch_size", caption: "Share of random batches with ≥ 2 samples of every subgroup, and the variance of the batch estimate of L_CMAC (pairs, σ = \(sigma)) over 300 random batches, per batch size.",
       svg: StudyFigures.batchSizeSensitivity(rows: rows))]
   }
 
@@ -120,9 +121,9 @@ enum StudyReport {
 
   /// Margins and subgroup names of a predictions CSV.
   static func readMargins(_ path: String) throws -> ([Double], [String]) {
-    let cols = try CSVReader.read(URL(fileURLWithPath: path), columns: [("margin", .number()), ("group", .text)])
-    let g = cols.texts["group"]!
-    return (cols.numbers["margin"]!, g.codes.map { g.levels[Int($0)] })
+    let cols = try CSVReader.read(URL(fileURLWithPath: path), columns: [(PredictionsCSV.margin, .number()), (PredictionsCSV.group, .text)])
+    let g = cols.texts[PredictionsCSV.group]!
+    return (cols.numbers[PredictionsCSV.margin]!, g.codes.map { g.levels[Int($0)] })
   }
 
   /// One KDE curve per subgroup on a shared grid.
@@ -139,7 +140,7 @@ enum StudyReport {
 
   /// TPR per subgroup with stratified bootstrap intervals, from a predictions CSV.
   static func bootstrapTPRs(_ path: String, groups: String, threshold: Double) throws -> [GroupTPR] {
-    let input = try AuditInput.load(URL(fileURLWithPath: path), columns: AuditColumns(label: "label", score: "prob", margin: nil),
+    let input = try AuditInput.load(URL(fileURLWithPath: path), columns: AuditColumns(),
       groups: GroupingSpec(attributes: try GroupingSpec.parse(groups)))
     var config = AuditConfiguration()
     config.bootstrap = BootstrapOptions(replicates: 500, seed: 7, rowMetrics: false)

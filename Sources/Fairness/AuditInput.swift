@@ -1,6 +1,7 @@
 import Foundation
 
-/// Column names of a predictions file.
+/// Column names of a predictions file. The defaults are the names of FairMed's own predictions
+/// CSV (``PredictionsCSV``), so `fairmed predict`'s output is read without column flags.
 public struct AuditColumns: Sendable, Equatable {
   /// 0/1 ground truth.
   public var label: String
@@ -9,9 +10,14 @@ public struct AuditColumns: Sendable, Equatable {
   /// Certainty margin column; `nil` = none, `"derive"` = derived from the score as p_y − p_{1−y}.
   public var margin: String?
 
-  public init(label: String = "y", score: String = "p", margin: String? = nil) {
+  /// `margin` defaults to none: a file without a margin column is audited without the certainty
+  /// analysis; FairMed's own files have one (``PredictionsCSV/margin``, see ``predictions``).
+  public init(label: String = PredictionsCSV.label, score: String = PredictionsCSV.score, margin: String? = nil) {
     self.label = label; self.score = score; self.margin = margin
   }
+
+  /// Every column of FairMed's predictions CSV, its margins included.
+  public static let predictions = AuditColumns(margin: PredictionsCSV.margin)
 }
 
 /// Validated audit data: labels, scores, optional margins, and the group of every row.

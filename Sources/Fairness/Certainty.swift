@@ -2,10 +2,15 @@ import Foundation
 
 /// Options of the certainty analysis on the margin s (docs/METHOD.md §3, §6).
 public struct CertaintyOptions: Sendable, Equatable {
+  /// The default bandwidth σ of every Gaussian kernel on certainty margins, in the units of s
+  /// (cosine units): the audit's `--mmd-sigma` and training's CMAC-MMD `--cmac-sigma` (Training's
+  /// `CMACMMD.defaultSigma` is this value), so the audit measures with the kernel training matched.
+  public static let defaultSigma = 0.1
+
   /// Half-width of the uncertainty zone |s| < delta.
   public var delta: Double = 0.05
   /// Gaussian kernel bandwidth of MMD² (in the units of s).
-  public var sigma: Double = 0.1
+  public var sigma: Double = CertaintyOptions.defaultSigma
   /// Permutations per pair for the MMD² p-value.
   public var permutations: Int = 200
   /// At most this many rows per group (seeded subsample) enter MMD².

@@ -106,7 +106,7 @@ public enum ThresholdSelector {
   static func storedThreshold(_ dir: String) throws -> (Double, String) {
     do {
       guard let stored = try StoredThreshold.load(modelDirectory: dir) else {
-        throw AuditError.badOption("--threshold model:\(dir): no decision_threshold.json in \(dir) or \(dir)/best (a folder written by `fairmed train` has one)")
+        throw AuditError.badOption("--threshold model:\(dir): no \(StoredThreshold.fileName) in \(dir) or \(dir)/best (a folder written by `fairmed train` has one)")
       }
       return (stored.value, stored.path)
     } catch let e as FileReadError {
@@ -116,11 +116,32 @@ public enum ThresholdSelector {
 }
 
 /// The decision threshold saved with a model, `decision_threshold.json` (training writes it into
-/// `best/`): the one reader of the file, used by the audit's `model:DIR` rule and by `fairmed
-/// predict`. Its `value` must be a probability strictly inside (0, 1): P(class 1) ≥ value is
-/// predicted positive, so a value ≥ 1 (or ≤ 0) would turn every row negative (or positive).
+/// `best/`): the one declaration of the file (its name, keys and the rule its `value` obeys) and
+/// its one reader, used by the audit's `model:DIR` rule and by `fairmed predict`; training's
+/// writer (`DecisionThreshold`) writes these keys under this name. Its `value` must be a
+/// probability strictly inside (0, 1): P(class 1) ≥ value is predicted positive, so a value ≥ 1
+/// (or ≤ 0) would turn every row negative (or positive).
 public struct StoredThreshold: Sendable, Equatable {
   public static let fileName = "decision_threshold.json"
+
+  /// The file's keys: a JSON object holding every key but `youdenJ`, which is written only for
+  /// a threshold chosen by Youden's J. The audit reads `value` alone.
+  public enum Key: String, CodingKey, CaseIterable, Sendable {
+    /// How the threshold was chosen (`youden`, `argmax`).
+    case policy
+    /// The threshold: rows with P(class 1) ≥ value are positive.
+    case value
+    /// Validation rows it was chosen on (0 for argmax).
+    case validationRows
+    /// Youden's J at `value` on those rows.
+    case youdenJ
+  }
+
+  /// What `value` must be, in words.
+  public static let valueRule = "a probability strictly inside (0, 1)"
+  /// Whether `value` obeys ``valueRule``: what the reader accepts and the writer may write.
+  public static func accepts(_ value: Double) -> Bool { value.isFinite && value > 0 && value < 1 }
+
   /// The file read.
   public var path: String
   public var value: Double
@@ -141,17 +162,18 @@ public struct StoredThreshold: Sendable, Equatable {
   /// The checked `value` of the threshold file at `path`.
   public static func read(_ path: String) throws -> Double {
     let data = try readFile(path)
+    let key = Key.value.rawValue
     guard let parsed = try? JSONSerialization.jsonObject(with: data), let object = parsed as? [String: Any] else {
-      throw FileReadError(path: path, "is not a JSON object (a decision threshold file holds {\"value\": P, ...} with P a probability strictly inside (0, 1))")
+      throw FileReadError(path: path, "is not a JSON object (a decision threshold file holds {\"\(key)\": P, ...} with P \(valueRule))")
     }
-    guard let raw = object["value"] else {
-      throw FileReadError(path: path, "has no 'value': expected a probability strictly inside (0, 1)")
+    guard let raw = object[key] else {
+      throw FileReadError(path: path, "has no '\(key)': expected \(valueRule)")
     }
     // The number's own text, parsed as a Double: Linux Foundation may hold a 17-digit value as a
     // decimal whose doubleValue rounds (0.9999999999999999 became 1.0).
     let number = raw as? NSNumber
-    guard !isJSONBoolean(raw), let value = number.map({ Double($0.description) ?? $0.doubleValue }), value.isFinite, value > 0, value < 1 else {
-      throw FileReadError(path: path, "'value' must be a probability strictly inside (0, 1) (rows with P(class 1) ≥ value are positive), got \(jsonValueDescription(raw))")
+    guard !isJSONBoolean(raw), let value = number.map({ Double($0.description) ?? $0.doubleValue }), accepts(value) else {
+      throw FileReadError(path: path, "'\(key)' must be \(valueRule) (rows with P(class 1) ≥ \(key) are positive), got \(jsonValueDescription(raw))")
     }
     return value
   }

@@ -1,3 +1,4 @@
+import Fairness
 import Foundation
 import Tensor
 
@@ -12,9 +13,9 @@ import Tensor
 public struct CMACMMD: Sendable, Codable, Equatable {
   public enum Estimator: String, Sendable, Codable, CaseIterable { case biased, unbiased }
   public enum Bandwidth: Sendable, Codable, Equatable {
-    /// A fixed σ in the units of the margin (default 0.1 cosine units).
+    /// A fixed σ in the units of the margin (default ``CMACMMD/defaultSigma`` cosine units).
     case fixed(Float)
-    /// σ = median pairwise |sᵢ − sⱼ| of the detached batch (falls back to 0.1 when 0).
+    /// σ = median pairwise |sᵢ − sⱼ| of the detached batch (falls back to ``CMACMMD/defaultSigma`` when 0).
     case median
     /// Mean of kernels with σ·2ᵏ, k = −2…2.
     case multi(Float)
@@ -40,9 +41,13 @@ public struct CMACMMD: Sendable, Codable, Equatable {
     case perClass = "per-class"
   }
 
+  /// The default kernel σ (`--cmac-sigma`): the audit's default MMD bandwidth,
+  /// `CertaintyOptions.defaultSigma` (0.1 cosine units), so both measure margins alike.
+  public static let defaultSigma = Float(CertaintyOptions.defaultSigma)
+
   public var lambda: Float = 1
   public var estimator: Estimator = .biased
-  public var bandwidth: Bandwidth = .fixed(0.1)
+  public var bandwidth: Bandwidth = .fixed(CMACMMD.defaultSigma)
   // Defaults from the ablation in docs/results.md (Studies/): with balanced-cells
   // batches, pooled-detached / per-class at λ 1 lifted the worst group on two of three benchmarks
   // (and left the third unchanged) without costing AUC; the paper's pairs / none at λ 0.5 did not.
@@ -135,7 +140,7 @@ public struct CMACMMD: Sendable, Codable, Equatable {
       for i in 0..<v.count { for j in (i + 1)..<v.count { d.append(abs(v[i] - v[j])) } }
       d.sort()
       let m = d.isEmpty ? 0 : (d.count % 2 == 1 ? d[d.count / 2] : (d[d.count / 2 - 1] + d[d.count / 2]) / 2)
-      return [m > 0 ? m : 0.1]
+      return [m > 0 ? m : Self.defaultSigma]
     }
   }
 

@@ -11,7 +11,9 @@ public enum ThresholdPolicy: String, CaseIterable, Codable, Sendable {
 }
 
 /// The decision threshold saved with a model (`best/decision_threshold.json`): P(class 1) ≥
-/// ``value`` is predicted positive. Chosen on validation predictions, never on test data.
+/// ``value`` is predicted positive. Chosen on validation predictions, never on test data. The
+/// file's name, keys and value rule are Fairness's ``StoredThreshold`` (the audit's reader):
+/// this type writes what that one declares.
 public struct DecisionThreshold: Codable, Equatable, Sendable {
   public var policy: ThresholdPolicy
   public var value: Double
@@ -20,7 +22,6 @@ public struct DecisionThreshold: Codable, Equatable, Sendable {
   /// Youden's J at ``value`` on those rows (nil for argmax).
   public var youdenJ: Double?
 
-  public static let fileName = "decision_threshold.json"
   /// The threshold of models that carry none (argmax, 0.5).
   public static let argmax = DecisionThreshold(policy: .argmax, value: 0.5, validationRows: 0, youdenJ: nil)
 
@@ -35,7 +36,7 @@ public struct DecisionThreshold: Codable, Equatable, Sendable {
         throw TrainingError.data("--threshold-policy youden: the validation data needs both classes; it has \(Set(labels).sorted())")
       }
       let (t, j) = try ThresholdSelector.youden(ranked)
-      // A saved threshold is a probability strictly inside (0, 1) (what `StoredThreshold` reads).
+      // A saved threshold is a probability strictly inside (0, 1) (what `StoredThreshold` accepts).
       guard t > 0 else {
         throw TrainingError.data("--threshold-policy youden: Youden's J on the validation predictions is best at threshold \(t) (every row positive, J \(j)): the scores do not separate the classes")
       }
@@ -50,10 +51,15 @@ public struct DecisionThreshold: Codable, Equatable, Sendable {
     policy == .argmax ? "0.5" : String(format: "Youden %.3f", value)
   }
 
+  /// Writes `dir/decision_threshold.json` (``StoredThreshold/fileName``) atomically; a value the
+  /// reader would refuse is never written.
   public func write(toDirectory dir: String) throws {
+    guard StoredThreshold.accepts(value) else {
+      throw TrainingError.data("decision threshold \(value) is not \(StoredThreshold.valueRule): not saved to \(dir)")
+    }
     let enc = JSONEncoder()
     enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try AtomicWrite.file(try enc.encode(self), to: dir + "/" + Self.fileName)
+    try AtomicWrite.file(try enc.encode(self), to: dir + "/" + StoredThreshold.fileName)
   }
 
   /// The threshold saved in a model folder (or a run folder's `best/`); nil when it has none.
@@ -68,5 +74,25 @@ public struct DecisionThreshold: Codable, Equatable, Sendable {
     var t = try decodeJSONFile(DecisionThreshold.self, stored.path, "decision threshold")
     t.value = stored.value
     return t
+  }
+}
+
+// The file's keys are StoredThreshold.Key's (`youdenJ` only when there is one), as the
+// synthesised coding wrote them. (In an extension, so the memberwise initialiser stays.)
+extension DecisionThreshold {
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: StoredThreshold.Key.self)
+    policy = try c.decode(ThresholdPolicy.self, forKey: .policy)
+    value = try c.decode(Double.self, forKey: .value)
+    validationRows = try c.decode(Int.self, forKey: .validationRows)
+    youdenJ = try c.decodeIfPresent(Double.self, forKey: .youdenJ)
+  }
+
+  public func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: StoredThreshold.Key.self)
+    try c.encode(policy, forKey: .policy)
+    try c.encode(value, forKey: .value)
+    try c.encode(validationRows, forKey: .validationRows)
+    try c.encodeIfPresent(youdenJ, forKey: .youdenJ)
   }
 }

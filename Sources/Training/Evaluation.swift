@@ -24,7 +24,7 @@ public struct EvalMetrics: Codable, Equatable, Sendable {
   public static func compute(
     labels: [Int], scores: [Double], groups: [String], threshold: Double = 0.5, minGroupSize: Int = 10
   ) throws -> EvalMetrics {
-    let spec = GroupingSpec(attributes: [AttributeSpec(column: "group")], missing: .drop, missingTokens: [])
+    let spec = GroupingSpec(attributes: [AttributeSpec(column: PredictionsCSV.group)], missing: .drop, missingTokens: [])
     let grouping = try Grouping(spec: spec, columns: [CategoricalColumn(values: groups)], file: "predictions")
     let input = AuditInput(labels: labels.map { UInt8($0 == 1 ? 1 : 0) }, scores: scores, margins: nil, grouping: grouping)
     var config = AuditConfiguration()

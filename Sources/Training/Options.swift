@@ -1,4 +1,6 @@
 import CLIP
+import Foundation
+import Support
 
 /// Every training method: the one table that `fairmed train --help`, validation, studies and
 /// the method factory read. Adding a method means adding a case here and its file in `Methods/`.
@@ -12,6 +14,10 @@ public enum MethodName: String, CaseIterable, Codable, Sendable {
   case dann
   case cdann
   case fairCLIP = "fairclip"
+
+  /// The values λ (`--lambda`, a study's `lambdas`, the demo's `--lambda`) may take: the one
+  /// declaration of the range, its words in `--help` and errors included.
+  public static let lambdaCheck = SettingCheck<Float>.finite(in: 0...1000)
 
   /// Whether the method's loss has a weight λ (`--lambda`).
   public var takesLambda: Bool {
@@ -51,6 +57,59 @@ public enum FineTuningMode: String, CaseIterable, Codable, Sendable {
   case textFrozen = "text-frozen"
   /// Image tower frozen, its pooled outputs cached once: the fast CPU path.
   case imageFrozen = "image-frozen"
+}
+
+/// The peak learning rate of a run whose `--lr` is not given, by what trains: the one
+/// declaration of the rule (``RunConfig/effectiveLearningRate``, the chance-level warning and
+/// `--lr`'s help, through ``summary``, read it).
+public enum DefaultLearningRate {
+  /// Training from scratch (a tiny CLIP at 1e-5 stayed near chance in 10 epochs, docs/METHOD.md §9).
+  public static let fromScratch: Float = 1e-3
+  /// Fine-tuning every block of the image tower (`full`, `text-frozen`).
+  public static let wholeTowers: Float = 1e-5
+  /// Fine-tuning a few layers or LoRA adapters (`last-k`, `image-frozen`, `--lora`).
+  public static let fewLayers: Float = 1e-4
+
+  /// The rate for a run from scratch or fine-tuning in `mode`, with LoRA adapters or not.
+  public static func value(fromScratch scratch: Bool, mode: FineTuningMode, lora: Bool = false) -> Float {
+    if scratch { return fromScratch }
+    if lora { return fewLayers }
+    switch mode {
+    case .full, .textFrozen: return wholeTowers
+    case .lastK, .imageFrozen: return fewLayers
+    }
+  }
+
+  /// The rule in words, read off ``value(fromScratch:mode:lora:)``: "1e-3 from scratch, 1e-5 for
+  /// full and text-frozen fine-tuning, 1e-4 for last-k and image-frozen fine-tuning and for --lora".
+  public static var summary: String {
+    var rates: [(rate: Float, modes: [String], lora: Bool)] = []
+    func add(_ rate: Float, mode: String?) {
+      if !rates.contains(where: { $0.rate == rate }) { rates.append((rate, [], false)) }
+      let i = rates.firstIndex { $0.rate == rate }!
+      if let mode { rates[i].modes.append(mode) } else { rates[i].lora = true }
+    }
+    for mode in FineTuningMode.allCases { add(value(fromScratch: false, mode: mode), mode: mode.rawValue) }
+    add(value(fromScratch: false, mode: .full, lora: true), mode: nil)
+    let parts = rates.map { r -> String in
+      var users: [String] = []
+      if !r.modes.isEmpty { users.append(listInWords(r.modes) + " fine-tuning") }
+      if r.lora { users.append("--lora") }
+      return "\(powerOfTen(r.rate)) for " + users.joined(separator: " and for ")
+    }
+    return (["\(powerOfTen(fromScratch)) from scratch"] + parts).joined(separator: ", ")
+  }
+
+  /// `1e-3` for 0.001 (how `--lr` is usually written), else `%g`.
+  static func powerOfTen(_ x: Float) -> String {
+    let e = Foundation.log10(Double(x))
+    return abs(e - e.rounded()) < 1e-6 ? "1e\(Int(e.rounded()))" : String(format: "%g", Double(x))
+  }
+
+  /// "a", "a and b", "a, b and c".
+  static func listInWords(_ items: [String]) -> String {
+    items.count <= 1 ? items.joined() : items.dropLast().joined(separator: ", ") + " and " + items.last!
+  }
 }
 
 /// How training batches are drawn (`--sampler`).

@@ -6,19 +6,19 @@ import Support
 
 /// Per-sample predictions of a classifier on a dataset: P(class 1), the certainty margin on the
 /// true label, and the pass-through columns the audit needs. No demographic attribute is used to
-/// compute them.
+/// compute them. Written as the predictions CSV whose columns ``PredictionsCSV`` declares.
 public struct Predictions {
   public var ids: [String] = []
   public var labels: [Int] = []
-  /// P(class 1) (the `prob` column).
+  /// P(class 1) (the ``PredictionsCSV/score`` column, `prob`).
   public var scores: [Double] = []
-  /// Every class's probability; written as `prob_0…prob_{C-1}` when there are more than two.
+  /// Every class's probability; written as ``PredictionsCSV/classColumns(classes:)`` (`prob_0…prob_{C-1}`) when there are more than two.
   public var classProbabilities: [[Double]] = []
   public var margins: [Double] = []
   /// Subgroup key of each sample (for metrics; not an input of the model).
   public var groups: [String] = []
   public var attributes: [[String: String]] = []
-  /// The model's decision threshold: the `pred` column is P(class 1) ≥ its value.
+  /// The model's decision threshold: the ``PredictionsCSV/decision`` column is P(class 1) ≥ its value.
   public var threshold = DecisionThreshold.argmax
 
   /// Runs the classifier over `dataset` (or its `rows`) in batches (decoding in parallel), or
@@ -59,17 +59,17 @@ public struct Predictions {
     attributes += samples.map(\.attributes)
   }
 
-  /// `id,label,prob,pred,margin,group,<attributes…>[,prob_0…]` (RFC 4180 quoting; `pred` is the
-  /// decision at ``threshold`` with two classes, the most probable class with more), written
-  /// atomically. Every non-finite probability or margin is refused with its row named.
+  /// The predictions CSV, ``PredictionsCSV/layout`` (RFC 4180 quoting; `pred` is the decision at
+  /// ``threshold`` with two classes, the most probable class with more), written atomically.
+  /// Every non-finite probability or margin is refused with its row named.
   public func writeCSV(to path: String) throws {
     if let i = ids.indices.first(where: { !scores[$0].isFinite || !margins[$0].isFinite }) {
-      throw TrainingError.nonFinite("\(path): prediction for '\(ids[i])' (row \(i + 1)) is not finite (prob \(scores[i]), margin \(margins[i])): the model's weights or the input hold NaN or infinity")
+      throw TrainingError.nonFinite("\(path): prediction for '\(ids[i])' (row \(i + 1)) is not finite (\(PredictionsCSV.score) \(scores[i]), \(PredictionsCSV.margin) \(margins[i])): the model's weights or the input hold NaN or infinity")
     }
-    let attrNames = Set(attributes.flatMap(\.keys)).sorted()
+    let attrNames = PredictionsCSV.attributeColumns(attributes.flatMap(\.keys))
     let classes = classProbabilities.map(\.count).max() ?? 2
-    let classColumns = classes > 2 ? (0..<classes).map { "prob_\($0)" } : []
-    let header = ["id", "label", "prob", "pred", "margin", "group"] + attrNames + classColumns
+    let classColumns = PredictionsCSV.classColumns(classes: classes)
+    let header = PredictionsCSV.header(attributes: attrNames, classes: classes)
     // Readers refuse a header naming a column twice: a data attribute must not take a predictions column's name.
     if let d = duplicateCSVColumn(header) {
       throw TrainingError.data("\(path): the data's attribute '\(d.name)' has the name of a predictions column (\(duplicateCSVColumnMessage(d))): rename it in the data")
@@ -77,17 +77,17 @@ public struct Predictions {
     var lines = [header.map(csvField).joined(separator: ",")]
     for i in ids.indices {
       let perClass = classColumns.isEmpty ? [] : (0..<classes).map { c in
-        classProbabilities[i].indices.contains(c) ? String(format: "%.6f", classProbabilities[i][c]) : ""
+        classProbabilities[i].indices.contains(c) ? PredictionsCSV.number(classProbabilities[i][c]) : ""
       }
       let pred = Self.decision(classProbabilities.indices.contains(i) ? classProbabilities[i] : [], score: scores[i], threshold: threshold.value)
-      let fields = [ids[i], String(labels[i]), String(format: "%.6f", scores[i]), pred, String(format: "%.6f", margins[i]), groups[i]]
+      let fields = PredictionsCSV.leadingFields(id: ids[i], label: labels[i], score: scores[i], decision: pred, margin: margins[i], group: groups[i])
         + attrNames.map { attributes[i][$0] ?? "" } + perClass
       lines.append(fields.map(csvField).joined(separator: ","))
     }
     try AtomicWrite.file(lines.joined(separator: "\n") + "\n", to: path)
   }
 
-  /// The `pred` column: with more than two classes the argmax over every class scored (the first
+  /// The ``PredictionsCSV/decision`` column: with more than two classes the argmax over every class scored (the first
   /// on a tie), else P(class 1) ≥ `threshold`.
   static func decision(_ probabilities: [Double], score: Double, threshold: Double) -> String {
     guard probabilities.count > 2 else { return score >= threshold ? "1" : "0" }

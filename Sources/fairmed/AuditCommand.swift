@@ -5,6 +5,7 @@ import Report
 import Support
 
 private let d = AuditConfiguration()
+private let columns = AuditColumns()
 
 /// `fairmed audit`: the intersectional fairness audit of any model's predictions.
 struct AuditCommand: ParsableCommand {
@@ -28,6 +29,10 @@ struct AuditCommand: ParsableCommand {
       overall sensitivity reaches T, on VAL.csv or the audited data), or 'model:RUN_DIR' (the \
       threshold `fairmed train` chose on its validation predictions and saved with best/). \
       Predicted positive iff score >= threshold.
+
+      The column defaults are those of the predictions CSV that `fairmed predict` and \
+      `fairmed zero-shot` write (\(PredictionsCSV.layout)): audit it with \
+      --margin \(PredictionsCSV.margin) --threshold model:RUN_DIR.
       """)
 
   /// `--missing`: what a missing attribute value does.
@@ -38,10 +43,10 @@ struct AuditCommand: ParsableCommand {
   enum BootstrapMetrics: String, CaseIterable, ExpressibleByArgument { case all, counts }
 
   @Option(help: "Predictions CSV (RFC 4180).") var predictions: String
-  @Option(help: "Label column (values 0/1).") var label = "y"
-  @Option(help: "Score column: probability of the positive class.") var score = "p"
-  @Option(help: "Certainty margin column, or 'derive' for p_y − p_(1−y) from the score.") var margin: String?
-  @Option(help: "Group attributes (see above).") var groups: String
+  @Option(help: "Label column (values 0/1).") var label = columns.label
+  @Option(help: "Score column: probability of the positive class.") var score = columns.score
+  @Option(help: "Certainty margin column (`fairmed predict` writes '\(PredictionsCSV.margin)'), or 'derive' for p_y − p_(1−y) from the score; without it the audit has no certainty analysis.") var margin: String?
+  @OptionGroup var groupOption: RequiredGroupOptions<AuditCommand>
   @Option(help: "Threshold rule (see above).") var threshold = "argmax"
   @Option(help: "Groups smaller than this are flagged and left out of gaps.") var minGroupSize = d.minGroupSize
   @Flag(help: "Include flagged groups in gaps.") var includeSmallGroups = false
@@ -59,8 +64,7 @@ struct AuditCommand: ParsableCommand {
   @Option(help: "MMD permutations per pair (at most \(AuditConfiguration.maxReplicates)).") var permutations = d.certainty.permutations
   @Option(help: "The most intersectional groups audited.") var maxGroups = d.maxGroups
   @Flag(help: "Print the time of each phase to stderr.") var timings = false
-  @Option(help: "Output folder.") var out: String
-  @Flag(help: "Replace the earlier audit in --out.") var overwrite = false
+  @OptionGroup var output: OutputOptions<AuditCommand>
 
   func configuration() throws -> AuditConfiguration {
     var config = AuditConfiguration()
@@ -84,15 +88,15 @@ struct AuditCommand: ParsableCommand {
   }
 
   func run() throws {
-    let attributes = try GroupingSpec.relabel(GroupingSpec.parse(groups), rules: relabel)
+    let attributes = try GroupingSpec.relabel(GroupingSpec.parse(groupOption.groups), rules: relabel)
     let request = AuditRequest(
       predictions: URL(fileURLWithPath: predictions),
       columns: AuditColumns(label: label, score: score, margin: margin),
       groups: GroupingSpec(attributes: attributes, missing: missing == .drop ? .drop : .level(missingLabel)),
-      configuration: try configuration(), output: URL(fileURLWithPath: out))
-    try OutputPath.check(out, overwrite: overwrite)
+      configuration: try configuration(), output: URL(fileURLWithPath: output.out))
+    try output.check()
     let result = try AuditPipeline.run(request)
-    print(AuditPipeline.headline(result, out: out))
+    print(AuditPipeline.headline(result, out: output.out))
     if timings {
       for t in result.timings {
         let name = t.phase.padding(toLength: 26, withPad: " ", startingAt: 0)
@@ -107,4 +111,10 @@ struct AuditCommand: ParsableCommand {
       FileHandle.standardError.write(Data("bootstrap \(done)/\(total)\n".utf8))
     }
   }
+}
+
+extension AuditCommand: GroupsWording, OutputWording {
+  static let groupsHelp = "Group attributes (see above)."
+  static let outHelp = "Output folder."
+  static let overwriteHelp = "Replace the earlier audit in --out."
 }

@@ -9,22 +9,22 @@ struct DataSplitCommand: ParsableCommand {
     commandName: "split",
     abstract: "Write a seeded split (id,split CSV) stratified by label × subgroup and grouped by lesion/patient id.")
 
-  @Option(help: "ham10000:DIR | bcn20000:DIR | fairvlmed:DIR | manifest:FILE.csv") var data: String
-  @Option(help: "Output CSV.") var out: String
-  @Flag(help: "Replace the file --out names.") var overwrite = false
-  @Option(help: "Subgroups to stratify by (default: the dataset's), e.g. sex,age:40:60.") var groups: String?
+  @OptionGroup var dataOption: DataOptions
+  @OptionGroup var output: OutputOptions<DataSplitCommand>
+  @OptionGroup var groupOption: GroupOptions<DataSplitCommand>
   @Option(help: "Fractions train,val,test.") var fractions: String = "0.7,0.1,0.2"
   @Option(help: "Random seed.") var seed: UInt64 = 0
-  @Option(help: "Label map for dermatology data.") var labels = DermLabelMap.malignant
+  @OptionGroup var labelOption: LabelMapOptions
 
   func run() throws {
     let f = fractions.split(separator: ",").compactMap { Double($0) }
     guard f.count == 3, f.allSatisfy({ $0.isFinite && $0 >= 0 }), f.reduce(0, +) > 0 else {
       throw ValidationError("--fractions needs three non-negative numbers, e.g. 0.7,0.1,0.2")
     }
-    try OutputPath.check(out, overwrite: overwrite)
-    let dataset = try DatasetKind.load(data, labels: labels)
-    let spec = try groups.map { try GroupingSpec(parsing: $0) }
+    try output.check()
+    let out = output.out
+    let dataset = try DatasetKind.load(dataOption.data, labels: labelOption.labels)
+    let spec = try groupOption.groups.map { try GroupingSpec(parsing: $0) }
     try spec?.validate(dataset)
     let split = SplitAssignment.make(dataset, fractions: zip(["train", "val", "test"], f).map { ($0, $1) },
                                      groups: spec, seed: seed)
@@ -32,4 +32,9 @@ struct DataSplitCommand: ParsableCommand {
     let counts = Dictionary(grouping: split.splitOf.values, by: { $0 }).mapValues(\.count)
     print("wrote \(out): " + ["train", "val", "test"].map { "\($0) \(counts[$0] ?? 0)" }.joined(separator: ", "))
   }
+}
+
+extension DataSplitCommand: GroupsWording, OutputWording {
+  static let groupsHelp = "Subgroups to stratify by (default: the dataset's), e.g. sex,age:40:60."
+  static let outHelp = "Output CSV."
 }

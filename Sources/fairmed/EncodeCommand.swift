@@ -9,22 +9,21 @@ struct EncodeCommand: ParsableCommand {
     commandName: "encode",
     abstract: "Write normalised CLIP image or text features (tensor `features`) to a safetensors file.")
 
-  @Option(help: "Model folder: Hugging Face CLIP, open_clip (BiomedCLIP, open_clip ViTs), PEFT adapter, or an OpenAI/open_clip state-dict file.") var model: String
+  @OptionGroup var modelOption: ModelOptions<EncodeCommand>
   @Option(parsing: .upToNextOption, help: "JPEG or PNG image files.") var images: [String] = []
   @Option(help: "Manifest CSV (path,label,...); images in row order.") var manifest: String?
   @Option(help: "Text file, one text per line (row i of the output is line i; a blank line is an empty text); also writes `input_ids`.") var texts: String?
-  @Option(help: "Images or texts per forward pass.") var batchSize: Int = 32
-  @Option(help: "Output .safetensors file.") var out: String
-  @Flag(help: "Replace the file --out names.") var overwrite = false
+  @OptionGroup var batchOption: BatchSizeOptions<EncodeCommand>
+  @OptionGroup var output: OutputOptions<EncodeCommand>
 
   func validate() throws {
     let sources = [!images.isEmpty, manifest != nil, texts != nil].filter { $0 }.count
     guard sources == 1 else { throw ValidationError("give exactly one of --images, --manifest, --texts") }
-    guard batchSize > 0 else { throw ValidationError("--batch-size must be ≥ 1, got \(batchSize)") }
   }
 
   func run() throws {
-    try OutputPath.check(out, overwrite: overwrite)
+    try output.check()
+    let (model, batchSize, out) = (modelOption.model, batchOption.batchSize, output.out)
     if let texts {
       let shape = try FeatureExport.encodeTexts(model: model, textsFile: texts, batchSize: batchSize, out: out)
       print("encoded \(shape[0]) texts → \(out) \(shape)")
@@ -35,4 +34,10 @@ struct EncodeCommand: ParsableCommand {
       print("encoded \(shape[0]) images → \(out) \(shape)")
     }
   }
+}
+
+extension EncodeCommand: ModelWording, BatchSizeWording, OutputWording {
+  static let defaultBatchSize = 32
+  static let batchSizeHelp = "Images or texts per forward pass."
+  static let outHelp = "Output .safetensors file."
 }

@@ -16,17 +16,22 @@ struct ExperimentCommand: ParsableCommand {
       """)
 
   @Option(help: "Study configuration (JSON).") var config: String
-  @Option(help: "Study folder.") var out: String
+  @OptionGroup var output: OutputOptions<ExperimentCommand>
   @Flag(help: "Continue the study that --out holds.") var resume = false
-  @Flag(help: "Remove what a study wrote in --out (data, runs, results, summaries, report) and start again.") var overwrite = false
 
   func run() throws {
     let studyConfig = try StudyConfig.load(config)
     try studyConfig.validate()
-    try Study.prepareFolder(out, resume: resume, overwrite: overwrite)
+    let out = output.out
+    try Study.prepareFolder(out, resume: resume, overwrite: output.overwrite)
     let study = Study(config: studyConfig, directory: out)
     let results = try study.run()
     print(Study.markdown(Study.summarise(results)))
     print("\(results.count) results (\(study.trainedCells.count) cells trained now); \(out)/results.csv, summary.md, summary.tex")
   }
+}
+
+extension ExperimentCommand: OutputWording {
+  static let outHelp = "Study folder."
+  static let overwriteHelp = "Remove what a study wrote in --out (data, runs, results, summaries, report) and start again."
 }

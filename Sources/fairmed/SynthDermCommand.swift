@@ -16,8 +16,7 @@ struct SynthDermCommand: ParsableCommand {
       --signal 'female|<40=0.3' --share 'female|<40=0.1'.
       """)
 
-  @Option(help: "Output folder.") var out: String
-  @Flag(help: "Replace the benchmark --out holds (its images and CSV files are removed first).") var overwrite = false
+  @OptionGroup var output: OutputOptions<SynthDermCommand>
   @Flag(help: "Write the shifted external test set in the BCN20000 / ISIC 2019 layout.") var external = false
   @Option(help: "Strength of the external shift (with --external).") var externalShift: Double = 1
   @Option(help: "Number of images.") var n: Int = 10_000
@@ -48,11 +47,16 @@ struct SynthDermCommand: ParsableCommand {
     c.tone.merge(try parseTable(tone, option: "--tone")) { $1 }
     c.underdiagnosis.merge(try parseTable(underdiagnosis, option: "--underdiagnosis")) { $1 }
     if external { c = c.external(strength: externalShift) }
-    try OutputPath.check(out, overwrite: overwrite)
-    let start = Date()
-    let records = try SynthDerm.write(c, to: out, external: external, replacing: overwrite)
+    try output.check()
+    let (out, start) = (output.out, Date())
+    let records = try SynthDerm.write(c, to: out, external: external, replacing: output.overwrite)
     let positives = records.filter { $0.recordedLabel == 1 }.count
     let seconds = String(format: "%.1f", Date().timeIntervalSince(start))
     print("wrote \(records.count) images (\(positives) malignant) of \(c.width)x\(c.height) to \(out) in \(seconds)s (\(external ? "BCN20000" : "HAM10000") layout)")
   }
+}
+
+extension SynthDermCommand: OutputWording {
+  static let outHelp = "Output folder."
+  static let overwriteHelp = "Replace the benchmark --out holds (its images and CSV files are removed first)."
 }

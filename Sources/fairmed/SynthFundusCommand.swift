@@ -14,8 +14,7 @@ struct SynthFundusCommand: ParsableCommand {
       darker. Example: --signal asian=0.3 --prevalence black=0.6.
       """)
 
-  @Option(help: "Output folder.") var out: String
-  @Flag(help: "Replace the benchmark --out holds (its split folders and CSV files are removed first).") var overwrite = false
+  @OptionGroup var output: OutputOptions<SynthFundusCommand>
   @Flag(help: "Write the shifted external variant (another device).") var external = false
   @Option(help: "Strength of the external shift.") var externalShift: Double = 1
   @Option(help: "Number of images (split 70/10/20).") var n: Int = 10_000
@@ -40,10 +39,15 @@ struct SynthFundusCommand: ParsableCommand {
     c.signal.merge(try parseTable(signal, option: "--signal")) { $1 }
     c.brightness.merge(try parseTable(brightness, option: "--brightness")) { $1 }
     if external { c = c.external(strength: externalShift) }
-    try OutputPath.check(out, overwrite: overwrite)
-    let start = Date()
-    try SynthFundus.write(c, to: out, replacing: overwrite)
+    try output.check()
+    let (out, start) = (output.out, Date())
+    try SynthFundus.write(c, to: out, replacing: output.overwrite)
     let seconds = String(format: "%.1f", Date().timeIntervalSince(start))
     print("wrote \(c.count) npz files (\(c.width)x\(c.height)) to \(out) in \(seconds)s (FairVLMed layout)")
   }
+}
+
+extension SynthFundusCommand: OutputWording {
+  static let outHelp = "Output folder."
+  static let overwriteHelp = "Replace the benchmark --out holds (its split folders and CSV files are removed first)."
 }

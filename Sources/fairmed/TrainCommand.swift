@@ -25,14 +25,14 @@ struct TrainCommand: ParsableCommand {
 
   @Option(help: "Run configuration file (JSON); flags override it.") var config: String?
   @Flag(help: "Continue the run in --out from its last checkpoint (the options must match its run.json).") var resume = false
-  @Flag(help: "Replace the run that --out already holds (or write into a non-empty folder holding no run).") var overwrite = false
   @Option(help: "Stop after this many epochs (the run can be resumed).") var stopAfter: Int?
-  @Option(help: "Run folder.") var out: String
+  @OptionGroup var output: OutputOptions<TrainCommand>
   @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Training options (listed below).", valueName: "training-options"))
   var settings: [String] = []
 
   /// `--config` (or, resuming, the run's own run.json), then the flags over it.
   func resolvedConfig() throws -> RunConfig {
+    let (out, overwrite) = (output.out, output.overwrite)
     var file = config
     if file == nil && resume && FileManager.default.fileExists(atPath: out + "/run.json") { file = out + "/run.json" }
     if file == nil && resume && !overwrite && !settings.contains(where: { $0 == "--data" || $0.hasPrefix("--data=") }) {
@@ -45,14 +45,19 @@ struct TrainCommand: ParsableCommand {
     let world = try World.current.get()
     try world.endingJobOnFailure {
       let c = try resolvedConfig()
-      let log = try TrainingLog(metricsPath: out + "/metrics.jsonl")
-      let trainer = Trainer(config: c, runDirectory: out, log: log, world: world)
+      let log = try TrainingLog(metricsPath: output.out + "/metrics.jsonl")
+      let trainer = Trainer(config: c, runDirectory: output.out, log: log, world: world)
       trainer.stopAfterEpochs = stopAfter
-      let summary = try trainer.run(resume: resume, overwrite: overwrite)
+      let summary = try trainer.run(resume: resume, overwrite: output.overwrite)
       let threshold = summary.threshold.map { " (decision threshold \($0.label))" } ?? ""
       if world.isLeader {
         print("selected epoch \(summary.state.bestEpoch ?? 0) by \(c.selection.rawValue); model in \(summary.bestModelDirectory)\(threshold)")
       }
     }
   }
+}
+
+extension TrainCommand: OutputWording {
+  static let outHelp = "Run folder."
+  static let overwriteHelp = "Replace the run that --out already holds (or write into a non-empty folder holding no run)."
 }
