@@ -48,7 +48,7 @@ let package = Package(
     // Distributed: the process world (rank, size, collectives) over MPI, or a one-process world.
     .target(name: "Distributed", dependencies: [.target(name: "CMPI", condition: .when(traits: ["MPI"]))], swiftSettings: swift6),
     .target(name: "Experiments", dependencies: ["Tensor", "Training", "Data", "Fairness", "Report", "Support"], swiftSettings: swift6),
-    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "Support"]),
+    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "Support", "TestSupport"]),
     .executableTarget(
       name: "fairmed",
       dependencies: [
@@ -67,19 +67,20 @@ let package = Package(
     ),
     .executableTarget(name: "fairmed-bench", dependencies: ["Tensor", "NN", "CLIP", "Data", "Training", "Distributed"]),
     .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport", "CVectorKernels"]),
-    .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensor", "NN", "CLIP", "Data", "Fairness", "Support", "Distributed"], exclude: ["Fixtures"]),
+    .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensor", "NN", "CLIP", "Data", "Fairness", "Support", "Distributed", "TestSupport"], exclude: ["Fixtures"]),
     // Fairness audit: standalone (Foundation only), never depends on the engine.
     .target(name: "Fairness", dependencies: ["Support"], swiftSettings: swift6),
     .target(name: "Report", dependencies: ["Fairness", "Support"], swiftSettings: swift6),
     // Support: the small Foundation-only pieces every module shares (CSV/JSON escaping, atomic writes, xoshiro).
     .target(name: "Support", dependencies: ["FairMedZlib"], swiftSettings: swift6),
-    .testTarget(name: "SupportTests", dependencies: ["Support"], swiftSettings: swift6),
-    // Helpers every test target shares (fixture paths, fresh folders, tolerance checks).
-    .target(name: "TestSupport", path: "Tests/TestSupport"),
+    .testTarget(name: "SupportTests", dependencies: ["Support", "TestSupport"], swiftSettings: swift6),
+    // Helpers every test target shares (fixture paths, fresh folders, tolerance checks, the `.slow`
+    // tag that `Scripts/test --fast` skips, the audits' synthetic data); every test target depends on it.
+    .target(name: "TestSupport", dependencies: ["Tensor", "Fairness", "Support"], path: "Tests/TestSupport", swiftSettings: swift6),
     // The real `fairmed` binary, run as a process (it is built with the tests).
-    .testTarget(name: "CLITests", dependencies: ["NN", "Tensor", "Data"]),
-    .testTarget(name: "ReportTests", dependencies: ["Report", "Fairness"]),
-    .testTarget(name: "FairnessTests", dependencies: ["Support", "Fairness", "Report", "TestSupport"], exclude: ["Fixtures"]),
+    .testTarget(name: "CLITests", dependencies: ["NN", "Tensor", "Data", "TestSupport"]),
+    .testTarget(name: "ReportTests", dependencies: ["Report", "Fairness", "TestSupport"]),
+    .testTarget(name: "FairnessTests", dependencies: ["Support", "Fairness", "TestSupport"], exclude: ["Fixtures"]),
     // Data: image codecs (libjpeg-turbo, libpng via a setjmp-safe C shim), dataset layouts, sampling, synth.
     .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
     .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
@@ -96,12 +97,12 @@ let package = Package(
     .testTarget(name: "DataTests", dependencies: ["Data", "Fairness", "TestSupport"], exclude: ["Fixtures"]),
     // Layers, optimisers, safetensors (issue 3).
     .target(name: "NN", dependencies: ["Tensor", "Support"]),
-    .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"], exclude: ["Fixtures"]),
+    .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "TestSupport"], exclude: ["Fixtures"]),
     // zlib, for the gzipped OpenAI BPE vocabulary.
     .systemLibrary(name: "FairMedZlib", path: "Sources/FairMedZlib", providers: [.apt(["zlib1g-dev"])]),
     // CLIP: config, tokenizer, model, checkpoints (issue 3).
     .target(name: "CLIP", dependencies: ["NN", "Tensor", "Support", "FairMedZlib"], resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]),
-    .testTarget(name: "CLIPTests", dependencies: ["CLIP", "NN", "Tensor"], exclude: ["Fixtures"]),
+    .testTarget(name: "CLIPTests", dependencies: ["CLIP", "NN", "Tensor", "TestSupport"], exclude: ["Fixtures"]),
   ],
   swiftLanguageModes: [.v5]
 )

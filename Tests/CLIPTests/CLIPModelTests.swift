@@ -1,6 +1,7 @@
 import Foundation
 import NN
 import Tensor
+import TestSupport
 import Testing
 
 @testable import CLIP
@@ -9,20 +10,6 @@ let tinyCLIP = fixtures.appendingPathComponent("tiny_clip").path
 
 /// Reference tensors from Scripts/fixtures/make_tiny_clip.py (transformers.CLIPModel, eager).
 let reference = try! SafetensorsFile(path: fixtures.appendingPathComponent("reference.safetensors").path)
-
-/// Element-wise |a − b| ≤ atol + rtol·|b|, reporting the worst element.
-func expectClose(_ got: Tensor, _ want: Tensor, atol: Float = 1e-4, rtol: Float = 1e-3, _ what: String,
-                 sourceLocation: SourceLocation = #_sourceLocation) {
-  #expect(got.shape == want.shape, "\(what): shape \(got.shape) vs \(want.shape)", sourceLocation: sourceLocation)
-  guard got.shape == want.shape else { return }
-  var worst: (Float, Int) = (0, 0)
-  for i in 0..<got.count {
-    let excess = abs(got.pointer[i] - want.pointer[i]) - (atol + rtol * abs(want.pointer[i]))
-    if excess > worst.0 || excess.isNaN { worst = (excess.isNaN ? .infinity : excess, i) }
-  }
-  #expect(worst.0 <= 0, "\(what): element \(worst.1) got \(got.pointer[worst.1]) want \(want.pointer[worst.1])",
-          sourceLocation: sourceLocation)
-}
 
 /// The fixture's token rows, as the model consumes them.
 func referenceIDs() throws -> [[Int]] {

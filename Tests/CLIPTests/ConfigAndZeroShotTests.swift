@@ -1,6 +1,7 @@
 import Foundation
 import NN
 import Tensor
+import TestSupport
 import Testing
 
 @testable import CLIP

@@ -2,12 +2,13 @@ import Data
 import Foundation
 import NN
 import Tensor
+import TestSupport
 import Testing
 
 /// The bad-input matrix: hostile flags and files across every command. Each case must exit
 /// non-zero, name what is wrong (file, row, column, tensor or option and what was expected),
 /// never crash (a signal, not an exit status) and write nothing where it was told to write.
-@Suite struct BadInputMatrixTests {
+@Suite(.tags(.slow)) struct BadInputMatrixTests {
   /// The files the cases point at, made once.
   struct Files {
     let root: String
@@ -40,13 +41,13 @@ import Testing
   }
 
   static func make(_ f: Files) throws {
-    var rows = ["y,p,margin,sex,age"]
+    var rows = ["label,prob,margin,sex,age"]
     for i in 0..<80 { rows.append("\(i % 3 == 0 ? 1 : 0),\(Double(i % 10) / 10),0.1,\(i % 2 == 0 ? "female" : "male"),\(20 + i)") }
     try write(rows.joined(separator: "\n") + "\n", f.predictions)
-    try write("y,p,sex,age\n1,0.5,female,30\n2,0.5,male,40\n", f.path("label2.csv"))
-    try write("y,p,sex,age\n1,0.5,female,30\n0,high,male,40\n", f.path("score-text.csv"))
-    try write("y,p,sex,age\n1,0.5,female,30\n0,nan,male,40\n", f.path("score-nan.csv"))
-    try write("y,p,sex,age\n1,0.5,female,thirty\n0,0.4,male,40\n", f.path("age-text.csv"))
+    try write("label,prob,sex,age\n1,0.5,female,30\n2,0.5,male,40\n", f.path("label2.csv"))
+    try write("label,prob,sex,age\n1,0.5,female,30\n0,high,male,40\n", f.path("score-text.csv"))
+    try write("label,prob,sex,age\n1,0.5,female,30\n0,nan,male,40\n", f.path("score-nan.csv"))
+    try write("label,prob,sex,age\n1,0.5,female,thirty\n0,0.4,male,40\n", f.path("age-text.csv"))
     try write("not an image", f.path("text.png"))
     try write("a text\n", f.path("texts.txt"))
     // Model configs that describe something the weights cannot be.
@@ -85,7 +86,7 @@ import Testing
     // an integer written as a JSON string.
     try model(f, "thr-high") { _ in }
     try write(#"{"policy": "youden", "value": 7.5, "validationRows": 40, "youdenJ": 0.5}"#, f.path("thr-high/decision_threshold.json"))
-    try write("y,p,sex,y\n1,0.5,female,0\n0,0.4,male,1\n", f.path("dup-label.csv"))
+    try write("label,prob,sex,label\n1,0.5,female,0\n0,0.4,male,1\n", f.path("dup-label.csv"))
     try write("path,label,sex,age,label\nimages/a.png,0,female,30,1\n", f.path("dup-manifest.csv"))
     try model(f, "string-hidden") { j in var v = j["vision_config"] as! [String: Any]; v["hidden_size"] = "32"; j["vision_config"] = v }
     try FileManager.default.createDirectory(atPath: f.path("bad-openclip"), withIntermediateDirectories: true)
@@ -103,9 +104,9 @@ import Testing
     let predict = ["predict", "--model", "$HF", "--data", "$M", "--out", "$OUT"]
     let encode = ["encode", "--model", "$HF", "--out", "$OUT"]
     return [
-      ("audit label=score", audit + ["--label", "y", "--score", "y"], "both --label and --score"),
-      ("audit margin=label", audit + ["--margin", "y"], "both --label and --margin"),
-      ("audit group=label", audit + ["--groups", "y"], "both --label and --groups"),
+      ("audit label=score", audit + ["--label", "prob"], "both --label and --score"),
+      ("audit margin=label", audit + ["--margin", "label"], "both --label and --margin"),
+      ("audit group=label", audit + ["--groups", "label"], "both --label and --groups"),
       ("audit ece 0", audit + ["--ece-bins", "0"], "--ece-bins must be in 1…1000, got 0"),
       ("audit ece -3", audit + ["--ece-bins=-3"], "--ece-bins must be in 1…1000, got -3"),
       ("audit permutations -1", audit + ["--permutations=-1"], "--permutations must be in 0…100000"),
@@ -127,7 +128,7 @@ import Testing
       ("audit missing predictions", ["audit", "--predictions", "/nonexistent/p.csv", "--groups", "sex", "--out", "$OUT"], "/nonexistent/p.csv"),
       ("audit label 2", ["audit", "--predictions", "$F/label2.csv", "--groups", "sex", "--out", "$OUT"], "label 2.0 is not 0 or 1"),
       ("audit text score", ["audit", "--predictions", "$F/score-text.csv", "--groups", "sex", "--out", "$OUT"], "'high' is not a number"),
-      ("audit nan score", ["audit", "--predictions", "$F/score-nan.csv", "--groups", "sex", "--out", "$OUT"], "column 'p'"),
+      ("audit nan score", ["audit", "--predictions", "$F/score-nan.csv", "--groups", "sex", "--out", "$OUT"], "column 'prob'"),
       ("audit text in binned column", ["audit", "--predictions", "$F/age-text.csv", "--groups", "age:40:60", "--out", "$OUT"], "'thirty' is not a number"),
       ("audit max groups", audit + ["--max-groups", "2"], "more than --max-groups 2"),
       ("audit missing policy", audit + ["--missing", "maybe"], "maybe"),
@@ -200,7 +201,7 @@ import Testing
       ("predict threshold 7.5", ["predict", "--model", "$F/thr-high", "--data", "$M", "--out", "$OUT"],
        "thr-high/decision_threshold.json: 'value' must be a probability strictly inside (0, 1) (rows with P(class 1) ≥ value are positive), got the number 7.5"),
       ("audit model threshold 7.5", audit + ["--threshold", "model:$F/thr-high"], "must be a probability strictly inside (0, 1) (rows with P(class 1) ≥ value are positive), got the number 7.5"),
-      ("audit repeated column", ["audit", "--predictions", "$F/dup-label.csv", "--groups", "sex", "--out", "$OUT"], "column 'y' appears twice in the header (columns 1 and 4)"),
+      ("audit repeated column", ["audit", "--predictions", "$F/dup-label.csv", "--groups", "sex", "--out", "$OUT"], "column 'label' appears twice in the header (columns 1 and 4)"),
       ("summary repeated column", ["data", "summary", "--data", "manifest:$F/dup-manifest.csv"], "dup-manifest.csv, row 1: column 'label' appears twice in the header (columns 2 and 5)"),
       ("zero-shot three prompts for two classes", ["zero-shot", "--model", "$HF", "--data", "$M", "--prompts", "a", "b", "c", "--out", "$OUT"], "--prompts: 3 prompts for the 2 classes"),
       ("train resume without a run", train + ["--resume"], "holds no FairMed run to resume (the folder does not exist"),

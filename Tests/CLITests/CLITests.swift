@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import TestSupport
 import Testing
 
 /// The real `fairmed` binary, run as a user runs it: exit status, what it prints, what it writes.
@@ -13,8 +14,8 @@ import Testing
 
   static let binary = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).deletingLastPathComponent()
     .appendingPathComponent("fairmed").path
-  static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .appendingPathComponent("../TrainingTests/Fixtures/hf_processor").standardized
+  /// A tiny CLIP folder, its manifest and images (TrainingTests' fixture).
+  static let fixtures = URL(fileURLWithPath: fixturePath("hf_processor", of: "TrainingTests"))
 
   /// `fairmed ARGS`, with `env` added to this process's environment.
   static func run(_ arguments: [String], env: [String: String] = [:]) throws -> Outcome {
@@ -32,17 +33,11 @@ import Testing
                    crashed: p.terminationReason == .uncaughtSignal)
   }
 
-  static func temporary(_ name: String) throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(name)-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
-  }
-
-  /// A small predictions file in the audit's default layout.
+  /// A small predictions file in the audit's default layout (the columns `fairmed predict` writes).
   static func predictionsCSV() throws -> String {
-    var lines = ["y,p,sex,age"]
+    var lines = ["label,prob,sex,age"]
     for i in 0..<80 { lines.append("\(i % 3 == 0 ? 1 : 0),\(Double(i % 10) / 10),\(i % 2 == 0 ? "female" : "male"),\(20 + i)") }
-    let path = try temporary("preds") + "/preds.csv"
+    let path = freshDirectory("cli-preds") + "/preds.csv"
     try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
     return path
   }
@@ -66,8 +61,8 @@ import Testing
   }
 
   @Test(arguments: [
-    (["--label", "y", "--score", "y"], "both --label and --score"),
-    (["--margin", "y"], "both --label and --margin"),
+    (["--label", "prob"], "both --label and --score"),
+    (["--margin", "label"], "both --label and --margin"),
     (["--ece-bins", "0"], "--ece-bins must be in 1…1000"),
     (["--ece-bins=-3"], "--ece-bins must be in 1…1000"),
     (["--permutations=-1"], "--permutations must be in 0…100000"),
@@ -79,7 +74,7 @@ import Testing
     (["--groups", "sex,age:<50,40-59,>=30"], "overlap"),
   ])
   func auditRefusesBadOptions(_ extra: [String], _ message: String) throws {
-    let out = try Self.temporary("audit") + "/out"
+    let out = freshDirectory("cli-audit") + "/out"
     var args = ["audit", "--predictions", try Self.predictionsCSV(), "--groups", "sex,age:<40,40-59,>=60", "--out", out]
     args += extra
     let r = try Self.run(args)
@@ -89,14 +84,14 @@ import Testing
   }
 
   @Test func auditWritesItsFolder() throws {
-    let out = try Self.temporary("audit-ok") + "/out"
+    let out = freshDirectory("cli-audit-ok") + "/out"
     let r = try Self.run(["audit", "--predictions", try Self.predictionsCSV(), "--groups", "sex,age:40:60", "--out", out])
     #expect(r.status == 0, "\(r.output)")
     for f in ["audit.json", "groups.csv", "audit.md", "audit.html"] { #expect(FileManager.default.fileExists(atPath: out + "/" + f)) }
   }
 
   @Test func encodeKeepsOneRowPerLineBlankLinesIncluded() throws {
-    let dir = try Self.temporary("encode")
+    let dir = freshDirectory("cli-encode")
     try "a benign lesion\n\na malignant lesion\n".write(toFile: dir + "/texts.txt", atomically: true, encoding: .utf8)
     let r = try Self.run(["encode", "--model", Self.fixtures.appendingPathComponent("model").path, "--texts", dir + "/texts.txt",
                           "--out", dir + "/f.safetensors"])
@@ -106,7 +101,7 @@ import Testing
   }
 
   @Test func zeroShotWritesThePredictSchema() throws {
-    let dir = try Self.temporary("zs")
+    let dir = freshDirectory("cli-zs")
     let r = try Self.run(["zero-shot", "--model", Self.fixtures.appendingPathComponent("model").path,
                           "--data", "manifest:" + Self.fixtures.appendingPathComponent("manifest.csv").path,
                           "--prompts", "a photo of a benign lesion", "a photo of a malignant lesion", "--out", dir + "/z.csv"])
@@ -119,7 +114,7 @@ import Testing
   /// The BiomedCLIP-shaped open_clip folder works in `zero-shot` and `encode` as an HF folder does.
   @Test func openCLIPFolderZeroShotsAndEncodes() throws {
     let biomed = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../CLIPTests/Fixtures/openclip/biomedclip_tiny").standardized.path
-    let dir = try Self.temporary("openclip")
+    let dir = freshDirectory("cli-openclip")
     let z = try Self.run(["zero-shot", "--model", biomed, "--data", "manifest:" + Self.fixtures.appendingPathComponent("manifest.csv").path,
                           "--prompts", "a dermoscopy image of a benign nevus", "a dermoscopy image of a malignant melanoma", "--out", dir + "/z.csv"])
     #expect(z.status == 0, "\(z.output)")

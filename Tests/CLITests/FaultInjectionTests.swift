@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// kill -9 at chosen points of `train`, `audit` and `experiment` (inside checkpoint and output
 /// writes through `FAIRMED_KILL_AT`, and at moments spread over the run), then resume or rerun: the
 /// weights are byte-identical to an uninterrupted run, no output mixes old and new files, no
 /// staging folder is left behind and no step is logged twice.
-@Suite(.serialized) struct FaultInjectionTests {
+@Suite(.serialized, .tags(.slow)) struct FaultInjectionTests {
   static let root = FileManager.default.temporaryDirectory.appendingPathComponent("faults-\(UUID().uuidString)").path
 
   /// Runs `fairmed` with extra environment; returns (exit status, killed by a signal, output).
@@ -95,7 +96,7 @@ import Testing
   @Test func killedAuditNeverMixesOldAndNewFiles() throws {
     let dir = Self.root + "/audit"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    var rows = ["y,p,sex"]
+    var rows = ["label,prob,sex"]
     for i in 0..<200 { rows.append("\(i % 3 == 0 ? 1 : 0),\(Double(i % 10) / 10),\(i % 2 == 0 ? "female" : "male")") }
     try (rows.joined(separator: "\n") + "\n").write(toFile: dir + "/p.csv", atomically: true, encoding: .utf8)
     let out = dir + "/out"

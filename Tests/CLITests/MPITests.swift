@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import TestSupport
 import Testing
 
 #if MPI
@@ -8,7 +9,7 @@ let mpirunPath: String? = ["/usr/bin/mpirun", "/usr/local/bin/mpirun", "/usr/bin
 
 /// `mpirun -np 2` and `-np 3` of the real binary on this machine: the same model as one
 /// process, one writer, and a killed rank that ends the job and resumes with another rank count.
-@Suite(.serialized, .enabled(if: mpirunPath != nil, "mpirun is not installed"))
+@Suite(.serialized, .enabled(if: mpirunPath != nil, "mpirun is not installed"), .tags(.slow))
 struct MPITests {
   static let mpirun = mpirunPath
   static let root = FileManager.default.temporaryDirectory.appendingPathComponent("mpi-\(UUID().uuidString)").path

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue 24, at the command line: every command that writes where the user says refuses to
@@ -24,7 +25,7 @@ import Testing
   func aBadEnvironmentVariableIsRefusedNamingItsValueAndRange(_ name: String, _ value: String, _ range: String) throws {
     // encode reads an image: with the limit ignored it used to succeed (and a later error told
     // the user to raise the very variable they had set).
-    let dir = try CLITests.temporary("env")
+    let dir = freshDirectory("cli-env")
     let image = CLITests.fixtures.appendingPathComponent("images/lesion_0.png").path
     let r = try Self.run(["encode", "--model", Self.model, "--images", image, "--out", dir + "/f.safetensors"], env: [name: value])
     #expect(r.status != 0 && !r.crashed, "\(name)=\(value) was accepted:\n\(r.output)")
@@ -37,7 +38,7 @@ import Testing
 
   /// A second audit into the same --out used to replace the first silently.
   @Test func aSecondAuditNeedsOverwrite() throws {
-    let out = try CLITests.temporary("audit-twice") + "/out"
+    let out = freshDirectory("cli-audit-twice") + "/out"
     let args = ["audit", "--predictions", try CLITests.predictionsCSV(), "--groups", "sex", "--out", out]
     #expect(try Self.run(args + ["--threshold", "0.5"]).status == 0)
     let first = try String(contentsOfFile: out + "/audit.json", encoding: .utf8)
@@ -51,7 +52,7 @@ import Testing
 
   /// Commands writing one file refuse a non-empty one that is there (an empty file is fine).
   @Test func fileOutputsNeedOverwrite() throws {
-    let dir = try CLITests.temporary("files")
+    let dir = freshDirectory("cli-files")
     try "a text\n".write(toFile: dir + "/texts.txt", atomically: true, encoding: .utf8)
     let cases: [(String, [String])] = [
       ("z.csv", ["zero-shot", "--model", Self.model, "--data", Self.manifest, "--prompts", "benign", "malignant"]),
@@ -76,7 +77,7 @@ import Testing
   /// Folder outputs: synth refuses a non-empty folder; experiment and demo refuse one unless
   /// --resume (only of a folder holding their work) or --overwrite.
   @Test func folderOutputsNeedOverwriteOrResume() throws {
-    let dir = try CLITests.temporary("folders")
+    let dir = freshDirectory("cli-folders")
     try "mine\n".write(toFile: dir + "/notes.txt", atomically: true, encoding: .utf8)
     let synth = try Self.run(["synth", "derm", "--n", "10", "--size", "16", "--out", dir])
     #expect(synth.status != 0 && synth.output.contains("already holds 'notes.txt'") && synth.output.contains("--overwrite"), "\(synth.output)")
@@ -105,7 +106,7 @@ import Testing
   /// `train --resume` into a folder holding no run used to train from scratch into it (exit 0).
   @Test func trainResumeIntoADatasetFolderIsRefused() throws {
     // A copy of the fixture dataset folder (manifest, images, model), so a failure cannot write into the repository.
-    let data = try CLITests.temporary("dataset") + "/hf_processor"
+    let data = freshDirectory("cli-dataset") + "/hf_processor"
     try FileManager.default.copyItem(atPath: CLITests.fixtures.path, toPath: data)
     let manifest = "manifest:" + data + "/manifest.csv"
     let before = try FileManager.default.contentsOfDirectory(atPath: data).sorted()
@@ -114,7 +115,7 @@ import Testing
             && r.output.contains("drop --resume"), "\(r.output)")
     #expect(try FileManager.default.contentsOfDirectory(atPath: data).sorted() == before)
     // Without --data, the same answer rather than "--data is required".
-    let empty = try CLITests.temporary("resume-empty")
+    let empty = freshDirectory("cli-resume-empty")
     let n = try Self.run(["train", "--resume", "--out", empty])
     #expect(n.status != 0 && n.output.contains("holds no FairMed run to resume (the folder is empty"), "\(n.output)")
     // Without --resume, a folder of other files is refused too.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Data
 
@@ -8,7 +9,7 @@ import Testing
   /// at most 1 is allowed for library-version rounding).
   @Test(arguments: ["rgb.jpg", "progressive.jpg", "gray.jpg", "rgb.png", "gray.png", "rgba.png", "palette.png"])
   func decodesLikePillow(name: String) throws {
-    let image = try ImageCodec.decode(file: fixture("images/" + name))
+    let image = try ImageCodec.decode(file: fixturePath("images/" + name))
     let expected = try reference(name)
     #expect(image.width == 23 && image.height == 17)
     #expect(image.channels == (name.hasPrefix("gray") ? 1 : 3))
@@ -18,7 +19,7 @@ import Testing
 
   @Test func brokenFilesGiveErrorsNamingTheFile() throws {
     for name in ["truncated.jpg", "corrupt.jpg", "truncated.png", "notimage.jpg"] {
-      let path = fixture("images/" + name)
+      let path = fixturePath("images/" + name)
       do {
         _ = try ImageCodec.decode(file: path)
         Issue.record("\(name) decoded without error")
@@ -28,13 +29,13 @@ import Testing
         #expect(!reason.isEmpty)
       }
     }
-    #expect(throws: DataError.missingFile(fixture("images/nope.jpg"))) {
-      try ImageCodec.decode(file: fixture("images/nope.jpg"))
+    #expect(throws: DataError.missingFile(fixturePath("images/nope.jpg"))) {
+      try ImageCodec.decode(file: fixturePath("images/nope.jpg"))
     }
   }
 
   @Test func encodersRoundTrip() throws {
-    let src = try ImageCodec.decode(file: fixture("images/rgb.png"))
+    let src = try ImageCodec.decode(file: fixturePath("images/rgb.png"))
     let png = try ImageCodec.decode(try ImageCodec.encodePNG(src))
     #expect(png == src)
     let jpeg = try ImageCodec.decode(try ImageCodec.encodeJPEG(src, quality: 95))
@@ -46,19 +47,19 @@ import Testing
   }
 
   @Test func grayConversionMatchesPillow() throws {
-    let rgb = try ImageCodec.decode(file: fixture("images/resize_src.png"))
-    let gray = try ImageCodec.decode(file: fixture("images/resize_src_gray.png"))
+    let rgb = try ImageCodec.decode(file: fixturePath("images/resize_src.png"))
+    let gray = try ImageCodec.decode(file: fixturePath("images/resize_src_gray.png"))
     #expect(maxDifference(rgb.gray(), gray) == 0)
     #expect(gray.rgb().pixels[0..<3].allSatisfy { $0 == gray.pixels[0] })
   }
 
   @Test func npyVersionsAndTypes() throws {
-    let u8 = try NpyArray(bytes: FileManager.default.contents(atPath: fixture("images/u8_v1.npy"))!)
+    let u8 = try NpyArray(bytes: FileManager.default.contents(atPath: fixturePath("images/u8_v1.npy"))!)
     #expect(u8.shape == [12, 7] && u8.dtype == .uint(bytes: 1))
     let img = try u8.grayImage()
     #expect(img.width == 7 && img.height == 12 && img[1, 2, 0] == UInt8((9 * 3) % 256))
     for name in ["f32_v2.npy", "f64_v3.npy"] {
-      let a = try NpyArray(bytes: FileManager.default.contents(atPath: fixture("images/" + name))!)
+      let a = try NpyArray(bytes: FileManager.default.contents(atPath: fixturePath("images/" + name))!)
       #expect(a.shape == [12, 7])
       // Values a/255 in [0, 1] are scaled back to 0...255.
       #expect(try a.grayImage() == img)
@@ -71,12 +72,12 @@ import Testing
   }
 
   @Test func npzStoredDeflatedAndTruncated() throws {
-    let stored = try Npz.read(path: fixture("fairvlmed/Training/data_00002.npz"))
-    let deflated = try Npz.read(path: fixture("fairvlmed/Training/data_00001.npz"))
+    let stored = try Npz.read(path: fixturePath("fairvlmed/Training/data_00002.npz"))
+    let deflated = try Npz.read(path: fixturePath("fairvlmed/Training/data_00001.npz"))
     #expect(stored["slo_fundus"]?.shape == [20, 16] && deflated["slo_fundus"]?.shape == [20, 16])
     #expect(deflated["note"]?.string == "patient 1: c/d 0.4, ☺ ok")
     #expect(deflated["glaucoma"]?.scalar == 1 && stored["maritalstatus"]?.scalar == 0)
-    let bad = fixture("bad/truncated.npz")
+    let bad = fixturePath("bad/truncated.npz")
     do {
       _ = try Npz.read(path: bad)
       Issue.record("truncated npz read without error")
@@ -84,7 +85,7 @@ import Testing
       #expect(error.description.contains(bad))
     }
     // Writer → reader round trip.
-    let dir = temporaryDirectory()
+    let dir = freshDirectory("data")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try Npz.write([("x", .scalar(2.5)), ("img", .image(PixelImage(width: 3, height: 2, channels: 1, fill: 7)))], to: dir + "/t.npz")
     let back = try Npz.read(path: dir + "/t.npz")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Data
 
@@ -8,12 +9,12 @@ import Testing
   @Test func npzThatTrappedTheInMemoryZipReaderIsRefused() {
     // It holds no readable member: an error, or an empty archive (then every needed key is
     // reported missing), but never a trap.
-    #expect((try? Npz.read(path: fixture("fuzz/npz-memory-archive-trap.npz")))?.isEmpty ?? true)
-    #expect(throws: DataError.self) { try Npz.read(path: fixture("fuzz/npz-memory-archive-trap.npz"), keys: ["slo_fundus"]) }
+    #expect((try? Npz.read(path: fixturePath("fuzz/npz-memory-archive-trap.npz")))?.isEmpty ?? true)
+    #expect(throws: DataError.self) { try Npz.read(path: fixturePath("fuzz/npz-memory-archive-trap.npz"), keys: ["slo_fundus"]) }
   }
 
   @Test func npzThatHungTheDecompressorIsRefusedPromptly() {
-    #expect((try? Npz.read(path: fixture("fuzz/npz-decompress-hang.npz")))?.isEmpty ?? true)
+    #expect((try? Npz.read(path: fixturePath("fuzz/npz-decompress-hang.npz")))?.isEmpty ?? true)
   }
 
   @Test func npyShapesThatOverflowAreRefused() throws {
@@ -45,8 +46,7 @@ import Testing
   }
 
   @Test func zipBombMembersAreRefused() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bomb-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let dir = freshDirectory("bomb")
     let zeros = NpyArray(dtype: .uint(bytes: 1), shape: [4 << 20], raw: Data(count: 4 << 20))
     try Npz.write([("a", zeros)], to: dir + "/bomb.npz")
     #expect(throws: DataError.self) { try Npz.read(path: dir + "/bomb.npz", maxExpansion: 100) }

@@ -1,5 +1,6 @@
-import Foundation
 import Fairness
+import Foundation
+import TestSupport
 import Testing
 @testable import Data
 
@@ -7,8 +8,7 @@ import Testing
   /// A header naming a column twice is refused with both positions (issue 24: a manifest with
   /// two `label` columns silently used the first), for every reader built on CSVTable.
   @Test func aColumnNamedTwiceInTheHeaderIsRefused() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-dup-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let dir = freshDirectory("dup")
     let path = dir + "/manifest.csv"
     try "path,label,sex,label\na.png,0,female,1\n".write(toFile: path, atomically: true, encoding: .utf8)
     let expected = DataError.badRow(file: path, row: 1, reason: "column 'label' appears twice in the header (columns 2 and 4): rename or remove one")
@@ -20,7 +20,7 @@ import Testing
   }
 
   @Test func ham10000BothFoldersAndLabelMaps() throws {
-    let d = try HAM10000.load(directory: fixture("ham10000"))
+    let d = try HAM10000.load(directory: fixturePath("ham10000"))
     #expect(d.count == 8 && d.classNames == ["benign", "malignant"])
     #expect(d.samples.filter { $0.label == 1 }.map(\.id).sorted() == ["ISIC_0025837", "ISIC_0026769", "ISIC_0029176"])
     let mel = d.samples.first { $0.id == "ISIC_0026769" }!
@@ -33,12 +33,12 @@ import Testing
     // Missing age and unknown sex are kept as "unknown" and counted.
     #expect(d.summary.unknownValues["age"] == 1 && d.summary.unknownValues["sex"] == 1)
     #expect(d.defaultGroups.key(d.samples.first { $0.id == "ISIC_0031633" }!) == "female|unknown")
-    let medfair = try HAM10000.load(directory: fixture("ham10000"), labels: .malignantMedfair)
+    let medfair = try HAM10000.load(directory: fixturePath("ham10000"), labels: .malignantMedfair)
     #expect(medfair.samples.filter { $0.label == 1 }.count == 2)  // bcc is benign there
-    let seven = try HAM10000.load(directory: fixture("ham10000"), labels: .dx)
+    let seven = try HAM10000.load(directory: fixturePath("ham10000"), labels: .dx)
     #expect(seven.classNames.count == 7 && seven.samples.first { $0.id == "ISIC_0029396" }!.label == 6)
     // Dropping rows with unknown sex, by explicit policy.
-    let dropped = try HAM10000.load(directory: fixture("ham10000"), options: LoadOptions(dropUnknownIn: ["sex"]))
+    let dropped = try HAM10000.load(directory: fixturePath("ham10000"), options: LoadOptions(dropUnknownIn: ["sex"]))
     #expect(dropped.count == 7 && dropped.summary.skipped["unknown sex"] == 1)
   }
 
@@ -78,7 +78,7 @@ import Testing
   }
 
   @Test func bcn20000JoinsGroundTruth() throws {
-    let d = try BCN20000.load(directory: fixture("bcn20000"))
+    let d = try BCN20000.load(directory: fixturePath("bcn20000"))
     #expect(d.count == 5)
     let byID = Dictionary(uniqueKeysWithValues: d.samples.map { ($0.id, $0) })
     #expect(byID["ISIC_0000001"]!.label == 1 && byID["ISIC_0000002"]!.label == 1 && byID["ISIC_0000000"]!.label == 0)
@@ -86,7 +86,7 @@ import Testing
     #expect(byID["ISIC_0000000"]!.attributes["localization"] == "anterior torso")
     #expect(byID["ISIC_0000003"]!.attributes["age"] == "unknown" && byID["ISIC_0000003"]!.groupID == nil)
     #expect(d.defaultGroups.key(byID["ISIC_0000001"]!) == "female|<40")
-    let dx = try BCN20000.load(directory: fixture("bcn20000"), labels: .dx)
+    let dx = try BCN20000.load(directory: fixturePath("bcn20000"), labels: .dx)
     #expect(dx.samples.first { $0.id == "ISIC_0000004" }!.label == DermLabelMap.dxCodes.firstIndex(of: "bcc"))
   }
 
@@ -106,7 +106,7 @@ import Testing
   }
 
   @Test func fairVLMedSplitsKeysAndNotes() throws {
-    let d = try FairVLMed.load(directory: fixture("fairvlmed"))
+    let d = try FairVLMed.load(directory: fixturePath("fairvlmed"))
     #expect(d.count == 4 && d.splitNames == ["train", "val", "test"])
     let s1 = d.samples.first { $0.id == "data_00001" }!
     #expect(s1.label == 1 && s1.split == "train")
@@ -125,7 +125,7 @@ import Testing
   @Test func fairVLMedTruncatedArchiveIsABadRow() throws {
     let dir = copyOfFixture("fairvlmed")
     defer { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent) }
-    try FileManager.default.copyItem(atPath: fixture("bad/truncated.npz"), toPath: dir + "/Test/data_00009.npz")
+    try FileManager.default.copyItem(atPath: fixturePath("bad/truncated.npz"), toPath: dir + "/Test/data_00009.npz")
     do {
       _ = try FairVLMed.load(directory: dir)
       Issue.record("truncated npz accepted")
@@ -137,7 +137,7 @@ import Testing
   }
 
   @Test func manifestRelativePathsAndText() throws {
-    let d = try DatasetKind.load("manifest:" + fixture("manifest/manifest.csv"))
+    let d = try DatasetKind.load("manifest:" + fixturePath("manifest/manifest.csv"))
     #expect(d.classNames == ["normal", "pneumonia"] && d.count == 3)
     let a = d.samples[0]
     #expect(a.label == 1 && a.text == "left lung opacity" && a.groupID == "P1" && a.attributes["sex"] == "female")
@@ -151,24 +151,12 @@ import Testing
   @Test func csvQuotesAndFieldCounts() throws {
     let rows = CSVTable.parse("a,b\n\"x, \"\"y\"\"\",2\r\n\"multi\nline\",3\n")
     #expect(rows == [["a", "b"], ["x, \"y\"", "2"], ["multi\nline", "3"]])
-    let dir = temporaryDirectory()
+    let dir = freshDirectory("data")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try "path,label\nx.jpg,1,extra\n".write(toFile: dir + "/m.csv", atomically: true, encoding: .utf8)
     #expect(throws: DataError.badRow(file: dir + "/m.csv", row: 2, reason: "3 fields, header has 2")) {
       try CSVTable(contentsOf: dir + "/m.csv")
     }
-  }
-
-  @Test func groupSpecParsingAndBins() throws {
-    let spec = try GroupingSpec(parsing: "sex,age:40:60")
-    #expect(spec == .sexAge && spec.description == "sex,age:<40,40-59,>=60")
-    #expect(spec.key(["sex": "male", "age": "39.5"]) == "male|<40")
-    #expect(spec.key(["sex": "male", "age": "40"]) == "male|40-59")
-    #expect(spec.key(["sex": "male", "age": "59.5"]) == "male|40-59")
-    #expect(spec.key(["sex": "female", "age": "85"]) == "female|>=60")
-    #expect(spec.key(["sex": "female"]) == "female|unknown")
-    #expect(try GroupingSpec(parsing: "").key(["sex": "male"]) == "all")
-    #expect(throws: AuditError.self) { try GroupingSpec(parsing: "age:60:40") }
   }
 
   @Test func groupsNamingAMissingAttributeAreRefused() throws {
@@ -188,7 +176,7 @@ import Testing
 
 @Suite struct DatasetCardTests {
   @Test func cardCountsSplitsAndWarns() throws {
-    let d = try HAM10000.load(directory: fixture("ham10000"))
+    let d = try HAM10000.load(directory: fixturePath("ham10000"))
     let card = DatasetCard.render(d, batchSize: 4, imageProbe: 8)
     #expect(card.contains("samples: 8"))
     #expect(card.contains("showing a seeded split"))
@@ -196,7 +184,7 @@ import Testing
     #expect(card.contains("image sizes (WxHxC, 8 probed): 8x6x3 ×8"))
     // Eight images over seven subgroups: every subgroup is too small for a batch of 4.
     #expect(card.contains("subgroup female|<40 averages 0.5 samples per batch of 4 (< 2)"))
-    let f = try FairVLMed.load(directory: fixture("fairvlmed"))
+    let f = try FairVLMed.load(directory: fixturePath("fairvlmed"))
     let fc = DatasetCard.render(f, groups: try GroupingSpec(parsing: "gender"), batchSize: 2)
     #expect(fc.contains("split: from the layout (train, val, test)"))
     #expect(fc.contains("female                    0 / 1           0 / 1           0 / 0           2"))

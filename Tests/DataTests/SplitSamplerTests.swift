@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Data
 
@@ -41,7 +42,7 @@ func toyDataset(lesions: Int = 400, seed: UInt64 = 3) -> Dataset {
     }
     #expect(SplitAssignment.make(d, seed: 11) == a)
     #expect(SplitAssignment.make(d, seed: 12) != a)
-    let dir = temporaryDirectory()
+    let dir = freshDirectory("data")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try a.save(to: dir + "/split.csv")
     #expect(try SplitAssignment.load(from: dir + "/split.csv") == a)
@@ -87,7 +88,7 @@ func toyDataset(lesions: Int = 400, seed: UInt64 = 3) -> Dataset {
   }
 
   @Test func batchLoaderIsDeterministicAndParallel() throws {
-    let d = try HAM10000.load(directory: fixture("ham10000"))
+    let d = try HAM10000.load(directory: fixturePath("ham10000"))
     let batches = ShuffleBatchSampler(count: d.count, batchSize: 3, seed: 1).batches(epoch: 0)
     let t = ImageTransform(size: 8, augmentation: Augmentation())
     func run(threads: Int, prefetch: Int) throws -> [ImageBatch] {

@@ -2,22 +2,16 @@ import Foundation
 import TestSupport
 @testable import Data
 
-/// Absolute path of a committed fixture (written by Scripts/fixtures/make_data_fixtures.py).
-func fixture(_ relative: String) -> String { fixturePath(relative) }
-
-/// A fresh temporary directory, removed by the caller's `defer`.
-func temporaryDirectory() -> String { freshDirectory("data") }
-
 /// Copies a fixture folder into a temporary directory so a test can damage it.
 func copyOfFixture(_ relative: String) -> String {
-  let dir = temporaryDirectory() + "/copy"
-  try! FileManager.default.copyItem(atPath: fixture(relative), toPath: dir)
+  let dir = freshDirectory("data") + "/copy"
+  try! FileManager.default.copyItem(atPath: fixturePath(relative), toPath: dir)
   return dir
 }
 
 /// Reads a Pillow-written uint8 reference array as an image.
 func reference(_ name: String) throws -> PixelImage {
-  let bytes = FileManager.default.contents(atPath: fixture("images/" + name + ".npy"))!
+  let bytes = FileManager.default.contents(atPath: fixturePath("images/" + name + ".npy"))!
   return try NpyArray(bytes: bytes, name: name).grayImage(name: name)
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Data
 
@@ -74,7 +75,7 @@ import Testing
   }
 
   @Test func dermWritesBothLayoutsThatTheLoadersRead() throws {
-    let dir = temporaryDirectory()
+    let dir = freshDirectory("data")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     var c = small(120)
     c.missingRate = 0.1
@@ -103,7 +104,7 @@ import Testing
   }
 
   @Test func fundusWritesFairVLMedLayout() throws {
-    let dir = temporaryDirectory()
+    let dir = freshDirectory("data")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     var c = FundusSynthConfig()
     c.count = 200

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Data
 
@@ -11,15 +12,15 @@ import Testing
                     ("resize_bilinear_wide", 11, 29, .bilinear),
                     ("resize_bicubic_tall", 37, 12, .bicubic)])
   func resizeMatchesPillow(name: String, width: Int, height: Int, filter: ResampleFilter) throws {
-    let src = try ImageCodec.decode(file: fixture("images/resize_src.png"))
+    let src = try ImageCodec.decode(file: fixturePath("images/resize_src.png"))
     let out = src.resized(width: width, height: height, filter: filter)
     #expect(maxDifference(out, try reference(name)) <= 1)
   }
 
   @Test func grayResizeAndShortestSide() throws {
-    let gray = try ImageCodec.decode(file: fixture("images/resize_src_gray.png"))
+    let gray = try ImageCodec.decode(file: fixturePath("images/resize_src_gray.png"))
     #expect(maxDifference(gray.resized(width: 9, height: 7), try reference("resize_gray_bicubic")) <= 1)
-    let src = try ImageCodec.decode(file: fixture("images/resize_src.png"))  // 37 × 29
+    let src = try ImageCodec.decode(file: fixturePath("images/resize_src.png"))  // 37 × 29
     let s = src.resized(shortestSide: 16, filter: .bicubic)
     #expect(s.width == 20 && s.height == 16)  // Int(16 · 37 / 29) = 20, as torchvision
     #expect(maxDifference(s, try reference("resize_bicubic_16")) <= 1)
@@ -51,7 +52,7 @@ import Testing
   }
 
   @Test func preprocessorConfigOverridesDefaults() throws {
-    let dir = temporaryDirectory()
+    let dir = freshDirectory("data")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let json = #"{"crop_size": {"height": 32, "width": 32}, "size": {"shortest_edge": 40}, "image_mean": [0.5, 0.5, 0.5], "image_std": [0.25, 0.25, 0.25], "resample": 2}"#
     try json.write(toFile: dir + "/preprocessor_config.json", atomically: true, encoding: .utf8)
@@ -62,7 +63,7 @@ import Testing
   }
 
   @Test func augmentationIsSeededAndVaries() throws {
-    let src = try ImageCodec.decode(file: fixture("images/resize_src.png"))
+    let src = try ImageCodec.decode(file: fixturePath("images/resize_src.png"))
     let t = ImageTransform(size: 16, augmentation: Augmentation(scale: 0.3...1.0, colorJitter: 0.2))
     var a = SeededRNG(seed: 5, stream: 0, 1), b = SeededRNG(seed: 5, stream: 0, 1), c = SeededRNG(seed: 5, stream: 0, 2)
     let x = t(src, rng: &a), y = t(src, rng: &b), z = t(src, rng: &c)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Experiments
 import Training
@@ -17,7 +18,7 @@ import Training
 ///   ``Margins/tprLoss`` and ``Margins/worstLoss`` below ERM's.
 /// These are the goal margins (−40 %, +0.10) scaled to what the method was measured to
 /// do; the goal itself is not met (docs/results.md). No wall-clock limit: this is about results only.
-struct MethodWorksTests {
+@Suite(.tags(.slow)) struct MethodWorksTests {
   /// The stated margins (see the type's comment).
   enum Margins {
     static let worstGain = 0.05, gapCut = 0.10, aucLoss = 0.015, tprLoss = 0.05, worstLoss = 0.05
@@ -67,7 +68,10 @@ struct MethodWorksTests {
     }
     print("method works (\(name), 3 seeds, internal test, validation threshold): \(report)")
   }
+}
 
+/// The demo's headline table.
+@Suite struct DemoTableTests {
   @Test func headlineTableNamesTheThresholdAndPutsTheValidationOneFirst() {
     let rows = [Demo.Row(method: "erm", split: "internal", threshold: .validation, thresholdValue: 0.31, auc: 0.9, deltaTPR: 0.5,
                          worstGroupTPR: 0.2, worstGroup: "female|<40", tpr: 0.8),

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
+import TestSupport
 import Testing
 @testable import Experiments
 import Training
@@ -16,45 +17,6 @@ struct StudyTests {
     return try JSONDecoder().decode(StudyConfig.self, from: Foundation.Data(json.utf8))
   }
 
-  @Test func gridRunsWritesTablesAndResumesWithoutRerunningDoneCells() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-study-\(UUID().uuidString)").path
-    let study = Study(config: try Self.tinyStudy(), directory: dir, quiet: true)
-    #expect(study.cells.map(\.id) == ["erm-b16-s0", "cmac-mmd-l0.5-b16-s0", "cmac-mmd-l1-b16-s0"])
-    let results = try study.run()
-    #expect(results.count == 12)  // 3 cells × (internal, external) × (validation threshold, 0.5)
-    #expect(study.trainedCells.count == 3)
-    let csv = try String(contentsOfFile: dir + "/results.csv", encoding: .utf8).split(separator: "\n")
-    #expect(csv.count == 13)
-    #expect(csv[0].hasPrefix("method,variant,lambda,seed,batch_size,split,threshold,threshold_value,n,auc,acc,tpr,delta_tpr,deodds,dpd,es_auc,worst_group,worst_group_tpr"))
-    // Each run's validation threshold is the one saved with its model; 0.5 is reported beside it.
-    for r in results where r.threshold == .validation {
-      let saved = try #require(try DecisionThreshold.load(modelDirectory: "\(dir)/runs/\(Study.Cell(method: r.method, lambda: r.lambda, batchSize: r.batchSize, seed: r.seed).id)"))
-      #expect(r.metrics.threshold == saved.value)
-    }
-    #expect(results.filter { $0.threshold == .half }.allSatisfy { $0.metrics.threshold == 0.5 })
-    let md = try String(contentsOfFile: dir + "/summary.md", encoding: .utf8)
-    let tableRows = md.split(separator: "\n").filter { $0.hasPrefix("| erm |") || $0.hasPrefix("| cmac-mmd |") }
-    #expect(tableRows.count == 12)
-    #expect(tableRows[0].contains("| internal | validation (Youden) |") && tableRows[1].contains("| internal | 0.5 |"))
-    // The paired comparison against ERM: one row per λ, split and threshold.
-    #expect(md.split(separator: "\n").filter { $0.hasPrefix("| cmac-mmd λ=") }.count == 8)
-    #expect(try String(contentsOfFile: dir + "/comparisons.csv", encoding: .utf8).split(separator: "\n").count == 1 + 8 * 3)
-    #expect(try String(contentsOfFile: dir + "/summary.tex", encoding: .utf8).contains("\\begin{tabular}"))
-    // The HTML report and its standalone figures are well-formed XML.
-    let page = try Foundation.Data(contentsOf: URL(fileURLWithPath: dir + "/report.html"))
-    #expect(XMLParser(data: page).parse())
-    let figures = try FileManager.default.contentsOfDirectory(atPath: dir + "/figures").filter { $0.hasSuffix(".svg") }.sorted()
-    #expect(figures == ["batch_size.svg", "certainty_kde.svg", "frontier.svg", "group_tpr.svg", "training_loss.svg", "validation_auc.svg"])
-    for f in figures {
-      #expect(XMLParser(data: try Foundation.Data(contentsOf: URL(fileURLWithPath: dir + "/figures/" + f))).parse(), "\(f)")
-    }
-
-    let again = Study(config: try Self.tinyStudy(), directory: dir, quiet: true)
-    let second = try again.run()
-    #expect(again.trainedCells.isEmpty)
-    #expect(second.map(\.metrics) == results.map(\.metrics))
-  }
-
   @Test(arguments: ["synthetic-derm", "synthetic-fundus", "ham10000-to-bcn20000", "fairvlmed-glaucoma"])
   func shippedExamplesParseAndTheirBaseOptionsAreValid(_ name: String) throws {
     let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Examples/\(name).json").standardized.path
@@ -62,19 +24,6 @@ struct StudyTests {
     try config.validate()
     let run = try Study(config: config, directory: "/nonexistent", quiet: true).baseRunConfig(train: "ham10000:x")
     #expect(run.epochs >= 4 && run.groups == config.groups)
-  }
-
-  @Test func imageFrozenCellsShareOneFeatureCachePerSeed() throws {
-    var config = try Self.tinyStudy()
-    config.synth?.external = 0
-    config.lambdas = [0.5]
-    config.base["mode"] = .string("image-frozen")
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-study-cache-\(UUID().uuidString)").path
-    let study = Study(config: config, directory: dir, quiet: true)
-    _ = try study.run()
-    #expect(study.trainedCells.count == 2)
-    #expect(FileManager.default.fileExists(atPath: dir + "/feature_cache/s0/0.safetensors"))
-    for cell in study.cells { #expect(!FileManager.default.fileExists(atPath: "\(dir)/runs/\(cell.id)/feature_cache")) }
   }
 
   @Test func summaryIsMeanAndSampleStdOverSeeds() {
@@ -149,6 +98,61 @@ struct StudyTests {
     #expect(study.cells.map(\.id) == ["cmac-mmd-pairs-l2-b16-s0"])
     let run = try study.baseRunConfig(train: "ham10000:x", variant: "pairs")
     #expect(run.cmac.comparison == .pairs && run.cmac.conditioning == CMACMMD.Conditioning.none)
+  }
+}
+
+/// Studies that train their cells (slow: `Scripts/test --fast` skips them).
+@Suite(.tags(.slow)) struct StudyRunTests {
+  @Test func gridRunsWritesTablesAndResumesWithoutRerunningDoneCells() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-study-\(UUID().uuidString)").path
+    let study = Study(config: try StudyTests.tinyStudy(), directory: dir, quiet: true)
+    #expect(study.cells.map(\.id) == ["erm-b16-s0", "cmac-mmd-l0.5-b16-s0", "cmac-mmd-l1-b16-s0"])
+    let results = try study.run()
+    #expect(results.count == 12)  // 3 cells × (internal, external) × (validation threshold, 0.5)
+    #expect(study.trainedCells.count == 3)
+    let csv = try String(contentsOfFile: dir + "/results.csv", encoding: .utf8).split(separator: "\n")
+    #expect(csv.count == 13)
+    #expect(csv[0].hasPrefix("method,variant,lambda,seed,batch_size,split,threshold,threshold_value,n,auc,acc,tpr,delta_tpr,deodds,dpd,es_auc,worst_group,worst_group_tpr"))
+    // Each run's validation threshold is the one saved with its model; 0.5 is reported beside it.
+    for r in results where r.threshold == .validation {
+      let saved = try #require(try DecisionThreshold.load(modelDirectory: "\(dir)/runs/\(Study.Cell(method: r.method, lambda: r.lambda, batchSize: r.batchSize, seed: r.seed).id)"))
+      #expect(r.metrics.threshold == saved.value)
+    }
+    #expect(results.filter { $0.threshold == .half }.allSatisfy { $0.metrics.threshold == 0.5 })
+    let md = try String(contentsOfFile: dir + "/summary.md", encoding: .utf8)
+    let tableRows = md.split(separator: "\n").filter { $0.hasPrefix("| erm |") || $0.hasPrefix("| cmac-mmd |") }
+    #expect(tableRows.count == 12)
+    #expect(tableRows[0].contains("| internal | validation (Youden) |") && tableRows[1].contains("| internal | 0.5 |"))
+    // The paired comparison against ERM: one row per λ, split and threshold.
+    #expect(md.split(separator: "\n").filter { $0.hasPrefix("| cmac-mmd λ=") }.count == 8)
+    #expect(try String(contentsOfFile: dir + "/comparisons.csv", encoding: .utf8).split(separator: "\n").count == 1 + 8 * 3)
+    #expect(try String(contentsOfFile: dir + "/summary.tex", encoding: .utf8).contains("\\begin{tabular}"))
+    // The HTML report and its standalone figures are well-formed XML.
+    let page = try Foundation.Data(contentsOf: URL(fileURLWithPath: dir + "/report.html"))
+    #expect(XMLParser(data: page).parse())
+    let figures = try FileManager.default.contentsOfDirectory(atPath: dir + "/figures").filter { $0.hasSuffix(".svg") }.sorted()
+    #expect(figures == ["batch_size.svg", "certainty_kde.svg", "frontier.svg", "group_tpr.svg", "training_loss.svg", "validation_auc.svg"])
+    for f in figures {
+      #expect(XMLParser(data: try Foundation.Data(contentsOf: URL(fileURLWithPath: dir + "/figures/" + f))).parse(), "\(f)")
+    }
+
+    let again = Study(config: try StudyTests.tinyStudy(), directory: dir, quiet: true)
+    let second = try again.run()
+    #expect(again.trainedCells.isEmpty)
+    #expect(second.map(\.metrics) == results.map(\.metrics))
+  }
+
+  @Test func imageFrozenCellsShareOneFeatureCachePerSeed() throws {
+    var config = try StudyTests.tinyStudy()
+    config.synth?.external = 0
+    config.lambdas = [0.5]
+    config.base["mode"] = .string("image-frozen")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-study-cache-\(UUID().uuidString)").path
+    let study = Study(config: config, directory: dir, quiet: true)
+    _ = try study.run()
+    #expect(study.trainedCells.count == 2)
+    #expect(FileManager.default.fileExists(atPath: dir + "/feature_cache/s0/0.safetensors"))
+    for cell in study.cells { #expect(!FileManager.default.fileExists(atPath: "\(dir)/runs/\(cell.id)/feature_cache")) }
   }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Fairness
 
@@ -32,13 +33,13 @@ import Testing
       #expect(g.counts == ConfusionCounts(tp: e["tp"] as! Int, fp: e["fp"] as! Int, tn: e["tn"] as! Int, fn: e["fn"] as! Int))
       #expect(g.isEligible == !(e["flags"] as! [String]).contains("small_group"), "\(g.name)")
       for key in [MetricKey.tpr, .fpr, .selectionRate, .auc, .brier, .ece] {
-        #expect(close(g[key], e[key.rawValue] as? Double), "\(name) \(g.name) \(key.rawValue): \(String(describing: g[key])) vs \(String(describing: e[key.rawValue]))")
+        #expect(isClose(g[key], e[key.rawValue] as? Double), "\(name) \(g.name) \(key.rawValue): \(String(describing: g[key])) vs \(String(describing: e[key.rawValue]))")
       }
       if e["auc"] is NSNull { #expect(g.metrics[.auc]?.reason?.hasPrefix("one class") == true) }
     }
     let overall = spec["overall"] as! [String: Any]
     for key in [MetricKey.tpr, .fpr, .selectionRate, .auc, .accuracy, .brier, .ece] {
-      #expect(close(result.intersectional.overall[key], overall[key.rawValue] as? Double), "overall \(key.rawValue)")
+      #expect(isClose(result.intersectional.overall[key], overall[key.rawValue] as? Double), "overall \(key.rawValue)")
     }
   }
 
@@ -49,7 +50,7 @@ import Testing
     let groups = result.intersectional.groups
     for (key, value) in expected {
       let k = try #require(AggregateKey(rawValue: key))
-      #expect(close(a[k]?.value, value), "\(name) \(key): \(String(describing: a[k]?.value)) vs \(value)")
+      #expect(isClose(a[k]?.value, value), "\(name) \(key): \(String(describing: a[k]?.value)) vs \(value)")
     }
     // Each gap takes the non-small groups where its own metric is defined.
     let members = spec["metric_members"] as! [String: [String]]
@@ -59,12 +60,12 @@ import Testing
     }
     // The named extremes really are the extremes.
     let d = try #require(a[.deltaTPR])
-    #expect(close(groups[d.maxGroup!][.tpr]! - groups[d.minGroup!][.tpr]!, d.value))
+    #expect(isClose(groups[d.maxGroup!][.tpr]! - groups[d.minGroup!][.tpr]!, d.value))
   }
 
   @Test(arguments: names) func youdenThresholdMatchesSklearn(_ name: String) throws {
     let spec = try Fixture.json("audit_\(name).json")
-    let v = try AuditInput.loadLabelsAndScores(Fixture.url("audit_\(name).csv"), columns: AuditColumns())
+    let v = try AuditInput.loadLabelsAndScores(Fixture.url("audit_\(name).csv"), columns: AuditColumns(label: "y", score: "p"))
     let ranked = RankedScores(scores: v.scores, labels: v.labels, rowGroup: [Int32](repeating: 0, count: v.scores.count), groupCount: 1)
     let t = try ThresholdSelector.youden(ranked)
     #expect(t.threshold == Double(spec["youden_threshold"] as! String)!)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Fairness
 
@@ -18,6 +19,18 @@ import Testing
     #expect(throws: AuditError.self) { try GroupingSpec.parse("sex,<40") }
     #expect(throws: AuditError.self) { try GroupingSpec.parse("age:<40,4x-59") }
     #expect(throws: AuditError.self) { try GroupingSpec.parse("sex,sex") }
+  }
+
+  @Test func groupSpecParsingAndBins() throws {
+    let spec = try GroupingSpec(parsing: "sex,age:40:60")
+    #expect(spec == .sexAge && spec.description == "sex,age:<40,40-59,>=60")
+    #expect(spec.key(["sex": "male", "age": "39.5"]) == "male|<40")
+    #expect(spec.key(["sex": "male", "age": "40"]) == "male|40-59")
+    #expect(spec.key(["sex": "male", "age": "59.5"]) == "male|40-59")
+    #expect(spec.key(["sex": "female", "age": "85"]) == "female|>=60")
+    #expect(spec.key(["sex": "female"]) == "female|unknown")
+    #expect(try GroupingSpec(parsing: "").key(["sex": "male"]) == "all")
+    #expect(throws: AuditError.self) { try GroupingSpec(parsing: "age:60:40") }
   }
 
   @Test func binsRelabelsAndMissingLevel() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Fairness
 
@@ -20,10 +21,10 @@ import Testing
     #expect(a.intersectional.groups.map(\.name) == b.intersectional.groups.map(\.name))
     for (x, y) in zip(a.intersectional.groups + [a.intersectional.overall], b.intersectional.groups + [b.intersectional.overall]) {
       #expect(x.counts == y.counts)
-      for k in MetricKey.allCases { #expect(close(x[k], y[k], 1e-12), "\(x.name) \(k)") }
+      for k in MetricKey.allCases { #expect(isClose(x[k], y[k], 1e-12), "\(x.name) \(k)") }
     }
     for k in AggregateKey.allCases {
-      #expect(close(a.intersectional.aggregates[k]?.value, b.intersectional.aggregates[k]?.value, 1e-12))
+      #expect(isClose(a.intersectional.aggregates[k]?.value, b.intersectional.aggregates[k]?.value, 1e-12))
       #expect(a.intersectional.aggregates[k]?.minGroup == b.intersectional.aggregates[k]?.minGroup)
     }
   }
@@ -39,7 +40,7 @@ import Testing
     #expect(a.groups == b.groups)
     // And a decreasing transform mirrors it.
     let c = RankedScores(scores: input.scores.map { -$0 }, labels: input.labels, rowGroup: g.rowGroup, groupCount: g.groupCount).auc()
-    for (x, y) in zip(a.groups, c.groups) { #expect(close(x.map { 1 - $0 }, y, 1e-12)) }
+    for (x, y) in zip(a.groups, c.groups) { #expect(isClose(x.map { 1 - $0 }, y, 1e-12)) }
   }
 
   @Test func aucMatchesBruteForceWithTies() {
@@ -55,7 +56,7 @@ import Testing
         wins += scores[i] > scores[j] ? 1 : scores[i] == scores[j] ? 0.5 : 0
       }
     }
-    #expect(close(ranked.auc().overall, wins / pairs, 1e-15))
+    #expect(isClose(ranked.auc().overall, wins / pairs, 1e-15))
   }
 
   @Test func identicalGroupsHaveZeroMMDAndUniformPValues() {

@@ -20,17 +20,6 @@ import Tensor
     #expect(noBias.namedParameters().map(\.path) == ["weight"])
   }
 
-  @Test func encoderLayerNamesMatchHF() {
-    var g = SeededGenerator(seed: 2)
-    let layer = EncoderLayer(
-      layerNorm1: LayerNorm(8), selfAttn: MultiHeadAttention(dim: 8, heads: 2, inStd: 0.1, outStd: 0.1, using: &g),
-      layerNorm2: LayerNorm(8), mlp: MLP(dim: 8, hidden: 16, activation: .quickGELU, fc1Std: 0.1, fc2Std: 0.1, using: &g))
-    let paths = layer.namedParameters().map(\.path)
-    #expect(paths.contains("self_attn.q_proj.weight") && paths.contains("self_attn.out_proj.bias"))
-    #expect(paths.contains("layer_norm1.weight") && paths.contains("mlp.fc2.bias") && paths.count == 16)
-    #expect(layer.parameterCount == 4 * (64 + 8) + 2 * 16 + (128 + 16) + (128 + 8))
-  }
-
   @Test func dropoutFollowsTrainingMode() throws {
     final class Holder: Module {
       let drop = Dropout(p: 0.5, seed: 3)

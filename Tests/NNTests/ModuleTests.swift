@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import Tensor
 
@@ -73,7 +74,7 @@ final class Tree: Module {
   }
 
   @Test func safetensorsSaveLoadRoundTrip() throws {
-    let dir = try temporaryDirectory()
+    let dir = URL(fileURLWithPath: freshDirectory("nn"))
     defer { try? FileManager.default.removeItem(at: dir) }
     let a = Tree(seed: 2), b = Tree(seed: 3)
     for (_, t) in b.namedParameters() { t.pointer.update(repeating: 0, count: t.count) }

@@ -1,17 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 import Tensor
 
 @testable import NN
 
 let nnFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
-
-/// A fresh temporary directory, removed by the caller.
-func temporaryDirectory() throws -> URL {
-  let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-nn-\(UUID().uuidString)")
-  try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-  return dir
-}
 
 /// Writes a raw safetensors file from a header string and a data section.
 func rawFile(_ header: String, data: [UInt8], in dir: URL, headerLength: UInt64? = nil) throws -> String {
@@ -42,7 +36,7 @@ func rawFile(_ header: String, data: [UInt8], in dir: URL, headerLength: UInt64?
   }
 
   @Test func writeReadRoundTripIsBitExact() throws {
-    let dir = try temporaryDirectory()
+    let dir = URL(fileURLWithPath: freshDirectory("nn"))
     defer { try? FileManager.default.removeItem(at: dir) }
     var g = SeededGenerator(seed: 7)
     let a = Tensor.randn([3, 5], using: &g), b = Tensor.randn([7], using: &g)
@@ -68,7 +62,7 @@ func rawFile(_ header: String, data: [UInt8], in dir: URL, headerLength: UInt64?
   }
 
   @Test func malformedHeadersNameTheProblem() throws {
-    let dir = try temporaryDirectory()
+    let dir = URL(fileURLWithPath: freshDirectory("nn"))
     defer { try? FileManager.default.removeItem(at: dir) }
     func problem(_ header: String, data: [UInt8] = [UInt8](repeating: 0, count: 16), length: UInt64? = nil) throws -> SafetensorsError? {
       let path = try rawFile(header, data: data, in: dir, headerLength: length)

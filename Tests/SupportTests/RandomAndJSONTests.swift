@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Support
 
@@ -55,14 +56,13 @@ import Testing
   /// Box–Muller goes through libm's log, cos and sin, whose last bit may differ between
   /// platforms: compared to 1e-12 (a changed stream is off by far more).
   @Test func normalsArePinned() {
-    func close(_ a: [Double], _ b: [Double]) -> Bool { zip(a, b).allSatisfy { abs($0 - $1) <= 1e-12 } && a.count == b.count }
     var g = Xoshiro256(seed: 1)
-    #expect(close((0..<3).map { _ in g.normal() }, [-0.8327414344656707, -0.8173209811151115, 0.5265847839360696]))
+    #expect(isClose((0..<3).map { _ in g.normal() }, [-0.8327414344656707, -0.8173209811151115, 0.5265847839360696], atol: 1e-12))
     var s = SplitMix64(seed: 1)
-    #expect(close((0..<3).map { _ in s.normal() }, [0.753249877418509, -1.1963687800944647, 0.5278467364460041]))
+    #expect(isClose((0..<3).map { _ in s.normal() }, [0.753249877418509, -1.1963687800944647, 0.5278467364460041], atol: 1e-12))
     var p = Xoshiro256(seed: 1)
     let (z0, z1) = p.normalPair()
-    #expect(close([z0, z1], [-1.5452228371402943, -0.19951530557849143]))
+    #expect(isClose([z0, z1], [-1.5452228371402943, -0.19951530557849143], atol: 1e-12))
   }
 }
 
@@ -120,6 +120,19 @@ import Testing
     #expect(header.serialized(.compact) == #"{"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}"#)
     #expect(JSONValue.object([("\"q", .integer(2)), ("a", .integer(0))]).serialized(.oneLine) == #"{"\"q": 2, "a": 0}"#)
     #expect(JSONValue.object([]).serialized(.compact) == "{}")
+  }
+
+  @Test func jsonNeverWritesNonFiniteNumbersAndEscapesStrings() throws {
+    let doc = JSONValue.object([
+      ("nan", .number(.nan)), ("inf", .optional(.infinity)), ("x", .number(0.1)), ("n", .integer(3)),
+      ("s", .string("a \"quoted\"\nline\u{1}")), ("list", .array([.number(1e-7), .null, .bool(true)])),
+    ])
+    let text = doc.serialized()
+    let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    #expect(parsed["nan"] is NSNull && parsed["inf"] is NSNull)
+    #expect(parsed["x"] as? Double == 0.1)
+    #expect(parsed["s"] as? String == "a \"quoted\"\nline\u{1}")
+    #expect((parsed["list"] as? [Any])?.first as? Double == 1e-7)
   }
 
   @Test func decodedNumbersStayDoublesAndObjectsSortTheirKeys() throws {

@@ -1,31 +1,47 @@
 import Foundation
+import Testing
 
-/// Helpers every test target shares: fixture paths, fresh folders and tolerance checks.
+// Helpers every test target shares (each test target depends on this one): fixture paths, fresh
+// folders, the `.slow` tag, tolerance checks (Closeness.swift) and the audits' synthetic data
+// (SyntheticAudit.swift). Compiled in Swift 6 mode.
+
+extension Tag {
+  /// Suites that train models, kill or launch `fairmed` processes, or run the large command-line
+  /// matrices: most of the suite's time. `Scripts/test --fast` skips them, reading their names off
+  /// the sources, so the tag goes in the suite's `@Suite(…)` attribute (never on a single `@Test`:
+  /// split such tests into a suite of their own).
+  @Tag public static var slow: Self
+}
 
 /// The committed fixture `name` in the `Fixtures` folder beside the calling test file.
 public func fixturePath(_ name: String, testFile: String = #filePath) -> String {
   URL(fileURLWithPath: testFile).deletingLastPathComponent().appendingPathComponent("Fixtures").appendingPathComponent(name).path
 }
 
-/// A new, empty temporary folder named after `prefix` (never reused across runs).
+/// The committed fixture `name` of another test target (`Tests/<target>/Fixtures/<name>`), for
+/// fixtures two targets read.
+public func fixturePath(_ name: String, of target: String) -> String {
+  URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent(target).appendingPathComponent("Fixtures").appendingPathComponent(name).path
+}
+
+/// The JSON object in the file at `path`.
+public func jsonObject(atPath path: String) throws -> [String: Any] {
+  let value = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+  guard let object = value as? [String: Any] else { throw NotAJSONObject(path: path) }
+  return object
+}
+
+/// A JSON file whose top level is not an object.
+public struct NotAJSONObject: Error, CustomStringConvertible {
+  public let path: String
+  public var description: String { "\(path): the top level is not a JSON object" }
+}
+
+/// A new, empty temporary folder named after `prefix` (never reused across runs); the caller
+/// removes it.
 public func freshDirectory(_ prefix: String) -> String {
   let path = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-\(prefix)-\(UUID().uuidString)").path
   try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
   return path
-}
-
-/// |a − b| ≤ tolerance, with nil matching only nil.
-public func isClose(_ a: Double?, _ b: Double?, _ tolerance: Double = 1e-9) -> Bool {
-  switch (a, b) {
-  case (nil, nil): return true
-  case let (x?, y?): return abs(x - y) <= tolerance
-  default: return false
-  }
-}
-
-/// The first index where `|a − b| > atol + rtol·|b|` (a count mismatch is index `min(counts)`),
-/// or nil when all agree.
-public func firstMismatch(_ a: [Float], _ b: [Float], rtol: Float, atol: Float) -> Int? {
-  guard a.count == b.count else { return min(a.count, b.count) }
-  return a.indices.first { !(abs(a[$0] - b[$0]) <= atol + rtol * abs(b[$0])) }
 }

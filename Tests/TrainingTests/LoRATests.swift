@@ -2,6 +2,7 @@ import CLIP
 import Foundation
 import NN
 import Tensor
+import TestSupport
 import Testing
 @testable import Training
 
@@ -20,22 +21,16 @@ import Testing
     try withNoGrad { (try model.imageFeatures(expected.tensor("pixels"), normalized: false), try model.textFeatures(ids(), normalized: false)) }
   }
 
-  func expectClose(_ a: Tensor, _ b: Tensor, _ what: String, tolerance: Float = 1e-4) {
-    #expect(a.shape == b.shape, "\(what) shape")
-    let worst = zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? .infinity
-    #expect(worst <= tolerance, "\(what): max |Δ| \(worst)")
-  }
-
   @Test(arguments: [("adapter", "lora"), ("adapter_all", "lora_all")])
   func peftAdaptersLoadWithPEFTsOutputs(folder: String, name: String) throws {
     let model = try CLIPModel(directory: Self.root + "/base")
     let (baseImage, baseText) = try features(model)
-    expectClose(baseImage, try expected.tensor("base_image"), "base image")
-    expectClose(baseText, try expected.tensor("base_text"), "base text")
+    expectClose(baseImage, try expected.tensor("base_image"), atol: 1e-4, rtol: 0, "base image")
+    expectClose(baseText, try expected.tensor("base_text"), atol: 1e-4, rtol: 0, "base text")
     try PEFTAdapter.load(into: model, from: Self.root + "/" + folder)
     let (image, text) = try features(model)
-    expectClose(image, try expected.tensor(name + "_image"), "\(folder) image")
-    expectClose(text, try expected.tensor(name + "_text"), "\(folder) text")
+    expectClose(image, try expected.tensor(name + "_image"), atol: 1e-4, rtol: 0, "\(folder) image")
+    expectClose(text, try expected.tensor(name + "_text"), atol: 1e-4, rtol: 0, "\(folder) text")
   }
 
   /// Merging folds scaling·B·A into the weights as PEFT's merge_and_unload does, and restores
@@ -50,10 +45,10 @@ import Testing
     #expect(model.namedParameters().map(\.tensor.scalars) == before)
     let merged = try SafetensorsFile(path: dir + "/model.safetensors"), peft = try SafetensorsFile(path: Self.root + "/merged/model.safetensors")
     #expect(Set(merged.names) == Set(peft.names.filter { !$0.hasSuffix("position_ids") }))
-    for name in merged.names { expectClose(try merged.tensor(name), try peft.tensor(name), name, tolerance: 1e-6) }
+    for name in merged.names { expectClose(try merged.tensor(name), try peft.tensor(name), atol: 1e-6, rtol: 0, name) }
     let (image, text) = try features(try CLIPModel(directory: dir))
-    expectClose(image, try expected.tensor("lora_image"), "merged image")
-    expectClose(text, try expected.tensor("lora_text"), "merged text")
+    expectClose(image, try expected.tensor("lora_image"), atol: 1e-4, rtol: 0, "merged image")
+    expectClose(text, try expected.tensor("lora_text"), atol: 1e-4, rtol: 0, "merged text")
   }
 
   /// FairMed's adapter folder has PEFT's tensor names and config fields, and reloads identically.
@@ -65,7 +60,7 @@ import Testing
     #expect(adapted.count == 12)
     #expect(model.trainableParameters().allSatisfy { $0.path.contains(".lora_") })
     let (fresh, _) = try features(model)
-    expectClose(fresh, baseImage, "a new adapter (lora_B = 0) starts at the base model", tolerance: 0)
+    expectClose(fresh, baseImage, atol: 0, rtol: 0, "a new adapter (lora_B = 0) starts at the base model")
     for (_, t) in model.loraStateDict() where t.shape[1] == 4 { for i in 0..<t.count { t.pointer[i] = Float(i % 7) * 0.01 } }
     // FAIRMED_LORA_CHECK_DIR keeps the adapter and FairMed's outputs for
     // `make_lora_fixtures.py --check-adapter DIR` (PEFT loading what FairMed wrote).
@@ -103,6 +98,25 @@ import Testing
     #expect { try PEFTAdapter.load(into: try CLIPModel(directory: Self.root + "/base"), from: dir) } throws: { "\($0)".contains("wrong shape") }
   }
 
+  @Test func loraOptionsAreCheckedByFlag() {
+    var c = RunConfig(data: "ham10000:/nowhere")
+    c.fromScratch = .tiny
+    c.loraRank = 0
+    c.loraDropout = 1
+    c.mode = .lastK
+    #expect { try c.validate() } throws: { e in
+      let t = "\(e)"
+      return t.contains("--lora must be a rank") && t.contains("--from-scratch") && t.contains("--lora-dropout") && t.contains("last-k")
+    }
+    var d = RunConfig(data: "ham10000:/nowhere")
+    d.fromScratch = .tiny
+    d.merge = true
+    #expect { try d.validate() } throws: { "\($0)".contains("--merge needs --lora RANK") }
+  }
+}
+
+/// LoRA training runs (slow: `Scripts/test --fast` skips them).
+@Suite(.tags(.slow)) struct LoRATrainingTests {
   /// `fairmed train --lora` on an HF folder and on a BiomedCLIP-shaped open_clip folder: only the
   /// adapters change, best/ is a PEFT adapter that loads and predicts, `--merge` adds the full model.
   @Test(arguments: [false, true])
@@ -110,8 +124,8 @@ import Testing
     var config = TinyDerm.config(method: .cmacMMD, epochs: 1)
     config.fromScratch = nil
     config.model = openCLIP
-      ? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("CLIPTests/Fixtures/openclip/biomedclip_tiny").path
-      : URL(fileURLWithPath: Self.root).deletingLastPathComponent().appendingPathComponent("hf_processor/model").path
+      ? fixturePath("openclip/biomedclip_tiny", of: "CLIPTests")
+      : fixturePath("hf_processor/model")
     config.loraRank = 4
     config.merge = openCLIP
     let run = TinyDerm.runDirectory("lora-\(openCLIP)")
@@ -142,7 +156,7 @@ import Testing
   @Test func loraRunsResumeBitExactly() throws {
     var config = TinyDerm.config(method: .cmacMMD, epochs: 2)
     config.fromScratch = nil
-    config.model = URL(fileURLWithPath: Self.root).deletingLastPathComponent().appendingPathComponent("hf_processor/model").path
+    config.model = fixturePath("hf_processor/model")
     config.loraRank = 2
     config.loraDropout = 0.1
     let straight = TinyDerm.runDirectory("lora-straight"), resumed = TinyDerm.runDirectory("lora-resumed")
@@ -154,21 +168,5 @@ import Testing
     _ = try Trainer(config: config, runDirectory: resumed, log: TrainingLog(metricsPath: nil, quiet: true)).run(resume: true)
     func adapter(_ run: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: run + "/checkpoint/adapter_model.safetensors")) }
     #expect(try adapter(straight) == adapter(resumed))
-  }
-
-  @Test func loraOptionsAreCheckedByFlag() {
-    var c = RunConfig(data: "ham10000:/nowhere")
-    c.fromScratch = .tiny
-    c.loraRank = 0
-    c.loraDropout = 1
-    c.mode = .lastK
-    #expect { try c.validate() } throws: { e in
-      let t = "\(e)"
-      return t.contains("--lora must be a rank") && t.contains("--from-scratch") && t.contains("--lora-dropout") && t.contains("last-k")
-    }
-    var d = RunConfig(data: "ham10000:/nowhere")
-    d.fromScratch = .tiny
-    d.merge = true
-    #expect { try d.validate() } throws: { "\($0)".contains("--merge needs --lora RANK") }
   }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import CLIP
 import Tensor
@@ -28,18 +29,14 @@ private struct LossFixtures: Decodable {
   static let shared = try! JSONDecoder().decode(LossFixtures.self, from: Data(contentsOf: fixtureURL))
 }
 
-private func close(_ a: [Float], _ b: [Float], tol: Float = 1e-4) -> Bool {
-  a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= tol * (1 + abs($1)) }
-}
-
 struct LossTests {
   @Test func certaintyMarginsMatchPyTorch() throws {
     let f = LossFixtures.shared
     let sims = try Tensor(f.similarities.data, shape: f.similarities.shape).requiringGrad()
     let s = try CertaintyMargin.margins(similarities: sims, labels: f.labels)
-    #expect(close(s.scalars, f.margins))
+    #expect(isClose(s.scalars, f.margins, atol: 1e-4, rtol: 1e-4))
     try s.sum().backward()
-    #expect(close(sims.grad!.scalars, f.margin_grad_of_sum))
+    #expect(isClose(sims.grad!.scalars, f.margin_grad_of_sum, atol: 1e-4, rtol: 1e-4))
   }
 
   static let combos: [Int] = Array(LossFixtures.shared.cmac.indices)
@@ -60,7 +57,7 @@ struct LossTests {
     #expect(abs(out.value.item() - c.value) <= 1e-4 * (1 + abs(c.value)), "\(label) value \(out.value.item()) vs \(c.value)")
     #expect(out.groupsCompared == c.compared && out.groupsSkipped == c.skipped && out.terms == c.terms, "\(label) counts")
     try out.value.backward()
-    #expect(close(sims.grad!.scalars, c.grad), "\(label) gradient")
+    #expect(isClose(sims.grad!.scalars, c.grad, atol: 1e-4, rtol: 1e-4), "\(label) gradient")
   }
 
   @Test func autoLossIsContrastiveOnlyForPretrainedModelsWithNotes() {
@@ -118,14 +115,14 @@ struct LossTests {
     #expect(abs(loss.item() - c.contrastive) < 1e-4)
     #expect(abs(try CLIPLoss.contrastive(images: v, texts: w, logitScale: ls).item() - loss.item()) == 0)
     try loss.backward()
-    #expect(close(v.grad!.scalars, c.grad_v) && close(w.grad!.scalars, c.grad_w))
+    #expect(isClose(v.grad!.scalars, c.grad_v, atol: 1e-4, rtol: 1e-4) && isClose(w.grad!.scalars, c.grad_w, atol: 1e-4, rtol: 1e-4))
     #expect(abs(ls.grad!.item() - c.grad_logit_scale) < 1e-4)
 
     v.grad = nil; ls.grad = nil
     let pce = try (batch(contrastive: false).perSampleLoss * Tensor(c.weights)).mean()
     #expect(abs(pce.item() - c.prompt_ce) < 1e-4)
     try pce.backward()
-    #expect(close(v.grad!.scalars, c.pce_grad_v) && close(t.grad!.scalars, c.pce_grad_t))
+    #expect(isClose(v.grad!.scalars, c.pce_grad_v, atol: 1e-4, rtol: 1e-4) && isClose(t.grad!.scalars, c.pce_grad_t, atol: 1e-4, rtol: 1e-4))
     #expect(abs(ls.grad!.item() - c.pce_grad_logit_scale) < 1e-3)
   }
 

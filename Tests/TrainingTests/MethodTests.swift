@@ -1,8 +1,9 @@
-import Foundation
-import Testing
 import Fairness
+import Foundation
 import Support
 import Tensor
+import TestSupport
+import Testing
 @testable import Training
 
 /// Reference values from `Scripts/fixtures/make_method_fixtures.py` (PyTorch + geomloss).
@@ -27,10 +28,6 @@ private struct MethodFixtures: Decodable {
     let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/methods.json")
     return try! JSONDecoder().decode(MethodFixtures.self, from: Data(contentsOf: url))
   }()
-}
-
-private func close(_ a: [Float], _ b: [Float], tol: Float = 2e-4) -> Bool {
-  a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= tol * (1 + abs($1)) }
 }
 
 /// Leaf tensors of the fixture batch, by the fixture's names.
@@ -93,9 +90,10 @@ struct MethodTests {
       // The original-code reading works on squared logit norms (hundreds of units): the solvers
       // agree to ~1e-2 there (geomloss approaches our converged plan only as its ε-schedule slows:
       // scaling 0.9995 → 0.99995 moved d/d logit_scale from −1.176 to −1.248; ours −1.257).
-      #expect(close(got, expected, tol: name == "fairclip_original" ? 1e-2 : 2e-4), "\(name): gradient of \(key)")
+      let tol: Float = name == "fairclip_original" ? 1e-2 : 2e-4
+      #expect(isClose(got, expected, atol: tol, rtol: tol), "\(name): gradient of \(key)")
     }
-    if let q = ref.weights, let dro = method as? GroupDRO { #expect(close(dro.weights, q, tol: 1e-5)) }
+    if let q = ref.weights, let dro = method as? GroupDRO { #expect(isClose(dro.weights, q, atol: 1e-5, rtol: 1e-5)) }
   }
 
   @Test(arguments: MethodFixtures.shared.sinkhorn.cases.indices.map { $0 })
@@ -106,7 +104,7 @@ struct MethodTests {
     let v = try Sinkhorn(blur: c.blur, debiased: c.debias, maxIterations: 5000).divergence(x, y)
     #expect(abs(Double(v.item()) - c.value) < 1e-5 + 1e-3 * abs(c.value), "blur \(c.blur) debias \(c.debias): \(v.item()) vs \(c.value)")
     try v.backward()
-    #expect(close(x.grad!.scalars, c.grad_x, tol: 2e-3) && close(y.grad!.scalars, c.grad_y, tol: 2e-3), "blur \(c.blur) gradients")
+    #expect(isClose(x.grad!.scalars, c.grad_x, atol: 2e-3, rtol: 2e-3) && isClose(y.grad!.scalars, c.grad_y, atol: 2e-3, rtol: 2e-3), "blur \(c.blur) gradients")
   }
 
   @Test func gradientReversalFlipsAndScalesExactly() throws {

@@ -3,6 +3,7 @@ import Data
 import Foundation
 import NN
 import Tensor
+import TestSupport
 import Testing
 @testable import Training
 
@@ -44,7 +45,7 @@ func modelBytes(_ run: String, _ folder: String = "checkpoint") throws -> Founda
   try Foundation.Data(contentsOf: URL(fileURLWithPath: "\(run)/\(folder)/model.safetensors"))
 }
 
-@Suite(.serialized)
+@Suite(.serialized, .tags(.slow))
 struct TrainerTests {
   @Test func killAndResumeReachesTheSameWeightsAsAnUninterruptedRun() throws {
     let config = TinyDerm.config(method: .cmacMMD, epochs: 2)
@@ -262,7 +263,10 @@ struct TrainerTests {
       #expect(!changed("text_model.") && !changed("text_projection") && changed("vision_model."))
     }
   }
+}
 
+/// Run configurations refused before anything trains (fast, unlike TrainerTests).
+@Suite struct RunConfigValidationTests {
   @Test func badConfigurationsListEveryProblem() throws {
     var c = RunConfig(data: "ham10000:/nowhere")
     c.epochs = 0

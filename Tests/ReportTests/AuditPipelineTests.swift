@@ -1,15 +1,13 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Fairness
 @testable import Report
 
 /// End to end through the entry point `fairmed audit` calls, and its failure modes.
 @Suite struct AuditPipelineTests {
-  func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-test-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-  }
+  /// An audit fixture of FairnessTests (Scripts/fixtures/make_audit_fixtures.py).
+  static func fixture(_ name: String) -> URL { URL(fileURLWithPath: fixturePath(name, of: "FairnessTests")) }
 
   func request(_ csv: URL, out: URL, margin: String? = nil, bootstrap: Int = 0) throws -> AuditRequest {
     var c = AuditConfiguration()
@@ -21,10 +19,10 @@ import Testing
   }
 
   @Test func writesAllFilesWithValidJSON() throws {
-    let dir = try temporaryDirectory()
+    let dir = URL(fileURLWithPath: freshDirectory("audit"))
     defer { try? FileManager.default.removeItem(at: dir) }
     let out = dir.appendingPathComponent("audit")
-    let result = try AuditPipeline.run(request(Fixture.url("audit_ties.csv"), out: out, margin: "margin", bootstrap: 50))
+    let result = try AuditPipeline.run(request(Self.fixture("audit_ties.csv"), out: out, margin: "margin", bootstrap: 50))
     let files = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
     #expect(files == ["audit.html", "audit.json", "audit.md", "groups.csv"])
     let text = try String(contentsOf: out.appendingPathComponent("audit.json"), encoding: .utf8)
@@ -57,11 +55,11 @@ import Testing
   }
 
   @Test func rerunReplacesFilesInAnExistingFolder() throws {
-    let dir = try temporaryDirectory()
+    let dir = URL(fileURLWithPath: freshDirectory("audit"))
     defer { try? FileManager.default.removeItem(at: dir) }
-    try AuditPipeline.run(request(Fixture.url("audit_ties.csv"), out: dir, bootstrap: 20))
+    try AuditPipeline.run(request(Self.fixture("audit_ties.csv"), out: dir, bootstrap: 20))
     let first = try String(contentsOf: dir.appendingPathComponent("audit.json"), encoding: .utf8)
-    let second = try AuditPipeline.run(request(Fixture.url("audit_ties.csv"), out: dir))
+    let second = try AuditPipeline.run(request(Self.fixture("audit_ties.csv"), out: dir))
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["audit.html", "audit.json", "audit.md", "groups.csv"])
     // Every file now holds the second audit (no bootstrap), none the first.
     for (name, text) in AuditOutput.render(second) {
@@ -82,7 +80,7 @@ import Testing
 
   @Test(arguments: badInputs.indices) func badInputNamesFileLineColumnAndWritesNothing(_ i: Int) throws {
     let (_, content, message) = Self.badInputs[i]
-    let dir = try temporaryDirectory()
+    let dir = URL(fileURLWithPath: freshDirectory("audit"))
     defer { try? FileManager.default.removeItem(at: dir) }
     let csv = dir.appendingPathComponent("preds.csv")
     try Data(content.utf8).write(to: csv)
@@ -99,12 +97,12 @@ import Testing
   }
 
   @Test func youdenThresholdFromAValidationFile() throws {
-    let dir = try temporaryDirectory()
+    let dir = URL(fileURLWithPath: freshDirectory("audit"))
     defer { try? FileManager.default.removeItem(at: dir) }
-    var r = try request(Fixture.url("audit_ties.csv"), out: dir.appendingPathComponent("o"))
-    r.configuration.threshold = .youden(validation: Fixture.url("audit_twoattr.csv").path)
+    var r = try request(Self.fixture("audit_ties.csv"), out: dir.appendingPathComponent("o"))
+    r.configuration.threshold = .youden(validation: Self.fixture("audit_twoattr.csv").path)
     let result = try AuditPipeline.run(r)
-    let spec = try Fixture.json("audit_twoattr.json")
+    let spec = try jsonObject(atPath: fixturePath("audit_twoattr.json", of: "FairnessTests"))
     #expect(result.threshold.rule == "youden")
     #expect(result.threshold.value == Double(spec["youden_threshold"] as! String)!)
     #expect(result.threshold.detail.contains("audit_twoattr.csv"))

@@ -1,23 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Fairness
 @testable import Report
-import Support
 
-@Suite struct ReportTests {
-  @Test func jsonNeverWritesNonFiniteNumbersAndEscapesStrings() throws {
-    let doc = JSONValue.object([
-      ("nan", .number(.nan)), ("inf", .optional(.infinity)), ("x", .number(0.1)), ("n", .integer(3)),
-      ("s", .string("a \"quoted\"\nline\u{1}")), ("list", .array([.number(1e-7), .null, .bool(true)])),
-    ])
-    let text = doc.serialized()
-    let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-    #expect(parsed["nan"] is NSNull && parsed["inf"] is NSNull)
-    #expect(parsed["x"] as? Double == 0.1)
-    #expect(parsed["s"] as? String == "a \"quoted\"\nline\u{1}")
-    #expect((parsed["list"] as? [Any])?.first as? Double == 1e-7)
-  }
-
+/// The audit's text outputs: groups.csv and the Markdown report.
+@Suite struct AuditOutputTests {
   @Test func groupNamesAreQuotedInCSVAndEscapedInMarkdown() throws {
     var d = Synthetic(n: 300, seed: 6)
     for i in d.sex.indices where d.sex[i] == "male" { d.sex[i] = "male, \"M\"" }

@@ -1,29 +1,17 @@
+import Fairness
 import Foundation
-import TestSupport
-@testable import Fairness
+import Support
 
-/// Test helpers: fixture paths, tolerance checks and small synthetic data sets.
-enum Fixture {
-  static func url(_ name: String) -> URL { URL(fileURLWithPath: fixturePath(name)) }
+/// A random audit data set (FairnessTests, ReportTests): `n` rows, labels, probability scores,
+/// margins, and two attributes.
+public struct Synthetic {
+  public var labels: [UInt8] = []
+  public var scores: [Double] = []
+  public var margins: [Double] = []
+  public var sex: [String] = []
+  public var age: [String] = []
 
-  static func json(_ name: String) throws -> [String: Any] {
-    let data = try Data(contentsOf: url(name))
-    return try JSONSerialization.jsonObject(with: data) as! [String: Any]
-  }
-}
-
-/// |a − b| ≤ tolerance, with nil matching only nil (``isClose(_:_:_:)``).
-func close(_ a: Double?, _ b: Double?, _ tolerance: Double = 1e-9) -> Bool { isClose(a, b, tolerance) }
-
-/// A random data set: `n` rows, labels, probability scores, and two attributes.
-struct Synthetic {
-  var labels: [UInt8] = []
-  var scores: [Double] = []
-  var margins: [Double] = []
-  var sex: [String] = []
-  var age: [String] = []
-
-  init(n: Int, seed: UInt64) {
+  public init(n: Int, seed: UInt64) {
     var rng = SeededRandom(seed: seed)
     for _ in 0..<n {
       let y: UInt8 = rng.uniform() < 0.4 ? 1 : 0
@@ -37,13 +25,17 @@ struct Synthetic {
     }
   }
 
-  /// The data as an audit input grouped by sex × age.
-  func input(order: [Int]? = nil) throws -> AuditInput {
+  /// The data as an audit input grouped by sex × age, rows taken in `order` (all, by default).
+  public func input(order: [Int]? = nil) throws -> AuditInput {
     let order = order ?? Array(labels.indices)
     func column(_ v: [String]) -> CategoricalColumn {
+      // Sorted levels, so any row order gives the same level codes.
       let levels = Array(Set(v)).sorted()
       let index = Dictionary(uniqueKeysWithValues: levels.enumerated().map { ($1, UInt32($0)) })
-      return CategoricalColumn(codes: order.map { index[v[$0]]! }, levels: levels)
+      var c = CategoricalColumn(values: [])
+      c.levels = levels
+      c.codes = order.map { index[v[$0]]! }
+      return c
     }
     let spec = GroupingSpec(attributes: [AttributeSpec(column: "sex"), AttributeSpec(column: "age")])
     let grouping = try Grouping(spec: spec, columns: [column(sex), column(age)])

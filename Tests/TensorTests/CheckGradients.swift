@@ -1,21 +1,5 @@
-import Foundation
-import TestSupport
 import Testing
 @testable import Tensor
-
-/// `|a − b| ≤ atol + rtol·|b|` element-wise, with a message naming the first offender.
-func expectClose(
-  _ a: [Float], _ b: [Float], rtol: Float = 1e-4, atol: Float = 1e-5, _ what: String,
-  sourceLocation: SourceLocation = #_sourceLocation
-) {
-  guard a.count == b.count else {
-    Issue.record("\(what): \(a.count) values vs \(b.count) expected", sourceLocation: sourceLocation)
-    return
-  }
-  if let i = firstMismatch(a, b, rtol: rtol, atol: atol) {
-    Issue.record("\(what)[\(i)]: \(a[i]) vs expected \(b[i])", sourceLocation: sourceLocation)
-  }
-}
 
 /// Central-difference gradient check of `f` at `inputs`, on the scalar Σ f(x)·w for a fixed
 /// random `w` (accumulated in Double). Tolerance: |analytic − numeric| ≤ atol + rtol·|numeric|.
@@ -50,6 +34,3 @@ func checkGradients(
     }
   }
 }
-
-/// Directory of committed fixture files.
-let fixturesURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
