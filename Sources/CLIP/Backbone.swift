@@ -81,7 +81,9 @@ extension CLIPModel: CLIPBackbone {
   public var imageTowerPrefixes: [String] { ["vision_model", "visual_projection"] }
   public var imageEncoderPrefixes: [String] { ["vision_model"] }
   public var textTowerPrefixes: [String] { ["text_model", "text_projection"] }
-  public var defaultLoRATargets: [String] { ["q_proj", "v_proj"] }
+  /// Hugging Face CLIP's LoRA targets: the attention's query and value projections (PEFT's usual choice).
+  public static let loraTargets = ["q_proj", "v_proj"]
+  public var defaultLoRATargets: [String] { Self.loraTargets }
 
   public func lastLayerPrefixes(_ k: Int) -> [String] {
     var out: [String] = []

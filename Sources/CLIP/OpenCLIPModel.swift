@@ -37,7 +37,9 @@ public final class OpenCLIPModel: Module, CLIPBackbone {
   public var imageTowerPrefixes: [String] { ["visual"] }
   public var imageEncoderPrefixes: [String] { ["visual.trunk"] }
   public var textTowerPrefixes: [String] { ["text"] }
-  public var defaultLoRATargets: [String] { ["qkv", "query", "value"] }
+  /// timm + BERT LoRA targets: the ViT's fused qkv and BERT's query and value projections.
+  public static let loraTargets = ["qkv", "query", "value"]
+  public var defaultLoRATargets: [String] { Self.loraTargets }
 
   public func lastLayerPrefixes(_ k: Int) -> [String] {
     let v = (max(0, vision.depth - k)..<vision.depth).map { "visual.trunk.blocks.\($0)" }

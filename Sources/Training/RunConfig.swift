@@ -1,5 +1,6 @@
 import Fairness
 import CLIP
+import Data
 import Foundation
 import NN
 import Support
@@ -9,7 +10,7 @@ import Support
 /// the help, default and range check come from the same line. `fairmed train` lays its flags over
 /// `--config run.json` (or the defaults); the run directory stores the resolved copy (`run.json`).
 public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
-  @Setting(help: "Training data: ham10000:DIR, fairvlmed:DIR, bcn20000:DIR or manifest:FILE.csv.")
+  @Setting(help: "Training data: \(DatasetKind.argumentForms).")
   public var data: String = ""
   /// nil = a seeded grouped split of the training data (``valFraction``).
   @Setting(help: "Validation data (same forms as --data).")
@@ -24,7 +25,7 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
   public var prompts: [String]? = nil
   @Setting(help: "Method.")
   public var method: MethodName = .cmacMMD
-  @Setting(help: "Weight λ of the fairness term.", .finite(in: 0...1000))
+  @Setting(help: "Weight λ of the fairness term.", MethodName.lambdaCheck)
   public var lambda: Float = CMACMMD().lambda
   /// CMAC-MMD options (docs/METHOD.md §3).
   public var cmac = CMACOptions()
@@ -42,8 +43,8 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
   public var minPerCell: Int = 2
   @Setting(help: "Random seed: the same seed gives the same weights.")
   public var seed: UInt64 = 0
-  /// nil = ``defaultLearningRate(fromScratch:mode:lora:)`` (run.json stores the value used).
-  @Setting(help: "Peak learning rate, linear warm-up then cosine decay (default: 1e-3 from scratch, 1e-5 for full and text-frozen fine-tuning, 1e-4 for last-k, image-frozen and --lora).",
+  /// nil = ``DefaultLearningRate`` (run.json stores the value used).
+  @Setting(help: "Peak learning rate, linear warm-up then cosine decay (default: \(DefaultLearningRate.summary)).",
            flag: "lr", .whenSet(.finite(in: Float.leastNonzeroMagnitude...0.999_999, "a finite number in (0, 1)")))
   public var learningRate: Float? = nil
   @Setting(help: "AdamW weight decay.", .nonNegative)
@@ -88,7 +89,7 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
   public var loraAlpha: Float? = nil
   @Setting(help: "Dropout on the LoRA path's input.", .init("in [0, 1)") { $0.isFinite && $0 >= 0 && $0 < 1 })
   public var loraDropout: Float = 0
-  @Setting(help: "Comma-separated Linear layers to adapt, matched as PEFT does (default: q_proj,v_proj for HF CLIP; qkv,query,value for timm + BERT models).",
+  @Setting(help: "Comma-separated Linear layers to adapt, matched as PEFT does (default: \(CLIPModel.loraTargets.joined(separator: ",")) for HF CLIP; \(OpenCLIPModel.loraTargets.joined(separator: ",")) for timm + BERT models).",
            .whenSet(.init("a comma-separated list of layer names") { !$0.isEmpty && !$0.contains(where: \.isEmpty) }))
   public var loraTargets: [String]? = nil
   @Setting(help: "With --lora, also save the merged full model in best/ (the adapter goes to best/adapter/).")
@@ -104,22 +105,9 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
     loraRank.map { LoRAConfig(rank: $0, alpha: loraAlpha, dropout: loraDropout, targets: loraTargets ?? defaultTargets) }
   }
 
-  /// The learning rate a run uses when `--lr` is not given: 1e-3 from scratch (a tiny CLIP at
-  /// 1e-5 stayed near chance in 10 epochs, docs/METHOD.md §9), 1e-5 when every block of the image
-  /// tower trains (`full`, `text-frozen`), 1e-4 when only a few layers or LoRA adapters train
-  /// (`last-k`, `image-frozen`, `--lora`).
-  public static func defaultLearningRate(fromScratch: Bool, mode: FineTuningMode, lora: Bool = false) -> Float {
-    if fromScratch { return 1e-3 }
-    if lora { return 1e-4 }
-    switch mode {
-    case .full, .textFrozen: return 1e-5
-    case .lastK, .imageFrozen: return 1e-4
-    }
-  }
-
   /// The learning rate this run uses.
   public var effectiveLearningRate: Float {
-    learningRate ?? Self.defaultLearningRate(fromScratch: fromScratch != nil, mode: mode, lora: loraRank != nil)
+    learningRate ?? DefaultLearningRate.value(fromScratch: fromScratch != nil, mode: mode, lora: loraRank != nil)
   }
 
   /// This configuration with every mode-dependent default filled in (what run.json stores).
@@ -137,7 +125,7 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
     public var bandwidth: BandwidthKind = .fixed
     /// In the units of the margin.
     @Setting(help: "CMAC-MMD kernel σ of the fixed and multi bandwidths, in cosine units.", .positive)
-    public var sigma: Float = 0.1
+    public var sigma: Float = CMACMMD.defaultSigma
     @Setting(help: "CMAC-MMD comparison.")
     public var comparison: CMACMMD.Comparison = CMACMMD().comparison
     @Setting(help: "CMAC-MMD conditioning.")
@@ -153,7 +141,7 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
       switch d.bandwidth {
       case .fixed(let s): bandwidth = .fixed; sigma = s
       case .multi(let s): bandwidth = .multi; sigma = s
-      case .median: bandwidth = .median; sigma = 0.1
+      case .median: bandwidth = .median; sigma = CMACMMD.defaultSigma
       }
       comparison = d.comparison
       conditioning = d.conditioning
