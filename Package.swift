@@ -1,8 +1,6 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-/// Targets already checked under Swift 6's strict concurrency; the rest still build in Swift 5 mode.
-let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 let package = Package(
   name: "FairMed",
@@ -37,8 +35,7 @@ let package = Package(
     ),
     .target(
       name: "Tensor",
-      dependencies: ["Support", "CVectorKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))],
-      swiftSettings: swift6
+      dependencies: ["Support", "CVectorKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
     ),
     // Element-wise kernels with AVX2 + FMA chosen at run time (Swift builds for baseline x86-64).
     .target(name: "CVectorKernels", path: "Sources/CVectorKernels"),
@@ -46,8 +43,8 @@ let package = Package(
     // MPI (Open MPI or MPICH through pkg-config's `mpi`), only with the MPI trait.
     .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "mpi", providers: [.apt(["libopenmpi-dev"])]),
     // Distributed: the process world (rank, size, collectives) over MPI, or a one-process world.
-    .target(name: "Distributed", dependencies: [.target(name: "CMPI", condition: .when(traits: ["MPI"]))], swiftSettings: swift6),
-    .target(name: "Experiments", dependencies: ["Tensor", "Training", "Data", "Fairness", "Report", "Support"], swiftSettings: swift6),
+    .target(name: "Distributed", dependencies: [.target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
+    .target(name: "Experiments", dependencies: ["Tensor", "Training", "Data", "Fairness", "Report", "Support"]),
     .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "Support", "TestSupport"]),
     .executableTarget(
       name: "fairmed",
@@ -69,14 +66,14 @@ let package = Package(
     .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport", "CVectorKernels"]),
     .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensor", "NN", "CLIP", "Data", "Fairness", "Support", "Distributed", "TestSupport"], exclude: ["Fixtures"]),
     // Fairness audit: standalone (Foundation only), never depends on the engine.
-    .target(name: "Fairness", dependencies: ["Support"], swiftSettings: swift6),
-    .target(name: "Report", dependencies: ["Fairness", "Support"], swiftSettings: swift6),
+    .target(name: "Fairness", dependencies: ["Support"]),
+    .target(name: "Report", dependencies: ["Fairness", "Support"]),
     // Support: the small Foundation-only pieces every module shares (CSV/JSON escaping, atomic writes, xoshiro).
-    .target(name: "Support", dependencies: ["FairMedZlib"], swiftSettings: swift6),
-    .testTarget(name: "SupportTests", dependencies: ["Support", "TestSupport"], swiftSettings: swift6),
+    .target(name: "Support", dependencies: ["FairMedZlib"]),
+    .testTarget(name: "SupportTests", dependencies: ["Support", "TestSupport"]),
     // Helpers every test target shares (fixture paths, fresh folders, tolerance checks, the `.slow`
     // tag that `Scripts/test --fast` skips, the audits' synthetic data); every test target depends on it.
-    .target(name: "TestSupport", dependencies: ["Tensor", "Fairness", "Support"], path: "Tests/TestSupport", swiftSettings: swift6),
+    .target(name: "TestSupport", dependencies: ["Tensor", "Fairness", "Support"], path: "Tests/TestSupport"),
     // The real `fairmed` binary, run as a process (it is built with the tests).
     .testTarget(name: "CLITests", dependencies: ["NN", "Tensor", "Data", "TestSupport"]),
     .testTarget(name: "ReportTests", dependencies: ["Report", "Fairness", "TestSupport"]),
@@ -91,8 +88,7 @@ let package = Package(
     ),
     .target(
       name: "Data",
-      dependencies: ["CImageCodecs", "FairMedZlib", "Fairness", "Support", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
-      swiftSettings: swift6
+      dependencies: ["CImageCodecs", "FairMedZlib", "Fairness", "Support", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
     ),
     .testTarget(name: "DataTests", dependencies: ["Data", "Fairness", "TestSupport"], exclude: ["Fixtures"]),
     // Layers, optimisers, safetensors (issue 3).
@@ -104,5 +100,6 @@ let package = Package(
     .target(name: "CLIP", dependencies: ["NN", "Tensor", "Support", "FairMedZlib"], resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]),
     .testTarget(name: "CLIPTests", dependencies: ["CLIP", "NN", "Tensor", "TestSupport"], exclude: ["Fixtures"]),
   ],
-  swiftLanguageModes: [.v5]
+  // Every target builds in Swift 6 language mode with strict concurrency checking.
+  swiftLanguageModes: [.v6]
 )

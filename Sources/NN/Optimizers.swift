@@ -1,3 +1,4 @@
+import Support
 import Foundation
 import Tensor
 
@@ -95,9 +96,11 @@ public final class AdamW: Optimizer {
     for (i, (_, p)) in parameters.enumerated() {
       guard let g = p.grad else { continue }
       precondition(g.count == p.count, "AdamW: gradient of \(parameters[i].path) has shape \(g.shape), parameter \(p.shape)")
-      let pp = p.pointer, gp = g.pointer, mp = m[i].pointer, vp = v[i].pointer
+      // Each worker updates its own range of the parameter and its moments.
+      let writes = (DisjointWrites(p.pointer), DisjointWrites(m[i].pointer), DisjointWrites(v[i].pointer)), gp = SharedReads(g.pointer)
       let decay: Float = decays[i] ? 1 - lr * weightDecay : 1
       Parallel.forRange(p.count) { r in
+        let (pp, mp, vp) = (writes.0.base, writes.1.base, writes.2.base), gp = gp.base
         for j in r {
           let gj = gp[j] * gradScale
           let mj = b1 * mp[j] + (1 - b1) * gj

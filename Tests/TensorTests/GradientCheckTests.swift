@@ -9,7 +9,7 @@ struct GradientCheckTests {
     return Tensor.uniform(shape, low: low, high: high, using: &g)
   }
 
-  static let unary: [(String, (Tensor) throws -> Tensor, Float, Float)] = [
+  static let unary: [(String, @Sendable (Tensor) throws -> Tensor, Float, Float)] = [
     ("exp", { $0.exp() }, -2, 2),
     ("log", { $0.log() }, 0.5, 3),
     ("sqrt", { $0.sqrt() }, 0.5, 3),

@@ -26,7 +26,7 @@ struct TorchGoldenTests {
   }()
 
   /// FairMed's version of each recorded case.
-  static let ops: [String: ([Tensor]) throws -> Tensor] = [
+  static let ops: [String: @Sendable ([Tensor]) throws -> Tensor] = [
     "add_broadcast": { try $0[0] + $0[1] },
     "sub_broadcast": { try $0[0] - $0[1] },
     "mul_broadcast": { try $0[0] * $0[1] },
