@@ -11,7 +11,8 @@ let package = Package(
     .library(name: "Fairness", targets: ["Fairness"]),
     .library(name: "NN", targets: ["NN"]),
     .library(name: "CLIP", targets: ["CLIP"]),
-    .library(name: "Data", targets: ["Data"]),
+    .library(name: "Datasets", targets: ["Datasets"]),
+    .library(name: "SyntheticData", targets: ["SyntheticData"]),
     .library(name: "Report", targets: ["Report"]),
     .library(name: "Experiments", targets: ["Experiments"]),
     .library(name: "Support", targets: ["Support"]),
@@ -39,12 +40,12 @@ let package = Package(
     ),
     // Element-wise kernels with AVX2 + FMA chosen at run time (Swift builds for baseline x86-64).
     .target(name: "CVectorKernels", path: "Sources/CVectorKernels"),
-    .target(name: "Training", dependencies: ["Tensor", "NN", "CLIP", "Data", "Fairness", "Support", "Distributed"]),
+    .target(name: "Training", dependencies: ["Tensor", "NN", "CLIP", "Datasets", "Fairness", "Support", "Distributed"]),
     // MPI (Open MPI or MPICH through pkg-config's `mpi`), only with the MPI trait.
     .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "mpi", providers: [.apt(["libopenmpi-dev"])]),
     // Distributed: the process world (rank, size, collectives) over MPI, or a one-process world.
     .target(name: "Distributed", dependencies: [.target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
-    .target(name: "Experiments", dependencies: ["Tensor", "Training", "Data", "Fairness", "Report", "Support"]),
+    .target(name: "Experiments", dependencies: ["Tensor", "Training", "Datasets", "SyntheticData", "Fairness", "Report", "Support"]),
     .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "Support", "TestSupport"]),
     .executableTarget(
       name: "fairmed",
@@ -54,7 +55,8 @@ let package = Package(
         "CLIP",
         "Fairness",
         "Report",
-        "Data",
+        "Datasets",
+        "SyntheticData",
         "Training",
         "Experiments",
         "Support",
@@ -62,9 +64,9 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    .executableTarget(name: "fairmed-bench", dependencies: ["Tensor", "NN", "CLIP", "Data", "Training", "Distributed"]),
+    .executableTarget(name: "fairmed-bench", dependencies: ["Tensor", "NN", "CLIP", "Datasets", "Training", "Distributed"]),
     .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport", "CVectorKernels"]),
-    .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensor", "NN", "CLIP", "Data", "Fairness", "Support", "Distributed", "TestSupport"], exclude: ["Fixtures"]),
+    .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensor", "NN", "CLIP", "Datasets", "SyntheticData", "Fairness", "Support", "Distributed", "TestSupport"], exclude: ["Fixtures"]),
     // Fairness audit: standalone (Foundation only), never depends on the engine.
     .target(name: "Fairness", dependencies: ["Support"]),
     .target(name: "Report", dependencies: ["Fairness", "Support"]),
@@ -75,7 +77,7 @@ let package = Package(
     // tag that `Scripts/test --fast` skips, the audits' synthetic data); every test target depends on it.
     .target(name: "TestSupport", dependencies: ["Tensor", "Fairness", "Support"], path: "Tests/TestSupport"),
     // The real `fairmed` binary, run as a process (it is built with the tests).
-    .testTarget(name: "CLITests", dependencies: ["NN", "Tensor", "Data", "TestSupport"]),
+    .testTarget(name: "CLITests", dependencies: ["NN", "Tensor", "Datasets", "TestSupport"]),
     .testTarget(name: "ReportTests", dependencies: ["Report", "Fairness", "TestSupport"]),
     .testTarget(name: "FairnessTests", dependencies: ["Support", "Fairness", "TestSupport"], exclude: ["Fixtures"]),
     // Data: image codecs (libjpeg-turbo, libpng via a setjmp-safe C shim), dataset layouts, sampling, synth.
@@ -86,11 +88,16 @@ let package = Package(
       dependencies: ["CJPEG", "CPNG"],
       linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]
     ),
+    // Datasets: the dataset formats and loaders (HAM10000, BCN20000, FairVLMed, manifests), images,
+    // transforms, samplers and splits. (Named so that `Data` stays Foundation's.)
     .target(
-      name: "Data",
+      name: "Datasets",
       dependencies: ["CImageCodecs", "FairMedZlib", "Fairness", "Support", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
     ),
-    .testTarget(name: "DataTests", dependencies: ["Data", "Fairness", "TestSupport"], exclude: ["Fixtures"]),
+    .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Fairness", "TestSupport"], exclude: ["Fixtures"]),
+    // SyntheticData: the synthetic dermatology and fundus benchmarks written in the datasets' layouts.
+    .target(name: "SyntheticData", dependencies: ["Datasets", "Support"]),
+    .testTarget(name: "SyntheticDataTests", dependencies: ["SyntheticData", "Datasets", "Fairness", "TestSupport"]),
     // Layers, optimisers, safetensors (issue 3).
     .target(name: "NN", dependencies: ["Tensor", "Support"]),
     .testTarget(name: "NNTests", dependencies: ["NN", "Tensor", "TestSupport"], exclude: ["Fixtures"]),

@@ -20,12 +20,12 @@ let package = Package(
   targets: [
     .target(name: "FuzzShared"),
     target("FuzzSafetensors", ["NN", "Tensor"]),
-    target("FuzzNpy", ["Data"]),
-    target("FuzzNpz", ["Data"]),
-    target("FuzzCSV", ["Fairness", "Data"]),
+    target("FuzzNpy", ["Datasets"]),
+    target("FuzzNpz", ["Datasets"]),
+    target("FuzzCSV", ["Fairness", "Datasets"]),
     target("FuzzConfig", ["CLIP", "Training", "Experiments"]),
     target("FuzzTokenizer", ["CLIP"]),
-    target("FuzzImage", ["Data"]),
+    target("FuzzImage", ["Datasets"]),
     target("FuzzPickle", ["NN"]),
   ]
 )

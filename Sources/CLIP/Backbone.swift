@@ -8,7 +8,7 @@ public enum CheckpointFormat: Sendable, Equatable {
   /// A Hugging Face folder: `config.json` + `model.safetensors`.
   case huggingFace
   /// An open_clip folder: `open_clip_config.json` (kept byte for byte) + `open_clip_model.safetensors`.
-  case openCLIP(config: Foundation.Data)
+  case openCLIP(config: Data)
 
   /// The weights file a saved folder of this format holds.
   public var weightsFile: String {

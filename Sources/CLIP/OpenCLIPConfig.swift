@@ -28,7 +28,7 @@ public struct OpenCLIPConfig {
 
   public let file: String
   /// The file's bytes, written back unchanged when the model is saved.
-  public let bytes: Foundation.Data
+  public let bytes: Data
   public let architecture: Architecture
   public let preprocess: OpenCLIPPreprocess
 

@@ -18,7 +18,7 @@ public final class OpenCLIPModel: Module, CLIPBackbone {
   public let format: CheckpointFormat
 
   /// A model of the given shape, initialised from `seed` (zeros when nil, about to load weights).
-  public init(vision: TimmViTConfig, text: BertConfig, settings: OpenCLIPConfig.TimmBertSettings, configBytes: Foundation.Data, seed: UInt64? = 0) {
+  public init(vision: TimmViTConfig, text: BertConfig, settings: OpenCLIPConfig.TimmBertSettings, configBytes: Data, seed: UInt64? = 0) {
     self.vision = vision
     self.text = text
     self.settings = settings

@@ -118,7 +118,7 @@ public enum TowerConfigs {
   /// a `config.json` of another model type, such as a CLIP folder's own).
   static func readBert(_ path: String, required: Bool) throws -> (Bert, String)? {
     guard FileManager.default.fileExists(atPath: path) else { return nil }
-    let data: Foundation.Data
+    let data: Data
     do { data = try readFile(path) } catch { throw CLIPConfigError(file: path, problems: ["cannot read the file"]) }
     guard let d = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
       throw CLIPConfigError(file: path, problems: ["not a JSON object"])
@@ -146,7 +146,7 @@ public enum TowerConfigs {
     let stated: ViT?
     let source: String
     if FileManager.default.fileExists(atPath: path) {
-      let data: Foundation.Data
+      let data: Data
       do { data = try readFile(path) } catch { throw CLIPConfigError(file: path, problems: ["cannot read the file"]) }
       guard let d = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
         throw CLIPConfigError(file: path, problems: ["not a JSON object"])

@@ -104,7 +104,7 @@ public final class WordPieceTokenizer: TextTokenizer, @unchecked Sendable {
   /// The tokens of a `tokenizers` WordPiece model (`model.vocab`, token → id), in id order; the
   /// ids must be 0 … n − 1, each once.
   static func vocabulary(tokenizerJSON path: String) throws -> [String] {
-    let data: Foundation.Data
+    let data: Data
     do { data = try readFile(path) } catch { throw CLIPFileError(file: path, "cannot read the file") }
     guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
           let model = root["model"] as? [String: Any] else {

@@ -1,4 +1,5 @@
-import Data
+import Datasets
+import SyntheticData
 import Fairness
 import Foundation
 import Report
@@ -123,6 +124,6 @@ public struct Demo {
   }
 
   func say(_ s: String) {
-    if !options.quiet { FileHandle.standardError.write(Foundation.Data("demo: \(s)\n".utf8)) }
+    if !options.quiet { FileHandle.standardError.write(Data("demo: \(s)\n".utf8)) }
   }
 }

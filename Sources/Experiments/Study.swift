@@ -1,4 +1,5 @@
-import Data
+import Datasets
+import SyntheticData
 import Foundation
 import Training
 import Support
@@ -79,7 +80,7 @@ public final class Study {
     for (i, cell) in cells.enumerated() {
       let runDir = "\(directory)/runs/\(cell.id)"
       let done = runDir + "/result.json"
-      if let data = try? Foundation.Data(contentsOf: URL(fileURLWithPath: done)),
+      if let data = try? Data(contentsOf: URL(fileURLWithPath: done)),
          let saved = try? JSONDecoder().decode([Result].self, from: data) {
         results += saved
         say("[\(i + 1)/\(cells.count)] \(cell.id): done, skipped")
@@ -203,6 +204,6 @@ public final class Study {
   }
 
   func say(_ s: String) {
-    if !quiet { FileHandle.standardError.write(Foundation.Data("study: \(s)\n".utf8)) }
+    if !quiet { FileHandle.standardError.write(Data("study: \(s)\n".utf8)) }
   }
 }

@@ -1,4 +1,4 @@
-import Data
+import Datasets
 import Fairness
 import Foundation
 import Report
@@ -178,6 +178,6 @@ enum StudyReport {
 
   static func readJSONL(_ path: String) -> [[String: Any]] {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-    return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Foundation.Data($0.utf8)) as? [String: Any] }
+    return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
   }
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// A reproducible generator: the same seed gives the same stream on every platform. FairMed has
 /// two engines, ``Xoshiro256`` (the tensor engine's `SeededGenerator` and the audit's
-/// `SeededRandom`) and ``SplitMix64`` (the Data module's `SeededRNG`), and one set of
+/// `SeededRandom`) and ``SplitMix64`` (the Datasets module's `SeededRNG`), and one set of
 /// distributions over them, written once in this extension.
 ///
 /// Each recipe below fixes how many words it draws and what it does with them: changing one
@@ -69,7 +69,7 @@ extension SeededRandomNumberGenerator {
   }
 
   /// Standard normal, one value per call: ``boxMuller(_:_:)`` on u1 = ``uniform()`` (drawn again
-  /// while it is exactly 0) and u2 = ``uniform()``, the cosine branch. The Data module's
+  /// while it is exactly 0) and u2 = ``uniform()``, the cosine branch. The Datasets module's
   /// generators and the audit use it.
   @inlinable
   public mutating func normal() -> Double {

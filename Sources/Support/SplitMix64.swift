@@ -1,5 +1,5 @@
 /// SplitMix64 (Steele, Lea & Flood): a 64-bit counter stepped by the golden gamma and finalised
-/// by ``mix(_:)``. It seeds ``Xoshiro256`` and is the Data module's generator (`SeededRNG`), whose
+/// by ``mix(_:)``. It seeds ``Xoshiro256`` and is the Datasets module's generator (`SeededRNG`), whose
 /// synthetic datasets and augmentations depend on its exact stream.
 public struct SplitMix64: SeededRandomNumberGenerator, Sendable, Equatable {
   /// The counter; ``next()`` adds the gamma, then returns ``mix(_:)`` of it.
@@ -9,7 +9,7 @@ public struct SplitMix64: SeededRandomNumberGenerator, Sendable, Equatable {
   @inlinable
   public init(state: UInt64) { self.state = state }
 
-  /// The Data module's generator for `seed`: the counter starts one gamma past the seed.
+  /// The Datasets module's generator for `seed`: the counter starts one gamma past the seed.
   @inlinable
   public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
 

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Data
+import Datasets
 import Training
 
 // The data module's typed options, spelled on the command line by their raw values. (The training

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Data
+import Datasets
 import Foundation
 
 /// `fairmed data bench --dir DIR`: decode + resize + crop + normalise throughput.

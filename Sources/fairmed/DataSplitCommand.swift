@@ -1,6 +1,6 @@
 import Fairness
 import ArgumentParser
-import Data
+import Datasets
 import Support
 
 /// `fairmed data split --data KIND:PATH --out split.csv`: writes a seeded, stratified, grouped split.

@@ -1,6 +1,6 @@
 import Fairness
 import ArgumentParser
-import Data
+import Datasets
 
 /// `fairmed data summary --data KIND:PATH`: prints a dataset card.
 struct DataSummaryCommand: ParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Data
+import Datasets
+import SyntheticData
 import Foundation
 
 /// `fairmed synth derm|fundus`: writes the synthetic benchmarks in the real datasets' layouts.

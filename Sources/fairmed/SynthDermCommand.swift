@@ -1,5 +1,6 @@
 import ArgumentParser
-import Data
+import Datasets
+import SyntheticData
 import Foundation
 import Support
 

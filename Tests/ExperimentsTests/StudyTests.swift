@@ -14,7 +14,7 @@ struct StudyTests {
        "methods": ["erm", "cmac-mmd"], "lambdas": [0.5, 1], "seeds": [0], "batchSizes": [16],
        "base": {"fromScratch": "tiny", "imageSize": 32, "epochs": 1, "learningRate": 0.001, "loaderThreads": 2, "sampler": "shuffle"}}
       """
-    return try JSONDecoder().decode(StudyConfig.self, from: Foundation.Data(json.utf8))
+    return try JSONDecoder().decode(StudyConfig.self, from: Data(json.utf8))
   }
 
   @Test(arguments: ["synthetic-derm", "synthetic-fundus", "ham10000-to-bcn20000", "fairvlmed-glaucoma"])
@@ -128,12 +128,12 @@ struct StudyTests {
     #expect(try String(contentsOfFile: dir + "/comparisons.csv", encoding: .utf8).split(separator: "\n").count == 1 + 8 * 3)
     #expect(try String(contentsOfFile: dir + "/summary.tex", encoding: .utf8).contains("\\begin{tabular}"))
     // The HTML report and its standalone figures are well-formed XML.
-    let page = try Foundation.Data(contentsOf: URL(fileURLWithPath: dir + "/report.html"))
+    let page = try Data(contentsOf: URL(fileURLWithPath: dir + "/report.html"))
     #expect(XMLParser(data: page).parse())
     let figures = try FileManager.default.contentsOfDirectory(atPath: dir + "/figures").filter { $0.hasSuffix(".svg") }.sorted()
     #expect(figures == ["batch_size.svg", "certainty_kde.svg", "frontier.svg", "group_tpr.svg", "training_loss.svg", "validation_auc.svg"])
     for f in figures {
-      #expect(XMLParser(data: try Foundation.Data(contentsOf: URL(fileURLWithPath: dir + "/figures/" + f))).parse(), "\(f)")
+      #expect(XMLParser(data: try Data(contentsOf: URL(fileURLWithPath: dir + "/figures/" + f))).parse(), "\(f)")
     }
 
     let again = Study(config: try StudyTests.tinyStudy(), directory: dir, quiet: true)

@@ -1,5 +1,5 @@
 import CLIP
-import Data
+import Datasets
 import Fairness
 import Foundation
 import Testing

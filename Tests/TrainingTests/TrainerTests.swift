@@ -1,5 +1,6 @@
 import CLIP
-import Data
+import Datasets
+import SyntheticData
 import Foundation
 import NN
 import Tensor
@@ -41,8 +42,8 @@ enum TinyDerm {
 }
 
 /// The bytes of a run's saved model weights.
-func modelBytes(_ run: String, _ folder: String = "checkpoint") throws -> Foundation.Data {
-  try Foundation.Data(contentsOf: URL(fileURLWithPath: "\(run)/\(folder)/model.safetensors"))
+func modelBytes(_ run: String, _ folder: String = "checkpoint") throws -> Data {
+  try Data(contentsOf: URL(fileURLWithPath: "\(run)/\(folder)/model.safetensors"))
 }
 
 @Suite(.serialized, .tags(.slow))
@@ -73,7 +74,7 @@ struct TrainerTests {
     let first = Trainer(config: config, runDirectory: run, log: try TrainingLog(metricsPath: run + "/metrics.jsonl", quiet: true))
     first.stopAfterEpochs = 1
     _ = try first.run()
-    let runJSON = try Foundation.Data(contentsOf: URL(fileURLWithPath: run + "/run.json"))
+    let runJSON = try Data(contentsOf: URL(fileURLWithPath: run + "/run.json"))
     let metrics = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)
     // Without --resume or --overwrite the folder is refused, and nothing in it changes.
     var other = config
@@ -84,7 +85,7 @@ struct TrainerTests {
     } catch let e as TrainingError {
       #expect(e.description.contains("--resume") && e.description.contains("--overwrite"))
     }
-    #expect(try Foundation.Data(contentsOf: URL(fileURLWithPath: run + "/run.json")) == runJSON)
+    #expect(try Data(contentsOf: URL(fileURLWithPath: run + "/run.json")) == runJSON)
     #expect(try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8) == metrics)
     // --resume with a different batch size names the difference.
     do {
@@ -97,7 +98,7 @@ struct TrainerTests {
     _ = try Trainer(config: config, runDirectory: run, log: TrainingLog(metricsPath: run + "/metrics.jsonl", quiet: true)).run(resume: true)
     func steps() throws -> [Int] {
       try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").compactMap {
-        let r = try JSONSerialization.jsonObject(with: Foundation.Data($0.utf8)) as? [String: Any]
+        let r = try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         return r?["kind"] as? String == "step" ? r?["step"] as? Int : nil
       }
     }
@@ -172,7 +173,7 @@ struct TrainerTests {
     #expect(try modelBytes(straight) == modelBytes(resumed), "\(method): resumed weights differ")
     // metrics.jsonl has step and epoch records with the method's loss terms.
     let lines = try String(contentsOfFile: straight + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
-    let records = try lines.map { try JSONSerialization.jsonObject(with: Foundation.Data($0.utf8)) as! [String: Any] }
+    let records = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
     #expect(records.contains { $0["kind"] as? String == "epoch" && $0["val_auc"] != nil })
     #expect(records.contains { $0["kind"] as? String == "step" && $0["l_clip"] != nil })
   }

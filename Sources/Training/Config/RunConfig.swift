@@ -1,6 +1,6 @@
 import Fairness
 import CLIP
-import Data
+import Datasets
 import Foundation
 import NN
 import Support
@@ -233,7 +233,7 @@ extension RunConfig.CMACOptions {
 
 /// The JSON object in the file at `path` (a `what`, for errors).
 func readJSONObject(_ path: String, _ what: String) throws -> [String: Any] {
-  let data: Foundation.Data
+  let data: Data
   do { data = try readFile(path) } catch {
     throw TrainingError.file(path, "cannot read: \(error.localizedDescription)")
   }
@@ -245,7 +245,7 @@ func readJSONObject(_ path: String, _ what: String) throws -> [String: Any] {
 
 /// Decodes the JSON file at `path`; errors name the file, the key and what was wrong.
 public func decodeJSONFile<T: Decodable>(_ type: T.Type, _ path: String, _ what: String) throws -> T {
-  let data: Foundation.Data
+  let data: Data
   do { data = try readFile(path) } catch {
     throw TrainingError.file(path, "cannot read: \(error.localizedDescription)")
   }

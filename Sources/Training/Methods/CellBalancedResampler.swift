@@ -1,4 +1,4 @@
-import Data
+import Datasets
 import Support
 
 /// Resampling's sampler: every batch holds the same number of samples from each subgroup ×

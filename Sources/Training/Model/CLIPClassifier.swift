@@ -1,5 +1,5 @@
 import CLIP
-import Data
+import Datasets
 import Foundation
 import Support
 import NN

@@ -1,5 +1,5 @@
 import Fairness
-import Data
+import Datasets
 import Foundation
 import Tensor
 import Support

@@ -1,6 +1,6 @@
 import Fairness
 import CLIP
-import Data
+import Datasets
 import Foundation
 import NN
 import Tensor

@@ -1,5 +1,5 @@
 import Fairness
-import Data
+import Datasets
 import Foundation
 
 /// The datasets of a run: training and validation splits, subgroup ids, and class prompts.

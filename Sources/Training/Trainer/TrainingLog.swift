@@ -32,7 +32,7 @@ public final class TrainingLog {
   public func record(_ fields: [String: Any]) {
     guard let jsonl, let data = try? JSONSerialization.data(withJSONObject: fields.mapValues(Self.jsonSafe), options: [.sortedKeys]) else { return }
     jsonl.write(data)
-    jsonl.write(Foundation.Data("\n".utf8))
+    jsonl.write(Data("\n".utf8))
   }
 
   static func jsonSafe(_ v: Any) -> Any {
@@ -54,13 +54,13 @@ public final class TrainingLog {
     }
     guard let jsonl else { return }
     let kept = step == 0 ? [] : text.split(separator: "\n").filter { line in
-      guard let record = try? JSONSerialization.jsonObject(with: Foundation.Data(line.utf8)) as? [String: Any],
+      guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
             let s = record["step"] as? Int else { return false }
       return s <= step
     }
     do {
       try jsonl.truncate(atOffset: 0)
-      for line in kept { jsonl.write(Foundation.Data((line + "\n").utf8)) }
+      for line in kept { jsonl.write(Data((line + "\n").utf8)) }
     } catch {
       throw TrainingError.file(metricsPath, "cannot rewrite the log for the resumed run: \(error.localizedDescription)")
     }
@@ -83,16 +83,16 @@ public final class TrainingLog {
       lastDraw = Date()
       let width = 24, filled = Int(Double(width) * Double(step) / Double(max(total, 1)))
       let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-      FileHandle.standardError.write(Foundation.Data("\r\u{1B}[2K[\(bar)] \(text)".utf8))
+      FileHandle.standardError.write(Data("\r\u{1B}[2K[\(bar)] \(text)".utf8))
     } else if step % max(every, 1) == 0 || step == total {
-      FileHandle.standardError.write(Foundation.Data((text + "\n").utf8))
+      FileHandle.standardError.write(Data((text + "\n").utf8))
     }
   }
 
   /// A line that ends any bar in progress.
   public func line(_ text: String) {
     guard !quiet else { return }
-    FileHandle.standardError.write(Foundation.Data(((isTTY ? "\r\u{1B}[2K" : "") + text + "\n").utf8))
+    FileHandle.standardError.write(Data(((isTTY ? "\r\u{1B}[2K" : "") + text + "\n").utf8))
   }
 
   static func clock(_ seconds: Double) -> String {

@@ -7,7 +7,7 @@ import Training
 /// Any bytes as a CLIP `config.json` (then its parameter count), a `run.json` (then validated)
 /// and a study config.
 func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-  let bytes = Foundation.Data(UnsafeRawBufferPointer(start: data, count: size))
+  let bytes = Data(UnsafeRawBufferPointer(start: data, count: size))
   if let json = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any], let c = try? CLIPConfig(json: json) {
     _ = c.parameterCount
   }

@@ -2,7 +2,7 @@ import Fairness
 import Foundation
 import TestSupport
 import Testing
-@testable import Data
+@testable import Datasets
 
 @Suite struct LoaderTests {
   /// A header naming a column twice is refused with both positions (issue 24: a manifest with

@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
-@testable import Data
+@testable import Datasets
 
 /// Inputs the fuzzers (Scripts/fuzz) found, and the hostile sizes of the reliability issue:
 /// each is refused with an error naming the file, never a trap.

@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
-@testable import Data
+@testable import Datasets
 
 @Suite struct TransformTests {
   /// Resize against Pillow's `Image.resize` (antialiased bicubic / bilinear). FairMed follows

@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
-@testable import Data
+@testable import Datasets
 
 /// A synthetic dataset of `lesions` lesions (1–3 images each) over 4 groups with unequal sizes.
 func toyDataset(lesions: Int = 400, seed: UInt64 = 3) -> Dataset {

@@ -1,4 +1,5 @@
 import Dispatch
+import Datasets
 import Foundation
 import Support
 

@@ -29,7 +29,7 @@ public enum Npz {
       if let keys, !keys.contains(key) { continue }
       if excluding.contains(key) { continue }
       let limit = min(maxMemberBytes, max(1 << 20, member.compressedSize.multipliedReportingOverflow(by: expansion).partialValue))
-      let bytes: Foundation.Data
+      let bytes: Data
       do { bytes = try archive.read(member, limit: limit) } catch is ZipReader.TooLarge {
         throw DataError.decode(file: path, reason: "member '\(member.name)' expands past \(limit) bytes from \(member.compressedSize) "
           + "(limits: \(expansion)× its compressed size and \(maxMemberBytes) bytes; raise them with FAIRMED_MAX_NPZ_EXPANSION)")
@@ -49,7 +49,7 @@ public enum Npz {
 
   /// Writes arrays as an `.npz` (members `<key>.npy`), deflated when `compressed` (np.savez_compressed).
   public static func write(_ arrays: [(String, NpyArray)], to path: String, compressed: Bool = true) throws {
-    let archive = try Archive(data: Foundation.Data(), accessMode: .create)
+    let archive = try Archive(data: Data(), accessMode: .create)
     for (key, array) in arrays {
       let bytes = array.encoded()
       try archive.addEntry(with: key + ".npy", type: .file, uncompressedSize: Int64(bytes.count),

@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
-@testable import Data
+@testable import Datasets
 
 @Suite struct CodecTests {
   /// Decoders against Pillow's decoding of the same files (the JPEGs were written by Pillow's

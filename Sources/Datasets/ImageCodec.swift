@@ -8,7 +8,7 @@ public enum ImageCodec {
   public enum Format: Sendable { case jpeg, png }
 
   /// The format of an encoded buffer, or nil when it is neither JPEG nor PNG.
-  public static func format(of bytes: Foundation.Data) -> Format? {
+  public static func format(of bytes: Data) -> Format? {
     if bytes.count >= 3 && bytes[bytes.startIndex] == 0xFF && bytes[bytes.startIndex + 1] == 0xD8 { return .jpeg }
     let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47]
     if bytes.count >= 8 && bytes.prefix(4).elementsEqual(png) { return .png }
@@ -21,7 +21,7 @@ public enum ImageCodec {
   }
 
   /// Reads a whole file (missing or unreadable: an error naming it).
-  static func readFile(_ path: String) throws -> Foundation.Data {
+  static func readFile(_ path: String) throws -> Data {
     do { return try Support.readFile(path) } catch let e as FileReadError {
       throw FileManager.default.fileExists(atPath: path) ? DataError.decode(file: path, reason: e.reason) : DataError.missingFile(path)
     }
@@ -29,7 +29,7 @@ public enum ImageCodec {
 
   /// Decodes an in-memory JPEG or PNG; `name` appears in errors. `jpegScaleDenominator` (1, 2, 4, 8)
   /// asks libjpeg for a cheaper DCT-domain downscale (not used unless requested).
-  public static func decode(_ bytes: Foundation.Data, name: String = "<memory>",
+  public static func decode(_ bytes: Data, name: String = "<memory>",
                             jpegScaleDenominator: Int = 1) throws -> PixelImage {
     guard let format = format(of: bytes) else {
       throw DataError.decode(file: name, reason: "not a JPEG or PNG file")
@@ -84,7 +84,7 @@ public enum ImageCodec {
   }
 
   /// Width and height from a PNG's IHDR chunk, read before libpng allocates anything.
-  static func pngDeclaredSize(_ bytes: Foundation.Data) -> (Int, Int)? {
+  static func pngDeclaredSize(_ bytes: Data) -> (Int, Int)? {
     let b = [UInt8](bytes.prefix(24))
     guard b.count == 24, b[12...15].elementsEqual("IHDR".utf8) else { return nil }
     func be32(_ i: Int) -> Int { b[i...(i + 3)].reduce(0) { $0 << 8 | Int($1) } }
@@ -92,7 +92,7 @@ public enum ImageCodec {
   }
 
   /// Encodes a gray or RGB image as a baseline JPEG.
-  public static func encodeJPEG(_ image: PixelImage, quality: Int = 90) throws -> Foundation.Data {
+  public static func encodeJPEG(_ image: PixelImage, quality: Int = 90) throws -> Data {
     try encode(image) { p, outp, len, err in
       fm_jpeg_encode(p, Int32(image.width), Int32(image.height), Int32(image.channels),
                      Int32(quality), outp, len, err, 256)
@@ -100,7 +100,7 @@ public enum ImageCodec {
   }
 
   /// Encodes a gray or RGB image as PNG.
-  public static func encodePNG(_ image: PixelImage) throws -> Foundation.Data {
+  public static func encodePNG(_ image: PixelImage) throws -> Data {
     try encode(image) { p, outp, len, err in
       fm_png_encode(p, Int32(image.width), Int32(image.height), Int32(image.channels), outp, len, err, 256)
     }
@@ -110,7 +110,7 @@ public enum ImageCodec {
     _ image: PixelImage,
     _ call: (UnsafePointer<UInt8>, UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>,
              UnsafeMutablePointer<Int>, UnsafeMutablePointer<CChar>) -> Int32
-  ) throws -> Foundation.Data {
+  ) throws -> Data {
     var out: UnsafeMutablePointer<UInt8>? = nil
     var length = 0
     var err = [CChar](repeating: 0, count: 256)
@@ -121,7 +121,7 @@ public enum ImageCodec {
       throw DataError.decode(file: "<encode>", reason: cMessage(err))
     }
     defer { fm_free(buffer) }
-    return Foundation.Data(bytes: buffer, count: length)
+    return Data(bytes: buffer, count: length)
   }
 }
 

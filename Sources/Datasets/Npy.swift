@@ -25,12 +25,12 @@ public struct NpyArray: Sendable {
   /// Dimensions; `[]` for a 0-d scalar.
   public let shape: [Int]
   /// The raw element bytes, C order, little-endian.
-  public let raw: Foundation.Data
+  public let raw: Data
 
   public var count: Int { checkedProduct(shape) ?? 0 }
 
   /// Parses a whole `.npy` file's bytes; `name` appears in errors.
-  public init(bytes: Foundation.Data, name: String = "<npy>") throws {
+  public init(bytes: Data, name: String = "<npy>") throws {
     let b = [UInt8](bytes)
     func fail(_ why: String) -> DataError { .decode(file: name, reason: why) }
     guard b.count >= 10, b[0] == 0x93, Array(b[1...5]) == Array("NUMPY".utf8) else {
@@ -80,7 +80,7 @@ public struct NpyArray: Sendable {
   }
 
   /// An array from values (used by the writer and the synthetic generator).
-  public init(dtype: DType, shape: [Int], raw: Foundation.Data) {
+  public init(dtype: DType, shape: [Int], raw: Data) {
     precondition(raw.count == shape.reduce(1, *) * dtype.itemSize, "raw size does not match shape")
     self.dtype = dtype
     self.shape = shape
@@ -202,7 +202,7 @@ public struct NpyArray: Sendable {
   }
 
   /// Serialises as a version 1.0 `.npy` file.
-  public func encoded() -> Foundation.Data {
+  public func encoded() -> Data {
     let descr: String
     switch dtype {
     case .bool: descr = "|b1"
@@ -217,7 +217,7 @@ public struct NpyArray: Sendable {
     var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
     let total = 10 + header.utf8.count + 1
     header += String(repeating: " ", count: (64 - total % 64) % 64) + "\n"
-    var out = Foundation.Data([0x93] + Array("NUMPY".utf8) + [1, 0])
+    var out = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
     let hl = header.utf8.count
     out.append(contentsOf: [UInt8(hl & 0xFF), UInt8(hl >> 8)])
     out.append(contentsOf: Array(header.utf8))
@@ -228,22 +228,22 @@ public struct NpyArray: Sendable {
   /// A 0-d int64 scalar.
   public static func scalar(_ v: Int64) -> NpyArray {
     var x = v.littleEndian
-    return NpyArray(dtype: .int(bytes: 8), shape: [], raw: Foundation.Data(bytes: &x, count: 8))
+    return NpyArray(dtype: .int(bytes: 8), shape: [], raw: Data(bytes: &x, count: 8))
   }
 
   /// A 0-d float64 scalar.
   public static func scalar(_ v: Double) -> NpyArray {
     var x = v.bitPattern.littleEndian
-    return NpyArray(dtype: .float(bytes: 8), shape: [], raw: Foundation.Data(bytes: &x, count: 8))
+    return NpyArray(dtype: .float(bytes: 8), shape: [], raw: Data(bytes: &x, count: 8))
   }
 
   /// A 0-d unicode string (NumPy's `np.array("...")`, dtype `<U n`).
   public static func string(_ s: String) -> NpyArray {
     let scalars = Array(s.unicodeScalars)
-    var raw = Foundation.Data(capacity: max(1, scalars.count) * 4)
+    var raw = Data(capacity: max(1, scalars.count) * 4)
     for u in scalars {
       var v = u.value.littleEndian
-      raw.append(Foundation.Data(bytes: &v, count: 4))
+      raw.append(Data(bytes: &v, count: 4))
     }
     if scalars.isEmpty { raw.append(contentsOf: [0, 0, 0, 0]) }
     return NpyArray(dtype: .unicode(length: max(1, scalars.count)), shape: [], raw: raw)
@@ -252,6 +252,6 @@ public struct NpyArray: Sendable {
   /// A 2-D uint8 array from a gray image.
   public static func image(_ image: PixelImage) -> NpyArray {
     let shape = image.channels == 1 ? [image.height, image.width] : [image.height, image.width, image.channels]
-    return NpyArray(dtype: .uint(bytes: 1), shape: shape, raw: Foundation.Data(image.pixels))
+    return NpyArray(dtype: .uint(bytes: 1), shape: shape, raw: Data(image.pixels))
   }
 }

@@ -1,5 +1,6 @@
 import Fairness
 import Dispatch
+import Datasets
 import Foundation
 import Support
 
@@ -222,16 +223,5 @@ public enum SynthDerm {
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     try encoder.encode(config).write(to: URL(fileURLWithPath: "\(dir)/synth_config.json"))
     return records
-  }
-}
-
-/// First error from parallel work.
-final class ErrorSlot: @unchecked Sendable {
-  private let lock = NSLock()
-  private(set) var error: Error?
-  func set(_ e: Error) {
-    lock.lock()
-    if error == nil { error = e }
-    lock.unlock()
   }
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Every failure the Data module reports: each names the file (and row, for tables) at fault.
+/// Every failure the Datasets module reports: each names the file (and row, for tables) at fault.
 public enum DataError: Error, CustomStringConvertible, Equatable {
   /// An image or array could not be decoded.
   case decode(file: String, reason: String)

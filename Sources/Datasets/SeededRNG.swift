@@ -1,6 +1,6 @@
 import Support
 
-/// The Data module's generator: Support's `SplitMix64`, so every random choice in the Data
+/// The Datasets module's generator: Support's `SplitMix64`, so every random choice in the Datasets
 /// module (synthetic datasets, splits, samplers, augmentations) is reproducible from a seed,
 /// independently of thread scheduling. `SeededRNG(seed:stream:_:)` gives one item of a stream
 /// (e.g. epoch and sample); the distributions (`uniform`, `normal`, `bernoulli`, `categorical`,

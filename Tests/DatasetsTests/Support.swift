@@ -1,6 +1,6 @@
 import Foundation
 import TestSupport
-@testable import Data
+@testable import Datasets
 
 /// Copies a fixture folder into a temporary directory so a test can damage it.
 func copyOfFixture(_ relative: String) -> String {

@@ -1,7 +1,8 @@
 import Foundation
 import TestSupport
 import Testing
-@testable import Data
+import Datasets
+@testable import SyntheticData
 
 @Suite struct SynthTests {
   func small(_ n: Int = 1200) -> DermSynthConfig {

@@ -144,3 +144,15 @@ final class PrefetchQueue: @unchecked Sendable {
     }
   }
 }
+
+/// The first error of parallel work (loaders, renderers), kept under a lock.
+package final class ErrorSlot: @unchecked Sendable {
+  private let lock = NSLock()
+  package private(set) var error: Error?
+  package init() {}
+  package func set(_ e: Error) {
+    lock.lock()
+    if error == nil { error = e }
+    lock.unlock()
+  }
+}
