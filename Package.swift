@@ -1,7 +1,6 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-
 let package = Package(
   name: "FairMed",
   platforms: [.macOS(.v14)],
@@ -40,12 +39,15 @@ let package = Package(
     ),
     // Element-wise kernels with AVX2 + FMA chosen at run time (Swift builds for baseline x86-64).
     .target(name: "CVectorKernels", path: "Sources/CVectorKernels"),
-    .target(name: "Training", dependencies: ["Tensor", "NN", "CLIP", "Datasets", "Fairness", "Support", "Distributed"]),
+    .target(
+      name: "Training", dependencies: ["Tensor", "NN", "CLIP", "Datasets", "Fairness", "Support", "Distributed"]),
     // MPI (Open MPI or MPICH through pkg-config's `mpi`), only with the MPI trait.
     .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "mpi", providers: [.apt(["libopenmpi-dev"])]),
     // Distributed: the process world (rank, size, collectives) over MPI, or a one-process world.
     .target(name: "Distributed", dependencies: [.target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
-    .target(name: "Experiments", dependencies: ["Tensor", "Training", "Datasets", "SyntheticData", "Fairness", "Report", "Support"]),
+    .target(
+      name: "Experiments",
+      dependencies: ["Tensor", "Training", "Datasets", "SyntheticData", "Fairness", "Report", "Support"]),
     .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "Support", "TestSupport"]),
     .executableTarget(
       name: "fairmed",
@@ -64,9 +66,15 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    .executableTarget(name: "fairmed-bench", dependencies: ["Tensor", "NN", "CLIP", "Datasets", "Training", "Distributed"]),
+    .executableTarget(
+      name: "fairmed-bench", dependencies: ["Tensor", "NN", "CLIP", "Datasets", "Training", "Distributed"]),
     .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport", "CVectorKernels"]),
-    .testTarget(name: "TrainingTests", dependencies: ["Training", "Tensor", "NN", "CLIP", "Datasets", "SyntheticData", "Fairness", "Support", "Distributed", "TestSupport"], exclude: ["Fixtures"]),
+    .testTarget(
+      name: "TrainingTests",
+      dependencies: [
+        "Training", "Tensor", "NN", "CLIP", "Datasets", "SyntheticData", "Fairness", "Support", "Distributed",
+        "TestSupport",
+      ], exclude: ["Fixtures"]),
     // Fairness audit: standalone (Foundation only), never depends on the engine.
     .target(name: "Fairness", dependencies: ["Support"]),
     .target(name: "Report", dependencies: ["Fairness", "Support"]),
@@ -92,7 +100,9 @@ let package = Package(
     // transforms, samplers and splits. (Named so that `Data` stays Foundation's.)
     .target(
       name: "Datasets",
-      dependencies: ["CImageCodecs", "FairMedZlib", "Fairness", "Support", .product(name: "ZIPFoundation", package: "ZIPFoundation")]
+      dependencies: [
+        "CImageCodecs", "FairMedZlib", "Fairness", "Support", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+      ]
     ),
     .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Fairness", "TestSupport"], exclude: ["Fixtures"]),
     // SyntheticData: the synthetic dermatology and fundus benchmarks written in the datasets' layouts.
@@ -104,7 +114,9 @@ let package = Package(
     // zlib, for the gzipped OpenAI BPE vocabulary.
     .systemLibrary(name: "FairMedZlib", path: "Sources/FairMedZlib", providers: [.apt(["zlib1g-dev"])]),
     // CLIP: config, tokenizer, model, checkpoints (issue 3).
-    .target(name: "CLIP", dependencies: ["NN", "Tensor", "Support", "FairMedZlib"], resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]),
+    .target(
+      name: "CLIP", dependencies: ["NN", "Tensor", "Support", "FairMedZlib"],
+      resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]),
     .testTarget(name: "CLIPTests", dependencies: ["CLIP", "NN", "Tensor", "TestSupport"], exclude: ["Fixtures"]),
   ],
   // Every target builds in Swift 6 language mode with strict concurrency checking.

@@ -5,13 +5,15 @@ import Foundation
 import PackageDescription
 
 /// The FairMed checkout two folders up; SwiftPM names a path dependency after its folder.
-let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  .deletingLastPathComponent()
 let fairmed = root.lastPathComponent.lowercased()
 
 func target(_ name: String, _ products: [String]) -> Target {
   .executableTarget(
     name: name,
-    dependencies: ["FuzzShared", .product(name: "Support", package: fairmed)] + products.map { .product(name: $0, package: fairmed) })
+    dependencies: ["FuzzShared", .product(name: "Support", package: fairmed)]
+      + products.map { .product(name: $0, package: fairmed) })
 }
 
 let package = Package(

@@ -87,10 +87,15 @@ extension CLIPModel: CLIPBackbone {
 
   public func lastLayerPrefixes(_ k: Int) -> [String] {
     var out: [String] = []
-    for (tower, layers) in [("vision_model", config.vision.numHiddenLayers), ("text_model", config.text.numHiddenLayers)] {
+    for (tower, layers) in [
+      ("vision_model", config.vision.numHiddenLayers), ("text_model", config.text.numHiddenLayers),
+    ] {
       for l in max(0, layers - k)..<layers { out.append("\(tower).encoder.layers.\(l)") }
     }
-    return out + ["vision_model.post_layernorm", "text_model.final_layer_norm", "visual_projection", "text_projection", "logit_scale"]
+    return out + [
+      "vision_model.post_layernorm", "text_model.final_layer_norm", "visual_projection", "text_projection",
+      "logit_scale",
+    ]
   }
 
   public func pooledImage(_ pixels: Tensor) throws -> Tensor { try visionModel(pixels) }

@@ -17,8 +17,10 @@ public struct BertConfig: Sendable, Equatable {
   /// `cls_pooler` pooling).
   public var hasPooler: Bool
 
-  public init(vocabSize: Int, hiddenSize: Int, layers: Int, heads: Int, intermediateSize: Int, maxPositions: Int,
-              typeVocabSize: Int = 2, padTokenID: Int = 0, hasPooler: Bool = true) {
+  public init(
+    vocabSize: Int, hiddenSize: Int, layers: Int, heads: Int, intermediateSize: Int, maxPositions: Int,
+    typeVocabSize: Int = 2, padTokenID: Int = 0, hasPooler: Bool = true
+  ) {
     self.vocabSize = vocabSize
     self.hiddenSize = hiddenSize
     self.layers = layers
@@ -123,7 +125,9 @@ public final class BertModel: Module {
     case .clsLastHiddenState:
       return try h.narrow(axis: 1, start: 0, length: 1).reshaped([b, d])
     case .cls:
-      guard let pooler else { throw TensorError.invalidArgument("BERT text: cls_pooler needs pooler.dense, which the checkpoint lacks") }
+      guard let pooler else {
+        throw TensorError.invalidArgument("BERT text: cls_pooler needs pooler.dense, which the checkpoint lacks")
+      }
       return try pooler(h.narrow(axis: 1, start: 0, length: 1).reshaped([b, d])).tanh()
     case .mean:
       let weights = (0..<b).flatMap { bi -> [Float] in
@@ -147,7 +151,9 @@ public final class BertTextTower: Module {
   @Child("proj.0") private(set) var mlpProjectionIn: Linear? = nil
   @Child("proj.2") private(set) var mlpProjectionOut: Linear? = nil
 
-  init(_ c: BertConfig, outputDim: Int, pooling: BertPooling, projection: BertProjection, using g: inout SeededGenerator) {
+  init(
+    _ c: BertConfig, outputDim: Int, pooling: BertPooling, projection: BertProjection, using g: inout SeededGenerator
+  ) {
     self.pooling = pooling
     projectionKind = projection
     transformer = BertModel(c, using: &g)

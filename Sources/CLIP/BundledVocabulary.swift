@@ -25,14 +25,22 @@ extension CLIPTokenizer {
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     // Sorted here, not by JSONSerialization: its .sortedKeys sorts 49k keys with locale-aware
     // comparisons (seconds per save); code-point order is what Python's sort_keys gives.
-    let vocab = JSONValue.object(encoder.keys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
-      .map { ($0, JSONValue.integer(encoder[$0] ?? 0)) }).serialized(.oneLine) + "\n"
+    let vocab =
+      JSONValue.object(
+        encoder.keys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+          .map { ($0, JSONValue.integer(encoder[$0] ?? 0)) }
+      ).serialized(.oneLine) + "\n"
     try AtomicWrite.file(vocab, to: dir.appendingPathComponent("vocab.json").path)
     let merges = ranks.sorted { $0.value < $1.value }.map(\.key)
-    try AtomicWrite.file((["#version: 0.2"] + merges).joined(separator: "\n") + "\n", to: dir.appendingPathComponent("merges.txt").path)
+    try AtomicWrite.file(
+      (["#version: 0.2"] + merges).joined(separator: "\n") + "\n", to: dir.appendingPathComponent("merges.txt").path)
     let pad = decoder[padID] ?? "<|endoftext|>"
-    let special: [String: Any] = ["bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "pad_token": pad, "unk_token": "<|endoftext|>"]
-    func json(_ d: [String: Any]) throws -> Data { try JSONSerialization.data(withJSONObject: d, options: [.sortedKeys, .prettyPrinted]) }
+    let special: [String: Any] = [
+      "bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "pad_token": pad, "unk_token": "<|endoftext|>",
+    ]
+    func json(_ d: [String: Any]) throws -> Data {
+      try JSONSerialization.data(withJSONObject: d, options: [.sortedKeys, .prettyPrinted])
+    }
     try AtomicWrite.file(try json(special), to: dir.appendingPathComponent("special_tokens_map.json").path)
     let config: [String: Any] = special.merging([
       "tokenizer_class": "CLIPTokenizer", "model_max_length": contextLength, "do_lower_case": true, "errors": "replace",

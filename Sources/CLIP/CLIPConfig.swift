@@ -146,17 +146,21 @@ extension CLIPConfig {
   /// computed without building the model, to compare with a checkpoint before allocating.
   public var parameterCount: Int? {
     func block(_ w: Int, _ i: Int) -> Int? { try? checkedSum([4 * w, 4 * w * w, 4 * w, w * i, i, i * w, w]) }
-    guard let dims = try? checkedSum([vision.hiddenSize, vision.intermediateSize, text.hiddenSize, text.intermediateSize]),
-          dims < 1 << 26 else { return nil }
+    guard
+      let dims = try? checkedSum([vision.hiddenSize, vision.intermediateSize, text.hiddenSize, text.intermediateSize]),
+      dims < 1 << 26
+    else { return nil }
     let w = vision.hiddenSize, t = text.hiddenSize
     let grid = vision.patchSize > 0 ? min(vision.imageSize / vision.patchSize, 1 << 20) : 0
     func times(_ a: Int, _ b: Int) -> Int? { let (p, o) = a.multipliedReportingOverflow(by: b); return o ? nil : p }
     guard let vb = block(w, vision.intermediateSize), let tb = block(t, text.intermediateSize),
-          let vl = times(vb, vision.numHiddenLayers), let tl = times(tb, text.numHiddenLayers),
-          let pixels = times(vision.numChannels, vision.patchSize).flatMap({ times($0, vision.patchSize) }),
-          let patch = times(pixels, w),
-          let pos = times(grid * grid + 1, w), let tokens = times(text.vocabSize, t), let tpos = times(text.maxPositionEmbeddings, t),
-          let vp = times(w, projectionDim), let tp = times(t, projectionDim) else { return nil }
+      let vl = times(vb, vision.numHiddenLayers), let tl = times(tb, text.numHiddenLayers),
+      let pixels = times(vision.numChannels, vision.patchSize).flatMap({ times($0, vision.patchSize) }),
+      let patch = times(pixels, w),
+      let pos = times(grid * grid + 1, w), let tokens = times(text.vocabSize, t),
+      let tpos = times(text.maxPositionEmbeddings, t),
+      let vp = times(w, projectionDim), let tp = times(t, projectionDim)
+    else { return nil }
     return try? checkedSum([patch, w, pos, 2 * w, vl, 2 * w, vp, tokens, tpos, tl, 2 * t, tp, 1])
   }
 }
@@ -188,19 +192,26 @@ struct ConfigReader {
 
   mutating func object(_ d: [String: Any], _ key: String) -> [String: Any]? {
     guard let v = d[key] else { problems.append("missing \(key)"); return nil }
-    guard let o = v as? [String: Any] else { problems.append("\(key) must be an object, got \(jsonValueDescription(v))"); return nil }
+    guard let o = v as? [String: Any] else {
+      problems.append("\(key) must be an object, got \(jsonValueDescription(v))"); return nil
+    }
     return o
   }
 
   mutating func int(_ d: [String: Any], _ key: String, _ scope: String, default def: Int? = nil) -> Int {
     guard let v = d[key], !(v is NSNull) else {
       if let def { return def }
-      problems.append(d[key] == nil ? "missing \(scope)\(key)" : "\(scope)\(key) must be an integer of at most \(ConfigReader.maxDimension), got null")
+      problems.append(
+        d[key] == nil
+          ? "missing \(scope)\(key)"
+          : "\(scope)\(key) must be an integer of at most \(ConfigReader.maxDimension), got null")
       return 0
     }
     guard let n = v as? NSNumber, !isJSONBoolean(v), n.doubleValue == n.doubleValue.rounded(),
-          abs(n.doubleValue) <= Double(ConfigReader.maxDimension) else {
-      problems.append("\(scope)\(key) must be an integer of at most \(ConfigReader.maxDimension), got \(jsonValueDescription(v))")
+      abs(n.doubleValue) <= Double(ConfigReader.maxDimension)
+    else {
+      problems.append(
+        "\(scope)\(key) must be an integer of at most \(ConfigReader.maxDimension), got \(jsonValueDescription(v))")
       return def ?? 0
     }
     return n.intValue
@@ -250,19 +261,24 @@ struct ConfigReader {
       c.bosTokenID = int(d, "bos_token_id", s, default: 49406)
       c.padTokenID = int(d, "pad_token_id", s, default: 1)
       if c.vocabSize <= 0 { problems.append("\(s)vocab_size must be positive, got \(c.vocabSize)") }
-      if c.maxPositionEmbeddings < 2 { problems.append("\(s)max_position_embeddings must be ≥ 2, got \(c.maxPositionEmbeddings)") }
+      if c.maxPositionEmbeddings < 2 {
+        problems.append("\(s)max_position_embeddings must be ≥ 2, got \(c.maxPositionEmbeddings)")
+      }
       for (k, id) in [("eos_token_id", c.eosTokenID), ("bos_token_id", c.bosTokenID), ("pad_token_id", c.padTokenID)]
       where c.vocabSize > 0 && !(0..<c.vocabSize).contains(id) {
         problems.append("\(s)\(k) \(id) is outside the vocabulary (0..<\(c.vocabSize))")
       }
     }
     if present {
-      for (k, v) in [("hidden_size", c.hiddenSize), ("intermediate_size", c.intermediateSize),
-                     ("num_attention_heads", c.numAttentionHeads), ("num_hidden_layers", c.numHiddenLayers)] where v <= 0 {
+      for (k, v) in [
+        ("hidden_size", c.hiddenSize), ("intermediate_size", c.intermediateSize),
+        ("num_attention_heads", c.numAttentionHeads), ("num_hidden_layers", c.numHiddenLayers),
+      ] where v <= 0 {
         problems.append("\(s)\(k) must be positive, got \(v)")
       }
       if c.numAttentionHeads > 0 && c.hiddenSize % c.numAttentionHeads != 0 {
-        problems.append("\(s)hidden_size \(c.hiddenSize) is not divisible by num_attention_heads \(c.numAttentionHeads)")
+        problems.append(
+          "\(s)hidden_size \(c.hiddenSize) is not divisible by num_attention_heads \(c.numAttentionHeads)")
       }
     }
     if let drop = d["attention_dropout"] as? NSNumber, drop.doubleValue != 0 {

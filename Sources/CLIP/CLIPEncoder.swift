@@ -60,12 +60,15 @@ public final class CLIPEncoder: Module {
     let fcStd = 1 / (2 * d).squareRoot() * factor
     var layers: [EncoderLayer] = []
     for _ in 0..<c.numHiddenLayers {
-      let attn = MultiHeadAttention(dim: c.hiddenSize, heads: c.numAttentionHeads, inStd: inStd, outStd: outStd, using: &g)
-      let mlp = MLP(dim: c.hiddenSize, hidden: c.intermediateSize, activation: c.hiddenAct,
-                    fc1Std: fcStd, fc2Std: inStd, using: &g)
-      layers.append(EncoderLayer(
-        layerNorm1: LayerNorm(c.hiddenSize, eps: c.layerNormEps), selfAttn: attn,
-        layerNorm2: LayerNorm(c.hiddenSize, eps: c.layerNormEps), mlp: mlp))
+      let attn = MultiHeadAttention(
+        dim: c.hiddenSize, heads: c.numAttentionHeads, inStd: inStd, outStd: outStd, using: &g)
+      let mlp = MLP(
+        dim: c.hiddenSize, hidden: c.intermediateSize, activation: c.hiddenAct,
+        fc1Std: fcStd, fc2Std: inStd, using: &g)
+      layers.append(
+        EncoderLayer(
+          layerNorm1: LayerNorm(c.hiddenSize, eps: c.layerNormEps), selfAttn: attn,
+          layerNorm2: LayerNorm(c.hiddenSize, eps: c.layerNormEps), mlp: mlp))
     }
     self.layers = ModuleList(layers)
   }

@@ -21,7 +21,8 @@ public enum CLIPLoss {
   public static func contrastivePerSample(images: Tensor, texts: Tensor, logitScale: Tensor) throws -> Tensor {
     let n = images.shape.first ?? 0
     guard images.rank == 2, texts.rank == 2, texts.shape[0] == n else {
-      throw TensorError.invalidArgument("CLIP contrastive loss: need as many texts as images, got \(images.shape) and \(texts.shape)")
+      throw TensorError.invalidArgument(
+        "CLIP contrastive loss: need as many texts as images, got \(images.shape) and \(texts.shape)")
     }
     let z = try matmul(images, texts, transposeB: true) * temperature(logitScale)
     let diagonal = Array(0..<n)

@@ -25,10 +25,12 @@ public final class CLIPModel: Module {
     let f = config.initializerFactor
     visionModel = CLIPVisionTransformer(config.vision, range: config.initializerRange, factor: f, using: &g)
     textModel = CLIPTextTransformer(config.text, factor: f, using: &g)
-    visualProjection = Linear(config.vision.hiddenSize, config.projectionDim, bias: false,
-                              std: 1 / Float(config.vision.hiddenSize).squareRoot() * f, using: &g)
-    textProjection = Linear(config.text.hiddenSize, config.projectionDim, bias: false,
-                            std: 1 / Float(config.text.hiddenSize).squareRoot() * f, using: &g)
+    visualProjection = Linear(
+      config.vision.hiddenSize, config.projectionDim, bias: false,
+      std: 1 / Float(config.vision.hiddenSize).squareRoot() * f, using: &g)
+    textProjection = Linear(
+      config.text.hiddenSize, config.projectionDim, bias: false,
+      std: 1 / Float(config.text.hiddenSize).squareRoot() * f, using: &g)
     logitScale = Tensor(scalar: config.logitScaleInitValue).requiringGrad()
     if seed == nil {  // ones and scalars that are not drawn (layer norms, logit_scale) start at 0 too
       for (_, t) in namedParameters() { t.pointer.update(repeating: 0, count: t.count) }

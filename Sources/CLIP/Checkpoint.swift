@@ -36,8 +36,10 @@ extension CLIPModel {
       return total.addingReportingOverflow(n).overflow ? Int.max : total + n
     }
     guard let needed = config.parameterCount, needed <= stored else {
-      throw CLIPFileError(file: file, "describes \(config.parameterCount.map(String.init) ?? "more than 2^63") parameters, "
-        + "but \(source.sourceDescription) holds \(stored) values: the config does not belong to these weights")
+      throw CLIPFileError(
+        file: file,
+        "describes \(config.parameterCount.map(String.init) ?? "more than 2^63") parameters, "
+          + "but \(source.sourceDescription) holds \(stored) values: the config does not belong to these weights")
     }
   }
 
@@ -50,7 +52,8 @@ extension CLIPModel {
   /// wrong-shape tensor is reported in one ``StateDictError``.
   public func loadWeights(_ source: TensorSource) throws {
     let names = namedParameters().map(\.path)
-    let view: TensorSource = OpenAINamingSource.matches(source.shapes.keys)
+    let view: TensorSource =
+      OpenAINamingSource.matches(source.shapes.keys)
       ? OpenAINamingSource(base: source, hfNames: names) : source
     try load(from: FilteredSource(base: view, drop: Self.savedBuffers))
   }
@@ -68,7 +71,8 @@ extension CLIPModel {
       try save(safetensors: dir.appendingPathComponent("model.safetensors").path, metadata: ["format": "pt"])
     case let .openCLIP(configBytes):
       try AtomicWrite.file(configBytes, to: dir.appendingPathComponent("open_clip_config.json").path)
-      try Safetensors.write(openAIStateDict(), metadata: ["format": "pt"], to: dir.appendingPathComponent(format.weightsFile).path)
+      try Safetensors.write(
+        openAIStateDict(), metadata: ["format": "pt"], to: dir.appendingPathComponent(format.weightsFile).path)
     }
   }
 
@@ -83,8 +87,9 @@ extension CLIPModel {
     let index = dir.appendingPathComponent("model.safetensors.index.json").path
     if fm.fileExists(atPath: index) {
       guard let data = try? readFile(index),
-            let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let map = obj["weight_map"] as? [String: String] else {
+        let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+        let map = obj["weight_map"] as? [String: String]
+      else {
         throw CLIPFileError(file: index, "no weight_map object")
       }
       let shards = Set(map.values).sorted()
@@ -92,7 +97,10 @@ extension CLIPModel {
     }
     let all = ((try? fm.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.hasSuffix(".safetensors") }
     guard all.count == 1 else {
-      throw CLIPFileError(file: dir.path, all.isEmpty ? "no .safetensors weights" : "several .safetensors files and no model.safetensors: \(all.sorted())")
+      throw CLIPFileError(
+        file: dir.path,
+        all.isEmpty ? "no .safetensors weights" : "several .safetensors files and no model.safetensors: \(all.sorted())"
+      )
     }
     return try SafetensorsFile(path: dir.appendingPathComponent(all[0]).path)
   }
@@ -103,7 +111,9 @@ struct FilteredSource: TensorSource {
   let base: TensorSource
   let drop: Set<String>
   var shapes: [String: [Int]] { base.shapes.filter { !drop.contains($0.key) } }
-  func read(_ name: String, into destination: UnsafeMutablePointer<Float>) throws { try base.read(name, into: destination) }
+  func read(_ name: String, into destination: UnsafeMutablePointer<Float>) throws {
+    try base.read(name, into: destination)
+  }
   var sourceDescription: String { base.sourceDescription }
 }
 
@@ -124,16 +134,24 @@ extension CLIPTokenizer {
     } else if config.text.vocabSize == 49408 {
       try self.init(bpeGzip: CLIPTokenizer.bundledVocabularyPath, padID: nil)
     } else {
-      throw CLIPFileError(file: modelDirectory, "no vocab.json + merges.txt, and the model's \(config.text.vocabSize)-token vocabulary is not OpenAI's")
+      throw CLIPFileError(
+        file: modelDirectory,
+        "no vocab.json + merges.txt, and the model's \(config.text.vocabSize)-token vocabulary is not OpenAI's")
     }
-    let source = fm.fileExists(atPath: vocab) ? vocab : fm.fileExists(atPath: gz) ? gz : CLIPTokenizer.bundledVocabularyPath
+    let source =
+      fm.fileExists(atPath: vocab) ? vocab : fm.fileExists(atPath: gz) ? gz : CLIPTokenizer.bundledVocabularyPath
     guard encoder.count <= config.text.vocabSize else {
-      throw CLIPFileError(file: source, "has \(encoder.count) tokens, the model's embedding table only \(config.text.vocabSize) (text vocab_size)")
+      throw CLIPFileError(
+        file: source,
+        "has \(encoder.count) tokens, the model's embedding table only \(config.text.vocabSize) (text vocab_size)")
     }
     // Every id the tokenizer can emit must index the embedding table (a sparse vocab.json can
     // pass the count check with an id past the end).
     if let bad = encoder.first(where: { $0.value < 0 || $0.value >= config.text.vocabSize }) {
-      throw CLIPFileError(file: source, "gives token \(bad.key.debugDescription) the id \(bad.value), outside the model's embedding table of \(config.text.vocabSize) rows (ids 0…\(config.text.vocabSize - 1))")
+      throw CLIPFileError(
+        file: source,
+        "gives token \(bad.key.debugDescription) the id \(bad.value), outside the model's embedding table of \(config.text.vocabSize) rows (ids 0…\(config.text.vocabSize - 1))"
+      )
     }
     contextLength = config.text.maxPositionEmbeddings
   }

@@ -29,10 +29,15 @@ public enum CLIPFolder {
     let fm = FileManager.default
     let openCLIPConfig = path + "/open_clip_config.json"
     // Hub folders often hold both layouts; open_clip's is used unless only the HF weights are there.
-    let hfOnly = fm.fileExists(atPath: path + "/config.json") && !openCLIPWeights.contains { fm.fileExists(atPath: path + "/" + $0) }
-    if fm.fileExists(atPath: openCLIPConfig) && !hfOnly { return try loadOpenCLIP(path, config: OpenCLIPConfig(contentsOf: openCLIPConfig)) }
+    let hfOnly =
+      fm.fileExists(atPath: path + "/config.json")
+      && !openCLIPWeights.contains { fm.fileExists(atPath: path + "/" + $0) }
+    if fm.fileExists(atPath: openCLIPConfig) && !hfOnly {
+      return try loadOpenCLIP(path, config: OpenCLIPConfig(contentsOf: openCLIPConfig))
+    }
     let model = try CLIPModel(directory: path)
-    return LoadedCLIP(model: model, tokenizer: try CLIPTokenizer(modelDirectory: path, config: model.config), preprocess: nil)
+    return LoadedCLIP(
+      model: model, tokenizer: try CLIPTokenizer(modelDirectory: path, config: model.config), preprocess: nil)
   }
 
   /// Opens `path` as a state dict: safetensors, or a PyTorch checkpoint through the restricted unpickler.
@@ -43,8 +48,10 @@ public enum CLIPFolder {
   static func loadStateDictFile(_ path: String) throws -> LoadedCLIP {
     let source = try tensorSource(path)
     guard OpenAINamingSource.matches(source.shapes.keys) else {
-      throw CLIPFileError(file: path, "is not an OpenAI/open_clip CLIP state dict (no visual.conv1.weight or token_embedding.weight); "
-        + "give the folder with its config instead")
+      throw CLIPFileError(
+        file: path,
+        "is not an OpenAI/open_clip CLIP state dict (no visual.conv1.weight or token_embedding.weight); "
+          + "give the folder with its config instead")
     }
     let config = try CLIPConfig.inferred(fromOpenAI: source.shapes, source: source.sourceDescription)
     try CLIPModel.checkFits(config, source, file: path)
@@ -55,7 +62,9 @@ public enum CLIPFolder {
   }
 
   static func loadOpenCLIP(_ dir: String, config: OpenCLIPConfig) throws -> LoadedCLIP {
-    guard let weights = openCLIPWeights.map({ dir + "/" + $0 }).first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+    guard
+      let weights = openCLIPWeights.map({ dir + "/" + $0 }).first(where: { FileManager.default.fileExists(atPath: $0) })
+    else {
       throw CLIPFileError(file: dir, "has open_clip_config.json but no \(openCLIPWeights.joined(separator: " or "))")
     }
     let source = try tensorSource(weights)
@@ -65,15 +74,21 @@ public enum CLIPFolder {
       let model = CLIPModel(config: clip, seed: nil)
       model.format = .openCLIP(config: config.bytes)
       try model.loadWeights(source)
-      return LoadedCLIP(model: model, tokenizer: try CLIPTokenizer(modelDirectory: dir, config: clip), preprocess: config.preprocess)
+      return LoadedCLIP(
+        model: model, tokenizer: try CLIPTokenizer(modelDirectory: dir, config: clip), preprocess: config.preprocess)
     case let .timmBert(settings):
-      let tokenizer = try WordPieceTokenizer(directory: dir, contextLength: settings.contextLength ?? 77, cleaning: .openCLIP)
-      let (vision, text) = try OpenCLIPModel.shapes(from: source, directory: dir, settings: settings, padTokenID: tokenizer.padID)
+      let tokenizer = try WordPieceTokenizer(
+        directory: dir, contextLength: settings.contextLength ?? 77, cleaning: .openCLIP)
+      let (vision, text) = try OpenCLIPModel.shapes(
+        from: source, directory: dir, settings: settings, padTokenID: tokenizer.padID)
       guard tokenizer.vocabulary.count <= text.vocabSize else {
-        throw CLIPFileError(file: dir + "/vocab.txt", "has \(tokenizer.vocabulary.count) tokens, the model's BERT only \(text.vocabSize)")
+        throw CLIPFileError(
+          file: dir + "/vocab.txt", "has \(tokenizer.vocabulary.count) tokens, the model's BERT only \(text.vocabSize)")
       }
       guard tokenizer.contextLength <= text.maxPositions else {
-        throw CLIPFileError(file: config.file, "text_cfg.context_length \(tokenizer.contextLength) exceeds the BERT's \(text.maxPositions) positions")
+        throw CLIPFileError(
+          file: config.file,
+          "text_cfg.context_length \(tokenizer.contextLength) exceeds the BERT's \(text.maxPositions) positions")
       }
       let model = OpenCLIPModel(vision: vision, text: text, settings: settings, configBytes: config.bytes, seed: nil)
       try model.loadWeights(source)

@@ -14,11 +14,13 @@ public enum ModelPresets {
     case "small": (vw, vl, vh, tw, tl, th, proj) = (192, 6, 3, 128, 4, 4, 128)
     default: return nil
     }
-    var vision = CLIPTowerConfig(hiddenSize: vw, intermediateSize: 4 * vw, numAttentionHeads: vh, numHiddenLayers: vl,
+    var vision = CLIPTowerConfig(
+      hiddenSize: vw, intermediateSize: 4 * vw, numAttentionHeads: vh, numHiddenLayers: vl,
       hiddenAct: .quickGELU, layerNormEps: 1e-5)
     vision.imageSize = imageSize
     vision.patchSize = 8
-    var text = CLIPTowerConfig(hiddenSize: tw, intermediateSize: 4 * tw, numAttentionHeads: th, numHiddenLayers: tl,
+    var text = CLIPTowerConfig(
+      hiddenSize: tw, intermediateSize: 4 * tw, numAttentionHeads: th, numHiddenLayers: tl,
       hiddenAct: .quickGELU, layerNormEps: 1e-5)
     text.maxPositionEmbeddings = contextLength
     return CLIPConfig(vision: vision, text: text, projectionDim: proj)

@@ -45,7 +45,8 @@ public struct OpenAINamingSource: TensorSource {
       }
     }
     // Unused OpenAI tensors keep their names, so the loader reports them as unexpected.
-    for (name, s) in baseShapes where !used.contains(name) && !Self.ignorable.contains(name) && !name.hasSuffix(".attn_mask") {
+    for (name, s) in baseShapes
+    where !used.contains(name) && !Self.ignorable.contains(name) && !name.hasSuffix(".attn_mask") {
       shapes[name] = s
     }
     self.mapping = mapping
@@ -96,15 +97,18 @@ public struct OpenAINamingSource: TensorSource {
     let parts = hf.split(separator: ".").map(String.init)
     // {text_model|vision_model}.encoder.layers.<i>.<module...>.<weight|bias>
     guard parts.count >= 6, parts[1] == "encoder", parts[2] == "layers",
-          let tower = ["text_model": "", "vision_model": "visual."][parts[0]] else { return nil }
+      let tower = ["text_model": "", "vision_model": "visual."][parts[0]]
+    else { return nil }
     let block = "\(tower)transformer.resblocks.\(parts[3])."
     let rest = parts[4...].joined(separator: ".")
     let p = parts.last!
     for (i, x) in ["q", "k", "v"].enumerated() where rest == "self_attn.\(x)_proj.\(p)" {
       return (block + "attn.in_proj_\(p)", .third(i))
     }
-    let renames = ["self_attn.out_proj": "attn.out_proj", "layer_norm1": "ln_1", "layer_norm2": "ln_2",
-                   "mlp.fc1": "mlp.c_fc", "mlp.fc2": "mlp.c_proj"]
+    let renames = [
+      "self_attn.out_proj": "attn.out_proj", "layer_norm1": "ln_1", "layer_norm2": "ln_2",
+      "mlp.fc1": "mlp.c_fc", "mlp.fc2": "mlp.c_proj",
+    ]
     let module = parts[4..<(parts.count - 1)].joined(separator: ".")
     guard let m = renames[module] else { return nil }
     return (block + m + "." + p, .same)
@@ -119,14 +123,17 @@ extension CLIPModel {
     var stacked: [String: [Int: Tensor]] = [:]
     for (hf, t) in namedParameters() {
       guard let (name, transform) = OpenAINamingSource.openAIName(hf) else {
-        throw SafetensorsError(file: "open_clip export", tensor: hf, "has no open_clip name (LoRA adapters are saved separately)")
+        throw SafetensorsError(
+          file: "open_clip export", tensor: hf, "has no open_clip name (LoRA adapters are saved separately)")
       }
       switch transform {
       case .same: out.append((name, t))
       case .transpose: out.append((name, try t.transposed(0, 1)))
       case let .third(k):
         stacked[name, default: [:]][k] = t
-        if let parts = stacked[name], parts.count == 3 { out.append((name, try concat((0..<3).compactMap { parts[$0] }, axis: 0))) }
+        if let parts = stacked[name], parts.count == 3 {
+          out.append((name, try concat((0..<3).compactMap { parts[$0] }, axis: 0)))
+        }
       }
     }
     return out
@@ -136,27 +143,35 @@ extension CLIPModel {
 extension CLIPConfig {
   /// Infers the architecture from OpenAI-named tensor shapes, as open_clip does (heads =
   /// width / 64; activation quick_gelu, the OpenAI models' — pass another for open_clip ones).
-  public static func inferred(fromOpenAI shapes: [String: [Int]], activation: Activation = .quickGELU,
-                              source: String = "checkpoint") throws -> CLIPConfig {
+  public static func inferred(
+    fromOpenAI shapes: [String: [Int]], activation: Activation = .quickGELU,
+    source: String = "checkpoint"
+  ) throws -> CLIPConfig {
     func shape(_ n: String) throws -> [Int] {
-      guard let s = shapes[n] else { throw CLIPConfigError(file: source, problems: ["cannot infer the config: no \(n)"]) }
+      guard let s = shapes[n] else {
+        throw CLIPConfigError(file: source, problems: ["cannot infer the config: no \(n)"])
+      }
       return s
     }
     func layers(_ prefix: String) -> Int {
-      Set(shapes.keys.compactMap { k -> Int? in
-        guard k.hasPrefix(prefix) else { return nil }
-        return Int(k.dropFirst(prefix.count).prefix { $0 != "." })
-      }).count
+      Set(
+        shapes.keys.compactMap { k -> Int? in
+          guard k.hasPrefix(prefix) else { return nil }
+          return Int(k.dropFirst(prefix.count).prefix { $0 != "." })
+        }
+      ).count
     }
     let conv = try shape("visual.conv1.weight"), vpos = try shape("visual.positional_embedding")
     let vfc = try shape("visual.transformer.resblocks.0.mlp.c_fc.weight")
     let tok = try shape("token_embedding.weight"), tpos = try shape("positional_embedding")
     let tfc = try shape("transformer.resblocks.0.mlp.c_fc.weight"), proj = try shape("text_projection")
     let grid = Int(Double(vpos[0] - 1).squareRoot().rounded())
-    let vision = CLIPTowerConfig(hiddenSize: conv[0], intermediateSize: vfc[0], numAttentionHeads: max(conv[0] / 64, 1),
+    let vision = CLIPTowerConfig(
+      hiddenSize: conv[0], intermediateSize: vfc[0], numAttentionHeads: max(conv[0] / 64, 1),
       numHiddenLayers: layers("visual.transformer.resblocks."), hiddenAct: activation, layerNormEps: 1e-5,
       imageSize: grid * conv[2], patchSize: conv[2], numChannels: conv[1])
-    let text = CLIPTowerConfig(hiddenSize: tok[1], intermediateSize: tfc[0], numAttentionHeads: max(tok[1] / 64, 1),
+    let text = CLIPTowerConfig(
+      hiddenSize: tok[1], intermediateSize: tfc[0], numAttentionHeads: max(tok[1] / 64, 1),
       numHiddenLayers: layers("transformer.resblocks."), hiddenAct: activation, layerNormEps: 1e-5,
       maxPositionEmbeddings: tpos[0], vocabSize: tok[0], eosTokenID: tok[0] - 1, padTokenID: tok[0] - 1,
       bosTokenID: tok[0] - 2)

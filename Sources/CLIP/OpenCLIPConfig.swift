@@ -37,7 +37,8 @@ public struct OpenCLIPConfig {
     file = path
     do { bytes = try readFile(path) } catch { throw CLIPConfigError(file: path, problems: ["cannot read the file"]) }
     guard let root = (try? JSONSerialization.jsonObject(with: bytes)) as? [String: Any],
-          let model = root["model_cfg"] as? [String: Any] else {
+      let model = root["model_cfg"] as? [String: Any]
+    else {
       throw CLIPConfigError(file: path, problems: ["not a JSON object with a model_cfg object"])
     }
     var r = ConfigReader(problems: [])
@@ -57,20 +58,28 @@ public struct OpenCLIPConfig {
 
   /// open_clip's own `CLIP`: `vision_cfg` (width, layers, head_width, mlp_ratio, patch_size,
   /// image_size) and `text_cfg` (width, heads, layers, context_length, vocab_size).
-  static func native(_ model: [String: Any], _ v: [String: Any], _ t: [String: Any], embedDim: Int, reader r: inout ConfigReader) -> CLIPConfig {
+  static func native(
+    _ model: [String: Any], _ v: [String: Any], _ t: [String: Any], embedDim: Int, reader r: inout ConfigReader
+  ) -> CLIPConfig {
     let unsupported: [(String, [String: Any], (Any) -> Bool)] = [
-      ("vision_cfg.ls_init_value", v, { !($0 is NSNull) }), ("vision_cfg.attentional_pool", v, { ($0 as? Bool) == true }),
-      ("vision_cfg.no_ln_pre", v, { ($0 as? Bool) == true }), ("vision_cfg.final_ln_after_pool", v, { ($0 as? Bool) == true }),
-      ("vision_cfg.pool_type", v, { ($0 as? String) != "tok" }), ("vision_cfg.pos_embed_type", v, { ($0 as? String) != "learnable" }),
+      ("vision_cfg.ls_init_value", v, { !($0 is NSNull) }),
+      ("vision_cfg.attentional_pool", v, { ($0 as? Bool) == true }),
+      ("vision_cfg.no_ln_pre", v, { ($0 as? Bool) == true }),
+      ("vision_cfg.final_ln_after_pool", v, { ($0 as? Bool) == true }),
+      ("vision_cfg.pool_type", v, { ($0 as? String) != "tok" }),
+      ("vision_cfg.pos_embed_type", v, { ($0 as? String) != "learnable" }),
       ("text_cfg.pool_type", t, { ($0 as? String) != "argmax" }), ("text_cfg.ls_init_value", t, { !($0 is NSNull) }),
       ("text_cfg.proj_bias", t, { ($0 as? Bool) == true }), ("text_cfg.no_causal_mask", t, { ($0 as? Bool) == true }),
       ("text_cfg.embed_cls", t, { ($0 as? Bool) == true }), ("vision_cfg.layers", v, { $0 is [Any] }),
     ]
     for (key, d, bad) in unsupported {
-      if let value = d[String(key.split(separator: ".")[1])], bad(value) { r.problems.append("\(key) \(value) is not supported") }
+      if let value = d[String(key.split(separator: ".")[1])], bad(value) {
+        r.problems.append("\(key) \(value) is not supported")
+      }
     }
     let act: Activation = (model["quick_gelu"] as? Bool) == true ? .quickGELU : .gelu
-    let vw = r.int(v, "width", "vision_cfg.", default: 768), headWidth = r.int(v, "head_width", "vision_cfg.", default: 64)
+    let vw = r.int(v, "width", "vision_cfg.", default: 768),
+      headWidth = r.int(v, "head_width", "vision_cfg.", default: 64)
     let patch = r.int(v, "patch_size", "vision_cfg.", default: 16)
     // image_size is a number or an [h, w] pair, which must be square.
     var image = 224
@@ -83,46 +92,73 @@ public struct OpenCLIPConfig {
       image = r.int(v, "image_size", "vision_cfg.", default: 224)
     }
     let vMLP = Double(vw) * ((v["mlp_ratio"] as? NSNumber)?.doubleValue ?? 4)
-    var vision = CLIPTowerConfig(hiddenSize: vw, intermediateSize: Int(vMLP), numAttentionHeads: headWidth > 0 ? vw / headWidth : 0,
+    var vision = CLIPTowerConfig(
+      hiddenSize: vw, intermediateSize: Int(vMLP), numAttentionHeads: headWidth > 0 ? vw / headWidth : 0,
       numHiddenLayers: r.int(v, "layers", "vision_cfg.", default: 12), hiddenAct: act, layerNormEps: 1e-5)
     vision.patchSize = patch
     vision.imageSize = image
     let tw = r.int(t, "width", "text_cfg.", default: 512), vocab = r.int(t, "vocab_size", "text_cfg.", default: 49408)
-    var text = CLIPTowerConfig(hiddenSize: tw, intermediateSize: Int(Double(tw) * ((t["mlp_ratio"] as? NSNumber)?.doubleValue ?? 4)),
-      numAttentionHeads: r.int(t, "heads", "text_cfg.", default: 8), numHiddenLayers: r.int(t, "layers", "text_cfg.", default: 12),
+    var text = CLIPTowerConfig(
+      hiddenSize: tw, intermediateSize: Int(Double(tw) * ((t["mlp_ratio"] as? NSNumber)?.doubleValue ?? 4)),
+      numAttentionHeads: r.int(t, "heads", "text_cfg.", default: 8),
+      numHiddenLayers: r.int(t, "layers", "text_cfg.", default: 12),
       hiddenAct: act, layerNormEps: 1e-5)
     text.maxPositionEmbeddings = r.int(t, "context_length", "text_cfg.", default: 77)
     text.vocabSize = vocab
     text.eosTokenID = vocab - 1
     text.bosTokenID = vocab - 2
     text.padTokenID = 0
-    for (name, x) in [("vision_cfg.width", vw), ("vision_cfg.head_width", headWidth), ("text_cfg.width", tw), ("embed_dim", embedDim), ("vision_cfg.patch_size", patch)] where x <= 0 {
+    for (name, x) in [
+      ("vision_cfg.width", vw), ("vision_cfg.head_width", headWidth), ("text_cfg.width", tw), ("embed_dim", embedDim),
+      ("vision_cfg.patch_size", patch),
+    ] where x <= 0 {
       r.problems.append("\(name) must be positive, got \(x)")
     }
-    if headWidth > 0, vw % headWidth != 0 { r.problems.append("vision_cfg.width \(vw) is not a multiple of head_width \(headWidth)") }
-    if patch > 0, image % patch != 0 { r.problems.append("vision_cfg.image_size \(image) is not a multiple of patch_size \(patch)") }
-    if text.numAttentionHeads > 0, tw % text.numAttentionHeads != 0 { r.problems.append("text_cfg.width \(tw) is not divisible by heads \(text.numAttentionHeads)") }
+    if headWidth > 0, vw % headWidth != 0 {
+      r.problems.append("vision_cfg.width \(vw) is not a multiple of head_width \(headWidth)")
+    }
+    if patch > 0, image % patch != 0 {
+      r.problems.append("vision_cfg.image_size \(image) is not a multiple of patch_size \(patch)")
+    }
+    if text.numAttentionHeads > 0, tw % text.numAttentionHeads != 0 {
+      r.problems.append("text_cfg.width \(tw) is not divisible by heads \(text.numAttentionHeads)")
+    }
     return CLIPConfig(vision: vision, text: text, projectionDim: max(embedDim, 1))
   }
 
-  static func timmBert(_ v: [String: Any], _ t: [String: Any], embedDim: Int, reader r: inout ConfigReader) -> TimmBertSettings {
+  static func timmBert(_ v: [String: Any], _ t: [String: Any], embedDim: Int, reader r: inout ConfigReader)
+    -> TimmBertSettings
+  {
     let pool = (v["timm_pool"] as? String) ?? ""
-    if !["", "token"].contains(pool) { r.problems.append("vision_cfg.timm_pool '\(pool)' is not supported (only class-token pooling: \"\" or \"token\")") }
+    if !["", "token"].contains(pool) {
+      r.problems.append("vision_cfg.timm_pool '\(pool)' is not supported (only class-token pooling: \"\" or \"token\")")
+    }
     let proj = (v["timm_proj"] as? String) ?? "linear"
-    if !["linear", "none"].contains(proj) { r.problems.append("vision_cfg.timm_proj '\(proj)' is not supported (linear or none)") }
+    if !["linear", "none"].contains(proj) {
+      r.problems.append("vision_cfg.timm_proj '\(proj)' is not supported (linear or none)")
+    }
     let poolerName = (t["hf_pooler_type"] as? String) ?? BertPooling.cls.rawValue
     let pooling = BertPooling(rawValue: poolerName)
     if pooling == nil {
-      r.problems.append("text_cfg.hf_pooler_type '\(poolerName)' is not supported (\(BertPooling.allCases.map(\.rawValue).joined(separator: ", ")))")
+      r.problems.append(
+        "text_cfg.hf_pooler_type '\(poolerName)' is not supported (\(BertPooling.allCases.map(\.rawValue).joined(separator: ", ")))"
+      )
     }
     let projName = (t["hf_proj_type"] as? String) ?? BertProjection.mlp.rawValue
     let textProjection = BertProjection(rawValue: projName)
-    if textProjection == nil { r.problems.append("text_cfg.hf_proj_type '\(projName)' is not supported (mlp or linear)") }
+    if textProjection == nil {
+      r.problems.append("text_cfg.hf_proj_type '\(projName)' is not supported (mlp or linear)")
+    }
     let name = (v["timm_model_name"] as? String) ?? ""
-    if !name.hasPrefix("vit_") { r.problems.append("vision_cfg.timm_model_name '\(name)' is not a timm Vision Transformer (vit_*), the one timm family FairMed loads") }
+    if !name.hasPrefix("vit_") {
+      r.problems.append(
+        "vision_cfg.timm_model_name '\(name)' is not a timm Vision Transformer (vit_*), the one timm family FairMed loads"
+      )
+    }
     if embedDim <= 0 { r.problems.append("model_cfg.embed_dim must be positive, got \(embedDim)") }
     return TimmBertSettings(
-      embedDim: embedDim, timmModelName: name, imageSize: r.int(v, "image_size", "vision_cfg.", default: 224), projection: proj,
+      embedDim: embedDim, timmModelName: name, imageSize: r.int(v, "image_size", "vision_cfg.", default: 224),
+      projection: proj,
       projectionBias: (v["timm_proj_bias"] as? Bool) ?? false, textModelName: (t["hf_model_name"] as? String) ?? "",
       pooling: pooling ?? .cls, textProjection: textProjection ?? .mlp,
       contextLength: t["context_length"] == nil ? nil : r.int(t, "context_length", "text_cfg."))

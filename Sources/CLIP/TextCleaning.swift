@@ -121,7 +121,8 @@ func htmlUnescape(_ s: String) -> String {
       var replacement: String?
       if body.hasPrefix("#") {
         let digits = body.dropFirst()
-        let value = digits.first == "x" || digits.first == "X"
+        let value =
+          digits.first == "x" || digits.first == "X"
           ? UInt32(digits.dropFirst(), radix: 16) : UInt32(digits, radix: 10)
         if let v = value {
           // As Python's html.unescape: invalid code points become U+FFFD.

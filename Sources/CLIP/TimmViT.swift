@@ -109,7 +109,9 @@ public final class TimmViT: Module {
     let patches = try patchEmbed(pixels)
     let b = pixels.shape[0], d = config.width
     guard patches.shape[1] + 1 == posEmbed.shape[1] else {
-      throw TensorError.invalidArgument("timm ViT: \(patches.shape[1]) patches from image \(pixels.shape) but the model has \(posEmbed.shape[1] - 1) positions")
+      throw TensorError.invalidArgument(
+        "timm ViT: \(patches.shape[1]) patches from image \(pixels.shape) but the model has \(posEmbed.shape[1] - 1) positions"
+      )
     }
     let cls = try Tensor.zeros([b, 1, d]) + clsToken
     var h = try concat([cls, patches], axis: 1) + posEmbed
@@ -125,7 +127,10 @@ public final class TimmImageTower: Module {
 
   init(_ c: TimmViTConfig, using g: inout SeededGenerator) {
     trunk = TimmViT(c, using: &g)
-    head = TimmHead(proj: c.projectionDim.map { Linear(c.width, $0, bias: c.projectionBias, std: 1 / Float(c.width).squareRoot(), using: &g) })
+    head = TimmHead(
+      proj: c.projectionDim.map {
+        Linear(c.width, $0, bias: c.projectionBias, std: 1 / Float(c.width).squareRoot(), using: &g)
+      })
   }
 
   /// `head.proj`, the projection into the joint space (nil for `timm_proj: none`).

@@ -52,7 +52,9 @@ public final class CLIPTokenizer: @unchecked Sendable {
   }
 
   /// Loads HF files: `vocab.json` (token → id) and `merges.txt` (`#version` line, then "a b").
-  public convenience init(vocabJSON: String, merges: String, padID: Int? = nil, cleaning: CLIPTextCleaning = .huggingFace) throws {
+  public convenience init(
+    vocabJSON: String, merges: String, padID: Int? = nil, cleaning: CLIPTextCleaning = .huggingFace
+  ) throws {
     let data: Data
     do { data = try readFile(vocabJSON) } catch {
       throw CLIPFileError(file: vocabJSON, "cannot read (\(error.localizedDescription))")
@@ -73,7 +75,9 @@ public final class CLIPTokenizer: @unchecked Sendable {
     let pairs = try Self.parseMerges(text.split(separator: "\n", omittingEmptySubsequences: false), file: merges)
     // Without merges every text would be split into single characters: no CLIP vocabulary is that.
     guard !pairs.isEmpty else {
-      throw CLIPFileError(file: merges, "holds no merges (after the optional #version line): a BPE merges file lists one merge pair \"a b\" per line")
+      throw CLIPFileError(
+        file: merges,
+        "holds no merges (after the optional #version line): a BPE merges file lists one merge pair \"a b\" per line")
     }
     try self.init(vocab: vocab, merges: pairs, padID: padID, cleaning: cleaning, source: vocabJSON)
   }
@@ -81,7 +85,9 @@ public final class CLIPTokenizer: @unchecked Sendable {
   /// Loads OpenAI's `bpe_simple_vocab_16e6.txt.gz` and builds the 49,408-token vocabulary as
   /// OpenAI does: byte symbols, byte symbols + `</w>`, one token per merge, start, end.
   /// OpenAI/open_clip pad with 0 (pass `padID: nil` to pad with the end token as HF does).
-  public convenience init(bpeGzip path: String, padID: Int? = 0, cleaning: CLIPTextCleaning = .huggingFace, mergeCount: Int = 49152 - 256 - 2) throws {
+  public convenience init(
+    bpeGzip path: String, padID: Int? = 0, cleaning: CLIPTextCleaning = .huggingFace, mergeCount: Int = 49152 - 256 - 2
+  ) throws {
     let raw: Data
     do { raw = try readFile(path) } catch {
       throw CLIPFileError(file: path, "cannot read (\(error.localizedDescription))")
@@ -142,7 +148,11 @@ public final class CLIPTokenizer: @unchecked Sendable {
   private func encodeSegment(_ text: String, specials: [String]) -> [Int] {
     var ids: [Int] = []
     for piece in CLIPPreSplit.split(cleaning(text), specials: specials) {
-      if piece == "<start_of_text>" { ids.append(startID) } else if piece == "<end_of_text>" { ids.append(endID) } else {
+      if piece == "<start_of_text>" {
+        ids.append(startID)
+      } else if piece == "<end_of_text>" {
+        ids.append(endID)
+      } else {
         ids += bpeIDs(piece)
       }
     }

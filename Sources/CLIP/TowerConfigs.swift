@@ -34,25 +34,36 @@ public enum TowerConfigs {
     let base = Bert(hiddenSize: 768, layers: 12, heads: 12, intermediateSize: 3072)
     let large = Bert(hiddenSize: 1024, layers: 24, heads: 16, intermediateSize: 4096)
     var t: [String: Bert] = [:]
-    for id in ["microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract", "microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract-fulltext",
-               "microsoft/BiomedNLP-PubMedBERT-base-uncased-abstract", "microsoft/BiomedNLP-PubMedBERT-base-uncased-abstract-fulltext",
-               "bert-base-uncased", "bert-base-cased", "google-bert/bert-base-uncased", "google-bert/bert-base-cased",
-               "bert-base-multilingual-cased", "google-bert/bert-base-multilingual-cased",
-               "emilyalsentzer/Bio_ClinicalBERT", "dmis-lab/biobert-v1.1", "dmis-lab/biobert-base-cased-v1.2",
-               "BAAI/bge-base-en-v1.5"] {
+    for id in [
+      "microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract",
+      "microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract-fulltext",
+      "microsoft/BiomedNLP-PubMedBERT-base-uncased-abstract",
+      "microsoft/BiomedNLP-PubMedBERT-base-uncased-abstract-fulltext",
+      "bert-base-uncased", "bert-base-cased", "google-bert/bert-base-uncased", "google-bert/bert-base-cased",
+      "bert-base-multilingual-cased", "google-bert/bert-base-multilingual-cased",
+      "emilyalsentzer/Bio_ClinicalBERT", "dmis-lab/biobert-v1.1", "dmis-lab/biobert-base-cased-v1.2",
+      "BAAI/bge-base-en-v1.5",
+    ] {
       t[id] = base
     }
-    for id in ["bert-large-uncased", "bert-large-cased", "google-bert/bert-large-uncased", "google-bert/bert-large-cased"] { t[id] = large }
+    for id in [
+      "bert-large-uncased", "bert-large-cased", "google-bert/bert-large-uncased", "google-bert/bert-large-cased",
+    ] { t[id] = large }
     let miniLM6 = Bert(hiddenSize: 384, layers: 6, heads: 12, intermediateSize: 1536)
     let miniLM12 = Bert(hiddenSize: 384, layers: 12, heads: 12, intermediateSize: 1536)
-    for id in ["sentence-transformers/all-MiniLM-L6-v2", "sentence-transformers/paraphrase-MiniLM-L6-v2",
-               "sentence-transformers/multi-qa-MiniLM-L6-cos-v1", "nreimers/MiniLM-L6-H384-uncased"] { t[id] = miniLM6 }
-    for id in ["sentence-transformers/all-MiniLM-L12-v2", "sentence-transformers/paraphrase-MiniLM-L12-v2",
-               "BAAI/bge-small-en-v1.5", "intfloat/e5-small-v2"] { t[id] = miniLM12 }
+    for id in [
+      "sentence-transformers/all-MiniLM-L6-v2", "sentence-transformers/paraphrase-MiniLM-L6-v2",
+      "sentence-transformers/multi-qa-MiniLM-L6-cos-v1", "nreimers/MiniLM-L6-H384-uncased",
+    ] { t[id] = miniLM6 }
+    for id in [
+      "sentence-transformers/all-MiniLM-L12-v2", "sentence-transformers/paraphrase-MiniLM-L12-v2",
+      "BAAI/bge-small-en-v1.5", "intfloat/e5-small-v2",
+    ] { t[id] = miniLM12 }
     // Google's 24 compact BERTs state their sizes in the name: L layers, H width, A heads.
     for l in [2, 4, 6, 8, 10, 12] {
       for (h, a) in [(128, 2), (256, 4), (512, 8), (768, 12)] {
-        t["google/bert_uncased_L-\(l)_H-\(h)_A-\(a)"] = Bert(hiddenSize: h, layers: l, heads: a, intermediateSize: 4 * h)
+        t["google/bert_uncased_L-\(l)_H-\(h)_A-\(a)"] = Bert(
+          hiddenSize: h, layers: l, heads: a, intermediateSize: 4 * h)
       }
     }
     for (name, l, h, a) in [("tiny", 2, 128, 2), ("mini", 4, 256, 4), ("small", 4, 512, 8), ("medium", 8, 512, 8)] {
@@ -77,7 +88,9 @@ public enum TowerConfigs {
     ]
     for (size, width, depth, heads, patches) in sizes {
       for (patch, resolutions) in patches {
-        for r in resolutions { t["vit_\(size)_patch\(patch)_\(r)"] = ViT(width: width, depth: depth, heads: heads, patchSize: patch) }
+        for r in resolutions {
+          t["vit_\(size)_patch\(patch)_\(r)"] = ViT(width: width, depth: depth, heads: heads, patchSize: patch)
+        }
       }
     }
     t["vit_base_patch16_224_miil"] = t["vit_base_patch16_224"]
@@ -95,21 +108,31 @@ public enum TowerConfigs {
     } else if let c = knownBert[hubID] {
       found = (c, "the published config of \(hubID)")
     } else {
-      throw CLIPConfigError(file: directory, problems: [
-        "the BERT text tower's attention heads cannot be read off its weights, and text_cfg.hf_model_name '\(hubID)' is not a model "
-          + "FairMed knows: put the text model's Hugging Face config.json beside the weights as \(textConfigFile) "
-          + "(num_attention_heads, hidden_act, layer_norm_eps)"])
+      throw CLIPConfigError(
+        file: directory,
+        problems: [
+          "the BERT text tower's attention heads cannot be read off its weights, and text_cfg.hf_model_name '\(hubID)' is not a model "
+            + "FairMed knows: put the text model's Hugging Face config.json beside the weights as \(textConfigFile) "
+            + "(num_attention_heads, hidden_act, layer_norm_eps)"
+        ])
     }
     let (c, source) = found
     var problems: [String] = []
-    for (what, stated, weights) in [("hidden_size", c.hiddenSize, hidden), ("num_hidden_layers", c.layers, layers),
-                                     ("intermediate_size", c.intermediateSize, intermediate)] where stated != weights {
+    for (what, stated, weights) in [
+      ("hidden_size", c.hiddenSize, hidden), ("num_hidden_layers", c.layers, layers),
+      ("intermediate_size", c.intermediateSize, intermediate),
+    ] where stated != weights {
       problems.append("\(source) says \(what) \(stated), the weights have \(weights)")
     }
-    if c.heads <= 0 || hidden % c.heads != 0 { problems.append("\(source): num_attention_heads \(c.heads) does not divide the width \(hidden)") }
+    if c.heads <= 0 || hidden % c.heads != 0 {
+      problems.append("\(source): num_attention_heads \(c.heads) does not divide the width \(hidden)")
+    }
     if !problems.isEmpty {
-      throw CLIPConfigError(file: directory, problems: problems + [
-        "these weights are not \(hubID)'s architecture: put their BERT config.json beside them as \(textConfigFile)"])
+      throw CLIPConfigError(
+        file: directory,
+        problems: problems + [
+          "these weights are not \(hubID)'s architecture: put their BERT config.json beside them as \(textConfigFile)"
+        ])
     }
     return c
   }
@@ -126,13 +149,16 @@ public enum TowerConfigs {
     let type = d["model_type"] as? String
     if !required && type != "bert" { return nil }
     var r = ConfigReader(problems: [])
-    if let type, type != "bert" { r.problems.append("model_type '\(type)' is not bert, the one text model family FairMed loads here") }
+    if let type, type != "bert" {
+      r.problems.append("model_type '\(type)' is not bert, the one text model family FairMed loads here")
+    }
     let act = (d["hidden_act"] as? String) ?? "gelu"
     if act != "gelu" { r.problems.append("hidden_act '\(act)' is not supported (gelu, BERT's exact GELU)") }
     let position = (d["position_embedding_type"] as? String) ?? "absolute"
     if position != "absolute" { r.problems.append("position_embedding_type '\(position)' is not supported (absolute)") }
-    var c = Bert(hiddenSize: r.int(d, "hidden_size", ""), layers: r.int(d, "num_hidden_layers", ""),
-                 heads: r.int(d, "num_attention_heads", ""), intermediateSize: r.int(d, "intermediate_size", ""))
+    var c = Bert(
+      hiddenSize: r.int(d, "hidden_size", ""), layers: r.int(d, "num_hidden_layers", ""),
+      heads: r.int(d, "num_attention_heads", ""), intermediateSize: r.int(d, "intermediate_size", ""))
     c.layerNormEps = r.float(d, "layer_norm_eps", "", default: 1e-12)
     if !(c.layerNormEps > 0) { r.problems.append("layer_norm_eps must be positive, got \(c.layerNormEps)") }
     if !r.problems.isEmpty { throw CLIPConfigError(file: path, problems: r.problems) }
@@ -153,8 +179,9 @@ public enum TowerConfigs {
       }
       var r = ConfigReader(problems: [])
       let heads = r.int(d, "num_heads", "")
-      stated = ViT(width: r.int(d, "embed_dim", "", default: width), depth: r.int(d, "depth", "", default: depth), heads: heads,
-                   patchSize: r.int(d, "patch_size", "", default: patch))
+      stated = ViT(
+        width: r.int(d, "embed_dim", "", default: width), depth: r.int(d, "depth", "", default: depth), heads: heads,
+        patchSize: r.int(d, "patch_size", "", default: patch))
       if !r.problems.isEmpty { throw CLIPConfigError(file: path, problems: r.problems) }
       source = path
     } else {
@@ -162,20 +189,29 @@ public enum TowerConfigs {
       stated = knownViT[bare]
       source = "timm's \(bare)"
       if stated == nil {
-        throw CLIPConfigError(file: directory, problems: [
-          "the timm trunk's attention heads cannot be read off its weights, and vision_cfg.timm_model_name '\(name)' is not one of the plain "
-            + "timm ViTs FairMed knows (\(knownViT.keys.sorted().joined(separator: ", "))): put {\"num_heads\": N} beside the weights as \(visionConfigFile)"])
+        throw CLIPConfigError(
+          file: directory,
+          problems: [
+            "the timm trunk's attention heads cannot be read off its weights, and vision_cfg.timm_model_name '\(name)' is not one of the plain "
+              + "timm ViTs FairMed knows (\(knownViT.keys.sorted().joined(separator: ", "))): put {\"num_heads\": N} beside the weights as \(visionConfigFile)"
+          ])
       }
     }
     guard let c = stated else { return 0 }
     var problems: [String] = []
-    for (what, s, w) in [("embed_dim", c.width, width), ("depth", c.depth, depth), ("patch_size", c.patchSize, patch)] where s != w {
+    for (what, s, w) in [("embed_dim", c.width, width), ("depth", c.depth, depth), ("patch_size", c.patchSize, patch)]
+    where s != w {
       problems.append("\(source) has \(what) \(s), the weights have \(w)")
     }
-    if c.heads <= 0 || width % c.heads != 0 { problems.append("\(source): num_heads \(c.heads) does not divide the width \(width)") }
+    if c.heads <= 0 || width % c.heads != 0 {
+      problems.append("\(source): num_heads \(c.heads) does not divide the width \(width)")
+    }
     if !problems.isEmpty {
-      throw CLIPConfigError(file: directory, problems: problems + [
-        "these weights are not \(name)'s architecture: put {\"num_heads\": N} beside them as \(visionConfigFile)"])
+      throw CLIPConfigError(
+        file: directory,
+        problems: problems + [
+          "these weights are not \(name)'s architecture: put {\"num_heads\": N} beside them as \(visionConfigFile)"
+        ])
     }
     return c.heads
   }

@@ -25,7 +25,8 @@ public final class CLIPVisionEmbeddings: Module {
     let tokens = try concat([cls, patches], axis: 1)
     guard tokens.shape[1] == positionEmbedding.weight.shape[0] else {
       throw TensorError.invalidArgument(
-        "CLIP vision: \(tokens.shape[1] - 1) patches from image \(pixels.shape) but the model has \(positionEmbedding.weight.shape[0] - 1) positions")
+        "CLIP vision: \(tokens.shape[1] - 1) patches from image \(pixels.shape) but the model has \(positionEmbedding.weight.shape[0] - 1) positions"
+      )
     }
     return try tokens + positionEmbedding.weight
   }
@@ -92,7 +93,8 @@ public final class CLIPTextTransformer: Module {
       throw TensorError.invalidArgument("CLIP text: need a non-empty batch of equal-length rows")
     }
     guard t <= config.maxPositionEmbeddings else {
-      throw TensorError.invalidArgument("CLIP text: \(t) tokens exceed max_position_embeddings \(config.maxPositionEmbeddings)")
+      throw TensorError.invalidArgument(
+        "CLIP text: \(t) tokens exceed max_position_embeddings \(config.maxPositionEmbeddings)")
     }
     let tokens = try tokenEmbedding(ids.flatMap { $0 }, shape: [b, t])
     let x = try tokens + positionEmbedding.weight.narrow(axis: 0, start: 0, length: t)

@@ -45,15 +45,22 @@ public final class WordPieceTokenizer: TextTokenizer, @unchecked Sendable {
   static let maxCharactersPerWord = 100
 
   /// A tokenizer over `vocabulary` (token → its line number).
-  public init(vocabulary: [String], lowercase: Bool = true, stripAccents: Bool? = nil, contextLength: Int, cleaning: Cleaning = .none,
-              file: String = "vocab.txt") throws {
+  public init(
+    vocabulary: [String], lowercase: Bool = true, stripAccents: Bool? = nil, contextLength: Int,
+    cleaning: Cleaning = .none,
+    file: String = "vocab.txt"
+  ) throws {
     var ids: [String: Int] = [:]
     for (i, t) in vocabulary.enumerated() where ids[t] == nil { ids[t] = i }
     func special(_ t: String) throws -> Int {
-      guard let id = ids[t] else { throw CLIPFileError(file: file, "has no \(t) token (a BERT vocabulary needs [CLS], [SEP], [PAD] and [UNK])") }
+      guard let id = ids[t] else {
+        throw CLIPFileError(file: file, "has no \(t) token (a BERT vocabulary needs [CLS], [SEP], [PAD] and [UNK])")
+      }
       return id
     }
-    guard contextLength >= 2 else { throw CLIPFileError(file: file, "context length \(contextLength) leaves no room for [CLS] and [SEP]") }
+    guard contextLength >= 2 else {
+      throw CLIPFileError(file: file, "context length \(contextLength) leaves no room for [CLS] and [SEP]")
+    }
     self.vocabulary = vocabulary
     self.ids = ids
     self.lowercase = lowercase
@@ -83,7 +90,9 @@ public final class WordPieceTokenizer: TextTokenizer, @unchecked Sendable {
       do { text = String(decoding: try readFile(vocabPath), as: UTF8.self) } catch {
         throw CLIPFileError(file: vocabPath, "cannot read the WordPiece vocabulary")
       }
-      var split = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0.hasSuffix("\r") ? $0.dropLast() : $0) }
+      var split = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+        String($0.hasSuffix("\r") ? $0.dropLast() : $0)
+      }
       if split.last == "" { split.removeLast() }
       lines = split
       file = vocabPath
@@ -98,7 +107,9 @@ public final class WordPieceTokenizer: TextTokenizer, @unchecked Sendable {
       lower = (obj["do_lower_case"] as? Bool) ?? true
       strip = obj["strip_accents"] as? Bool
     }
-    try self.init(vocabulary: lines, lowercase: lower, stripAccents: strip, contextLength: contextLength, cleaning: cleaning, file: file)
+    try self.init(
+      vocabulary: lines, lowercase: lower, stripAccents: strip, contextLength: contextLength, cleaning: cleaning,
+      file: file)
   }
 
   /// The tokens of a `tokenizers` WordPiece model (`model.vocab`, token → id), in id order; the
@@ -107,17 +118,25 @@ public final class WordPieceTokenizer: TextTokenizer, @unchecked Sendable {
     let data: Data
     do { data = try readFile(path) } catch { throw CLIPFileError(file: path, "cannot read the file") }
     guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-          let model = root["model"] as? [String: Any] else {
+      let model = root["model"] as? [String: Any]
+    else {
       throw CLIPFileError(file: path, "is not a tokenizers JSON object with a model")
     }
     guard (model["type"] as? String) == "WordPiece", let vocab = model["vocab"] as? [String: Any] else {
-      throw CLIPFileError(file: path, "model.type is \((model["type"] as? String).map { "'\($0)'" } ?? "missing"), expected 'WordPiece' with a vocab object")
+      throw CLIPFileError(
+        file: path,
+        "model.type is \((model["type"] as? String).map { "'\($0)'" } ?? "missing"), expected 'WordPiece' with a vocab object"
+      )
     }
     var tokens = [String?](repeating: nil, count: vocab.count)
     for (token, value) in vocab {
       guard let n = value as? NSNumber, type(of: value) != Bool.self, n.doubleValue == n.doubleValue.rounded(),
-            let id = Int(exactly: n.doubleValue), tokens.indices.contains(id), tokens[id] == nil else {
-        throw CLIPFileError(file: path, "model.vocab[\(token.debugDescription)] is \(value), expected an id in 0..<\(vocab.count) that no other token has")
+        let id = Int(exactly: n.doubleValue), tokens.indices.contains(id), tokens[id] == nil
+      else {
+        throw CLIPFileError(
+          file: path,
+          "model.vocab[\(token.debugDescription)] is \(value), expected an id in 0..<\(vocab.count) that no other token has"
+        )
       }
       tokens[id] = token
     }
@@ -181,7 +200,9 @@ public final class WordPieceTokenizer: TextTokenizer, @unchecked Sendable {
         for w in preTokenize(normalize(String(decoding: chunk, as: UTF8.self))) {
           var w = w
           let scalars = w.unicodeScalars.count
-          w.withUTF8 { trie.appendPieces(of: $0, scalars: scalars, maxScalars: Self.maxCharactersPerWord, unk: unkID, to: &out) }
+          w.withUTF8 {
+            trie.appendPieces(of: $0, scalars: scalars, maxScalars: Self.maxCharactersPerWord, unk: unkID, to: &out)
+          }
         }
       }
     }
@@ -192,7 +213,9 @@ public final class WordPieceTokenizer: TextTokenizer, @unchecked Sendable {
   private func appendASCIIChunk(_ chunk: UnsafeBufferPointer<UInt8>, word: inout [UInt8], to out: inout [Int]) {
     func flush() {
       guard !word.isEmpty else { return }
-      word.withUnsafeBufferPointer { trie.appendPieces(of: $0, scalars: $0.count, maxScalars: Self.maxCharactersPerWord, unk: unkID, to: &out) }
+      word.withUnsafeBufferPointer {
+        trie.appendPieces(of: $0, scalars: $0.count, maxScalars: Self.maxCharactersPerWord, unk: unkID, to: &out)
+      }
       word.removeAll(keepingCapacity: true)
     }
     for var b in chunk {
@@ -229,19 +252,24 @@ public final class WordPieceTokenizer: TextTokenizer, @unchecked Sendable {
   public func callAsFunction(_ texts: [String]) -> [[Int]] { texts.map { self($0) } }
 
   /// Tokens of ids (for messages and tests).
-  public func tokens(_ ids: [Int]) -> [String] { ids.map { vocabulary.indices.contains($0) ? vocabulary[$0] : "[UNK]" } }
+  public func tokens(_ ids: [Int]) -> [String] {
+    ids.map { vocabulary.indices.contains($0) ? vocabulary[$0] : "[UNK]" }
+  }
 
   /// Writes `vocab.txt`, `tokenizer_config.json` and `special_tokens_map.json`, which
   /// `transformers.BertTokenizer.from_pretrained` reads.
   public func save(directory: String) throws {
     try AtomicWrite.file(vocabulary.joined(separator: "\n") + "\n", to: directory + "/vocab.txt")
     let config: [String: Any] = [
-      "tokenizer_class": "BertTokenizer", "do_lower_case": lowercase, "strip_accents": stripAccents == lowercase ? NSNull() : stripAccents,
+      "tokenizer_class": "BertTokenizer", "do_lower_case": lowercase,
+      "strip_accents": stripAccents == lowercase ? NSNull() : stripAccents,
       "tokenize_chinese_chars": true, "model_max_length": contextLength,
       "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]", "unk_token": "[UNK]", "mask_token": "[MASK]",
     ]
     try AtomicWrite.file(jsonText(config) + "\n", to: directory + "/tokenizer_config.json")
-    let map = ["cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]", "unk_token": "[UNK]", "mask_token": "[MASK]"]
+    let map = [
+      "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]", "unk_token": "[UNK]", "mask_token": "[MASK]",
+    ]
     try AtomicWrite.file(jsonText(map) + "\n", to: directory + "/special_tokens_map.json")
   }
 
@@ -265,9 +293,11 @@ public final class WordPieceTokenizer: TextTokenizer, @unchecked Sendable {
     }
     var s = String(out)
     if stripAccents {
-      s = String(String.UnicodeScalarView(s.decomposedStringWithCanonicalMapping.unicodeScalars.filter {
-        $0.properties.generalCategory != .nonspacingMark
-      }))
+      s = String(
+        String.UnicodeScalarView(
+          s.decomposedStringWithCanonicalMapping.unicodeScalars.filter {
+            $0.properties.generalCategory != .nonspacingMark
+          }))
     }
     return lowercase ? CLIP.lowercase(s) : s
   }
@@ -308,10 +338,13 @@ public final class WordPieceTokenizer: TextTokenizer, @unchecked Sendable {
 
   static func isPunctuation(_ u: Unicode.Scalar) -> Bool {
     let v = u.value
-    if (33...47).contains(v) || (58...64).contains(v) || (91...96).contains(v) || (123...126).contains(v) { return true }
+    if (33...47).contains(v) || (58...64).contains(v) || (91...96).contains(v) || (123...126).contains(v) {
+      return true
+    }
     switch u.properties.generalCategory {
     case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
-         .initialPunctuation, .finalPunctuation, .otherPunctuation: return true
+      .initialPunctuation, .finalPunctuation, .otherPunctuation:
+      return true
     default: return false
     }
   }
@@ -319,7 +352,8 @@ public final class WordPieceTokenizer: TextTokenizer, @unchecked Sendable {
   static func isCJK(_ u: Unicode.Scalar) -> Bool {
     switch u.value {
     case 0x4E00...0x9FFF, 0x3400...0x4DBF, 0x20000...0x2A6DF, 0x2A700...0x2B73F, 0x2B740...0x2B81F,
-         0x2B820...0x2CEAF, 0xF900...0xFAFF, 0x2F800...0x2FA1F: return true
+      0x2B820...0x2CEAF, 0xF900...0xFAFF, 0x2F800...0x2FA1F:
+      return true
     default: return false
     }
   }

@@ -18,7 +18,9 @@ struct WordPieceTrie: Sendable {
   init(_ vocabulary: [String]) {
     for (id, token) in vocabulary.enumerated() {
       insert(Array(token.utf8)[...], id: id, root: Self.wordRoot)
-      if token.utf8.starts(with: [0x23, 0x23]) { insert(Array(token.utf8).dropFirst(2), id: id, root: Self.continuationRoot) }
+      if token.utf8.starts(with: [0x23, 0x23]) {
+        insert(Array(token.utf8).dropFirst(2), id: id, root: Self.continuationRoot)
+      }
     }
   }
 

@@ -26,12 +26,16 @@ public struct ImageBatch: Sendable {
 public final class BatchLoader: @unchecked Sendable {
   private let queue: PrefetchQueue
 
-  public init(dataset: Dataset, batches: [[Int]], transform: ImageTransform, groups: GroupingSpec? = nil,
-              seed: UInt64 = 0, epoch: Int = 0, prefetch: Int = 2,
-              threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
-    queue = PrefetchQueue(builder: BatchBuilder(dataset: dataset, transform: transform, groups: groups ?? dataset.defaultGroups,
-                                                seed: seed, epoch: epoch, threads: max(1, threads)),
-                          batches: batches, prefetch: max(1, prefetch))
+  public init(
+    dataset: Dataset, batches: [[Int]], transform: ImageTransform, groups: GroupingSpec? = nil,
+    seed: UInt64 = 0, epoch: Int = 0, prefetch: Int = 2,
+    threads: Int = ProcessInfo.processInfo.activeProcessorCount
+  ) {
+    queue = PrefetchQueue(
+      builder: BatchBuilder(
+        dataset: dataset, transform: transform, groups: groups ?? dataset.defaultGroups,
+        seed: seed, epoch: epoch, threads: max(1, threads)),
+      batches: batches, prefetch: max(1, prefetch))
   }
 
   deinit { queue.cancel() }
@@ -67,7 +71,8 @@ struct BatchBuilder: Sendable {
           do {
             let image = try dataset.samples[index].source.load()
             var rng = SeededRNG(seed: seed, stream: UInt64(epoch), UInt64(index))
-            transform.apply(image, rng: &rng, into: UnsafeMutableBufferPointer(start: base.base + j * plane, count: plane))
+            transform.apply(
+              image, rng: &rng, into: UnsafeMutableBufferPointer(start: base.base + j * plane, count: plane))
           } catch {
             errors.set(error)
           }
@@ -77,9 +82,10 @@ struct BatchBuilder: Sendable {
     }
     if let e = errors.error { throw e }
     let samples = indices.map { dataset.samples[$0] }
-    return ImageBatch(pixels: pixels, size: transform.size, labels: samples.map(\.label),
-                      groups: samples.map(groups.key), ids: samples.map(\.id), texts: samples.map(\.text),
-                      indices: indices)
+    return ImageBatch(
+      pixels: pixels, size: transform.size, labels: samples.map(\.label),
+      groups: samples.map(groups.key), ids: samples.map(\.id), texts: samples.map(\.text),
+      indices: indices)
   }
 }
 

@@ -29,10 +29,13 @@ public struct CSVTable: Sendable {
     var records = CSVTable.parse(text)
     guard !records.isEmpty else { throw DataError.layout("\(path): empty CSV file") }
     let header = records.removeFirst().map { $0.trimmingCharacters(in: .whitespaces) }
-    if let d = duplicateCSVColumn(header) { throw DataError.badRow(file: path, row: 1, reason: duplicateCSVColumnMessage(d)) }
+    if let d = duplicateCSVColumn(header) {
+      throw DataError.badRow(file: path, row: 1, reason: duplicateCSVColumnMessage(d))
+    }
     for (i, r) in records.enumerated() where r.count != header.count {
-      throw DataError.badRow(file: path, row: i + 2,
-                             reason: "\(r.count) fields, header has \(header.count)")
+      throw DataError.badRow(
+        file: path, row: i + 2,
+        reason: "\(r.count) fields, header has \(header.count)")
     }
     self.init(file: path, header: header, rows: records)
   }
@@ -65,7 +68,9 @@ public struct CSVTable: Sendable {
         if ch == "\"" {
           if let n = it.next() {
             if n == "\"" { field.unicodeScalars.append("\"") } else { inQuotes = false; pending = n }
-          } else { inQuotes = false }
+          } else {
+            inQuotes = false
+          }
         } else {
           field.unicodeScalars.append(ch)
         }
@@ -84,7 +89,6 @@ public struct CSVTable: Sendable {
     if !field.isEmpty || !record.isEmpty { endRecord() }
     return records
   }
-
 
   /// Serialises rows (header first) as CSV text.
   public static func render(header: [String], rows: [[String]]) -> String {

@@ -29,8 +29,10 @@ public enum DecodeBenchmark {
 
   /// Processes every file `repeats` times on `threads` threads (reading each file from disk);
   /// with `decodeOnly` the transform is skipped (to split the time between stages).
-  public static func run(files: [String], transform: ImageTransform, threads: Int, repeats: Int = 1,
-                         decodeOnly: Bool = false) throws -> Result {
+  public static func run(
+    files: [String], transform: ImageTransform, threads: Int, repeats: Int = 1,
+    decodeOnly: Bool = false
+  ) throws -> Result {
     let total = files.count * repeats
     let plane = 3 * transform.size * transform.size
     let storage = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, threads))
@@ -63,8 +65,9 @@ public enum DecodeBenchmark {
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     if let e = failure.error { throw e }
-    return Result(images: total, threads: threads, seconds: seconds, checksum: storage.reduce(0, +),
-                  cpuSeconds: processCPUTime() - cpuStart)
+    return Result(
+      images: total, threads: threads, seconds: seconds, checksum: storage.reduce(0, +),
+      cpuSeconds: processCPUTime() - cpuStart)
   }
 
   static func processCPUTime() -> Double {

@@ -21,10 +21,12 @@ public enum FairVLMed {
 
   /// Age × gender × race (age bins <60, ≥60): the paper's glaucoma strata.
   public static let defaultGroups = GroupingSpec(attributes: [
-    AttributeSpec(column: "age", bins: [
-      NumericBin(label: "<60", lower: -.infinity, lowerInclusive: true, upper: 60, upperInclusive: false),
-      NumericBin(label: ">=60", lower: 60, lowerInclusive: true, upper: .infinity, upperInclusive: true),
-    ]),
+    AttributeSpec(
+      column: "age",
+      bins: [
+        NumericBin(label: "<60", lower: -.infinity, lowerInclusive: true, upper: 60, upperInclusive: false),
+        NumericBin(label: ">=60", lower: 60, lowerInclusive: true, upper: .infinity, upperInclusive: true),
+      ]),
     AttributeSpec(column: "gender"), AttributeSpec(column: "race"),
   ])
 
@@ -33,10 +35,12 @@ public enum FairVLMed {
   public static func load(directory: String, options: LoadOptions = LoadOptions()) throws -> Dataset {
     let fm = FileManager.default
     var notes: [String: String] = [:]
-    for name in ((try? fm.contentsOfDirectory(atPath: directory)) ?? []).sorted() where name.lowercased().hasSuffix(".csv") {
+    for name in ((try? fm.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+    where name.lowercased().hasSuffix(".csv") {
       let table = try CSVTable(contentsOf: (directory as NSString).appendingPathComponent(name))
       guard let f = table.column("filename"),
-            let s = table.header.firstIndex(where: { $0.lowercased().contains("summary") }) else { continue }
+        let s = table.header.firstIndex(where: { $0.lowercased().contains("summary") })
+      else { continue }
       for r in table.rows { notes[r[f]] = r[s] }
     }
     var summary = LoadSummary()
@@ -57,12 +61,17 @@ public enum FairVLMed {
           continue
         }
         guard let g = arrays["glaucoma"]?.scalar, g == 0 || g == 1 else {
-          try summary.reject(.decode(file: path, reason: "'glaucoma' missing or not 0/1"),
-                             reason: "bad label", policy: options.onBadRow)
+          try summary.reject(
+            .decode(file: path, reason: "'glaucoma' missing or not 0/1"),
+            reason: "bad label", policy: options.onBadRow)
           continue
         }
         var attributes: [String: String] = [:]
-        if let a = arrays["age"]?.scalar, a >= 0 { attributes["age"] = formatNumber(a) } else { attributes["age"] = unknownValue }
+        if let a = arrays["age"]?.scalar, a >= 0 {
+          attributes["age"] = formatNumber(a)
+        } else {
+          attributes["age"] = unknownValue
+        }
         for (key, names) in codes {
           if let v = arrays[key]?.scalar, v >= 0, Int(v) < names.count, v == v.rounded() {
             attributes[key] = names[Int(v)]
@@ -74,15 +83,18 @@ public enum FairVLMed {
         }
         guard summary.admit(attributes, options: options) else { continue }
         let id = (file as NSString).deletingPathExtension
-        samples.append(Sample(id: id, source: .npz(path: path, key: "slo_fundus"), label: Int(g),
-                              attributes: attributes, text: notes[file] ?? arrays["note"]?.string,
-                              groupID: nil, split: split))
+        samples.append(
+          Sample(
+            id: id, source: .npz(path: path, key: "slo_fundus"), label: Int(g),
+            attributes: attributes, text: notes[file] ?? arrays["note"]?.string,
+            groupID: nil, split: split))
       }
     }
     guard foundFolder else {
       throw DataError.layout("\(directory): no Training/, Validation/ or Test/ folder (is this a FairVLMed folder?)")
     }
-    return Dataset(name: "FairVLMed", classNames: ["non-glaucoma", "glaucoma"], samples: samples,
-                   defaultGroups: defaultGroups, summary: summary)
+    return Dataset(
+      name: "FairVLMed", classNames: ["non-glaucoma", "glaucoma"], samples: samples,
+      defaultGroups: defaultGroups, summary: summary)
   }
 }

@@ -5,5 +5,7 @@ extension GroupingSpec {
   public func key(_ sample: Sample) -> String { key(sample.attributes) }
 
   /// ``validate(rows:source:)`` on a dataset's samples.
-  public func validate(_ dataset: Dataset) throws { try validate(rows: dataset.samples.map(\.attributes), source: dataset.name) }
+  public func validate(_ dataset: Dataset) throws {
+    try validate(rows: dataset.samples.map(\.attributes), source: dataset.name)
+  }
 }

@@ -32,15 +32,21 @@ public enum DermLabelMap: String, Sendable, CaseIterable {
 /// / `HAM10000_images_part_2`, or in `HAM10000_images` / `images`.
 public enum HAM10000 {
   public static let metadataNames = ["HAM10000_metadata.csv", "HAM10000_metadata"]
-  public static let imageFolders = ["", "HAM10000_images_part_1", "HAM10000_images_part_2", "HAM10000_images", "images"]
+  public static let imageFolders = [
+    "", "HAM10000_images_part_1", "HAM10000_images_part_2", "HAM10000_images", "images",
+  ]
 
   /// Loads the dataset. Attributes: sex, age (numeric text; bin with ``GroupingSpec``), localization,
   /// dx_type, dx, and dataset when present. Missing age / "unknown" sex become "unknown".
-  public static func load(directory: String, labels: DermLabelMap = .malignant,
-                          options: LoadOptions = LoadOptions()) throws -> Dataset {
+  public static func load(
+    directory: String, labels: DermLabelMap = .malignant,
+    options: LoadOptions = LoadOptions()
+  ) throws -> Dataset {
     let fm = FileManager.default
-    guard let meta = metadataNames.map({ (directory as NSString).appendingPathComponent($0) })
-      .first(where: { fm.fileExists(atPath: $0) }) else {
+    guard
+      let meta = metadataNames.map({ (directory as NSString).appendingPathComponent($0) })
+        .first(where: { fm.fileExists(atPath: $0) })
+    else {
       throw DataError.layout("\(directory): no HAM10000_metadata.csv (is this a HAM10000 folder?)")
     }
     let table = try CSVTable(contentsOf: meta)
@@ -56,29 +62,36 @@ public enum HAM10000 {
       let rowNumber = i + 2
       let lesion = row[cols[0]], imageID = row[cols[1]]
       guard seen.insert(imageID).inserted else {
-        try summary.reject(.badRow(file: meta, row: rowNumber, reason: "duplicate image_id \(imageID)"),
-                           reason: "duplicate id", policy: options.onBadRow)
+        try summary.reject(
+          .badRow(file: meta, row: rowNumber, reason: "duplicate image_id \(imageID)"),
+          reason: "duplicate id", policy: options.onBadRow)
         continue
       }
       let dx = row[cols[2]].trimmingCharacters(in: .whitespaces).lowercased()
       guard DermLabelMap.dxCodes.contains(dx) else {
-        try summary.reject(.badRow(file: meta, row: rowNumber, reason: "unknown dx '\(row[cols[2]])' (expected one of \(DermLabelMap.dxCodes.joined(separator: ", ")))"),
-                           reason: "unknown dx", policy: options.onBadRow)
+        try summary.reject(
+          .badRow(
+            file: meta, row: rowNumber,
+            reason: "unknown dx '\(row[cols[2]])' (expected one of \(DermLabelMap.dxCodes.joined(separator: ", ")))"),
+          reason: "unknown dx", policy: options.onBadRow)
         continue
       }
       guard let age = parseAge(row[cols[4]]) else {
-        try summary.reject(.badRow(file: meta, row: rowNumber, reason: "unparsable age '\(row[cols[4]])'"),
-                           reason: "unparsable age", policy: options.onBadRow)
+        try summary.reject(
+          .badRow(file: meta, row: rowNumber, reason: "unparsable age '\(row[cols[4]])'"),
+          reason: "unparsable age", policy: options.onBadRow)
         continue
       }
       guard let sex = parseSex(row[cols[5]]) else {
-        try summary.reject(.badRow(file: meta, row: rowNumber, reason: "unknown sex '\(row[cols[5]])'"),
-                           reason: "unknown sex code", policy: options.onBadRow)
+        try summary.reject(
+          .badRow(file: meta, row: rowNumber, reason: "unknown sex '\(row[cols[5]])'"),
+          reason: "unknown sex code", policy: options.onBadRow)
         continue
       }
       guard let path = images[imageID] else {
-        try summary.reject(.badRow(file: meta, row: rowNumber, reason: "image \(imageID).jpg not found in \(directory)"),
-                           reason: "missing image", policy: options.onMissingImage)
+        try summary.reject(
+          .badRow(file: meta, row: rowNumber, reason: "image \(imageID).jpg not found in \(directory)"),
+          reason: "missing image", policy: options.onMissingImage)
         continue
       }
       var attributes = [
@@ -87,11 +100,14 @@ public enum HAM10000 {
       ]
       if let c = datasetColumn { attributes["dataset"] = nonEmpty(row[c]) }
       guard summary.admit(attributes, options: options) else { continue }
-      samples.append(Sample(id: imageID, source: .file(path), label: labels.label(dx: dx),
-                            attributes: attributes, groupID: lesion.isEmpty ? nil : lesion))
+      samples.append(
+        Sample(
+          id: imageID, source: .file(path), label: labels.label(dx: dx),
+          attributes: attributes, groupID: lesion.isEmpty ? nil : lesion))
     }
-    return Dataset(name: "HAM10000", classNames: labels.classNames, samples: samples,
-                   defaultGroups: .sexAge, summary: summary)
+    return Dataset(
+      name: "HAM10000", classNames: labels.classNames, samples: samples,
+      defaultGroups: .sexAge, summary: summary)
   }
 
   /// Empty / "unknown" / "nan" → "unknown"; a number → its text; anything else → nil (bad row).

@@ -22,8 +22,9 @@ public struct PixelImage: Sendable, Equatable {
 
   /// A constant image.
   public init(width: Int, height: Int, channels: Int, fill: UInt8 = 0) {
-    self.init(width: width, height: height, channels: channels,
-              pixels: [UInt8](repeating: fill, count: width * height * channels))
+    self.init(
+      width: width, height: height, channels: channels,
+      pixels: [UInt8](repeating: fill, count: width * height * channels))
   }
 
   /// The sample at row `y`, column `x`, channel `c`.

@@ -23,14 +23,17 @@ public enum ImageCodec {
   /// Reads a whole file (missing or unreadable: an error naming it).
   static func readFile(_ path: String) throws -> Data {
     do { return try Support.readFile(path) } catch let e as FileReadError {
-      throw FileManager.default.fileExists(atPath: path) ? DataError.decode(file: path, reason: e.reason) : DataError.missingFile(path)
+      throw FileManager.default.fileExists(atPath: path)
+        ? DataError.decode(file: path, reason: e.reason) : DataError.missingFile(path)
     }
   }
 
   /// Decodes an in-memory JPEG or PNG; `name` appears in errors. `jpegScaleDenominator` (1, 2, 4, 8)
   /// asks libjpeg for a cheaper DCT-domain downscale (not used unless requested).
-  public static func decode(_ bytes: Data, name: String = "<memory>",
-                            jpegScaleDenominator: Int = 1) throws -> PixelImage {
+  public static func decode(
+    _ bytes: Data, name: String = "<memory>",
+    jpegScaleDenominator: Int = 1
+  ) throws -> PixelImage {
     guard let format = format(of: bytes) else {
       throw DataError.decode(file: name, reason: "not a JPEG or PNG file")
     }
@@ -39,7 +42,9 @@ public enum ImageCodec {
     if format == .jpeg {
       // Decode straight into the Swift array (no intermediate buffer).
       let info = bytes.withUnsafeBytes { raw in
-        fm_jpeg_info(raw.bindMemory(to: UInt8.self).baseAddress!, raw.count, Int32(jpegScaleDenominator), &w, &h, &c, &err, err.count)
+        fm_jpeg_info(
+          raw.bindMemory(to: UInt8.self).baseAddress!, raw.count, Int32(jpegScaleDenominator), &w, &h, &c, &err,
+          err.count)
       }
       guard info == 0 else { throw DataError.decode(file: name, reason: cMessage(err)) }
       try checkSize(width: Int(w), height: Int(h), name: name)
@@ -47,8 +52,9 @@ public enum ImageCodec {
       var rc: Int32 = 0
       let pixels = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
         rc = bytes.withUnsafeBytes { raw in
-          fm_jpeg_decode_into(raw.bindMemory(to: UInt8.self).baseAddress!, raw.count, Int32(jpegScaleDenominator),
-                              buffer.baseAddress!, count, &w, &h, &c, &err, err.count)
+          fm_jpeg_decode_into(
+            raw.bindMemory(to: UInt8.self).baseAddress!, raw.count, Int32(jpegScaleDenominator),
+            buffer.baseAddress!, count, &w, &h, &c, &err, err.count)
         }
         initialized = rc == 0 ? count : 0
       }
@@ -78,8 +84,10 @@ public enum ImageCodec {
   static func checkSize(width: Int, height: Int, name: String) throws {
     let limit = try Self.maxPixels
     guard width > 0, height > 0, let pixels = checkedProduct([width, height]), pixels <= limit else {
-      throw DataError.decode(file: name, reason: "declares \(width)×\(height) pixels, over the limit of \(limit) "
-        + "(raise it with the environment variable FAIRMED_MAX_IMAGE_PIXELS)")
+      throw DataError.decode(
+        file: name,
+        reason: "declares \(width)×\(height) pixels, over the limit of \(limit) "
+          + "(raise it with the environment variable FAIRMED_MAX_IMAGE_PIXELS)")
     }
   }
 
@@ -94,8 +102,9 @@ public enum ImageCodec {
   /// Encodes a gray or RGB image as a baseline JPEG.
   public static func encodeJPEG(_ image: PixelImage, quality: Int = 90) throws -> Data {
     try encode(image) { p, outp, len, err in
-      fm_jpeg_encode(p, Int32(image.width), Int32(image.height), Int32(image.channels),
-                     Int32(quality), outp, len, err, 256)
+      fm_jpeg_encode(
+        p, Int32(image.width), Int32(image.height), Int32(image.channels),
+        Int32(quality), outp, len, err, 256)
     }
   }
 
@@ -108,8 +117,10 @@ public enum ImageCodec {
 
   private static func encode(
     _ image: PixelImage,
-    _ call: (UnsafePointer<UInt8>, UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>,
-             UnsafeMutablePointer<Int>, UnsafeMutablePointer<CChar>) -> Int32
+    _ call: (
+      UnsafePointer<UInt8>, UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>,
+      UnsafeMutablePointer<Int>, UnsafeMutablePointer<CChar>
+    ) -> Int32
   ) throws -> Data {
     var out: UnsafeMutablePointer<UInt8>? = nil
     var length = 0

@@ -35,20 +35,23 @@ public enum Manifest {
       let raw = rawLabels[i]
       let id = idCol.map { row[$0] } ?? row[pathCol]
       guard seen.insert(id).inserted else {
-        try summary.reject(.badRow(file: file, row: i + 2, reason: "duplicate id \(id)"), reason: "duplicate id",
-                           policy: options.onBadRow)
+        try summary.reject(
+          .badRow(file: file, row: i + 2, reason: "duplicate id \(id)"), reason: "duplicate id",
+          policy: options.onBadRow)
         continue
       }
       guard let label = numeric ? Int(raw) : classNames.firstIndex(of: raw) else {
-        try summary.reject(.badRow(file: file, row: i + 2, reason: "empty label"), reason: "bad label",
-                           policy: options.onBadRow)
+        try summary.reject(
+          .badRow(file: file, row: i + 2, reason: "empty label"), reason: "bad label",
+          policy: options.onBadRow)
         continue
       }
       let rel = row[pathCol]
       let path = rel.hasPrefix("/") ? rel : (base as NSString).appendingPathComponent(rel)
       guard fm.fileExists(atPath: path) else {
-        try summary.reject(.badRow(file: file, row: i + 2, reason: "image \(rel) not found"),
-                           reason: "missing image", policy: options.onMissingImage)
+        try summary.reject(
+          .badRow(file: file, row: i + 2, reason: "image \(rel) not found"),
+          reason: "missing image", policy: options.onMissingImage)
         continue
       }
       var attributes: [String: String] = [:]
@@ -57,12 +60,17 @@ public enum Manifest {
       let text = textCol.map { row[$0] }.flatMap { $0.isEmpty ? nil : $0 }
       let split = splitCol.map { row[$0] }.flatMap { $0.isEmpty ? nil : $0 }
       let group = groupCol.map { row[$0] }.flatMap { $0.isEmpty ? nil : $0 }
-      samples.append(Sample(id: id, source: .file(path), label: label,
-                            attributes: attributes, text: text, groupID: group, split: split))
+      samples.append(
+        Sample(
+          id: id, source: .file(path), label: label,
+          attributes: attributes, text: text, groupID: group, split: split))
     }
-    let fields = attributeCols.map { AttributeSpec(column: $0.element, bins: $0.element == "age" ? GroupingSpec.sexAge.attributes[1].bins : nil) }
-    return Dataset(name: (file as NSString).lastPathComponent, classNames: classNames, samples: samples,
-                   defaultGroups: GroupingSpec(attributes: fields), summary: summary)
+    let fields = attributeCols.map {
+      AttributeSpec(column: $0.element, bins: $0.element == "age" ? GroupingSpec.sexAge.attributes[1].bins : nil)
+    }
+    return Dataset(
+      name: (file as NSString).lastPathComponent, classNames: classNames, samples: samples,
+      defaultGroups: GroupingSpec(attributes: fields), summary: summary)
   }
 }
 
@@ -82,15 +90,19 @@ public enum DatasetKind: String, Sendable, CaseIterable {
   /// Splits `kind:PATH`; an unknown or missing kind is an error naming the kinds.
   public static func parse(_ spec: String) throws -> (kind: DatasetKind, path: String) {
     guard let colon = spec.firstIndex(of: ":"),
-          let kind = DatasetKind(rawValue: spec[..<colon].lowercased()) else {
-      throw DataError.invalidArgument("--data must be KIND:PATH with KIND one of \(allCases.map(\.rawValue).joined(separator: ", ")); got '\(spec)'")
+      let kind = DatasetKind(rawValue: spec[..<colon].lowercased())
+    else {
+      throw DataError.invalidArgument(
+        "--data must be KIND:PATH with KIND one of \(allCases.map(\.rawValue).joined(separator: ", ")); got '\(spec)'")
     }
     return (kind, String(spec[spec.index(after: colon)...]))
   }
 
   /// Parses `kind:PATH` and loads it.
-  public static func load(_ spec: String, labels: DermLabelMap = .malignant,
-                          options: LoadOptions = LoadOptions()) throws -> Dataset {
+  public static func load(
+    _ spec: String, labels: DermLabelMap = .malignant,
+    options: LoadOptions = LoadOptions()
+  ) throws -> Dataset {
     let (kind, path) = try parse(spec)
     switch kind {
     case .ham10000: return try HAM10000.load(directory: path, labels: labels, options: options)

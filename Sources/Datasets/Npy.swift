@@ -185,7 +185,9 @@ public struct NpyArray: Sendable {
       throw DataError.decode(file: name, reason: "expected a 2-D image array, got shape \(shape)")
     }
     let h = shape[0], w = shape[1], c = shape.count == 3 ? shape[2] : 1
-    guard h > 0, w > 0 else { throw DataError.decode(file: name, reason: "image array has an empty side, shape \(shape)") }
+    guard h > 0, w > 0 else {
+      throw DataError.decode(file: name, reason: "image array has an empty side, shape \(shape)")
+    }
     if dtype == .uint(bytes: 1) {
       return PixelImage(width: w, height: h, channels: c, pixels: [UInt8](raw))
     }
@@ -193,7 +195,8 @@ public struct NpyArray: Sendable {
       throw DataError.decode(file: name, reason: "image array has a non-numeric dtype")
     }
     if let bad = values.firstIndex(where: { !$0.isFinite }) {
-      throw DataError.decode(file: name, reason: "image array holds \(values[bad]) at element \(bad): pixels must be finite")
+      throw DataError.decode(
+        file: name, reason: "image array holds \(values[bad]) at element \(bad): pixels must be finite")
     }
     var scale = 1.0
     if case .float = dtype, let mx = values.max(), let mn = values.min(), mx <= 1, mn >= 0 { scale = 255 }
@@ -212,8 +215,12 @@ public struct NpyArray: Sendable {
     case .bytes(let n): descr = "|S\(n)"
     case .unicode(let n): descr = "<U\(n)"
     }
-    let shapeText = shape.isEmpty ? "()" : shape.count == 1 ? "(\(shape[0]),)"
-      : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+    let shapeText =
+      shape.isEmpty
+      ? "()"
+      : shape.count == 1
+        ? "(\(shape[0]),)"
+        : "(" + shape.map(String.init).joined(separator: ", ") + ")"
     var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
     let total = 10 + header.utf8.count + 1
     header += String(repeating: " ", count: (64 - total % 64) % 64) + "\n"

@@ -15,8 +15,10 @@ public enum Npz {
   /// names without the `.npy` suffix. Members in `excluding` are not decompressed. A member may
   /// expand to at most `maxExpansion` (default ``maxExpansion``) times its compressed size (and
   /// ``maxMemberBytes``): a zip bomb is refused.
-  public static func read(path: String, keys: Set<String>? = nil, excluding: Set<String> = [],
-                          maxExpansion: Int? = nil) throws -> [String: NpyArray] {
+  public static func read(
+    path: String, keys: Set<String>? = nil, excluding: Set<String> = [],
+    maxExpansion: Int? = nil
+  ) throws -> [String: NpyArray] {
     let expansion = try maxExpansion ?? Npz.maxExpansion
     let archive: ZipReader
     do { archive = try ZipReader(path: path) } catch let e as ZipError {
@@ -28,11 +30,15 @@ public enum Npz {
       if key.hasSuffix(".npy") { key.removeLast(4) }
       if let keys, !keys.contains(key) { continue }
       if excluding.contains(key) { continue }
-      let limit = min(maxMemberBytes, max(1 << 20, member.compressedSize.multipliedReportingOverflow(by: expansion).partialValue))
+      let limit = min(
+        maxMemberBytes, max(1 << 20, member.compressedSize.multipliedReportingOverflow(by: expansion).partialValue))
       let bytes: Data
       do { bytes = try archive.read(member, limit: limit) } catch is ZipReader.TooLarge {
-        throw DataError.decode(file: path, reason: "member '\(member.name)' expands past \(limit) bytes from \(member.compressedSize) "
-          + "(limits: \(expansion)× its compressed size and \(maxMemberBytes) bytes; raise them with FAIRMED_MAX_NPZ_EXPANSION)")
+        throw DataError.decode(
+          file: path,
+          reason: "member '\(member.name)' expands past \(limit) bytes from \(member.compressedSize) "
+            + "(limits: \(expansion)× its compressed size and \(maxMemberBytes) bytes; raise them with FAIRMED_MAX_NPZ_EXPANSION)"
+        )
       } catch let e as ZipError {
         throw DataError.decode(file: path, reason: e.reason)
       }
@@ -52,8 +58,10 @@ public enum Npz {
     let archive = try Archive(data: Data(), accessMode: .create)
     for (key, array) in arrays {
       let bytes = array.encoded()
-      try archive.addEntry(with: key + ".npy", type: .file, uncompressedSize: Int64(bytes.count),
-                           compressionMethod: compressed ? .deflate : .none) { position, size in
+      try archive.addEntry(
+        with: key + ".npy", type: .file, uncompressedSize: Int64(bytes.count),
+        compressionMethod: compressed ? .deflate : .none
+      ) { position, size in
         bytes.subdata(in: Int(position)..<(Int(position) + size))
       }
     }

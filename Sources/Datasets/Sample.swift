@@ -45,8 +45,10 @@ public struct Sample: Hashable, Sendable {
   /// Split given by the layout itself (FairVLMed folders, a manifest `split` column), if any.
   public var split: String?
 
-  public init(id: String, source: ImageSource, label: Int, attributes: [String: String] = [:],
-              text: String? = nil, groupID: String? = nil, split: String? = nil) {
+  public init(
+    id: String, source: ImageSource, label: Int, attributes: [String: String] = [:],
+    text: String? = nil, groupID: String? = nil, split: String? = nil
+  ) {
     self.id = id
     self.source = source
     self.label = label
@@ -70,8 +72,10 @@ public struct Dataset: Sendable {
   public var defaultGroups: GroupingSpec
   public var summary: LoadSummary
 
-  public init(name: String, classNames: [String], samples: [Sample], defaultGroups: GroupingSpec,
-              summary: LoadSummary = LoadSummary()) {
+  public init(
+    name: String, classNames: [String], samples: [Sample], defaultGroups: GroupingSpec,
+    summary: LoadSummary = LoadSummary()
+  ) {
     self.name = name
     self.classNames = classNames
     self.samples = samples

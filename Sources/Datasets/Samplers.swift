@@ -62,7 +62,9 @@ public struct GroupBalancedBatchSampler: BatchSampler {
     for (i, c) in cellOf.enumerated() { members[position[c]!].append(i) }
     let needed = zip(members, cells).reduce(0) { $0 + min($1.0.count, minPerCell) }
     guard needed <= batchSize else {
-      throw DataError.invalidArgument("--batch-size \(batchSize) cannot hold --min-per-cell \(minPerCell) of each of the \(cells.count) cells (needs \(needed)); raise --batch-size, lower --min-per-cell or use --sampler shuffle")
+      throw DataError.invalidArgument(
+        "--batch-size \(batchSize) cannot hold --min-per-cell \(minPerCell) of each of the \(cells.count) cells (needs \(needed)); raise --batch-size, lower --min-per-cell or use --sampler shuffle"
+      )
     }
     self.cellOf = cellOf
     self.batchSize = batchSize
@@ -74,11 +76,14 @@ public struct GroupBalancedBatchSampler: BatchSampler {
 
   /// Cells from a dataset's subgroups (``Dataset/defaultGroups`` unless given), split further by
   /// label when `byLabel` (cell names "female|<40#1").
-  public init(dataset: Dataset, groups: GroupingSpec? = nil, byLabel: Bool = false, batchSize: Int,
-              minPerCell: Int = 2, seed: UInt64 = 0) throws {
+  public init(
+    dataset: Dataset, groups: GroupingSpec? = nil, byLabel: Bool = false, batchSize: Int,
+    minPerCell: Int = 2, seed: UInt64 = 0
+  ) throws {
     let spec = groups ?? dataset.defaultGroups
-    try self.init(cellOf: dataset.samples.map { byLabel ? "\(spec.key($0))#\($0.label)" : spec.key($0) },
-                  batchSize: batchSize, minPerCell: minPerCell, seed: seed)
+    try self.init(
+      cellOf: dataset.samples.map { byLabel ? "\(spec.key($0))#\($0.label)" : spec.key($0) },
+      batchSize: batchSize, minPerCell: minPerCell, seed: seed)
   }
 
   public func batches(epoch: Int) -> [[Int]] {
@@ -169,8 +174,9 @@ public struct BatchCoverage: Sendable, CustomStringConvertible {
     let f2 = fraction(atLeast: 2), mn = minimum, me = mean
     var lines = ["cell                      min   mean  batches with >=2"]
     for (c, name) in cells.enumerated() {
-      lines.append(name.padding(toLength: 24, withPad: " ", startingAt: 0)
-        + String(format: "%5d %6.1f  %5.1f%%", mn[c], me[c], 100 * f2[c]))
+      lines.append(
+        name.padding(toLength: 24, withPad: " ", startingAt: 0)
+          + String(format: "%5d %6.1f  %5.1f%%", mn[c], me[c], 100 * f2[c]))
     }
     return lines.joined(separator: "\n")
   }

@@ -11,8 +11,10 @@ public struct SplitAssignment: Sendable, Equatable {
   /// Seeded split, stratified by label × subgroup and grouped by ``Sample/groupID`` (lesion or
   /// patient): all images of one group go to the same split. Within each stratum, groups are
   /// shuffled and each goes to the split furthest below its target share of that stratum's images.
-  public static func make(_ dataset: Dataset, fractions: [(String, Double)] = [("train", 0.7), ("val", 0.1), ("test", 0.2)],
-                          groups: GroupingSpec? = nil, seed: UInt64 = 0) -> SplitAssignment {
+  public static func make(
+    _ dataset: Dataset, fractions: [(String, Double)] = [("train", 0.7), ("val", 0.1), ("test", 0.2)],
+    groups: GroupingSpec? = nil, seed: UInt64 = 0
+  ) -> SplitAssignment {
     let spec = groups ?? dataset.defaultGroups
     // Units: samples sharing a group id.
     var unitOf: [String: Int] = [:]

@@ -21,9 +21,11 @@ public struct ImageTransform: Sendable {
   /// How the center crop rounds odd margins (Hugging Face's rule by default).
   public var cropRounding: CropRounding = .down
 
-  public init(size: Int = 224, resizeShortestSide: Int? = nil, filter: ResampleFilter = .bicubic,
-              mean: [Float] = ImageTransform.clipMean, std: [Float] = ImageTransform.clipStd,
-              augmentation: Augmentation? = nil) {
+  public init(
+    size: Int = 224, resizeShortestSide: Int? = nil, filter: ResampleFilter = .bicubic,
+    mean: [Float] = ImageTransform.clipMean, std: [Float] = ImageTransform.clipStd,
+    augmentation: Augmentation? = nil
+  ) {
     self.size = size
     self.resizeShortestSide = resizeShortestSide ?? size
     self.filter = filter
@@ -37,14 +39,17 @@ public struct ImageTransform: Sendable {
   /// object of a `processor_config.json` (transformers 5); absent keys keep CLIP defaults.
   public init(preprocessorConfig path: String, augmentation: Augmentation? = nil) throws {
     guard let bytes = try? readFile(path),
-          let file = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any] else {
+      let file = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any]
+    else {
       throw DataError.decode(file: path, reason: "not a JSON object")
     }
     let json = file["image_processor"] as? [String: Any] ?? file
     if let r = json["resample"] as? Int, r != 2 && r != 3 {
       throw DataError.decode(file: path, reason: "resample \(r) is not supported (2 = bilinear, 3 = bicubic)")
     }
-    if let crop = json["crop_size"] as? [String: Any], let h = crop["height"] as? Int, let w = crop["width"] as? Int, h != w {
+    if let crop = json["crop_size"] as? [String: Any], let h = crop["height"] as? Int, let w = crop["width"] as? Int,
+      h != w
+    {
       throw DataError.decode(file: path, reason: "crop_size \(w)×\(h) is not square")
     }
     func side(_ v: Any?) -> Int? {
@@ -55,7 +60,8 @@ public struct ImageTransform: Sendable {
     let crop = side(json["crop_size"]) ?? side(json["size"]) ?? 224
     let resize = side(json["size"]) ?? crop
     guard (1...4096).contains(crop), (crop...8192).contains(resize) else {
-      throw DataError.decode(file: path, reason: "crop size \(crop) must be in 1…4096 and the resize side \(resize) in \(crop)…8192")
+      throw DataError.decode(
+        file: path, reason: "crop size \(crop) must be in 1…4096 and the resize side \(resize) in \(crop)…8192")
     }
     let mean = (json["image_mean"] as? [Double])?.map(Float.init) ?? ImageTransform.clipMean
     let std = (json["image_std"] as? [Double])?.map(Float.init) ?? ImageTransform.clipStd
@@ -63,8 +69,9 @@ public struct ImageTransform: Sendable {
       throw DataError.decode(file: path, reason: "image_mean and image_std need 3 finite values (std > 0)")
     }
     let filter: ResampleFilter = (json["resample"] as? Int) == 2 ? .bilinear : .bicubic
-    self.init(size: crop, resizeShortestSide: resize, filter: filter, mean: mean, std: std,
-              augmentation: augmentation)
+    self.init(
+      size: crop, resizeShortestSide: resize, filter: filter, mean: mean, std: std,
+      augmentation: augmentation)
   }
 
   /// This transform as a Hugging Face `preprocessor_config.json` (`CLIPImageProcessor`), so
@@ -168,8 +175,10 @@ public struct Augmentation: Sendable, Equatable {
   /// Jitter strength j (0 disables it).
   public var colorJitter: Double
 
-  public init(scale: ClosedRange<Double> = 0.6...1.0, ratio: ClosedRange<Double> = (3.0 / 4)...(4.0 / 3),
-              horizontalFlip: Bool = true, colorJitter: Double = 0.1) {
+  public init(
+    scale: ClosedRange<Double> = 0.6...1.0, ratio: ClosedRange<Double> = (3.0 / 4)...(4.0 / 3),
+    horizontalFlip: Bool = true, colorJitter: Double = 0.1
+  ) {
     self.scale = scale
     self.ratio = ratio
     self.horizontalFlip = horizontalFlip

@@ -53,7 +53,8 @@ public enum DistributedError: Error, CustomStringConvertible, Equatable {
     case let .invalidSize(what): return what
     case let .peerFailed(rank, step): return "rank \(rank) failed while \(step) (its message says why)"
     case let .notBuiltWithMPI(n):
-      return "launched as one of \(n) MPI processes, but this fairmed was built without MPI: each process would train alone "
+      return
+        "launched as one of \(n) MPI processes, but this fairmed was built without MPI: each process would train alone "
         + "into the same folder. Install MPI (Scripts/install-deps --mpi) and build with `swift build -c release --traits MPI`"
     }
   }

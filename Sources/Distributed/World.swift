@@ -9,9 +9,9 @@ public enum World {
   /// Whether this build links MPI (`swift build --traits MPI`).
   public static var builtWithMPI: Bool {
     #if MPI
-    return true
+      return true
     #else
-    return false
+      return false
     #endif
   }
 
@@ -27,9 +27,11 @@ public enum World {
   static func start() -> Result<any Communicator, DistributedError> {
     guard let launched = launchedProcesses() else { return .success(SingleProcess()) }
     #if MPI
-    return Result { try MPICommunicator.initialize() }.mapError { $0 as? DistributedError ?? .mpi(call: "MPI_Init_thread", message: "\($0)") }
+      return Result { try MPICommunicator.initialize() }.mapError {
+        $0 as? DistributedError ?? .mpi(call: "MPI_Init_thread", message: "\($0)")
+      }
     #else
-    return launched > 1 ? .failure(.notBuiltWithMPI(processes: launched)) : .success(SingleProcess())
+      return launched > 1 ? .failure(.notBuiltWithMPI(processes: launched)) : .success(SingleProcess())
     #endif
   }
 }

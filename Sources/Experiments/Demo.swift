@@ -33,9 +33,13 @@ public struct Demo {
     /// Every option range-checked, the flag named.
     public func validate() throws {
       var p: [String] = []
-      if !(100...1_000_000).contains(trainImages) { p.append("--train-images must be in 100…1000000, got \(trainImages)") }
+      if !(100...1_000_000).contains(trainImages) {
+        p.append("--train-images must be in 100…1000000, got \(trainImages)")
+      }
       if !(1...1000).contains(epochs) { p.append("--epochs must be in 1…1000, got \(epochs)") }
-      if !MethodName.lambdaCheck.accepts(lambda) { p.append("--lambda must be \(MethodName.lambdaCheck.rule), got \(lambda)") }
+      if !MethodName.lambdaCheck.accepts(lambda) {
+        p.append("--lambda must be \(MethodName.lambdaCheck.rule), got \(lambda)")
+      }
       guard p.isEmpty else { throw TrainingError.invalidConfig(p) }
     }
   }
@@ -69,10 +73,14 @@ public struct Demo {
     let base: [String: JSONValue] = [
       "fromScratch": .string("tiny"), "imageSize": .number(Double(o.imageSize)), "epochs": .number(Double(o.epochs)),
       "sampler": .string(o.sampler.rawValue),
-      "cmac": .object([("comparison", .string(o.comparison.rawValue)), ("conditioning", .string(o.conditioning.rawValue))]),
+      "cmac": .object([
+        ("comparison", .string(o.comparison.rawValue)), ("conditioning", .string(o.conditioning.rawValue)),
+      ]),
     ]
-    var config = StudyConfig(name: "FairMed demo: ERM vs CMAC-MMD on the synthetic dermatology benchmark", methods: [.erm, .cmacMMD])
-    config.synth = StudyConfig.SynthSpec(kind: .derm, train: o.trainImages, test: o.testImages, external: o.externalImages,
+    var config = StudyConfig(
+      name: "FairMed demo: ERM vs CMAC-MMD on the synthetic dermatology benchmark", methods: [.erm, .cmacMMD])
+    config.synth = StudyConfig.SynthSpec(
+      kind: .derm, train: o.trainImages, test: o.testImages, external: o.externalImages,
       size: o.imageSize, seed: o.seed)
     config.lambdas = [o.lambda]
     config.seeds = [o.seed]
@@ -85,13 +93,20 @@ public struct Demo {
     var rows: [Row] = []
     for r in results {
       if r.threshold == .validation {
-        _ = try audit(r.predictions, threshold: r.metrics.threshold, out: "\(o.directory)/audits/\(r.method)-\(r.split)")
+        _ = try audit(
+          r.predictions, threshold: r.metrics.threshold, out: "\(o.directory)/audits/\(r.method)-\(r.split)")
       }
       let m = r.metrics
-      rows.append(Row(method: r.method.rawValue, split: r.split, threshold: r.threshold, thresholdValue: m.threshold, auc: m.auc,
-        deltaTPR: m.deltaTPR, worstGroupTPR: m.worstGroupTPR, worstGroup: m.worstGroup, tpr: m.tpr))
+      rows.append(
+        Row(
+          method: r.method.rawValue, split: r.split, threshold: r.threshold, thresholdValue: m.threshold, auc: m.auc,
+          deltaTPR: m.deltaTPR, worstGroupTPR: m.worstGroupTPR, worstGroup: m.worstGroup, tpr: m.tpr))
     }
-    rows.sort { ($0.split == "internal" ? 0 : 1, $0.threshold == .validation ? 0 : 1) < ($1.split == "internal" ? 0 : 1, $1.threshold == .validation ? 0 : 1) }
+    rows.sort {
+      ($0.split == "internal" ? 0 : 1, $0.threshold == .validation ? 0 : 1) < (
+        $1.split == "internal" ? 0 : 1, $1.threshold == .validation ? 0 : 1
+      )
+    }
     let table = Self.markdown(rows)
     try AtomicWrite.file(table, to: o.directory + "/summary.md")
     let enc = JSONEncoder()
@@ -106,7 +121,8 @@ public struct Demo {
     var config = AuditConfiguration()
     config.threshold = .fixed(threshold)
     config.bootstrap = BootstrapOptions(replicates: 200, seed: 7)
-    let request = AuditRequest(predictions: URL(fileURLWithPath: csv), columns: .predictions,
+    let request = AuditRequest(
+      predictions: URL(fileURLWithPath: csv), columns: .predictions,
       groups: GroupingSpec(attributes: attributes), configuration: config, output: URL(fileURLWithPath: out))
     return try AuditPipeline.run(request)
   }
@@ -115,12 +131,18 @@ public struct Demo {
   /// (the validation threshold first) and method.
   public static func markdown(_ rows: [Row]) -> String {
     func f(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "–" }
-    var lines = ["| test set | threshold | method | AUC | ΔTPR | worst-group TPR | overall TPR |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    var lines = [
+      "| test set | threshold | method | AUC | ΔTPR | worst-group TPR | overall TPR |",
+      "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for r in rows {
       let t = r.threshold == .validation ? String(format: "validation (Youden %.3f)", r.thresholdValue) : "0.5"
-      lines.append("| \(r.split) | \(t) | \(r.method) | \(f(r.auc)) | \(f(r.deltaTPR)) | \(f(r.worstGroupTPR)) (\(r.worstGroup ?? "–")) | \(f(r.tpr)) |")
+      lines.append(
+        "| \(r.split) | \(t) | \(r.method) | \(f(r.auc)) | \(f(r.deltaTPR)) | \(f(r.worstGroupTPR)) (\(r.worstGroup ?? "–")) | \(f(r.tpr)) |"
+      )
     }
-    return lines.joined(separator: "\n") + "\n\nThreshold \"validation\": chosen by each run on its own validation predictions (Youden's J; no demographics, no test data), saved with the model; 0.5 (argmax over the class prompts) beside it. Groups with fewer than 10 samples or no positives are left out of gaps.\n"
+    return lines.joined(separator: "\n")
+      + "\n\nThreshold \"validation\": chosen by each run on its own validation predictions (Youden's J; no demographics, no test data), saved with the model; 0.5 (argmax over the class prompts) beside it. Groups with fewer than 10 samples or no positives are left out of gaps.\n"
   }
 
   func say(_ s: String) {

@@ -39,8 +39,10 @@ public enum PairedComparison {
   }
 
   /// Every method's rows against ERM of the baseline variant (``StudyConfig/Variant/baseline``).
-  public static func compare(_ results: [Study.Result], config: StudyConfig, replicates: Int = 1000, seed: UInt64 = 7,
-                             minGroupSize: Int = 10) throws -> [Row] {
+  public static func compare(
+    _ results: [Study.Result], config: StudyConfig, replicates: Int = 1000, seed: UInt64 = 7,
+    minGroupSize: Int = 10
+  ) throws -> [Row] {
     let baselineOf = Dictionary(config.variants.map { ($0.name, $0.baseline ?? $0.name) }) { a, _ in a }
     var out: [Row] = []
     let keys = Study.summarise(results).map(\.key).filter { $0.method != MethodName.erm.rawValue }
@@ -48,11 +50,18 @@ public enum PairedComparison {
     func load(_ path: String) throws -> (ids: [String], labels: [UInt8], groups: [String], scores: [Double]) {
       if let c = cache[path] { return c }
       let c = PredictionsCSV.self
-      let cols = try CSVReader.read(URL(fileURLWithPath: path), columns: [(c.id, .text), (c.label, .number()), (c.score, .number()), (c.group, .text)])
-      guard let id = cols.texts[c.id], let g = cols.texts[c.group], let labels = cols.numbers[c.label], let scores = cols.numbers[c.score] else {
+      let cols = try CSVReader.read(
+        URL(fileURLWithPath: path),
+        columns: [(c.id, .text), (c.label, .number()), (c.score, .number()), (c.group, .text)])
+      guard let id = cols.texts[c.id], let g = cols.texts[c.group], let labels = cols.numbers[c.label],
+        let scores = cols.numbers[c.score]
+      else {
         throw TrainingError.file(path, "needs the columns \(c.id), \(c.label), \(c.score) and \(c.group)")
       }
-      let v = (id.codes.map { id.levels[Int($0)] }, labels.map { $0 == 1 ? UInt8(1) : 0 }, g.codes.map { g.levels[Int($0)] }, scores)
+      let v = (
+        id.codes.map { id.levels[Int($0)] }, labels.map { $0 == 1 ? UInt8(1) : 0 }, g.codes.map { g.levels[Int($0)] },
+        scores
+      )
       cache[path] = v
       return v
     }
@@ -61,29 +70,41 @@ public enum PairedComparison {
       let mine = results.filter { Study.key($0) == k }
       var pairs: [Pair] = []
       for r in mine {
-        guard let erm = results.first(where: { $0.method == .erm && $0.variant == baseVariant && $0.seed == r.seed
-          && $0.batchSize == r.batchSize && $0.split == r.split && $0.threshold == r.threshold }) else { continue }
+        guard
+          let erm = results.first(where: {
+            $0.method == .erm && $0.variant == baseVariant && $0.seed == r.seed
+              && $0.batchSize == r.batchSize && $0.split == r.split && $0.threshold == r.threshold
+          })
+        else { continue }
         let (ea, eb) = (try load(erm.predictions), try load(r.predictions))
         guard ea.ids == eb.ids, ea.labels == eb.labels else {
-          throw TrainingError.data("\(erm.predictions) and \(r.predictions) do not hold the same test rows in the same order")
+          throw TrainingError.data(
+            "\(erm.predictions) and \(r.predictions) do not hold the same test rows in the same order")
         }
         var byGroup: [String: [Int]] = [:]
         for (i, g) in ea.groups.enumerated() { byGroup[g, default: []].append(i) }
-        pairs.append(Pair(labels: ea.labels, groupRows: byGroup.keys.sorted().map { byGroup[$0]! },
-          a: Scored(scores: ea.scores, threshold: erm.metrics.threshold), b: Scored(scores: eb.scores, threshold: r.metrics.threshold)))
+        pairs.append(
+          Pair(
+            labels: ea.labels, groupRows: byGroup.keys.sorted().map { byGroup[$0]! },
+            a: Scored(scores: ea.scores, threshold: erm.metrics.threshold),
+            b: Scored(scores: eb.scores, threshold: r.metrics.threshold)))
       }
       guard !pairs.isEmpty else { continue }
       let name = Study.methodName(k) + (k.lambda.map { String(format: " λ=%g", $0) } ?? "")
       let iv = intervals(pairs, replicates: replicates, seed: seed, minGroupSize: minGroupSize)
-      out.append(Row(method: name, split: k.split, threshold: k.threshold, batchSize: k.batchSize, seeds: pairs.count,
-        deltaTPR: iv[0], worstTPR: iv[1], auc: iv[2]))
+      out.append(
+        Row(
+          method: name, split: k.split, threshold: k.threshold, batchSize: k.batchSize, seeds: pairs.count,
+          deltaTPR: iv[0], worstTPR: iv[1], auc: iv[2]))
     }
     return out
   }
 
   /// Estimates and intervals of (ΔTPR, worst-group TPR, AUC) differences.
   static func intervals(_ pairs: [Pair], replicates: Int, seed: UInt64, minGroupSize: Int) -> [Interval?] {
-    let full = pairs.map { p in differences(p, weights: [Int32](repeating: 1, count: p.labels.count), minGroupSize: minGroupSize) }
+    let full = pairs.map { p in
+      differences(p, weights: [Int32](repeating: 1, count: p.labels.count), minGroupSize: minGroupSize)
+    }
     var rng = Xoshiro256(seed: seed)
     var draws: [[Double]] = [[], [], []]
     for _ in 0..<replicates {
@@ -102,7 +123,9 @@ public enum PairedComparison {
       let est = full.compactMap { $0[m] }
       guard est.count == pairs.count, draws[m].count >= replicates / 2 else { return nil }
       let sorted = draws[m].sorted()
-      func q(_ p: Double) -> Double { sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count - 1)).rounded())))] }
+      func q(_ p: Double) -> Double {
+        sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count - 1)).rounded())))]
+      }
       return Interval(estimate: est.reduce(0, +) / Double(est.count), lower: q(0.025), upper: q(0.975))
     }
   }
@@ -157,8 +180,15 @@ public enum PairedComparison {
     var lines = ["method,split,threshold,seeds,metric,difference,lower,upper,contains_zero"]
     for r in rows {
       for (name, iv) in [("delta_tpr", r.deltaTPR), ("worst_group_tpr", r.worstTPR), ("auc", r.auc)] {
-        let v = iv.map { [String(format: "%.4f", $0.estimate), String(format: "%.4f", $0.lower), String(format: "%.4f", $0.upper), $0.containsZero ? "1" : "0"] } ?? ["", "", "", ""]
-        lines.append(([r.method, r.split, r.threshold.rawValue, String(r.seeds), name] + v).map(csvField).joined(separator: ","))
+        let v =
+          iv.map {
+            [
+              String(format: "%.4f", $0.estimate), String(format: "%.4f", $0.lower), String(format: "%.4f", $0.upper),
+              $0.containsZero ? "1" : "0",
+            ]
+          } ?? ["", "", "", ""]
+        lines.append(
+          ([r.method, r.split, r.threshold.rawValue, String(r.seeds), name] + v).map(csvField).joined(separator: ","))
       }
     }
     return lines.joined(separator: "\n") + "\n"
@@ -169,13 +199,19 @@ public enum PairedComparison {
     guard !rows.isEmpty else { return "" }
     func cell(_ iv: Interval?) -> String {
       guard let iv else { return "–" }
-      return String(format: "%+.3f [%+.3f, %+.3f]%@", iv.estimate, iv.lower, iv.upper, iv.containsZero ? " (contains 0)" : "")
+      return String(
+        format: "%+.3f [%+.3f, %+.3f]%@", iv.estimate, iv.lower, iv.upper, iv.containsZero ? " (contains 0)" : "")
     }
-    var lines = ["| method | test set | threshold | seeds | ΔTPR − ERM | worst-group TPR − ERM | AUC − ERM |",
-                 "| --- | --- | --- | --- | --- | --- | --- |"]
+    var lines = [
+      "| method | test set | threshold | seeds | ΔTPR − ERM | worst-group TPR − ERM | AUC − ERM |",
+      "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for r in rows {
-      lines.append("| \(r.method) | \(r.split) | \(Study.thresholdName(r.threshold)) | \(r.seeds) | \(cell(r.deltaTPR)) | \(cell(r.worstTPR)) | \(cell(r.auc)) |")
+      lines.append(
+        "| \(r.method) | \(r.split) | \(Study.thresholdName(r.threshold)) | \(r.seeds) | \(cell(r.deltaTPR)) | \(cell(r.worstTPR)) | \(cell(r.auc)) |"
+      )
     }
-    return lines.joined(separator: "\n") + "\n\nPaired differences to ERM with the same seeds, batch size and test rows: mean over seeds, and a 95 % interval from a two-level bootstrap (seeds drawn with replacement, then test rows stratified by subgroup, the same rows for both methods; 1,000 replicates). \"contains 0\": the difference is not distinguishable from seed and test-set noise.\n"
+    return lines.joined(separator: "\n")
+      + "\n\nPaired differences to ERM with the same seeds, batch size and test rows: mean over seeds, and a 95 % interval from a two-level bootstrap (seeds drawn with replacement, then test rows stratified by subgroup, the same rows for both methods; 1,000 replicates). \"contains 0\": the difference is not distinguishable from seed and test-set noise.\n"
   }
 }

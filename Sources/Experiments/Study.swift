@@ -28,7 +28,8 @@ public final class Study {
     public let batchSize: Int
     public let seed: UInt64
     public var id: String {
-      method.rawValue + (variant.map { "-\($0)" } ?? "") + (lambda.map { "-l\(Self.fmt($0))" } ?? "") + "-b\(batchSize)-s\(seed)"
+      method.rawValue + (variant.map { "-\($0)" } ?? "") + (lambda.map { "-l\(Self.fmt($0))" } ?? "")
+        + "-b\(batchSize)-s\(seed)"
     }
     static func fmt(_ l: Float) -> String { String(format: "%g", l) }
   }
@@ -59,11 +60,16 @@ public final class Study {
     var out: [Cell] = []
     let variants: [StudyConfig.Variant?] = config.variants.isEmpty ? [nil] : config.variants
     for method in config.methods {
-      let lambdas: [Float?] = method.takesLambda ? (config.methodLambdas[method.rawValue] ?? config.lambdas).map { $0 } : [nil]
+      let lambdas: [Float?] =
+        method.takesLambda ? (config.methodLambdas[method.rawValue] ?? config.lambdas).map { $0 } : [nil]
       for v in variants where v?.methods?.contains(method) ?? true {
-        for l in lambdas { for b in config.batchSizes { for s in config.seeds {
-          out.append(Cell(method: method, variant: v?.name, lambda: l, batchSize: b, seed: s))
-        } } }
+        for l in lambdas {
+          for b in config.batchSizes {
+            for s in config.seeds {
+              out.append(Cell(method: method, variant: v?.name, lambda: l, batchSize: b, seed: s))
+            }
+          }
+        }
       }
     }
     return out
@@ -81,7 +87,8 @@ public final class Study {
       let runDir = "\(directory)/runs/\(cell.id)"
       let done = runDir + "/result.json"
       if let data = try? Data(contentsOf: URL(fileURLWithPath: done)),
-         let saved = try? JSONDecoder().decode([Result].self, from: data) {
+        let saved = try? JSONDecoder().decode([Result].self, from: data)
+      {
         results += saved
         say("[\(i + 1)/\(cells.count)] \(cell.id): done, skipped")
         continue
@@ -98,16 +105,20 @@ public final class Study {
       }
       let log = try TrainingLog(metricsPath: runDir + "/metrics.jsonl", quiet: quiet)
       // A cell killed before its run.json was written has nothing to resume: it starts again.
-      _ = try Trainer(config: run, runDirectory: runDir, log: log).run(resume: fm.fileExists(atPath: runDir + "/run.json"))
+      _ = try Trainer(config: run, runDirectory: runDir, log: log).run(
+        resume: fm.fileExists(atPath: runDir + "/run.json"))
       var cellResults: [Result] = []
       for (split, spec, subset) in tests {
         let preds = try Predictor.run(model: runDir, data: spec, prompts: nil, groups: config.groups, split: subset)
         let csv = "\(runDir)/predictions-\(split).csv"
         try preds.writeCSV(to: csv)
         for (kind, t) in [(ThresholdKind.validation, preds.threshold.value), (.half, 0.5)] {
-          let m = try EvalMetrics.compute(labels: preds.labels, scores: preds.scores, groups: preds.groups, threshold: t)
-          cellResults.append(Result(method: cell.method, variant: cell.variant, lambda: cell.lambda, batchSize: cell.batchSize,
-            seed: cell.seed, split: split, threshold: kind, metrics: m, predictions: csv))
+          let m = try EvalMetrics.compute(
+            labels: preds.labels, scores: preds.scores, groups: preds.groups, threshold: t)
+          cellResults.append(
+            Result(
+              method: cell.method, variant: cell.variant, lambda: cell.lambda, batchSize: cell.batchSize,
+              seed: cell.seed, split: split, threshold: kind, metrics: m, predictions: csv))
         }
       }
       try AtomicWrite.file(try JSONEncoder().encode(cellResults), to: done)
@@ -119,20 +130,28 @@ public final class Study {
   }
 
   /// What a study writes into its folder; `--overwrite` removes these entries, and nothing else.
-  public static let outputNames = ["data", "runs", "feature_cache", "results.csv", "summary.md", "summary.tex",
-                                   "comparisons.csv", "report.html", "figures"]
+  public static let outputNames = [
+    "data", "runs", "feature_cache", "results.csv", "summary.md", "summary.tex",
+    "comparisons.csv", "report.html", "figures",
+  ]
 
   /// The folder rule of `fairmed experiment` and `fairmed demo` (the one of every command that
   /// writes where the user says): a new or empty folder is used; one holding anything is
   /// refused unless `resume` (continue the study it holds: finished cells are kept, interrupted
   /// runs continue from their checkpoints) or `overwrite` (its `outputNames` are removed first).
   /// `resume` of a folder that holds no study (no `runs/` or `data/`) is refused.
-  public static func prepareFolder(_ directory: String, resume: Bool, overwrite: Bool, outputNames: [String] = Study.outputNames) throws {
+  public static func prepareFolder(
+    _ directory: String, resume: Bool, overwrite: Bool, outputNames: [String] = Study.outputNames
+  ) throws {
     guard !(resume && overwrite) else { throw TrainingError.invalidConfig(["give --resume or --overwrite, not both"]) }
     if resume {
       guard ["runs", "data"].contains(where: { FileManager.default.fileExists(atPath: directory + "/" + $0) }) else {
-        let state = OutputPath.contents(directory).map { "it holds \($0) but no runs/ or data/" } ?? "no runs/ or data/: it is empty or does not exist"
-        throw TrainingError.file(directory, "holds no FairMed study to resume (\(state), which a study writes there): drop --resume to start one")
+        let state =
+          OutputPath.contents(directory).map { "it holds \($0) but no runs/ or data/" }
+          ?? "no runs/ or data/: it is empty or does not exist"
+        throw TrainingError.file(
+          directory,
+          "holds no FairMed study to resume (\(state), which a study writes there): drop --resume to start one")
       }
       return
     }
@@ -149,12 +168,17 @@ public final class Study {
         var base = DermSynthConfig()
         (base.width, base.height) = (s.size, s.size)
         if let signal = s.signal { base.signal.merge(signal) { $1 } }
-        for (name, count, seed, external) in [("train", s.train, s.seed, false), ("test", s.test, s.seed + 1, false), ("external", s.external, s.seed + 2, true)] where count > 0 {
+        for (name, count, seed, external) in [
+          ("train", s.train, s.seed, false), ("test", s.test, s.seed + 1, false),
+          ("external", s.external, s.seed + 2, true),
+        ] where count > 0 {
           var c = external ? base.external() : base
           c.count = count
           c.seed = seed
           if name == "train", let u = s.underdiagnosis { c.underdiagnosis = u }
-          if !fm.fileExists(atPath: "\(dir)/\(name)/synth_config.json") { _ = try SynthDerm.write(c, to: "\(dir)/\(name)", external: external) }
+          if !fm.fileExists(atPath: "\(dir)/\(name)/synth_config.json") {
+            _ = try SynthDerm.write(c, to: "\(dir)/\(name)", external: external)
+          }
         }
         var tests = [("internal", "ham10000:\(dir)/test", nil as String?)]
         if s.external > 0 { tests.append(("external", "bcn20000:\(dir)/external", nil)) }
@@ -163,7 +187,9 @@ public final class Study {
       var base = FundusSynthConfig()
       (base.width, base.height) = (s.size, s.size)
       if let spread = s.cdrSpread { base.cdrSpread = spread }
-      for (name, count, seed, external) in [("internal", s.train + s.test, s.seed, false), ("external", s.external, s.seed + 2, true)] where count > 0 {
+      for (name, count, seed, external) in [
+        ("internal", s.train + s.test, s.seed, false), ("external", s.external, s.seed + 2, true),
+      ] where count > 0 {
         var c = external ? base.external() : base
         c.count = count
         c.seed = seed

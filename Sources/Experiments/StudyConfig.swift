@@ -38,7 +38,8 @@ public struct StudyConfig: Codable, Equatable, Sendable {
     public var methods: [MethodName]? = nil
     /// The variant whose ERM runs its runs are compared with; nil = the same variant.
     public var baseline: String? = nil
-    public init(name: String, options: [String: JSONValue] = [:], methods: [MethodName]? = nil, baseline: String? = nil) {
+    public init(name: String, options: [String: JSONValue] = [:], methods: [MethodName]? = nil, baseline: String? = nil)
+    {
       self.name = name; self.options = options; self.methods = methods; self.baseline = baseline
     }
   }
@@ -61,7 +62,9 @@ public struct StudyConfig: Codable, Equatable, Sendable {
     public var underdiagnosis: [String: Double]? = nil
     /// Fundus: spread of the cup-to-disc ratio within a class (higher = harder).
     public var cdrSpread: Double? = nil
-    public init(kind: SynthKind, train: Int = 6000, test: Int = 4000, external: Int = 3000, size: Int = 64, seed: UInt64 = 0) {
+    public init(
+      kind: SynthKind, train: Int = 6000, test: Int = 4000, external: Int = 3000, size: Int = 64, seed: UInt64 = 0
+    ) {
       self.kind = kind
       self.train = train
       self.test = test
@@ -86,16 +89,32 @@ public struct StudyConfig: Codable, Equatable, Sendable {
     if methods.isEmpty { problems.append("methods is empty") }
     if synth == nil && (data == nil || test == nil) { problems.append("give data and test, or synth") }
     for (m, l) in methodLambdas {
-      if MethodName(rawValue: m)?.takesLambda != true { problems.append("methodLambdas: '\(m)' is not a method with a λ (\(MethodName.allCases.filter(\.takesLambda).map(\.rawValue).joined(separator: ", ")))") }
-      if l.isEmpty || l.contains(where: { !MethodName.lambdaCheck.accepts($0) }) { problems.append("methodLambdas.\(m) must be a non-empty list, each \(MethodName.lambdaCheck.rule)") }
+      if MethodName(rawValue: m)?.takesLambda != true {
+        problems.append(
+          "methodLambdas: '\(m)' is not a method with a λ (\(MethodName.allCases.filter(\.takesLambda).map(\.rawValue).joined(separator: ", ")))"
+        )
+      }
+      if l.isEmpty || l.contains(where: { !MethodName.lambdaCheck.accepts($0) }) {
+        problems.append("methodLambdas.\(m) must be a non-empty list, each \(MethodName.lambdaCheck.rule)")
+      }
     }
     var names = Set<String>()
     for v in variants {
-      if v.name.isEmpty || v.name.contains("/") || !names.insert(v.name).inserted { problems.append("variant names must be distinct, non-empty and without '/': '\(v.name)'") }
+      if v.name.isEmpty || v.name.contains("/") || !names.insert(v.name).inserted {
+        problems.append("variant names must be distinct, non-empty and without '/': '\(v.name)'")
+      }
     }
-    for v in variants { if let b = v.baseline, !names.contains(b) { problems.append("variant \(v.name): baseline '\(b)' is not a variant") } }
-    if seeds.isEmpty || batchSizes.isEmpty || lambdas.isEmpty { problems.append("seeds, batchSizes and lambdas must not be empty") }
-    if let bad = lambdas.first(where: { !MethodName.lambdaCheck.accepts($0) }) { problems.append("lambdas must each be \(MethodName.lambdaCheck.rule), got \(bad)") }
+    for v in variants {
+      if let b = v.baseline, !names.contains(b) {
+        problems.append("variant \(v.name): baseline '\(b)' is not a variant")
+      }
+    }
+    if seeds.isEmpty || batchSizes.isEmpty || lambdas.isEmpty {
+      problems.append("seeds, batchSizes and lambdas must not be empty")
+    }
+    if let bad = lambdas.first(where: { !MethodName.lambdaCheck.accepts($0) }) {
+      problems.append("lambdas must each be \(MethodName.lambdaCheck.rule), got \(bad)")
+    }
     problems += Self.unknownRunKeys(base, at: "base")
     for v in variants { problems += Self.unknownRunKeys(v.options, at: "variants[\(v.name)].options") }
     if let s = synth { problems += s.problems() }
@@ -134,7 +153,9 @@ extension StudyConfig {
       case .array(let items):
         for item in items { if case .string = item { continue }; return "'\(keyPath)' must be a list of strings" }
       case .object(let fields):
-        if let problem = unsupportedRunValue(Dictionary(fields, uniquingKeysWith: { $1 }), at: keyPath) { return problem }
+        if let problem = unsupportedRunValue(Dictionary(fields, uniquingKeysWith: { $1 }), at: keyPath) {
+          return problem
+        }
       default: continue
       }
     }
@@ -180,11 +201,16 @@ extension StudyConfig.SynthSpec {
     let n = Self.maxImages
     if !(1...n).contains(train) { p.append("synth.train must be in 1…\(n) images, got \(train)") }
     if !(1...n).contains(test) { p.append("synth.test must be in 1…\(n) images, got \(test)") }
-    if !(0...n).contains(external) { p.append("synth.external must be in 0…\(n) images (0: no external test set), got \(external)") }
+    if !(0...n).contains(external) {
+      p.append("synth.external must be in 0…\(n) images (0: no external test set), got \(external)")
+    }
     let sizes = kind == .derm ? 8...4096 : 16...4096
-    if !sizes.contains(size) { p.append("synth.size must be in \(sizes.lowerBound)…\(sizes.upperBound) pixels for \(kind.rawValue), got \(size)") }
+    if !sizes.contains(size) {
+      p.append("synth.size must be in \(sizes.lowerBound)…\(sizes.upperBound) pixels for \(kind.rawValue), got \(size)")
+    }
     if kind == .fundus, (1...n).contains(train), (1...n).contains(test), train + test > n {
-      p.append("synth.train + synth.test must be at most \(n) images for fundus (one generated set), got \(train + test)")
+      p.append(
+        "synth.train + synth.test must be at most \(n) images for fundus (one generated set), got \(train + test)")
     }
     return p
   }

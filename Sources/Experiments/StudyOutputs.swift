@@ -11,7 +11,8 @@ extension Study {
     let summary = Self.summarise(results)
     let paired = try PairedComparison.compare(results, config: config)
     let pairedMD = PairedComparison.markdown(paired)
-    try AtomicWrite.file(Self.markdown(summary) + (pairedMD.isEmpty ? "" : "\n" + pairedMD), to: directory + "/summary.md")
+    try AtomicWrite.file(
+      Self.markdown(summary) + (pairedMD.isEmpty ? "" : "\n" + pairedMD), to: directory + "/summary.md")
     try AtomicWrite.file(Self.latex(summary, caption: config.name), to: directory + "/summary.tex")
     try AtomicWrite.file(PairedComparison.csv(paired), to: directory + "/comparisons.csv")
     try StudyReport.write(study: self, results: results, paired: pairedMD)
@@ -22,14 +23,24 @@ extension Study {
   /// One row per run, test split and threshold, with per-subgroup TPR columns (`tpr[female|<40]`).
   public static func resultsCSV(_ results: [Result]) -> String {
     let groups = Set(results.flatMap { $0.metrics.groupTPR.keys }).sorted()
-    var lines = [(["method", "variant", "lambda", "seed", "batch_size", "split", "threshold", "threshold_value", "n", "auc", "acc", "tpr",
-                   "delta_tpr", "deodds", "dpd", "es_auc", "worst_group", "worst_group_tpr"] + groups.map { "tpr[\($0)]" })
-      .map(csvField).joined(separator: ",")]
+    var lines = [
+      ([
+        "method", "variant", "lambda", "seed", "batch_size", "split", "threshold", "threshold_value", "n", "auc", "acc",
+        "tpr",
+        "delta_tpr", "deodds", "dpd", "es_auc", "worst_group", "worst_group_tpr",
+      ] + groups.map { "tpr[\($0)]" })
+      .map(csvField).joined(separator: ",")
+    ]
     for r in results {
       let m = r.metrics
-      let fields = [r.method.rawValue, r.variant ?? "", r.lambda.map { String(format: "%g", $0) } ?? "", String(r.seed), String(r.batchSize),
-                    r.split, r.threshold.rawValue, String(format: "%.6f", m.threshold), String(m.n), f(m.auc), f(m.accuracy), f(m.tpr),
-                    f(m.deltaTPR), f(m.deodds), f(m.dpd), f(m.esAUC), m.worstGroup ?? "", f(m.worstGroupTPR)]
+      let fields =
+        [
+          r.method.rawValue, r.variant ?? "", r.lambda.map { String(format: "%g", $0) } ?? "", String(r.seed),
+          String(r.batchSize),
+          r.split, r.threshold.rawValue, String(format: "%.6f", m.threshold), String(m.n), f(m.auc), f(m.accuracy),
+          f(m.tpr),
+          f(m.deltaTPR), f(m.deodds), f(m.dpd), f(m.esAUC), m.worstGroup ?? "", f(m.worstGroupTPR),
+        ]
         + groups.map { f(m.groupTPR[$0] ?? nil) }
       lines.append(fields.map(csvField).joined(separator: ","))
     }
@@ -62,7 +73,9 @@ extension Study {
   }
 
   public static func key(_ r: Result) -> SummaryKey {
-    SummaryKey(method: r.method.rawValue, variant: r.variant, lambda: r.lambda, batchSize: r.batchSize, split: r.split, threshold: r.threshold)
+    SummaryKey(
+      method: r.method.rawValue, variant: r.variant, lambda: r.lambda, batchSize: r.batchSize, split: r.split,
+      threshold: r.threshold)
   }
 
   /// Rows in grid order, the validation threshold before 0.5 within each split.
@@ -76,7 +89,12 @@ extension Study {
     }
     let rank = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
     func first(_ k: SummaryKey) -> Int {  // the key's position, ignoring its threshold
-      ThresholdKind.allCases.compactMap { rank[SummaryKey(method: k.method, variant: k.variant, lambda: k.lambda, batchSize: k.batchSize, split: k.split, threshold: $0)] }.min() ?? 0
+      ThresholdKind.allCases.compactMap {
+        rank[
+          SummaryKey(
+            method: k.method, variant: k.variant, lambda: k.lambda, batchSize: k.batchSize, split: k.split,
+            threshold: $0)]
+      }.min() ?? 0
     }
     order.sort { a, b in
       let (x, y) = (first(a), first(b))
@@ -85,7 +103,8 @@ extension Study {
     }
     return order.map { k in
       let rs = groups[k] ?? []
-      return SummaryRow(key: k, auc: stat(rs.map(\.auc)), acc: stat(rs.map(\.accuracy)), tpr: stat(rs.map(\.tpr)),
+      return SummaryRow(
+        key: k, auc: stat(rs.map(\.auc)), acc: stat(rs.map(\.accuracy)), tpr: stat(rs.map(\.tpr)),
         deltaTPR: stat(rs.map(\.deltaTPR)), worstTPR: stat(rs.map(\.worstGroupTPR)), esAUC: stat(rs.map(\.esAUC)),
         deodds: stat(rs.map(\.deodds)), dpd: stat(rs.map(\.dpd)))
     }
@@ -103,27 +122,39 @@ extension Study {
 
   /// The paper-style table in Markdown, validation threshold first.
   public static func markdown(_ rows: [SummaryRow]) -> String {
-    var lines = ["| method | λ | batch | test set | threshold | AUC | ES-AUC | ΔTPR | worst-group TPR | overall TPR | DEOdds | DPD | seeds |",
-                 "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    var lines = [
+      "| method | λ | batch | test set | threshold | AUC | ES-AUC | ΔTPR | worst-group TPR | overall TPR | DEOdds | DPD | seeds |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for r in rows {
       let k = r.key
-      lines.append("| \(methodName(k)) | \(k.lambda.map { String(format: "%g", $0) } ?? "–") | \(k.batchSize) | \(k.split) | \(thresholdName(k.threshold)) | \(pm(r.auc)) | \(pm(r.esAUC)) | \(pm(r.deltaTPR)) | \(pm(r.worstTPR)) | \(pm(r.tpr)) | \(pm(r.deodds)) | \(pm(r.dpd)) | \(r.auc.n) |")
+      lines.append(
+        "| \(methodName(k)) | \(k.lambda.map { String(format: "%g", $0) } ?? "–") | \(k.batchSize) | \(k.split) | \(thresholdName(k.threshold)) | \(pm(r.auc)) | \(pm(r.esAUC)) | \(pm(r.deltaTPR)) | \(pm(r.worstTPR)) | \(pm(r.tpr)) | \(pm(r.deodds)) | \(pm(r.dpd)) | \(r.auc.n) |"
+      )
     }
-    return lines.joined(separator: "\n") + "\n\nMean ± sample standard deviation over seeds. Threshold \"validation (Youden)\": the threshold each run chose by Youden's J on its own validation predictions (no demographics, no test data); \"0.5\": argmax over the class prompts. Each gap takes the groups with at least 10 samples where its metric is defined.\n"
+    return lines.joined(separator: "\n")
+      + "\n\nMean ± sample standard deviation over seeds. Threshold \"validation (Youden)\": the threshold each run chose by Youden's J on its own validation predictions (no demographics, no test data); \"0.5\": argmax over the class prompts. Each gap takes the groups with at least 10 samples where its metric is defined.\n"
   }
 
   /// The same table as a LaTeX `tabular` (booktabs).
   public static func latex(_ rows: [SummaryRow], caption: String) -> String {
     func esc(_ s: String) -> String {
       s.replacingOccurrences(of: "\\", with: "\\textbackslash{}").replacingOccurrences(of: "_", with: "\\_")
-        .replacingOccurrences(of: "&", with: "\\&").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "#", with: "\\#")
+        .replacingOccurrences(of: "&", with: "\\&").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(
+          of: "#", with: "\\#")
     }
-    var lines = ["\\begin{table}[t]", "\\centering", "\\caption{\(esc(caption)): mean $\\pm$ std over seeds; threshold: Youden's J on validation predictions, or 0.5}",
-                 "\\begin{tabular}{lrrllrrrrrr}", "\\toprule",
-                 "Method & $\\lambda$ & Batch & Test & Threshold & AUC & ES-AUC & $\\Delta$TPR & Worst TPR & DEOdds & DPD \\\\", "\\midrule"]
+    var lines = [
+      "\\begin{table}[t]", "\\centering",
+      "\\caption{\(esc(caption)): mean $\\pm$ std over seeds; threshold: Youden's J on validation predictions, or 0.5}",
+      "\\begin{tabular}{lrrllrrrrrr}", "\\toprule",
+      "Method & $\\lambda$ & Batch & Test & Threshold & AUC & ES-AUC & $\\Delta$TPR & Worst TPR & DEOdds & DPD \\\\",
+      "\\midrule",
+    ]
     for r in rows {
       let k = r.key
-      lines.append("\(esc(methodName(k))) & \(k.lambda.map { String(format: "%g", $0) } ?? "--") & \(k.batchSize) & \(esc(k.split)) & \(k.threshold == .validation ? "val." : "0.5") & \(pm(r.auc, latex: true)) & \(pm(r.esAUC, latex: true)) & \(pm(r.deltaTPR, latex: true)) & \(pm(r.worstTPR, latex: true)) & \(pm(r.deodds, latex: true)) & \(pm(r.dpd, latex: true)) \\\\")
+      lines.append(
+        "\(esc(methodName(k))) & \(k.lambda.map { String(format: "%g", $0) } ?? "--") & \(k.batchSize) & \(esc(k.split)) & \(k.threshold == .validation ? "val." : "0.5") & \(pm(r.auc, latex: true)) & \(pm(r.esAUC, latex: true)) & \(pm(r.deltaTPR, latex: true)) & \(pm(r.worstTPR, latex: true)) & \(pm(r.deodds, latex: true)) & \(pm(r.dpd, latex: true)) \\\\"
+      )
     }
     lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
     return lines.joined(separator: "\n") + "\n"

@@ -16,27 +16,41 @@ enum StudyReport {
     let summary = Study.summarise(results)
     let internalResults = results.filter { $0.split == "internal" && $0.threshold == .validation }
     let first: (MethodName) -> Study.Result? = { method in
-      internalResults.filter { $0.method == method }.min { ($0.seed, $0.lambda ?? 0, $0.batchSize) < ($1.seed, $1.lambda ?? 0, $1.batchSize) }
+      internalResults.filter { $0.method == method }.min {
+        ($0.seed, $0.lambda ?? 0, $0.batchSize) < ($1.seed, $1.lambda ?? 0, $1.batchSize)
+      }
     }
     var figures = try certaintyFigure(first)
     figures += frontierFigure(summary)
     figures += try tprFigure(internalResults, first, groups: study.config.groups)
     figures += try batchSizeFigure(first(.erm) ?? internalResults.first, batchSizes: study.config.batchSizes)
     figures += trainingCurveFigures(first, directory: study.directory)
-    let table = StudyTable(caption: "Every run and test set (results.csv)",
-      header: ["method", "λ", "batch", "seed", "test set", "threshold", "AUC", "ΔTPR", "worst group", "worst TPR", "overall TPR"],
+    let table = StudyTable(
+      caption: "Every run and test set (results.csv)",
+      header: [
+        "method", "λ", "batch", "seed", "test set", "threshold", "AUC", "ΔTPR", "worst group", "worst TPR",
+        "overall TPR",
+      ],
       rows: results.map { r in
-        [label(r), r.lambda.map { String(format: "%g", $0) } ?? "–", String(r.batchSize), String(r.seed), r.split,
-         r.threshold == .validation ? String(format: "validation %.3f", r.metrics.threshold) : "0.5",
-         fmt(r.metrics.auc), fmt(r.metrics.deltaTPR), r.metrics.worstGroup ?? "–", fmt(r.metrics.worstGroupTPR), fmt(r.metrics.tpr)]
+        [
+          label(r), r.lambda.map { String(format: "%g", $0) } ?? "–", String(r.batchSize), String(r.seed), r.split,
+          r.threshold == .validation ? String(format: "validation %.3f", r.metrics.threshold) : "0.5",
+          fmt(r.metrics.auc), fmt(r.metrics.deltaTPR), r.metrics.worstGroup ?? "–", fmt(r.metrics.worstGroupTPR),
+          fmt(r.metrics.tpr),
+        ]
       })
     var sections = [Study.markdown(summary)]
     if !paired.isEmpty { sections.append(paired) }
-    let page = StudyFigures.studyPage(title: study.config.name, summaryMarkdownTable: sections.joined(separator: "\n\n"), tables: [table],
-      figures: figures, notes: ["Figures use the validation threshold (Youden's J on each run's validation predictions); tables give it first and 0.5 beside it. Each gap takes the subgroups with at least 10 samples where its metric is defined.",
-                                "Demographics were used for training only; predictions use images alone."])
+    let page = StudyFigures.studyPage(
+      title: study.config.name, summaryMarkdownTable: sections.joined(separator: "\n\n"), tables: [table],
+      figures: figures,
+      notes: [
+        "Figures use the validation threshold (Youden's J on each run's validation predictions); tables give it first and 0.5 beside it. Each gap takes the subgroups with at least 10 samples where its metric is defined.",
+        "Demographics were used for training only; predictions use images alone.",
+      ])
     try AtomicWrite.file(page, to: study.directory + "/report.html")
-    _ = try StudyFigures.writeFigures(figures.map { ($0.name, $0.svg) }, to: URL(fileURLWithPath: study.directory + "/figures"))
+    _ = try StudyFigures.writeFigures(
+      figures.map { ($0.name, $0.svg) }, to: URL(fileURLWithPath: study.directory + "/figures"))
   }
 
   /// 1. The certainty gap: margin densities per subgroup, ERM beside CMAC-MMD.
@@ -46,39 +60,66 @@ enum StudyReport {
       return CertaintyPanel(title: label(r), curves: densities(margins, groups), delta: 0.05)
     }
     guard !panels.isEmpty else { return [] }
-    return [StudyFigure(name: "certainty_kde", caption: "Density of the certainty margin s per subgroup on the internal test set (Gaussian KDE, Silverman bandwidth); the shaded band is the uncertainty zone |s| < 0.05.",
-      svg: StudyFigures.certaintyKDEs(panels: panels))]
+    return [
+      StudyFigure(
+        name: "certainty_kde",
+        caption:
+          "Density of the certainty margin s per subgroup on the internal test set (Gaussian KDE, Silverman bandwidth); the shaded band is the uncertainty zone |s| < 0.05.",
+        svg: StudyFigures.certaintyKDEs(panels: panels))
+    ]
   }
 
   /// 2. The λ frontier: AUC against ΔTPR, mean ± std over seeds.
   static func frontierFigure(_ summary: [Study.SummaryRow]) -> [StudyFigure] {
     let frontier = summary.compactMap { row -> FrontierPoint? in
-      guard row.split == "internal", row.key.threshold == .validation, let auc = row.auc.mean, let gap = row.deltaTPR.mean else { return nil }
-      return FrontierPoint(method: row.method, lambda: Double(row.lambda ?? 0), deltaTPR: gap, deltaTPRStd: row.deltaTPR.std,
+      guard row.split == "internal", row.key.threshold == .validation, let auc = row.auc.mean,
+        let gap = row.deltaTPR.mean
+      else { return nil }
+      return FrontierPoint(
+        method: row.method, lambda: Double(row.lambda ?? 0), deltaTPR: gap, deltaTPRStd: row.deltaTPR.std,
         auc: auc, aucStd: row.auc.std)
     }
     guard !frontier.isEmpty else { return [] }
-    return [StudyFigure(name: "frontier", caption: "AUC against ΔTPR on the internal test set, mean ± std over seeds; labels give λ.",
-      svg: StudyFigures.frontier(points: frontier))]
+    return [
+      StudyFigure(
+        name: "frontier", caption: "AUC against ΔTPR on the internal test set, mean ± std over seeds; labels give λ.",
+        svg: StudyFigures.frontier(points: frontier))
+    ]
   }
 
   /// 3. Per-subgroup TPR with bootstrap intervals (first seed of each method).
-  static func tprFigure(_ internalResults: [Study.Result], _ first: (MethodName) -> Study.Result?, groups: String) throws -> [StudyFigure] {
-    let bars = try Set(internalResults.map(\.method)).sorted { $0.rawValue < $1.rawValue }.compactMap(first).map { r -> MethodGroupTPRs in
-      MethodGroupTPRs(method: label(r), groups: try bootstrapTPRs(r.predictions, groups: groups, threshold: r.metrics.threshold))
+  static func tprFigure(_ internalResults: [Study.Result], _ first: (MethodName) -> Study.Result?, groups: String)
+    throws -> [StudyFigure]
+  {
+    let bars = try Set(internalResults.map(\.method)).sorted { $0.rawValue < $1.rawValue }.compactMap(first).map {
+      r -> MethodGroupTPRs in
+      MethodGroupTPRs(
+        method: label(r), groups: try bootstrapTPRs(r.predictions, groups: groups, threshold: r.metrics.threshold))
     }
     guard !bars.isEmpty else { return [] }
-    return [StudyFigure(name: "group_tpr", caption: "TPR per subgroup on the internal test set (first seed of each method, at its validation threshold) with 95% stratified bootstrap intervals (500 replicates).",
-      svg: StudyFigures.groupTPRBars(methods: bars))]
+    return [
+      StudyFigure(
+        name: "group_tpr",
+        caption:
+          "TPR per subgroup on the internal test set (first seed of each method, at its validation threshold) with 95% stratified bootstrap intervals (500 replicates).",
+        svg: StudyFigures.groupTPRBars(methods: bars))
+    ]
   }
 
   /// 4. Batch-size sensitivity, from one run's internal-test margins.
   static func batchSizeFigure(_ run: Study.Result?, batchSizes: [Int]) throws -> [StudyFigure] {
     guard let run else { return [] }
     let (margins, groups) = try readMargins(run.predictions)
-    let rows = Array(Set([32, 64, 128, 256] + batchSizes)).sorted().map { b in batchSensitivity(margins, groups, batchSize: b) }
-    return [StudyFigure(name: "batch_size", caption: "Share of random batches with ≥ 2 samples of every subgroup, and the variance of the batch estimate of L_CMAC (pairs, σ = \(sigma)) over 300 random batches, per batch size.",
-      svg: StudyFigures.batchSizeSensitivity(rows: rows))]
+    let rows = Array(Set([32, 64, 128, 256] + batchSizes)).sorted().map { b in
+      batchSensitivity(margins, groups, batchSize: b)
+    }
+    return [
+      StudyFigure(
+        name: "batch_size",
+        caption:
+          "Share of random batches with ≥ 2 samples of every subgroup, and the variance of the batch estimate of L_CMAC (pairs, σ = \(sigma)) over 300 random batches, per batch size.",
+        svg: StudyFigures.batchSizeSensitivity(rows: rows))
+    ]
   }
 
   /// 5. Training curves (loss terms per step, validation AUC per epoch) of the first seed's runs.
@@ -91,20 +132,28 @@ enum StudyReport {
       let steps = records.filter { $0["kind"] as? String == "step" }
       for key in ["l_clip", "l_cmac"] {
         let pts = steps.compactMap { rec in number(rec["step"]).flatMap { s in (rec[key] as? Double).map { (s, $0) } } }
-        if !pts.isEmpty { lossSeries.append(CurveSeries(name: "\(label(r)) \(key)", steps: pts.map(\.0), values: pts.map(\.1))) }
+        if !pts.isEmpty {
+          lossSeries.append(CurveSeries(name: "\(label(r)) \(key)", steps: pts.map(\.0), values: pts.map(\.1)))
+        }
       }
       let epochs = records.filter { $0["kind"] as? String == "epoch" }
         .compactMap { rec in number(rec["epoch"]).flatMap { e in (rec["val_auc"] as? Double).map { (e, $0) } } }
-      if !epochs.isEmpty { aucSeries.append(CurveSeries(name: label(r), steps: epochs.map(\.0), values: epochs.map(\.1))) }
+      if !epochs.isEmpty {
+        aucSeries.append(CurveSeries(name: label(r), steps: epochs.map(\.0), values: epochs.map(\.1)))
+      }
     }
     var out: [StudyFigure] = []
     if !lossSeries.isEmpty {
-      out.append(StudyFigure(name: "training_loss", caption: "Loss terms per optimiser step (from metrics.jsonl).",
-        svg: StudyFigures.trainingCurves(series: lossSeries, yLabel: "loss")))
+      out.append(
+        StudyFigure(
+          name: "training_loss", caption: "Loss terms per optimiser step (from metrics.jsonl).",
+          svg: StudyFigures.trainingCurves(series: lossSeries, yLabel: "loss")))
     }
     if !aucSeries.isEmpty {
-      out.append(StudyFigure(name: "validation_auc", caption: "Validation AUC per epoch (model selection never sees the test sets).",
-        svg: StudyFigures.trainingCurves(series: aucSeries, yLabel: "validation AUC", xLabel: "epoch")))
+      out.append(
+        StudyFigure(
+          name: "validation_auc", caption: "Validation AUC per epoch (model selection never sees the test sets).",
+          svg: StudyFigures.trainingCurves(series: aucSeries, yLabel: "validation AUC", xLabel: "epoch")))
     }
     return out
   }
@@ -121,7 +170,8 @@ enum StudyReport {
 
   /// Margins and subgroup names of a predictions CSV.
   static func readMargins(_ path: String) throws -> ([Double], [String]) {
-    let cols = try CSVReader.read(URL(fileURLWithPath: path), columns: [(PredictionsCSV.margin, .number()), (PredictionsCSV.group, .text)])
+    let cols = try CSVReader.read(
+      URL(fileURLWithPath: path), columns: [(PredictionsCSV.margin, .number()), (PredictionsCSV.group, .text)])
     let g = cols.texts[PredictionsCSV.group]!
     return (cols.numbers[PredictionsCSV.margin]!, g.codes.map { g.levels[Int($0)] })
   }
@@ -140,7 +190,8 @@ enum StudyReport {
 
   /// TPR per subgroup with stratified bootstrap intervals, from a predictions CSV.
   static func bootstrapTPRs(_ path: String, groups: String, threshold: Double) throws -> [GroupTPR] {
-    let input = try AuditInput.load(URL(fileURLWithPath: path), columns: AuditColumns(),
+    let input = try AuditInput.load(
+      URL(fileURLWithPath: path), columns: AuditColumns(),
       groups: GroupingSpec(attributes: try GroupingSpec.parse(groups)))
     var config = AuditConfiguration()
     config.bootstrap = BootstrapOptions(replicates: 500, seed: 7, rowMetrics: false)
@@ -153,7 +204,9 @@ enum StudyReport {
   }
 
   /// Coverage share and variance of the batch L_CMAC estimate over random batches.
-  static func batchSensitivity(_ margins: [Double], _ groups: [String], batchSize: Int, batches: Int = 300) -> BatchSizeRow {
+  static func batchSensitivity(_ margins: [Double], _ groups: [String], batchSize: Int, batches: Int = 300)
+    -> BatchSizeRow
+  {
     let names = Set(groups).sorted()
     var rng = SeededRNG(seed: 11, stream: UInt64(batchSize))
     var covered = 0
@@ -168,16 +221,21 @@ enum StudyReport {
       if names.allSatisfy({ (by[$0]?.count ?? 0) >= 2 }) { covered += 1 }
       let sets = by.values.filter { $0.count >= 2 }
       var terms: [Double] = []
-      for a in 0..<sets.count { for b in (a + 1)..<sets.count { terms.append(MMD.mmd2(sets[a], sets[b], sigma: sigma)) } }
+      for a in 0..<sets.count {
+        for b in (a + 1)..<sets.count { terms.append(MMD.mmd2(sets[a], sets[b], sigma: sigma)) }
+      }
       if !terms.isEmpty { estimates.append(terms.reduce(0, +) / Double(terms.count)) }
     }
     let mean = estimates.reduce(0, +) / Double(max(estimates.count, 1))
-    let variance = estimates.count > 1 ? estimates.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(estimates.count - 1) : nil
+    let variance =
+      estimates.count > 1 ? estimates.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(estimates.count - 1) : nil
     return BatchSizeRow(batchSize: batchSize, coverageShare: Double(covered) / Double(batches), mmdVariance: variance)
   }
 
   static func readJSONL(_ path: String) -> [[String: Any]] {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-    return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    return text.split(separator: "\n").compactMap {
+      try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+    }
   }
 }

@@ -64,8 +64,10 @@ public enum AggregateCalculator {
   /// `value(metric, group)` and `overall(metric)` give values; `members[metric]` lists the groups
   /// that take part (eligible and defined in the original data). A member whose value is nil makes
   /// the aggregate undefined (the bootstrap skips such replicates).
-  public static func compute(_ key: AggregateKey, members: [MetricKey: [Int]],
-                             value: (MetricKey, Int) -> Double?, overall: (MetricKey) -> Double?) -> AggregateValue {
+  public static func compute(
+    _ key: AggregateKey, members: [MetricKey: [Int]],
+    value: (MetricKey, Int) -> Double?, overall: (MetricKey) -> Double?
+  ) -> AggregateValue {
     func extremes(_ m: MetricKey) -> (min: (Double, Int), max: (Double, Int))? {
       var lo = (Double.infinity, -1), hi = (-Double.infinity, -1)
       for g in members[m] ?? [] {
@@ -77,9 +79,11 @@ public enum AggregateCalculator {
     }
     func undefined(_ m: MetricKey) -> AggregateValue {
       let count = members[m]?.count ?? 0
-      return AggregateValue(value: nil, reason: count < (key.needsTwo ? 2 : 1)
-        ? "fewer than \(key.needsTwo ? "two" : "one") eligible groups with a defined \(m.rawValue)"
-        : "\(m.rawValue) undefined in a member group", maxGroup: nil, minGroup: nil)
+      return AggregateValue(
+        value: nil,
+        reason: count < (key.needsTwo ? 2 : 1)
+          ? "fewer than \(key.needsTwo ? "two" : "one") eligible groups with a defined \(m.rawValue)"
+          : "\(m.rawValue) undefined in a member group", maxGroup: nil, minGroup: nil)
     }
     let m = key.inputs[0]
     if (members[m]?.count ?? 0) < (key.needsTwo ? 2 : 1) { return undefined(m) }
@@ -89,7 +93,9 @@ public enum AggregateCalculator {
       return AggregateValue(value: e.max.0 - e.min.0, reason: nil, maxGroup: e.max.1, minGroup: e.min.1)
     case .tprRatio, .dpr:
       guard let e = extremes(m) else { return undefined(m) }
-      guard e.max.0 > 0 else { return AggregateValue(value: nil, reason: "every \(m.rawValue) is 0", maxGroup: e.max.1, minGroup: e.min.1) }
+      guard e.max.0 > 0 else {
+        return AggregateValue(value: nil, reason: "every \(m.rawValue) is 0", maxGroup: e.max.1, minGroup: e.min.1)
+      }
       return AggregateValue(value: e.min.0 / e.max.0, reason: nil, maxGroup: e.max.1, minGroup: e.min.1)
     case .worstGroupTPR, .worstGroupAUC:
       guard let e = extremes(m) else { return undefined(m) }
@@ -111,7 +117,8 @@ public enum AggregateCalculator {
         spread += abs(v - all)
         if abs(v - all) > worst.0 || worst.1 < 0 { worst = (abs(v - all), g) }
       }
-      return AggregateValue(value: all / (1 + spread), reason: nil, maxGroup: nil, minGroup: worst.1 < 0 ? nil : worst.1)
+      return AggregateValue(
+        value: all / (1 + spread), reason: nil, maxGroup: nil, minGroup: worst.1 < 0 ? nil : worst.1)
     case .maxTPRDiffToOverall, .maxFPRDiffToOverall, .maxSelectionDiffToOverall, .maxAUCDiffToOverall:
       guard let all = overall(m) else { return AggregateValue(value: nil, reason: "overall \(m.rawValue) undefined") }
       var worst = (-1.0, -1)
@@ -130,7 +137,8 @@ extension AggregateKey {
   var needsTwo: Bool {
     switch self {
     case .worstGroupTPR, .worstGroupAUC, .esAUC, .esACC, .maxTPRDiffToOverall, .maxFPRDiffToOverall,
-         .maxSelectionDiffToOverall, .maxAUCDiffToOverall: return false
+      .maxSelectionDiffToOverall, .maxAUCDiffToOverall:
+      return false
     default: return true
     }
   }

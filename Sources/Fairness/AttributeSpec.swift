@@ -42,7 +42,9 @@ public struct NumericBin: Sendable, Equatable {
       }
       return v
     }
-    for (prefix, isLess, inclusive) in [("<=", true, true), (">=", false, true), ("<", true, false), (">", false, false)] {
+    for (prefix, isLess, inclusive) in [
+      ("<=", true, true), (">=", false, true), ("<", true, false), (">", false, false),
+    ] {
       guard t.hasPrefix(prefix) else { continue }
       let v = try num(t.dropFirst(prefix.count))
       return isLess
@@ -66,15 +68,24 @@ public struct NumericBin: Sendable, Equatable {
   /// edges give the labels `<40`, `40-59`, `>=60` (the same bins as that spelling).
   public static func fromEdges(_ edges: [Double]) throws -> [NumericBin] {
     guard let first = edges.first, let last = edges.last, edges.allSatisfy(\.isFinite),
-          zip(edges, edges.dropFirst()).allSatisfy({ $0 < $1 }) else {
+      zip(edges, edges.dropFirst()).allSatisfy({ $0 < $1 })
+    else {
       throw AuditError.badOption("--groups: bin edges must be finite and increasing, got \(edges.map(formatBinNumber))")
     }
-    var bins = [NumericBin(label: "<\(formatBinNumber(first))", lower: -.infinity, lowerInclusive: true, upper: first, upperInclusive: false)]
+    var bins = [
+      NumericBin(
+        label: "<\(formatBinNumber(first))", lower: -.infinity, lowerInclusive: true, upper: first,
+        upperInclusive: false)
+    ]
     for (a, b) in zip(edges, edges.dropFirst()) {
-      let label = isIntegral(a) && isIntegral(b) ? "\(formatBinNumber(a))-\(formatBinNumber(b - 1))" : "[\(formatBinNumber(a)),\(formatBinNumber(b)))"
+      let label =
+        isIntegral(a) && isIntegral(b)
+        ? "\(formatBinNumber(a))-\(formatBinNumber(b - 1))" : "[\(formatBinNumber(a)),\(formatBinNumber(b)))"
       bins.append(NumericBin(label: label, lower: a, lowerInclusive: true, upper: b, upperInclusive: false))
     }
-    bins.append(NumericBin(label: ">=\(formatBinNumber(last))", lower: last, lowerInclusive: true, upper: .infinity, upperInclusive: true))
+    bins.append(
+      NumericBin(
+        label: ">=\(formatBinNumber(last))", lower: last, lowerInclusive: true, upper: .infinity, upperInclusive: true))
     return bins
   }
 

@@ -3,18 +3,24 @@ import Foundation
 /// The audit entry point.
 public enum Audit {
   /// Audits `input` under `configuration`.
-  public static func run(_ input: AuditInput, configuration: AuditConfiguration = AuditConfiguration()) throws -> AuditResult {
+  public static func run(_ input: AuditInput, configuration: AuditConfiguration = AuditConfiguration()) throws
+    -> AuditResult
+  {
     try configuration.validate()
     var timer = PhaseTimer()
     let grouping = input.grouping
     guard grouping.groupCount <= configuration.maxGroups else {
-      throw AuditError.badOption("--groups gives \(grouping.groupCount) groups, more than --max-groups \(configuration.maxGroups) "
-        + "(an identifier column? raise --max-groups to audit that many)")
+      throw AuditError.badOption(
+        "--groups gives \(grouping.groupCount) groups, more than --max-groups \(configuration.maxGroups) "
+          + "(an identifier column? raise --max-groups to audit that many)")
     }
-    let ranked = RankedScores(scores: input.scores, labels: input.labels, rowGroup: grouping.rowGroup, groupCount: grouping.groupCount)
+    let ranked = RankedScores(
+      scores: input.scores, labels: input.labels, rowGroup: grouping.rowGroup, groupCount: grouping.groupCount)
     guard !ranked.score.isEmpty else { throw AuditError.badOption("no rows left after the missing-value policy") }
     let threshold = try ThresholdSelector.resolve(configuration.threshold, audited: ranked) { path in
-      guard let load = configuration.loadValidation else { throw AuditError.badOption("no validation loader for '\(path)'") }
+      guard let load = configuration.loadValidation else {
+        throw AuditError.badOption("no validation loader for '\(path)'")
+      }
       return try load(path)
     }
     timer.mark("sort scores + threshold")
@@ -22,25 +28,28 @@ public enum Audit {
     timer.mark("metrics + aggregates")
     var warnings: [String] = []
     if let bootstrap = configuration.bootstrap, bootstrap.replicates > 0 {
-      let b = Bootstrap.run(options: bootstrap, tally: main.tally, ranked: ranked, threshold: threshold.value,
-                            eceBins: configuration.eceBins, members: main.members, progress: configuration.progress)
+      let b = Bootstrap.run(
+        options: bootstrap, tally: main.tally, ranked: ranked, threshold: threshold.value,
+        eceBins: configuration.eceBins, members: main.members, progress: configuration.progress)
       for g in main.groups.indices { main.groups[g].intervals = b.groups[g] }
       main.overall.intervals = b.overall
       main.aggregateIntervals = b.aggregates
       timer.mark("bootstrap")
     }
-    let views = configuration.singleAttributeViews && grouping.attributes.count > 1
+    let views =
+      configuration.singleAttributeViews && grouping.attributes.count > 1
       ? grouping.attributes.indices.map { a -> GroupAudit in
-          let v = grouping.view(attribute: a)
-          let r = ranked.regrouped(grouping.viewMap(attribute: a), groupCount: v.groupCount)
-          return audit(v, input: input, ranked: r, threshold: threshold.value, configuration: configuration)
-        }
+        let v = grouping.view(attribute: a)
+        let r = ranked.regrouped(grouping.viewMap(attribute: a), groupCount: v.groupCount)
+        return audit(v, input: input, ranked: r, threshold: threshold.value, configuration: configuration)
+      }
       : []
     timer.mark("single-attribute views")
     var reference: Int?
     if let name = configuration.referenceGroup {
       guard let r = main.groups.firstIndex(where: { $0.name == name }) else {
-        throw AuditError.badOption("reference group '\(name)' not found; groups: \(main.groups.map(\.name).joined(separator: ", "))")
+        throw AuditError.badOption(
+          "reference group '\(name)' not found; groups: \(main.groups.map(\.name).joined(separator: ", "))")
       }
       reference = r
     }
@@ -49,17 +58,20 @@ public enum Audit {
       var eligible = main.groups.indices.filter { main.groups[$0].isEligible || configuration.includeSmallGroups }
       if eligible.count > configuration.maxMMDGroups {
         warnings.append("MMD² compares the \(configuration.maxMMDGroups) largest of \(eligible.count) eligible groups")
-        eligible = Array(eligible.sorted { main.groups[$0].n > main.groups[$1].n }.prefix(configuration.maxMMDGroups)).sorted()
+        eligible = Array(eligible.sorted { main.groups[$0].n > main.groups[$1].n }.prefix(configuration.maxMMDGroups))
+          .sorted()
       }
-      certainty = CertaintyAnalysis.run(margins: margins, rowGroup: grouping.rowGroup, groupCount: grouping.groupCount,
-                                        options: configuration.certainty, eligible: eligible)
+      certainty = CertaintyAnalysis.run(
+        margins: margins, rowGroup: grouping.rowGroup, groupCount: grouping.groupCount,
+        options: configuration.certainty, eligible: eligible)
     }
     if certainty != nil { timer.mark("certainty + MMD") }
     let roc = ranked.rocCurves(maxPoints: configuration.rocPoints)
     timer.mark("ROC curves")
     for g in main.groups where !g.flags.isEmpty {
-      warnings.append("group \(g.name) (n=\(g.n), positives=\(g.positives)) is flagged \(g.flags.joined(separator: ", "))"
-                      + (configuration.includeSmallGroups ? "" : " and left out of gaps"))
+      warnings.append(
+        "group \(g.name) (n=\(g.n), positives=\(g.positives)) is flagged \(g.flags.joined(separator: ", "))"
+          + (configuration.includeSmallGroups ? "" : " and left out of gaps"))
     }
     for (a, n) in grouping.droppedRows.sorted(by: { $0.key < $1.key }) where n > 0 {
       warnings.append("\(n) rows dropped: missing \(a)")
@@ -68,31 +80,41 @@ public enum Audit {
       warnings.append("\(n) values of \(a) fell outside every bin and were treated as missing")
     }
     if !main.tally.probabilities { warnings.append("scores are not all in [0, 1]: Brier and ECE are undefined") }
-    return AuditResult(source: input.source, threshold: threshold, configuration: configuration, rows: input.scores.count,
-                       rowsUsed: ranked.score.count, intersectional: main, views: views, referenceGroup: reference,
-                       certainty: certainty, roc: roc, warnings: warnings, timings: timer.phases)
+    return AuditResult(
+      source: input.source, threshold: threshold, configuration: configuration, rows: input.scores.count,
+      rowsUsed: ranked.score.count, intersectional: main, views: views, referenceGroup: reference,
+      certainty: certainty, roc: roc, warnings: warnings, timings: timer.phases)
   }
 
   /// Metrics and aggregates of one grouping.
-  static func audit(_ grouping: Grouping, input: AuditInput, ranked: RankedScores, threshold: Double,
-                    configuration: AuditConfiguration) -> GroupAudit {
-    let tally = GroupTally(scores: input.scores, labels: input.labels, rowGroup: grouping.rowGroup,
-                           groupCount: grouping.groupCount, threshold: threshold, eceBins: configuration.eceBins)
+  static func audit(
+    _ grouping: Grouping, input: AuditInput, ranked: RankedScores, threshold: Double,
+    configuration: AuditConfiguration
+  ) -> GroupAudit {
+    let tally = GroupTally(
+      scores: input.scores, labels: input.labels, rowGroup: grouping.rowGroup,
+      groupCount: grouping.groupCount, threshold: threshold, eceBins: configuration.eceBins)
     let auc = ranked.auc()
     let groups = grouping.groups.indices.map {
-      GroupMetrics.make(grouping.groups[$0], tally: tally, group: $0, auc: auc.groups[$0], minGroupSize: configuration.minGroupSize)
+      GroupMetrics.make(
+        grouping.groups[$0], tally: tally, group: $0, auc: auc.groups[$0], minGroupSize: configuration.minGroupSize)
     }
-    let overall = GroupMetrics.make(GroupDescriptor(attributes: grouping.attributes, values: ["overall"]), tally: tally,
-                                    group: nil, auc: auc.overall, minGroupSize: configuration.minGroupSize)
+    let overall = GroupMetrics.make(
+      GroupDescriptor(attributes: grouping.attributes, values: ["overall"]), tally: tally,
+      group: nil, auc: auc.overall, minGroupSize: configuration.minGroupSize)
     var members: [MetricKey: [Int]] = [:]
     for k in MetricKey.allCases {
-      members[k] = groups.indices.filter { (groups[$0].isEligible || configuration.includeSmallGroups) && groups[$0][k] != nil }
+      members[k] = groups.indices.filter {
+        (groups[$0].isEligible || configuration.includeSmallGroups) && groups[$0][k] != nil
+      }
     }
     var aggregates: [AggregateKey: AggregateValue] = [:]
     for a in AggregateKey.allCases {
-      aggregates[a] = AggregateCalculator.compute(a, members: members, value: { groups[$1][$0] }, overall: { overall[$0] })
+      aggregates[a] = AggregateCalculator.compute(
+        a, members: members, value: { groups[$1][$0] }, overall: { overall[$0] })
     }
-    return GroupAudit(attributes: grouping.attributes, groups: groups, overall: overall, aggregates: aggregates,
-                      members: members, tally: tally)
+    return GroupAudit(
+      attributes: grouping.attributes, groups: groups, overall: overall, aggregates: aggregates,
+      members: members, tally: tally)
   }
 }

@@ -39,12 +39,16 @@ extension AuditConfiguration {
   public func validate() throws {
     var problems: [String] = []
     if minGroupSize < 1 { problems.append("--min-group-size must be ≥ 1, got \(minGroupSize)") }
-    if !(1...Self.maxECEBins).contains(eceBins) { problems.append("--ece-bins must be in 1…\(Self.maxECEBins), got \(eceBins)") }
+    if !(1...Self.maxECEBins).contains(eceBins) {
+      problems.append("--ece-bins must be in 1…\(Self.maxECEBins), got \(eceBins)")
+    }
     if let b = bootstrap {
       if !(1...Self.maxReplicates).contains(b.replicates) {
         problems.append("--bootstrap must be in 0…\(Self.maxReplicates), got \(b.replicates)")
       }
-      if !(b.level > 0 && b.level < 1) { problems.append("the bootstrap interval level must be in (0, 1), got \(b.level)") }
+      if !(b.level > 0 && b.level < 1) {
+        problems.append("the bootstrap interval level must be in (0, 1), got \(b.level)")
+      }
     }
     let c = certainty
     if !(c.delta.isFinite && c.delta >= 0) { problems.append("--delta must be a finite number ≥ 0, got \(c.delta)") }
@@ -70,7 +74,8 @@ extension AuditColumns {
     var seen: [String: String] = [:]
     for (flag, column) in roles {
       if let first = seen[column] {
-        throw AuditError.badOption("column '\(column)' is given to both \(first) and \(flag); each role needs its own column")
+        throw AuditError.badOption(
+          "column '\(column)' is given to both \(first) and \(flag); each role needs its own column")
       }
       seen[column] = flag
     }

@@ -70,7 +70,9 @@ public struct AuditInput: Sendable {
   }
 
   /// Reads (labels, scores) of a validation file for threshold selection.
-  public static func loadLabelsAndScores(_ url: URL, columns: AuditColumns) throws -> (labels: [UInt8], scores: [Double]) {
+  public static func loadLabelsAndScores(_ url: URL, columns: AuditColumns) throws -> (
+    labels: [UInt8], scores: [Double]
+  ) {
     let table = try CSVReader.read(url, columns: [(columns.label, .binary), (columns.score, .number())])
     return (table.binaries[columns.label]!, table.numbers[columns.score]!)
   }

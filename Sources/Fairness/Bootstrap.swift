@@ -12,8 +12,11 @@ public struct BootstrapOptions: Sendable, Equatable {
   /// Also bootstrap the row-based metrics (AUC, Brier, ECE) by resampling rows.
   public var rowMetrics: Bool
 
-  public init(replicates: Int = 1000, seed: UInt64 = 7, stratified: Bool = true, level: Double = 0.95, rowMetrics: Bool = true) {
-    self.replicates = replicates; self.seed = seed; self.stratified = stratified; self.level = level; self.rowMetrics = rowMetrics
+  public init(
+    replicates: Int = 1000, seed: UInt64 = 7, stratified: Bool = true, level: Double = 0.95, rowMetrics: Bool = true
+  ) {
+    self.replicates = replicates; self.seed = seed; self.stratified = stratified; self.level = level;
+    self.rowMetrics = rowMetrics
   }
 }
 
@@ -29,9 +32,11 @@ public struct BootstrapResult: Sendable {
 /// resample rows as multiplicities over the once-sorted scores, so no replicate sorts again.
 /// Replicates are seeded per index, so results do not depend on thread scheduling.
 public enum Bootstrap {
-  public static func run(options: BootstrapOptions, tally: GroupTally, ranked: RankedScores,
-                         threshold: Double, eceBins: Int, members: [MetricKey: [Int]],
-                         progress: (@Sendable (Int, Int) -> Void)? = nil) -> BootstrapResult {
+  public static func run(
+    options: BootstrapOptions, tally: GroupTally, ranked: RankedScores,
+    threshold: Double, eceBins: Int, members: [MetricKey: [Int]],
+    progress: (@Sendable (Int, Int) -> Void)? = nil
+  ) -> BootstrapResult {
     let G = tally.counts.count
     let R = options.replicates
     let countKeys = MetricKey.allCases.filter(\.isCountBased)
@@ -59,16 +64,20 @@ public enum Bootstrap {
           // Count-based: per-cell multinomial.
           var rng = SeededRandom(seed: options.seed, stream: UInt64(2 * r))
           drawCells(tally.counts, stratified: options.stratified, rng: &rng, into: &cells)
-          let counts = (0..<G).map { ConfusionCounts(tp: cells[4 * $0], fp: cells[4 * $0 + 1], tn: cells[4 * $0 + 2], fn: cells[4 * $0 + 3]) }
+          let counts = (0..<G).map {
+            ConfusionCounts(tp: cells[4 * $0], fp: cells[4 * $0 + 1], tn: cells[4 * $0 + 2], fn: cells[4 * $0 + 3])
+          }
           let all = counts.reduce(ConfusionCounts(), +)
           var aucs: (groups: [Double?], overall: Double?) = ([], nil)
           var rowTally: GroupTally?
           if options.rowMetrics {
             var rng2 = SeededRandom(seed: options.seed, stream: UInt64(2 * r + 1))
-            drawRows(groupPositions, total: ranked.score.count, stratified: options.stratified, rng: &rng2, into: &weights)
+            drawRows(
+              groupPositions, total: ranked.score.count, stratified: options.stratified, rng: &rng2, into: &weights)
             aucs = ranked.auc(weights: weights)
-            rowTally = GroupTally(scores: ranked.score, labels: ranked.label, rowGroup: ranked.group, groupCount: G,
-                                  threshold: threshold, eceBins: eceBins, weights: weights)
+            rowTally = GroupTally(
+              scores: ranked.score, labels: ranked.label, rowGroup: ranked.group, groupCount: G,
+              threshold: threshold, eceBins: eceBins, weights: weights)
           }
           func value(_ k: MetricKey, _ g: Int?) -> Double? {
             switch k {
@@ -83,7 +92,8 @@ public enum Bootstrap {
             out[(G * keys.count + ki) * R + r] = value(k, nil) ?? .nan
           }
           for (ai, a) in aggs.enumerated() {
-            let v = AggregateCalculator.compute(a, members: members, value: { value($0, $1) }, overall: { value($0, nil) })
+            let v = AggregateCalculator.compute(
+              a, members: members, value: { value($0, $1) }, overall: { value($0, nil) })
             out[((G + 1) * keys.count + ai) * R + r] = v.value ?? .nan
           }
           if let progress { progress(done.increment(), R) }
@@ -102,8 +112,9 @@ public enum Bootstrap {
           for r in 0..<R where !all[slot * R + r].isNaN { values.append(all[slot * R + r]) }
           guard !values.isEmpty else { return }
           let alpha = (1 - options.level) / 2
-          result[slot] = Interval(lower: selectPercentile(&values, alpha), upper: selectPercentile(&values, 1 - alpha),
-                                  level: options.level, replicates: values.count, skipped: R - values.count)
+          result[slot] = Interval(
+            lower: selectPercentile(&values, alpha), upper: selectPercentile(&values, 1 - alpha),
+            level: options.level, replicates: values.count, skipped: R - values.count)
         }
       }
     }
@@ -154,7 +165,8 @@ public enum Bootstrap {
   }
 
   /// Per-cell counts of one replicate, laid out [tp, fp, tn, fn] per group.
-  static func drawCells(_ counts: [ConfusionCounts], stratified: Bool, rng: inout SeededRandom, into cells: inout [Int]) {
+  static func drawCells(_ counts: [ConfusionCounts], stratified: Bool, rng: inout SeededRandom, into cells: inout [Int])
+  {
     if stratified {
       var draw = [0, 0, 0, 0]
       for (g, c) in counts.enumerated() {
@@ -171,7 +183,9 @@ public enum Bootstrap {
   }
 
   /// Row multiplicities (over sorted positions) of one replicate.
-  static func drawRows(_ positions: [[Int32]], total: Int, stratified: Bool, rng: inout SeededRandom, into weights: inout [Int32]) {
+  static func drawRows(
+    _ positions: [[Int32]], total: Int, stratified: Bool, rng: inout SeededRandom, into weights: inout [Int32]
+  ) {
     for i in weights.indices { weights[i] = 0 }
     if stratified {
       for p in positions where !p.isEmpty {

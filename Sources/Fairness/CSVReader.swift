@@ -1,9 +1,9 @@
 import Foundation
 import Support
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #elseif canImport(Darwin)
-import Darwin
+  import Darwin
 #endif
 
 /// What to extract from one named CSV column.
@@ -39,7 +39,9 @@ public enum CSVReader {
   public static let chunkSize = 1 << 22
 
   /// Reads `columns` from the file at `url`.
-  public static func read(_ url: URL, columns: [(name: String, kind: CSVColumnKind)], chunkSize: Int = CSVReader.chunkSize) throws -> CSVColumns {
+  public static func read(
+    _ url: URL, columns: [(name: String, kind: CSVColumnKind)], chunkSize: Int = CSVReader.chunkSize
+  ) throws -> CSVColumns {
     guard let handle = fopen(url.path, "rb") else {
       throw AuditError.io("\(url.path): cannot open file (\(String(cString: strerror(errno))))")
     }
@@ -93,7 +95,9 @@ public enum CSVReader {
   }
 
   /// Parses CSV `bytes` held in memory (tests, small inputs).
-  public static func parse(_ bytes: [UInt8], file: String, columns: [(name: String, kind: CSVColumnKind)]) throws -> CSVColumns {
+  public static func parse(_ bytes: [UInt8], file: String, columns: [(name: String, kind: CSVColumnKind)]) throws
+    -> CSVColumns
+  {
     var parser = Parser(file: file, requests: columns)
     try parser.feed(bytes + [0], length: bytes.count, first: true)
     return try parser.finish()
@@ -176,8 +180,7 @@ private struct Parser {
     guard pos < length else { return true }
     let b = bytes[pos]
     if b == UInt8(ascii: ",") { pos += 1; return false }
-    if b == 13 { pos += 1; if pos < length && bytes[pos] == 10 { pos += 1 } }
-    else { pos += 1 }
+    if b == 13 { pos += 1; if pos < length && bytes[pos] == 10 { pos += 1 } } else { pos += 1 }
     line += 1
     return true
   }
@@ -206,7 +209,9 @@ private struct Parser {
       if endOfField() { break }
     }
     if names.count == 1 && names[0].isEmpty { throw fail("the header row is empty") }
-    if let d = duplicateCSVColumn(names) { throw fail(duplicateCSVColumnMessage(d), column: d.name, index: d.second, line: 1) }
+    if let d = duplicateCSVColumn(names) {
+      throw fail(duplicateCSVColumnMessage(d), column: d.name, index: d.second, line: 1)
+    }
     return names
   }
 
@@ -215,11 +220,13 @@ private struct Parser {
     slots = [Slot](repeating: .skip, count: names.count)
     for request in requests {
       guard let index = names.firstIndex(of: request.name) else {
-        throw fail("missing column '\(request.name)' (the header has: \(names.joined(separator: ", ")))",
-                    column: request.name, line: headerLine)
+        throw fail(
+          "missing column '\(request.name)' (the header has: \(names.joined(separator: ", ")))",
+          column: request.name, line: headerLine)
       }
       switch request.kind {
-      case .number(let check): slots[index] = .number(numberNames.count); numberNames.append(request.name); checks.append(check)
+      case .number(let check):
+        slots[index] = .number(numberNames.count); numberNames.append(request.name); checks.append(check)
       case .binary: slots[index] = .binary(binaryNames.count); binaryNames.append(request.name)
       case .text: slots[index] = .text(textNames.count); textNames.append(request.name)
       }
@@ -297,7 +304,9 @@ private struct Parser {
   }
 
   // mutating: a non-mutating call from `feed` would copy the whole parser (all its arrays) per field.
-  mutating func number(_ f: (start: Int, end: Int, escaped: Bool), column: String, index: Int, line: Int) throws -> Double {
+  mutating func number(_ f: (start: Int, end: Int, escaped: Bool), column: String, index: Int, line: Int) throws
+    -> Double
+  {
     var s = f.start, e = f.end
     while s < e && (bytes[s] == 32 || bytes[s] == 9) { s += 1 }
     while e > s && (bytes[e - 1] == 32 || bytes[e - 1] == 9) { e -= 1 }

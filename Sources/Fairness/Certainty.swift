@@ -58,8 +58,10 @@ public struct CertaintyReport: Sendable {
 public enum CertaintyAnalysis {
   public static let quantileLevels = [0.05, 0.25, 0.5, 0.75, 0.95]
 
-  public static func run(margins: [Double], rowGroup: [Int32], groupCount: Int, options: CertaintyOptions,
-                         eligible: [Int]) -> CertaintyReport {
+  public static func run(
+    margins: [Double], rowGroup: [Int32], groupCount: Int, options: CertaintyOptions,
+    eligible: [Int]
+  ) -> CertaintyReport {
     var values = [[Double]](repeating: [], count: groupCount)
     for (i, g) in rowGroup.enumerated() where g >= 0 { values[Int(g)].append(margins[i]) }
     for g in values.indices { values[g].sort() }
@@ -70,8 +72,9 @@ public enum CertaintyAnalysis {
     let grid = (0..<K).map { lo - pad + (hi - lo + 2 * pad) * Double($0) / Double(K - 1) }
     let groups = values.map { summary($0, grid: grid, delta: options.delta) }
     let pairs = MMD.pairs(values, among: eligible, options: options)
-    return CertaintyReport(options: options, grid: grid, groups: groups,
-                           overall: summary(pooled, grid: grid, delta: options.delta), pairs: pairs)
+    return CertaintyReport(
+      options: options, grid: grid, groups: groups,
+      overall: summary(pooled, grid: grid, delta: options.delta), pairs: pairs)
   }
 
   /// Silverman's rule of thumb: 0.9·min(sd, IQR/1.34)·n^(−1/5) (sd alone when the IQR is 0).
@@ -100,8 +103,9 @@ public enum CertaintyAnalysis {
     let sd = n > 1 ? (sorted.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(n - 1)).squareRoot() : nil
     let share = Double(sorted.filter { abs($0) < delta }.count) / Double(n)
     let h = bandwidth(sorted)
-    return CertaintySummary(n: n, mean: mean, sd: sd, quantiles: quantileLevels.map { quantile(sorted, $0) },
-                            uncertainShare: share, bandwidth: h, density: h.map { kde(sorted, grid: grid, h: $0) } ?? [])
+    return CertaintySummary(
+      n: n, mean: mean, sd: sd, quantiles: quantileLevels.map { quantile(sorted, $0) },
+      uncertainShare: share, bandwidth: h, density: h.map { kde(sorted, grid: grid, h: $0) } ?? [])
   }
 
   /// Gaussian KDE on `grid`; exact for small samples, linear binning on a fine grid for large ones.

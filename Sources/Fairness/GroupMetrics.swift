@@ -16,12 +16,18 @@ public struct GroupMetrics: Sendable {
   public subscript(_ key: MetricKey) -> Double? { metrics[key]?.value }
 
   /// Builds a group's record from its tally, AUC, and flags.
-  static func make(_ descriptor: GroupDescriptor, tally: GroupTally, group g: Int?, auc: Double?,
-                   minGroupSize: Int) -> GroupMetrics {
+  static func make(
+    _ descriptor: GroupDescriptor, tally: GroupTally, group g: Int?, auc: Double?,
+    minGroupSize: Int
+  ) -> GroupMetrics {
     let counts = g.map { tally.counts[$0] } ?? tally.overallCounts
     var m = counts.metrics()
-    if let auc { m[.auc] = Metric(auc) } else {
-      m[.auc] = Metric(undefined: counts.n == 0 ? "empty group" : counts.positives == 0 ? "one class: no positives" : "one class: no negatives")
+    if let auc {
+      m[.auc] = Metric(auc)
+    } else {
+      m[.auc] = Metric(
+        undefined: counts.n == 0
+          ? "empty group" : counts.positives == 0 ? "one class: no positives" : "one class: no negatives")
     }
     m[.brier] = tally.brier(g)
     m[.ece] = tally.ece(g)

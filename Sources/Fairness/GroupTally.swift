@@ -10,8 +10,10 @@ public struct GroupTally: Sendable {
 
   /// Tallies rows (`rowGroup < 0` skipped) at `threshold` with `eceBins` calibration bins;
   /// `weights` gives row multiplicities (bootstrap), nil = 1.
-  public init(scores: [Double], labels: [UInt8], rowGroup: [Int32], groupCount: Int,
-              threshold: Double, eceBins: Int, weights: [Int32]? = nil) {
+  public init(
+    scores: [Double], labels: [UInt8], rowGroup: [Int32], groupCount: Int,
+    threshold: Double, eceBins: Int, weights: [Int32]? = nil
+  ) {
     if let weights {
       self = weights.withUnsafeBufferPointer {
         GroupTally(scores, labels, rowGroup, groupCount, threshold, eceBins, $0)
@@ -21,8 +23,10 @@ public struct GroupTally: Sendable {
     }
   }
 
-  private init(_ scores: [Double], _ labels: [UInt8], _ rowGroup: [Int32], _ groupCount: Int,
-               _ threshold: Double, _ eceBins: Int, _ weights: UnsafeBufferPointer<Int32>?) {
+  private init(
+    _ scores: [Double], _ labels: [UInt8], _ rowGroup: [Int32], _ groupCount: Int,
+    _ threshold: Double, _ eceBins: Int, _ weights: UnsafeBufferPointer<Int32>?
+  ) {
     var cells = [Int](repeating: 0, count: groupCount * 4)
     var sq = [Double](repeating: 0, count: groupCount)
     var binN = [Double](repeating: 0, count: groupCount * eceBins)

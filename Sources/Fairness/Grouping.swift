@@ -40,7 +40,8 @@ public struct Grouping: Sendable {
     }
     let radix = levelNames.map(\.count)
     guard let total = checkedProduct(radix) else {
-      throw AuditError.badOption("--groups: the attributes' level combinations overflow a 64-bit key; group by fewer attributes")
+      throw AuditError.badOption(
+        "--groups: the attributes' level combinations overflow a 64-bit key; group by fewer attributes")
     }
     let keyed = Self.rowKeys(columns, maps: maps, radix: radix, spec: spec)
     let (present, rowGroup) = Self.compact(keyed.keys, total: total)
@@ -51,16 +52,21 @@ public struct Grouping: Sendable {
       return out
     }
     let names = spec.attributes.map(\.column)
-    self.init(attributes: names, levels: levelNames,
-              groups: groupLevels.map { lv in GroupDescriptor(attributes: names, values: lv.enumerated().map { levelNames[$0][$1] }) },
-              groupLevels: groupLevels, rowGroup: rowGroup, droppedRows: keyed.dropped,
-              outOfBins: Dictionary(uniqueKeysWithValues: zip(names, keyed.outside)))
+    self.init(
+      attributes: names, levels: levelNames,
+      groups: groupLevels.map { lv in
+        GroupDescriptor(attributes: names, values: lv.enumerated().map { levelNames[$0][$1] })
+      },
+      groupLevels: groupLevels, rowGroup: rowGroup, droppedRows: keyed.dropped,
+      outOfBins: Dictionary(uniqueKeysWithValues: zip(names, keyed.outside)))
   }
 
   /// One attribute's levels in display order (bins in spec order, categories sorted, the missing
   /// level last) and each raw code's level index (-1 missing, -2 outside every bin).
-  static func levelMap(_ attribute: AttributeSpec, _ column: CategoricalColumn, spec: GroupingSpec,
-                       file: String) throws -> (names: [String], map: [Int32]) {
+  static func levelMap(
+    _ attribute: AttributeSpec, _ column: CategoricalColumn, spec: GroupingSpec,
+    file: String
+  ) throws -> (names: [String], map: [Int32]) {
     let missingLabel: String? = { if case .level(let l) = spec.missing { return l } else { return nil } }()
     var levelOfCode: [String?] = []
     var outside = Set<Int>()
@@ -71,20 +77,26 @@ public struct Grouping: Sendable {
       case .outsideBins: levelOfCode.append(nil); outside.insert(code)
       case .notANumber:
         let row = column.codes.firstIndex(of: UInt32(code)).map { " (first in data row \($0 + 1))" } ?? ""
-        throw AuditError.badInput(InputLocation(file: file, column: attribute.column),
-                                  "'\(raw)' is not a number, but the attribute is binned\(row)")
+        throw AuditError.badInput(
+          InputLocation(file: file, column: attribute.column),
+          "'\(raw)' is not a number, but the attribute is binned\(row)")
       }
     }
     var names = attribute.bins?.map(\.label) ?? Array(Set(levelOfCode.compactMap { $0 })).sorted()
     if let missingLabel { names.removeAll { $0 == missingLabel }; names.append(missingLabel) }
     let index = Dictionary(names.enumerated().map { ($1, Int32($0)) }, uniquingKeysWith: { a, _ in a })
-    return (names, levelOfCode.indices.map { code in outside.contains(code) ? -2 : levelOfCode[code].flatMap { index[$0] } ?? -1 })
+    return (
+      names,
+      levelOfCode.indices.map { code in outside.contains(code) ? -2 : levelOfCode[code].flatMap { index[$0] } ?? -1 }
+    )
   }
 
   /// Each row's mixed-radix group key (-1 = dropped), the rows dropped per attribute and the
   /// values outside every bin per attribute.
-  static func rowKeys(_ columns: [CategoricalColumn], maps: [[Int32]], radix: [Int],
-                      spec: GroupingSpec) -> (keys: [Int], dropped: [String: Int], outside: [Int]) {
+  static func rowKeys(
+    _ columns: [CategoricalColumn], maps: [[Int32]], radix: [Int],
+    spec: GroupingSpec
+  ) -> (keys: [Int], dropped: [String: Int], outside: [Int]) {
     let dropMissing: Bool = { if case .drop = spec.missing { return true } else { return false } }()
     let rows = columns.first?.codes.count ?? 0
     var keys = [Int](repeating: 0, count: rows)
@@ -126,8 +138,10 @@ public struct Grouping: Sendable {
     return (present, keys.map { $0 < 0 ? -1 : index[$0] ?? -1 })
   }
 
-  private init(attributes: [String], levels: [[String]], groups: [GroupDescriptor], groupLevels: [[Int]],
-               rowGroup: [Int32], droppedRows: [String: Int], outOfBins: [String: Int]) {
+  private init(
+    attributes: [String], levels: [[String]], groups: [GroupDescriptor], groupLevels: [[Int]],
+    rowGroup: [Int32], droppedRows: [String: Int], outOfBins: [String: Int]
+  ) {
     self.attributes = attributes; self.levels = levels; self.groups = groups; self.groupLevels = groupLevels
     self.rowGroup = rowGroup; self.droppedRows = droppedRows; self.outOfBins = outOfBins
   }

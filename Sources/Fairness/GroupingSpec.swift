@@ -9,10 +9,14 @@ public struct GroupingSpec: Sendable, Equatable, CustomStringConvertible {
   /// Raw values treated as missing.
   public var missingTokens: Set<String>
 
-  public static let defaultMissingTokens: Set<String> = ["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "unknown"]
+  public static let defaultMissingTokens: Set<String> = [
+    "", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "unknown",
+  ]
 
-  public init(attributes: [AttributeSpec], missing: MissingPolicy = .level("unknown"),
-              missingTokens: Set<String> = GroupingSpec.defaultMissingTokens) {
+  public init(
+    attributes: [AttributeSpec], missing: MissingPolicy = .level("unknown"),
+    missingTokens: Set<String> = GroupingSpec.defaultMissingTokens
+  ) {
     self.attributes = attributes; self.missing = missing; self.missingTokens = missingTokens
   }
 
@@ -25,11 +29,13 @@ public struct GroupingSpec: Sendable, Equatable, CustomStringConvertible {
   /// Sex × age bins {<40, 40–59, ≥60}: the dermatology default (docs/METHOD.md §5).
   public static let sexAge = GroupingSpec(attributes: [
     AttributeSpec(column: "sex"),
-    AttributeSpec(column: "age", bins: [
-      NumericBin(label: "<40", lower: -.infinity, lowerInclusive: true, upper: 40, upperInclusive: false),
-      NumericBin(label: "40-59", lower: 40, lowerInclusive: true, upper: 60, upperInclusive: false),
-      NumericBin(label: ">=60", lower: 60, lowerInclusive: true, upper: .infinity, upperInclusive: true),
-    ]),
+    AttributeSpec(
+      column: "age",
+      bins: [
+        NumericBin(label: "<40", lower: -.infinity, lowerInclusive: true, upper: 40, upperInclusive: false),
+        NumericBin(label: "40-59", lower: 40, lowerInclusive: true, upper: 60, upperInclusive: false),
+        NumericBin(label: ">=60", lower: 60, lowerInclusive: true, upper: .infinity, upperInclusive: true),
+      ]),
   ])
 
   /// The level name of missing values (and of values outside every bin) in ``key(_:)``.
@@ -56,13 +62,16 @@ public struct GroupingSpec: Sendable, Equatable, CustomStringConvertible {
   public func validate(rows: [[String: String]], source: String) throws {
     let columns = Set(rows.flatMap(\.keys))
     for a in attributes where !columns.contains(a.column) {
-      throw AuditError.badOption("--groups: '\(a.column)' is not an attribute of \(source) (it has: \(columns.sorted().joined(separator: ", ")))")
+      throw AuditError.badOption(
+        "--groups: '\(a.column)' is not an attribute of \(source) (it has: \(columns.sorted().joined(separator: ", ")))"
+      )
     }
     for (i, row) in rows.enumerated() {
       for a in attributes where a.bins != nil {
         if let raw = row[a.column], a.level(of: raw, missingTokens: missingTokens) == .notANumber {
-          throw AuditError.badInput(InputLocation(file: source, column: a.column),
-                                    "sample \(i + 1): '\(raw)' is not a number, but --groups bins '\(a.column)'")
+          throw AuditError.badInput(
+            InputLocation(file: source, column: a.column),
+            "sample \(i + 1): '\(raw)' is not a number, but --groups bins '\(a.column)'")
         }
       }
     }
@@ -106,14 +115,20 @@ extension GroupingSpec {
         let parts = token[token.index(after: colon)...].split(separator: ":", omittingEmptySubsequences: false)
           .map { $0.trimmingCharacters(in: .whitespaces) }
         guard !name.isEmpty, !parts.contains(where: \.isEmpty) else {
-          throw AuditError.badOption("--groups: bad binned attribute '\(token)' (write column:<a,a-b,>=b or column:a:b)")
+          throw AuditError.badOption(
+            "--groups: bad binned attribute '\(token)' (write column:<a,a-b,>=b or column:a:b)")
         }
         edgesMode = parts.count > 1 || parts[0].hasPrefix("edges=")
-        if parts[0].hasPrefix("edges=") { pending = [String(parts[0].dropFirst("edges=".count))] } else { pending = parts }
+        if parts[0].hasPrefix("edges=") {
+          pending = [String(parts[0].dropFirst("edges=".count))]
+        } else {
+          pending = parts
+        }
         specs.append(AttributeSpec(column: name))
       } else if let c = token.first, "<>0123456789-+.".contains(c) {
         guard !pending.isEmpty else {
-          throw AuditError.badOption("--groups: '\(token)' looks like a bin but follows no binned attribute (write column:bins)")
+          throw AuditError.badOption(
+            "--groups: '\(token)' looks like a bin but follows no binned attribute (write column:bins)")
         }
         pending.append(token)
       } else {
@@ -123,7 +138,9 @@ extension GroupingSpec {
     }
     try flush()
     let names = specs.map(\.column)
-    guard Set(names).count == names.count else { throw AuditError.badOption("--groups: an attribute is listed twice in '\(text)'") }
+    guard Set(names).count == names.count else {
+      throw AuditError.badOption("--groups: an attribute is listed twice in '\(text)'")
+    }
     guard !specs.isEmpty else { throw AuditError.badOption("--groups: no group attributes given") }
     return specs
   }
@@ -139,7 +156,9 @@ extension GroupingSpec {
       guard let i = specs.firstIndex(where: { $0.column == column }) else {
         throw AuditError.badOption("--relabel: '\(column)' is not in --groups")
       }
-      guard specs[i].bins == nil else { throw AuditError.badOption("--relabel: '\(column)' is binned; relabel applies to categories") }
+      guard specs[i].bins == nil else {
+        throw AuditError.badOption("--relabel: '\(column)' is binned; relabel applies to categories")
+      }
       specs[i].relabel[String(r[r.index(after: colon)..<eq])] = String(r[r.index(after: eq)...])
     }
     return specs
@@ -149,21 +168,30 @@ extension GroupingSpec {
   static func bins(_ tokens: [String], edges: Bool, attribute: String) throws -> [NumericBin] {
     if edges {
       let values = try tokens.map { s -> Double in
-        guard let v = Double(s), v.isFinite else { throw AuditError.badOption("--groups: edge '\(s)' of '\(attribute)' is not a finite number") }
+        guard let v = Double(s), v.isFinite else {
+          throw AuditError.badOption("--groups: edge '\(s)' of '\(attribute)' is not a finite number")
+        }
         return v
       }
       return try NumericBin.fromEdges(values)
     }
     var bins = try tokens.map(NumericBin.parse)
     // An integer range a-b covers [a, b + 1), but stops where the next bin starts (31-45,>45).
-    for i in bins.indices.dropLast() where !bins[i].upperInclusive && bins[i].upper > bins[i + 1].lower
-      && bins[i + 1].lower >= bins[i].upper - 1 && bins[i].lower.isFinite && bins[i].upper.isFinite {
+    for i in bins.indices.dropLast()
+    where !bins[i].upperInclusive && bins[i].upper > bins[i + 1].lower
+      && bins[i + 1].lower >= bins[i].upper - 1 && bins[i].lower.isFinite && bins[i].upper.isFinite
+    {
       bins[i].upper = bins[i + 1].lower
       bins[i].upperInclusive = !bins[i + 1].lowerInclusive
     }
     for (a, b) in zip(bins, bins.dropFirst()) {
-      if a.overlaps(b) { throw AuditError.badOption("--groups: bins '\(a.label)' and '\(b.label)' of '\(attribute)' overlap") }
-      if b.lower < a.lower { throw AuditError.badOption("--groups: bins of '\(attribute)' must ascend ('\(b.label)' comes after '\(a.label)')") }
+      if a.overlaps(b) {
+        throw AuditError.badOption("--groups: bins '\(a.label)' and '\(b.label)' of '\(attribute)' overlap")
+      }
+      if b.lower < a.lower {
+        throw AuditError.badOption(
+          "--groups: bins of '\(attribute)' must ascend ('\(b.label)' comes after '\(a.label)')")
+      }
     }
     for (i, a) in bins.enumerated() {
       for b in bins[(i + 1)...] where a.overlaps(b) {

@@ -11,7 +11,9 @@ public enum MMD {
   }
 
   /// MMD² and permutation p-value of two samples (seeded).
-  public static func test(_ x: [Double], _ y: [Double], sigma: Double, permutations: Int, seed: UInt64) -> (mmd2: Double, pValue: Double) {
+  public static func test(_ x: [Double], _ y: [Double], sigma: Double, permutations: Int, seed: UInt64) -> (
+    mmd2: Double, pValue: Double
+  ) {
     let pooled = Pooled(x, y, sigma: sigma)
     let observed = pooled.statistic(Array(0..<x.count))
     var rng = SeededRandom(seed: seed)
@@ -88,12 +90,15 @@ public enum MMD {
       sample[g] = v
     }
     var jobs: [(Int, Int)] = []
-    for (i, a) in groups.enumerated() { for b in groups[(i + 1)...] where !values[a].isEmpty && !values[b].isEmpty { jobs.append((a, b)) } }
+    for (i, a) in groups.enumerated() {
+      for b in groups[(i + 1)...] where !values[a].isEmpty && !values[b].isEmpty { jobs.append((a, b)) }
+    }
     let pairs = jobs, samples = sample
     return concurrentMap(pairs.count) { j in
       let (a, b) = pairs[j]
       let x = samples[a] ?? [], y = samples[b] ?? []
-      let t = test(x, y, sigma: options.sigma, permutations: options.permutations, seed: options.seed &+ UInt64(a * 7919 + b))
+      let t = test(
+        x, y, sigma: options.sigma, permutations: options.permutations, seed: options.seed &+ UInt64(a * 7919 + b))
       return MMDPair(a: a, b: b, mmd2: t.mmd2, pValue: t.pValue, sizes: (x.count, y.count))
     }
   }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #elseif canImport(Darwin)
-import Darwin
+  import Darwin
 #endif
 
 /// Decimal text to Double, correctly rounded: Clinger's exact fast path for short decimals
@@ -36,7 +36,11 @@ enum NumberParser {
     if i < end, sawDigit, bytes[i] | 0x20 == UInt8(ascii: "e") {
       var j = i + 1
       var expNegative = false
-      if j < end, bytes[j] == UInt8(ascii: "-") { expNegative = true; j += 1 } else if j < end, bytes[j] == UInt8(ascii: "+") { j += 1 }
+      if j < end, bytes[j] == UInt8(ascii: "-") {
+        expNegative = true; j += 1
+      } else if j < end, bytes[j] == UInt8(ascii: "+") {
+        j += 1
+      }
       var e = 0
       var any = false
       while j < end, bytes[j] &- 48 < 10, e < 100_000 { e = e * 10 + Int(bytes[j] &- 48); j += 1; any = true }

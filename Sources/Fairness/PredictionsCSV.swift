@@ -49,7 +49,9 @@ public enum PredictionsCSV {
   public static func number(_ x: Double) -> String { String(format: "%.6f", x) }
 
   /// One row's fields under ``leadingColumns``, in their order.
-  public static func leadingFields(id: String, label: Int, score: Double, decision: String, margin: Double, group: String) -> [String] {
+  public static func leadingFields(
+    id: String, label: Int, score: Double, decision: String, margin: Double, group: String
+  ) -> [String] {
     [id, String(label), number(score), decision, number(margin), group]
   }
 

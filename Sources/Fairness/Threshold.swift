@@ -40,7 +40,8 @@ public enum ThresholdRule: Sendable, Equatable {
       }
       return .sensitivity(target, validation: parts.count > 1 ? parts[1] : nil)
     }
-    throw AuditError.badOption("threshold '\(text)': use a number, argmax, youden:FILE, sensitivity:T[:FILE] or model:DIR")
+    throw AuditError.badOption(
+      "threshold '\(text)': use a number, argmax, youden:FILE, sensitivity:T[:FILE] or model:DIR")
   }
 }
 
@@ -74,31 +75,44 @@ public enum ThresholdSelector {
   }
 
   /// Resolves `rule`; `loadValidation` reads (labels, scores) from a file; `audited` is the audited data.
-  public static func resolve(_ rule: ThresholdRule, audited: RankedScores,
-                             loadValidation: (String) throws -> (labels: [UInt8], scores: [Double])) throws -> ResolvedThreshold {
+  public static func resolve(
+    _ rule: ThresholdRule, audited: RankedScores,
+    loadValidation: (String) throws -> (labels: [UInt8], scores: [Double])
+  ) throws -> ResolvedThreshold {
     func ranked(_ path: String) throws -> RankedScores {
       let v = try loadValidation(path)
-      return RankedScores(scores: v.scores, labels: v.labels, rowGroup: [Int32](repeating: 0, count: v.scores.count), groupCount: 1)
+      return RankedScores(
+        scores: v.scores, labels: v.labels, rowGroup: [Int32](repeating: 0, count: v.scores.count), groupCount: 1)
     }
     switch rule {
     case .fixed(let t):
-      return ResolvedThreshold(rule: "fixed", value: t, detail: "fixed threshold \(t): predicted positive iff score ≥ \(t)")
+      return ResolvedThreshold(
+        rule: "fixed", value: t, detail: "fixed threshold \(t): predicted positive iff score ≥ \(t)")
     case .argmax:
-      return ResolvedThreshold(rule: "argmax", value: 0.5, detail: "argmax over the 2-class softmax: predicted positive iff score ≥ 0.5")
+      return ResolvedThreshold(
+        rule: "argmax", value: 0.5, detail: "argmax over the 2-class softmax: predicted positive iff score ≥ 0.5")
     case .youden(let path):
       let r = try ranked(path)
       let (t, j) = try youden(r)
-      return ResolvedThreshold(rule: "youden", value: t,
-                               detail: "Youden's J maximised on \(path) (n=\(r.score.count), J=\(String(format: "%.4f", j))): predicted positive iff score ≥ \(t)")
+      return ResolvedThreshold(
+        rule: "youden", value: t,
+        detail:
+          "Youden's J maximised on \(path) (n=\(r.score.count), J=\(String(format: "%.4f", j))): predicted positive iff score ≥ \(t)"
+      )
     case .model(let dir):
       let (t, source) = try storedThreshold(dir)
-      return ResolvedThreshold(rule: "model", value: t, detail: "the threshold saved with the model in \(source): predicted positive iff score ≥ \(t)")
+      return ResolvedThreshold(
+        rule: "model", value: t,
+        detail: "the threshold saved with the model in \(source): predicted positive iff score ≥ \(t)")
     case .sensitivity(let target, let path):
       let r = try path.map(ranked) ?? audited
       let (t, tpr) = try sensitivity(r, target: target)
       let source = path ?? "the audited data"
-      return ResolvedThreshold(rule: "sensitivity", value: t,
-                               detail: "highest threshold with overall sensitivity ≥ \(target) on \(source) (reached \(String(format: "%.4f", tpr))): predicted positive iff score ≥ \(t)")
+      return ResolvedThreshold(
+        rule: "sensitivity", value: t,
+        detail:
+          "highest threshold with overall sensitivity ≥ \(target) on \(source) (reached \(String(format: "%.4f", tpr))): predicted positive iff score ≥ \(t)"
+      )
     }
   }
 
@@ -106,7 +120,9 @@ public enum ThresholdSelector {
   static func storedThreshold(_ dir: String) throws -> (Double, String) {
     do {
       guard let stored = try StoredThreshold.load(modelDirectory: dir) else {
-        throw AuditError.badOption("--threshold model:\(dir): no \(StoredThreshold.fileName) in \(dir) or \(dir)/best (a folder written by `fairmed train` has one)")
+        throw AuditError.badOption(
+          "--threshold model:\(dir): no \(StoredThreshold.fileName) in \(dir) or \(dir)/best (a folder written by `fairmed train` has one)"
+        )
       }
       return (stored.value, stored.path)
     } catch let e as FileReadError {
@@ -164,7 +180,8 @@ public struct StoredThreshold: Sendable, Equatable {
     let data = try readFile(path)
     let key = Key.value.rawValue
     guard let parsed = try? JSONSerialization.jsonObject(with: data), let object = parsed as? [String: Any] else {
-      throw FileReadError(path: path, "is not a JSON object (a decision threshold file holds {\"\(key)\": P, ...} with P \(valueRule))")
+      throw FileReadError(
+        path: path, "is not a JSON object (a decision threshold file holds {\"\(key)\": P, ...} with P \(valueRule))")
     }
     guard let raw = object[key] else {
       throw FileReadError(path: path, "has no '\(key)': expected \(valueRule)")
@@ -172,8 +189,11 @@ public struct StoredThreshold: Sendable, Equatable {
     // The number's own text, parsed as a Double: Linux Foundation may hold a 17-digit value as a
     // decimal whose doubleValue rounds (0.9999999999999999 became 1.0).
     let number = raw as? NSNumber
-    guard !isJSONBoolean(raw), let value = number.map({ Double($0.description) ?? $0.doubleValue }), accepts(value) else {
-      throw FileReadError(path: path, "'\(key)' must be \(valueRule) (rows with P(class 1) ≥ \(key) are positive), got \(jsonValueDescription(raw))")
+    guard !isJSONBoolean(raw), let value = number.map({ Double($0.description) ?? $0.doubleValue }), accepts(value)
+    else {
+      throw FileReadError(
+        path: path,
+        "'\(key)' must be \(valueRule) (rows with P(class 1) ≥ \(key) are positive), got \(jsonValueDescription(raw))")
     }
     return value
   }

@@ -11,8 +11,10 @@ public final class Linear: Module {
   @Flattened public internal(set) var lora: LoRAAdapter? = nil
 
   /// Weight ~ N(0, std²) when `std` is given, else PyTorch's default U(±1/√in); bias zero.
-  public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, std: Float? = nil,
-              using generator: inout SeededGenerator) {
+  public init(
+    _ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, std: Float? = nil,
+    using generator: inout SeededGenerator
+  ) {
     if let std {
       weight = Tensor.randn([outFeatures, inFeatures], std: std, using: &generator)
     } else {

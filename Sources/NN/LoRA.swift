@@ -74,14 +74,17 @@ extension Module {
     let chosen = linears.filter { config.matches($0.0) }
     guard !chosen.isEmpty else {
       let names = Set(linears.map { String($0.0.split(separator: ".").last ?? "") }).sorted()
-      throw LoRAError("no Linear layer matches --lora-targets \(config.targets.joined(separator: ",")) (this model's are: \(names.joined(separator: ", ")))")
+      throw LoRAError(
+        "no Linear layer matches --lora-targets \(config.targets.joined(separator: ",")) (this model's are: \(names.joined(separator: ", ")))"
+      )
     }
     if let bad = chosen.first(where: { $0.1.lora != nil }) { throw LoRAError("\(bad.0) already has an adapter") }
     _ = freeze()
     var g = SeededGenerator(seed: seed)
     for (i, (_, linear)) in chosen.enumerated() {
       let shape = linear.weight.shape
-      let adapter = LoRAAdapter(inFeatures: shape[1], outFeatures: shape[0], config: config, seed: seed &+ UInt64(i) &+ 1, using: &g)
+      let adapter = LoRAAdapter(
+        inFeatures: shape[1], outFeatures: shape[0], config: config, seed: seed &+ UInt64(i) &+ 1, using: &g)
       adapter.a.weight.requiresGrad = true
       adapter.b.weight.requiresGrad = true
       linear.lora = adapter
@@ -91,7 +94,9 @@ extension Module {
 
   /// The adapters' tensors under their model paths (`….q_proj.lora_A.weight`).
   public func loraStateDict() -> [(String, Tensor)] {
-    namedParameters().filter { $0.path.contains(".lora_A.") || $0.path.contains(".lora_B.") }.map { ($0.path, $0.tensor) }
+    namedParameters().filter { $0.path.contains(".lora_A.") || $0.path.contains(".lora_B.") }.map {
+      ($0.path, $0.tensor)
+    }
   }
 
   /// Runs `body` with every adapter folded into its base weight (W + scaling·B·A) and hidden from

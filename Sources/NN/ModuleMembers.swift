@@ -195,8 +195,9 @@ enum MemberLayout {
       if let module = entry.module { return (entry.name, module) }
       return (entry.name, ModuleGroup(groups[entry.name] ?? []))
     }
-    assert(Set(modules.map { $0.0 }).count == modules.count,
-           "two members share a module key: \(modules.map { $0.0 }) (a key is either a child or a dotted prefix)")
+    assert(
+      Set(modules.map { $0.0 }).count == modules.count,
+      "two members share a module key: \(modules.map { $0.0 }) (a key is either a child or a dotted prefix)")
     return modules
   }
 }

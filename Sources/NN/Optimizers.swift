@@ -95,9 +95,11 @@ public final class AdamW: Optimizer {
     let b1 = beta1, b2 = beta2, eps = eps
     for (i, (_, p)) in parameters.enumerated() {
       guard let g = p.grad else { continue }
-      precondition(g.count == p.count, "AdamW: gradient of \(parameters[i].path) has shape \(g.shape), parameter \(p.shape)")
+      precondition(
+        g.count == p.count, "AdamW: gradient of \(parameters[i].path) has shape \(g.shape), parameter \(p.shape)")
       // Each worker updates its own range of the parameter and its moments.
-      let writes = (DisjointWrites(p.pointer), DisjointWrites(m[i].pointer), DisjointWrites(v[i].pointer)), gp = SharedReads(g.pointer)
+      let writes = (DisjointWrites(p.pointer), DisjointWrites(m[i].pointer), DisjointWrites(v[i].pointer)),
+        gp = SharedReads(g.pointer)
       let decay: Float = decays[i] ? 1 - lr * weightDecay : 1
       Parallel.forRange(p.count) { r in
         let (pp, mp, vp) = (writes.0.base, writes.1.base, writes.2.base), gp = gp.base

@@ -24,19 +24,23 @@ public enum PEFTAdapter {
       "peft_type": "LORA", "task_type": NSNull(), "r": config.rank, "lora_alpha": Double(config.alpha),
       "lora_dropout": Double(config.dropout), "target_modules": adapted, "bias": "none", "fan_in_fan_out": false,
       "use_rslora": config.rankStabilized, "use_dora": false, "init_lora_weights": true, "inference_mode": true,
-      "modules_to_save": NSNull(), "layers_to_transform": NSNull(), "rank_pattern": [String: Any](), "alpha_pattern": [String: Any](),
+      "modules_to_save": NSNull(), "layers_to_transform": NSNull(), "rank_pattern": [String: Any](),
+      "alpha_pattern": [String: Any](),
       "base_model_name_or_path": base, "revision": NSNull(),
     ]
     let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys])
     try AtomicWrite.file(data, to: directory + "/" + configFile)
-    try Safetensors.write(model.loraStateDict().map { (prefix + $0.0, $0.1) }, metadata: ["format": "pt"], to: directory + "/" + weightsFile)
+    try Safetensors.write(
+      model.loraStateDict().map { (prefix + $0.0, $0.1) }, metadata: ["format": "pt"], to: directory + "/" + weightsFile
+    )
   }
 
   /// The settings and base model of an adapter folder; refuses PEFT features FairMed does not
   /// implement (DoRA, bias training, modules_to_save, per-layer patterns, regex targets).
   public static func readConfig(_ directory: String) throws -> (config: LoRAConfig, base: String?) {
     let path = directory + "/" + configFile
-    guard let data = try? readFile(path), let d = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+    guard let data = try? readFile(path), let d = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+    else {
       throw LoRAError("\(path) is not a JSON object")
     }
     var problems: [String] = []
@@ -46,16 +50,25 @@ public enum PEFTAdapter {
     let alpha = (d["lora_alpha"] as? NSNumber)?.floatValue ?? Float(rank)
     let dropout = (d["lora_dropout"] as? NSNumber)?.floatValue ?? 0
     let targets: [String]
-    if let list = d["target_modules"] as? [String] { targets = list } else {
+    if let list = d["target_modules"] as? [String] {
+      targets = list
+    } else {
       targets = []
       problems.append("target_modules must be a list of module names (a regex string is not supported)")
     }
     if let b = d["bias"] as? String, b != "none" { problems.append("bias \(b) (only none)") }
     for key in ["use_dora", "fan_in_fan_out"] where (d[key] as? Bool) == true { problems.append("\(key) true") }
-    for key in ["modules_to_save", "layers_to_transform"] where !(d[key] == nil || d[key] is NSNull) { problems.append("\(key) is set") }
-    for key in ["rank_pattern", "alpha_pattern"] where !((d[key] as? [String: Any])?.isEmpty ?? true) { problems.append("\(key) is set") }
-    guard problems.isEmpty else { throw LoRAError("\(path) uses what FairMed does not support: \(problems.joined(separator: "; "))") }
-    let config = LoRAConfig(rank: rank, alpha: alpha, dropout: dropout, targets: targets, rankStabilized: (d["use_rslora"] as? Bool) ?? false)
+    for key in ["modules_to_save", "layers_to_transform"] where !(d[key] == nil || d[key] is NSNull) {
+      problems.append("\(key) is set")
+    }
+    for key in ["rank_pattern", "alpha_pattern"] where !((d[key] as? [String: Any])?.isEmpty ?? true) {
+      problems.append("\(key) is set")
+    }
+    guard problems.isEmpty else {
+      throw LoRAError("\(path) uses what FairMed does not support: \(problems.joined(separator: "; "))")
+    }
+    let config = LoRAConfig(
+      rank: rank, alpha: alpha, dropout: dropout, targets: targets, rankStabilized: (d["use_rslora"] as? Bool) ?? false)
     return (config, d["base_model_name_or_path"] as? String)
   }
 
@@ -85,7 +98,9 @@ struct RenamedSource: TensorSource {
     return names.reduce(into: [:]) { out, pair in if let shape = s[pair.value] { out[pair.key] = shape } }
   }
   func read(_ name: String, into destination: UnsafeMutablePointer<Float>) throws {
-    guard let original = names[name] else { throw SafetensorsError(file: sourceDescription, tensor: name, "no such tensor") }
+    guard let original = names[name] else {
+      throw SafetensorsError(file: sourceDescription, tensor: name, "no such tensor")
+    }
     try base.read(original, into: destination)
   }
   var sourceDescription: String { base.sourceDescription }
@@ -102,7 +117,9 @@ struct LoRAStateSource {
       guard let s = shapes[name] else { report.missing.append((name, t.shape)); continue }
       if s != t.shape { report.wrongShape.append((name, t.shape, s)) }
     }
-    for (name, s) in shapes.sorted(by: { $0.key < $1.key }) where !keep.contains(name) { report.unexpected.append((name, s)) }
+    for (name, s) in shapes.sorted(by: { $0.key < $1.key }) where !keep.contains(name) {
+      report.unexpected.append((name, s))
+    }
     guard report.isEmpty else { throw report }
     for (name, t) in params {
       try base.read(name, into: t.pointer)

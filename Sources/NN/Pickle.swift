@@ -135,7 +135,9 @@ public struct RestrictedUnpickler {
   }
 
   mutating func line() throws -> String {
-    guard let end = data[position...].firstIndex(of: 0x0A) else { throw fail("an unterminated text field at byte \(position)") }
+    guard let end = data[position...].firstIndex(of: 0x0A) else {
+      throw fail("an unterminated text field at byte \(position)")
+    }
     defer { position = end + 1 }
     return String(decoding: data[position..<end], as: UTF8.self)
   }
@@ -166,9 +168,10 @@ public struct RestrictedUnpickler {
   mutating func global(module: String, name: String) throws -> PickleValue {
     let full = module + "." + name
     guard Self.allowedGlobals[full] != nil else {
-      throw fail("refused global \(full): FairMed reads state dicts only (allowed: collections.OrderedDict, "
-        + "torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter and torch storage types); "
-        + "a pickle naming anything else could run code, so it is never loaded")
+      throw fail(
+        "refused global \(full): FairMed reads state dicts only (allowed: collections.OrderedDict, "
+          + "torch._utils._rebuild_tensor_v2, torch._utils._rebuild_parameter and torch storage types); "
+          + "a pickle naming anything else could run code, so it is never loaded")
     }
     return .global(module: module, name: name)
   }

@@ -65,7 +65,9 @@ extension RestrictedUnpickler {
     case 0x31: _ = try popMark()  // POP_MARK
     case 0x69: throw fail("refused opcode INST (\(try line()).\(try line())): it creates an arbitrary object")
     case 0x6F, 0x81, 0x92:
-      throw fail("refused opcode \(["o": "OBJ", "\u{81}": "NEWOBJ", "\u{92}": "NEWOBJ_EX"][String(UnicodeScalar(op))] ?? "") at byte \(position - 1): it creates an arbitrary object")
+      throw fail(
+        "refused opcode \(["o": "OBJ", "\u{81}": "NEWOBJ", "\u{92}": "NEWOBJ_EX"][String(UnicodeScalar(op))] ?? "") at byte \(position - 1): it creates an arbitrary object"
+      )
     default:
       throw fail(String(format: "unsupported pickle opcode 0x%02x at byte %d", op, position - 1))
     }
@@ -132,7 +134,8 @@ extension RestrictedUnpickler {
   /// `('storage', <storage type>, key, location, numel)`, the persistent id `torch.save` writes.
   func persistent(_ pid: PickleValue) throws -> PickleValue {
     guard let t = pid.items, t.count == 5, t[0].string == "storage", case let .global(module, name) = t[1],
-          module == "torch", let dtype = Self.storageTypes[name], let key = t[2].string, let count = t[4].int, count >= 0 else {
+      module == "torch", let dtype = Self.storageTypes[name], let key = t[2].string, let count = t[4].int, count >= 0
+    else {
       throw fail("a persistent id that is not a torch storage reference ('storage', type, key, location, numel)")
     }
     return .storage(PickledStorage(dtype: dtype, key: key, count: count))
@@ -142,20 +145,26 @@ extension RestrictedUnpickler {
   mutating func reduce() throws {
     let argsEntry = try popEntry(), callable = try pop()
     let args = argsEntry.value
-    guard case let .global(module, name) = callable, let role = Self.allowedGlobals[module + "." + name], let a = args.items else {
+    guard case let .global(module, name) = callable, let role = Self.allowedGlobals[module + "." + name],
+      let a = args.items
+    else {
       throw fail("REDUCE of something that is not an allowed global")
     }
     switch role {
     case "dict":
       guard let items = a.first?.items else { try push(.dict([])); return }
-      try push(.dict(try items.map { pair in
-        guard let kv = pair.items, kv.count == 2 else { throw fail("OrderedDict items must be pairs") }
-        return (kv[0], kv[1])
-      }), depth: argsEntry.depth)
+      try push(
+        .dict(
+          try items.map { pair in
+            guard let kv = pair.items, kv.count == 2 else { throw fail("OrderedDict items must be pairs") }
+            return (kv[0], kv[1])
+          }), depth: argsEntry.depth)
     case "tensor":
       try push(.tensor(try rebuildTensor(a)), depth: 1)
     case "parameter":
-      guard let first = a.first, case .tensor = first else { throw fail("_rebuild_parameter of something that is not a tensor") }
+      guard let first = a.first, case .tensor = first else {
+        throw fail("_rebuild_parameter of something that is not a tensor")
+      }
       try push(first, depth: 1)
     default:
       throw fail("refused call of \(module).\(name)")
@@ -164,11 +173,14 @@ extension RestrictedUnpickler {
 
   /// `_rebuild_tensor_v2(storage, storage_offset, size, stride, ...)`.
   func rebuildTensor(_ a: [PickleValue]) throws -> PickledTensor {
-    guard a.count >= 4, case let .storage(s) = a[0], let offset = a[1].int, let size = a[2].items, let stride = a[3].items else {
+    guard a.count >= 4, case let .storage(s) = a[0], let offset = a[1].int, let size = a[2].items,
+      let stride = a[3].items
+    else {
       throw fail("_rebuild_tensor_v2 needs (storage, offset, size, stride)")
     }
     let shape = size.compactMap(\.int), strides = stride.compactMap(\.int)
-    guard shape.count == size.count, strides.count == stride.count, shape.count == strides.count, shape.count <= 64 else {
+    guard shape.count == size.count, strides.count == stride.count, shape.count == strides.count, shape.count <= 64
+    else {
       throw fail("a tensor's size \(size.count) and stride \(stride.count) are not integer tuples of one length")
     }
     return PickledTensor(storage: s, offset: offset, shape: shape, strides: strides)

@@ -25,9 +25,12 @@ public enum SafetensorsDType: String, Sendable, CaseIterable {
     let at = element * size
     switch self {
     case .f32: return Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
-    case .f64: return Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt64.self))))
+    case .f64:
+      return Float(Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt64.self))))
     case .f16: return halfToFloat(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
-    case .bf16: return Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt16.self))) << 16)
+    case .bf16:
+      return Float(
+        bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt16.self))) << 16)
     case .i64: return Float(Int64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: Int64.self)))
     case .i32: return Float(Int32(littleEndian: base.loadUnaligned(fromByteOffset: at, as: Int32.self)))
     case .i16: return Float(Int16(littleEndian: base.loadUnaligned(fromByteOffset: at, as: Int16.self)))
@@ -140,7 +143,8 @@ public final class SafetensorsFile: @unchecked Sendable {
     case .i8: convert(Int8.self) { Float($0) }
     case .u8, .bool: convert(UInt8.self) { Float($0) }
     case .f8e4m3, .f8e5m2:
-      throw SafetensorsError(file: path, tensor: name, "\(e.dtype.rawValue) tensors cannot be read as Float32 by FairMed")
+      throw SafetensorsError(
+        file: path, tensor: name, "\(e.dtype.rawValue) tensors cannot be read as Float32 by FairMed")
     case .f16:
       for i in 0..<n { destination[i] = halfToFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
     case .bf16:

@@ -18,7 +18,8 @@ public enum Safetensors {
       try AtomicWrite.stream(to: path) { f in
         var length = UInt64(header.count).littleEndian
         guard fwrite(&length, 8, 1, f) == 1,
-              header.withUnsafeBytes({ fwrite($0.baseAddress, 1, header.count, f) == header.count }) else { return false }
+          header.withUnsafeBytes({ fwrite($0.baseAddress, 1, header.count, f) == header.count })
+        else { return false }
         // Float32 is stored little-endian; every platform FairMed targets is little-endian.
         return tensors.allSatisfy { $0.1.count == 0 || fwrite($0.1.pointer, 4, $0.1.count, f) == $0.1.count }
       }
@@ -38,16 +39,21 @@ public enum Safetensors {
   static func headerBytes(_ tensors: [(String, Tensor)], metadata: [String: String], path: String) throws -> Data {
     var header: [(String, JSONValue)] = []
     if !metadata.isEmpty {
-      header.append(("__metadata__", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) })))
+      header.append(
+        ("__metadata__", .object(metadata.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) })))
     }
     var offset = 0
     for (name, t) in tensors {
       if name == "__metadata__" { throw SafetensorsError(file: path, tensor: name, "reserved name") }
       let bytes = t.count * 4
-      header.append((name, .object([
-        ("dtype", .string("F32")), ("shape", .array(t.shape.map(JSONValue.integer))),
-        ("data_offsets", .array([.integer(offset), .integer(offset + bytes)])),
-      ])))
+      header.append(
+        (
+          name,
+          .object([
+            ("dtype", .string("F32")), ("shape", .array(t.shape.map(JSONValue.integer))),
+            ("data_offsets", .array([.integer(offset), .integer(offset + bytes)])),
+          ])
+        ))
       offset += bytes
     }
     var s = JSONValue.object(header).serialized(.compact)

@@ -89,7 +89,8 @@ extension Module {
       // NaN or infinite weights make every prediction meaningless: refuse them here, once.
       let values = UnsafeBufferPointer(start: t.pointer, count: t.count)
       if let bad = values.firstIndex(where: { !$0.isFinite }) {
-        throw SafetensorsError(file: source, tensor: path, "holds a non-finite value (\(values[bad]) at element \(bad))")
+        throw SafetensorsError(
+          file: source, tensor: path, "holds a non-finite value (\(values[bad]) at element \(bad))")
       }
     }
   }

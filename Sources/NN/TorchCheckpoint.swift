@@ -17,9 +17,12 @@ public final class TorchCheckpoint: TensorSource {
   public init(path: String) throws {
     self.path = path
     if let head = try? FileHandle(forReadingFrom: URL(fileURLWithPath: path)).readData(ofLength: 2),
-       head.count == 2, head[head.startIndex] == 0x80 {
-      throw PickleError(file: path, problem: "a legacy (pre-1.6) PyTorch file, not the zip format; "
-        + "re-save it with torch.save(state_dict, path) from a current PyTorch, or convert it to safetensors")
+      head.count == 2, head[head.startIndex] == 0x80
+    {
+      throw PickleError(
+        file: path,
+        problem: "a legacy (pre-1.6) PyTorch file, not the zip format; "
+          + "re-save it with torch.save(state_dict, path) from a current PyTorch, or convert it to safetensors")
     }
     do { archive = try ZipReader(path: path) } catch let e as ZipError {
       throw PickleError(file: path, problem: e.isMissing ? "no such file" : e.reason)
@@ -30,7 +33,8 @@ public final class TorchCheckpoint: TensorSource {
     let root = String(pkl.name.dropLast("data.pkl".count))
     self.root = root
     if let order = archive.members.first(where: { $0.name == root + "byteorder" }),
-       let text = try? archive.read(order, limit: 16), String(decoding: text, as: UTF8.self) != "little" {
+      let text = try? archive.read(order, limit: 16), String(decoding: text, as: UTF8.self) != "little"
+    {
       throw PickleError(file: path, problem: "big-endian storages are not supported")
     }
     let bytes = try archive.read(pkl, limit: 1 << 30)
@@ -69,9 +73,13 @@ public final class TorchCheckpoint: TensorSource {
         throw refuse("its storage data/\(t.storage.key) is not in the archive")
       }
       guard let bytes = checkedProduct([t.storage.count, t.storage.dtype.size]), bytes == m.size else {
-        throw refuse("storage data/\(t.storage.key) declares \(t.storage.count) \(t.storage.dtype.rawValue) elements but holds \(m.size) bytes")
+        throw refuse(
+          "storage data/\(t.storage.key) declares \(t.storage.count) \(t.storage.dtype.rawValue) elements but holds \(m.size) bytes"
+        )
       }
-      guard t.shape.allSatisfy({ $0 >= 0 }), t.strides.allSatisfy({ $0 >= 0 }), t.offset >= 0, checkedProduct(t.shape) != nil else {
+      guard t.shape.allSatisfy({ $0 >= 0 }), t.strides.allSatisfy({ $0 >= 0 }), t.offset >= 0,
+        checkedProduct(t.shape) != nil
+      else {
         throw refuse("size \(t.shape), stride \(t.strides) or offset \(t.offset) is negative or overflows")
       }
       if t.shape.contains(0) { continue }
@@ -83,8 +91,9 @@ public final class TorchCheckpoint: TensorSource {
         last = sum
       }
       guard last < t.storage.count else {
-        throw refuse("a view of size \(t.shape), stride \(t.strides) at offset \(t.offset) needs \(last + 1) elements "
-          + "but its storage data/\(t.storage.key) holds \(t.storage.count)")
+        throw refuse(
+          "a view of size \(t.shape), stride \(t.strides) at offset \(t.offset) needs \(last + 1) elements "
+            + "but its storage data/\(t.storage.key) holds \(t.storage.count)")
       }
     }
   }
@@ -94,7 +103,8 @@ public final class TorchCheckpoint: TensorSource {
 
   /// Decodes tensor `name` (any layout, any of torch's numeric types) into Float32, row-major.
   public func read(_ name: String, into destination: UnsafeMutablePointer<Float>) throws {
-    guard let t = tensors[name], let m = archive.members.first(where: { $0.name == root + "data/" + t.storage.key }) else {
+    guard let t = tensors[name], let m = archive.members.first(where: { $0.name == root + "data/" + t.storage.key })
+    else {
       throw PickleError(file: path, problem: "tensor '\(name)': no such tensor")
     }
     let raw = try archive.read(m, limit: Int.max)

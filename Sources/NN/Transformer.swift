@@ -8,7 +8,8 @@ public func selfAttention(
   _ x: Tensor, query: Linear, key: Linear, value: Linear, heads: Int, causal: Bool = false, keyMask: [Bool]? = nil
 ) throws -> Tensor {
   let projections = [query, key, value]
-  let qkv = try linear(x, stackedWeights: projections.map(\.weight), biases: projections.map(\.bias),
+  let qkv = try linear(
+    x, stackedWeights: projections.map(\.weight), biases: projections.map(\.bias),
     addends: projections.map { try $0.loraDelta(x) })
   return try scaledDotProductAttention(packed: qkv, heads: heads, causal: causal, keyMask: keyMask)
 }
@@ -19,8 +20,10 @@ public final class MLP: Module {
   @Child("fc2") public private(set) var fc2: Linear
   public let activation: Activation
 
-  public init(dim: Int, hidden: Int, activation: Activation, fc1Std: Float, fc2Std: Float,
-              using g: inout SeededGenerator) {
+  public init(
+    dim: Int, hidden: Int, activation: Activation, fc1Std: Float, fc2Std: Float,
+    using g: inout SeededGenerator
+  ) {
     self.activation = activation
     fc1 = Linear(dim, hidden, std: fc1Std, using: &g)
     fc2 = Linear(hidden, dim, std: fc2Std, using: &g)

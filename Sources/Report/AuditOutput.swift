@@ -22,8 +22,10 @@ public enum AuditOutput {
   static func write(files: [(String, String)], to directory: URL) throws {
     let names = Set(files.map(\.0))
     if let present = try? FileManager.default.contentsOfDirectory(atPath: directory.path),
-       let other = present.first(where: { !names.contains($0) }) {
-      throw AuditError.io("\(directory.path) holds '\(other)', which is not an audit file: choose an empty or new --out")
+      let other = present.first(where: { !names.contains($0) })
+    {
+      throw AuditError.io(
+        "\(directory.path) holds '\(other)', which is not an audit file: choose an empty or new --out")
     }
     do {
       try AtomicWrite.directory(directory.path) { staging in
@@ -43,7 +45,9 @@ public struct AuditRequest: Sendable {
   public var configuration: AuditConfiguration
   public var output: URL
 
-  public init(predictions: URL, columns: AuditColumns, groups: GroupingSpec, configuration: AuditConfiguration, output: URL) {
+  public init(
+    predictions: URL, columns: AuditColumns, groups: GroupingSpec, configuration: AuditConfiguration, output: URL
+  ) {
     self.predictions = predictions; self.columns = columns; self.groups = groups
     self.configuration = configuration; self.output = output
   }
@@ -59,7 +63,9 @@ public enum AuditPipeline {
     var configuration = request.configuration
     if configuration.loadValidation == nil {
       let columns = request.columns
-      configuration.loadValidation = { path in try AuditInput.loadLabelsAndScores(URL(fileURLWithPath: path), columns: columns) }
+      configuration.loadValidation = { path in
+        try AuditInput.loadLabelsAndScores(URL(fileURLWithPath: path), columns: columns)
+      }
     }
     var result = try Audit.run(input, configuration: configuration)
     timer.mark("audit")
@@ -74,7 +80,9 @@ public enum AuditPipeline {
   /// The lines `fairmed audit` prints: rows, groups, threshold, ΔTPR and where the files went.
   public static func headline(_ result: AuditResult, out: String) -> String {
     let names = result.intersectional.groups.map(\.name)
-    var lines = ["audited \(result.rowsUsed) rows, \(names.count) groups; threshold \(result.threshold.rule) = \(result.threshold.value)"]
+    var lines = [
+      "audited \(result.rowsUsed) rows, \(names.count) groups; threshold \(result.threshold.rule) = \(result.threshold.value)"
+    ]
     if let d = result.intersectional.aggregates[.deltaTPR], let v = d.value, let hi = d.maxGroup, let lo = d.minGroup {
       lines.append(String(format: "ΔTPR %.3f (%@ vs %@)", v, names[hi], names[lo]))
     }

@@ -43,8 +43,9 @@ public enum HTMLReport {
   /// Horizontal TPR and FPR bars per group, with bootstrap whiskers when available.
   static func rateBars(_ a: GroupAudit) -> String {
     let rowH = 26.0
-    var chart = SVGChart(width: 680, height: 70 + rowH * Double(a.groups.count), right: 170,
-                         x: 0...1, y: 0...Double(max(1, a.groups.count)))
+    var chart = SVGChart(
+      width: 680, height: 70 + rowH * Double(a.groups.count), right: 170,
+      x: 0...1, y: 0...Double(max(1, a.groups.count)))
     chart.axes(xLabel: "rate", yLabel: "", title: "TPR (blue) and FPR (orange) per group, 95% intervals", yTicks: false)
     for (i, g) in a.groups.enumerated() {
       let y0 = Double(a.groups.count - i)
@@ -52,17 +53,25 @@ public enum HTMLReport {
         let color = j == 0 ? "#4e79a7" : "#f28e2b"
         let yTop = chart.py(y0) + 3 + Double(j) * 10
         if let v = g[key] {
-          chart.raw("<rect x=\"\(SVGChart.n(chart.px(0)))\" y=\"\(SVGChart.n(yTop))\" width=\"\(SVGChart.n(chart.px(v) - chart.px(0)))\" height=\"9\" fill=\"\(color)\"\(g.flags.isEmpty ? "" : " fill-opacity=\"0.4\"")><title>\(SVGChart.escape(g.name)) \(key.rawValue) \(f(v))</title></rect>")
+          chart.raw(
+            "<rect x=\"\(SVGChart.n(chart.px(0)))\" y=\"\(SVGChart.n(yTop))\" width=\"\(SVGChart.n(chart.px(v) - chart.px(0)))\" height=\"9\" fill=\"\(color)\"\(g.flags.isEmpty ? "" : " fill-opacity=\"0.4\"")><title>\(SVGChart.escape(g.name)) \(key.rawValue) \(f(v))</title></rect>"
+          )
         }
         if let ci = g.intervals[key] {
           let yc = SVGChart.n(yTop + 4.5)
-          chart.raw("<line x1=\"\(SVGChart.n(chart.px(ci.lower)))\" x2=\"\(SVGChart.n(chart.px(ci.upper)))\" y1=\"\(yc)\" y2=\"\(yc)\" stroke=\"#222\"/>")
+          chart.raw(
+            "<line x1=\"\(SVGChart.n(chart.px(ci.lower)))\" x2=\"\(SVGChart.n(chart.px(ci.upper)))\" y1=\"\(yc)\" y2=\"\(yc)\" stroke=\"#222\"/>"
+          )
           for e in [ci.lower, ci.upper] {
-            chart.raw("<line x1=\"\(SVGChart.n(chart.px(e)))\" x2=\"\(SVGChart.n(chart.px(e)))\" y1=\"\(SVGChart.n(yTop + 1))\" y2=\"\(SVGChart.n(yTop + 8))\" stroke=\"#222\"/>")
+            chart.raw(
+              "<line x1=\"\(SVGChart.n(chart.px(e)))\" x2=\"\(SVGChart.n(chart.px(e)))\" y1=\"\(SVGChart.n(yTop + 1))\" y2=\"\(SVGChart.n(yTop + 8))\" stroke=\"#222\"/>"
+            )
           }
         }
       }
-      chart.raw("<text x=\"\(SVGChart.n(chart.px(1) + 6))\" y=\"\(SVGChart.n(chart.py(y0) + 15))\">\(SVGChart.escape(g.name))\(g.flags.isEmpty ? "" : " ⚑")</text>")
+      chart.raw(
+        "<text x=\"\(SVGChart.n(chart.px(1) + 6))\" y=\"\(SVGChart.n(chart.py(y0) + 15))\">\(SVGChart.escape(g.name))\(g.flags.isEmpty ? "" : " ⚑")</text>"
+      )
     }
     return chart.svg
   }
@@ -75,7 +84,9 @@ public enum HTMLReport {
       let g = r.intersectional.groups[i]
       chart.polyline(curve.map { ($0.fpr, $0.tpr) }, color: SVGChart.color(i), title: "\(g.name) AUC \(f(g[.auc]))")
     }
-    if let overall = r.roc.last { chart.polyline(overall.map { ($0.fpr, $0.tpr) }, color: "#000", width: 2.5, title: "overall") }
+    if let overall = r.roc.last {
+      chart.polyline(overall.map { ($0.fpr, $0.tpr) }, color: "#000", width: 2.5, title: "overall")
+    }
     return chart.svg
   }
 
@@ -85,8 +96,11 @@ public enum HTMLReport {
     let shown = c.groups.indices.filter { r.intersectional.groups[$0].flags.isEmpty }
     let top = shown.flatMap { c.groups[$0].density }.max() ?? 1
     var chart = SVGChart(x: lo...hi, y: 0...(top * 1.05))
-    chart.axes(xLabel: "certainty margin s", yLabel: "density", title: "Certainty KDE per group (flagged groups omitted)")
-    chart.raw("<rect x=\"\(SVGChart.n(chart.px(max(lo, -c.options.delta))))\" y=\"\(SVGChart.n(chart.top))\" width=\"\(SVGChart.n(chart.px(min(hi, c.options.delta)) - chart.px(max(lo, -c.options.delta))))\" height=\"\(SVGChart.n(chart.height - chart.top - chart.bottom))\" fill=\"#eee\"><title>uncertainty zone |s| &lt; \(c.options.delta)</title></rect>")
+    chart.axes(
+      xLabel: "certainty margin s", yLabel: "density", title: "Certainty KDE per group (flagged groups omitted)")
+    chart.raw(
+      "<rect x=\"\(SVGChart.n(chart.px(max(lo, -c.options.delta))))\" y=\"\(SVGChart.n(chart.top))\" width=\"\(SVGChart.n(chart.px(min(hi, c.options.delta)) - chart.px(max(lo, -c.options.delta))))\" height=\"\(SVGChart.n(chart.height - chart.top - chart.bottom))\" fill=\"#eee\"><title>uncertainty zone |s| &lt; \(c.options.delta)</title></rect>"
+    )
     for i in shown where !c.groups[i].density.isEmpty {
       let s = c.groups[i]
       chart.polyline(Array(zip(c.grid, s.density)), color: SVGChart.color(i), title: r.intersectional.groups[i].name)
@@ -98,7 +112,8 @@ public enum HTMLReport {
     let a = r.intersectional
     guard a.tally.probabilities else { return "" }
     var chart = SVGChart(x: 0...1, y: 0...1)
-    chart.axes(xLabel: "mean predicted probability", yLabel: "observed positive rate", title: "Calibration (reliability)")
+    chart.axes(
+      xLabel: "mean predicted probability", yLabel: "observed positive rate", title: "Calibration (reliability)")
     chart.polyline([(0, 0), (1, 1)], color: "#bbb", width: 1, dash: true)
     for g in a.groups.indices {
       let points = a.tally.reliability(g).filter { $0.n > 0 }.map { ($0.score / $0.n, $0.label / $0.n) }
@@ -112,7 +127,9 @@ public enum HTMLReport {
 
   static func table(_ a: GroupAudit) -> String {
     let keys: [MetricKey] = [.prevalence, .tpr, .fpr, .ppv, .accuracy, .balancedAccuracy, .auc, .brier, .ece]
-    var s = "<h2>Groups</h2><table><tr><th>group</th><th>n</th><th>positives</th>" + keys.map { "<th>\($0.rawValue)</th>" }.joined() + "<th>flags</th></tr>"
+    var s =
+      "<h2>Groups</h2><table><tr><th>group</th><th>n</th><th>positives</th>"
+      + keys.map { "<th>\($0.rawValue)</th>" }.joined() + "<th>flags</th></tr>"
     for g in a.groups + [a.overall] {
       s += "<tr><td>\(SVGChart.escape(g.name))</td><td>\(g.n)</td><td>\(g.positives)</td>"
       s += keys.map { k in "<td title=\"\(SVGChart.escape(g.metrics[k]?.reason ?? ""))\">\(f(g[k]))</td>" }.joined()

@@ -16,20 +16,25 @@ public enum MarkdownReport {
   /// A group name inside a Markdown table cell ('|' would end the cell).
   static func cell(_ s: String) -> String { s.replacingOccurrences(of: "|", with: "\\|") }
 
-  static let headline: [AggregateKey] = [.deltaTPR, .worstGroupTPR, .tprRatio, .deltaFPR, .deodds, .dpd, .worstGroupAUC, .esAUC, .esACC]
+  static let headline: [AggregateKey] = [
+    .deltaTPR, .worstGroupTPR, .tprRatio, .deltaFPR, .deodds, .dpd, .worstGroupAUC, .esAUC, .esACC,
+  ]
 
   public static func text(_ r: AuditResult) -> String {
     let a = r.intersectional
     var s = "# Fairness audit\n\n"
-    s += "- Input: `\(r.source)`: \(r.rows) rows, \(r.rowsUsed) audited, \(a.groups.count) intersectional groups of \(a.attributes.joined(separator: " × "))\n"
+    s +=
+      "- Input: `\(r.source)`: \(r.rows) rows, \(r.rowsUsed) audited, \(a.groups.count) intersectional groups of \(a.attributes.joined(separator: " × "))\n"
     s += "- Threshold: **\(r.threshold.rule) = \(r.threshold.value)**: \(r.threshold.detail)\n"
     s += "- Gaps use groups with n ≥ \(r.configuration.minGroupSize) and at least one positive"
     s += r.configuration.includeSmallGroups ? " (small groups included on request)\n" : "\n"
     if let b = r.configuration.bootstrap {
-      s += "- Intervals: \(Int(b.level * 100))% percentile bootstrap, \(b.replicates) \(b.stratified ? "stratified" : "plain") replicates, seed \(b.seed)\n"
+      s +=
+        "- Intervals: \(Int(b.level * 100))% percentile bootstrap, \(b.replicates) \(b.stratified ? "stratified" : "plain") replicates, seed \(b.seed)\n"
     }
     let o = a.overall
-    s += "\n## Overall\n\nAUC \(f(o[.auc]))\(ci(o.intervals[.auc])) · TPR \(f(o[.tpr]))\(ci(o.intervals[.tpr])) · FPR \(f(o[.fpr])) · accuracy \(f(o[.accuracy])) · Brier \(f(o[.brier])) · ECE \(f(o[.ece]))\n"
+    s +=
+      "\n## Overall\n\nAUC \(f(o[.auc]))\(ci(o.intervals[.auc])) · TPR \(f(o[.tpr]))\(ci(o.intervals[.tpr])) · FPR \(f(o[.fpr])) · accuracy \(f(o[.accuracy])) · Brier \(f(o[.brier])) · ECE \(f(o[.ece]))\n"
     s += "\n## Headline gaps\n\n| Aggregate | Value | 95% CI | Highest group | Lowest group |\n|---|---|---|---|---|\n"
     for k in headline {
       let v = a.aggregates[k]!
@@ -40,12 +45,16 @@ public enum MarkdownReport {
     }
     let eligible = a.groups.filter(\.isEligible)
     if let worst = eligible.filter({ $0[.tpr] != nil }).min(by: { $0[.tpr]! < $1[.tpr]! }) {
-      s += "\nThe model misses disease most often in **\(worst.name)**: TPR \(f(worst[.tpr]))\(ci(worst.intervals[.tpr])), "
-      s += "so \(f(worst[.fnr].map { $0 * 100 }, 1))% of its \(worst.positives) positives are missed (overall FNR \(f(o[.fnr].map { $0 * 100 }, 1))%).\n"
+      s +=
+        "\nThe model misses disease most often in **\(worst.name)**: TPR \(f(worst[.tpr]))\(ci(worst.intervals[.tpr])), "
+      s +=
+        "so \(f(worst[.fnr].map { $0 * 100 }, 1))% of its \(worst.positives) positives are missed (overall FNR \(f(o[.fnr].map { $0 * 100 }, 1))%).\n"
     }
-    s += "\n## Groups\n\n| Group | n | Pos. | TPR | FPR | PPV | Accuracy | AUC | ECE | Flags |\n|---|---|---|---|---|---|---|---|---|---|\n"
+    s +=
+      "\n## Groups\n\n| Group | n | Pos. | TPR | FPR | PPV | Accuracy | AUC | ECE | Flags |\n|---|---|---|---|---|---|---|---|---|---|\n"
     for g in a.groups {
-      s += "| \(cell(g.name)) | \(g.n) | \(g.positives) | \(f(g[.tpr]))\(ci(g.intervals[.tpr])) | \(f(g[.fpr])) | \(f(g[.ppv])) | \(f(g[.accuracy])) | \(f(g[.auc])) | \(f(g[.ece])) | \(g.flags.joined(separator: ", ")) |\n"
+      s +=
+        "| \(cell(g.name)) | \(g.n) | \(g.positives) | \(f(g[.tpr]))\(ci(g.intervals[.tpr])) | \(f(g[.fpr])) | \(f(g[.ppv])) | \(f(g[.accuracy])) | \(f(g[.auc])) | \(f(g[.ece])) | \(g.flags.joined(separator: ", ")) |\n"
     }
     for v in r.views {
       let d = v.aggregates[.deltaTPR]!
@@ -56,11 +65,16 @@ public enum MarkdownReport {
     if let c = r.certainty {
       s += "\n## Certainty (margin)\n\n| Group | n | median | share \\|s\\| < \(c.options.delta) |\n|---|---|---|---|\n"
       for (g, m) in zip(a.groups, c.groups) {
-        s += "| \(cell(g.name)) | \(m.n) | \(m.quantiles.count > 2 ? f(m.quantiles[2]) : "—") | \(f(m.uncertainShare)) |\n"
+        s +=
+          "| \(cell(g.name)) | \(m.n) | \(m.quantiles.count > 2 ? f(m.quantiles[2]) : "—") | \(f(m.uncertainShare)) |\n"
       }
       let significant = c.pairs.filter { $0.pValue < 0.05 }.sorted { $0.mmd2 > $1.mmd2 }
-      s += "\n\(c.pairs.count) group pairs compared by MMD² (σ = \(c.options.sigma), \(c.options.permutations) permutations); \(significant.count) with p < 0.05"
-      if let top = significant.first { s += ", largest: \(a.groups[top.a].name) vs \(a.groups[top.b].name) (MMD² \(f(top.mmd2, 4)), p = \(f(top.pValue)))" }
+      s +=
+        "\n\(c.pairs.count) group pairs compared by MMD² (σ = \(c.options.sigma), \(c.options.permutations) permutations); \(significant.count) with p < 0.05"
+      if let top = significant.first {
+        s +=
+          ", largest: \(a.groups[top.a].name) vs \(a.groups[top.b].name) (MMD² \(f(top.mmd2, 4)), p = \(f(top.pValue)))"
+      }
       s += ".\n"
     }
     if !r.warnings.isEmpty {

@@ -8,15 +8,19 @@ struct SVGChart {
   var x: ClosedRange<Double>, y: ClosedRange<Double>
   private(set) var body = ""
 
-  init(width: Double = 420, height: Double = 320, right: Double = 16, bottom: Double = 44,
-       x: ClosedRange<Double>, y: ClosedRange<Double>) {
+  init(
+    width: Double = 420, height: Double = 320, right: Double = 16, bottom: Double = 44,
+    x: ClosedRange<Double>, y: ClosedRange<Double>
+  ) {
     self.width = width; self.height = height; self.right = right; self.bottom = bottom
     self.x = x.lowerBound == x.upperBound ? (x.lowerBound - 1)...(x.upperBound + 1) : x
     self.y = y.lowerBound == y.upperBound ? (y.lowerBound - 1)...(y.upperBound + 1) : y
   }
 
   func px(_ v: Double) -> Double { left + (v - x.lowerBound) / (x.upperBound - x.lowerBound) * (width - left - right) }
-  func py(_ v: Double) -> Double { height - bottom - (v - y.lowerBound) / (y.upperBound - y.lowerBound) * (height - top - bottom) }
+  func py(_ v: Double) -> Double {
+    height - bottom - (v - y.lowerBound) / (y.upperBound - y.lowerBound) * (height - top - bottom)
+  }
 
   static func n(_ v: Double) -> String { String(format: "%.1f", v) }
   static func escape(_ s: String) -> String {
@@ -36,17 +40,23 @@ struct SVGChart {
   }
 
   mutating func axes(xLabel: String, yLabel: String, title: String, yTicks: Bool = true, xTicks: Bool = true) {
-    var s = "<rect x=\"\(Self.n(left))\" y=\"\(Self.n(top))\" width=\"\(Self.n(width - left - right))\" height=\"\(Self.n(height - top - bottom))\" fill=\"none\" stroke=\"#999\"/>"
+    var s =
+      "<rect x=\"\(Self.n(left))\" y=\"\(Self.n(top))\" width=\"\(Self.n(width - left - right))\" height=\"\(Self.n(height - top - bottom))\" fill=\"none\" stroke=\"#999\"/>"
     for t in xTicks ? Self.ticks(x) : [] {
-      s += "<line x1=\"\(Self.n(px(t)))\" x2=\"\(Self.n(px(t)))\" y1=\"\(Self.n(height - bottom))\" y2=\"\(Self.n(height - bottom + 4))\" stroke=\"#666\"/>"
-      s += "<text x=\"\(Self.n(px(t)))\" y=\"\(Self.n(height - bottom + 16))\" text-anchor=\"middle\">\(Self.label(t))</text>"
+      s +=
+        "<line x1=\"\(Self.n(px(t)))\" x2=\"\(Self.n(px(t)))\" y1=\"\(Self.n(height - bottom))\" y2=\"\(Self.n(height - bottom + 4))\" stroke=\"#666\"/>"
+      s +=
+        "<text x=\"\(Self.n(px(t)))\" y=\"\(Self.n(height - bottom + 16))\" text-anchor=\"middle\">\(Self.label(t))</text>"
     }
     for t in yTicks ? Self.ticks(y) : [] {
-      s += "<line x1=\"\(Self.n(left - 4))\" x2=\"\(Self.n(left))\" y1=\"\(Self.n(py(t)))\" y2=\"\(Self.n(py(t)))\" stroke=\"#666\"/>"
+      s +=
+        "<line x1=\"\(Self.n(left - 4))\" x2=\"\(Self.n(left))\" y1=\"\(Self.n(py(t)))\" y2=\"\(Self.n(py(t)))\" stroke=\"#666\"/>"
       s += "<text x=\"\(Self.n(left - 6))\" y=\"\(Self.n(py(t) + 4))\" text-anchor=\"end\">\(Self.label(t))</text>"
     }
-    s += "<text x=\"\(Self.n((left + width - right) / 2))\" y=\"\(Self.n(height - 8))\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>"
-    s += "<text transform=\"translate(14,\(Self.n((top + height - bottom) / 2))) rotate(-90)\" text-anchor=\"middle\">\(Self.escape(yLabel))</text>"
+    s +=
+      "<text x=\"\(Self.n((left + width - right) / 2))\" y=\"\(Self.n(height - 8))\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>"
+    s +=
+      "<text transform=\"translate(14,\(Self.n((top + height - bottom) / 2))) rotate(-90)\" text-anchor=\"middle\">\(Self.escape(yLabel))</text>"
     s += "<text x=\"\(Self.n(left))\" y=\"16\" font-weight=\"bold\">\(Self.escape(title))</text>"
     body += s
   }
@@ -55,17 +65,21 @@ struct SVGChart {
     abs(v) >= 100 || v == v.rounded() ? String(format: "%.0f", v) : String(format: "%g", (v * 1000).rounded() / 1000)
   }
 
-  mutating func polyline(_ points: [(Double, Double)], color: String, width: Double = 1.5, dash: Bool = false,
-                         title: String? = nil, cssClass: String? = nil) {
+  mutating func polyline(
+    _ points: [(Double, Double)], color: String, width: Double = 1.5, dash: Bool = false,
+    title: String? = nil, cssClass: String? = nil
+  ) {
     guard !points.isEmpty else { return }
     let d = points.map { "\(Self.n(px($0.0))),\(Self.n(py($0.1)))" }.joined(separator: " ")
-    body += "<polyline\(cssClass.map { " class=\"\($0)\"" } ?? "") points=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(width)\"\(dash ? " stroke-dasharray=\"4 3\"" : "")>"
+    body +=
+      "<polyline\(cssClass.map { " class=\"\($0)\"" } ?? "") points=\"\(d)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"\(width)\"\(dash ? " stroke-dasharray=\"4 3\"" : "")>"
     body += title.map { "<title>\(Self.escape($0))</title>" } ?? ""
     body += "</polyline>"
   }
 
   mutating func circle(_ p: (Double, Double), r: Double, color: String, title: String, cssClass: String? = nil) {
-    body += "<circle\(cssClass.map { " class=\"\($0)\"" } ?? "") cx=\"\(Self.n(px(p.0)))\" cy=\"\(Self.n(py(p.1)))\" r=\"\(Self.n(r))\" fill=\"\(color)\" fill-opacity=\"0.8\"><title>\(Self.escape(title))</title></circle>"
+    body +=
+      "<circle\(cssClass.map { " class=\"\($0)\"" } ?? "") cx=\"\(Self.n(px(p.0)))\" cy=\"\(Self.n(py(p.1)))\" r=\"\(Self.n(r))\" fill=\"\(color)\" fill-opacity=\"0.8\"><title>\(Self.escape(title))</title></circle>"
   }
 
   mutating func raw(_ s: String) { body += s }
@@ -76,7 +90,9 @@ struct SVGChart {
 
   /// A qualitative palette (Tableau 10, then repeats darker).
   static func color(_ i: Int) -> String {
-    let p = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
+    let p = [
+      "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
+    ]
     return p[i % p.count]
   }
 }

@@ -29,7 +29,9 @@ public struct FrontierPoint: Sendable, Equatable {
   public var deltaTPRStd: Double?
   public var auc: Double
   public var aucStd: Double?
-  public init(method: String, lambda: Double, deltaTPR: Double, deltaTPRStd: Double? = nil, auc: Double, aucStd: Double? = nil) {
+  public init(
+    method: String, lambda: Double, deltaTPR: Double, deltaTPRStd: Double? = nil, auc: Double, aucStd: Double? = nil
+  ) {
     self.method = method; self.lambda = lambda; self.deltaTPR = deltaTPR; self.deltaTPRStd = deltaTPRStd
     self.auc = auc; self.aucStd = aucStd
   }
@@ -82,7 +84,9 @@ public enum StudyFigures {
 
   /// Side-by-side certainty-margin densities per subgroup, one panel per method, on shared axes,
   /// with s = 0 marked and the uncertainty zone |s| < δ shaded.
-  public static func certaintyKDEs(panels: [CertaintyPanel], title: String = "Certainty gap: density of the certainty margin per subgroup") -> String {
+  public static func certaintyKDEs(
+    panels: [CertaintyPanel], title: String = "Certainty gap: density of the certainty margin per subgroup"
+  ) -> String {
     let allX = panels.flatMap { p in p.curves.flatMap(\.xs) + [-abs(p.delta), abs(p.delta)] }
     let xr = range(allX + [0], pad: 0)
     let yMax = panels.flatMap { $0.curves.flatMap(\.density) }.filter(\.isFinite).max() ?? 1
@@ -96,18 +100,25 @@ public enum StudyFigures {
       let d = abs(p.delta)
       if d > 0 {
         let x0 = c.px(max(-d, xr.lowerBound)), x1 = c.px(min(d, xr.upperBound))
-        c.raw("<rect class=\"zone\" x=\"\(n(x0))\" y=\"\(n(c.py(yr.upperBound)))\" width=\"\(n(x1 - x0))\" height=\"\(n(c.py(yr.lowerBound) - c.py(yr.upperBound)))\" fill=\"#ddd\" fill-opacity=\"0.6\"><title>uncertainty zone |s| &lt; \(SVGChart.label(d))</title></rect>")
+        c.raw(
+          "<rect class=\"zone\" x=\"\(n(x0))\" y=\"\(n(c.py(yr.upperBound)))\" width=\"\(n(x1 - x0))\" height=\"\(n(c.py(yr.lowerBound) - c.py(yr.upperBound)))\" fill=\"#ddd\" fill-opacity=\"0.6\"><title>uncertainty zone |s| &lt; \(SVGChart.label(d))</title></rect>"
+        )
       }
       c.axes(xLabel: "certainty margin s (cosine units)", yLabel: "density (per cosine unit)", title: p.title)
-      c.raw("<line class=\"zero\" x1=\"\(n(c.px(0)))\" x2=\"\(n(c.px(0)))\" y1=\"\(n(c.py(yr.lowerBound)))\" y2=\"\(n(c.py(yr.upperBound)))\" stroke=\"#000\" stroke-dasharray=\"3 3\"/>")
+      c.raw(
+        "<line class=\"zero\" x1=\"\(n(c.px(0)))\" x2=\"\(n(c.px(0)))\" y1=\"\(n(c.py(yr.lowerBound)))\" y2=\"\(n(c.py(yr.upperBound)))\" stroke=\"#000\" stroke-dasharray=\"3 3\"/>"
+      )
       for curve in p.curves {
         let i = groups.firstIndex(of: curve.group) ?? 0
-        c.polyline(finitePairs(curve.xs, curve.density), color: SVGChart.color(i), width: 2, dash: i >= 10,
-                   title: "\(p.title): \(curve.group)", cssClass: "series")
+        c.polyline(
+          finitePairs(curve.xs, curve.density), color: SVGChart.color(i), width: 2, dash: i >= 10,
+          title: "\(p.title): \(curve.group)", cssClass: "series")
       }
       body += "<g class=\"panel\" transform=\"translate(\(n(pw * Double(k))),\(n(top)))\">\(c.body)</g>"
     }
-    var entries = groups.enumerated().map { (i, g) in LegendEntry(name: g, color: SVGChart.color(i), kind: .line(dash: i >= 10)) }
+    var entries = groups.enumerated().map { (i, g) in
+      LegendEntry(name: g, color: SVGChart.color(i), kind: .line(dash: i >= 10))
+    }
     entries.append(LegendEntry(name: "|s| < δ (uncertain)", color: "#ddd", kind: .box))
     body += legend(entries, x: width - legendW + 8, y: top + 30)
     return document(width: width, height: ph + top, title: title, body: body)
@@ -117,13 +128,17 @@ public enum StudyFigures {
 
   /// The λ accuracy–fairness frontier: AUC against ΔTPR, one colour per method, points joined in
   /// λ order, labelled with λ, with mean ± std error bars in both directions where std is given.
-  public static func frontier(points: [FrontierPoint], title: String = "Accuracy–fairness frontier over λ (mean ± std over seeds)") -> String {
+  public static func frontier(
+    points: [FrontierPoint], title: String = "Accuracy–fairness frontier over λ (mean ± std over seeds)"
+  ) -> String {
     let pts = points.filter { $0.deltaTPR.isFinite && $0.auc.isFinite }
     let xs = pts.flatMap { p in [p.deltaTPR - (p.deltaTPRStd ?? 0), p.deltaTPR + (p.deltaTPRStd ?? 0)] }
     let ys = pts.flatMap { p in [p.auc - (p.aucStd ?? 0), p.auc + (p.aucStd ?? 0)] }
     let legendW = 160.0
     var c = SVGChart(width: 560, height: 380, right: legendW, x: range(xs, pad: 0.08), y: range(ys, pad: 0.08))
-    c.axes(xLabel: "ΔTPR (max − min subgroup TPR, 0–1; lower is fairer)", yLabel: "AUC (0–1; higher is better)", title: title)
+    c.axes(
+      xLabel: "ΔTPR (max − min subgroup TPR, 0–1; lower is fairer)", yLabel: "AUC (0–1; higher is better)", title: title
+    )
     let methods = ordered(pts.map(\.method))
     for (i, m) in methods.enumerated() {
       let color = SVGChart.color(i)
@@ -141,9 +156,12 @@ public enum StudyFigures {
           bars += line(cx, a, cx, b, color) + line(cx - 3, a, cx + 3, a, color) + line(cx - 3, b, cx + 3, b, color)
         }
         if !bars.isEmpty { c.raw("<g class=\"errorbar\">\(bars)</g>") }
-        let label = "\(m), λ = \(SVGChart.label(p.lambda)): ΔTPR \(f(p.deltaTPR))\(pm(p.deltaTPRStd)), AUC \(f(p.auc))\(pm(p.aucStd))"
+        let label =
+          "\(m), λ = \(SVGChart.label(p.lambda)): ΔTPR \(f(p.deltaTPR))\(pm(p.deltaTPRStd)), AUC \(f(p.auc))\(pm(p.aucStd))"
         c.circle((p.deltaTPR, p.auc), r: 4, color: color, title: label, cssClass: "point")
-        c.raw("<text class=\"lambda-label\" x=\"\(n(cx + 6))\" y=\"\(n(cy - 6))\" fill=\"#333\">λ=\(SVGChart.escape(SVGChart.label(p.lambda)))</text>")
+        c.raw(
+          "<text class=\"lambda-label\" x=\"\(n(cx + 6))\" y=\"\(n(cy - 6))\" fill=\"#333\">λ=\(SVGChart.escape(SVGChart.label(p.lambda)))</text>"
+        )
       }
     }
     let entries = methods.enumerated().map { LegendEntry(name: $1, color: SVGChart.color($0), kind: .point) }
@@ -155,12 +173,15 @@ public enum StudyFigures {
 
   /// Grouped bars: for each subgroup, one bar per method (TPR, 0–1) with bootstrap-interval whiskers
   /// where given; an undefined TPR is drawn as an empty dashed box labelled "n/a".
-  public static func groupTPRBars(methods: [MethodGroupTPRs], title: String = "TPR per subgroup and method (95% bootstrap intervals)") -> String {
+  public static func groupTPRBars(
+    methods: [MethodGroupTPRs], title: String = "TPR per subgroup and method (95% bootstrap intervals)"
+  ) -> String {
     let groups = ordered(methods.flatMap { $0.groups.map(\.group) })
     let legendW = 160.0
     let width = max(480, 90 + legendW + Double(groups.count) * (Double(max(1, methods.count)) * 18 + 16))
-    var c = SVGChart(width: width, height: 380, right: legendW, bottom: 96,
-                     x: 0...Double(max(1, groups.count)), y: 0...1)
+    var c = SVGChart(
+      width: width, height: 380, right: legendW, bottom: 96,
+      x: 0...Double(max(1, groups.count)), y: 0...1)
     c.axes(xLabel: "subgroup", yLabel: "TPR (true-positive rate, 0–1)", title: title, xTicks: false)
     let slot = c.px(1) - c.px(0)
     let barW = min(28, (slot - 12) / Double(max(1, methods.count)))
@@ -172,20 +193,28 @@ public enum StudyFigures {
         let what = "\(m.method), \(g)"
         if let v = r.tpr, v.isFinite {
           let top = c.py(min(1, max(0, v)))
-          c.raw("<rect class=\"bar\" x=\"\(n(bx + 1))\" y=\"\(n(top))\" width=\"\(n(barW - 2))\" height=\"\(n(c.py(0) - top))\" fill=\"\(color)\"><title>\(SVGChart.escape(what)): TPR \(f(v))\(r.lower != nil && r.upper != nil ? " [\(f(r.lower)), \(f(r.upper))]" : "")</title></rect>")
+          c.raw(
+            "<rect class=\"bar\" x=\"\(n(bx + 1))\" y=\"\(n(top))\" width=\"\(n(barW - 2))\" height=\"\(n(c.py(0) - top))\" fill=\"\(color)\"><title>\(SVGChart.escape(what)): TPR \(f(v))\(r.lower != nil && r.upper != nil ? " [\(f(r.lower)), \(f(r.upper))]" : "")</title></rect>"
+          )
         } else {
           let top = c.py(0.12)
-          c.raw("<g class=\"na\"><rect x=\"\(n(bx + 1))\" y=\"\(n(top))\" width=\"\(n(barW - 2))\" height=\"\(n(c.py(0) - top))\" fill=\"none\" stroke=\"\(color)\" stroke-dasharray=\"3 2\"/>"
-                + line(bx + 1, c.py(0), bx + barW - 1, top, color)
-                + "<text x=\"\(n(bx + barW / 2))\" y=\"\(n(top - 3))\" text-anchor=\"middle\" font-size=\"9\">n/a</text><title>\(SVGChart.escape(what)): TPR undefined</title></g>")
+          c.raw(
+            "<g class=\"na\"><rect x=\"\(n(bx + 1))\" y=\"\(n(top))\" width=\"\(n(barW - 2))\" height=\"\(n(c.py(0) - top))\" fill=\"none\" stroke=\"\(color)\" stroke-dasharray=\"3 2\"/>"
+              + line(bx + 1, c.py(0), bx + barW - 1, top, color)
+              + "<text x=\"\(n(bx + barW / 2))\" y=\"\(n(top - 3))\" text-anchor=\"middle\" font-size=\"9\">n/a</text><title>\(SVGChart.escape(what)): TPR undefined</title></g>"
+          )
         }
         if let lo = r.lower, let hi = r.upper, lo.isFinite, hi.isFinite {
           let xm = bx + barW / 2, (a, b) = (c.py(min(1, max(0, lo))), c.py(min(1, max(0, hi))))
-          c.raw("<g class=\"whisker\">" + line(xm, a, xm, b, "#222") + line(xm - 3, a, xm + 3, a, "#222") + line(xm - 3, b, xm + 3, b, "#222") + "</g>")
+          c.raw(
+            "<g class=\"whisker\">" + line(xm, a, xm, b, "#222") + line(xm - 3, a, xm + 3, a, "#222")
+              + line(xm - 3, b, xm + 3, b, "#222") + "</g>")
         }
       }
       let lx = c.px(Double(gi) + 0.5), ly = c.py(0) + 12
-      c.raw("<text class=\"category\" x=\"\(n(lx))\" y=\"\(n(ly))\" text-anchor=\"end\" transform=\"rotate(-30 \(n(lx)) \(n(ly)))\">\(SVGChart.escape(g))</text>")
+      c.raw(
+        "<text class=\"category\" x=\"\(n(lx))\" y=\"\(n(ly))\" text-anchor=\"end\" transform=\"rotate(-30 \(n(lx)) \(n(ly)))\">\(SVGChart.escape(g))</text>"
+      )
     }
     var entries = methods.enumerated().map { LegendEntry(name: $1.method, color: SVGChart.color($0), kind: .box) }
     if methods.contains(where: { $0.groups.contains { $0.tpr.map { !$0.isFinite } ?? true } }) {
@@ -198,17 +227,22 @@ public enum StudyFigures {
   // MARK: 5. Training curves
 
   /// Lines of value against step (one per series, e.g. l_clip, l_cmac, validation AUC) with a legend.
-  public static func trainingCurves(series: [CurveSeries], yLabel: String, xLabel: String = "training step",
-                                    title: String = "Training curves") -> String {
+  public static func trainingCurves(
+    series: [CurveSeries], yLabel: String, xLabel: String = "training step",
+    title: String = "Training curves"
+  ) -> String {
     let pairs = series.map { finitePairs($0.steps, $0.values) }
     let legendW = 160.0
-    var c = SVGChart(width: 560, height: 340, right: legendW,
-                     x: range(pairs.flatMap { $0.map(\.0) }, pad: 0), y: range(pairs.flatMap { $0.map(\.1) }, pad: 0.05))
+    var c = SVGChart(
+      width: 560, height: 340, right: legendW,
+      x: range(pairs.flatMap { $0.map(\.0) }, pad: 0), y: range(pairs.flatMap { $0.map(\.1) }, pad: 0.05))
     c.axes(xLabel: xLabel, yLabel: yLabel, title: title)
     for (i, s) in series.enumerated() {
       c.polyline(pairs[i], color: SVGChart.color(i), width: 1.8, dash: i >= 10, title: s.name, cssClass: "series")
     }
-    let entries = series.enumerated().map { LegendEntry(name: $1.name, color: SVGChart.color($0), kind: .line(dash: $0 >= 10)) }
+    let entries = series.enumerated().map {
+      LegendEntry(name: $1.name, color: SVGChart.color($0), kind: .line(dash: $0 >= 10))
+    }
     c.raw(legend(entries, x: c.width - legendW + 12, y: c.top + 12))
     return document(width: c.width, height: c.height, title: title, body: c.body)
   }
@@ -227,25 +261,37 @@ public enum StudyFigures {
     for k in 0..<2 {
       let yr: ClosedRange<Double> = k == 0 ? 0...1 : 0...(max(vars.max() ?? 1, 1e-12) * 1.1)
       var c = SVGChart(width: pw, height: ph, x: xr, y: yr)
-      c.axes(xLabel: "batch size (samples, log₂ scale)",
-             yLabel: k == 0 ? "share of batches covering every subgroup (0–1)" : "variance of MMD estimate across batches (estimate units²)",
-             title: k == 0 ? "Subgroup coverage per batch" : "Variance of the MMD estimate", xTicks: false)
+      c.axes(
+        xLabel: "batch size (samples, log₂ scale)",
+        yLabel: k == 0
+          ? "share of batches covering every subgroup (0–1)"
+          : "variance of MMD estimate across batches (estimate units²)",
+        title: k == 0 ? "Subgroup coverage per batch" : "Variance of the MMD estimate", xTicks: false)
       for (r, x) in zip(rs, lx) {
         c.raw(line(c.px(x), c.py(yr.lowerBound), c.px(x), c.py(yr.lowerBound) + 4, "#666"))
-        c.raw("<text x=\"\(n(c.px(x)))\" y=\"\(n(c.py(yr.lowerBound) + 16))\" text-anchor=\"middle\">\(r.batchSize)</text>")
+        c.raw(
+          "<text x=\"\(n(c.px(x)))\" y=\"\(n(c.py(yr.lowerBound) + 16))\" text-anchor=\"middle\">\(r.batchSize)</text>")
       }
       let color = SVGChart.color(k)
-      let pts: [(Int, Double, Double?)] = zip(rs, lx).map { ($0.batchSize, $1, k == 0 ? $0.coverageShare : $0.mmdVariance) }
+      let pts: [(Int, Double, Double?)] = zip(rs, lx).map {
+        ($0.batchSize, $1, k == 0 ? $0.coverageShare : $0.mmdVariance)
+      }
       let defined = pts.compactMap { p in p.2.flatMap { $0.isFinite ? (p.1, $0) : nil } }
-      c.polyline(defined, color: color, width: 1.8, title: k == 0 ? "coverage share" : "MMD variance", cssClass: "series")
+      c.polyline(
+        defined, color: color, width: 1.8, title: k == 0 ? "coverage share" : "MMD variance", cssClass: "series")
       for p in pts {
         if let v = p.2, v.isFinite {
           c.circle((p.1, v), r: 4, color: color, title: "batch size \(p.0): \(SVGChart.label(v))", cssClass: "point")
         } else {
-          c.raw("<text class=\"na\" x=\"\(n(c.px(p.1)))\" y=\"\(n(c.py(yr.lowerBound) - 6))\" text-anchor=\"middle\" fill=\"#666\">n/a</text>")
+          c.raw(
+            "<text class=\"na\" x=\"\(n(c.px(p.1)))\" y=\"\(n(c.py(yr.lowerBound) - 6))\" text-anchor=\"middle\" fill=\"#666\">n/a</text>"
+          )
         }
       }
-      c.raw(legend([LegendEntry(name: k == 0 ? "coverage share" : "MMD variance", color: color, kind: .point)], x: c.left + 8, y: c.top + 14))
+      c.raw(
+        legend(
+          [LegendEntry(name: k == 0 ? "coverage share" : "MMD variance", color: color, kind: .point)], x: c.left + 8,
+          y: c.top + 14))
       body += "<g class=\"panel\" transform=\"translate(\(n(pw * Double(k))),\(n(top)))\">\(c.body)</g>"
     }
     return document(width: pw * 2, height: ph + top, title: title, body: body)
@@ -265,13 +311,16 @@ public enum StudyFigures {
       s += "<g class=\"legend-entry\">"
       switch e.kind {
       case .line(let dash):
-        s += "<line x1=\"\(n(x))\" x2=\"\(n(x + 18))\" y1=\"\(n(yy - 4))\" y2=\"\(n(yy - 4))\" stroke=\"\(e.color)\" stroke-width=\"2\"\(dash ? " stroke-dasharray=\"4 3\"" : "")/>"
+        s +=
+          "<line x1=\"\(n(x))\" x2=\"\(n(x + 18))\" y1=\"\(n(yy - 4))\" y2=\"\(n(yy - 4))\" stroke=\"\(e.color)\" stroke-width=\"2\"\(dash ? " stroke-dasharray=\"4 3\"" : "")/>"
       case .point:
         s += "<circle cx=\"\(n(x + 9))\" cy=\"\(n(yy - 4))\" r=\"4\" fill=\"\(e.color)\"/>"
       case .box:
-        s += "<rect x=\"\(n(x + 3))\" y=\"\(n(yy - 10))\" width=\"12\" height=\"10\" fill=\"\(e.color)\" stroke=\"#999\"/>"
+        s +=
+          "<rect x=\"\(n(x + 3))\" y=\"\(n(yy - 10))\" width=\"12\" height=\"10\" fill=\"\(e.color)\" stroke=\"#999\"/>"
       case .emptyBox:
-        s += "<rect x=\"\(n(x + 3))\" y=\"\(n(yy - 10))\" width=\"12\" height=\"10\" fill=\"none\" stroke=\"\(e.color)\" stroke-dasharray=\"3 2\"/>"
+        s +=
+          "<rect x=\"\(n(x + 3))\" y=\"\(n(yy - 10))\" width=\"12\" height=\"10\" fill=\"none\" stroke=\"\(e.color)\" stroke-dasharray=\"3 2\"/>"
       }
       s += "<text x=\"\(n(x + 24))\" y=\"\(n(yy))\">\(SVGChart.escape(e.name))</text></g>"
     }

@@ -26,8 +26,10 @@ extension StudyFigures {
   /// A self-contained, well-formed (XHTML-style) HTML page: inline CSS (with print rules), the
   /// summary table, the results tables, inline SVG figures with captions, and notes. No scripts
   /// and no network references. All text is escaped; `svg` strings are embedded as given.
-  public static func studyPage(title: String, summaryMarkdownTable: String?, tables: [StudyTable],
-                               figures: [StudyFigure], notes: [String]) -> String {
+  public static func studyPage(
+    title: String, summaryMarkdownTable: String?, tables: [StudyTable],
+    figures: [StudyFigure], notes: [String]
+  ) -> String {
     let e = SVGChart.escape
     var h = """
       <!DOCTYPE html>
@@ -64,7 +66,8 @@ extension StudyFigures {
     if !figures.isEmpty {
       h += "<h2>Figures</h2>\n"
       for (i, fig) in figures.enumerated() {
-        h += "<figure id=\"fig-\(e(anchor(fig.name)))\">\(fig.svg)<figcaption>Figure \(i + 1). \(e(fig.caption))</figcaption></figure>\n"
+        h +=
+          "<figure id=\"fig-\(e(anchor(fig.name)))\">\(fig.svg)<figcaption>Figure \(i + 1). \(e(fig.caption))</figcaption></figure>\n"
       }
     }
     if !notes.isEmpty {
@@ -92,12 +95,14 @@ extension StudyFigures {
   public static func markdownTable(header: [String], rows: [[String]]) -> String {
     let width = max(header.count, rows.map(\.count).max() ?? 0)
     func cell(_ s: String) -> String {
-      s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " ")
+      s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(
+        of: "\n", with: " ")
     }
     func line(_ r: [String]) -> String {
       "| " + (r + Array(repeating: "", count: width - r.count)).map(cell).joined(separator: " | ") + " |"
     }
-    return ([line(header), "|" + Array(repeating: "---|", count: width).joined()] + rows.map(line)).joined(separator: "\n") + "\n"
+    return ([line(header), "|" + Array(repeating: "---|", count: width).joined()] + rows.map(line)).joined(
+      separator: "\n") + "\n"
   }
 
   // MARK: Helpers
@@ -114,7 +119,9 @@ extension StudyFigures {
   /// Parses a GitHub-style Markdown table (header, `---` separator, rows; `\|` is a literal pipe).
   /// Returns nil when `md` is not such a table.
   static func parseMarkdownTable(_ md: String) -> (header: [String], rows: [[String]])? {
-    let lines = md.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    let lines = md.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+      !$0.isEmpty
+    }
     guard lines.count >= 2, lines.allSatisfy({ $0.hasPrefix("|") }) else { return nil }
     func cells(_ l: String) -> [String] {
       var out: [String] = [], cur = "", it = Array(l)
@@ -135,9 +142,10 @@ extension StudyFigures {
 
   /// A file- and id-safe form of a name: characters outside `[A-Za-z0-9._-]` become `_`.
   static func anchor(_ name: String) -> String {
-    let s = String(name.unicodeScalars.map { c -> Character in
-      (c.isASCII && (CharacterSet.alphanumerics.contains(c) || "._-".unicodeScalars.contains(c))) ? Character(c) : "_"
-    })
+    let s = String(
+      name.unicodeScalars.map { c -> Character in
+        (c.isASCII && (CharacterSet.alphanumerics.contains(c) || "._-".unicodeScalars.contains(c))) ? Character(c) : "_"
+      })
     return s.isEmpty || s.allSatisfy({ $0 == "." }) ? "figure" : s
   }
 }

@@ -22,7 +22,8 @@ public enum AtomicWrite {
   /// sibling, syncs it, then renames it over `path`.
   public static func stream(to path: String, _ body: (UnsafeMutablePointer<FILE>) throws -> Bool) throws {
     let url = URL(fileURLWithPath: path)
-    let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(uniqueSuffix())").path
+    let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(uniqueSuffix())")
+      .path
     guard let f = fopen(tmp, "wb") else {
       throw FileWriteError(path: path, "cannot create a temporary file beside it: \(String(cString: strerror(errno)))")
     }

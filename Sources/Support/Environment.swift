@@ -30,20 +30,25 @@ public struct EnvironmentVariable: Sendable, Equatable {
   }
 
   /// `FAIRMED_MAX_IMAGE_PIXELS`: the most pixels an image header may declare (default 50 million).
-  public static let maxImagePixels = EnvironmentVariable(name: "FAIRMED_MAX_IMAGE_PIXELS", range: 1...1_000_000_000_000,
-                                                         meaning: "the most pixels an image may declare")
+  public static let maxImagePixels = EnvironmentVariable(
+    name: "FAIRMED_MAX_IMAGE_PIXELS", range: 1...1_000_000_000_000,
+    meaning: "the most pixels an image may declare")
   /// `FAIRMED_MAX_NPZ_EXPANSION`: how many times its compressed size an `.npz` member may expand (default 1000).
-  public static let maxNpzExpansion = EnvironmentVariable(name: "FAIRMED_MAX_NPZ_EXPANSION", range: 1...1_000_000,
-                                                          meaning: "how many times its compressed size an .npz member may expand")
+  public static let maxNpzExpansion = EnvironmentVariable(
+    name: "FAIRMED_MAX_NPZ_EXPANSION", range: 1...1_000_000,
+    meaning: "how many times its compressed size an .npz member may expand")
   /// `FAIRMED_NUM_THREADS`: threads of FairMed's loops (default: the active cores).
-  public static let numThreads = EnvironmentVariable(name: "FAIRMED_NUM_THREADS", range: 1...4096,
-                                                     meaning: "the threads of FairMed's tensor loops")
+  public static let numThreads = EnvironmentVariable(
+    name: "FAIRMED_NUM_THREADS", range: 1...4096,
+    meaning: "the threads of FairMed's tensor loops")
   /// `FAIRMED_POOL_MB`: the buffer pool's budget in megabytes, 0 pools nothing (default: a quarter of memory).
-  public static let poolMB = EnvironmentVariable(name: "FAIRMED_POOL_MB", range: 0...(1 << 30),
-                                                 meaning: "the tensor buffer pool's budget in megabytes")
+  public static let poolMB = EnvironmentVariable(
+    name: "FAIRMED_POOL_MB", range: 0...(1 << 30),
+    meaning: "the tensor buffer pool's budget in megabytes")
   /// `FAIRMED_KILL_RANK`: the MPI rank that `FAIRMED_KILL_AT` kills (fault-injection tests).
-  public static let killRank = EnvironmentVariable(name: "FAIRMED_KILL_RANK", range: 0...1_000_000,
-                                                   meaning: "the rank FAIRMED_KILL_AT kills")
+  public static let killRank = EnvironmentVariable(
+    name: "FAIRMED_KILL_RANK", range: 0...1_000_000,
+    meaning: "the rank FAIRMED_KILL_AT kills")
 
   /// Every integer variable FairMed reads (``validateEnvironment(_:)`` checks them all, and
   /// `FAIRMED_KILL_AT`).
@@ -53,8 +58,10 @@ public struct EnvironmentVariable: Sendable, Equatable {
   public func check(_ text: String?) -> Result<Int?, EnvironmentError> {
     guard let text, !text.isEmpty else { return .success(nil) }
     guard let v = Int(text), range.contains(v) else {
-      return .failure(EnvironmentError(variable: name, value: text,
-                                       expected: "an integer in \(range.lowerBound)…\(range.upperBound) (\(meaning))"))
+      return .failure(
+        EnvironmentError(
+          variable: name, value: text,
+          expected: "an integer in \(range.lowerBound)…\(range.upperBound) (\(meaning))"))
     }
     return .success(v)
   }
@@ -69,14 +76,17 @@ public struct EnvironmentVariable: Sendable, Equatable {
 
   /// The value, or `def` when unset, as a `Result`: for a `static let` read once and thrown where
   /// it is used (`try setting.get()`).
-  public func setting(default def: Int, environment: [String: String] = ProcessInfo.processInfo.environment) -> Result<Int, EnvironmentError> {
+  public func setting(default def: Int, environment: [String: String] = ProcessInfo.processInfo.environment) -> Result<
+    Int, EnvironmentError
+  > {
     check(environment[name]).map { $0 ?? def }
   }
 
   /// For values read where nothing can throw (a lazily initialised global): the value, or `def`
   /// when unset — and when malformed, `def` with a warning on stderr. The `fairmed` command
   /// refuses a malformed value at start-up (``validateEnvironment(_:)``), before any such read.
-  public func lenientValue(default def: Int, environment: [String: String] = ProcessInfo.processInfo.environment) -> Int {
+  public func lenientValue(default def: Int, environment: [String: String] = ProcessInfo.processInfo.environment) -> Int
+  {
     lenientValue(environment[name], default: def)
   }
 
@@ -101,8 +111,10 @@ public struct EnvironmentVariable: Sendable, Equatable {
 public func parseKillSpec(_ text: String?) throws -> (point: String, count: Int)? {
   guard let text, !text.isEmpty else { return nil }
   guard let colon = text.lastIndex(of: ":"), colon != text.startIndex,
-        let n = Int(text[text.index(after: colon)...]), (1...1_000_000_000).contains(n) else {
-    throw EnvironmentError(variable: "FAIRMED_KILL_AT", value: text, expected: "POINT:N with N an integer in 1…1000000000 (fault injection)")
+    let n = Int(text[text.index(after: colon)...]), (1...1_000_000_000).contains(n)
+  else {
+    throw EnvironmentError(
+      variable: "FAIRMED_KILL_AT", value: text, expected: "POINT:N with N an integer in 1…1000000000 (fault injection)")
   }
   return (String(text[..<colon]), n)
 }

@@ -10,7 +10,8 @@ public enum OutputPath {
   public static func contents(_ path: String) -> String? {
     var isFolder: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue,
-          let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return nil }
+      let names = try? FileManager.default.contentsOfDirectory(atPath: path)
+    else { return nil }
     let shown = names.filter { !$0.hasPrefix(".") }.sorted()
     guard !shown.isEmpty else { return nil }
     let listed = shown.prefix(3).map { "'\($0)'" }.joined(separator: ", ")
@@ -36,7 +37,8 @@ public enum OutputPath {
       guard size > 0 else { return }
       what = "already exists (\(size) bytes)"
     }
-    let choices = resumable ? "pass --resume to continue it, --overwrite to replace it," : "pass --overwrite to replace it,"
+    let choices =
+      resumable ? "pass --resume to continue it, --overwrite to replace it," : "pass --overwrite to replace it,"
     throw FileWriteError(path: path, "\(what): \(choices) or choose a new \(option)")
   }
 

@@ -21,7 +21,10 @@ public struct Setting<Value: SettingValue>: Codable, Equatable, Sendable {
   /// How the flag takes its value; nil = the type's way (``SettingValue/arity``).
   public let arityOverride: SettingArity?
 
-  public init(wrappedValue: Value, help: String, flag: String? = nil, arity: SettingArity? = nil, _ check: SettingCheck<Value>? = nil) {
+  public init(
+    wrappedValue: Value, help: String, flag: String? = nil, arity: SettingArity? = nil,
+    _ check: SettingCheck<Value>? = nil
+  ) {
     self.wrappedValue = wrappedValue
     self.help = help
     self.flag = flag
@@ -61,13 +64,17 @@ public struct SettingCheck<Value>: Sendable {
 
 extension SettingCheck where Value: Comparable & Sendable {
   /// Inside a closed range.
-  public static func range(_ r: ClosedRange<Value>) -> Self { Self("in \(r.lowerBound)…\(r.upperBound)") { r.contains($0) } }
+  public static func range(_ r: ClosedRange<Value>) -> Self {
+    Self("in \(r.lowerBound)…\(r.upperBound)") { r.contains($0) }
+  }
 }
 
 extension SettingCheck where Value: BinaryFloatingPoint & Sendable {
   /// A finite number inside a closed range.
   public static func finite(in r: ClosedRange<Value>, _ rule: String? = nil) -> Self {
-    Self(rule ?? "a finite number in \(plainNumber(Double(r.lowerBound)))…\(plainNumber(Double(r.upperBound)))") { $0.isFinite && r.contains($0) }
+    Self(rule ?? "a finite number in \(plainNumber(Double(r.lowerBound)))…\(plainNumber(Double(r.upperBound)))") {
+      $0.isFinite && r.contains($0)
+    }
   }
   /// A finite number > 0.
   public static var positive: Self { Self("a finite number > 0") { $0.isFinite && $0 > 0 } }
@@ -116,7 +123,9 @@ extension SettingValue {
   public static var arity: SettingArity { .one }
   public static var choices: [String]? { nil }
   public var settingDescription: String { "\(self)" }
-  public static func parseArguments(_ texts: [String], arity: SettingArity) -> Self? { texts.count == 1 ? parseArgument(texts[0]) : nil }
+  public static func parseArguments(_ texts: [String], arity: SettingArity) -> Self? {
+    texts.count == 1 ? parseArgument(texts[0]) : nil
+  }
 }
 
 /// Numbers parse as Swift spells them (`3`, `0.25`, `1e-3`).
@@ -157,7 +166,9 @@ extension Array: SettingValue where Element == String {
 
 extension Optional: SettingValue where Wrapped: SettingValue {
   public static func parseArgument(_ text: String) -> Wrapped?? { Wrapped.parseArgument(text).map { .some($0) } }
-  public static func parseArguments(_ texts: [String], arity: SettingArity) -> Wrapped?? { Wrapped.parseArguments(texts, arity: arity).map { .some($0) } }
+  public static func parseArguments(_ texts: [String], arity: SettingArity) -> Wrapped?? {
+    Wrapped.parseArguments(texts, arity: arity).map { .some($0) }
+  }
   public static var expected: String { Wrapped.expected }
   public static var arity: SettingArity { Wrapped.arity }
   public static var choices: [String]? { Wrapped.choices }
@@ -211,7 +222,8 @@ extension Setting: AnySetting {
     }
     // JSON has no NaN or infinity: a value it cannot hold is refused by name, never dropped.
     guard let data = try? JSONEncoder().encode(value),
-          let json = try? JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed) else {
+      let json = try? JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed)
+    else {
       return .failure(SettingArgumentError(" must be a finite number, got \(value.settingDescription)"))
     }
     return .success(json)
@@ -247,8 +259,12 @@ extension SettingGroup {
     Mirror(reflecting: value).children.flatMap { child -> [SettingEntry] in
       guard let label = child.label.map({ $0.hasPrefix("_") ? String($0.dropFirst()) : $0 }) else { return [] }
       if let s = child.value as? AnySetting {
-        return [SettingEntry(path: path + [label], flag: prefix + (s.flag ?? kebabCase(label)), help: s.help,
-                             defaultDescription: s.valueDescription, rule: s.ruleDescription, choices: s.choices, arity: s.arity, setting: s)]
+        return [
+          SettingEntry(
+            path: path + [label], flag: prefix + (s.flag ?? kebabCase(label)), help: s.help,
+            defaultDescription: s.valueDescription, rule: s.ruleDescription, choices: s.choices, arity: s.arity,
+            setting: s)
+        ]
       }
       if child.value is any SettingGroupMember {
         return entries(of: child.value, path: path + [label], prefix: prefix + kebabCase(label) + "-")
@@ -271,7 +287,9 @@ extension SettingGroup {
       zip(Mirror(reflecting: mine).children, Mirror(reflecting: declared).children).flatMap { m, d -> [String] in
         guard let label = d.label.map({ $0.hasPrefix("_") ? String($0.dropFirst()) : $0 }) else { return [] }
         if let s = d.value as? AnySetting {
-          return s.problem(of: m.value).map { ["--\(prefix + (s.flag ?? kebabCase(label))) must be \($0.rule), got \($0.value)"] } ?? []
+          return s.problem(of: m.value).map {
+            ["--\(prefix + (s.flag ?? kebabCase(label))) must be \($0.rule), got \($0.value)"]
+          } ?? []
         }
         if d.value is any SettingGroupMember { return walk(m.value, d.value, prefix: prefix + kebabCase(label) + "-") }
         return []
@@ -334,7 +352,9 @@ extension SettingGroup {
         if let inline {
           values = [inline]
         } else {
-          guard i < arguments.count else { throw SettingArgumentError("--\(name) needs a value (\(entry.setting.expected))") }
+          guard i < arguments.count else {
+            throw SettingArgumentError("--\(name) needs a value (\(entry.setting.expected))")
+          }
           values = [arguments[i]]
           i += 1
         }
@@ -435,7 +455,11 @@ public func kebabCase(_ name: String) -> String {
 public func mergeJSON(_ a: [String: Any], _ b: [String: Any]) -> [String: Any] {
   var out = a
   for (k, v) in b {
-    if let inner = v as? [String: Any], let outer = out[k] as? [String: Any] { out[k] = mergeJSON(outer, inner) } else { out[k] = v }
+    if let inner = v as? [String: Any], let outer = out[k] as? [String: Any] {
+      out[k] = mergeJSON(outer, inner)
+    } else {
+      out[k] = v
+    }
   }
   return out
 }

@@ -20,7 +20,8 @@ public func storedPropertyNames(of value: Any) -> [String] {
 public func refuseUnknownKeys(_ decoder: Decoder, known: [String]) throws {
   guard let c = try? decoder.container(keyedBy: AnyCodingKey.self) else { return }
   for key in c.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) where !known.contains(key.stringValue) {
-    throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath + [key], debugDescription: unknownKeyMessage(key.stringValue, known: known)))
+    throw DecodingError.dataCorrupted(
+      .init(codingPath: c.codingPath + [key], debugDescription: unknownKeyMessage(key.stringValue, known: known)))
   }
 }
 
@@ -48,7 +49,9 @@ public func nearestName(_ name: String, in candidates: [String]) -> String? {
       }
     }
     let d = a.isEmpty ? b.count : row[b.count]
-    if d <= max(2, max(a.count, b.count) / 3), d < min(a.count, b.count), d < (best?.1 ?? Int.max) { best = (candidate, d) }
+    if d <= max(2, max(a.count, b.count) / 3), d < min(a.count, b.count), d < (best?.1 ?? Int.max) {
+      best = (candidate, d)
+    }
   }
   return best?.0
 }

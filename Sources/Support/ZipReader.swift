@@ -43,7 +43,9 @@ public struct ZipReader: Sendable {
     }
   }
 
-  func fail(_ reason: String) -> ZipError { ZipError(file: path, reason: "not a valid zip archive: \(reason)", isMissing: false) }
+  func fail(_ reason: String) -> ZipError {
+    ZipError(file: path, reason: "not a valid zip archive: \(reason)", isMissing: false)
+  }
 
   func u16(_ at: Int) throws -> Int {
     guard at >= 0, at + 2 <= bytes.count else { throw fail("a field at byte \(at) lies past the end") }
@@ -61,12 +63,18 @@ public struct ZipReader: Sendable {
     return lo | hi << 32
   }
 
-  func signature(_ at: Int, _ s: [UInt8]) -> Bool { at >= 0 && at + 4 <= bytes.count && Array(bytes[at..<(at + 4)]) == s }
+  func signature(_ at: Int, _ s: [UInt8]) -> Bool {
+    at >= 0 && at + 4 <= bytes.count && Array(bytes[at..<(at + 4)]) == s
+  }
 
   /// The member count and the central directory's offset (from the end record, or its ZIP64 form).
   func centralDirectory() throws -> (Int, Int) {
     let n = bytes.count
-    guard n >= 22, let end = stride(from: n - 22, through: max(0, n - 65_557), by: -1).first(where: { signature($0, [0x50, 0x4B, 5, 6]) }) else {
+    guard n >= 22,
+      let end = stride(from: n - 22, through: max(0, n - 65_557), by: -1).first(where: {
+        signature($0, [0x50, 0x4B, 5, 6])
+      })
+    else {
       throw fail("no end-of-central-directory record")
     }
     var count = try u16(end + 10), offset = try u32(end + 16)
@@ -76,7 +84,9 @@ public struct ZipReader: Sendable {
       count = try u64(record + 32)
       offset = try u64(record + 48)
     }
-    guard offset < n, count <= n / 46 else { throw fail("the central directory (\(count) entries at \(offset)) does not fit the file") }
+    guard offset < n, count <= n / 46 else {
+      throw fail("the central directory (\(count) entries at \(offset)) does not fit the file")
+    }
     return (count, offset)
   }
 
@@ -100,8 +110,9 @@ public struct ZipReader: Sendable {
       }
       q += 4 + length
     }
-    let member = Member(name: String(decoding: bytes[name..<extra], as: UTF8.self), method: UInt16(method),
-                        compressedSize: compressed, size: size, crc: UInt32(crc), localOffset: local)
+    let member = Member(
+      name: String(decoding: bytes[name..<extra], as: UTF8.self), method: UInt16(method),
+      compressedSize: compressed, size: size, crc: UInt32(crc), localOffset: local)
     return (member, next)
   }
 
@@ -133,7 +144,9 @@ public struct ZipReader: Sendable {
   /// Raw deflate of exactly `expected` output bytes.
   func inflate(_ input: ArraySlice<UInt8>, expected: Int, name: String) throws -> Data {
     var stream = z_stream()
-    guard inflateInit2_(&stream, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw fail("zlib failed to start") }
+    guard inflateInit2_(&stream, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+      throw fail("zlib failed to start")
+    }
     defer { inflateEnd(&stream) }
     var out = [UInt8](repeating: 0, count: max(expected, 1))
     let status: Int32 = input.withUnsafeBufferPointer { src in

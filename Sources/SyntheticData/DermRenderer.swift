@@ -31,14 +31,18 @@ struct LesionShape {
     base = SIMD3(0.62, 0.42, 0.30) * (1 - u) + SIMD3(0.42, 0.26, 0.17) * u
     base *= 1 - 0.30 * m
     darkening = 0.15 + 0.25 * m
-    let palette: [SIMD3<Double>] = [SIMD3(0.10, 0.07, 0.07), SIMD3(0.36, 0.42, 0.55), SIMD3(0.24, 0.13, 0.09), SIMD3(0.78, 0.42, 0.42)]
+    let palette: [SIMD3<Double>] = [
+      SIMD3(0.10, 0.07, 0.07), SIMD3(0.36, 0.42, 0.55), SIMD3(0.24, 0.13, 0.09), SIMD3(0.78, 0.42, 0.42),
+    ]
     let count = 2 + Int(rng.uniform(0, 3 + 4 * m))
     blotches = (0..<count).map { _ in
       let ang = rng.uniform(0, 2 * .pi), d = rng.uniform(0, 0.7)
       let benignColor = SIMD3(0.30, 0.18, 0.11)
       let color = rng.bernoulli(m) ? palette[Int(rng.next() % 4)] : benignColor
-      return (x: d * cos(ang), y: d * sin(ang), r: rng.uniform(0.15, 0.40), color: color,
-              weight: 0.20 + 0.75 * m * rng.uniform(0.6, 1))
+      return (
+        x: d * cos(ang), y: d * sin(ang), r: rng.uniform(0.15, 0.40), color: color,
+        weight: 0.20 + 0.75 * m * rng.uniform(0.6, 1)
+      )
     }
   }
 }
@@ -57,8 +61,10 @@ struct DermView {
   var noise: Double
   var texture: [(fx: Double, fy: Double, phase: Double, amp: Double)]
 
-  init(tone: Double, brightness: Double, cast: SIMD3<Double> = .zero, vignetteProbability: Double,
-       zoom: Double = 1, noise: Double = 0.02, rng: inout SeededRNG) {
+  init(
+    tone: Double, brightness: Double, cast: SIMD3<Double> = .zero, vignetteProbability: Double,
+    zoom: Double = 1, noise: Double = 0.02, rng: inout SeededRNG
+  ) {
     center = (0.5 + rng.uniform(-0.08, 0.08), 0.5 + rng.uniform(-0.08, 0.08))
     rotation = rng.uniform(0, 2 * .pi)
     self.zoom = zoom * rng.uniform(0.9, 1.1)
@@ -68,10 +74,14 @@ struct DermView {
     self.cast = cast
     gradient = (rng.uniform(-0.08, 0.08), rng.uniform(-0.08, 0.08))
     let hairCount = rng.bernoulli(0.3) ? 1 + Int(rng.next() % 3) : 0
-    hairs = (0..<hairCount).map { _ in (rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0, .pi), rng.uniform(0.004, 0.010)) }
+    hairs = (0..<hairCount).map { _ in
+      (rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0, .pi), rng.uniform(0.004, 0.010))
+    }
     vignette = rng.bernoulli(vignetteProbability) ? rng.uniform(0.85, 1.0) : nil
     self.noise = noise
-    texture = (0..<3).map { _ in (rng.uniform(1, 6), rng.uniform(1, 6), rng.uniform(0, 2 * .pi), rng.uniform(0.005, 0.02)) }
+    texture = (0..<3).map { _ in
+      (rng.uniform(1, 6), rng.uniform(1, 6), rng.uniform(0, 2 * .pi), rng.uniform(0.005, 0.02))
+    }
   }
 }
 
@@ -88,14 +98,18 @@ enum DermRenderer {
     // Harmonic phases rotate with the view so repeated views show the same lesion.
     let harmonics = lesion.harmonics.map { h in (h.amp * cos(h.phase), h.amp * sin(h.phase)) }
     // Skin texture: sin(2π(fx·u + fy·v) + φ) split into per-column and per-row factors.
-    let columns = view.texture.map { t in (0..<width).map { x -> (Double, Double) in
-      let a = 2 * .pi * t.fx * (Double(x) + 0.5) / Double(width)
-      return (t.amp * sin(a), t.amp * cos(a))
-    } }
-    let rowsTex = view.texture.map { t in (0..<height).map { y -> (Double, Double) in
-      let b = 2 * .pi * t.fy * (Double(y) + 0.5) / Double(height) + t.phase
-      return (cos(b), sin(b))
-    } }
+    let columns = view.texture.map { t in
+      (0..<width).map { x -> (Double, Double) in
+        let a = 2 * .pi * t.fx * (Double(x) + 0.5) / Double(width)
+        return (t.amp * sin(a), t.amp * cos(a))
+      }
+    }
+    let rowsTex = view.texture.map { t in
+      (0..<height).map { y -> (Double, Double) in
+        let b = 2 * .pi * t.fy * (Double(y) + 0.5) / Double(height) + t.phase
+        return (cos(b), sin(b))
+      }
+    }
     let lobeX = lesion.lobe.dx * R, lobeY = lesion.lobe.dy * R, lobeR = lesion.lobe.r * R
     for y in 0..<height {
       let fy = Double(y) + 0.5

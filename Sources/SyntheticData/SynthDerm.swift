@@ -20,14 +20,20 @@ public struct DermSynthConfig: Codable, Sendable, Equatable {
   public var seed: UInt64 = 0
   public var jpegQuality = 90
   /// Share of lesions per group (normalised).
-  public var share: [String: Double] = ["male|<40": 0.10, "male|40-59": 0.20, "male|>=60": 0.23,
-                                         "female|<40": 0.08, "female|40-59": 0.19, "female|>=60": 0.20]
+  public var share: [String: Double] = [
+    "male|<40": 0.10, "male|40-59": 0.20, "male|>=60": 0.23,
+    "female|<40": 0.08, "female|40-59": 0.19, "female|>=60": 0.20,
+  ]
   /// P(malignant) per group.
-  public var prevalence: [String: Double] = ["male|<40": 0.18, "male|40-59": 0.22, "male|>=60": 0.30,
-                                              "female|<40": 0.30, "female|40-59": 0.22, "female|>=60": 0.30]
+  public var prevalence: [String: Double] = [
+    "male|<40": 0.18, "male|40-59": 0.22, "male|>=60": 0.30,
+    "female|<40": 0.30, "female|40-59": 0.22, "female|>=60": 0.30,
+  ]
   /// Malignant-cue strength per group (1 = obvious ABCD features; lower = subtler lesions).
-  public var signal: [String: Double] = ["male|<40": 1, "male|40-59": 1, "male|>=60": 1,
-                                          "female|<40": 0.35, "female|40-59": 1, "female|>=60": 1]
+  public var signal: [String: Double] = [
+    "male|<40": 1, "male|40-59": 1, "male|>=60": 1,
+    "female|<40": 0.35, "female|40-59": 1, "female|>=60": 1,
+  ]
   /// Covariate shift per group: exposure offset (fraction of intensity) ...
   public var brightness: [String: Double] = ["female|<40": 0.08]
   /// ... and mean skin tone (0 light ... 1 dark; each image adds ±0.2).
@@ -75,11 +81,15 @@ public struct DermSynthConfig: Codable, Sendable, Equatable {
   var externalNoise: Double { 0.02 + 0.02 * deviceShift }
 
   func validate() throws {
-    guard (1...10_000_000).contains(count) else { throw DataError.invalidArgument("--n must be in 1…10000000, got \(count)") }
+    guard (1...10_000_000).contains(count) else {
+      throw DataError.invalidArgument("--n must be in 1…10000000, got \(count)")
+    }
     guard (8...4096).contains(width), (8...4096).contains(height) else {
       throw DataError.invalidArgument("--size must be 8…4096 on each side, got \(width)x\(height)")
     }
-    guard (1...100).contains(jpegQuality) else { throw DataError.invalidArgument("--quality must be in 1…100, got \(jpegQuality)") }
+    guard (1...100).contains(jpegQuality) else {
+      throw DataError.invalidArgument("--quality must be in 1…100, got \(jpegQuality)")
+    }
     for (name, table) in [("--share", share), ("--prevalence", prevalence), ("--signal", signal), ("--tone", tone)] {
       for (k, v) in table where !(v.isFinite && (0...1).contains(v)) {
         throw DataError.invalidArgument("\(name) \(k)=\(v) must be a number in 0…1")
@@ -88,14 +98,18 @@ public struct DermSynthConfig: Codable, Sendable, Equatable {
     for (k, v) in underdiagnosis where !(v.isFinite && (0...1).contains(v)) {
       throw DataError.invalidArgument("--underdiagnosis \(k)=\(v) must be a number in 0…1")
     }
-    for (name, table) in [("share", share), ("prevalence", prevalence), ("signal", signal), ("brightness", brightness), ("tone", tone),
-                          ("underdiagnosis", underdiagnosis)] {
+    for (name, table) in [
+      ("share", share), ("prevalence", prevalence), ("signal", signal), ("brightness", brightness), ("tone", tone),
+      ("underdiagnosis", underdiagnosis),
+    ] {
       for k in table.keys where !DermSynthConfig.groups.contains(k) {
-        throw DataError.invalidArgument("synth: unknown group '\(k)' in \(name); groups are \(DermSynthConfig.groups.joined(separator: ", "))")
+        throw DataError.invalidArgument(
+          "synth: unknown group '\(k)' in \(name); groups are \(DermSynthConfig.groups.joined(separator: ", "))")
       }
     }
     guard (0...1).contains(labelNoise), (0...1).contains(missingRate) else {
-      throw DataError.invalidArgument("--label-noise and --missing-rate must lie in 0…1, got \(labelNoise) and \(missingRate)")
+      throw DataError.invalidArgument(
+        "--label-noise and --missing-rate must lie in 0…1, got \(labelNoise) and \(missingRate)")
     }
   }
 }
@@ -113,15 +127,23 @@ public struct DermSynthRecord: Sendable {
 public enum SynthDerm {
   /// What ``write(_:to:external:replacing:)`` writes into its folder (both layouts); `replacing`
   /// removes these entries first, and nothing else.
-  public static let outputNames = ["HAM10000_images_part_1", "HAM10000_images_part_2", "HAM10000_metadata.csv", "ISIC_2019_Training_Input",
-                                   "ISIC_2019_Training_Metadata.csv", "ISIC_2019_Training_GroundTruth.csv", "synth_truth.csv", "synth_config.json"]
+  public static let outputNames = [
+    "HAM10000_images_part_1", "HAM10000_images_part_2", "HAM10000_metadata.csv", "ISIC_2019_Training_Input",
+    "ISIC_2019_Training_Metadata.csv", "ISIC_2019_Training_GroundTruth.csv", "synth_truth.csv", "synth_config.json",
+  ]
 
   static let malignantDx = (["mel", "bcc", "akiec"], [0.55, 0.28, 0.17])
   static let benignDx = (["nv", "bkl", "df", "vasc"], [0.82, 0.13, 0.02, 0.03])
-  static let sites = ["back", "lower extremity", "trunk", "upper extremity", "abdomen", "face", "chest", "foot", "neck", "scalp", "hand"]
-  static let isicSite = ["back": "posterior torso", "trunk": "anterior torso", "abdomen": "anterior torso", "chest": "anterior torso",
-                         "face": "head/neck", "neck": "head/neck", "scalp": "head/neck", "foot": "palms/soles", "hand": "palms/soles"]
-  static let isicColumn = ["mel": "MEL", "nv": "NV", "bcc": "BCC", "akiec": "AK", "bkl": "BKL", "df": "DF", "vasc": "VASC"]
+  static let sites = [
+    "back", "lower extremity", "trunk", "upper extremity", "abdomen", "face", "chest", "foot", "neck", "scalp", "hand",
+  ]
+  static let isicSite = [
+    "back": "posterior torso", "trunk": "anterior torso", "abdomen": "anterior torso", "chest": "anterior torso",
+    "face": "head/neck", "neck": "head/neck", "scalp": "head/neck", "foot": "palms/soles", "hand": "palms/soles",
+  ]
+  static let isicColumn = [
+    "mel": "MEL", "nv": "NV", "bcc": "BCC", "akiec": "AK", "bkl": "BKL", "df": "DF", "vasc": "VASC",
+  ]
 
   /// Plans lesions and images (metadata only; deterministic for the seed).
   public static func plan(_ config: DermSynthConfig) -> [DermSynthRecord] {
@@ -134,7 +156,9 @@ public enum SynthDerm {
       lesion += 1
       let g = groups[rng.categorical(shares)]
       let sex = g.hasPrefix("female") ? "female" : "male"
-      let ages = g.hasSuffix("<40") ? [15, 20, 25, 30, 35] : g.hasSuffix("40-59") ? [40, 45, 50, 55] : [60, 65, 70, 75, 80, 85]
+      let ages =
+        g.hasSuffix("<40")
+        ? [15, 20, 25, 30, 35] : g.hasSuffix("40-59") ? [40, 45, 50, 55] : [60, 65, 70, 75, 80, 85]
       let age = ages[Int(rng.next() % UInt64(ages.count))]
       let y = rng.bernoulli(config.prevalence[g] ?? 0.2) ? 1 : 0
       let s = config.signal[g] ?? 1
@@ -145,16 +169,20 @@ public enum SynthDerm {
       if let rate = config.underdiagnosis[g], rate > 0, recorded == 1, rng.bernoulli(rate) { recorded = 0 }
       let table = recorded == 1 ? malignantDx : benignDx
       let dx = table.0[rng.categorical(table.1)]
-      let dxType = recorded == 1 ? (rng.bernoulli(0.9) ? "histo" : "confocal")
+      let dxType =
+        recorded == 1
+        ? (rng.bernoulli(0.9) ? "histo" : "confocal")
         : ["follow_up", "histo", "consensus", "confocal"][rng.categorical([0.4, 0.3, 0.28, 0.02])]
       let site = sites[Int(rng.next() % UInt64(sites.count))]
       var views = 1
       while rng.bernoulli(1 - 1 / config.imagesPerLesion) && views < 6 { views += 1 }
       for _ in 0..<views where records.count < config.count {
-        records.append(DermSynthRecord(imageID: String(format: "ISIC_%07d", 1_000_000 + records.count),
-                                       lesionID: String(format: "HAM_%07d", lesion), group: g, sex: sex, age: age,
-                                       trueLabel: y, recordedLabel: recorded, dx: dx, dxType: dxType,
-                                       localization: site, cue: cue))
+        records.append(
+          DermSynthRecord(
+            imageID: String(format: "ISIC_%07d", 1_000_000 + records.count),
+            lesionID: String(format: "HAM_%07d", lesion), group: g, sex: sex, age: age,
+            trueLabel: y, recordedLabel: recorded, dx: dx, dxType: dxType,
+            localization: site, cue: cue))
       }
     }
     return records
@@ -167,15 +195,18 @@ public enum SynthDerm {
     let shape = LesionShape(cue: r.cue, scale: config.externalZoom, rng: &lesionRNG)
     var rng = SeededRNG(seed: config.seed, stream: 0x1A6, UInt64(i))
     let tone = (config.tone[r.group] ?? config.baseTone) + rng.uniform(-0.2, 0.2)
-    let view = DermView(tone: tone, brightness: config.brightness[r.group] ?? 0, cast: config.externalCast,
-                        vignetteProbability: config.vignette, noise: config.externalNoise, rng: &rng)
+    let view = DermView(
+      tone: tone, brightness: config.brightness[r.group] ?? 0, cast: config.externalCast,
+      vignetteProbability: config.vignette, noise: config.externalNoise, rng: &rng)
     return DermRenderer.render(width: config.width, height: config.height, lesion: shape, view: view, rng: &rng)
   }
 
   /// Writes a HAM10000-layout folder (`HAM10000_metadata.csv`, `HAM10000_images_part_1/2/*.jpg`),
   /// or with `external` a BCN20000 / ISIC 2019 layout, plus `synth_truth.csv` and `synth_config.json`.
   @discardableResult
-  public static func write(_ config: DermSynthConfig, to dir: String, external: Bool = false, replacing: Bool = false) throws -> [DermSynthRecord] {
+  public static func write(_ config: DermSynthConfig, to dir: String, external: Bool = false, replacing: Bool = false)
+    throws -> [DermSynthRecord]
+  {
     try config.validate()
     if replacing { try OutputPath.remove(outputNames, in: dir) }
     let fm = FileManager.default
@@ -200,25 +231,44 @@ public enum SynthDerm {
     if let e = failure.error { throw e }
     var missing = SeededRNG(seed: config.seed, stream: 0x3155, 0)
     let rows = records.map { r -> (age: String, sex: String) in
-      missing.bernoulli(config.missingRate) ? (missing.bernoulli(0.5) ? ("", r.sex) : (String(r.age), "unknown"))
+      missing.bernoulli(config.missingRate)
+        ? (missing.bernoulli(0.5) ? ("", r.sex) : (String(r.age), "unknown"))
         : (String(r.age), r.sex)
     }
     if external {
       let classes = ["MEL", "NV", "BCC", "AK", "BKL", "DF", "VASC", "SCC", "UNK"]
-      try CSVTable.render(header: ["image", "age_approx", "anatom_site_general", "lesion_id", "sex"],
-                          rows: zip(records, rows).map { [$0.imageID, $1.age, isicSite[$0.localization] ?? $0.localization, $0.lesionID, $1.sex] })
-        .write(toFile: "\(dir)/ISIC_2019_Training_Metadata.csv", atomically: true, encoding: .utf8)
-      try CSVTable.render(header: ["image"] + classes, rows: records.map { r in
-        [r.imageID] + classes.map { $0 == isicColumn[r.dx] ? "1.0" : "0.0" }
-      }).write(toFile: "\(dir)/ISIC_2019_Training_GroundTruth.csv", atomically: true, encoding: .utf8)
+      try CSVTable.render(
+        header: ["image", "age_approx", "anatom_site_general", "lesion_id", "sex"],
+        rows: zip(records, rows).map {
+          [$0.imageID, $1.age, isicSite[$0.localization] ?? $0.localization, $0.lesionID, $1.sex]
+        }
+      )
+      .write(toFile: "\(dir)/ISIC_2019_Training_Metadata.csv", atomically: true, encoding: .utf8)
+      try CSVTable.render(
+        header: ["image"] + classes,
+        rows: records.map { r in
+          [r.imageID] + classes.map { $0 == isicColumn[r.dx] ? "1.0" : "0.0" }
+        }
+      ).write(toFile: "\(dir)/ISIC_2019_Training_GroundTruth.csv", atomically: true, encoding: .utf8)
     } else {
-      try CSVTable.render(header: ["lesion_id", "image_id", "dx", "dx_type", "age", "sex", "localization", "dataset"],
-                          rows: zip(records, rows).map { [$0.lesionID, $0.imageID, $0.dx, $0.dxType, $1.age, $1.sex, $0.localization, "synth"] })
-        .write(toFile: "\(dir)/HAM10000_metadata.csv", atomically: true, encoding: .utf8)
+      try CSVTable.render(
+        header: ["lesion_id", "image_id", "dx", "dx_type", "age", "sex", "localization", "dataset"],
+        rows: zip(records, rows).map {
+          [$0.lesionID, $0.imageID, $0.dx, $0.dxType, $1.age, $1.sex, $0.localization, "synth"]
+        }
+      )
+      .write(toFile: "\(dir)/HAM10000_metadata.csv", atomically: true, encoding: .utf8)
     }
-    try CSVTable.render(header: ["image_id", "lesion_id", "group", "true_label", "recorded_label", "cue"],
-                        rows: records.map { [$0.imageID, $0.lesionID, $0.group, String($0.trueLabel), String($0.recordedLabel), String(format: "%.4f", $0.cue)] })
-      .write(toFile: "\(dir)/synth_truth.csv", atomically: true, encoding: .utf8)
+    try CSVTable.render(
+      header: ["image_id", "lesion_id", "group", "true_label", "recorded_label", "cue"],
+      rows: records.map {
+        [
+          $0.imageID, $0.lesionID, $0.group, String($0.trueLabel), String($0.recordedLabel),
+          String(format: "%.4f", $0.cue),
+        ]
+      }
+    )
+    .write(toFile: "\(dir)/synth_truth.csv", atomically: true, encoding: .utf8)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     try encoder.encode(config).write(to: URL(fileURLWithPath: "\(dir)/synth_config.json"))

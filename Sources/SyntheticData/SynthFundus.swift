@@ -63,12 +63,13 @@ public enum SynthFundus {
       let signal = c.signal[r] ?? 1
       let cdr = min(0.92, max(0.12, 0.35 + (y == 1 ? 0.35 * signal : 0) + c.cdrSpread * rng.normal()))
       let split = i < nTrain ? "Training" : i < nTrain + nVal ? "Validation" : "Test"
-      return Record(id: i + 1, split: split, race: race, gender: rng.bernoulli(c.femaleShare) ? 0 : 1,
-                    age: min(90, max(18, (61 + 16 * rng.normal()).rounded())),
-                    ethnicity: rng.bernoulli(0.03) ? -1 : (rng.bernoulli(0.06) ? 1 : 0),
-                    language: rng.bernoulli(0.02) ? -1 : rng.categorical([0.9, 0.06, 0.04]),
-                    marital: rng.bernoulli(0.03) ? -1 : rng.categorical([0.55, 0.2, 0.12, 0.1, 0.03]),
-                    glaucoma: rng.bernoulli(c.labelNoise) ? 1 - y : y, trueLabel: y, cdr: cdr)
+      return Record(
+        id: i + 1, split: split, race: race, gender: rng.bernoulli(c.femaleShare) ? 0 : 1,
+        age: min(90, max(18, (61 + 16 * rng.normal()).rounded())),
+        ethnicity: rng.bernoulli(0.03) ? -1 : (rng.bernoulli(0.06) ? 1 : 0),
+        language: rng.bernoulli(0.02) ? -1 : rng.categorical([0.9, 0.06, 0.04]),
+        marital: rng.bernoulli(0.03) ? -1 : rng.categorical([0.55, 0.2, 0.12, 0.1, 0.03]),
+        glaucoma: rng.bernoulli(c.labelNoise) ? 1 - y : y, trueLabel: y, cdr: cdr)
     }
   }
 
@@ -83,7 +84,9 @@ public enum SynthFundus {
     let cupR = discR * r.cdr
     let brightness = (c.brightness[FundusSynthConfig.races[r.race]] ?? 0) - 0.08 * s + rng.uniform(-0.05, 0.05)
     let contrast = 1 - 0.3 * s
-    let vessels = (0..<(5 + Int(rng.next() % 4))).map { _ in (angle: rng.uniform(0, 2 * .pi), curve: rng.uniform(-0.6, 0.6), width: rng.uniform(0.6, 1.4)) }
+    let vessels = (0..<(5 + Int(rng.next() % 4))).map { _ in
+      (angle: rng.uniform(0, 2 * .pi), curve: rng.uniform(-0.6, 0.6), width: rng.uniform(0.6, 1.4))
+    }
     var px = [UInt8](repeating: 0, count: w * h)
     for y in 0..<h {
       for x in 0..<w {
@@ -114,10 +117,14 @@ public enum SynthFundus {
     let race = FundusSynthConfig.races[r.race], sex = r.gender == 0 ? "female" : "male"
     let measured = min(0.95, max(0.1, r.cdr + 0.08 * rng.normal()))
     let cdr = String(format: "%.1f", measured)
-    let finding = measured > 0.55
-      ? ["Enlarged cupping with thinning of the neuroretinal rim.", "Cup-to-disc asymmetry noted; glaucoma suspect."][Int(rng.next() % 2)]
+    let finding =
+      measured > 0.55
+      ? ["Enlarged cupping with thinning of the neuroretinal rim.", "Cup-to-disc asymmetry noted; glaucoma suspect."][
+        Int(rng.next() % 2)]
       : ["Healthy-appearing optic nerve with intact rim.", "Optic nerve appears unremarkable."][Int(rng.next() % 2)]
-    let plan = ["Follow up in 6 months.", "Visual field testing ordered.", "Continue current drops.", "OCT RNFL ordered."][Int(rng.next() % 4)]
+    let plan = [
+      "Follow up in 6 months.", "Visual field testing ordered.", "Continue current drops.", "OCT RNFL ordered.",
+    ][Int(rng.next() % 4)]
     let note = "\(Int(r.age)) y/o \(race) \(sex) seen for glaucoma evaluation. C/D ratio \(cdr). \(finding) \(plan)"
     return (note, "\(Int(r.age)) y/o \(sex); c/d \(cdr); \(finding.lowercased())")
   }
@@ -130,7 +137,8 @@ public enum SynthFundus {
     }
     for table in [config.raceShare, config.prevalence, config.signal, config.brightness] {
       for k in table.keys where !FundusSynthConfig.races.contains(k) {
-        throw DataError.invalidArgument("synth fundus: unknown race '\(k)'; races are \(FundusSynthConfig.races.joined(separator: ", "))")
+        throw DataError.invalidArgument(
+          "synth fundus: unknown race '\(k)'; races are \(FundusSynthConfig.races.joined(separator: ", "))")
       }
     }
     if replacing { try OutputPath.remove(outputNames, in: dir) }
@@ -166,10 +174,16 @@ public enum SynthFundus {
       }
     }
     if let e = failure.error { throw e }
-    try CSVTable.render(header: ["filename", "glaucoma", "true_glaucoma", "cdr", "summary"], rows: records.indices.map { i in
-      let r = records[i]
-      return [String(format: "data_%05d.npz", r.id), String(r.glaucoma), String(r.trueLabel), String(format: "%.3f", r.cdr), summaries[i]]
-    }).write(toFile: "\(dir)/data_summary.csv", atomically: true, encoding: .utf8)
+    try CSVTable.render(
+      header: ["filename", "glaucoma", "true_glaucoma", "cdr", "summary"],
+      rows: records.indices.map { i in
+        let r = records[i]
+        return [
+          String(format: "data_%05d.npz", r.id), String(r.glaucoma), String(r.trueLabel), String(format: "%.3f", r.cdr),
+          summaries[i],
+        ]
+      }
+    ).write(toFile: "\(dir)/data_summary.csv", atomically: true, encoding: .utf8)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     try encoder.encode(config).write(to: URL(fileURLWithPath: "\(dir)/synth_config.json"))

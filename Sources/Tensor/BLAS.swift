@@ -2,9 +2,9 @@ import Support
 import Dispatch
 
 #if canImport(Accelerate)
-import Accelerate
+  import Accelerate
 #else
-import CBLAS
+  import CBLAS
 #endif
 
 /// The one place that knows which BLAS FairMed links: OpenBLAS on Linux, Accelerate on Apple platforms.
@@ -42,7 +42,8 @@ public enum BLAS {
       DispatchQueue.concurrentPerform(iterations: parts) { p in
         let lo = p * chunk, rows = min(m, lo + chunk) - lo
         guard rows > 0 else { return }
-        kernel(transA, transB, rows, n, k, alpha, transA ? a + lo : a + lo * lda, lda, b.base, ldb, beta, c + lo * ldc, ldc)
+        kernel(
+          transA, transB, rows, n, k, alpha, transA ? a + lo : a + lo * lda, lda, b.base, ldb, beta, c + lo * ldc, ldc)
       }
     } else {
       let a = SharedReads(a), b = SharedReads(b), c = DisjointWrites(c)
@@ -62,14 +63,14 @@ public enum BLAS {
     _ c: UnsafeMutablePointer<Float>, _ ldc: Int
   ) {
     #if canImport(Accelerate)
-    cblas_sgemm(
-      CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-      Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+      cblas_sgemm(
+        CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     #else
-    cblas_sgemm(
-      CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-      blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c,
-      blasint(ldc))
+      cblas_sgemm(
+        CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c,
+        blasint(ldc))
     #endif
   }
 
@@ -77,10 +78,10 @@ public enum BLAS {
   /// `OPENBLAS_CORETYPE` overrides it), for benchmark reports.
   public static var coreName: String {
     #if canImport(Accelerate)
-    return "Accelerate"
+      return "Accelerate"
     #else
-    guard let name = openblas_get_corename() else { return "unknown" }
-    return String(cString: name)
+      guard let name = openblas_get_corename() else { return "unknown" }
+      return String(cString: name)
     #endif
   }
 
@@ -89,14 +90,14 @@ public enum BLAS {
   public static var threadCount: Int {
     get {
       #if canImport(Accelerate)
-      return 1
+        return 1
       #else
-      return Int(openblas_get_num_threads())
+        return Int(openblas_get_num_threads())
       #endif
     }
     set {
       #if !canImport(Accelerate)
-      openblas_set_num_threads(Int32(max(1, newValue)))
+        openblas_set_num_threads(Int32(max(1, newValue)))
       #endif
     }
   }

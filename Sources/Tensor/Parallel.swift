@@ -10,10 +10,11 @@ public enum Parallel {
   /// The process-wide thread count, read lazily (where nothing can throw: a malformed
   /// `FAIRMED_NUM_THREADS` falls back to the cores with a warning; the `fairmed` command and the
   /// library's entry points refuse it first) and guarded by a lock.
-  private static let processThreadCount = LockedValue<Int>({
-    BLAS.threadCount = 1
-    return EnvironmentVariable.numThreads.lenientValue(default: max(1, ProcessInfo.processInfo.activeProcessorCount))
-  }())
+  private static let processThreadCount = LockedValue<Int>(
+    {
+      BLAS.threadCount = 1
+      return EnvironmentVariable.numThreads.lenientValue(default: max(1, ProcessInfo.processInfo.activeProcessorCount))
+    }())
 
   /// A thread count for the current task only (``withThreadCount(_:_:)``).
   @TaskLocal static var taskThreadCount: Int?

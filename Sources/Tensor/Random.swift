@@ -35,7 +35,8 @@ public struct SeededGenerator: SeededRandomNumberGenerator, Sendable, Codable, E
     let c = try decoder.container(keyedBy: CodingKeys.self)
     let words = try c.decode([UInt64].self, forKey: .state)
     guard let core = Xoshiro256(state: words) else {
-      throw DecodingError.dataCorruptedError(forKey: .state, in: c, debugDescription: "xoshiro256** state needs 4 words, got \(words.count)")
+      throw DecodingError.dataCorruptedError(
+        forKey: .state, in: c, debugDescription: "xoshiro256** state needs 4 words, got \(words.count)")
     }
     self.core = core
   }
@@ -57,4 +58,3 @@ public struct SeededGenerator: SeededRandomNumberGenerator, Sendable, Codable, E
     }
   }
 }
-

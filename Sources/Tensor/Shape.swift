@@ -38,7 +38,11 @@ public enum Shape {
     for i in 0..<r {
       let x = i < r - a.count ? 1 : a[i - (r - a.count)]
       let y = i < r - b.count ? 1 : b[i - (r - b.count)]
-      if x == y || y == 1 { out[i] = x } else if x == 1 { out[i] = y } else {
+      if x == y || y == 1 {
+        out[i] = x
+      } else if x == 1 {
+        out[i] = y
+      } else {
         throw TensorError.shapeMismatch(op: op, lhs: a, rhs: b)
       }
     }

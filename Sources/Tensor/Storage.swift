@@ -31,7 +31,8 @@ final class BufferPool: @unchecked Sendable {
   /// Buffers below this many floats use malloc directly (it is fast for them).
   private let minPooled = 4096
   private let budgetBytes = BufferPool.budgetBytes(
-    megabytes: ProcessInfo.processInfo.environment[EnvironmentVariable.poolMB.name], physicalMemory: ProcessInfo.processInfo.physicalMemory)
+    megabytes: ProcessInfo.processInfo.environment[EnvironmentVariable.poolMB.name],
+    physicalMemory: ProcessInfo.processInfo.physicalMemory)
 
   /// `FAIRMED_POOL_MB` (0 pools nothing; at most 2^30), else a quarter of physical memory. A
   /// training step frees its activations and gradients and the next step takes them again;

@@ -5,10 +5,12 @@ import Tensor
 
 /// ViT-B/16 CLIP at 224×224 (random init), as `openai/clip-vit-base-patch16`.
 func clipB16Config() -> CLIPConfig {
-  let vision = CLIPTowerConfig(hiddenSize: 768, intermediateSize: 3072, numAttentionHeads: 12, numHiddenLayers: 12,
-                               hiddenAct: .quickGELU, layerNormEps: 1e-5, imageSize: 224, patchSize: 16)
-  let text = CLIPTowerConfig(hiddenSize: 512, intermediateSize: 2048, numAttentionHeads: 8, numHiddenLayers: 12,
-                             hiddenAct: .quickGELU, layerNormEps: 1e-5)
+  let vision = CLIPTowerConfig(
+    hiddenSize: 768, intermediateSize: 3072, numAttentionHeads: 12, numHiddenLayers: 12,
+    hiddenAct: .quickGELU, layerNormEps: 1e-5, imageSize: 224, patchSize: 16)
+  let text = CLIPTowerConfig(
+    hiddenSize: 512, intermediateSize: 2048, numAttentionHeads: 8, numHiddenLayers: 12,
+    hiddenAct: .quickGELU, layerNormEps: 1e-5)
   return CLIPConfig(vision: vision, text: text, projectionDim: 512)
 }
 
@@ -29,7 +31,8 @@ func clipRows(repeats: Int, threads: Int, peer: Bool) throws -> [Row] {
   let opt = AdamW(parameters: model.trainableParameters(), weightDecay: 0.1)
   let train = try timeMilliseconds(repeats: repeats) {
     opt.zeroGrad()
-    let loss = try model.contrastiveLoss(imageFeatures: model.imageFeatures(trainPixels), textFeatures: model.textFeatures(ids))
+    let loss = try model.contrastiveLoss(
+      imageFeatures: model.imageFeatures(trainPixels), textFeatures: model.textFeatures(ids))
     try loss.backward()
     opt.step(lr: 1e-5)
   }
@@ -38,12 +41,20 @@ func clipRows(repeats: Int, threads: Int, peer: Bool) throws -> [Row] {
     Row(name: "clip_b16_finetune_step", unit: "images/s", train.perSecond(trainBatch)),
   ]
   if peer {
-    rows.attachPeer(runPeer(script: "peer_clip_torch.py", args: ["--threads", "\(threads)", "--repeats", "\(repeats)"]))
+    rows.attachPeer(
+      runPeer(script: "peer_clip_torch.py", args: ["--threads", "\(threads)", "--repeats", "\(repeats)"]))
     // open_clip, what CLIP is trained with, on the same workloads (its rows are named openclip_b16_*).
-    if let values = runPeer(script: "peer_openclip_torch.py", args: ["--threads", "\(threads)", "--repeats", "\(repeats)",
-                                                                       "--only", "openclip_b16_image_inference,openclip_b16_finetune_step"]) {
+    if let values = runPeer(
+      script: "peer_openclip_torch.py",
+      args: [
+        "--threads", "\(threads)", "--repeats", "\(repeats)",
+        "--only", "openclip_b16_image_inference,openclip_b16_finetune_step",
+      ])
+    {
       for base in rows where base.name.hasPrefix("clip_b16_") {
-        var r = Row(name: "vs_open_clip_" + String(base.name.dropFirst("clip_".count)), unit: base.unit, (base.fairmed, base.fairmedMedian ?? base.fairmed))
+        var r = Row(
+          name: "vs_open_clip_" + String(base.name.dropFirst("clip_".count)), unit: base.unit,
+          (base.fairmed, base.fairmedMedian ?? base.fairmed))
         let key = "openclip_" + String(base.name.dropFirst("clip_".count))
         r.setPeer(values[key], median: values[key + "_median"])
         rows.append(r)
@@ -66,7 +77,9 @@ func runPeer(script: String, args: [String]) -> [String: Double]? {
   guard (try? p.run()) != nil else { return nil }
   let data = pipe.fileHandleForReading.readDataToEndOfFile()
   p.waitUntilExit()
-  guard p.terminationStatus == 0, let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return nil }
+  guard p.terminationStatus == 0, let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+    return nil
+  }
   // Numbers only: peers may also report versions or notes.
   return object.compactMapValues { ($0 as? NSNumber)?.doubleValue }
 }

@@ -23,7 +23,10 @@ func cachedFeatureRows(repeats: Int, threads: Int, peer: Bool) throws -> [Row] {
     let wImage = Tensor.randn([width, width], std: 0.02, using: &initializer).requiringGrad()
     let wText = Tensor.randn([width, width], std: 0.02, using: &initializer).requiringGrad()
     let logitScale = Tensor(scalar: 2.6592).requiringGrad()
-    let opt = AdamW(parameters: [("visual_projection.weight", wImage), ("text_projection.weight", wText), ("logit_scale", logitScale)],
+    let opt = AdamW(
+      parameters: [
+        ("visual_projection.weight", wImage), ("text_projection.weight", wText), ("logit_scale", logitScale),
+      ],
       weightDecay: 0.1)
     let method = CMACMMDMethod(options: CMACMMD(lambda: 1))
     for epoch in 0..<epochs {
@@ -31,7 +34,8 @@ func cachedFeatureRows(repeats: Int, threads: Int, peer: Bool) throws -> [Row] {
         opt.zeroGrad()
         let v = try linear(features.indexSelect(axis: 0, indices: idx), weight: wImage).l2Normalized()
         let t = try linear(textPooled, weight: wText).l2Normalized()
-        let mb = try CLIPClassifier.methodBatch(imageEmbeddings: v, textEmbeddings: nil, classTexts: t, logitScale: logitScale,
+        let mb = try CLIPClassifier.methodBatch(
+          imageEmbeddings: v, textEmbeddings: nil, classTexts: t, logitScale: logitScale,
           labels: idx.map { labels[$0] }, groups: idx.map { groups[$0] }, contrastive: false, progress: 0)
         try method.loss(mb).total.backward()
         opt.step(lr: 1e-4)
@@ -39,7 +43,9 @@ func cachedFeatureRows(repeats: Int, threads: Int, peer: Bool) throws -> [Row] {
     }
   }
   var row = Row(name: "cached_features_cmac_10_epochs", unit: "s", (timing.best / 1e3, timing.median / 1e3))
-  if peer, let values = runPeer(script: "peer_cached_torch.py", args: ["--threads", "\(threads)", "--repeats", "\(repeats)"]) {
+  if peer,
+    let values = runPeer(script: "peer_cached_torch.py", args: ["--threads", "\(threads)", "--repeats", "\(repeats)"])
+  {
     row.setPeer(values[row.name], median: values[row.name + "_median"])
   }
   return [row]

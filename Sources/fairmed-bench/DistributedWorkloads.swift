@@ -22,7 +22,8 @@ func distributedStep(preset: String, repeats: Int) throws {
   case "b16": (config, batch) = (clipB16Config(), 8)
   default: throw BenchError("--distributed takes tiny or b16, got \(preset)")
   }
-  let classifier = CLIPClassifier(model: CLIPModel(config: config, seed: 0),
+  let classifier = CLIPClassifier(
+    model: CLIPModel(config: config, seed: 0),
     tokenizer: try CLIPTokenizer.bundledOpenAI(contextLength: ModelPresets.contextLength),
     prompts: ["a dermoscopy image of a benign lesion", "a dermoscopy image of a malignant lesion"])
   let size = config.vision.imageSize
@@ -40,7 +41,8 @@ func distributedStep(preset: String, repeats: Int) throws {
     let before = world.communicationSeconds
     opt.zeroGrad()
     let e = try classifier.encode(images: pixels, pooled: false, texts: nil)
-    let mb = try CLIPClassifier.methodBatch(imageEmbeddings: dp.gather(e.images), textEmbeddings: nil,
+    let mb = try CLIPClassifier.methodBatch(
+      imageEmbeddings: dp.gather(e.images), textEmbeddings: nil,
       classTexts: dp.replicated(classifier.classTexts()), logitScale: dp.replicated(classifier.model.logitScale),
       labels: order.map { labels[$0] }, groups: order.map { groups[$0] }, contrastive: false, progress: 0)
     try method.loss(mb).total.backward()

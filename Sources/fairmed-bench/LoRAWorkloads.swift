@@ -8,8 +8,9 @@ import Training
 /// exec, unlike getrusage's ru_maxrss, which a spawned child inherits from its parent on Linux).
 func peakRSSMegabytes() -> Double {
   if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-     let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-     let kb = Double(line.split(separator: " ").dropFirst().first { !$0.isEmpty } ?? "") {
+    let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+    let kb = Double(line.split(separator: " ").dropFirst().first { !$0.isEmpty } ?? "")
+  {
     return kb / 1024
   }
   var usage = rusage()
@@ -40,14 +41,16 @@ func fineTuneStep(_ classifier: CLIPClassifier, lora: Bool, method: TrainingMeth
   for i in 0...repeats {
     let start = DispatchTime.now().uptimeNanoseconds
     opt.zeroGrad()
-    let b = try classifier.methodBatch(images: pixels, pooled: false, labels: labels, groups: groups, texts: nil, contrastive: false, progress: 0)
+    let b = try classifier.methodBatch(
+      images: pixels, pooled: false, labels: labels, groups: groups, texts: nil, contrastive: false, progress: 0)
     try method.loss(b).total.backward()
     opt.step(lr: 1e-5)
     if i > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
   }
   times.sort()
-  return StepTiming(imagesPerSecondBest: Double(batch) / times[0], imagesPerSecondMedian: Double(batch) / times[times.count / 2],
-                    peakRSSMB: peakRSSMegabytes(), trainableParameters: model.trainableParameterCount)
+  return StepTiming(
+    imagesPerSecondBest: Double(batch) / times[0], imagesPerSecondMedian: Double(batch) / times[times.count / 2],
+    peakRSSMB: peakRSSMegabytes(), trainableParameters: model.trainableParameterCount)
 }
 
 /// The child process of `--lora` / `--biomedclip`: one workload, its JSON on stdout, so each
@@ -59,16 +62,21 @@ func runBenchChild(_ spec: String, repeats: Int) throws {
   switch (parts.first, parts.count) {
   case ("clip-b16", 2):
     let tokenizer = try CLIPTokenizer.bundledOpenAI(contextLength: 77)
-    let classifier = CLIPClassifier(model: CLIPModel(config: clipB16Config(), seed: 0), tokenizer: tokenizer, prompts: prompts)
-    output = try JSONEncoder().encode(fineTuneStep(classifier, lora: parts[1] == "lora", method: ERM(), repeats: repeats))
+    let classifier = CLIPClassifier(
+      model: CLIPModel(config: clipB16Config(), seed: 0), tokenizer: tokenizer, prompts: prompts)
+    output = try JSONEncoder().encode(
+      fineTuneStep(classifier, lora: parts[1] == "lora", method: ERM(), repeats: repeats))
   case ("biomedclip", 3) where parts[1] == "encode":
     output = try JSONEncoder().encode(biomedCLIPEncode(directory: parts[2], repeats: repeats))
   case ("biomedclip", 3):
     let classifier = try CLIPClassifier.load(directory: parts[2], prompts: prompts)
     let cmac = CMACMMDMethod(options: CMACMMD())
-    output = try JSONEncoder().encode(fineTuneStep(classifier, lora: parts[1] == "lora", method: cmac, repeats: repeats))
+    output = try JSONEncoder().encode(
+      fineTuneStep(classifier, lora: parts[1] == "lora", method: cmac, repeats: repeats))
   case ("block", 3):  // block:WIDTH:HEADS, for profiling one encoder block alone
-    guard let width = Int(parts[1]), let heads = Int(parts[2]), width > 0, heads > 0 else { throw BenchError("block:WIDTH:HEADS, got \(spec)") }
+    guard let width = Int(parts[1]), let heads = Int(parts[2]), width > 0, heads > 0 else {
+      throw BenchError("block:WIDTH:HEADS, got \(spec)")
+    }
     let (f, t) = try blockTimings(width: width, heads: heads, mlp: 4 * width, batch: 8, tokens: 197, repeats: repeats)
     output = try JSONEncoder().encode(["forward_ms": f.best, "forward_backward_ms": t.best])
   case ("step", 2):  // step:PRESET, for profiling one preset's training step alone
@@ -94,7 +102,9 @@ func biomedCLIPEncode(directory: String, repeats: Int) throws -> [String: Double
   let load = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
   let expected = try SafetensorsFile(path: directory + "/expected.safetensors")
   let pixels = try expected.tensor("pixels"), idTensor = try expected.tensor("token_ids")
-  let ids = (0..<idTensor.shape[0]).map { r in (0..<idTensor.shape[1]).map { Int(idTensor.pointer[r * idTensor.shape[1] + $0]) } }
+  let ids = (0..<idTensor.shape[0]).map { r in
+    (0..<idTensor.shape[1]).map { Int(idTensor.pointer[r * idTensor.shape[1] + $0]) }
+  }
   func timed(_ body: () throws -> Tensor) throws -> (Tensor, Double, Double) {
     var out = try withNoGrad { try body() }
     var times: [Double] = []
@@ -111,9 +121,12 @@ func biomedCLIPEncode(directory: String, repeats: Int) throws -> [String: Double
   func maxDiff(_ a: Tensor, _ name: String) throws -> Double {
     Double(zip(a.scalars, try expected.tensor(name).scalars).map { abs($0 - $1) }.max() ?? .infinity)
   }
-  return ["load_s": load, "image_batch4_best_s": imageBest, "image_batch4_median_s": imageMedian, "text_batch4_best_s": textBest,
-          "text_batch4_median_s": textMedian, "image_max_abs_diff": try maxDiff(image, "image_features"),
-          "text_max_abs_diff": try maxDiff(text, "text_features"), "peak_rss_mb": peakRSSMegabytes()]
+  return [
+    "load_s": load, "image_batch4_best_s": imageBest, "image_batch4_median_s": imageMedian,
+    "text_batch4_best_s": textBest,
+    "text_batch4_median_s": textMedian, "image_max_abs_diff": try maxDiff(image, "image_features"),
+    "text_max_abs_diff": try maxDiff(text, "text_features"), "peak_rss_mb": peakRSSMegabytes(),
+  ]
 }
 
 /// Runs this executable as a child on `spec` and decodes its JSON.
@@ -137,12 +150,17 @@ func loraRows(repeats: Int, threads: Int, peer: Bool) throws -> [Row] {
   var rows: [Row] = []
   for mode in ["full", "lora"] {
     let t = try benchChild("clip-b16:\(mode)", repeats: repeats, as: StepTiming.self)
-    print(String(format: "clip_b16_%@_step: %.3f images/s best, %.3f median, peak %.0f MB, %d trainable parameters",
-                 mode, t.imagesPerSecondBest, t.imagesPerSecondMedian, t.peakRSSMB, t.trainableParameters))
+    print(
+      String(
+        format: "clip_b16_%@_step: %.3f images/s best, %.3f median, peak %.0f MB, %d trainable parameters",
+        mode, t.imagesPerSecondBest, t.imagesPerSecondMedian, t.peakRSSMB, t.trainableParameters))
     rows.append(Row(name: "clip_b16_\(mode)_step", unit: "images/s", (t.imagesPerSecondBest, t.imagesPerSecondMedian)))
     rows.append(Row(name: "clip_b16_\(mode)_step_peak_rss_mb", unit: "MB", fairmed: t.peakRSSMB))
   }
-  if peer { rows.attachPeer(runPeer(script: "peer_lora_torch.py", args: ["--threads", "\(threads)", "--repeats", "\(repeats)"])) }
+  if peer {
+    rows.attachPeer(
+      runPeer(script: "peer_lora_torch.py", args: ["--threads", "\(threads)", "--repeats", "\(repeats)"]))
+  }
   return rows
 }
 
@@ -150,19 +168,35 @@ func loraRows(repeats: Int, threads: Int, peer: Bool) throws -> [Row] {
 /// (`make_biomedclip_full.py --peer`), then a CMAC-MMD fine-tuning step of it, full against LoRA.
 func biomedCLIPRows(directory: String, repeats: Int, threads: Int, peer: Bool) throws -> [Row] {
   let e = try benchChild("biomedclip:encode:\(directory)", repeats: repeats, as: [String: Double].self)
-  print("biomedclip encode: " + e.sorted { $0.key < $1.key }.map { String(format: "%@ %.4g", $0.key, $0.value) }.joined(separator: ", "))
-  var rows = ["load_s", "image_batch4_best_s", "image_batch4_median_s", "text_batch4_best_s", "text_batch4_median_s", "peak_rss_mb",
-              "image_max_abs_diff", "text_max_abs_diff"].map { Row(name: "biomedclip_" + $0, unit: $0.hasSuffix("_mb") ? "MB" : $0.hasSuffix("diff") ? "" : "s", fairmed: e[$0] ?? .nan) }
-  if peer, let values = runPeer(script: "../fixtures/make_biomedclip_full.py", args: ["--peer", directory, "--threads", "\(threads)", "--repeats", "\(repeats)"]) {
+  print(
+    "biomedclip encode: "
+      + e.sorted { $0.key < $1.key }.map { String(format: "%@ %.4g", $0.key, $0.value) }.joined(separator: ", "))
+  var rows = [
+    "load_s", "image_batch4_best_s", "image_batch4_median_s", "text_batch4_best_s", "text_batch4_median_s",
+    "peak_rss_mb",
+    "image_max_abs_diff", "text_max_abs_diff",
+  ].map {
+    Row(
+      name: "biomedclip_" + $0, unit: $0.hasSuffix("_mb") ? "MB" : $0.hasSuffix("diff") ? "" : "s",
+      fairmed: e[$0] ?? .nan)
+  }
+  if peer,
+    let values = runPeer(
+      script: "../fixtures/make_biomedclip_full.py",
+      args: ["--peer", directory, "--threads", "\(threads)", "--repeats", "\(repeats)"])
+  {
     for i in rows.indices where !rows[i].name.hasSuffix("diff") {
       rows[i].setPeer(values[String(rows[i].name.dropFirst("biomedclip_".count))], median: nil)
     }
   }
   for mode in ["full", "lora"] {
     let t = try benchChild("biomedclip:\(mode):\(directory)", repeats: repeats, as: StepTiming.self)
-    print(String(format: "biomedclip_cmac_%@_step: %.3f images/s best, %.3f median, peak %.0f MB, %d trainable parameters",
-                 mode, t.imagesPerSecondBest, t.imagesPerSecondMedian, t.peakRSSMB, t.trainableParameters))
-    rows.append(Row(name: "biomedclip_cmac_\(mode)_step", unit: "images/s", (t.imagesPerSecondBest, t.imagesPerSecondMedian)))
+    print(
+      String(
+        format: "biomedclip_cmac_%@_step: %.3f images/s best, %.3f median, peak %.0f MB, %d trainable parameters",
+        mode, t.imagesPerSecondBest, t.imagesPerSecondMedian, t.peakRSSMB, t.trainableParameters))
+    rows.append(
+      Row(name: "biomedclip_cmac_\(mode)_step", unit: "images/s", (t.imagesPerSecondBest, t.imagesPerSecondMedian)))
     rows.append(Row(name: "biomedclip_cmac_\(mode)_step_peak_rss_mb", unit: "MB", fairmed: t.peakRSSMB))
   }
   return rows

@@ -12,12 +12,20 @@ import Training
 func trainingRows(repeats: Int, threads: Int, peer: Bool) throws -> [Row] {
   var rows = try presetRows("tiny", repeats: repeats) + presetRows("small", repeats: repeats)
   if peer {
-    rows.attachPeer(runPeer(script: "peer_training_torch.py", args: ["--threads", "\(threads)", "--repeats", "\(repeats)"]))
-    if let values = runPeer(script: "peer_openclip_torch.py", args: ["--threads", "\(threads)", "--repeats", "\(repeats)",
-                                                                       "--only", "openclip_tiny_train_step,openclip_small_train_step"]) {
+    rows.attachPeer(
+      runPeer(script: "peer_training_torch.py", args: ["--threads", "\(threads)", "--repeats", "\(repeats)"]))
+    if let values = runPeer(
+      script: "peer_openclip_torch.py",
+      args: [
+        "--threads", "\(threads)", "--repeats", "\(repeats)",
+        "--only", "openclip_tiny_train_step,openclip_small_train_step",
+      ])
+    {
       for base in rows where base.name.hasSuffix("_train_step_erm") {
         let preset = base.name.prefix { $0 != "_" }
-        var r = Row(name: "vs_open_clip_\(preset)_train_step", unit: base.unit, (base.fairmed, base.fairmedMedian ?? base.fairmed))
+        var r = Row(
+          name: "vs_open_clip_\(preset)_train_step", unit: base.unit, (base.fairmed, base.fairmedMedian ?? base.fairmed)
+        )
         r.setPeer(values["openclip_\(preset)_train_step"], median: values["openclip_\(preset)_train_step_median"])
         rows.append(r)
       }
@@ -31,7 +39,8 @@ func presetRows(_ preset: String, repeats: Int) throws -> [Row] {
   guard let config = ModelPresets.config(named: preset, imageSize: 64) else { throw BenchError("no preset \(preset)") }
   let model = CLIPModel(config: config, seed: 0)
   let tokenizer = try CLIPTokenizer.bundledOpenAI(contextLength: ModelPresets.contextLength)
-  let classifier = CLIPClassifier(model: model, tokenizer: tokenizer,
+  let classifier = CLIPClassifier(
+    model: model, tokenizer: tokenizer,
     prompts: ["a dermoscopy image of a benign lesion", "a dermoscopy image of a malignant lesion"])
   var g = SeededGenerator(seed: 9)
   let n = 64
@@ -42,14 +51,16 @@ func presetRows(_ preset: String, repeats: Int) throws -> [Row] {
   func stepMs(_ method: TrainingMethod) throws -> Timing {
     try timeMilliseconds(repeats: repeats) {
       opt.zeroGrad()
-      let batch = try classifier.methodBatch(images: pixels, pooled: false, labels: labels, groups: groups, texts: nil,
+      let batch = try classifier.methodBatch(
+        images: pixels, pooled: false, labels: labels, groups: groups, texts: nil,
         contrastive: false, progress: 0)
       try method.loss(batch).total.backward()
       opt.step(lr: 1e-4)
     }
   }
   let ermMs = try stepMs(ERM())
-  let cmacMs = try stepMs(CMACMMDMethod(options: CMACMMD(lambda: 1, comparison: .pooledDetached, conditioning: .perClass)))
+  let cmacMs = try stepMs(
+    CMACMMDMethod(options: CMACMMD(lambda: 1, comparison: .pooledDetached, conditioning: .perClass)))
   // The term alone on fixed similarities.
   let sims = Tensor.uniform([n, 2], low: -0.3, high: 0.3, using: &g).requiringGrad()
   let termMs = try timeMilliseconds(repeats: repeats * 4) {
@@ -64,6 +75,8 @@ func presetRows(_ preset: String, repeats: Int) throws -> [Row] {
   guard preset == "tiny" else { return steps }
   return steps + [
     Row(name: "cmac_term_batch64", unit: "ms", (termMs.best, termMs.median)),
-    Row(name: "cmac_overhead_pct", unit: "%", (100 * (cmacMs.best - ermMs.best) / ermMs.best, 100 * (cmacMs.median - ermMs.median) / ermMs.median)),
+    Row(
+      name: "cmac_overhead_pct", unit: "%",
+      (100 * (cmacMs.best - ermMs.best) / ermMs.best, 100 * (cmacMs.median - ermMs.median) / ermMs.median)),
   ]
 }

@@ -7,7 +7,9 @@ struct Timing {
   var median: Double
 
   /// Throughput (`items` per second) at the best and median times.
-  func perSecond(_ items: Int) -> (best: Double, median: Double) { (Double(items) / (best / 1e3), Double(items) / (median / 1e3)) }
+  func perSecond(_ items: Int) -> (best: Double, median: Double) {
+    (Double(items) / (best / 1e3), Double(items) / (median / 1e3))
+  }
 }
 
 func timeMilliseconds(repeats: Int, _ body: () throws -> Void) rethrows -> Timing {
@@ -32,7 +34,8 @@ func sgemmGFLOPS(n: Int, repeats: Int, openBLASThreads: Int? = nil) -> (best: Do
   let a = Tensor.randn([n, n], using: &g), b = Tensor.randn([n, n], using: &g)
   let c = Tensor.zeros([n, n])
   let t = timeMilliseconds(repeats: repeats) {
-    BLAS.sgemm(transA: false, transB: false, m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n,
+    BLAS.sgemm(
+      transA: false, transB: false, m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n,
       c: c.pointer, ldc: n, threads: openBLASThreads == nil ? Parallel.threadCount : 1)
   }
   return (2 * Double(n * n * n) / (t.best / 1e3) / 1e9, 2 * Double(n * n * n) / (t.median / 1e3) / 1e9)

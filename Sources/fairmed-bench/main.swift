@@ -51,9 +51,11 @@ extension Array where Element == Row {
 /// The CPU model (from /proc/cpuinfo) and OpenBLAS's kernel set, so figures from different
 /// machines are never confused.
 func machineDescription() -> String {
-  let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+  let cpu =
+    (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
     .split(separator: "\n").first { $0.hasPrefix("model name") }
-    .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" } ?? "unknown CPU"
+    .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" }
+    ?? "unknown CPU"
   let cores = ProcessInfo.processInfo.activeProcessorCount
   return "\(cpu ?? "unknown CPU"), \(cores) cores, OpenBLAS core \(BLAS.coreName)"
 }
@@ -83,7 +85,9 @@ while let a = args.next() {
   case "--distributed": distributedPreset = args.next()  // under mpirun: a data-parallel step (tiny|b16), JSON
 
   case "-h", "--help":
-    print("usage: fairmed-bench [--json FILE] [--repeats N] [--no-peer] [--clip] [--training] [--cached] [--lora] [--biomedclip DIR] [--distributed tiny|b16]")
+    print(
+      "usage: fairmed-bench [--json FILE] [--repeats N] [--no-peer] [--clip] [--training] [--cached] [--lora] [--biomedclip DIR] [--distributed tiny|b16]"
+    )
     exit(0)
   default:
     FileHandle.standardError.write("fairmed-bench: unknown argument \(a)\n".data(using: .utf8)!)
@@ -100,13 +104,17 @@ if let distributedPreset {
   exit(0)
 }
 let threads = Parallel.threadCount
-print("fairmed-bench: \(machineDescription()); \(threads) threads (FAIRMED_NUM_THREADS); best and median of \(repeats) runs")
+print(
+  "fairmed-bench: \(machineDescription()); \(threads) threads (FAIRMED_NUM_THREADS); best and median of \(repeats) runs"
+)
 var rows: [Row] = []
 for n in [1024, 2048] {
   let ours = sgemmGFLOPS(n: n, repeats: repeats)
   let native = sgemmGFLOPS(n: n, repeats: repeats, openBLASThreads: threads)
-  print(String(format: "sgemm %d: FairMed split %.1f GFLOP/s, OpenBLAS's own threading %.1f GFLOP/s (%.0f%%)",
-    n, ours.best, native.best, 100 * ours.best / native.best))
+  print(
+    String(
+      format: "sgemm %d: FairMed split %.1f GFLOP/s, OpenBLAS's own threading %.1f GFLOP/s (%.0f%%)",
+      n, ours.best, native.best, 100 * ours.best / native.best))
   rows.append(Row(name: "sgemm_\(n)", unit: "GFLOP/s", ours))
 }
 for (width, heads, mlp) in [(768, 12, 3072), (192, 3, 768)] {
@@ -129,13 +137,19 @@ if runTraining { rows += try trainingRows(repeats: repeats, threads: threads, pe
 if runCLIP { rows += try clipRows(repeats: max(1, repeats / 2), threads: threads, peer: withPeer) }
 if runCached { rows += try cachedFeatureRows(repeats: max(3, repeats / 2), threads: threads, peer: withPeer) }
 if runLoRA { rows += try loraRows(repeats: max(2, repeats / 2), threads: threads, peer: withPeer) }
-if let biomedCLIPDirectory { rows += try biomedCLIPRows(directory: biomedCLIPDirectory, repeats: max(3, repeats / 2), threads: threads, peer: withPeer) }
+if let biomedCLIPDirectory {
+  rows += try biomedCLIPRows(
+    directory: biomedCLIPDirectory, repeats: max(3, repeats / 2), threads: threads, peer: withPeer)
+}
 
 func fmt(_ v: Double?) -> String { v.map { String(format: "%10.2f", $0) } ?? "         –" }
-print("\("name".padding(toLength: 34, withPad: " ", startingAt: 0)) unit      fairmed     median      peer     median      ratio")
+print(
+  "\("name".padding(toLength: 34, withPad: " ", startingAt: 0)) unit      fairmed     median      peer     median      ratio"
+)
 for r in rows {
-  print("\(r.name.padding(toLength: 34, withPad: " ", startingAt: 0)) \(r.unit.padding(toLength: 8, withPad: " ", startingAt: 0))"
-    + "\(fmt(r.fairmed)) \(fmt(r.fairmedMedian)) \(fmt(r.peer)) \(fmt(r.peerMedian)) \(fmt(r.ratio))")
+  print(
+    "\(r.name.padding(toLength: 34, withPad: " ", startingAt: 0)) \(r.unit.padding(toLength: 8, withPad: " ", startingAt: 0))"
+      + "\(fmt(r.fairmed)) \(fmt(r.fairmedMedian)) \(fmt(r.peer)) \(fmt(r.peerMedian)) \(fmt(r.ratio))")
 }
 if let jsonPath {
   let enc = JSONEncoder()

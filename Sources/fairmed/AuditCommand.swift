@@ -45,7 +45,10 @@ struct AuditCommand: ParsableCommand {
   @Option(help: "Predictions CSV (RFC 4180).") var predictions: String
   @Option(help: "Label column (values 0/1).") var label = columns.label
   @Option(help: "Score column: probability of the positive class.") var score = columns.score
-  @Option(help: "Certainty margin column (`fairmed predict` writes '\(PredictionsCSV.margin)'), or 'derive' for p_y − p_(1−y) from the score; without it the audit has no certainty analysis.") var margin: String?
+  @Option(
+    help:
+      "Certainty margin column (`fairmed predict` writes '\(PredictionsCSV.margin)'), or 'derive' for p_y − p_(1−y) from the score; without it the audit has no certainty analysis."
+  ) var margin: String?
   @OptionGroup var groupOption: RequiredGroupOptions<AuditCommand>
   @Option(help: "Threshold rule (see above).") var threshold = "argmax"
   @Option(help: "Groups smaller than this are flagged and left out of gaps.") var minGroupSize = d.minGroupSize
@@ -56,12 +59,16 @@ struct AuditCommand: ParsableCommand {
   @Option(help: "Reference group name, e.g. 'male|40-59'.") var reference: String?
   @Option(help: "Bootstrap replicates, 0 = none (at most \(AuditConfiguration.maxReplicates)).") var bootstrap = 0
   @Option(help: "Bootstrap resampling: within groups, or over all rows.") var resampling = Resampling.stratified
-  @Option(help: "Bootstrapped metrics: all, or counts (count-based metrics and gaps only: per-cell resampling, no row resampling for AUC/Brier/ECE).") var bootstrapMetrics = BootstrapMetrics.all
+  @Option(
+    help:
+      "Bootstrapped metrics: all, or counts (count-based metrics and gaps only: per-cell resampling, no row resampling for AUC/Brier/ECE)."
+  ) var bootstrapMetrics = BootstrapMetrics.all
   @Option(help: "Seed of the bootstrap and MMD permutations.") var seed: UInt64 = d.certainty.seed
   @Option(help: "Calibration bins (ECE), 1…\(AuditConfiguration.maxECEBins).") var eceBins = d.eceBins
   @Option(help: "Uncertainty zone half-width delta (|s| < delta).") var delta = d.certainty.delta
   @Option(help: "MMD kernel bandwidth sigma (units of the margin).") var mmdSigma = d.certainty.sigma
-  @Option(help: "MMD permutations per pair (at most \(AuditConfiguration.maxReplicates)).") var permutations = d.certainty.permutations
+  @Option(help: "MMD permutations per pair (at most \(AuditConfiguration.maxReplicates)).") var permutations = d
+    .certainty.permutations
   @Option(help: "The most intersectional groups audited.") var maxGroups = d.maxGroups
   @Flag(help: "Print the time of each phase to stderr.") var timings = false
   @OptionGroup var output: OutputOptions<AuditCommand>
@@ -79,8 +86,9 @@ struct AuditCommand: ParsableCommand {
     config.certainty.permutations = permutations
     config.certainty.seed = seed
     if bootstrap != 0 {
-      config.bootstrap = BootstrapOptions(replicates: bootstrap, seed: seed, stratified: resampling == .stratified,
-                                          rowMetrics: bootstrapMetrics == .all)
+      config.bootstrap = BootstrapOptions(
+        replicates: bootstrap, seed: seed, stratified: resampling == .stratified,
+        rowMetrics: bootstrapMetrics == .all)
       if bootstrap >= 200 { config.progress = Self.progress }
     }
     try config.validate()

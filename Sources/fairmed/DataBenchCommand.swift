@@ -25,12 +25,15 @@ struct DataBenchCommand: ParsableCommand {
     guard !files.isEmpty else { throw ValidationError("no images in \(dir)") }
     let transform = ImageTransform(size: size)
     _ = try DecodeBenchmark.run(files: Array(files.prefix(16)), transform: transform, threads: 1)  // warm-up
-    let decode = try DecodeBenchmark.run(files: files, transform: transform, threads: 1, repeats: repeats, decodeOnly: true)
+    let decode = try DecodeBenchmark.run(
+      files: files, transform: transform, threads: 1, repeats: repeats, decodeOnly: true)
     print(String(format: "fairmed: decode only, 1 thread: %.1f images/s", decode.imagesPerSecond))
     for t in Set([1, threads ?? ProcessInfo.processInfo.activeProcessorCount]).sorted() {
       let r = try DecodeBenchmark.run(files: files, transform: transform, threads: t, repeats: repeats)
-      print(String(format: "fairmed: %d images, %d thread(s): %.2f s, %.1f images/s, %.2f ms CPU per image",
-                   r.images, r.threads, r.seconds, r.imagesPerSecond, 1000 * r.cpuSeconds / Double(r.images)))
+      print(
+        String(
+          format: "fairmed: %d images, %d thread(s): %.2f s, %.1f images/s, %.2f ms CPU per image",
+          r.images, r.threads, r.seconds, r.imagesPerSecond, 1000 * r.cpuSeconds / Double(r.images)))
     }
   }
 }

@@ -26,8 +26,9 @@ struct DataSplitCommand: ParsableCommand {
     let dataset = try DatasetKind.load(dataOption.data, labels: labelOption.labels)
     let spec = try groupOption.groups.map { try GroupingSpec(parsing: $0) }
     try spec?.validate(dataset)
-    let split = SplitAssignment.make(dataset, fractions: zip(["train", "val", "test"], f).map { ($0, $1) },
-                                     groups: spec, seed: seed)
+    let split = SplitAssignment.make(
+      dataset, fractions: zip(["train", "val", "test"], f).map { ($0, $1) },
+      groups: spec, seed: seed)
     try split.save(to: out)
     let counts = Dictionary(grouping: split.splitOf.values, by: { $0 }).mapValues(\.count)
     print("wrote \(out): " + ["train", "val", "test"].map { "\($0) \(counts[$0] ?? 0)" }.joined(separator: ", "))

@@ -18,8 +18,9 @@ struct DataSummaryCommand: ParsableCommand {
   @Option(help: "Seed for the split shown when the layout has none.") var seed: UInt64 = 0
 
   func run() throws {
-    var dataset = try DatasetKind.load(dataOption.data, labels: labelOption.labels,
-                                       options: LoadOptions(onBadRow: onBadRow, onMissingImage: onMissingImage))
+    var dataset = try DatasetKind.load(
+      dataOption.data, labels: labelOption.labels,
+      options: LoadOptions(onBadRow: onBadRow, onMissingImage: onMissingImage))
     if let split { dataset = try SplitAssignment.load(from: split).apply(to: dataset) }
     let spec = try groupOption.groups.map { try GroupingSpec(parsing: $0) }
     try spec?.validate(dataset)
@@ -28,7 +29,8 @@ struct DataSummaryCommand: ParsableCommand {
 }
 
 extension DataSummaryCommand: GroupsWording, BatchSizeWording {
-  static let groupsHelp = "Subgroup attributes, numeric ones with bin edges: e.g. sex,age:40:60 (default: the dataset's)."
+  static let groupsHelp =
+    "Subgroup attributes, numeric ones with bin edges: e.g. sex,age:40:60 (default: the dataset's)."
   static let defaultBatchSize = 64
   static let batchSizeHelp = "Batch size for the coverage check and warnings."
 }

@@ -29,7 +29,10 @@ struct DemoCommand: ParsableCommand {
   @Option(help: "Batch sampler of both methods.") var sampler = d.sampler
 
   func run() throws {
-    let dir = out ?? FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-demo-\(UUID().uuidString.prefix(8))").path
+    let dir =
+      out
+      ?? FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-demo-\(UUID().uuidString.prefix(8))")
+      .path
     var o = Demo.Options(directory: dir)
     o.seed = seed
     o.trainImages = trainImages
@@ -43,6 +46,9 @@ struct DemoCommand: ParsableCommand {
     let start = Date()
     let rows = try Demo(options: o).run()
     print(Demo.markdown(rows))
-    print(String(format: "done in %.0f s. Report: %@/report.html (figures in %@/figures); audits: %@/audits/*/audit.html", Date().timeIntervalSince(start), dir, dir, dir))
+    print(
+      String(
+        format: "done in %.0f s. Report: %@/report.html (figures in %@/figures); audits: %@/audits/*/audit.html",
+        Date().timeIntervalSince(start), dir, dir, dir))
   }
 }

@@ -12,7 +12,10 @@ struct EncodeCommand: ParsableCommand {
   @OptionGroup var modelOption: ModelOptions<EncodeCommand>
   @Option(parsing: .upToNextOption, help: "JPEG or PNG image files.") var images: [String] = []
   @Option(help: "Manifest CSV (path,label,...); images in row order.") var manifest: String?
-  @Option(help: "Text file, one text per line (row i of the output is line i; a blank line is an empty text); also writes `input_ids`.") var texts: String?
+  @Option(
+    help:
+      "Text file, one text per line (row i of the output is line i; a blank line is an empty text); also writes `input_ids`."
+  ) var texts: String?
   @OptionGroup var batchOption: BatchSizeOptions<EncodeCommand>
   @OptionGroup var output: OutputOptions<EncodeCommand>
 
@@ -28,9 +31,11 @@ struct EncodeCommand: ParsableCommand {
       let shape = try FeatureExport.encodeTexts(model: model, textsFile: texts, batchSize: batchSize, out: out)
       print("encoded \(shape[0]) texts → \(out) \(shape)")
     } else {
-      let sources = try manifest.map { try Manifest.load(file: $0).samples.map(\.source) } ?? images.map { ImageSource.file($0) }
-      let shape = try FeatureExport.encodeImages(model: model, sources: sources, batchSize: batchSize, out: out,
-                                                 sourceName: manifest ?? "images")
+      let sources =
+        try manifest.map { try Manifest.load(file: $0).samples.map(\.source) } ?? images.map { ImageSource.file($0) }
+      let shape = try FeatureExport.encodeImages(
+        model: model, sources: sources, batchSize: batchSize, out: out,
+        sourceName: manifest ?? "images")
       print("encoded \(shape[0]) images → \(out) \(shape)")
     }
   }

@@ -18,6 +18,7 @@ struct EngineDemoCommand: ParsableCommand {
     let result = try EngineDemo.run(seed: seed, steps: steps, learningRate: lr) { step, loss in
       print(String(format: "step %4d  loss %.4f", step, loss))
     }
-    print(String(format: "accuracy %.3f on %d points (threads: %d)", result.accuracy, result.points, Parallel.threadCount))
+    print(
+      String(format: "accuracy %.3f on %d points (threads: %d)", result.accuracy, result.points, Parallel.threadCount))
   }
 }

@@ -27,11 +27,14 @@ struct ExperimentCommand: ParsableCommand {
     let study = Study(config: studyConfig, directory: out)
     let results = try study.run()
     print(Study.markdown(Study.summarise(results)))
-    print("\(results.count) results (\(study.trainedCells.count) cells trained now); \(out)/results.csv, summary.md, summary.tex")
+    print(
+      "\(results.count) results (\(study.trainedCells.count) cells trained now); \(out)/results.csv, summary.md, summary.tex"
+    )
   }
 }
 
 extension ExperimentCommand: OutputWording {
   static let outHelp = "Study folder."
-  static let overwriteHelp = "Remove what a study wrote in --out (data, runs, results, summaries, report) and start again."
+  static let overwriteHelp =
+    "Remove what a study wrote in --out (data, runs, results, summaries, report) and start again."
 }

@@ -25,7 +25,9 @@ struct FairMedCommand: ParsableCommand {
       var command = try parseAsRoot()
       try validateEnvironment()
       if let n = World.launchedProcesses(), n > 1, !(command is TrainCommand || command is PredictCommand) {
-        throw ValidationError("started as one of \(n) MPI processes: only `fairmed train` and `fairmed predict` split their work over processes; run this command without mpirun/srun")
+        throw ValidationError(
+          "started as one of \(n) MPI processes: only `fairmed train` and `fairmed predict` split their work over processes; run this command without mpirun/srun"
+        )
       }
       try command.run()
     } catch {

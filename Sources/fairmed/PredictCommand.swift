@@ -9,7 +9,8 @@ import Training
 struct PredictCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "predict",
-    abstract: "Predict with a trained run: writes \(PredictionsCSV.leadingColumns.joined(separator: ",")) and the attribute columns.",
+    abstract:
+      "Predict with a trained run: writes \(PredictionsCSV.leadingColumns.joined(separator: ",")) and the attribute columns.",
     discussion: """
       `\(PredictionsCSV.decision)` is the decision at the threshold saved with the model (best/\(StoredThreshold.fileName): \
       Youden's J on the validation predictions, unless the run chose argmax); a folder without one \
@@ -31,17 +32,21 @@ struct PredictCommand: ParsableCommand {
     let world = try World.current.get()
     try world.endingJobOnFailure {
       try output.check()
-      let preds = try Predictor.run(model: modelOption.model, data: dataOption.data, prompts: prompts.isEmpty ? nil : prompts,
+      let preds = try Predictor.run(
+        model: modelOption.model, data: dataOption.data, prompts: prompts.isEmpty ? nil : prompts,
         groups: groupOption.groups, split: split, batchSize: batchOption.batchSize, world: world)
       guard world.isLeader else { return }
       try preds.writeCSV(to: output.out)
-      print("wrote \(preds.ids.count) predictions to \(output.out); \(PredictionsCSV.decision) = \(PredictionsCSV.score) ≥ \(preds.threshold.value) (\(preds.threshold.policy == .argmax ? "argmax" : "the run's validation Youden threshold"))")
+      print(
+        "wrote \(preds.ids.count) predictions to \(output.out); \(PredictionsCSV.decision) = \(PredictionsCSV.score) ≥ \(preds.threshold.value) (\(preds.threshold.policy == .argmax ? "argmax" : "the run's validation Youden threshold"))"
+      )
     }
   }
 }
 
 extension PredictCommand: ModelWording, GroupsWording, BatchSizeWording, OutputWording {
-  static let modelHelp = "Run folder written by `fairmed train`, or any model folder (Hugging Face, open_clip, PEFT adapter) with --prompts."
+  static let modelHelp =
+    "Run folder written by `fairmed train`, or any model folder (Hugging Face, open_clip, PEFT adapter) with --prompts."
   static let groupsHelp = "Groups written to the `\(PredictionsCSV.group)` column (default: the run's)."
   static let defaultBatchSize = 64
   static let outHelp = "Output CSV."

@@ -14,7 +14,7 @@ struct SynthCommand: ParsableCommand {
 /// Parses "64" or "600x450".
 func parseSize(_ text: String) throws -> (Int, Int) {
   let parts = text.lowercased().split(separator: "x").compactMap { Int($0) }
-  guard (parts.count == 1 || parts.count == 2), parts.allSatisfy({ $0 > 0 }) else {
+  guard parts.count == 1 || parts.count == 2, parts.allSatisfy({ $0 > 0 }) else {
     throw ValidationError("--size must be N or WxH, got '\(text)'")
   }
   return (parts[0], parts.count == 2 ? parts[1] : parts[0])

@@ -29,7 +29,10 @@ struct SynthDermCommand: ParsableCommand {
   @Option(help: "Exposure offset per group (covariate shift), GROUP=VALUE.") var brightness: [String] = []
   @Option(help: "Mean skin tone per group (0 light ... 1 dark), GROUP=VALUE.") var tone: [String] = []
   @Option(help: "Fraction of recorded labels flipped.") var labelNoise: Double = 0.02
-  @Option(help: "Under-diagnosis per group: share of its malignant lesions recorded as benign, GROUP=VALUE (a training-label bias; generate test data without it).") var underdiagnosis: [String] = []
+  @Option(
+    help:
+      "Under-diagnosis per group: share of its malignant lesions recorded as benign, GROUP=VALUE (a training-label bias; generate test data without it)."
+  ) var underdiagnosis: [String] = []
   @Option(help: "Fraction of rows with missing age or unknown sex.") var missingRate: Double = 0
   @Option(help: "JPEG quality.") var quality: Int = 90
 
@@ -53,7 +56,9 @@ struct SynthDermCommand: ParsableCommand {
     let records = try SynthDerm.write(c, to: out, external: external, replacing: output.overwrite)
     let positives = records.filter { $0.recordedLabel == 1 }.count
     let seconds = String(format: "%.1f", Date().timeIntervalSince(start))
-    print("wrote \(records.count) images (\(positives) malignant) of \(c.width)x\(c.height) to \(out) in \(seconds)s (\(external ? "BCN20000" : "HAM10000") layout)")
+    print(
+      "wrote \(records.count) images (\(positives) malignant) of \(c.width)x\(c.height) to \(out) in \(seconds)s (\(external ? "BCN20000" : "HAM10000") layout)"
+    )
   }
 }
 

@@ -26,7 +26,8 @@ struct SynthFundusCommand: ParsableCommand {
   @Option(help: "Cup-to-disc signal strength per race, RACE=VALUE.") var signal: [String] = []
   @Option(help: "Brightness offset per race, RACE=VALUE.") var brightness: [String] = []
   @Option(help: "Fraction of labels flipped.") var labelNoise: Double = 0.02
-  @Option(help: "Standard deviation of the cup-to-disc ratio within a class (higher = harder).") var cdrSpread: Double = 0.07
+  @Option(help: "Standard deviation of the cup-to-disc ratio within a class (higher = harder).") var cdrSpread: Double =
+    0.07
 
   func run() throws {
     var c = FundusSynthConfig()

@@ -24,10 +24,12 @@ struct TrainCommand: ParsableCommand {
       """)
 
   @Option(help: "Run configuration file (JSON); flags override it.") var config: String?
-  @Flag(help: "Continue the run in --out from its last checkpoint (the options must match its run.json).") var resume = false
+  @Flag(help: "Continue the run in --out from its last checkpoint (the options must match its run.json).") var resume =
+    false
   @Option(help: "Stop after this many epochs (the run can be resumed).") var stopAfter: Int?
   @OptionGroup var output: OutputOptions<TrainCommand>
-  @Argument(parsing: .allUnrecognized, help: ArgumentHelp("Training options (listed below).", valueName: "training-options"))
+  @Argument(
+    parsing: .allUnrecognized, help: ArgumentHelp("Training options (listed below).", valueName: "training-options"))
   var settings: [String] = []
 
   /// `--config` (or, resuming, the run's own run.json), then the flags over it.
@@ -51,7 +53,9 @@ struct TrainCommand: ParsableCommand {
       let summary = try trainer.run(resume: resume, overwrite: output.overwrite)
       let threshold = summary.threshold.map { " (decision threshold \($0.label))" } ?? ""
       if world.isLeader {
-        print("selected epoch \(summary.state.bestEpoch ?? 0) by \(c.selection.rawValue); model in \(summary.bestModelDirectory)\(threshold)")
+        print(
+          "selected epoch \(summary.state.bestEpoch ?? 0) by \(c.selection.rawValue); model in \(summary.bestModelDirectory)\(threshold)"
+        )
       }
     }
   }
@@ -59,5 +63,6 @@ struct TrainCommand: ParsableCommand {
 
 extension TrainCommand: OutputWording {
   static let outHelp = "Run folder."
-  static let overwriteHelp = "Replace the run that --out already holds (or write into a non-empty folder holding no run)."
+  static let overwriteHelp =
+    "Replace the run that --out already holds (or write into a non-empty folder holding no run)."
 }

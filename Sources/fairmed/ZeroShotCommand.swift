@@ -31,8 +31,9 @@ struct ZeroShotCommand: ParsableCommand {
   func run() throws {
     try output.check()
     let classes = prompts.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } }
-    let preds = try FeatureExport.zeroShot(model: modelOption.model, data: dataOption.data, prompts: classes,
-                                           groups: groupOption.groups, batchSize: batchOption.batchSize)
+    let preds = try FeatureExport.zeroShot(
+      model: modelOption.model, data: dataOption.data, prompts: classes,
+      groups: groupOption.groups, batchSize: batchOption.batchSize)
     try preds.writeCSV(to: output.out)
     print("classified \(preds.ids.count) images into \(classes.count) classes → \(output.out)")
   }

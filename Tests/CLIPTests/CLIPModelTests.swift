@@ -41,7 +41,8 @@ let referenceTexts = ["a photo of a cat", "a dermoscopy image of a malignant les
       let img = try model.imageFeatures(pixels), txt = try model.textFeatures(ids)
       expectClose(img, try reference.tensor("image_embeds"), "image features")
       expectClose(txt, try reference.tensor("text_embeds"), "text features")
-      expectClose(try model.logits(imageFeatures: img, textFeatures: txt), try reference.tensor("logits_per_image"), "logits")
+      expectClose(
+        try model.logits(imageFeatures: img, textFeatures: txt), try reference.tensor("logits_per_image"), "logits")
       let loss = try model.contrastiveLoss(imageFeatures: img, textFeatures: txt)
       expectClose(try loss.reshaped([1]), try reference.tensor("loss"), "loss")
     }
@@ -50,7 +51,8 @@ let referenceTexts = ["a photo of a cat", "a dermoscopy image of a malignant les
   @Test func gradientsMatchTransformers() throws {
     let model = try CLIPModel(directory: tinyCLIP)
     let loss = try model.contrastiveLoss(
-      imageFeatures: model.imageFeatures(reference.tensor("pixel_values")), textFeatures: model.textFeatures(referenceIDs()))
+      imageFeatures: model.imageFeatures(reference.tensor("pixel_values")),
+      textFeatures: model.textFeatures(referenceIDs()))
     try loss.backward()
     let names = reference.names.filter { $0.hasPrefix("grad.") }
     #expect(names.count >= 10)
@@ -70,7 +72,8 @@ let referenceTexts = ["a photo of a cat", "a dermoscopy image of a malignant les
 
   @Test func fineTuningStepsLowerTheLossAndRespectFreezing() throws {
     let model = try CLIPModel(directory: tinyCLIP)
-    #expect(model.freeze(prefix: "text_model") == model.namedParameters().filter { $0.path.hasPrefix("text_model.") }.count)
+    #expect(
+      model.freeze(prefix: "text_model") == model.namedParameters().filter { $0.path.hasPrefix("text_model.") }.count)
     let frozen = model.textModel.namedParameters().map { $0.tensor.scalars }
     let params = model.trainableParameters()
     let opt = AdamW(parameters: params, weightDecay: 0.1)
@@ -79,7 +82,8 @@ let referenceTexts = ["a photo of a cat", "a dermoscopy image of a malignant les
     var losses: [Float] = []
     for step in 0..<12 {
       opt.zeroGrad()
-      let loss = try model.contrastiveLoss(imageFeatures: model.imageFeatures(pixels), textFeatures: model.textFeatures(ids))
+      let loss = try model.contrastiveLoss(
+        imageFeatures: model.imageFeatures(pixels), textFeatures: model.textFeatures(ids))
       losses.append(loss.item())
       try loss.backward()
       let (_, scale) = GradientClipping.scale(params, maxNorm: 1)
@@ -101,14 +105,20 @@ let referenceTexts = ["a photo of a cat", "a dermoscopy image of a malignant les
     for i in Array(0..<12) + Array(0..<17) { bytes += withUnsafeBytes(of: Int64(i).littleEndian) { Array($0) } }
     let shard = dir.appendingPathComponent("model-00002-of-00002.safetensors").path
     try Data(bytes).write(to: URL(fileURLWithPath: shard))
-    try FileManager.default.copyItem(atPath: tinyCLIP + "/model.safetensors", toPath: dir.appendingPathComponent("model-00001-of-00002.safetensors").path)
-    try FileManager.default.copyItem(atPath: tinyCLIP + "/config.json", toPath: dir.appendingPathComponent("config.json").path)
-    let index = #"{"weight_map": {"logit_scale": "model-00001-of-00002.safetensors", "text_model.embeddings.position_ids": "model-00002-of-00002.safetensors"}}"#
+    try FileManager.default.copyItem(
+      atPath: tinyCLIP + "/model.safetensors",
+      toPath: dir.appendingPathComponent("model-00001-of-00002.safetensors").path)
+    try FileManager.default.copyItem(
+      atPath: tinyCLIP + "/config.json", toPath: dir.appendingPathComponent("config.json").path)
+    let index =
+      #"{"weight_map": {"logit_scale": "model-00001-of-00002.safetensors", "text_model.embeddings.position_ids": "model-00002-of-00002.safetensors"}}"#
     try index.write(to: dir.appendingPathComponent("model.safetensors.index.json"), atomically: true, encoding: .utf8)
     let sharded = try CLIPModel(directory: dir.path)
     let single = try CLIPModel(directory: tinyCLIP)
     #expect(sharded.namedParameters().map { $0.tensor.scalars } == single.namedParameters().map { $0.tensor.scalars })
-    #expect(try SafetensorsFile(path: shard).tensor("vision_model.embeddings.position_ids").scalars == (0..<17).map(Float.init))
+    #expect(
+      try SafetensorsFile(path: shard).tensor("vision_model.embeddings.position_ids").scalars
+        == (0..<17).map(Float.init))
   }
 
   @Test func poolingFollowsTransformers() throws {
@@ -165,7 +175,10 @@ let referenceTexts = ["a photo of a cat", "a dermoscopy image of a malignant les
       #expect(e.missing.count == 16)  // every tensor of vision layer 2
       #expect(e.missing.allSatisfy { $0.name.hasPrefix("vision_model.encoder.layers.2.") })
       #expect(e.wrongShape.count == 6)  // fc1.weight, fc1.bias, fc2.weight in 2 text layers
-      #expect(e.wrongShape.contains { $0.name == "text_model.encoder.layers.0.mlp.fc1.weight" && $0.expected == [50, 24] && $0.found == [48, 24] })
+      #expect(
+        e.wrongShape.contains {
+          $0.name == "text_model.encoder.layers.0.mlp.fc1.weight" && $0.expected == [50, 24] && $0.found == [48, 24]
+        })
       #expect(e.unexpected.isEmpty)
     }
   }
@@ -186,6 +199,10 @@ let referenceTexts = ["a photo of a cat", "a dermoscopy image of a malignant les
     #expect(a.parameter("vision_model.pre_layrnorm.weight")!.scalars.allSatisfy { $0 == 1 })
     #expect(a.parameter("text_model.encoder.layers.0.self_attn.q_proj.bias")!.scalars.allSatisfy { $0 == 0 })
     #expect(abs(a.logitScale.item() - 2.6592) < 1e-6)
-    #expect(a.parameterCount == (try! SafetensorsFile(path: tinyCLIP + "/model.safetensors")).entries.reduce(0) { $0 + $1.shape.reduce(1, *) })
+    #expect(
+      a.parameterCount
+        == (try! SafetensorsFile(path: tinyCLIP + "/model.safetensors")).entries.reduce(0) {
+          $0 + $1.shape.reduce(1, *)
+        })
   }
 }

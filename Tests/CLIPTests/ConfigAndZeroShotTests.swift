@@ -17,7 +17,8 @@ import Testing
     #expect(c.vision.hiddenSize == 32 && c.vision.patchSize == 4 && c.vision.gridSize == 4)
     #expect(c.vision.hiddenAct == .quickGELU && c.text.hiddenAct == .gelu)
     #expect(c.text.eosTokenID == 663 && c.projectionDim == 16 && abs(c.logitScaleInitValue - 2.6592) < 1e-6)
-    let minimal = try parse(#"""
+    let minimal = try parse(
+      #"""
       {"vision_config": {"hidden_size": 768, "intermediate_size": 3072, "num_attention_heads": 12, "num_hidden_layers": 12, "patch_size": 16},
        "text_config": {"hidden_size": 512, "intermediate_size": 2048, "num_attention_heads": 8, "num_hidden_layers": 12, "hidden_act": "gelu_pytorch_tanh"}}
       """#)
@@ -27,7 +28,8 @@ import Testing
 
   @Test func reportsEveryProblemAtOnce() throws {
     do {
-      _ = try parse(#"""
+      _ = try parse(
+        #"""
         {"vision_config": {"hidden_size": 30, "intermediate_size": "big", "num_attention_heads": 4, "hidden_act": "swish", "image_size": 30, "patch_size": 4},
          "projection_dim": 0}
         """#)
@@ -54,7 +56,8 @@ import Testing
   @Test func wrongJSONTypesAreNamedByType() throws {
     let tower = #""intermediate_size": 64, "num_attention_heads": 4, "num_hidden_layers": 2"#
     do {
-      _ = try parse("""
+      _ = try parse(
+        """
         {"vision_config": {"hidden_size": "96", \(tower), "image_size": true, "patch_size": [4]},
          "text_config": {"hidden_size": null, \(tower), "layer_norm_eps": "1e-5", "vocab_size": {"n": 3}},
          "projection_dim": 16.5}
@@ -62,9 +65,14 @@ import Testing
       Issue.record("expected an error")
     } catch let e as CLIPConfigError {
       let all = e.problems.joined(separator: "\n")
-      #expect(all.contains(#"vision_config.hidden_size must be an integer of at most 16777216, got the string "96""#), "\(all)")
-      #expect(all.contains("vision_config.image_size must be an integer of at most 16777216, got the boolean true"), "\(all)")
-      #expect(all.contains("vision_config.patch_size must be an integer of at most 16777216, got an array of 1 value"), "\(all)")
+      #expect(
+        all.contains(#"vision_config.hidden_size must be an integer of at most 16777216, got the string "96""#),
+        "\(all)")
+      #expect(
+        all.contains("vision_config.image_size must be an integer of at most 16777216, got the boolean true"), "\(all)")
+      #expect(
+        all.contains("vision_config.patch_size must be an integer of at most 16777216, got an array of 1 value"),
+        "\(all)")
       #expect(all.contains("text_config.hidden_size must be an integer of at most 16777216, got null"), "\(all)")
       #expect(all.contains(#"text_config.layer_norm_eps must be a finite number, got the string "1e-5""#), "\(all)")
       #expect(all.contains("text_config.vocab_size must be an integer of at most 16777216, got an object"), "\(all)")
@@ -102,8 +110,9 @@ import Testing
       var mean = [Float](repeating: 0, count: 16)
       for r in 0..<p.count { for j in 0..<16 { mean[j] += e.pointer[r * 16 + j] / Float(p.count) } }
       let norm = mean.map { $0 * $0 }.reduce(0, +).squareRoot()
-      expectClose(try zs.classEmbeddings.narrow(axis: 0, start: c, length: 1).reshaped([16]),
-                  Tensor(mean.map { $0 / norm }), atol: 1e-6, rtol: 0, "class \(c)")
+      expectClose(
+        try zs.classEmbeddings.narrow(axis: 0, start: c, length: 1).reshaped([16]),
+        Tensor(mean.map { $0 / norm }), atol: 1e-6, rtol: 0, "class \(c)")
     }
     let img = try withNoGrad { try model.imageFeatures(reference.tensor("pixel_values")) }
     let probs = try zs.probabilities(img)
@@ -125,12 +134,15 @@ import Testing
     let dir = NSTemporaryDirectory() + "fairmed-sparse-vocab-\(UUID().uuidString)"
     try FileManager.default.copyItem(atPath: tinyCLIP, toPath: dir)
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    var vocab = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/vocab.json"))) as! [String: Int]
+    var vocab =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/vocab.json")))
+      as! [String: Int]
     let (token, _) = vocab.first { $0.value == 5 }!
     vocab[token] = 70_000  // as many tokens as before, one id past the 664-row table
     try JSONSerialization.data(withJSONObject: vocab).write(to: URL(fileURLWithPath: dir + "/vocab.json"))
     let error = try #require(throws: CLIPFileError.self) { try CLIPFolder.load(dir) }
-    #expect(error.description.contains(dir + "/vocab.json") && error.description.contains(token.debugDescription)
-      && error.description.contains("70000") && error.description.contains("664 rows"), "\(error)")
+    #expect(
+      error.description.contains(dir + "/vocab.json") && error.description.contains(token.debugDescription)
+        && error.description.contains("70000") && error.description.contains("664 rows"), "\(error)")
   }
 }

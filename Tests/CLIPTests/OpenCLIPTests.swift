@@ -22,18 +22,25 @@ func idRows(_ t: Tensor) -> [[Int]] {
   @Test func biomedCLIPShapedFolderEncodesAsOpenCLIP() throws {
     let loaded = try CLIPFolder.load(biomedTiny)
     let model = try #require(loaded.model as? OpenCLIPModel)
-    #expect(model.vision == {
-      var v = TimmViTConfig(width: 128, depth: 2, heads: 2, mlpWidth: 256, patchSize: 8, imageSize: 32, projectionDim: 64)
-      v.projectionBias = false
-      return v
-    }())
+    #expect(
+      model.vision
+        == {
+          var v = TimmViTConfig(
+            width: 128, depth: 2, heads: 2, mlpWidth: 256, patchSize: 8, imageSize: 32, projectionDim: 64)
+          v.projectionBias = false
+          return v
+        }())
     #expect(model.text.layers == 2 && model.text.heads == 2 && model.text.vocabSize == 600 && !model.text.hasPooler)
     let pixels = try biomedExpected.tensor("pixels")
     try withNoGrad {
-      expectClose(try model.imageFeatures(pixels, normalized: false), try biomedExpected.tensor("image_features"), "image features")
+      expectClose(
+        try model.imageFeatures(pixels, normalized: false), try biomedExpected.tensor("image_features"),
+        "image features")
       let ids = idRows(try biomedExpected.tensor("token_ids"))
-      expectClose(try model.textFeatures(ids, normalized: false), try biomedExpected.tensor("text_features"), "text features")
-      expectClose(try model.textFeatures(ids), try biomedExpected.tensor("text_features_normalized"), "normalised text features")
+      expectClose(
+        try model.textFeatures(ids, normalized: false), try biomedExpected.tensor("text_features"), "text features")
+      expectClose(
+        try model.textFeatures(ids), try biomedExpected.tensor("text_features_normalized"), "normalised text features")
     }
     #expect(abs(model.logitScale.item() - (try biomedExpected.tensor("logit_scale")).item()) < 1e-6)
     #expect(loaded.preprocess?.mean == [0.48145466, 0.4578275, 0.40821073])
@@ -43,7 +50,9 @@ func idRows(_ t: Tensor) -> [[Int]] {
   /// truncation keeping [SEP] and padding with [PAD].
   @Test func biomedCLIPTokenizerMatchesOpenCLIP() throws {
     let loaded = try CLIPFolder.load(biomedTiny)
-    let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: biomedTiny + "/expected.json"))) as! [String: Any]
+    let json =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: biomedTiny + "/expected.json")))
+      as! [String: Any]
     let texts = json["texts"] as! [String], cleaned = json["cleaned_texts"] as! [String]
     let want = idRows(try biomedExpected.tensor("token_ids"))
     #expect(loaded.tokenizer.contextLength == 32)
@@ -76,15 +85,19 @@ func idRows(_ t: Tensor) -> [[Int]] {
     defer { if keep == nil { try? FileManager.default.removeItem(atPath: dir) } }
     try model.save(directory: dir)
     let (imageOut, textOut) = try withNoGrad {
-      (try model.imageFeatures(biomedExpected.tensor("pixels"), normalized: false),
-       try model.textFeatures(idRows(biomedExpected.tensor("token_ids")), normalized: false))
+      (
+        try model.imageFeatures(biomedExpected.tensor("pixels"), normalized: false),
+        try model.textFeatures(idRows(biomedExpected.tensor("token_ids")), normalized: false)
+      )
     }
-    try Safetensors.write([("image_features", imageOut), ("text_features", textOut)], to: dir + "/fairmed_outputs.safetensors")
+    try Safetensors.write(
+      [("image_features", imageOut), ("text_features", textOut)], to: dir + "/fairmed_outputs.safetensors")
     let original = try SafetensorsFile(path: biomedTiny + "/open_clip_model.safetensors")
     let saved = try SafetensorsFile(path: dir + "/open_clip_model.safetensors")
     #expect(Set(saved.names) == Set(original.names))
-    #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/open_clip_config.json"))
-      == Data(contentsOf: URL(fileURLWithPath: biomedTiny + "/open_clip_config.json")))
+    #expect(
+      try Data(contentsOf: URL(fileURLWithPath: dir + "/open_clip_config.json"))
+        == Data(contentsOf: URL(fileURLWithPath: biomedTiny + "/open_clip_config.json")))
     if !FileManager.default.fileExists(atPath: dir + "/vocab.txt") {
       try FileManager.default.copyItem(atPath: biomedTiny + "/vocab.txt", toPath: dir + "/vocab.txt")
     }
@@ -102,14 +115,21 @@ func idRows(_ t: Tensor) -> [[Int]] {
     let withVocab = NSTemporaryDirectory() + "fairmed-native-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: withVocab, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: withVocab) }
-    for (from, file) in [(dir, "open_clip_config.json"), (dir, "open_clip_model.safetensors"), (tinyCLIP, "vocab.json"), (tinyCLIP, "merges.txt")] {
+    for (from, file) in [
+      (dir, "open_clip_config.json"), (dir, "open_clip_model.safetensors"), (tinyCLIP, "vocab.json"),
+      (tinyCLIP, "merges.txt"),
+    ] {
       try FileManager.default.copyItem(atPath: from + "/" + file, toPath: withVocab + "/" + file)
     }
     let model = try #require(try CLIPFolder.load(withVocab).model as? CLIPModel)
     #expect(model.config.vision.numAttentionHeads == 2 && model.config.vision.hiddenAct == .quickGELU)
     try withNoGrad {
-      expectClose(try model.imageFeatures(expected.tensor("pixels"), normalized: false), try expected.tensor("image_features"), "image")
-      expectClose(try model.textFeatures(idRows(expected.tensor("token_ids")), normalized: false), try expected.tensor("text_features"), "text")
+      expectClose(
+        try model.imageFeatures(expected.tensor("pixels"), normalized: false), try expected.tensor("image_features"),
+        "image")
+      expectClose(
+        try model.textFeatures(idRows(expected.tensor("token_ids")), normalized: false),
+        try expected.tensor("text_features"), "text")
     }
     let exported = try model.openAIStateDict()
     let original = try SafetensorsFile(path: dir + "/open_clip_model.safetensors")
@@ -125,7 +145,8 @@ func idRows(_ t: Tensor) -> [[Int]] {
     for file in ["config.json", "model.safetensors", "vocab.json", "merges.txt"] {
       try FileManager.default.copyItem(atPath: tinyCLIP + "/" + file, toPath: dir + "/" + file)
     }
-    try FileManager.default.copyItem(atPath: biomedTiny + "/open_clip_config.json", toPath: dir + "/open_clip_config.json")
+    try FileManager.default.copyItem(
+      atPath: biomedTiny + "/open_clip_config.json", toPath: dir + "/open_clip_config.json")
     let model = try #require(try CLIPFolder.load(dir).model as? CLIPModel)
     #expect(model.format == .huggingFace)
   }
@@ -134,7 +155,8 @@ func idRows(_ t: Tensor) -> [[Int]] {
     let dir = NSTemporaryDirectory() + "fairmed-openclip-bad-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let bad = #"{"model_cfg": {"embed_dim": 64, "vision_cfg": {"timm_model_name": "convnext_base", "timm_pool": "avg", "image_size": 32}, "text_cfg": {"hf_model_name": "x", "hf_pooler_type": "max_pooler"}}}"#
+    let bad =
+      #"{"model_cfg": {"embed_dim": 64, "vision_cfg": {"timm_model_name": "convnext_base", "timm_pool": "avg", "image_size": 32}, "text_cfg": {"hf_model_name": "x", "hf_pooler_type": "max_pooler"}}}"#
     try bad.write(toFile: dir + "/open_clip_config.json", atomically: true, encoding: .utf8)
     #expect {
       try OpenCLIPConfig(contentsOf: dir + "/open_clip_config.json")
@@ -146,7 +168,9 @@ func idRows(_ t: Tensor) -> [[Int]] {
     try FileManager.default.moveItem(atPath: dir + "/config-only.json", toPath: dir + "/open_clip_config.json.bak")
     try FileManager.default.removeItem(atPath: dir + "/open_clip_config.json")
     try FileManager.default.moveItem(atPath: dir + "/open_clip_config.json.bak", toPath: dir + "/open_clip_config.json")
-    #expect { try CLIPFolder.load(dir) } throws: { "\($0)".contains("open_clip_model.safetensors or open_clip_pytorch_model.bin") }
+    #expect { try CLIPFolder.load(dir) } throws: {
+      "\($0)".contains("open_clip_model.safetensors or open_clip_pytorch_model.bin")
+    }
   }
 }
 
@@ -158,11 +182,14 @@ func idRows(_ t: Tensor) -> [[Int]] {
   @Test(arguments: ["tensors.bin", "wrapped.pt"])
   func legitimateCheckpointsDecodeEveryLayout(file: String) throws {
     let ckpt = try TorchCheckpoint(path: hostile + "/legit/" + file)
-    let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: hostile + "/legit/legit.json"))) as! [String: Any]
+    let json =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: hostile + "/legit/legit.json")))
+      as! [String: Any]
     let cases = json["tensors"] as! [[String: Any]]
     #expect(ckpt.shapes.count == cases.count)
     for c in cases {
-      let name = c["name"] as! String, shape = c["shape"] as! [Int], values = (c["values"] as! [NSNumber]).map(\.floatValue)
+      let name = c["name"] as! String, shape = c["shape"] as! [Int],
+        values = (c["values"] as! [NSNumber]).map(\.floatValue)
       #expect(ckpt.shapes[name] == shape, "\(name)")
       let t = Tensor.zeros(shape)
       try ckpt.read(name, into: t.pointer)
@@ -200,7 +227,8 @@ func idRows(_ t: Tensor) -> [[Int]] {
       var u = RestrictedUnpickler(data: [0x80, 2, UInt8(op), 0xFF, 0xFF, 0xFF, 0xFF, 0x2E], file: "junk")
       _ = try? u.load()
     }
-    var deep = RestrictedUnpickler(data: [0x80, 2] + Array(repeating: 0x5D, count: 1000) + Array(repeating: 0x61, count: 999) + [0x2E], file: "deep")
+    var deep = RestrictedUnpickler(
+      data: [0x80, 2] + Array(repeating: 0x5D, count: 1000) + Array(repeating: 0x61, count: 999) + [0x2E], file: "deep")
     #expect { try deep.load() } throws: { "\($0)".contains("nest deeper") }
   }
 }
@@ -210,7 +238,9 @@ func idRows(_ t: Tensor) -> [[Int]] {
 @Suite struct WordPieceTests {
   @Test(arguments: ["uncased", "cased"])
   func idsMatchBertTokenizer(section: String) throws {
-    let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: openCLIPFixtures + "/wordpiece_cases.json"))) as! [String: Any]
+    let json =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: URL(fileURLWithPath: openCLIPFixtures + "/wordpiece_cases.json"))) as! [String: Any]
     let base = try WordPieceTokenizer(directory: biomedTiny, contextLength: 512)
     let tok = try WordPieceTokenizer(vocabulary: base.vocabulary, lowercase: section == "uncased", contextLength: 512)
     let cases = json[section] as! [[String: Any]]
@@ -218,7 +248,9 @@ func idRows(_ t: Tensor) -> [[Int]] {
     for c in cases {
       let text = c["text"] as! String, want = c["ids"] as! [Int]
       let got = [tok.clsID] + tok.encode(text) + [tok.sepID]
-      #expect(got == want, "\(section) \(c["category"] ?? ""): \(text.debugDescription) → \(tok.tokens(got)) vs \(c["tokens"] ?? "")")
+      #expect(
+        got == want,
+        "\(section) \(c["category"] ?? ""): \(text.debugDescription) → \(tok.tokens(got)) vs \(c["tokens"] ?? "")")
     }
   }
 
@@ -229,7 +261,8 @@ func idRows(_ t: Tensor) -> [[Int]] {
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try tok.save(directory: dir)
     let again = try WordPieceTokenizer(directory: dir, contextLength: 16)
-    #expect(again.vocabulary == tok.vocabulary && again.lowercase && again([ "Naïve café, 中文!" ]) == tok(["Naïve café, 中文!"]))
+    #expect(
+      again.vocabulary == tok.vocabulary && again.lowercase && again(["Naïve café, 中文!"]) == tok(["Naïve café, 中文!"]))
     #expect(throws: CLIPFileError.self) { try WordPieceTokenizer(vocabulary: ["a", "b"], contextLength: 8) }
   }
 }
@@ -245,8 +278,12 @@ func idRows(_ t: Tensor) -> [[Int]] {
     let model = try CLIPModel(directory: dir)
     #expect(model.config.vision.patchSize == (name == "monet_like" ? 14 : 32))
     try withNoGrad {
-      expectClose(try model.imageFeatures(expected.tensor("pixels"), normalized: false), try expected.tensor("image_embeds"), "\(name) image")
-      expectClose(try model.textFeatures(idRows(expected.tensor("input_ids")), normalized: false), try expected.tensor("text_embeds"), "\(name) text")
+      expectClose(
+        try model.imageFeatures(expected.tensor("pixels"), normalized: false), try expected.tensor("image_embeds"),
+        "\(name) image")
+      expectClose(
+        try model.textFeatures(idRows(expected.tensor("input_ids")), normalized: false),
+        try expected.tensor("text_embeds"), "\(name) text")
     }
   }
 }
@@ -258,15 +295,19 @@ func idRows(_ t: Tensor) -> [[Int]] {
     let dir = NSTemporaryDirectory() + "fairmed-tokenizer-json-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    for name in ["tokenizer.json", "tokenizer_config.json"] { try FileManager.default.copyItem(atPath: biomedTiny + "/" + name, toPath: dir + "/" + name) }
+    for name in ["tokenizer.json", "tokenizer_config.json"] {
+      try FileManager.default.copyItem(atPath: biomedTiny + "/" + name, toPath: dir + "/" + name)
+    }
     let fromText = try WordPieceTokenizer(directory: biomedTiny, contextLength: 32)
     let fromJSON = try WordPieceTokenizer(directory: dir, contextLength: 32)
     #expect(fromJSON.vocabulary == fromText.vocabulary)
     #expect(fromJSON(["a dermoscopy image of a nevus"]) == fromText(["a dermoscopy image of a nevus"]))
-    try #"{"model": {"type": "BPE", "vocab": {}}}"#.write(toFile: dir + "/tokenizer.json", atomically: true, encoding: .utf8)
+    try #"{"model": {"type": "BPE", "vocab": {}}}"#.write(
+      toFile: dir + "/tokenizer.json", atomically: true, encoding: .utf8)
     let error = try #require(throws: CLIPFileError.self) { try WordPieceTokenizer(directory: dir, contextLength: 32) }
     #expect(error.description.contains("tokenizer.json") && error.description.contains("'BPE'"))
-    try #"{"model": {"type": "WordPiece", "vocab": {"[PAD]": 0, "[UNK]": 0}}}"#.write(toFile: dir + "/tokenizer.json", atomically: true, encoding: .utf8)
+    try #"{"model": {"type": "WordPiece", "vocab": {"[PAD]": 0, "[UNK]": 0}}}"#.write(
+      toFile: dir + "/tokenizer.json", atomically: true, encoding: .utf8)
     let twice = try #require(throws: CLIPFileError.self) { try WordPieceTokenizer(directory: dir, contextLength: 32) }
     #expect(twice.description.contains("that no other token has"))
   }

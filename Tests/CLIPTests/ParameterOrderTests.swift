@@ -30,7 +30,9 @@ import Testing
       try data.write(to: URL(fileURLWithPath: Self.fixture))
       return
     }
-    let pinned = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.fixture))) as! [String: [String: [String]]]
+    let pinned =
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Self.fixture)))
+      as! [String: [String: [String]]]
     #expect(Set(pinned.keys) == Set(now.keys))
     for (name, lists) in pinned {
       #expect(now[name]?["parameters"] == lists["parameters"], "\(name): parameter order changed")

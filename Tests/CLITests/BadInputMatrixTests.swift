@@ -26,7 +26,8 @@ import Testing
   }()
 
   static func write(_ text: String, _ path: String) throws {
-    try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(
+      atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
     try text.write(toFile: path, atomically: true, encoding: .utf8)
   }
 
@@ -42,7 +43,9 @@ import Testing
 
   static func make(_ f: Files) throws {
     var rows = ["label,prob,margin,sex,age"]
-    for i in 0..<80 { rows.append("\(i % 3 == 0 ? 1 : 0),\(Double(i % 10) / 10),0.1,\(i % 2 == 0 ? "female" : "male"),\(20 + i)") }
+    for i in 0..<80 {
+      rows.append("\(i % 3 == 0 ? 1 : 0),\(Double(i % 10) / 10),0.1,\(i % 2 == 0 ? "female" : "male"),\(20 + i)")
+    }
     try write(rows.joined(separator: "\n") + "\n", f.predictions)
     try write("label,prob,sex,age\n1,0.5,female,30\n2,0.5,male,40\n", f.path("label2.csv"))
     try write("label,prob,sex,age\n1,0.5,female,30\n0,high,male,40\n", f.path("score-text.csv"))
@@ -51,12 +54,24 @@ import Testing
     try write("not an image", f.path("text.png"))
     try write("a text\n", f.path("texts.txt"))
     // Model configs that describe something the weights cannot be.
-    try model(f, "huge-hidden") { j in var v = j["vision_config"] as! [String: Any]; v["hidden_size"] = 1_000_000_000; j["vision_config"] = v }
-    try model(f, "many-layers") { j in var v = j["vision_config"] as! [String: Any]; v["num_hidden_layers"] = 10_000_000; j["vision_config"] = v }
-    try model(f, "neg-vocab") { j in var t = j["text_config"] as! [String: Any]; t["vocab_size"] = -5; j["text_config"] = t }
-    try model(f, "neg-image") { j in var v = j["vision_config"] as! [String: Any]; v["image_size"] = -64; j["vision_config"] = v }
-    try model(f, "neg-eps") { j in var v = j["vision_config"] as! [String: Any]; v["layer_norm_eps"] = -1; j["vision_config"] = v }
-    try model(f, "bad-act") { j in var v = j["vision_config"] as! [String: Any]; v["hidden_act"] = "swish9"; j["vision_config"] = v }
+    try model(f, "huge-hidden") { j in
+      var v = j["vision_config"] as! [String: Any]; v["hidden_size"] = 1_000_000_000; j["vision_config"] = v
+    }
+    try model(f, "many-layers") { j in
+      var v = j["vision_config"] as! [String: Any]; v["num_hidden_layers"] = 10_000_000; j["vision_config"] = v
+    }
+    try model(f, "neg-vocab") { j in
+      var t = j["text_config"] as! [String: Any]; t["vocab_size"] = -5; j["text_config"] = t
+    }
+    try model(f, "neg-image") { j in
+      var v = j["vision_config"] as! [String: Any]; v["image_size"] = -64; j["vision_config"] = v
+    }
+    try model(f, "neg-eps") { j in
+      var v = j["vision_config"] as! [String: Any]; v["layer_norm_eps"] = -1; j["vision_config"] = v
+    }
+    try model(f, "bad-act") { j in
+      var v = j["vision_config"] as! [String: Any]; v["hidden_act"] = "swish9"; j["vision_config"] = v
+    }
     // NaN weights.
     try model(f, "nan-weights") { _ in }
     let st = try SafetensorsFile(path: f.path("nan-weights/model.safetensors"))
@@ -85,21 +100,30 @@ import Testing
     // Issue 24's silent wrong results: a saved threshold outside (0, 1), a repeated CSV column,
     // an integer written as a JSON string.
     try model(f, "thr-high") { _ in }
-    try write(#"{"policy": "youden", "value": 7.5, "validationRows": 40, "youdenJ": 0.5}"#, f.path("thr-high/decision_threshold.json"))
+    try write(
+      #"{"policy": "youden", "value": 7.5, "validationRows": 40, "youdenJ": 0.5}"#,
+      f.path("thr-high/decision_threshold.json"))
     try write("label,prob,sex,label\n1,0.5,female,0\n0,0.4,male,1\n", f.path("dup-label.csv"))
     try write("path,label,sex,age,label\nimages/a.png,0,female,30,1\n", f.path("dup-manifest.csv"))
-    try model(f, "string-hidden") { j in var v = j["vision_config"] as! [String: Any]; v["hidden_size"] = "32"; j["vision_config"] = v }
+    try model(f, "string-hidden") { j in
+      var v = j["vision_config"] as! [String: Any]; v["hidden_size"] = "32"; j["vision_config"] = v
+    }
     try FileManager.default.createDirectory(atPath: f.path("bad-openclip"), withIntermediateDirectories: true)
-    try write(#"{"model_cfg": {"embed_dim": 64, "vision_cfg": {"timm_model_name": "vit_base_patch16_224", "timm_pool": "avg"}, "text_cfg": {"hf_model_name": "x"}}}"#,
-              f.path("bad-openclip/open_clip_config.json"))
+    try write(
+      #"{"model_cfg": {"embed_dim": 64, "vision_cfg": {"timm_model_name": "vit_base_patch16_224", "timm_pool": "avg"}, "text_cfg": {"hf_model_name": "x"}}}"#,
+      f.path("bad-openclip/open_clip_config.json"))
   }
 
   /// The open_clip fixtures (tiny BiomedCLIP-shaped folder, hostile pickles).
-  static let openCLIP = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../CLIPTests/Fixtures/openclip").standardized.path
+  static let openCLIP = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+    "../CLIPTests/Fixtures/openclip"
+  ).standardized.path
 
   /// (name, arguments with `$P` predictions, `$M` manifest, `$HF` model, `$F/x` a hostile file, expected text)
   static let cases: [(String, [String], String)] = {
-    let audit = ["audit", "--predictions", "$P", "--groups", "sex,age:<40,40-59,>=60", "--margin", "margin", "--out", "$OUT"]
+    let audit = [
+      "audit", "--predictions", "$P", "--groups", "sex,age:<40,40-59,>=60", "--margin", "margin", "--out", "$OUT",
+    ]
     let train = ["train", "--data", "$M", "--from-scratch", "tiny", "--epochs", "1", "--out", "$OUT"]
     let predict = ["predict", "--model", "$HF", "--data", "$M", "--out", "$OUT"]
     let encode = ["encode", "--model", "$HF", "--out", "$OUT"]
@@ -125,11 +149,27 @@ import Testing
       ("audit bad threshold", audit + ["--threshold", "2x"], "threshold"),
       ("audit nan threshold", audit + ["--threshold", "nan"], "is not finite"),
       ("audit missing validation", audit + ["--threshold", "youden:/nonexistent/val.csv"], "/nonexistent/val.csv"),
-      ("audit missing predictions", ["audit", "--predictions", "/nonexistent/p.csv", "--groups", "sex", "--out", "$OUT"], "/nonexistent/p.csv"),
-      ("audit label 2", ["audit", "--predictions", "$F/label2.csv", "--groups", "sex", "--out", "$OUT"], "label 2.0 is not 0 or 1"),
-      ("audit text score", ["audit", "--predictions", "$F/score-text.csv", "--groups", "sex", "--out", "$OUT"], "'high' is not a number"),
-      ("audit nan score", ["audit", "--predictions", "$F/score-nan.csv", "--groups", "sex", "--out", "$OUT"], "column 'prob'"),
-      ("audit text in binned column", ["audit", "--predictions", "$F/age-text.csv", "--groups", "age:40:60", "--out", "$OUT"], "'thirty' is not a number"),
+      (
+        "audit missing predictions",
+        ["audit", "--predictions", "/nonexistent/p.csv", "--groups", "sex", "--out", "$OUT"], "/nonexistent/p.csv"
+      ),
+      (
+        "audit label 2", ["audit", "--predictions", "$F/label2.csv", "--groups", "sex", "--out", "$OUT"],
+        "label 2.0 is not 0 or 1"
+      ),
+      (
+        "audit text score", ["audit", "--predictions", "$F/score-text.csv", "--groups", "sex", "--out", "$OUT"],
+        "'high' is not a number"
+      ),
+      (
+        "audit nan score", ["audit", "--predictions", "$F/score-nan.csv", "--groups", "sex", "--out", "$OUT"],
+        "column 'prob'"
+      ),
+      (
+        "audit text in binned column",
+        ["audit", "--predictions", "$F/age-text.csv", "--groups", "age:40:60", "--out", "$OUT"],
+        "'thirty' is not a number"
+      ),
       ("audit max groups", audit + ["--max-groups", "2"], "more than --max-groups 2"),
       ("audit missing policy", audit + ["--missing", "maybe"], "maybe"),
       ("audit unknown reference", audit + ["--reference", "nobody"], "reference group 'nobody' not found"),
@@ -153,60 +193,164 @@ import Testing
       ("train resume and overwrite", train + ["--resume", "--overwrite"], "not both"),
       ("train unknown preset", train + ["--from-scratch", "huge"], "huge"),
       ("train no data", ["train", "--from-scratch", "tiny", "--out", "$OUT"], "--data is required"),
-      ("train missing model", ["train", "--data", "$M", "--model", "/nonexistent/model", "--out", "$OUT"], "/nonexistent/model"),
+      (
+        "train missing model", ["train", "--data", "$M", "--model", "/nonexistent/model", "--out", "$OUT"],
+        "/nonexistent/model"
+      ),
       ("train model and scratch", train + ["--model", "$HF"], "not both"),
-      ("predict huge hidden", ["predict", "--model", "$F/huge-hidden", "--data", "$M", "--out", "$OUT"], "hidden_size must be an integer of at most"),
-      ("predict many layers", ["predict", "--model", "$F/many-layers", "--data", "$M", "--out", "$OUT"], "the config does not belong to these weights"),
-      ("predict negative vocab", ["predict", "--model", "$F/neg-vocab", "--data", "$M", "--out", "$OUT"], "vocab_size must be positive"),
-      ("predict negative image", ["predict", "--model", "$F/neg-image", "--data", "$M", "--out", "$OUT"], "image_size and num_channels must be positive"),
-      ("predict negative eps", ["predict", "--model", "$F/neg-eps", "--data", "$M", "--out", "$OUT"], "layer_norm_eps must be positive"),
+      (
+        "predict huge hidden", ["predict", "--model", "$F/huge-hidden", "--data", "$M", "--out", "$OUT"],
+        "hidden_size must be an integer of at most"
+      ),
+      (
+        "predict many layers", ["predict", "--model", "$F/many-layers", "--data", "$M", "--out", "$OUT"],
+        "the config does not belong to these weights"
+      ),
+      (
+        "predict negative vocab", ["predict", "--model", "$F/neg-vocab", "--data", "$M", "--out", "$OUT"],
+        "vocab_size must be positive"
+      ),
+      (
+        "predict negative image", ["predict", "--model", "$F/neg-image", "--data", "$M", "--out", "$OUT"],
+        "image_size and num_channels must be positive"
+      ),
+      (
+        "predict negative eps", ["predict", "--model", "$F/neg-eps", "--data", "$M", "--out", "$OUT"],
+        "layer_norm_eps must be positive"
+      ),
       ("predict unknown activation", ["predict", "--model", "$F/bad-act", "--data", "$M", "--out", "$OUT"], "swish9"),
-      ("predict nan weights", ["predict", "--model", "$F/nan-weights", "--data", "$M", "--out", "$OUT"], "holds a non-finite value"),
-      ("predict huge shape", ["predict", "--model", "$F/huge-shape", "--data", "$M", "--out", "$OUT"], "more than 2^63 bytes"),
+      (
+        "predict nan weights", ["predict", "--model", "$F/nan-weights", "--data", "$M", "--out", "$OUT"],
+        "holds a non-finite value"
+      ),
+      (
+        "predict huge shape", ["predict", "--model", "$F/huge-shape", "--data", "$M", "--out", "$OUT"],
+        "more than 2^63 bytes"
+      ),
       ("predict batch 0", predict + ["--batch-size", "0"], "--batch-size must be ≥ 1, got 0"),
       ("predict batch -4", predict + ["--batch-size=-4"], "--batch-size must be ≥ 1, got -4"),
-      ("predict missing model", ["predict", "--model", "/nonexistent/m", "--data", "$M", "--out", "$OUT"], "/nonexistent/m"),
+      (
+        "predict missing model", ["predict", "--model", "/nonexistent/m", "--data", "$M", "--out", "$OUT"],
+        "/nonexistent/m"
+      ),
       ("predict one prompt", predict + ["--prompts", "only one"], "1 prompts for the 2 classes"),
       ("predict unknown group column", predict + ["--groups", "sex,ethnicity"], "'ethnicity' is not an attribute"),
       ("predict unknown data kind", ["predict", "--model", "$HF", "--data", "nosuch:/x", "--out", "$OUT"], "nosuch"),
       ("summary batch 0", ["data", "summary", "--data", "$M", "--batch-size", "0"], "--batch-size must be ≥ 1"),
-      ("summary unknown column", ["data", "summary", "--data", "$M", "--groups", "sex,ethnicity"], "'ethnicity' is not an attribute"),
+      (
+        "summary unknown column", ["data", "summary", "--data", "$M", "--groups", "sex,ethnicity"],
+        "'ethnicity' is not an attribute"
+      ),
       ("summary bad labels", ["data", "summary", "--data", "$M", "--labels", "bogus"], "bogus"),
-      ("split nan fraction", ["data", "split", "--data", "$M", "--fractions", "1,nan,1", "--out", "$OUT"], "--fractions needs three"),
-      ("split two fractions", ["data", "split", "--data", "$M", "--fractions", "1,2", "--out", "$OUT"], "--fractions needs three"),
+      (
+        "split nan fraction", ["data", "split", "--data", "$M", "--fractions", "1,nan,1", "--out", "$OUT"],
+        "--fractions needs three"
+      ),
+      (
+        "split two fractions", ["data", "split", "--data", "$M", "--fractions", "1,2", "--out", "$OUT"],
+        "--fractions needs three"
+      ),
       ("encode two sources", encode + ["--texts", "$F/texts.txt", "--images", "$F/huge.jpg"], "exactly one of"),
       ("encode batch 0", encode + ["--texts", "$F/texts.txt", "--batch-size", "0"], "--batch-size must be ≥ 1"),
       ("encode missing texts", encode + ["--texts", "/nonexistent/t.txt"], "/nonexistent/t.txt"),
       ("encode huge jpeg", encode + ["--images", "$F/huge.jpg"], "declares 65500×65500 pixels"),
       ("encode not an image", encode + ["--images", "$F/text.png"], "not a JPEG or PNG"),
-      ("zero-shot one prompt", ["zero-shot", "--model", "$HF", "--data", "$M", "--prompts", "a", "--out", "$OUT"], "at least two class prompts"),
-      ("zero-shot batch 0", ["zero-shot", "--model", "$HF", "--data", "$M", "--prompts", "a", "b", "--batch-size", "0", "--out", "$OUT"], "--batch-size must be ≥ 1"),
-      ("experiment missing config", ["experiment", "--config", "/nonexistent/s.json", "--out", "$OUT"], "/nonexistent/s.json"),
+      (
+        "zero-shot one prompt", ["zero-shot", "--model", "$HF", "--data", "$M", "--prompts", "a", "--out", "$OUT"],
+        "at least two class prompts"
+      ),
+      (
+        "zero-shot batch 0",
+        ["zero-shot", "--model", "$HF", "--data", "$M", "--prompts", "a", "b", "--batch-size", "0", "--out", "$OUT"],
+        "--batch-size must be ≥ 1"
+      ),
+      (
+        "experiment missing config", ["experiment", "--config", "/nonexistent/s.json", "--out", "$OUT"],
+        "/nonexistent/s.json"
+      ),
       ("experiment unknown method", ["experiment", "--config", "$F/bad-study.json", "--out", "$OUT"], "magic"),
       ("synth n -5", ["synth", "derm", "--n=-5", "--out", "$OUT"], "--n must be in 1…10000000"),
-      ("synth size 100000", ["synth", "derm", "--n", "10", "--size", "100000", "--out", "$OUT"], "--size must be 8…4096"),
-      ("synth quality 0", ["synth", "derm", "--n", "10", "--quality", "0", "--out", "$OUT"], "--quality must be in 1…100"),
+      (
+        "synth size 100000", ["synth", "derm", "--n", "10", "--size", "100000", "--out", "$OUT"],
+        "--size must be 8…4096"
+      ),
+      (
+        "synth quality 0", ["synth", "derm", "--n", "10", "--quality", "0", "--out", "$OUT"],
+        "--quality must be in 1…100"
+      ),
       ("demo lambda nan", ["demo", "--lambda", "nan", "--out", "$OUT"], "--lambda must be a finite number"),
-      ("train lora 0", ["train", "--data", "$M", "--model", "$HF", "--lora", "0", "--out", "$OUT"], "--lora must be a rank in 1…4096, got 0"),
+      (
+        "train lora 0", ["train", "--data", "$M", "--model", "$HF", "--lora", "0", "--out", "$OUT"],
+        "--lora must be a rank in 1…4096, got 0"
+      ),
       ("train lora from scratch", train + ["--lora", "4"], "--lora adapts a pretrained model"),
-      ("train lora last-k", ["train", "--data", "$M", "--model", "$HF", "--lora", "4", "--mode", "last-k", "--out", "$OUT"], "--mode last-k is not supported"),
-      ("train lora alpha nan", ["train", "--data", "$M", "--model", "$HF", "--lora", "4", "--lora-alpha", "nan", "--out", "$OUT"], "--lora-alpha must be a finite number > 0"),
-      ("train lora dropout 1", ["train", "--data", "$M", "--model", "$HF", "--lora", "4", "--lora-dropout", "1", "--out", "$OUT"], "--lora-dropout must be in [0, 1)"),
+      (
+        "train lora last-k",
+        ["train", "--data", "$M", "--model", "$HF", "--lora", "4", "--mode", "last-k", "--out", "$OUT"],
+        "--mode last-k is not supported"
+      ),
+      (
+        "train lora alpha nan",
+        ["train", "--data", "$M", "--model", "$HF", "--lora", "4", "--lora-alpha", "nan", "--out", "$OUT"],
+        "--lora-alpha must be a finite number > 0"
+      ),
+      (
+        "train lora dropout 1",
+        ["train", "--data", "$M", "--model", "$HF", "--lora", "4", "--lora-dropout", "1", "--out", "$OUT"],
+        "--lora-dropout must be in [0, 1)"
+      ),
       ("train merge without lora", train + ["--merge"], "--merge needs --lora RANK"),
-      ("predict os.system pickle", ["predict", "--model", Self.openCLIP + "/hostile/os_system.bin", "--data", "$M", "--out", "$OUT"], "refused global posix.system"),
-      ("predict eval pickle", ["predict", "--model", Self.openCLIP + "/hostile/reduce_payload.bin", "--data", "$M", "--out", "$OUT"], "refused global __builtin__.eval"),
-      ("predict short storage", ["predict", "--model", Self.openCLIP + "/hostile/short_storage.bin", "--data", "$M", "--out", "$OUT"], "needs 16 elements"),
-      ("zero-shot bad open_clip config", ["zero-shot", "--model", "$F/bad-openclip", "--data", "$M", "--prompts", "a", "b", "--out", "$OUT"], "timm_pool 'avg' is not supported"),
+      (
+        "predict os.system pickle",
+        ["predict", "--model", Self.openCLIP + "/hostile/os_system.bin", "--data", "$M", "--out", "$OUT"],
+        "refused global posix.system"
+      ),
+      (
+        "predict eval pickle",
+        ["predict", "--model", Self.openCLIP + "/hostile/reduce_payload.bin", "--data", "$M", "--out", "$OUT"],
+        "refused global __builtin__.eval"
+      ),
+      (
+        "predict short storage",
+        ["predict", "--model", Self.openCLIP + "/hostile/short_storage.bin", "--data", "$M", "--out", "$OUT"],
+        "needs 16 elements"
+      ),
+      (
+        "zero-shot bad open_clip config",
+        ["zero-shot", "--model", "$F/bad-openclip", "--data", "$M", "--prompts", "a", "b", "--out", "$OUT"],
+        "timm_pool 'avg' is not supported"
+      ),
       // Issue 24: each of these used to succeed with a wrong result.
-      ("predict threshold 7.5", ["predict", "--model", "$F/thr-high", "--data", "$M", "--out", "$OUT"],
-       "thr-high/decision_threshold.json: 'value' must be a probability strictly inside (0, 1) (rows with P(class 1) ≥ value are positive), got the number 7.5"),
-      ("audit model threshold 7.5", audit + ["--threshold", "model:$F/thr-high"], "must be a probability strictly inside (0, 1) (rows with P(class 1) ≥ value are positive), got the number 7.5"),
-      ("audit repeated column", ["audit", "--predictions", "$F/dup-label.csv", "--groups", "sex", "--out", "$OUT"], "column 'label' appears twice in the header (columns 1 and 4)"),
-      ("summary repeated column", ["data", "summary", "--data", "manifest:$F/dup-manifest.csv"], "dup-manifest.csv, row 1: column 'label' appears twice in the header (columns 2 and 5)"),
-      ("zero-shot three prompts for two classes", ["zero-shot", "--model", "$HF", "--data", "$M", "--prompts", "a", "b", "c", "--out", "$OUT"], "--prompts: 3 prompts for the 2 classes"),
+      (
+        "predict threshold 7.5", ["predict", "--model", "$F/thr-high", "--data", "$M", "--out", "$OUT"],
+        "thr-high/decision_threshold.json: 'value' must be a probability strictly inside (0, 1) (rows with P(class 1) ≥ value are positive), got the number 7.5"
+      ),
+      (
+        "audit model threshold 7.5", audit + ["--threshold", "model:$F/thr-high"],
+        "must be a probability strictly inside (0, 1) (rows with P(class 1) ≥ value are positive), got the number 7.5"
+      ),
+      (
+        "audit repeated column", ["audit", "--predictions", "$F/dup-label.csv", "--groups", "sex", "--out", "$OUT"],
+        "column 'label' appears twice in the header (columns 1 and 4)"
+      ),
+      (
+        "summary repeated column", ["data", "summary", "--data", "manifest:$F/dup-manifest.csv"],
+        "dup-manifest.csv, row 1: column 'label' appears twice in the header (columns 2 and 5)"
+      ),
+      (
+        "zero-shot three prompts for two classes",
+        ["zero-shot", "--model", "$HF", "--data", "$M", "--prompts", "a", "b", "c", "--out", "$OUT"],
+        "--prompts: 3 prompts for the 2 classes"
+      ),
       ("train resume without a run", train + ["--resume"], "holds no FairMed run to resume (the folder does not exist"),
-      ("experiment negative synth size", ["experiment", "--config", "$F/neg-study.json", "--out", "$OUT"], "synth.train must be in 1…10000000 images, got -5"),
-      ("predict string hidden size", ["predict", "--model", "$F/string-hidden", "--data", "$M", "--out", "$OUT"], #"vision_config.hidden_size must be an integer of at most 16777216, got the string "32""#),
+      (
+        "experiment negative synth size", ["experiment", "--config", "$F/neg-study.json", "--out", "$OUT"],
+        "synth.train must be in 1…10000000 images, got -5"
+      ),
+      (
+        "predict string hidden size", ["predict", "--model", "$F/string-hidden", "--data", "$M", "--out", "$OUT"],
+        #"vision_config.hidden_size must be an integer of at most 16777216, got the string "32""#
+      ),
     ]
   }()
 

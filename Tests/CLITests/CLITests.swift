@@ -29,14 +29,17 @@ import Testing
     try p.run()
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    return Outcome(status: p.terminationStatus, output: String(decoding: data, as: UTF8.self),
-                   crashed: p.terminationReason == .uncaughtSignal)
+    return Outcome(
+      status: p.terminationStatus, output: String(decoding: data, as: UTF8.self),
+      crashed: p.terminationReason == .uncaughtSignal)
   }
 
   /// A small predictions file in the audit's default layout (the columns `fairmed predict` writes).
   static func predictionsCSV() throws -> String {
     var lines = ["label,prob,sex,age"]
-    for i in 0..<80 { lines.append("\(i % 3 == 0 ? 1 : 0),\(Double(i % 10) / 10),\(i % 2 == 0 ? "female" : "male"),\(20 + i)") }
+    for i in 0..<80 {
+      lines.append("\(i % 3 == 0 ? 1 : 0),\(Double(i % 10) / 10),\(i % 2 == 0 ? "female" : "male"),\(20 + i)")
+    }
     let path = freshDirectory("cli-preds") + "/preds.csv"
     try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
     return path
@@ -47,15 +50,22 @@ import Testing
     #expect(r.status == 0)
     // Help text wraps at the terminal width: compare with every run of whitespace as one space.
     let flat = r.output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
-    for text in ["(default: 10)", "(default: 64)", "1e-3 from scratch", "(default: 1.0)", "cmac-mmd", "balanced-cells", "image-frozen", "pooled-detached", "lift", "(default: youden)", "val-worst-tpr"] {
+    for text in [
+      "(default: 10)", "(default: 64)", "1e-3 from scratch", "(default: 1.0)", "cmac-mmd", "balanced-cells",
+      "image-frozen", "pooled-detached", "lift", "(default: youden)", "val-worst-tpr",
+    ] {
       #expect(flat.contains(text), "train --help lacks \(text)")
     }
     // Each default is shown once.
-    #expect(!flat.contains("(default: 10). (default: 10)") && flat.components(separatedBy: "--epochs <epochs> Epochs. (default: 10)").count == 2)
+    #expect(
+      !flat.contains("(default: 10). (default: 10)")
+        && flat.components(separatedBy: "--epochs <epochs> Epochs. (default: 10)").count == 2)
   }
 
   @Test func unknownChoicesAreRefusedNamingTheValidOnes() throws {
-    let r = try Self.run(["train", "--data", "manifest:x.csv", "--from-scratch", "tiny", "--method", "magic", "--out", "/tmp/never"])
+    let r = try Self.run([
+      "train", "--data", "manifest:x.csv", "--from-scratch", "tiny", "--method", "magic", "--out", "/tmp/never",
+    ])
     #expect(r.status != 0 && r.output.contains("magic") && r.output.contains("cmac-mmd"))
     #expect(!FileManager.default.fileExists(atPath: "/tmp/never"))
   }
@@ -75,7 +85,9 @@ import Testing
   ])
   func auditRefusesBadOptions(_ extra: [String], _ message: String) throws {
     let out = freshDirectory("cli-audit") + "/out"
-    var args = ["audit", "--predictions", try Self.predictionsCSV(), "--groups", "sex,age:<40,40-59,>=60", "--out", out]
+    var args = [
+      "audit", "--predictions", try Self.predictionsCSV(), "--groups", "sex,age:<40,40-59,>=60", "--out", out,
+    ]
     args += extra
     let r = try Self.run(args)
     #expect(r.status != 0, "\(extra) was accepted")
@@ -85,16 +97,22 @@ import Testing
 
   @Test func auditWritesItsFolder() throws {
     let out = freshDirectory("cli-audit-ok") + "/out"
-    let r = try Self.run(["audit", "--predictions", try Self.predictionsCSV(), "--groups", "sex,age:40:60", "--out", out])
+    let r = try Self.run([
+      "audit", "--predictions", try Self.predictionsCSV(), "--groups", "sex,age:40:60", "--out", out,
+    ])
     #expect(r.status == 0, "\(r.output)")
-    for f in ["audit.json", "groups.csv", "audit.md", "audit.html"] { #expect(FileManager.default.fileExists(atPath: out + "/" + f)) }
+    for f in ["audit.json", "groups.csv", "audit.md", "audit.html"] {
+      #expect(FileManager.default.fileExists(atPath: out + "/" + f))
+    }
   }
 
   @Test func encodeKeepsOneRowPerLineBlankLinesIncluded() throws {
     let dir = freshDirectory("cli-encode")
     try "a benign lesion\n\na malignant lesion\n".write(toFile: dir + "/texts.txt", atomically: true, encoding: .utf8)
-    let r = try Self.run(["encode", "--model", Self.fixtures.appendingPathComponent("model").path, "--texts", dir + "/texts.txt",
-                          "--out", dir + "/f.safetensors"])
+    let r = try Self.run([
+      "encode", "--model", Self.fixtures.appendingPathComponent("model").path, "--texts", dir + "/texts.txt",
+      "--out", dir + "/f.safetensors",
+    ])
     #expect(r.status == 0, "\(r.output)")
     let f = try SafetensorsFile(path: dir + "/f.safetensors")
     #expect(try f.tensor("features").shape[0] == 3 && f.tensor("input_ids").shape[0] == 3)
@@ -102,9 +120,11 @@ import Testing
 
   @Test func zeroShotWritesThePredictSchema() throws {
     let dir = freshDirectory("cli-zs")
-    let r = try Self.run(["zero-shot", "--model", Self.fixtures.appendingPathComponent("model").path,
-                          "--data", "manifest:" + Self.fixtures.appendingPathComponent("manifest.csv").path,
-                          "--prompts", "a photo of a benign lesion", "a photo of a malignant lesion", "--out", dir + "/z.csv"])
+    let r = try Self.run([
+      "zero-shot", "--model", Self.fixtures.appendingPathComponent("model").path,
+      "--data", "manifest:" + Self.fixtures.appendingPathComponent("manifest.csv").path,
+      "--prompts", "a photo of a benign lesion", "a photo of a malignant lesion", "--out", dir + "/z.csv",
+    ])
     #expect(r.status == 0, "\(r.output)")
     let text = try String(contentsOfFile: dir + "/z.csv", encoding: .utf8)
     #expect(text.hasPrefix("id,label,prob,pred,margin,group,age,sex\n"))
@@ -113,10 +133,15 @@ import Testing
 
   /// The BiomedCLIP-shaped open_clip folder works in `zero-shot` and `encode` as an HF folder does.
   @Test func openCLIPFolderZeroShotsAndEncodes() throws {
-    let biomed = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../CLIPTests/Fixtures/openclip/biomedclip_tiny").standardized.path
+    let biomed = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+      "../CLIPTests/Fixtures/openclip/biomedclip_tiny"
+    ).standardized.path
     let dir = freshDirectory("cli-openclip")
-    let z = try Self.run(["zero-shot", "--model", biomed, "--data", "manifest:" + Self.fixtures.appendingPathComponent("manifest.csv").path,
-                          "--prompts", "a dermoscopy image of a benign nevus", "a dermoscopy image of a malignant melanoma", "--out", dir + "/z.csv"])
+    let z = try Self.run([
+      "zero-shot", "--model", biomed, "--data", "manifest:" + Self.fixtures.appendingPathComponent("manifest.csv").path,
+      "--prompts", "a dermoscopy image of a benign nevus", "a dermoscopy image of a malignant melanoma", "--out",
+      dir + "/z.csv",
+    ])
     #expect(z.status == 0, "\(z.output)")
     #expect(try String(contentsOfFile: dir + "/z.csv", encoding: .utf8).split(separator: "\n").count == 5)
     try "malignant melanoma\nbenign nevus\n".write(toFile: dir + "/texts.txt", atomically: true, encoding: .utf8)
@@ -128,8 +153,10 @@ import Testing
 
   @Test func predictAndDataSummaryRefuseBadSizesAndColumns() throws {
     let manifest = "manifest:" + Self.fixtures.appendingPathComponent("manifest.csv").path
-    let p = try Self.run(["predict", "--model", Self.fixtures.appendingPathComponent("model").path, "--data", manifest,
-                          "--batch-size", "0", "--out", "/tmp/never.csv"])
+    let p = try Self.run([
+      "predict", "--model", Self.fixtures.appendingPathComponent("model").path, "--data", manifest,
+      "--batch-size", "0", "--out", "/tmp/never.csv",
+    ])
     #expect(p.status != 0 && p.output.contains("--batch-size must be ≥ 1"))
     let s = try Self.run(["data", "summary", "--data", manifest, "--groups", "sex,ethnicity"])
     #expect(s.status != 0 && s.output.contains("'ethnicity' is not an attribute"), "\(s.output)")

@@ -10,7 +10,9 @@ import Testing
   static let root = FileManager.default.temporaryDirectory.appendingPathComponent("faults-\(UUID().uuidString)").path
 
   /// Runs `fairmed` with extra environment; returns (exit status, killed by a signal, output).
-  static func run(_ args: [String], env: [String: String] = [:], killAfter seconds: Double? = nil) throws -> (Int32, Bool, String) {
+  static func run(_ args: [String], env: [String: String] = [:], killAfter seconds: Double? = nil) throws -> (
+    Int32, Bool, String
+  ) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: CLITests.binary)
     p.arguments = args
@@ -34,8 +36,11 @@ import Testing
   }()
 
   static func trainArgs(_ out: String) -> [String] {
-    ["train", "--data", data, "--from-scratch", "tiny", "--image-size", "32", "--epochs", "3", "--batch-size", "32",
-     "--lr", "1e-3", "--method", "cmac-mmd", "--sampler", "balanced-cells", "--seed", "2", "--log-every", "1", "--out", out]
+    [
+      "train", "--data", data, "--from-scratch", "tiny", "--image-size", "32", "--epochs", "3", "--batch-size", "32",
+      "--lr", "1e-3", "--method", "cmac-mmd", "--sampler", "balanced-cells", "--seed", "2", "--log-every", "1", "--out",
+      out,
+    ]
   }
 
   static func bytes(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }
@@ -88,7 +93,9 @@ import Testing
       try Self.finish(out)
       #expect(Self.bytes(out + "/checkpoint/model.safetensors") == refModel, "\(name): resumed weights differ")
       #expect(Self.bytes(out + "/best/model.safetensors") == refBest, "\(name): best/ differs")
-      #expect(Self.steps(out) == refSteps, "\(name): the log has \(Self.steps(out).count) steps, want \(refSteps.count) once each")
+      #expect(
+        Self.steps(out) == refSteps,
+        "\(name): the log has \(Self.steps(out).count) steps, want \(refSteps.count) once each")
       #expect(Self.leftovers(out).isEmpty, "\(name): left \(Self.leftovers(out))")
     }
   }
@@ -101,7 +108,12 @@ import Testing
     try (rows.joined(separator: "\n") + "\n").write(toFile: dir + "/p.csv", atomically: true, encoding: .utf8)
     let out = dir + "/out"
     func audit(_ threshold: String, env: [String: String] = [:]) throws -> Bool {
-      try Self.run(["audit", "--predictions", dir + "/p.csv", "--groups", "sex", "--threshold", threshold, "--out", out, "--overwrite"], env: env).1
+      try Self.run(
+        [
+          "audit", "--predictions", dir + "/p.csv", "--groups", "sex", "--threshold", threshold, "--out", out,
+          "--overwrite",
+        ], env: env
+      ).1
     }
     #expect(try !audit("0.5"))
     let old = try FileManager.default.contentsOfDirectory(atPath: out).sorted().map { Self.bytes(out + "/" + $0) }
@@ -109,7 +121,9 @@ import Testing
       #expect(try audit("0.3", env: ["FAIRMED_KILL_AT": point]), "\(point) never reached")
       // What a reader sees now is the old audit, whole (or, mid-swap, nothing until the next run).
       if FileManager.default.fileExists(atPath: out) {
-        #expect(try FileManager.default.contentsOfDirectory(atPath: out).sorted().map { Self.bytes(out + "/" + $0) } == old, "\(point): mixed files")
+        #expect(
+          try FileManager.default.contentsOfDirectory(atPath: out).sorted().map { Self.bytes(out + "/" + $0) } == old,
+          "\(point): mixed files")
       }
     }
     #expect(try !audit("0.3"))
@@ -120,13 +134,19 @@ import Testing
 
   @Test func killedStudyRerunsToTheSameResults() throws {
     let config = Self.root + "/study.json"
-    try #"{"name": "faults", "methods": ["erm"], "seeds": [0], "batchSizes": [32], "synth": {"kind": "derm", "train": 300, "test": 200, "external": 0, "size": 32}, "base": {"fromScratch": "tiny", "imageSize": 32, "epochs": 2, "learningRate": 0.001}}"#
+    try
+      #"{"name": "faults", "methods": ["erm"], "seeds": [0], "batchSizes": [32], "synth": {"kind": "derm", "train": 300, "test": 200, "external": 0, "size": 32}, "base": {"fromScratch": "tiny", "imageSize": 32, "epochs": 2, "learningRate": 0.001}}"#
       .write(toFile: config, atomically: true, encoding: .utf8)
     let reference = Self.root + "/study-ref", killed = Self.root + "/study-killed"
     #expect(try Self.run(["experiment", "--config", config, "--out", reference]).0 == 0)
-    #expect(try Self.run(["experiment", "--config", config, "--out", killed], env: ["FAIRMED_KILL_AT": "directory.filled:2"]).1)
+    #expect(
+      try Self.run(["experiment", "--config", config, "--out", killed], env: ["FAIRMED_KILL_AT": "directory.filled:2"])
+        .1)
     #expect(try Self.run(["experiment", "--config", config, "--out", killed, "--resume"]).0 == 0)
-    #expect(Self.bytes(killed + "/results.csv").map { String(decoding: $0, as: UTF8.self) }?.replacingOccurrences(of: killed, with: "")
-            == Self.bytes(reference + "/results.csv").map { String(decoding: $0, as: UTF8.self) }?.replacingOccurrences(of: reference, with: ""))
+    #expect(
+      Self.bytes(killed + "/results.csv").map { String(decoding: $0, as: UTF8.self) }?.replacingOccurrences(
+        of: killed, with: "")
+        == Self.bytes(reference + "/results.csv").map { String(decoding: $0, as: UTF8.self) }?.replacingOccurrences(
+          of: reference, with: ""))
   }
 }

@@ -27,12 +27,16 @@ import Testing
     // the user to raise the very variable they had set).
     let dir = freshDirectory("cli-env")
     let image = CLITests.fixtures.appendingPathComponent("images/lesion_0.png").path
-    let r = try Self.run(["encode", "--model", Self.model, "--images", image, "--out", dir + "/f.safetensors"], env: [name: value])
+    let r = try Self.run(
+      ["encode", "--model", Self.model, "--images", image, "--out", dir + "/f.safetensors"], env: [name: value])
     #expect(r.status != 0 && !r.crashed, "\(name)=\(value) was accepted:\n\(r.output)")
-    #expect(r.output.contains("environment variable \(name)=\"\(value)\" is not valid") && r.output.contains(range), "\(r.output)")
+    #expect(
+      r.output.contains("environment variable \(name)=\"\(value)\" is not valid") && r.output.contains(range),
+      "\(r.output)")
     #expect(!FileManager.default.fileExists(atPath: dir + "/f.safetensors"))
     // An empty value means the default, as an unset one does.
-    let ok = try Self.run(["encode", "--model", Self.model, "--images", image, "--out", dir + "/ok.safetensors"], env: [name: ""])
+    let ok = try Self.run(
+      ["encode", "--model", Self.model, "--images", image, "--out", dir + "/ok.safetensors"], env: [name: ""])
     #expect(ok.status == 0, "\(ok.output)")
   }
 
@@ -43,8 +47,9 @@ import Testing
     #expect(try Self.run(args + ["--threshold", "0.5"]).status == 0)
     let first = try String(contentsOfFile: out + "/audit.json", encoding: .utf8)
     let again = try Self.run(args + ["--threshold", "0.3"])
-    #expect(again.status != 0 && again.output.contains(out) && again.output.contains("already holds 'audit.html'")
-            && again.output.contains("--overwrite"), "\(again.output)")
+    #expect(
+      again.status != 0 && again.output.contains(out) && again.output.contains("already holds 'audit.html'")
+        && again.output.contains("--overwrite"), "\(again.output)")
     #expect(try String(contentsOfFile: out + "/audit.json", encoding: .utf8) == first)
     #expect(try Self.run(args + ["--threshold", "0.3", "--overwrite"]).status == 0)
     #expect(try String(contentsOfFile: out + "/audit.json", encoding: .utf8) != first)
@@ -64,7 +69,9 @@ import Testing
       let out = dir + "/" + file
       try "keep me\n".write(toFile: out, atomically: true, encoding: .utf8)
       let r = try Self.run(command + ["--out", out])
-      #expect(r.status != 0 && r.output.contains("already exists (8 bytes)") && r.output.contains("--overwrite"), "\(command[0]): \(r.output)")
+      #expect(
+        r.status != 0 && r.output.contains("already exists (8 bytes)") && r.output.contains("--overwrite"),
+        "\(command[0]): \(r.output)")
       #expect(try String(contentsOfFile: out, encoding: .utf8) == "keep me\n", "\(command[0]) replaced \(out)")
       let o = try Self.run(command + ["--out", out, "--overwrite"])
       let replaced = FileManager.default.contents(atPath: out)
@@ -80,15 +87,21 @@ import Testing
     let dir = freshDirectory("cli-folders")
     try "mine\n".write(toFile: dir + "/notes.txt", atomically: true, encoding: .utf8)
     let synth = try Self.run(["synth", "derm", "--n", "10", "--size", "16", "--out", dir])
-    #expect(synth.status != 0 && synth.output.contains("already holds 'notes.txt'") && synth.output.contains("--overwrite"), "\(synth.output)")
+    #expect(
+      synth.status != 0 && synth.output.contains("already holds 'notes.txt'") && synth.output.contains("--overwrite"),
+      "\(synth.output)")
     #expect(!FileManager.default.fileExists(atPath: dir + "/HAM10000_metadata.csv"))
     let study = dir + "/study.json"
     try #"{"methods": ["erm"], "synth": {"kind": "derm", "train": 100, "test": 50, "external": 0, "size": 16}}"#
       .write(toFile: study, atomically: true, encoding: .utf8)
     let experiment = try Self.run(["experiment", "--config", study, "--out", dir])
-    #expect(experiment.status != 0 && experiment.output.contains("--resume") && experiment.output.contains("--overwrite"), "\(experiment.output)")
+    #expect(
+      experiment.status != 0 && experiment.output.contains("--resume") && experiment.output.contains("--overwrite"),
+      "\(experiment.output)")
     let resume = try Self.run(["experiment", "--config", study, "--out", dir, "--resume"])
-    #expect(resume.status != 0 && resume.output.contains("holds no FairMed study to resume") && resume.output.contains("drop --resume"), "\(resume.output)")
+    #expect(
+      resume.status != 0 && resume.output.contains("holds no FairMed study to resume")
+        && resume.output.contains("drop --resume"), "\(resume.output)")
     let demo = try Self.run(["demo", "--out", dir, "--resume"])
     #expect(demo.status != 0 && demo.output.contains("holds no FairMed study to resume"), "\(demo.output)")
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["notes.txt", "study.json"])
@@ -98,7 +111,8 @@ import Testing
     try "mine\n".write(toFile: synthOut + "/notes.txt", atomically: true, encoding: .utf8)
     let replaced = try Self.run(["synth", "derm", "--n", "10", "--size", "16", "--out", synthOut, "--overwrite"])
     #expect(replaced.status == 0, "\(replaced.output)")
-    let images = try FileManager.default.contentsOfDirectory(atPath: synthOut + "/HAM10000_images_part_1").count
+    let images =
+      try FileManager.default.contentsOfDirectory(atPath: synthOut + "/HAM10000_images_part_1").count
       + FileManager.default.contentsOfDirectory(atPath: synthOut + "/HAM10000_images_part_2").count
     #expect(images == 10 && FileManager.default.fileExists(atPath: synthOut + "/notes.txt"))
   }
@@ -110,9 +124,12 @@ import Testing
     try FileManager.default.copyItem(atPath: CLITests.fixtures.path, toPath: data)
     let manifest = "manifest:" + data + "/manifest.csv"
     let before = try FileManager.default.contentsOfDirectory(atPath: data).sorted()
-    let r = try Self.run(["train", "--data", manifest, "--from-scratch", "tiny", "--epochs", "1", "--resume", "--out", data])
-    #expect(r.status != 0 && r.output.contains("\(data): holds no FairMed run to resume") && r.output.contains("no run.json")
-            && r.output.contains("drop --resume"), "\(r.output)")
+    let r = try Self.run([
+      "train", "--data", manifest, "--from-scratch", "tiny", "--epochs", "1", "--resume", "--out", data,
+    ])
+    #expect(
+      r.status != 0 && r.output.contains("\(data): holds no FairMed run to resume") && r.output.contains("no run.json")
+        && r.output.contains("drop --resume"), "\(r.output)")
     #expect(try FileManager.default.contentsOfDirectory(atPath: data).sorted() == before)
     // Without --data, the same answer rather than "--data is required".
     let empty = freshDirectory("cli-resume-empty")
@@ -120,7 +137,9 @@ import Testing
     #expect(n.status != 0 && n.output.contains("holds no FairMed run to resume (the folder is empty"), "\(n.output)")
     // Without --resume, a folder of other files is refused too.
     let plain = try Self.run(["train", "--data", manifest, "--from-scratch", "tiny", "--epochs", "1", "--out", data])
-    #expect(plain.status != 0 && plain.output.contains("but no FairMed run (no run.json)") && plain.output.contains("--overwrite"), "\(plain.output)")
+    #expect(
+      plain.status != 0 && plain.output.contains("but no FairMed run (no run.json)")
+        && plain.output.contains("--overwrite"), "\(plain.output)")
     #expect(try FileManager.default.contentsOfDirectory(atPath: data).sorted() == before)
   }
 }

@@ -87,7 +87,8 @@ import Testing
     // Writer → reader round trip.
     let dir = freshDirectory("data")
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    try Npz.write([("x", .scalar(2.5)), ("img", .image(PixelImage(width: 3, height: 2, channels: 1, fill: 7)))], to: dir + "/t.npz")
+    try Npz.write(
+      [("x", .scalar(2.5)), ("img", .image(PixelImage(width: 3, height: 2, channels: 1, fill: 7)))], to: dir + "/t.npz")
     let back = try Npz.read(path: dir + "/t.npz")
     #expect(back["x"]?.scalar == 2.5 && back["img"]?.shape == [2, 3])
   }

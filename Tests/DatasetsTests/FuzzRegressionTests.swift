@@ -10,7 +10,9 @@ import Testing
     // It holds no readable member: an error, or an empty archive (then every needed key is
     // reported missing), but never a trap.
     #expect((try? Npz.read(path: fixturePath("fuzz/npz-memory-archive-trap.npz")))?.isEmpty ?? true)
-    #expect(throws: DataError.self) { try Npz.read(path: fixturePath("fuzz/npz-memory-archive-trap.npz"), keys: ["slo_fundus"]) }
+    #expect(throws: DataError.self) {
+      try Npz.read(path: fixturePath("fuzz/npz-memory-archive-trap.npz"), keys: ["slo_fundus"])
+    }
   }
 
   @Test func npzThatHungTheDecompressorIsRefusedPromptly() {
@@ -28,7 +30,9 @@ import Testing
     bytes.append(Data(padded.utf8))
     bytes.append(Data(count: 16))
     #expect(throws: DataError.self) { try NpyArray(bytes: bytes, name: "huge.npy") }
-    do { _ = try NpyArray(bytes: bytes, name: "huge.npy") } catch { #expect("\(error)".contains("more than 2^63 bytes")) }
+    do { _ = try NpyArray(bytes: bytes, name: "huge.npy") } catch {
+      #expect("\(error)".contains("more than 2^63 bytes"))
+    }
   }
 
   @Test func imagesDeclaringTooManyPixelsAreRefusedBeforeDecoding() throws {
@@ -52,7 +56,9 @@ import Testing
     #expect(throws: DataError.self) { try Npz.read(path: dir + "/bomb.npz", maxExpansion: 100) }
     // An ordinary member (barely compressible) reads under the same limit.
     var rng = SeededRNG(seed: 1)
-    let noise = NpyArray(dtype: .uint(bytes: 1), shape: [2 << 20], raw: Data((0..<(2 << 20)).map { _ in UInt8.random(in: 0...255, using: &rng) }))
+    let noise = NpyArray(
+      dtype: .uint(bytes: 1), shape: [2 << 20],
+      raw: Data((0..<(2 << 20)).map { _ in UInt8.random(in: 0...255, using: &rng) }))
     try Npz.write([("a", noise)], to: dir + "/noise.npz")
     #expect(try Npz.read(path: dir + "/noise.npz", maxExpansion: 100)["a"]?.raw.count == 2 << 20)
   }

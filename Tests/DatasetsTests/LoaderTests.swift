@@ -11,7 +11,8 @@ import Testing
     let dir = freshDirectory("dup")
     let path = dir + "/manifest.csv"
     try "path,label,sex,label\na.png,0,female,1\n".write(toFile: path, atomically: true, encoding: .utf8)
-    let expected = DataError.badRow(file: path, row: 1, reason: "column 'label' appears twice in the header (columns 2 and 4): rename or remove one")
+    let expected = DataError.badRow(
+      file: path, row: 1, reason: "column 'label' appears twice in the header (columns 2 and 4): rename or remove one")
     #expect(throws: expected) { try CSVTable(contentsOf: path) }
     #expect(throws: expected) { try DatasetKind.load("manifest:" + path) }
     // Empty header names (a trailing comma) are not a repeated column.
@@ -24,7 +25,8 @@ import Testing
     #expect(d.count == 8 && d.classNames == ["benign", "malignant"])
     #expect(d.samples.filter { $0.label == 1 }.map(\.id).sorted() == ["ISIC_0025837", "ISIC_0026769", "ISIC_0029176"])
     let mel = d.samples.first { $0.id == "ISIC_0026769" }!
-    #expect(mel.attributes["sex"] == "female" && mel.attributes["age"] == "35" && mel.attributes["dataset"] == "rosendahl")
+    #expect(
+      mel.attributes["sex"] == "female" && mel.attributes["age"] == "35" && mel.attributes["dataset"] == "rosendahl")
     #expect(mel.groupID == "HAM_0002730" && d.defaultGroups.key(mel) == "female|<40")
     // Images found in part_2 too, and decodable.
     let part2 = d.samples.first { $0.id == "ISIC_0029396" }!
@@ -46,7 +48,9 @@ import Testing
     let dir = copyOfFixture("ham10000")
     defer { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent) }
     let meta = dir + "/HAM10000_metadata.csv"
-    rewrite(meta) { $0.replacingOccurrences(of: ",df,", with: ",xyz,").replacingOccurrences(of: ",70.0,", with: ",seventy,") }
+    rewrite(meta) {
+      $0.replacingOccurrences(of: ",df,", with: ",xyz,").replacingOccurrences(of: ",70.0,", with: ",seventy,")
+    }
     try FileManager.default.removeItem(atPath: dir + "/HAM10000_images_part_1/ISIC_0027419.jpg")
     do {
       _ = try HAM10000.load(directory: dir)
@@ -65,7 +69,8 @@ import Testing
       try HAM10000.load(directory: dir, options: LoadOptions(onMissingImage: .skip))
     }
     rewrite(meta) {  // a copy of the row of ISIC_0025030, right under the header
-      $0.replacingOccurrences(of: "dataset\n", with: "dataset\nHAM_0000118,ISIC_0025030,bkl,histo,80.0,male,scalp,vidir_modern\n")
+      $0.replacingOccurrences(
+        of: "dataset\n", with: "dataset\nHAM_0000118,ISIC_0025030,bkl,histo,80.0,male,scalp,vidir_modern\n")
     }
     #expect(throws: DataError.badRow(file: meta, row: 4, reason: "duplicate image_id ISIC_0025030")) {
       try HAM10000.load(directory: dir, options: LoadOptions(onMissingImage: .skip))
@@ -160,16 +165,18 @@ import Testing
   }
 
   @Test func groupsNamingAMissingAttributeAreRefused() throws {
-    let d = Dataset(name: "toy.csv", classNames: ["0", "1"],
-                    samples: [Sample(id: "a", source: .file("a.png"), label: 0, attributes: ["sex": "female", "age": "30"])],
-                    defaultGroups: .sexAge)
+    let d = Dataset(
+      name: "toy.csv", classNames: ["0", "1"],
+      samples: [Sample(id: "a", source: .file("a.png"), label: 0, attributes: ["sex": "female", "age": "30"])],
+      defaultGroups: .sexAge)
     #expect(throws: AuditError.self) { try GroupingSpec(parsing: "sex,ethnicity").validate(d) }
     do { try GroupingSpec(parsing: "sex,ethnicity").validate(d) } catch {
       #expect("\(error)".contains("'ethnicity' is not an attribute of toy.csv (it has: age, sex)"))
     }
-    let bad = Dataset(name: "toy.csv", classNames: ["0", "1"],
-                      samples: [Sample(id: "a", source: .file("a.png"), label: 0, attributes: ["sex": "female", "age": "thirty"])],
-                      defaultGroups: .sexAge)
+    let bad = Dataset(
+      name: "toy.csv", classNames: ["0", "1"],
+      samples: [Sample(id: "a", source: .file("a.png"), label: 0, attributes: ["sex": "female", "age": "thirty"])],
+      defaultGroups: .sexAge)
     #expect(throws: AuditError.self) { try GroupingSpec.sexAge.validate(bad) }
   }
 }

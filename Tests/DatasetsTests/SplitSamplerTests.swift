@@ -12,8 +12,10 @@ func toyDataset(lesions: Int = 400, seed: UInt64 = 3) -> Dataset {
     let age = rng.bernoulli(0.2) ? "30" : "65"
     let label = rng.bernoulli(age == "30" ? 0.2 : 0.4) ? 1 : 0
     for v in 0..<(1 + Int(rng.next() % 3)) {
-      samples.append(Sample(id: "img\(l)_\(v)", source: .file("/nonexistent"), label: label,
-                            attributes: ["sex": sex, "age": age], groupID: "lesion\(l)"))
+      samples.append(
+        Sample(
+          id: "img\(l)_\(v)", source: .file("/nonexistent"), label: label,
+          attributes: ["sex": sex, "age": age], groupID: "lesion\(l)"))
     }
   }
   return Dataset(name: "toy", classNames: ["0", "1"], samples: samples, defaultGroups: .sexAge)
@@ -79,10 +81,12 @@ func toyDataset(lesions: Int = 400, seed: UInt64 = 3) -> Dataset {
     #expect(Set(batches.flatMap { $0 }).count == d.count)
     #expect(sampler.batches(epoch: 0) == batches && sampler.batches(epoch: 1) != batches)
     // A plain sampler at this batch size misses the small cells in some batches.
-    let plain = BatchCoverage(batches: ShuffleBatchSampler(count: d.count, batchSize: batch, seed: 9).batches(epoch: 0), cellOf: cellOf)
+    let plain = BatchCoverage(
+      batches: ShuffleBatchSampler(count: d.count, batchSize: batch, seed: 9).batches(epoch: 0), cellOf: cellOf)
     #expect(plain.fractionAllCells(atLeast: k) < 1)
     // Data too small for k: the cell contributes all it has; too many cells: a clear error.
-    let tiny = try GroupBalancedBatchSampler(cellOf: ["a", "a", "a", "b"] + Array(repeating: "c", count: 20), batchSize: 8, minPerCell: 3)
+    let tiny = try GroupBalancedBatchSampler(
+      cellOf: ["a", "a", "a", "b"] + Array(repeating: "c", count: 20), batchSize: 8, minPerCell: 3)
     for b in tiny.batches(epoch: 0) { #expect(b.contains(3)) }
     #expect(throws: DataError.self) { try GroupBalancedBatchSampler(cellOf: cellOf, batchSize: 8, minPerCell: 2) }
   }
@@ -92,7 +96,8 @@ func toyDataset(lesions: Int = 400, seed: UInt64 = 3) -> Dataset {
     let batches = ShuffleBatchSampler(count: d.count, batchSize: 3, seed: 1).batches(epoch: 0)
     let t = ImageTransform(size: 8, augmentation: Augmentation())
     func run(threads: Int, prefetch: Int) throws -> [ImageBatch] {
-      let loader = BatchLoader(dataset: d, batches: batches, transform: t, seed: 5, epoch: 0, prefetch: prefetch, threads: threads)
+      let loader = BatchLoader(
+        dataset: d, batches: batches, transform: t, seed: 5, epoch: 0, prefetch: prefetch, threads: threads)
       var out: [ImageBatch] = []
       while let b = try loader.next() { out.append(b) }
       return out

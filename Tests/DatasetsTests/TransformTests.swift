@@ -6,11 +6,13 @@ import Testing
 @Suite struct TransformTests {
   /// Resize against Pillow's `Image.resize` (antialiased bicubic / bilinear). FairMed follows
   /// Pillow's fixed-point algorithm, so the stated tolerance is ±1 per sample.
-  @Test(arguments: [("resize_bicubic_16", 20, 16, ResampleFilter.bicubic),
-                    ("resize_bilinear_16", 20, 16, .bilinear),
-                    ("resize_bicubic_up", 50, 41, .bicubic),
-                    ("resize_bilinear_wide", 11, 29, .bilinear),
-                    ("resize_bicubic_tall", 37, 12, .bicubic)])
+  @Test(arguments: [
+    ("resize_bicubic_16", 20, 16, ResampleFilter.bicubic),
+    ("resize_bilinear_16", 20, 16, .bilinear),
+    ("resize_bicubic_up", 50, 41, .bicubic),
+    ("resize_bilinear_wide", 11, 29, .bilinear),
+    ("resize_bicubic_tall", 37, 12, .bicubic),
+  ])
   func resizeMatchesPillow(name: String, width: Int, height: Int, filter: ResampleFilter) throws {
     let src = try ImageCodec.decode(file: fixturePath("images/resize_src.png"))
     let out = src.resized(width: width, height: height, filter: filter)
@@ -54,7 +56,8 @@ import Testing
   @Test func preprocessorConfigOverridesDefaults() throws {
     let dir = freshDirectory("data")
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let json = #"{"crop_size": {"height": 32, "width": 32}, "size": {"shortest_edge": 40}, "image_mean": [0.5, 0.5, 0.5], "image_std": [0.25, 0.25, 0.25], "resample": 2}"#
+    let json =
+      #"{"crop_size": {"height": 32, "width": 32}, "size": {"shortest_edge": 40}, "image_mean": [0.5, 0.5, 0.5], "image_std": [0.25, 0.25, 0.25], "resample": 2}"#
     try json.write(toFile: dir + "/preprocessor_config.json", atomically: true, encoding: .utf8)
     let t = try ImageTransform(preprocessorConfig: dir + "/preprocessor_config.json")
     #expect(t.size == 32 && t.resizeShortestSide == 40 && t.filter == .bilinear && t.mean == [0.5, 0.5, 0.5])

@@ -32,7 +32,9 @@ import Training
     c.lambdas = [RunConfig.defaults.lambda]
     c.seeds = seeds
     c.batchSizes = [64]
-    c.base = ["fromScratch": .string("tiny"), "imageSize": .number(32), "epochs": .number(4), "loss": .string("prompt-ce")]
+    c.base = [
+      "fromScratch": .string("tiny"), "imageSize": .number(32), "epochs": .number(4), "loss": .string("prompt-ce"),
+    ]
     return c
   }
 
@@ -47,7 +49,9 @@ import Training
   @Test(arguments: [0, 1])
   func cmacMMDDefaultsLiftTheSubtleLesionGroupAndNeverLevelDown(_ index: Int) throws {
     let (name, synth) = Self.benchmarks[index]
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-method-works-\(name)-\(UUID().uuidString.prefix(6))").path
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "fairmed-method-works-\(name)-\(UUID().uuidString.prefix(6))"
+    ).path
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let results = try Study(config: Self.study(name, synth), directory: dir, quiet: true).run()
       .filter { $0.split == "internal" && $0.threshold == .validation }
@@ -73,10 +77,14 @@ import Training
 /// The demo's headline table.
 @Suite struct DemoTableTests {
   @Test func headlineTableNamesTheThresholdAndPutsTheValidationOneFirst() {
-    let rows = [Demo.Row(method: "erm", split: "internal", threshold: .validation, thresholdValue: 0.31, auc: 0.9, deltaTPR: 0.5,
-                         worstGroupTPR: 0.2, worstGroup: "female|<40", tpr: 0.8),
-                Demo.Row(method: "cmac-mmd", split: "internal", threshold: .half, thresholdValue: 0.5, auc: nil, deltaTPR: 0.3,
-                         worstGroupTPR: 0.4, worstGroup: nil, tpr: 0.8)]
+    let rows = [
+      Demo.Row(
+        method: "erm", split: "internal", threshold: .validation, thresholdValue: 0.31, auc: 0.9, deltaTPR: 0.5,
+        worstGroupTPR: 0.2, worstGroup: "female|<40", tpr: 0.8),
+      Demo.Row(
+        method: "cmac-mmd", split: "internal", threshold: .half, thresholdValue: 0.5, auc: nil, deltaTPR: 0.3,
+        worstGroupTPR: 0.4, worstGroup: nil, tpr: 0.8),
+    ]
     let md = Demo.markdown(rows)
     #expect(md.contains("| internal | validation (Youden 0.310) | erm | 0.900 | 0.500 | 0.200 (female|<40) | 0.800 |"))
     #expect(md.contains("| internal | 0.5 | cmac-mmd | – | 0.300 | 0.400 (–) | 0.800 |"))

@@ -7,7 +7,9 @@ import Support
 /// The paired comparison's metrics equal the audit's, and its intervals behave: identical
 /// methods differ by exactly 0, a clearly better method's interval excludes 0.
 struct PairedComparisonTests {
-  static func data(seed: UInt64, shift: Double, n: Int = 600) -> (labels: [Int], groups: [String], erm: [Double], better: [Double]) {
+  static func data(seed: UInt64, shift: Double, n: Int = 600) -> (
+    labels: [Int], groups: [String], erm: [Double], better: [Double]
+  ) {
     var rng = Xoshiro256(seed: seed)
     var labels: [Int] = [], groups: [String] = [], erm: [Double] = [], better: [Double] = []
     for i in 0..<n {
@@ -25,7 +27,8 @@ struct PairedComparisonTests {
   static func pair(_ d: (labels: [Int], groups: [String], erm: [Double], better: [Double])) -> PairedComparison.Pair {
     var byGroup: [String: [Int]] = [:]
     for (i, g) in d.groups.enumerated() { byGroup[g, default: []].append(i) }
-    return PairedComparison.Pair(labels: d.labels.map { UInt8($0) }, groupRows: byGroup.keys.sorted().map { byGroup[$0]! },
+    return PairedComparison.Pair(
+      labels: d.labels.map { UInt8($0) }, groupRows: byGroup.keys.sorted().map { byGroup[$0]! },
       a: .init(scores: d.erm, threshold: 0.5), b: .init(scores: d.better, threshold: 0.5))
   }
 
@@ -34,7 +37,9 @@ struct PairedComparisonTests {
     let p = Self.pair(d)
     let m = PairedComparison.metrics(p.b, p, [Int32](repeating: 1, count: d.labels.count), 10)
     let audit = try EvalMetrics.compute(labels: d.labels, scores: d.better, groups: d.groups, threshold: 0.5)
-    #expect(abs(m[0]! - audit.deltaTPR!) < 1e-12 && abs(m[1]! - audit.worstGroupTPR!) < 1e-12 && abs(m[2]! - audit.auc!) < 1e-12)
+    #expect(
+      abs(m[0]! - audit.deltaTPR!) < 1e-12 && abs(m[1]! - audit.worstGroupTPR!) < 1e-12
+        && abs(m[2]! - audit.auc!) < 1e-12)
   }
 
   @Test func identicalMethodsDifferByZeroAndABetterOneExcludesZero() {

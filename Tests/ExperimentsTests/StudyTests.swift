@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(FoundationXML)
-import FoundationXML
+  import FoundationXML
 #endif
 import TestSupport
 import Testing
@@ -19,7 +19,9 @@ struct StudyTests {
 
   @Test(arguments: ["synthetic-derm", "synthetic-fundus", "ham10000-to-bcn20000", "fairvlmed-glaucoma"])
   func shippedExamplesParseAndTheirBaseOptionsAreValid(_ name: String) throws {
-    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Examples/\(name).json").standardized.path
+    let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+      "../../Examples/\(name).json"
+    ).standardized.path
     let config = try StudyConfig.load(path)
     try config.validate()
     let run = try Study(config: config, directory: "/nonexistent", quiet: true).baseRunConfig(train: "ham10000:x")
@@ -40,8 +42,11 @@ struct StudyTests {
     do { try c.validate() } catch { #expect("\(error)".contains("methods") && "\(error)".contains("seeds")) }
     // An unknown method name is refused when the study file is read.
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("bad-study-\(UUID().uuidString).json").path
-    try "{\"methods\": [\"erm\", \"magic\"], \"synth\": {\"kind\": \"derm\"}}".write(toFile: path, atomically: true, encoding: .utf8)
-    do { _ = try StudyConfig.load(path); Issue.record("expected an error") } catch { #expect("\(error)".contains("magic")) }
+    try "{\"methods\": [\"erm\", \"magic\"], \"synth\": {\"kind\": \"derm\"}}".write(
+      toFile: path, atomically: true, encoding: .utf8)
+    do { _ = try StudyConfig.load(path); Issue.record("expected an error") } catch {
+      #expect("\(error)".contains("magic"))
+    }
   }
 
   /// Synthetic sizes are range-checked before anything is written (issue 24: a negative
@@ -59,7 +64,8 @@ struct StudyTests {
       #expect(text.contains("synth.external must be in 0…10000000 images (0: no external test set), got -1"), "\(text)")
       #expect(text.contains("synth.size must be in 8…4096 pixels for derm, got 4"), "\(text)")
     }
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-study-neg-\(UUID().uuidString)").path
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-study-neg-\(UUID().uuidString)")
+      .path
     #expect(throws: (any Error).self) { try Study(config: c, directory: dir, quiet: true).run() }
     #expect(!FileManager.default.fileExists(atPath: dir))
   }
@@ -67,7 +73,8 @@ struct StudyTests {
   /// The folder rule of `experiment` and `demo`: a non-empty folder needs --resume (of a study)
   /// or --overwrite (which removes what a study wrote, and nothing else).
   @Test func aStudyFolderIsContinuedOrReplacedOnlyWhenAsked() throws {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-study-folder-\(UUID().uuidString)").path
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-study-folder-\(UUID().uuidString)")
+      .path
     try Study.prepareFolder(dir, resume: false, overwrite: false)  // new: fine
     try FileManager.default.createDirectory(atPath: dir + "/runs/x", withIntermediateDirectories: true)
     try "mine".write(toFile: dir + "/notes.txt", atomically: true, encoding: .utf8)
@@ -76,8 +83,11 @@ struct StudyTests {
     try Study.prepareFolder(dir, resume: true, overwrite: false)
     try Study.prepareFolder(dir, resume: false, overwrite: true)
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["notes.txt"])
-    do { try Study.prepareFolder(dir, resume: true, overwrite: false); Issue.record("resumed a folder without a study") } catch {
-      #expect("\(error)".contains("holds no FairMed study to resume") && "\(error)".contains("drop --resume"), "\(error)")
+    do {
+      try Study.prepareFolder(dir, resume: true, overwrite: false); Issue.record("resumed a folder without a study")
+    } catch {
+      #expect(
+        "\(error)".contains("holds no FairMed study to resume") && "\(error)".contains("drop --resume"), "\(error)")
     }
   }
 
@@ -88,10 +98,14 @@ struct StudyTests {
     do { try c.validate(); Issue.record("expected an error") } catch {
       let text = "\(error)"
       #expect(text.contains("variant names must be distinct") && text.contains("baseline 'nowhere'"), "\(text)")
-      #expect(text.contains("methodLambdas: 'erm' is not a method with a λ") && text.contains("methodLambdas.dann"), "\(text)")
+      #expect(
+        text.contains("methodLambdas: 'erm' is not a method with a λ") && text.contains("methodLambdas.dann"), "\(text)"
+      )
     }
     // Variant options merge over the base key by key, and give each cell its own id.
-    c.variants = [.init(name: "pairs", options: ["cmac": .object([("comparison", .string("pairs"))])], methods: [.cmacMMD])]
+    c.variants = [
+      .init(name: "pairs", options: ["cmac": .object([("comparison", .string("pairs"))])], methods: [.cmacMMD])
+    ]
     c.methodLambdas = ["cmac-mmd": [2]]
     c.base["cmac"] = .object([("conditioning", .string("none"))])
     let study = Study(config: c, directory: "/nonexistent", quiet: true)
@@ -112,10 +126,16 @@ struct StudyTests {
     #expect(study.trainedCells.count == 3)
     let csv = try String(contentsOfFile: dir + "/results.csv", encoding: .utf8).split(separator: "\n")
     #expect(csv.count == 13)
-    #expect(csv[0].hasPrefix("method,variant,lambda,seed,batch_size,split,threshold,threshold_value,n,auc,acc,tpr,delta_tpr,deodds,dpd,es_auc,worst_group,worst_group_tpr"))
+    #expect(
+      csv[0].hasPrefix(
+        "method,variant,lambda,seed,batch_size,split,threshold,threshold_value,n,auc,acc,tpr,delta_tpr,deodds,dpd,es_auc,worst_group,worst_group_tpr"
+      ))
     // Each run's validation threshold is the one saved with its model; 0.5 is reported beside it.
     for r in results where r.threshold == .validation {
-      let saved = try #require(try DecisionThreshold.load(modelDirectory: "\(dir)/runs/\(Study.Cell(method: r.method, lambda: r.lambda, batchSize: r.batchSize, seed: r.seed).id)"))
+      let saved = try #require(
+        try DecisionThreshold.load(
+          modelDirectory:
+            "\(dir)/runs/\(Study.Cell(method: r.method, lambda: r.lambda, batchSize: r.batchSize, seed: r.seed).id)"))
       #expect(r.metrics.threshold == saved.value)
     }
     #expect(results.filter { $0.threshold == .half }.allSatisfy { $0.metrics.threshold == 0.5 })
@@ -125,13 +145,19 @@ struct StudyTests {
     #expect(tableRows[0].contains("| internal | validation (Youden) |") && tableRows[1].contains("| internal | 0.5 |"))
     // The paired comparison against ERM: one row per λ, split and threshold.
     #expect(md.split(separator: "\n").filter { $0.hasPrefix("| cmac-mmd λ=") }.count == 8)
-    #expect(try String(contentsOfFile: dir + "/comparisons.csv", encoding: .utf8).split(separator: "\n").count == 1 + 8 * 3)
+    #expect(
+      try String(contentsOfFile: dir + "/comparisons.csv", encoding: .utf8).split(separator: "\n").count == 1 + 8 * 3)
     #expect(try String(contentsOfFile: dir + "/summary.tex", encoding: .utf8).contains("\\begin{tabular}"))
     // The HTML report and its standalone figures are well-formed XML.
     let page = try Data(contentsOf: URL(fileURLWithPath: dir + "/report.html"))
     #expect(XMLParser(data: page).parse())
-    let figures = try FileManager.default.contentsOfDirectory(atPath: dir + "/figures").filter { $0.hasSuffix(".svg") }.sorted()
-    #expect(figures == ["batch_size.svg", "certainty_kde.svg", "frontier.svg", "group_tpr.svg", "training_loss.svg", "validation_auc.svg"])
+    let figures = try FileManager.default.contentsOfDirectory(atPath: dir + "/figures").filter { $0.hasSuffix(".svg") }
+      .sorted()
+    #expect(
+      figures == [
+        "batch_size.svg", "certainty_kde.svg", "frontier.svg", "group_tpr.svg", "training_loss.svg",
+        "validation_auc.svg",
+      ])
     for f in figures {
       #expect(XMLParser(data: try Data(contentsOf: URL(fileURLWithPath: dir + "/figures/" + f))).parse(), "\(f)")
     }
@@ -147,7 +173,8 @@ struct StudyTests {
     config.synth?.external = 0
     config.lambdas = [0.5]
     config.base["mode"] = .string("image-frozen")
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-study-cache-\(UUID().uuidString)").path
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-study-cache-\(UUID().uuidString)")
+      .path
     let study = Study(config: config, directory: dir, quiet: true)
     _ = try study.run()
     #expect(study.trainedCells.count == 2)
@@ -177,10 +204,15 @@ struct StudyTests {
 
   @Test func misspelledStudyKeysAreRefused() throws {
     let top = try write(#"{"methods": ["erm"], "seed": [0], "synth": {"kind": "derm"}}"#)
-    #expect { _ = try StudyConfig.load(top) } throws: { "\($0)".contains("key 'seed'") && "\($0)".contains("did you mean 'seeds'") }
+    #expect { _ = try StudyConfig.load(top) } throws: {
+      "\($0)".contains("key 'seed'") && "\($0)".contains("did you mean 'seeds'")
+    }
     let synth = try write(#"{"methods": ["erm"], "synth": {"kind": "derm", "trian": 10}}"#)
-    #expect { _ = try StudyConfig.load(synth) } throws: { "\($0)".contains("synth.trian") && "\($0)".contains("did you mean 'train'") }
-    let options = try write(#"""
+    #expect { _ = try StudyConfig.load(synth) } throws: {
+      "\($0)".contains("synth.trian") && "\($0)".contains("did you mean 'train'")
+    }
+    let options = try write(
+      #"""
       {"methods": ["erm"], "synth": {"kind": "derm"}, "base": {"epoch": 2},
        "variants": [{"name": "v", "options": {"cmac": {"sigmaa": 0.2}, "sampler": "balanced"}}]}
       """#)

@@ -17,7 +17,9 @@ import Testing
   }
 
   @Test func numbersAreCorrectlyRounded() throws {
-    let values = ["0.1", "0.30000000000000004", "-2.5e-3", "123456789012345678", "1e22", "1e23", "4.9e-324", "0.000001"]
+    let values = [
+      "0.1", "0.30000000000000004", "-2.5e-3", "123456789012345678", "1e22", "1e23", "4.9e-324", "0.000001",
+    ]
     let text = "p\n" + values.joined(separator: "\n") + "\n"
     let t = try parse(text, [("p", .number())])
     #expect(t.numbers["p"]! == values.map { Double($0)! })
@@ -27,17 +29,25 @@ import Testing
     func message(_ text: String, _ columns: [(name: String, kind: CSVColumnKind)]) -> String {
       do { _ = try parse(text, columns); return "no error" } catch { return "\(error)" }
     }
-    #expect(message("y,p\n1,0.5\n0,abc\n", [("y", .number()), ("p", .number())]) == "t.csv:3, column 'p' (field 2): 'abc' is not a number")
-    #expect(message("y,p\n1,0.5\n", [("y", .number()), ("q", .number())]).hasPrefix("t.csv:1, column 'q': missing column 'q'"))
+    #expect(
+      message("y,p\n1,0.5\n0,abc\n", [("y", .number()), ("p", .number())])
+        == "t.csv:3, column 'p' (field 2): 'abc' is not a number")
+    #expect(
+      message("y,p\n1,0.5\n", [("y", .number()), ("q", .number())]).hasPrefix("t.csv:1, column 'q': missing column 'q'")
+    )
     #expect(message("y,p\n1,0.5\n0\n", [("y", .number())]) == "t.csv:3: ragged row: expected 2 fields, found 1")
     #expect(message("", [("y", .number())]) == "t.csv:1: the file is empty (no header row)")
     #expect(message("y\n", [("y", .number())]) == "t.csv:2: no data rows after the header")
-    #expect(message("y,p\n1,nan\n", [("y", .number()), ("p", .number())]) == "t.csv:2, column 'p' (field 2): 'nan' is not a finite number")
+    #expect(
+      message("y,p\n1,nan\n", [("y", .number()), ("p", .number())])
+        == "t.csv:2, column 'p' (field 2): 'nan' is not a finite number")
     #expect(message("y,p\n1,inf\n", [("y", .number()), ("p", .number())]).contains("not a finite number"))
     #expect(message("y,p\n1,\"0.5\n", [("y", .number()), ("p", .number())]).contains("unterminated quoted field"))
     // A column named twice: the audit used the first silently (issue 24).
-    #expect(message("y,p,y\n1,0.5,0\n", [("y", .number()), ("p", .number())])
-            == "t.csv:1, column 'y' (field 3): column 'y' appears twice in the header (columns 1 and 3): rename or remove one")
+    #expect(
+      message("y,p,y\n1,0.5,0\n", [("y", .number()), ("p", .number())])
+        == "t.csv:1, column 'y' (field 3): column 'y' appears twice in the header (columns 1 and 3): rename or remove one"
+    )
   }
 }
 

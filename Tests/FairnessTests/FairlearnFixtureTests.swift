@@ -11,8 +11,9 @@ import Testing
   func audit(_ name: String) throws -> (AuditResult, [String: Any]) {
     let spec = try Fixture.json("audit_\(name).json")
     let attributes = (spec["attributes"] as! [String]).map { AttributeSpec(column: $0) }
-    let input = try AuditInput.load(Fixture.url("audit_\(name).csv"), columns: AuditColumns(label: "y", score: "p"),
-                                    groups: GroupingSpec(attributes: attributes))
+    let input = try AuditInput.load(
+      Fixture.url("audit_\(name).csv"), columns: AuditColumns(label: "y", score: "p"),
+      groups: GroupingSpec(attributes: attributes))
     var config = AuditConfiguration()
     config.threshold = .fixed(spec["threshold"] as! Double)
     config.minGroupSize = spec["min_group_size"] as! Int
@@ -30,10 +31,13 @@ import Testing
       let g = try #require(groups.first { $0.name == e["name"] as! String })
       #expect(g.n == e["n"] as! Int)
       #expect(g.positives == e["positives"] as! Int)
-      #expect(g.counts == ConfusionCounts(tp: e["tp"] as! Int, fp: e["fp"] as! Int, tn: e["tn"] as! Int, fn: e["fn"] as! Int))
+      #expect(
+        g.counts == ConfusionCounts(tp: e["tp"] as! Int, fp: e["fp"] as! Int, tn: e["tn"] as! Int, fn: e["fn"] as! Int))
       #expect(g.isEligible == !(e["flags"] as! [String]).contains("small_group"), "\(g.name)")
       for key in [MetricKey.tpr, .fpr, .selectionRate, .auc, .brier, .ece] {
-        #expect(isClose(g[key], e[key.rawValue] as? Double), "\(name) \(g.name) \(key.rawValue): \(String(describing: g[key])) vs \(String(describing: e[key.rawValue]))")
+        #expect(
+          isClose(g[key], e[key.rawValue] as? Double),
+          "\(name) \(g.name) \(key.rawValue): \(String(describing: g[key])) vs \(String(describing: e[key.rawValue]))")
       }
       if e["auc"] is NSNull { #expect(g.metrics[.auc]?.reason?.hasPrefix("one class") == true) }
     }
@@ -56,7 +60,9 @@ import Testing
     let members = spec["metric_members"] as! [String: [String]]
     for (metric, names) in members {
       let k = try #require(MetricKey(rawValue: metric))
-      #expect(Set((result.intersectional.members[k] ?? []).map { groups[$0].name }) == Set(names), "\(name) members of \(metric)")
+      #expect(
+        Set((result.intersectional.members[k] ?? []).map { groups[$0].name }) == Set(names),
+        "\(name) members of \(metric)")
     }
     // The named extremes really are the extremes.
     let d = try #require(a[.deltaTPR])
@@ -65,8 +71,10 @@ import Testing
 
   @Test(arguments: names) func youdenThresholdMatchesSklearn(_ name: String) throws {
     let spec = try Fixture.json("audit_\(name).json")
-    let v = try AuditInput.loadLabelsAndScores(Fixture.url("audit_\(name).csv"), columns: AuditColumns(label: "y", score: "p"))
-    let ranked = RankedScores(scores: v.scores, labels: v.labels, rowGroup: [Int32](repeating: 0, count: v.scores.count), groupCount: 1)
+    let v = try AuditInput.loadLabelsAndScores(
+      Fixture.url("audit_\(name).csv"), columns: AuditColumns(label: "y", score: "p"))
+    let ranked = RankedScores(
+      scores: v.scores, labels: v.labels, rowGroup: [Int32](repeating: 0, count: v.scores.count), groupCount: 1)
     let t = try ThresholdSelector.youden(ranked)
     #expect(t.threshold == Double(spec["youden_threshold"] as! String)!)
   }

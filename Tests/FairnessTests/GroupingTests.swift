@@ -55,16 +55,23 @@ import Testing
   /// every value in the same group, for random specs and values.
   @Test func auditAndTrainingGroupEveryValueAlike() throws {
     var rng = SeededRandom(seed: 11)
-    let specs = ["sex,age:<40,40-59,>=60", "sex,age:40:60", "age:edges=35.5,50,70.25,site", "age:<=30,31-45,>45,sex",
-                 "site,age:<0,0-9.5,>=10", "sex"]
-    let rawAges = ["", "NA", "unknown", "-3", "0", "9.5", "9.75", "30", "30.5", "31", "35.5", "39.999", "40", "45", "45.5",
-                   "49.99", "50", "59", "59.5", "60", "70.25", "99"]
+    let specs = [
+      "sex,age:<40,40-59,>=60", "sex,age:40:60", "age:edges=35.5,50,70.25,site", "age:<=30,31-45,>45,sex",
+      "site,age:<0,0-9.5,>=10", "sex",
+    ]
+    let rawAges = [
+      "", "NA", "unknown", "-3", "0", "9.5", "9.75", "30", "30.5", "31", "35.5", "39.999", "40", "45", "45.5",
+      "49.99", "50", "59", "59.5", "60", "70.25", "99",
+    ]
     let sexes = ["female", "male", "", "unknown", "other"], sites = ["a", "b", "NULL"]
     for text in specs {
       let spec = try GroupingSpec(parsing: text)
       #expect(try GroupingSpec(parsing: spec.description) == spec, "\(text) → \(spec.description)")
       let rows = (0..<400).map { _ in
-        ["age": rawAges[rng.below(rawAges.count)], "sex": sexes[rng.below(sexes.count)], "site": sites[rng.below(sites.count)]]
+        [
+          "age": rawAges[rng.below(rawAges.count)], "sex": sexes[rng.below(sexes.count)],
+          "site": sites[rng.below(sites.count)],
+        ]
       }
       let columns = spec.attributes.map { a in CategoricalColumn(values: rows.map { $0[a.column] ?? "" }) }
       let g = try Grouping(spec: spec, columns: columns)
@@ -99,7 +106,7 @@ import Testing
 
   @Test func smallAndOneClassGroupsAreFlaggedAndExcluded() throws {
     var d = Synthetic(n: 400, seed: 4)
-    for i in 0..<5 { d.sex[i] = "x"; d.age[i] = "<40" }            // small
+    for i in 0..<5 { d.sex[i] = "x"; d.age[i] = "<40" }  // small
     for i in 5..<30 { d.sex[i] = "y"; d.age[i] = "<40"; d.labels[i] = 0 }  // no positives
     let r = try Audit.run(d.input())
     let small = try #require(r.intersectional.groups.first { $0.name == "x|<40" })

@@ -19,7 +19,9 @@ import Testing
     for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, rng.below(i + 1)) }
     let a = try run(data.input()), b = try run(data.input(order: order))
     #expect(a.intersectional.groups.map(\.name) == b.intersectional.groups.map(\.name))
-    for (x, y) in zip(a.intersectional.groups + [a.intersectional.overall], b.intersectional.groups + [b.intersectional.overall]) {
+    for (x, y) in zip(
+      a.intersectional.groups + [a.intersectional.overall], b.intersectional.groups + [b.intersectional.overall])
+    {
       #expect(x.counts == y.counts)
       for k in MetricKey.allCases { #expect(isClose(x[k], y[k], 1e-12), "\(x.name) \(k)") }
     }
@@ -34,12 +36,17 @@ import Testing
     var transformed = input
     transformed.scores = input.scores.map { exp(4 * $0) + $0 * $0 * $0 - 7 }
     let g = input.grouping
-    let a = RankedScores(scores: input.scores, labels: input.labels, rowGroup: g.rowGroup, groupCount: g.groupCount).auc()
-    let b = RankedScores(scores: transformed.scores, labels: input.labels, rowGroup: g.rowGroup, groupCount: g.groupCount).auc()
+    let a = RankedScores(scores: input.scores, labels: input.labels, rowGroup: g.rowGroup, groupCount: g.groupCount)
+      .auc()
+    let b = RankedScores(
+      scores: transformed.scores, labels: input.labels, rowGroup: g.rowGroup, groupCount: g.groupCount
+    ).auc()
     #expect(a.overall == b.overall)
     #expect(a.groups == b.groups)
     // And a decreasing transform mirrors it.
-    let c = RankedScores(scores: input.scores.map { -$0 }, labels: input.labels, rowGroup: g.rowGroup, groupCount: g.groupCount).auc()
+    let c = RankedScores(
+      scores: input.scores.map { -$0 }, labels: input.labels, rowGroup: g.rowGroup, groupCount: g.groupCount
+    ).auc()
     for (x, y) in zip(a.groups, c.groups) { #expect(isClose(x.map { 1 - $0 }, y, 1e-12)) }
   }
 
@@ -83,7 +90,9 @@ import Testing
     let a = try run(input, bootstrap: options), b = try run(input, bootstrap: options)
     var other = options; other.seed = 43
     let c = try run(input, bootstrap: other)
-    for k in AggregateKey.allCases { #expect(a.intersectional.aggregateIntervals[k] == b.intersectional.aggregateIntervals[k]) }
+    for k in AggregateKey.allCases {
+      #expect(a.intersectional.aggregateIntervals[k] == b.intersectional.aggregateIntervals[k])
+    }
     for (x, y) in zip(a.intersectional.groups, b.intersectional.groups) { #expect(x.intervals == y.intervals) }
     #expect(a.intersectional.aggregateIntervals[.deltaTPR] != c.intersectional.aggregateIntervals[.deltaTPR])
     // Intervals bracket the point estimate for well-populated groups.
@@ -158,7 +167,11 @@ import Testing
     }
     tprs.sort()
     let cell = try #require(r.intersectional.groups[g].intervals[.tpr])
-    #expect(abs(cell.lower - Bootstrap.percentile(tprs, 0.025)) < 0.015, "\(cell.lower) vs \(Bootstrap.percentile(tprs, 0.025))")
-    #expect(abs(cell.upper - Bootstrap.percentile(tprs, 0.975)) < 0.015, "\(cell.upper) vs \(Bootstrap.percentile(tprs, 0.975))")
+    #expect(
+      abs(cell.lower - Bootstrap.percentile(tprs, 0.025)) < 0.015,
+      "\(cell.lower) vs \(Bootstrap.percentile(tprs, 0.025))")
+    #expect(
+      abs(cell.upper - Bootstrap.percentile(tprs, 0.975)) < 0.015,
+      "\(cell.upper) vs \(Bootstrap.percentile(tprs, 0.975))")
   }
 }

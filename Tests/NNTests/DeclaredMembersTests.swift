@@ -33,15 +33,19 @@ final class KeyedModule: Module {
 @Suite struct DeclaredMembersTests {
   @Test func keysEnumerateInDeclarationOrderAndDottedKeysNest() {
     let m = KeyedModule(pooler: true)
-    #expect(m.namedParameters().map(\.path) == [
-      "scale", "attention.bias", "attention.self.query.weight", "attention.self.query.bias", "attention.self.key.weight",
-      "norm.weight", "norm.bias", "pooler.dense.weight", "pooler.dense.bias",
-      "blocks.0.weight", "blocks.0.bias", "blocks.1.weight", "blocks.1.bias",
-    ])
-    #expect(m.namedModules().map(\.path) == [
-      "", "attention", "attention.self", "attention.self.query", "attention.self.key", "norm", "pooler", "pooler.dense",
-      "blocks", "blocks.0", "blocks.1", "drop",
-    ])
+    #expect(
+      m.namedParameters().map(\.path) == [
+        "scale", "attention.bias", "attention.self.query.weight", "attention.self.query.bias",
+        "attention.self.key.weight",
+        "norm.weight", "norm.bias", "pooler.dense.weight", "pooler.dense.bias",
+        "blocks.0.weight", "blocks.0.bias", "blocks.1.weight", "blocks.1.bias",
+      ])
+    #expect(
+      m.namedModules().map(\.path) == [
+        "", "attention", "attention.self", "attention.self.query", "attention.self.key", "norm", "pooler",
+        "pooler.dense",
+        "blocks", "blocks.0", "blocks.1", "drop",
+      ])
     #expect(m.localParameters.map { $0.0 } == ["scale"])
     #expect(m.submodules.map { $0.0 } == ["attention", "norm", "pooler", "blocks", "drop"])
     #expect(m.parameter("attention.self.query.weight") === m.query.weight)
@@ -78,10 +82,14 @@ final class KeyedModule: Module {
       "attention.self.query.lora_A.weight", "attention.self.query.lora_B.weight",
     ]
     #expect(m.namedParameters().map(\.path).filter { $0.hasPrefix("attention.self.query") } == expected)
-    #expect(m.namedModules().map(\.path).filter { $0.hasPrefix("attention.self.query") } == [
-      "attention.self.query", "attention.self.query.lora_A", "attention.self.query.lora_B", "attention.self.query.lora_dropout",
-    ])
-    let merged = try m.withLoRAMerged { m.namedParameters().map(\.path).filter { $0.hasPrefix("attention.self.query") } }
+    #expect(
+      m.namedModules().map(\.path).filter { $0.hasPrefix("attention.self.query") } == [
+        "attention.self.query", "attention.self.query.lora_A", "attention.self.query.lora_B",
+        "attention.self.query.lora_dropout",
+      ])
+    let merged = try m.withLoRAMerged {
+      m.namedParameters().map(\.path).filter { $0.hasPrefix("attention.self.query") }
+    }
     #expect(merged == Array(expected.prefix(2)))
     #expect(m.namedParameters().map(\.path).filter { $0.hasPrefix("attention.self.query") } == expected)
   }

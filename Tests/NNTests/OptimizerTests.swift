@@ -58,7 +58,9 @@ struct OptimizerReference: Decodable {
         try ref.setGrads(step, params)
         opt.step(lr: ref.lrs[step])
       }
-      for (path, t) in params { expectClose(t.scalars, expected[path]!, atol: 1e-5, rtol: 1e-5, "\(path) nesterov=\(nesterov)") }
+      for (path, t) in params {
+        expectClose(t.scalars, expected[path]!, atol: 1e-5, rtol: 1e-5, "\(path) nesterov=\(nesterov)")
+      }
     }
   }
 
@@ -74,7 +76,8 @@ struct OptimizerReference: Decodable {
     SGD(parameters: params, momentum: 0).step(lr: 1, gradScale: scale)
     #expect(g.scalars == [3, 4])
     #expect(a.scalars == b.scalars)
-    expectClose(a.scalars, [-3 / Float(50).squareRoot(), -4 / Float(50).squareRoot()], atol: 1e-5, rtol: 1e-5, "scaled step")
+    expectClose(
+      a.scalars, [-3 / Float(50).squareRoot(), -4 / Float(50).squareRoot()], atol: 1e-5, rtol: 1e-5, "scaled step")
   }
 
   @Test func stateRoundTripsThroughSafetensors() throws {
@@ -99,14 +102,18 @@ struct OptimizerReference: Decodable {
   }
 
   @Test func defaultDecayRuleByPath() {
-    for p in ["vision_model.encoder.layers.0.self_attn.q_proj.weight", "visual_projection.weight",
-              "vision_model.embeddings.patch_embedding.weight", "text_model.encoder.layers.1.mlp.fc1.weight"] {
+    for p in [
+      "vision_model.encoder.layers.0.self_attn.q_proj.weight", "visual_projection.weight",
+      "vision_model.embeddings.patch_embedding.weight", "text_model.encoder.layers.1.mlp.fc1.weight",
+    ] {
       #expect(defaultDecays(p), "\(p)")
     }
-    for p in ["logit_scale", "text_model.encoder.layers.0.mlp.fc1.bias", "vision_model.pre_layrnorm.weight",
-              "text_model.final_layer_norm.weight", "vision_model.encoder.layers.0.layer_norm1.weight",
-              "vision_model.embeddings.class_embedding", "text_model.embeddings.token_embedding.weight",
-              "text_model.embeddings.position_embedding.weight", "visual.ln_post.weight"] {
+    for p in [
+      "logit_scale", "text_model.encoder.layers.0.mlp.fc1.bias", "vision_model.pre_layrnorm.weight",
+      "text_model.final_layer_norm.weight", "vision_model.encoder.layers.0.layer_norm1.weight",
+      "vision_model.embeddings.class_embedding", "text_model.embeddings.token_embedding.weight",
+      "text_model.embeddings.position_embedding.weight", "visual.ln_post.weight",
+    ] {
       #expect(!defaultDecays(p), "\(p)")
     }
   }

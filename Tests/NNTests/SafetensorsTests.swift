@@ -24,7 +24,8 @@ func rawFile(_ header: String, data: [UInt8], in dir: URL, headerLength: UInt64?
   // values are torch's own F16/BF16 → F32 conversions, as bit patterns).
   @Test func readsF32F16BF16WrittenByPython() throws {
     struct Ref: Decodable { let dtypes: [String: [Int32]] }
-    let ref = try JSONDecoder().decode(Ref.self, from: Data(contentsOf: nnFixtures.appendingPathComponent("reference.json")))
+    let ref = try JSONDecoder().decode(
+      Ref.self, from: Data(contentsOf: nnFixtures.appendingPathComponent("reference.json")))
     let file = try SafetensorsFile(path: nnFixtures.appendingPathComponent("dtypes.safetensors").path)
     #expect(file.metadata == ["format": "pt"])
     #expect(file.entry("f16")?.dtype == .f16 && file.entry("bf16")?.shape == [12])
@@ -42,8 +43,9 @@ func rawFile(_ header: String, data: [UInt8], in dir: URL, headerLength: UInt64?
     let a = Tensor.randn([3, 5], using: &g), b = Tensor.randn([7], using: &g)
     let c = try Tensor([Float.nan, .infinity, -0.0, .leastNonzeroMagnitude], shape: [2, 2])
     let path = dir.appendingPathComponent("m.safetensors").path
-    try Safetensors.write([("b", b), ("a.weight", a), ("c \"quoted\"", c), ("s", Tensor(scalar: 2))],
-                          metadata: ["format": "pt", "note": "é\n"], to: path)
+    try Safetensors.write(
+      [("b", b), ("a.weight", a), ("c \"quoted\"", c), ("s", Tensor(scalar: 2))],
+      metadata: ["format": "pt", "note": "é\n"], to: path)
     let file = try SafetensorsFile(path: path)
     #expect(file.names == ["b", "a.weight", "c \"quoted\"", "s"])
     #expect(file.metadata == ["format": "pt", "note": "é\n"])
@@ -64,7 +66,9 @@ func rawFile(_ header: String, data: [UInt8], in dir: URL, headerLength: UInt64?
   @Test func malformedHeadersNameTheProblem() throws {
     let dir = URL(fileURLWithPath: freshDirectory("nn"))
     defer { try? FileManager.default.removeItem(at: dir) }
-    func problem(_ header: String, data: [UInt8] = [UInt8](repeating: 0, count: 16), length: UInt64? = nil) throws -> SafetensorsError? {
+    func problem(_ header: String, data: [UInt8] = [UInt8](repeating: 0, count: 16), length: UInt64? = nil) throws
+      -> SafetensorsError?
+    {
       let path = try rawFile(header, data: data, in: dir, headerLength: length)
       do {
         _ = try SafetensorsFile(path: path)
@@ -83,9 +87,11 @@ func rawFile(_ header: String, data: [UInt8], in dir: URL, headerLength: UInt64?
     #expect(size?.tensor == "w" && size?.problem.contains("24 bytes") == true)
     let outside = try problem(#"{"w":{"dtype":"F32","shape":[8],"data_offsets":[0,32]}}"#)
     #expect(outside?.problem.contains("outside") == true)
-    let overlap = try problem(#"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},"b":{"dtype":"F16","shape":[4],"data_offsets":[8,16]}}"#)
+    let overlap = try problem(
+      #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},"b":{"dtype":"F16","shape":[4],"data_offsets":[8,16]}}"#)
     #expect(overlap?.tensor == "b" && overlap?.problem.contains("overlaps tensor 'a'") == true)
-    #expect(try problem(#"{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,16]}}"#)?.problem.contains("shape") == true)
+    #expect(
+      try problem(#"{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,16]}}"#)?.problem.contains("shape") == true)
     #expect(try problem(#"{"w":{"dtype":"F32","shape":[4],"data_offsets":[16,0]}}"#) != nil)
     #expect(try problem(#"{"w":{"dtype":"F32","shape":[4]}}"#)?.problem.contains("data_offsets") == true)
     #expect(throws: SafetensorsError.self) { try SafetensorsFile(path: dir.appendingPathComponent("missing").path) }

@@ -13,16 +13,18 @@ import Testing
     var c = AuditConfiguration()
     if bootstrap > 0 { c.bootstrap = BootstrapOptions(replicates: bootstrap, seed: 7) }
     c.certainty.permutations = 20
-    return AuditRequest(predictions: csv, columns: AuditColumns(label: "y", score: "p", margin: margin),
-                        groups: GroupingSpec(attributes: try GroupingSpec.parse("sex,age_group,site")),
-                        configuration: c, output: out)
+    return AuditRequest(
+      predictions: csv, columns: AuditColumns(label: "y", score: "p", margin: margin),
+      groups: GroupingSpec(attributes: try GroupingSpec.parse("sex,age_group,site")),
+      configuration: c, output: out)
   }
 
   @Test func writesAllFilesWithValidJSON() throws {
     let dir = URL(fileURLWithPath: freshDirectory("audit"))
     defer { try? FileManager.default.removeItem(at: dir) }
     let out = dir.appendingPathComponent("audit")
-    let result = try AuditPipeline.run(request(Self.fixture("audit_ties.csv"), out: out, margin: "margin", bootstrap: 50))
+    let result = try AuditPipeline.run(
+      request(Self.fixture("audit_ties.csv"), out: out, margin: "margin", bootstrap: 50))
     let files = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
     #expect(files == ["audit.html", "audit.json", "audit.md", "groups.csv"])
     let text = try String(contentsOf: out.appendingPathComponent("audit.json"), encoding: .utf8)
@@ -60,20 +62,33 @@ import Testing
     try AuditPipeline.run(request(Self.fixture("audit_ties.csv"), out: dir, bootstrap: 20))
     let first = try String(contentsOf: dir.appendingPathComponent("audit.json"), encoding: .utf8)
     let second = try AuditPipeline.run(request(Self.fixture("audit_ties.csv"), out: dir))
-    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["audit.html", "audit.json", "audit.md", "groups.csv"])
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == [
+        "audit.html", "audit.json", "audit.md", "groups.csv",
+      ])
     // Every file now holds the second audit (no bootstrap), none the first.
     for (name, text) in AuditOutput.render(second) {
-      #expect(try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8) == text, "\(name) was not replaced")
+      #expect(
+        try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8) == text, "\(name) was not replaced")
     }
     #expect(first != (try String(contentsOf: dir.appendingPathComponent("audit.json"), encoding: .utf8)))
   }
 
   static let badInputs: [(String, String, String)] = [
     ("missing column", "y,p,sex,age_group\n1,0.5,f,a\n", ":1, column 'site': missing column 'site'"),
-    ("non-numeric score", "y,p,sex,age_group,site\n1,0.5,f,a,b\n0,high,f,a,b\n", ":3, column 'p' (field 2): 'high' is not a number"),
-    ("label not 0/1", "y,p,sex,age_group,site\n1,0.5,f,a,b\n2,0.5,f,a,b\n", ":3, column 'y' (field 1): label 2.0 is not 0 or 1"),
+    (
+      "non-numeric score", "y,p,sex,age_group,site\n1,0.5,f,a,b\n0,high,f,a,b\n",
+      ":3, column 'p' (field 2): 'high' is not a number"
+    ),
+    (
+      "label not 0/1", "y,p,sex,age_group,site\n1,0.5,f,a,b\n2,0.5,f,a,b\n",
+      ":3, column 'y' (field 1): label 2.0 is not 0 or 1"
+    ),
     ("NaN score", "y,p,sex,age_group,site\n1,NaN,f,a,b\n", ":2, column 'p' (field 2): 'NaN' is not a finite number"),
-    ("inf score", "y,p,sex,age_group,site\r\n1,0.2,f,a,b\r\n1,-inf,f,a,b\r\n", ":3, column 'p' (field 2): '-inf' is not a finite number"),
+    (
+      "inf score", "y,p,sex,age_group,site\r\n1,0.2,f,a,b\r\n1,-inf,f,a,b\r\n",
+      ":3, column 'p' (field 2): '-inf' is not a finite number"
+    ),
     ("empty file", "", ":1: the file is empty (no header row)"),
     ("ragged row", "y,p,sex,age_group,site\n1,0.5,f,a,b\n1,0.5,f,a\n", ":3: ragged row: expected 5 fields, found 4"),
   ]
@@ -89,7 +104,7 @@ import Testing
       try AuditPipeline.run(request(csv, out: out))
       Issue.record("no error for \(Self.badInputs[i].0)")
     } catch {
-      #expect("\(error)" .hasPrefix(csv.path), "\(error)")
+      #expect("\(error)".hasPrefix(csv.path), "\(error)")
       #expect("\(error)".contains(message), "\(error)")
     }
     #expect(!FileManager.default.fileExists(atPath: out.path))

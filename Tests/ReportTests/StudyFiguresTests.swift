@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(FoundationXML)
-import FoundationXML
+  import FoundationXML
 #endif
 import Testing
 @testable import Report
@@ -20,8 +20,10 @@ final class XMLProbe: NSObject, XMLParserDelegate {
     return parser.parse() ? probe : nil
   }
 
-  func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-              attributes: [String: String] = [:]) {
+  func parser(
+    _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+    attributes: [String: String] = [:]
+  ) {
     elements.append(name)
     if let c = attributes["class"] { classes.append(c) }
     if name == "title" { inTitle = true; titles.append("") }
@@ -49,8 +51,10 @@ enum Fixture {
       return DensityCurve(group: g, xs: xs, density: xs.map { exp(-($0 - mu) * ($0 - mu) / 0.08) })
     }
   }
-  static let panels = [CertaintyPanel(title: "ERM", curves: kde(0.2), delta: 0.1),
-                       CertaintyPanel(title: "CMAC-MMD", curves: kde(0.05), delta: 0.1)]
+  static let panels = [
+    CertaintyPanel(title: "ERM", curves: kde(0.2), delta: 0.1),
+    CertaintyPanel(title: "CMAC-MMD", curves: kde(0.05), delta: 0.1),
+  ]
 
   static let frontier: [FrontierPoint] = [
     FrontierPoint(method: "ERM", lambda: 0, deltaTPR: 0.21, deltaTPRStd: 0.02, auc: 0.86, aucStd: 0.01),
@@ -61,27 +65,35 @@ enum Fixture {
   ]
 
   static let tprs: [MethodGroupTPRs] = [
-    MethodGroupTPRs(method: "ERM", groups: [
-      GroupTPR(group: groups[0], tpr: 0.8, lower: 0.7, upper: 0.88),
-      GroupTPR(group: groups[1], tpr: 0.6, lower: 0.5, upper: 0.7),
-      GroupTPR(group: groups[2], tpr: 0.7),
-      GroupTPR(group: groups[3], tpr: nil),
-    ]),
-    MethodGroupTPRs(method: "CMAC-MMD", groups: [
-      GroupTPR(group: groups[0], tpr: 0.78, lower: 0.69, upper: 0.86),
-      GroupTPR(group: groups[1], tpr: 0.74, lower: 0.64, upper: 0.82),
-      GroupTPR(group: groups[2], tpr: 0.75, lower: 0.6, upper: 0.85),
-      GroupTPR(group: groups[3], tpr: nil),
-    ]),
+    MethodGroupTPRs(
+      method: "ERM",
+      groups: [
+        GroupTPR(group: groups[0], tpr: 0.8, lower: 0.7, upper: 0.88),
+        GroupTPR(group: groups[1], tpr: 0.6, lower: 0.5, upper: 0.7),
+        GroupTPR(group: groups[2], tpr: 0.7),
+        GroupTPR(group: groups[3], tpr: nil),
+      ]),
+    MethodGroupTPRs(
+      method: "CMAC-MMD",
+      groups: [
+        GroupTPR(group: groups[0], tpr: 0.78, lower: 0.69, upper: 0.86),
+        GroupTPR(group: groups[1], tpr: 0.74, lower: 0.64, upper: 0.82),
+        GroupTPR(group: groups[2], tpr: 0.75, lower: 0.6, upper: 0.85),
+        GroupTPR(group: groups[3], tpr: nil),
+      ]),
   ]
 
-  static let batches = [BatchSizeRow(batchSize: 16, coverageShare: 0.31, mmdVariance: 0.02),
-                        BatchSizeRow(batchSize: 64, coverageShare: 0.93, mmdVariance: 0.004),
-                        BatchSizeRow(batchSize: 32, coverageShare: 0.7, mmdVariance: nil)]
+  static let batches = [
+    BatchSizeRow(batchSize: 16, coverageShare: 0.31, mmdVariance: 0.02),
+    BatchSizeRow(batchSize: 64, coverageShare: 0.93, mmdVariance: 0.004),
+    BatchSizeRow(batchSize: 32, coverageShare: 0.7, mmdVariance: nil),
+  ]
 
-  static let curves = [CurveSeries(name: "l_clip", steps: [0, 1, 2, 3], values: [2.3, 1.9, 1.6, 1.5]),
-                       CurveSeries(name: "l_cmac", steps: [0, 1, 2, 3], values: [0.4, 0.3, .nan, 0.2]),
-                       CurveSeries(name: weird, steps: [0, 2], values: [0.5, 0.7])]
+  static let curves = [
+    CurveSeries(name: "l_clip", steps: [0, 1, 2, 3], values: [2.3, 1.9, 1.6, 1.5]),
+    CurveSeries(name: "l_cmac", steps: [0, 1, 2, 3], values: [0.4, 0.3, .nan, 0.2]),
+    CurveSeries(name: weird, steps: [0, 2], values: [0.5, 0.7]),
+  ]
 }
 
 @Suite struct StudyFiguresTests {
@@ -125,7 +137,8 @@ enum Fixture {
     #expect(p.count("legend-entry") == 3)
     #expect(p.text.contains(Fixture.weird))
     // Points of one method are joined in λ order: 0.1, 1, 10 → ΔTPR 0.15, 0.09, 0.05 (x decreasing).
-    let cmac = try #require(svg.components(separatedBy: "<polyline class=\"series\" points=\"").dropFirst().dropFirst().first)
+    let cmac = try #require(
+      svg.components(separatedBy: "<polyline class=\"series\" points=\"").dropFirst().dropFirst().first)
     let xs = cmac.prefix { $0 != "\"" }.split(separator: " ").map { Double($0.split(separator: ",")[0])! }
     #expect(xs.count == 3 && xs[0] > xs[1] && xs[1] > xs[2])
   }
@@ -151,7 +164,8 @@ enum Fixture {
 
   @Test func batchSizeSensitivity() throws {
     let svg = StudyFigures.batchSizeSensitivity(rows: Fixture.batches)
-    let p = try checkStandalone(svg, axisLabels: ["batch size", "share of batches covering every subgroup", "variance of MMD estimate"])
+    let p = try checkStandalone(
+      svg, axisLabels: ["batch size", "share of batches covering every subgroup", "variance of MMD estimate"])
     #expect(p.count("panel") == 2)
     #expect(p.count("point") == 5)
     #expect(p.count("na") == 1)
@@ -160,9 +174,11 @@ enum Fixture {
   }
 
   @Test func emptyInputsStillRender() throws {
-    for svg in [StudyFigures.certaintyKDEs(panels: []), StudyFigures.frontier(points: []),
-                StudyFigures.groupTPRBars(methods: []), StudyFigures.trainingCurves(series: [], yLabel: "y"),
-                StudyFigures.batchSizeSensitivity(rows: [])] {
+    for svg in [
+      StudyFigures.certaintyKDEs(panels: []), StudyFigures.frontier(points: []),
+      StudyFigures.groupTPRBars(methods: []), StudyFigures.trainingCurves(series: [], yLabel: "y"),
+      StudyFigures.batchSizeSensitivity(rows: []),
+    ] {
       #expect(XMLProbe.parse(svg) != nil)
       #expect(!svg.contains("nan") && !svg.contains("inf"))
     }
@@ -170,17 +186,22 @@ enum Fixture {
 
   @Test func studyPage() throws {
     let figs = [
-      StudyFigure(name: "certainty", caption: "Certainty gap <ERM vs CMAC>", svg: StudyFigures.certaintyKDEs(panels: Fixture.panels)),
+      StudyFigure(
+        name: "certainty", caption: "Certainty gap <ERM vs CMAC>",
+        svg: StudyFigures.certaintyKDEs(panels: Fixture.panels)),
       StudyFigure(name: "frontier", caption: "Frontier", svg: StudyFigures.frontier(points: Fixture.frontier)),
       StudyFigure(name: "tpr", caption: "TPR", svg: StudyFigures.groupTPRBars(methods: Fixture.tprs)),
     ]
-    let md = StudyFigures.markdownTable(header: ["method", "AUC", "ΔTPR"],
-                                        rows: [["ERM", "0.860 ± 0.010", "0.210"], ["a|b", "0.8", "0.1"]])
-    let table = StudyTable(caption: "Results & more", header: ["method", "split", Fixture.weird],
-                           rows: [["ERM", "internal", "1"], ["CMAC-MMD", "external", Fixture.weird]])
+    let md = StudyFigures.markdownTable(
+      header: ["method", "AUC", "ΔTPR"],
+      rows: [["ERM", "0.860 ± 0.010", "0.210"], ["a|b", "0.8", "0.1"]])
+    let table = StudyTable(
+      caption: "Results & more", header: ["method", "split", Fixture.weird],
+      rows: [["ERM", "internal", "1"], ["CMAC-MMD", "external", Fixture.weird]])
     // A study's summary.md: the table, then a note (the page renders the table as HTML).
-    let html = StudyFigures.studyPage(title: "Study <1>", summaryMarkdownTable: md + "\nMean ± sd over seeds.\n", tables: [table],
-                                      figures: figs, notes: ["seeds: 0, 1 & 2"])
+    let html = StudyFigures.studyPage(
+      title: "Study <1>", summaryMarkdownTable: md + "\nMean ± sd over seeds.\n", tables: [table],
+      figures: figs, notes: ["seeds: 0, 1 & 2"])
     let p = try #require(XMLProbe.parse(html), "page is not well-formed XML")
     for f in figs { #expect(html.contains(f.svg)) }
     #expect(p.elements.filter { $0 == "svg" }.count == 3)
@@ -196,7 +217,8 @@ enum Fixture {
   }
 
   @Test func pageFallsBackToPreForNonTableMarkdown() throws {
-    let html = StudyFigures.studyPage(title: "t", summaryMarkdownTable: "just <text>", tables: [], figures: [], notes: [])
+    let html = StudyFigures.studyPage(
+      title: "t", summaryMarkdownTable: "just <text>", tables: [], figures: [], notes: [])
     let p = try #require(XMLProbe.parse(html))
     #expect(p.elements.contains("pre") && p.text.contains("just <text>"))
   }
@@ -213,12 +235,14 @@ enum Fixture {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("report-tests-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: dir) }
     let svg = StudyFigures.frontier(points: Fixture.frontier)
-    let urls = try StudyFigures.writeFigures([(name: "frontier", svg: svg), (name: "tpr/../bars", svg: "<svg/>")], to: dir)
+    let urls = try StudyFigures.writeFigures(
+      [(name: "frontier", svg: svg), (name: "tpr/../bars", svg: "<svg/>")], to: dir)
     #expect(urls.map(\.lastPathComponent) == ["frontier.svg", "tpr_.._bars.svg"])
     #expect(try String(contentsOf: dir.appendingPathComponent("frontier.svg"), encoding: .utf8) == svg)
     // Overwrite is atomic and leaves no temporary files behind.
     try StudyFigures.writeFigures([(name: "frontier", svg: "<svg/>")], to: dir)
     #expect(try String(contentsOf: urls[0], encoding: .utf8) == "<svg/>")
-    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["frontier.svg", "tpr_.._bars.svg"])
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["frontier.svg", "tpr_.._bars.svg"])
   }
 }

@@ -27,7 +27,8 @@ import Testing
     var g = Xoshiro256(seed: 1)
     #expect((0..<3).map { _ in g.uniform() } == [0x1.67e55eda1f8e2p-1, 0x1.0a76ab2c8e6c9p-1, 0x1.25f12eac10548p-1])
     var f = Xoshiro256(seed: 1)
-    #expect((0..<3).map { _ in f.uniformFloat() } == [Float(0x1.67e55ep-1), Float(0x1.0a76aap-1), Float(0x1.25f12ep-1)])
+    #expect(
+      (0..<3).map { _ in f.uniformFloat() } == [Float(0x1.67e55ep-1), Float(0x1.0a76aap-1), Float(0x1.25f12ep-1)])
     var s = SplitMix64(seed: 1)
     #expect((0..<3).map { _ in s.uniform() } == [0x1.7dd71b42cb1ddp-1, 0x1.f12745ddf664ap-1, 0x1.c7061a43b90b2p-2])
     var r = SplitMix64(seed: 1)
@@ -57,9 +58,13 @@ import Testing
   /// platforms: compared to 1e-12 (a changed stream is off by far more).
   @Test func normalsArePinned() {
     var g = Xoshiro256(seed: 1)
-    #expect(isClose((0..<3).map { _ in g.normal() }, [-0.8327414344656707, -0.8173209811151115, 0.5265847839360696], atol: 1e-12))
+    #expect(
+      isClose(
+        (0..<3).map { _ in g.normal() }, [-0.8327414344656707, -0.8173209811151115, 0.5265847839360696], atol: 1e-12))
     var s = SplitMix64(seed: 1)
-    #expect(isClose((0..<3).map { _ in s.normal() }, [0.753249877418509, -1.1963687800944647, 0.5278467364460041], atol: 1e-12))
+    #expect(
+      isClose(
+        (0..<3).map { _ in s.normal() }, [0.753249877418509, -1.1963687800944647, 0.5278467364460041], atol: 1e-12))
     var p = Xoshiro256(seed: 1)
     let (z0, z1) = p.normalPair()
     #expect(isClose([z0, z1], [-1.5452228371402943, -0.19951530557849143], atol: 1e-12))
@@ -75,50 +80,61 @@ import Testing
       ("nan", .number(.nan)), ("list", .array([.integer(1), .null, .bool(true)])),
       ("rows", .array([.object([("k", .integer(1))]), .number(3)])), ("empty", .object([])), ("none", .array([])),
     ])
-    #expect(doc.serialized() == """
-      {
-        "name": "a\\"b",
-        "n": -3,
-        "x": 2,
-        "y": 0.25,
-        "big": 1e+20,
-        "nan": null,
-        "list": [1, null, true],
-        "rows": [
-          {
-            "k": 1
-          },
-          3
-        ],
-        "empty": {},
-        "none": []
-      }
-      """)
+    #expect(
+      doc.serialized() == """
+        {
+          "name": "a\\"b",
+          "n": -3,
+          "x": 2,
+          "y": 0.25,
+          "big": 1e+20,
+          "nan": null,
+          "list": [1, null, true],
+          "rows": [
+            {
+              "k": 1
+            },
+            3
+          ],
+          "empty": {},
+          "none": []
+        }
+        """)
   }
 
   @Test func configFilesSortKeysAndKeepFloatsDecimal() {
     let config: [String: Any] = ["b": 1, "a": ["x": 2.0, "y": 1e-05], "l": ["CLIPModel"], "t": true, "z": NSNull()]
-    #expect(JSONValue(sortingKeysOf: config).serialized(floatsKeepDecimalPoint: true) == """
-      {
-        "a": {
-          "x": 2.0,
-          "y": 1e-05
-        },
-        "b": 1,
-        "l": ["CLIPModel"],
-        "t": true,
-        "z": null
-      }
-      """)
+    #expect(
+      JSONValue(sortingKeysOf: config).serialized(floatsKeepDecimalPoint: true) == """
+        {
+          "a": {
+            "x": 2.0,
+            "y": 1e-05
+          },
+          "b": 1,
+          "l": ["CLIPModel"],
+          "t": true,
+          "z": null
+        }
+        """)
   }
 
   @Test func compactAndOneLineLayouts() {
     let header = JSONValue.object([
       ("__metadata__", .object([("format", .string("pt"))])),
-      ("w", .object([("dtype", .string("F32")), ("shape", .array([.integer(2), .integer(3)])), ("data_offsets", .array([.integer(0), .integer(24)]))])),
+      (
+        "w",
+        .object([
+          ("dtype", .string("F32")), ("shape", .array([.integer(2), .integer(3)])),
+          ("data_offsets", .array([.integer(0), .integer(24)])),
+        ])
+      ),
     ])
-    #expect(header.serialized(.compact) == #"{"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}"#)
-    #expect(JSONValue.object([("\"q", .integer(2)), ("a", .integer(0))]).serialized(.oneLine) == #"{"\"q": 2, "a": 0}"#)
+    #expect(
+      header.serialized(.compact)
+        == #"{"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}"#)
+    #expect(
+      JSONValue.object([("\"q", .integer(2)), ("a", .integer(0))]).serialized(.oneLine) == #"{"\"q": 2, "a": 0}"#)
     #expect(JSONValue.object([]).serialized(.compact) == "{}")
   }
 
@@ -136,16 +152,21 @@ import Testing
   }
 
   @Test func decodedNumbersStayDoublesAndObjectsSortTheirKeys() throws {
-    let v = try JSONDecoder().decode(JSONValue.self, from: Data(#"{"z": null, "n": 64, "l": ["a"], "o": {"b": true, "a": "q"}}"#.utf8))
-    #expect(v == .object([
-      ("l", .array([.string("a")])), ("n", .number(64)), ("o", .object([("a", .string("q")), ("b", .bool(true))])), ("z", .null),
-    ]))
+    let v = try JSONDecoder().decode(
+      JSONValue.self, from: Data(#"{"z": null, "n": 64, "l": ["a"], "o": {"b": true, "a": "q"}}"#.utf8))
+    #expect(
+      v
+        == .object([
+          ("l", .array([.string("a")])), ("n", .number(64)), ("o", .object([("a", .string("q")), ("b", .bool(true))])),
+          ("z", .null),
+        ]))
     guard case .object(let fields) = v, case .number? = fields.first(where: { $0.0 == "n" })?.1 else {
       Issue.record("64 did not decode as a number: \(v)")
       return
     }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
-    #expect(String(decoding: try encoder.encode(v), as: UTF8.self) == #"{"l":["a"],"n":64,"o":{"a":"q","b":true},"z":null}"#)
+    #expect(
+      String(decoding: try encoder.encode(v), as: UTF8.self) == #"{"l":["a"],"n":64,"o":{"a":"q","b":true},"z":null}"#)
   }
 }

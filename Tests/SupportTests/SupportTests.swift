@@ -7,7 +7,10 @@ import Testing
   /// Blackman & Vigna's reference C code).
   @Test func xoshiroMatchesTheReferenceStream() {
     var g = Xoshiro256(seed: 42)
-    #expect((0..<4).map { _ in g.next() } == [1546998764402558742, 6990951692964543102, 12544586762248559009, 17057574109182124193])
+    #expect(
+      (0..<4).map { _ in g.next() } == [
+        1546998764402558742, 6990951692964543102, 12544586762248559009, 17057574109182124193,
+      ])
     var resumed = Xoshiro256(state: g.state)
     #expect(resumed?.next() == g.next())
     #expect(Xoshiro256(state: [1, 2, 3]) == nil)
@@ -30,7 +33,9 @@ import Testing
   @Test func directoryWritesSwapWholeAndRecover() throws {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("support-\(UUID().uuidString)").path
     let dir = root + "/out"
-    try AtomicWrite.directory(dir) { try AtomicWrite.file("one", to: $0 + "/a.txt"); try AtomicWrite.file("x", to: $0 + "/b.txt") }
+    try AtomicWrite.directory(dir) {
+      try AtomicWrite.file("one", to: $0 + "/a.txt"); try AtomicWrite.file("x", to: $0 + "/b.txt")
+    }
     try AtomicWrite.directory(dir) { try AtomicWrite.file("two", to: $0 + "/a.txt") }
     #expect(try String(contentsOfFile: dir + "/a.txt", encoding: .utf8) == "two")
     #expect(!FileManager.default.fileExists(atPath: dir + "/b.txt"))  // no file of the old folder survives
@@ -60,18 +65,28 @@ import Testing
         Issue.record("\(bad) was accepted")
       } catch let e as EnvironmentError {
         #expect(e.variable == "FAIRMED_MAX_IMAGE_PIXELS" && e.value == bad)
-        #expect(e.description.contains("FAIRMED_MAX_IMAGE_PIXELS=") && e.description.contains("an integer in 1…1000000000000"), "\(e)")
+        #expect(
+          e.description.contains("FAIRMED_MAX_IMAGE_PIXELS=")
+            && e.description.contains("an integer in 1…1000000000000"), "\(e)")
       }
     }
     #expect(try EnvironmentVariable.poolMB.parse("0") == 0)
     #expect(throws: EnvironmentError.self) { try EnvironmentVariable.numThreads.parse("0") }
     #expect(try EnvironmentVariable.numThreads.setting(default: 3, environment: [:]).get() == 3)
-    #expect(throws: EnvironmentError.self) { try EnvironmentVariable.numThreads.setting(default: 3, environment: ["FAIRMED_NUM_THREADS": "many"]).get() }
+    #expect(throws: EnvironmentError.self) {
+      try EnvironmentVariable.numThreads.setting(default: 3, environment: ["FAIRMED_NUM_THREADS": "many"]).get()
+    }
     #expect(EnvironmentVariable.numThreads.lenientValue(default: 3, environment: ["FAIRMED_NUM_THREADS": "many"]) == 3)
     // validateEnvironment checks every variable FairMed reads, and leaves others alone.
-    try validateEnvironment(["FAIRMED_NUM_THREADS": "2", "FAIRMED_POOL_MB": "", "FAIRMED_SOMETHING_ELSE": "x", "FAIRMED_KILL_AT": "file.written:3"])
-    for (name, value) in [("FAIRMED_MAX_IMAGE_PIXELS", "abc"), ("FAIRMED_MAX_NPZ_EXPANSION", "-1"), ("FAIRMED_NUM_THREADS", "lots"),
-                          ("FAIRMED_POOL_MB", "1e3"), ("FAIRMED_KILL_RANK", "one"), ("FAIRMED_KILL_AT", "file.written"), ("FAIRMED_KILL_AT", "x:0")] {
+    try validateEnvironment([
+      "FAIRMED_NUM_THREADS": "2", "FAIRMED_POOL_MB": "", "FAIRMED_SOMETHING_ELSE": "x",
+      "FAIRMED_KILL_AT": "file.written:3",
+    ])
+    for (name, value) in [
+      ("FAIRMED_MAX_IMAGE_PIXELS", "abc"), ("FAIRMED_MAX_NPZ_EXPANSION", "-1"), ("FAIRMED_NUM_THREADS", "lots"),
+      ("FAIRMED_POOL_MB", "1e3"), ("FAIRMED_KILL_RANK", "one"), ("FAIRMED_KILL_AT", "file.written"),
+      ("FAIRMED_KILL_AT", "x:0"),
+    ] {
       do {
         try validateEnvironment([name: value])
         Issue.record("\(name)=\(value) was accepted")
@@ -89,7 +104,9 @@ import Testing
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("support-out-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: root + "/empty", withIntermediateDirectories: true)
     try FileManager.default.createDirectory(atPath: root + "/full", withIntermediateDirectories: true)
-    for n in ["a.csv", "b.csv", "c.csv", "d.csv", ".hidden"] { try "x".write(toFile: root + "/full/" + n, atomically: true, encoding: .utf8) }
+    for n in ["a.csv", "b.csv", "c.csv", "d.csv", ".hidden"] {
+      try "x".write(toFile: root + "/full/" + n, atomically: true, encoding: .utf8)
+    }
     try "".write(toFile: root + "/empty.csv", atomically: true, encoding: .utf8)
     try "id\n".write(toFile: root + "/full.csv", atomically: true, encoding: .utf8)
     for ok in ["/new", "/new.csv", "/empty", "/empty.csv"] { try OutputPath.check(root + ok, overwrite: false) }
@@ -98,17 +115,22 @@ import Testing
       try OutputPath.check(root + "/full", overwrite: false, resumable: true)
       Issue.record("a non-empty folder was accepted")
     } catch let e as FileWriteError {
-      #expect(e.path == root + "/full" && e.reason.contains("'a.csv'") && e.reason.contains("--resume") && e.reason.contains("--overwrite"), "\(e)")
+      #expect(
+        e.path == root + "/full" && e.reason.contains("'a.csv'") && e.reason.contains("--resume")
+          && e.reason.contains("--overwrite"), "\(e)")
     }
     do {
       try OutputPath.check(root + "/full.csv", overwrite: false, option: "--out")
       Issue.record("a non-empty file was accepted")
     } catch let e as FileWriteError {
-      #expect(e.reason.contains("already exists (3 bytes)") && e.reason.contains("--overwrite") && !e.reason.contains("--resume"), "\(e)")
+      #expect(
+        e.reason.contains("already exists (3 bytes)") && e.reason.contains("--overwrite")
+          && !e.reason.contains("--resume"), "\(e)")
     }
     try OutputPath.check(root + "/full", overwrite: true)
     try OutputPath.remove(["a.csv", "b.csv", "missing"], in: root + "/full")
-    #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/full").sorted() == [".hidden", "c.csv", "d.csv"])
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: root + "/full").sorted() == [".hidden", "c.csv", "d.csv"])
   }
 
   /// One header rule for every CSV reader: no column name twice.
@@ -116,11 +138,16 @@ import Testing
     let d = duplicateCSVColumn(["id", "label", "sex", "label"])
     #expect(d?.name == "label" && d?.first == 2 && d?.second == 4)
     #expect(duplicateCSVColumn(["id", "label", "", ""]).map { $0.name } == nil)
-    #expect(duplicateCSVColumnMessage(("label", 2, 4)) == "column 'label' appears twice in the header (columns 2 and 4): rename or remove one")
+    #expect(
+      duplicateCSVColumnMessage(("label", 2, 4))
+        == "column 'label' appears twice in the header (columns 2 and 4): rename or remove one")
   }
 
   @Test func jsonValuesAreDescribedByType() throws {
-    let object = try JSONSerialization.jsonObject(with: Data(#"{"s": "96", "n": 96, "x": 7.5, "b": false, "z": null, "a": [1, 2], "o": {}}"#.utf8)) as! [String: Any]
+    let object =
+      try JSONSerialization.jsonObject(
+        with: Data(#"{"s": "96", "n": 96, "x": 7.5, "b": false, "z": null, "a": [1, 2], "o": {}}"#.utf8))
+      as! [String: Any]
     #expect(jsonValueDescription(object["s"]!) == #"the string "96""#)
     #expect(jsonValueDescription(object["n"]!) == "the number 96")
     #expect(jsonValueDescription(object["x"]!) == "the number 7.5")

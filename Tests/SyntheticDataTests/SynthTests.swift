@@ -17,7 +17,9 @@ import Datasets
   @Test func planKnobsMoveTheirStatistics() {
     var c = small(6000)
     let base = SynthDerm.plan(c)
-    func share(_ r: [DermSynthRecord], _ g: String) -> Double { Double(r.filter { $0.group == g }.count) / Double(r.count) }
+    func share(_ r: [DermSynthRecord], _ g: String) -> Double {
+      Double(r.filter { $0.group == g }.count) / Double(r.count)
+    }
     func prevalence(_ r: [DermSynthRecord], _ g: String) -> Double {
       let x = r.filter { $0.group == g }
       return Double(x.filter { $0.trueLabel == 1 }.count) / Double(x.count)
@@ -88,8 +90,12 @@ import Datasets
     #expect(try ham.samples[0].source.load().width == 24)
     // Deterministic for a seed.
     try SynthDerm.write(c, to: dir + "/again")
-    #expect(FileManager.default.contents(atPath: dir + "/ham/HAM10000_metadata.csv") == FileManager.default.contents(atPath: dir + "/again/HAM10000_metadata.csv"))
-    #expect(FileManager.default.contents(atPath: dir + "/ham/HAM10000_images_part_1/ISIC_1000005.jpg") == FileManager.default.contents(atPath: dir + "/again/HAM10000_images_part_1/ISIC_1000005.jpg"))
+    #expect(
+      FileManager.default.contents(atPath: dir + "/ham/HAM10000_metadata.csv")
+        == FileManager.default.contents(atPath: dir + "/again/HAM10000_metadata.csv"))
+    #expect(
+      FileManager.default.contents(atPath: dir + "/ham/HAM10000_images_part_1/ISIC_1000005.jpg")
+        == FileManager.default.contents(atPath: dir + "/again/HAM10000_images_part_1/ISIC_1000005.jpg"))
     // External: BCN20000 layout, shifted prevalence.
     var e = small(600).external()
     e.count = 300
@@ -114,7 +120,8 @@ import Datasets
     c.seed = 2
     try SynthFundus.write(c, to: dir)
     let d = try FairVLMed.load(directory: dir)
-    #expect(d.count == 200 && d.split("train").count == 140 && d.split("val").count == 20 && d.split("test").count == 40)
+    #expect(
+      d.count == 200 && d.split("train").count == 140 && d.split("val").count == 20 && d.split("test").count == 40)
     #expect(d.samples.allSatisfy { $0.text != nil })
     let white = d.samples.filter { $0.attributes["race"] == "white" }.count
     #expect(white > 120)
@@ -137,7 +144,8 @@ import Datasets
     c.underdiagnosis = ["female|<40": 1]
     let minority = SynthDerm.plan(c).filter { $0.group == "female|<40" }
     // Every malignant lesion of the group is recorded benign; the images keep their true label.
-    #expect(minority.contains { $0.trueLabel == 1 } && minority.allSatisfy { $0.recordedLabel == 0 || $0.trueLabel == 0 })
+    #expect(
+      minority.contains { $0.trueLabel == 1 } && minority.allSatisfy { $0.recordedLabel == 0 || $0.trueLabel == 0 })
     #expect(minority.filter { $0.trueLabel == 1 }.allSatisfy { $0.recordedLabel == 0 })
     for bad in [["female|<40": 1.5], ["female|<40": .nan], ["nobody": 0.5]] {
       var d = DermSynthConfig()

@@ -28,7 +28,8 @@ func checkGradients(
       x.pointer[i] = saved
       let numeric = Float((plus - minus) / Double(2 * eps))
       if !(abs(analytic[i] - numeric) <= atol + rtol * abs(numeric)) {
-        Issue.record("input \(n) element \(i): analytic \(analytic[i]) vs numeric \(numeric)", sourceLocation: sourceLocation)
+        Issue.record(
+          "input \(n) element \(i): analytic \(analytic[i]) vs numeric \(numeric)", sourceLocation: sourceLocation)
         return
       }
     }

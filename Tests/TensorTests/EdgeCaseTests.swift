@@ -92,7 +92,9 @@ struct EdgeCaseTests {
     let x = Tensor.randn([300_000], using: &g)
     let serial = try Parallel.withThreadCount(1) { try (x.gelu() * x + x.exp()).scalars }
     let parallel = try Parallel.withThreadCount(2) { try (x.gelu() * x + x.exp()).scalars }
-    #expect(Parallel.withThreadCount(1) { Parallel.threadCount } == 1 && Parallel.withThreadCount(2) { Parallel.threadCount } == 2)
+    #expect(
+      Parallel.withThreadCount(1) { Parallel.threadCount } == 1
+        && Parallel.withThreadCount(2) { Parallel.threadCount } == 2)
     #expect(serial == parallel)
   }
 

@@ -47,7 +47,9 @@ import Testing
               }
               want = 0.75 * want + Double(beta) * Double(c0[at])
               let tolerance = 1e-5 * (scale + abs(Double(c0[at])) + 1)
-              #expect(abs(Double(best[at]) - want) <= tolerance, "\(m)×\(n)×\(k) transposed \(transposed) beta \(beta) (\(i), \(j))")
+              #expect(
+                abs(Double(best[at]) - want) <= tolerance,
+                "\(m)×\(n)×\(k) transposed \(transposed) beta \(beta) (\(i), \(j))")
               #expect(abs(Double(portable[at]) - want) <= tolerance, "portable \(m)×\(n)×\(k) (\(i), \(j))")
             }
           }
@@ -66,7 +68,9 @@ import Testing
         var dst = [Float](repeating: -1, count: s * ldd)
         fm_transpose(r, s, src, lds, &dst, ldd)
         for j in 0..<s {
-          for i in 0..<ldd { #expect(dst[j * ldd + i] == (i < r ? src[i * lds + j] : -1), "\(r)×\(s) (\(i), \(j)) avx2 \(avx2)") }
+          for i in 0..<ldd {
+            #expect(dst[j * ldd + i] == (i < r ? src[i * lds + j] : -1), "\(r)×\(s) (\(i), \(j)) avx2 \(avx2)")
+          }
         }
       }
     }
@@ -120,7 +124,9 @@ import Testing
     try checkGradients([x, w[0], w[1], b[0]!, a[1]!]) { t in
       try linear(t[0], stackedWeights: [t[1], t[2]], biases: [t[3], nil], addends: [nil, t[4]])
     }
-    #expect(throws: TensorError.self) { try linear(x, stackedWeights: w, biases: b, addends: [nil, Self.input([2, 3, 5], seed: 61)]) }
+    #expect(throws: TensorError.self) {
+      try linear(x, stackedWeights: w, biases: b, addends: [nil, Self.input([2, 3, 5], seed: 61)])
+    }
     #expect(throws: TensorError.self) { try linear(x, stackedWeights: w, biases: b, addends: [nil]) }
   }
 
@@ -140,6 +146,8 @@ import Testing
     #expect(packed.scalars == separate.scalars)
     for (got, want) in zip(packedGrad, try #require(qkv.grad).scalars) { #expect(abs(got - want) <= 1e-6) }
     try checkGradients([qkv]) { try scaledDotProductAttention(packed: $0[0], heads: 3, causal: causal, keyMask: mask) }
-    #expect(throws: TensorError.self) { try scaledDotProductAttention(packed: Self.input([2, 5, 17], seed: 55), heads: 3) }
+    #expect(throws: TensorError.self) {
+      try scaledDotProductAttention(packed: Self.input([2, 5, 17], seed: 55), heads: 3)
+    }
   }
 }

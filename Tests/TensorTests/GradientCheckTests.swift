@@ -42,7 +42,12 @@ struct GradientCheckTests {
     ("narrow", { try $0.narrow(axis: 1, start: 1, length: 2) }, -2, 2),
     ("indexSelect", { try $0.indexSelect(axis: 1, indices: [3, 0, 3]) }, -2, 2),
     ("gather", { try $0.gather(axis: 1, indices: [1, 3, 0]) }, -2, 2),
-    ("maskedFill", { try $0.maskedFill([true, false, false, true, false, false, true, false, false, false, false, true], value: 0) }, -2, 2),
+    (
+      "maskedFill",
+      {
+        try $0.maskedFill([true, false, false, true, false, false, true, false, false, false, false, true], value: 0)
+      }, -2, 2
+    ),
     ("crossEntropy", { try crossEntropy($0, targets: [1, 3, 0]) }, -2, 2),
     ("crossEntropyWeighted", { try crossEntropy($0, targets: [1, 3, 0], weights: [0.3, 2, 1]) }, -2, 2),
   ]
@@ -115,11 +120,15 @@ struct GradientCheckTests {
     let mask = [true, true, true, false, false, true, false, true, true, true]
     try checkGradients([q, k, v]) { try scaledDotProductAttention($0[0], $0[1], $0[2], heads: 3, keyMask: mask) }
     let masked = try scaledDotProductAttention(q, k, v, heads: 3, keyMask: mask)
-    let prefix = try scaledDotProductAttention(q.narrow(axis: 0, start: 0, length: 1), k.narrow(axis: 0, start: 0, length: 1).narrow(axis: 1, start: 0, length: 3),
-                                               v.narrow(axis: 0, start: 0, length: 1).narrow(axis: 1, start: 0, length: 3), heads: 3)
+    let prefix = try scaledDotProductAttention(
+      q.narrow(axis: 0, start: 0, length: 1),
+      k.narrow(axis: 0, start: 0, length: 1).narrow(axis: 1, start: 0, length: 3),
+      v.narrow(axis: 0, start: 0, length: 1).narrow(axis: 1, start: 0, length: 3), heads: 3)
     let first = Array(masked.scalars.prefix(24))
     for (a, b) in zip(first, prefix.scalars) { #expect(abs(a - b) < 1e-6) }
-    #expect(throws: TensorError.self) { try scaledDotProductAttention(q, k, v, heads: 3, keyMask: Array(repeating: false, count: 10)) }
+    #expect(throws: TensorError.self) {
+      try scaledDotProductAttention(q, k, v, heads: 3, keyMask: Array(repeating: false, count: 10))
+    }
   }
 
   @Test func patchEmbeddingAndDropout() throws {

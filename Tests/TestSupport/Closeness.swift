@@ -41,7 +41,9 @@ public func expectClose(
     return
   }
   if let i = worstMismatch(got, expected, atol: atol, rtol: rtol) {
-    Issue.record("\(what)[\(i)]: \(got[i]) vs expected \(expected[i]) (atol \(atol), rtol \(rtol))", sourceLocation: sourceLocation)
+    Issue.record(
+      "\(what)[\(i)]: \(got[i]) vs expected \(expected[i]) (atol \(atol), rtol \(rtol))", sourceLocation: sourceLocation
+    )
   }
 }
 

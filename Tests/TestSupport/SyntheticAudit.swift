@@ -39,7 +39,8 @@ public struct Synthetic {
     }
     let spec = GroupingSpec(attributes: [AttributeSpec(column: "sex"), AttributeSpec(column: "age")])
     let grouping = try Grouping(spec: spec, columns: [column(sex), column(age)])
-    return AuditInput(labels: order.map { labels[$0] }, scores: order.map { scores[$0] },
-                      margins: order.map { margins[$0] }, grouping: grouping)
+    return AuditInput(
+      labels: order.map { labels[$0] }, scores: order.map { scores[$0] },
+      margins: order.map { margins[$0] }, grouping: grouping)
   }
 }

@@ -15,7 +15,9 @@ extension Tag {
 
 /// The committed fixture `name` in the `Fixtures` folder beside the calling test file.
 public func fixturePath(_ name: String, testFile: String = #filePath) -> String {
-  URL(fileURLWithPath: testFile).deletingLastPathComponent().appendingPathComponent("Fixtures").appendingPathComponent(name).path
+  URL(fileURLWithPath: testFile).deletingLastPathComponent().appendingPathComponent("Fixtures").appendingPathComponent(
+    name
+  ).path
 }
 
 /// The committed fixture `name` of another test target (`Tests/<target>/Fixtures/<name>`), for
@@ -41,7 +43,8 @@ public struct NotAJSONObject: Error, CustomStringConvertible {
 /// A new, empty temporary folder named after `prefix` (never reused across runs); the caller
 /// removes it.
 public func freshDirectory(_ prefix: String) -> String {
-  let path = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-\(prefix)-\(UUID().uuidString)").path
+  let path = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-\(prefix)-\(UUID().uuidString)")
+    .path
   try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
   return path
 }

@@ -38,14 +38,20 @@ import Testing
           let mine = shards[world.rank]
           let local = Tensor(mine.map { Self.margins()[$0] }).requiringGrad()
           let order = shards.flatMap { $0 }
-          let term = try options.term(margins: dp.gather(local), groups: order.map { Self.groups[$0] }, labels: order.map { Self.labels[$0] }).value
+          let term = try options.term(
+            margins: dp.gather(local), groups: order.map { Self.groups[$0] }, labels: order.map { Self.labels[$0] }
+          ).value
           try term.backward()
           return (term.item(), local.grad?.scalars ?? [])
         }
         for (r, (value, grad)) in out.enumerated() {
-          #expect(abs(value - single.item()) <= 1e-6 * max(1, abs(single.item())), "\(comparison)/\(conditioning) rank \(r) L \(value) vs \(single.item())")
+          #expect(
+            abs(value - single.item()) <= 1e-6 * max(1, abs(single.item())),
+            "\(comparison)/\(conditioning) rank \(r) L \(value) vs \(single.item())")
           for (k, i) in shards[r].enumerated() {
-            #expect(abs(grad[k] - expected[i]) <= 1e-6 + 1e-5 * abs(expected[i]), "\(comparison)/\(conditioning) rank \(r) ∂L/∂s[\(i)] \(grad[k]) vs \(expected[i])")
+            #expect(
+              abs(grad[k] - expected[i]) <= 1e-6 + 1e-5 * abs(expected[i]),
+              "\(comparison)/\(conditioning) rank \(r) ∂L/∂s[\(i)] \(grad[k]) vs \(expected[i])")
           }
         }
       }
@@ -55,7 +61,9 @@ import Testing
   static func method(_ name: String) -> TrainingMethod {
     switch name {
     case "cmac-mmd": return CMACMMDMethod(options: CMACMMD(lambda: 1))
-    case "cmac-mmd-logits": return CMACMMDMethod(options: CMACMMD(lambda: 1, comparison: .pairs, conditioning: CMACMMD.Conditioning.none), marginsOnLogits: true)
+    case "cmac-mmd-logits":
+      return CMACMMDMethod(
+        options: CMACMMD(lambda: 1, comparison: .pairs, conditioning: CMACMMD.Conditioning.none), marginsOnLogits: true)
     case "groupdro": return GroupDRO(stepSize: 0.5)
     case "fairclip": return FairCLIP(originalCode: true)
     case "meanmatch": return MeanMatch()
@@ -72,10 +80,15 @@ import Testing
     let pixels = Tensor.randn([Self.n, 3, 32, 32], using: &g).scalars
     @Sendable func model() throws -> (CLIPClassifier, TrainingMethod, [Tensor], [Tensor]) {
       let config = try #require(ModelPresets.config(named: "tiny", imageSize: 32))
-      let c = CLIPClassifier(model: CLIPModel(config: config, seed: 5), tokenizer: try CLIPTokenizer.bundledOpenAI(contextLength: ModelPresets.contextLength),
+      let c = CLIPClassifier(
+        model: CLIPModel(config: config, seed: 5),
+        tokenizer: try CLIPTokenizer.bundledOpenAI(contextLength: ModelPresets.contextLength),
         prompts: ["a benign lesion", "a malignant lesion"])
       let m = Self.method(name)
-      try m.prepare(TrainingSetSummary(labels: Self.labels, groups: Self.groups, groupCount: 6, classCount: 2, embeddingDim: config.projectionDim, seed: 1))
+      try m.prepare(
+        TrainingSetSummary(
+          labels: Self.labels, groups: Self.groups, groupCount: 6, classCount: 2, embeddingDim: config.projectionDim,
+          seed: 1))
       return (c, m, c.model.trainableParameters().map(\.tensor), m.extraParameters.map(\.1))
     }
     @Sendable func images(_ rows: [Int]) throws -> Tensor {
@@ -85,20 +98,25 @@ import Testing
     // One process, whole batch.
     let (c1, m1, p1, e1) = try model()
     try Parallel.withThreadCount(1) {
-      let mb = try c1.methodBatch(images: images(Array(0..<Self.n)), pooled: false, labels: Self.labels, groups: Self.groups, texts: nil, contrastive: false, progress: 0.5)
+      let mb = try c1.methodBatch(
+        images: images(Array(0..<Self.n)), pooled: false, labels: Self.labels, groups: Self.groups, texts: nil,
+        contrastive: false, progress: 0.5)
       try m1.loss(mb).total.backward()
     }
     let expected = (p1 + e1).map { $0.grad?.scalars ?? [] }
     for ranks in [2, 3] {
-      let shards = DataParallel.shards(of: Array(0..<Self.n), cell: { "\(Self.groups[$0])|\(Self.labels[$0])" }, ranks: ranks)
+      let shards = DataParallel.shards(
+        of: Array(0..<Self.n), cell: { "\(Self.groups[$0])|\(Self.labels[$0])" }, ranks: ranks)
       let order = shards.flatMap { $0 }
       let out = try ThreadedWorld.run(size: ranks) { world -> [[Float]] in
         try Parallel.withThreadCount(1) {
           let dp = DataParallel(world: world)
           let (c, m, p, e) = try model()
           let e0 = try c.encode(images: images(shards[world.rank]), pooled: false, texts: nil)
-          let mb = try CLIPClassifier.methodBatch(imageEmbeddings: dp.gather(e0.images), textEmbeddings: nil, classTexts: dp.replicated(c.classTexts()),
-            logitScale: dp.replicated(c.model.logitScale), labels: order.map { Self.labels[$0] }, groups: order.map { Self.groups[$0] },
+          let mb = try CLIPClassifier.methodBatch(
+            imageEmbeddings: dp.gather(e0.images), textEmbeddings: nil, classTexts: dp.replicated(c.classTexts()),
+            logitScale: dp.replicated(c.model.logitScale), labels: order.map { Self.labels[$0] },
+            groups: order.map { Self.groups[$0] },
             contrastive: false, progress: 0.5)
           try m.loss(mb).total.backward()
           try dp.reduceGradients(summed: p, averaged: e)
@@ -110,7 +128,9 @@ import Testing
           #expect(a.count == b.count, "\(name) ranks \(ranks) rank \(r) tensor \(k): gradient presence differs")
           let scale = b.map(abs).max() ?? 0
           let diff = zip(a, b).map { abs($0 - $1) }.max() ?? 0
-          #expect(diff <= 1e-4 * scale + 1e-7, "\(name) ranks \(ranks) rank \(r) tensor \(k): max |Δ∂| \(diff) at scale \(scale)")
+          #expect(
+            diff <= 1e-4 * scale + 1e-7,
+            "\(name) ranks \(ranks) rank \(r) tensor \(k): max |Δ∂| \(diff) at scale \(scale)")
         }
       }
     }
@@ -125,7 +145,8 @@ import Testing
       #expect((shards.map(\.count).max() ?? 0) - (shards.map(\.count).min() ?? 0) <= 1)
       let cells = Dictionary(grouping: batch, by: cell)
       for (c, members) in cells where members.count >= ranks {
-        #expect(shards.allSatisfy { $0.contains { cell($0) == c } }, "cell \(c) is missing from a shard with \(ranks) ranks")
+        #expect(
+          shards.allSatisfy { $0.contains { cell($0) == c } }, "cell \(c) is missing from a shard with \(ranks) ranks")
       }
     }
     #expect(DataParallel.shards(of: [3, 1, 2], cell: { _ in "x" }, ranks: 1) == [[3, 1, 2]])
@@ -160,6 +181,10 @@ import Testing
         return "passed"
       } catch let e as DistributedError { return "\(e)" } catch { return "own" }
     }
-    #expect(out == ["rank 1 failed while loading (its message says why)", "own", "rank 1 failed while loading (its message says why)"])
+    #expect(
+      out == [
+        "rank 1 failed while loading (its message says why)", "own",
+        "rank 1 failed while loading (its message says why)",
+      ])
   }
 }

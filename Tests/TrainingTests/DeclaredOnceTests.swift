@@ -27,20 +27,23 @@ struct DeclaredOnceTests {
     p.attributes = p.groups.map { ["sex": $0] }
     let path = try Self.temporary("preds") + "/preds.csv"
     try p.writeCSV(to: path)
-    #expect(try String(contentsOfFile: path, encoding: .utf8) == """
-      id,label,prob,pred,margin,group,sex
-      a,1,0.800000,1,0.300000,female,female
-      b,0,0.300000,0,0.200000,male,male
-      c,1,0.550000,1,-0.050000,female,female
-      d,0,0.100000,0,0.400000,male,male
+    #expect(
+      try String(contentsOfFile: path, encoding: .utf8) == """
+        id,label,prob,pred,margin,group,sex
+        a,1,0.800000,1,0.300000,female,female
+        b,0,0.300000,0,0.200000,male,male
+        c,1,0.550000,1,-0.050000,female,female
+        d,0,0.100000,0,0.400000,male,male
 
-      """)
+        """)
     #expect(AuditColumns() == AuditColumns(label: PredictionsCSV.label, score: PredictionsCSV.score, margin: nil))
-    let input = try AuditInput.load(URL(fileURLWithPath: path), columns: .predictions,
-                                    groups: GroupingSpec(attributes: [AttributeSpec(column: "sex")]))
+    let input = try AuditInput.load(
+      URL(fileURLWithPath: path), columns: .predictions,
+      groups: GroupingSpec(attributes: [AttributeSpec(column: "sex")]))
     #expect(input.labels == [1, 0, 1, 0] && input.scores == p.scores && input.margins == p.margins)
-    #expect(PredictionsCSV.header(attributes: ["age", "sex"], classes: 3)
-            == ["id", "label", "prob", "pred", "margin", "group", "age", "sex", "prob_0", "prob_1", "prob_2"])
+    #expect(
+      PredictionsCSV.header(attributes: ["age", "sex"], classes: 3)
+        == ["id", "label", "prob", "pred", "margin", "group", "age", "sex", "prob_0", "prob_1", "prob_2"])
   }
 
   /// Training writes the keys and the file name that the audit's reader declares, and never a
@@ -64,14 +67,17 @@ struct DeclaredOnceTests {
   }
 
   @Test func sigmaLambdaAndTheLearningRateRuleAgreeWithTheirDeclarations() {
-    #expect(CMACMMD().bandwidth == .fixed(CMACMMD.defaultSigma) && RunConfig.defaults.cmac.sigma == CMACMMD.defaultSigma)
+    #expect(
+      CMACMMD().bandwidth == .fixed(CMACMMD.defaultSigma) && RunConfig.defaults.cmac.sigma == CMACMMD.defaultSigma)
     #expect(CMACMMD.defaultSigma == 0.1 && AuditConfiguration().certainty.sigma == CertaintyOptions.defaultSigma)
     #expect(MethodName.lambdaCheck.rule == "a finite number in 0…1000")
     var c = RunConfig(data: "x")
     for (lambda, ok) in [(Float(0), true), (1000, true), (1000.5, false), (-1, false), (.nan, false)] {
       c.lambda = lambda
       #expect(MethodName.lambdaCheck.accepts(lambda) == ok)
-      #expect(c.settingProblems().contains { $0.hasPrefix("--lambda must be \(MethodName.lambdaCheck.rule)") } == !ok, "λ \(lambda)")
+      #expect(
+        c.settingProblems().contains { $0.hasPrefix("--lambda must be \(MethodName.lambdaCheck.rule)") } == !ok,
+        "λ \(lambda)")
     }
     for mode in FineTuningMode.allCases {
       for lora in [false, true] {
@@ -85,7 +91,9 @@ struct DeclaredOnceTests {
     var scratch = RunConfig(data: "x")
     scratch.fromScratch = .tiny
     #expect(scratch.effectiveLearningRate == DefaultLearningRate.fromScratch)
-    #expect(DefaultLearningRate.summary
-            == "1e-3 from scratch, 1e-5 for full and text-frozen fine-tuning, 1e-4 for last-k and image-frozen fine-tuning and for --lora")
+    #expect(
+      DefaultLearningRate.summary
+        == "1e-3 from scratch, 1e-5 for full and text-frozen fine-tuning, 1e-4 for last-k and image-frozen fine-tuning and for --lora"
+    )
   }
 }

@@ -9,7 +9,8 @@ import Testing
 /// LoRA against PEFT (Scripts/fixtures/make_lora_fixtures.py: a tiny transformers.CLIPModel and
 /// adapters `peft.get_peft_model` trained nothing into but initialised randomly).
 @Suite struct LoRATests {
-  static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/lora").path
+  static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/lora")
+    .path
   let expected = try! SafetensorsFile(path: LoRATests.root + "/expected.safetensors")
 
   func ids() throws -> [[Int]] {
@@ -18,7 +19,12 @@ import Testing
   }
 
   func features(_ model: CLIPModel) throws -> (Tensor, Tensor) {
-    try withNoGrad { (try model.imageFeatures(expected.tensor("pixels"), normalized: false), try model.textFeatures(ids(), normalized: false)) }
+    try withNoGrad {
+      (
+        try model.imageFeatures(expected.tensor("pixels"), normalized: false),
+        try model.textFeatures(ids(), normalized: false)
+      )
+    }
   }
 
   @Test(arguments: [("adapter", "lora"), ("adapter_all", "lora_all")])
@@ -43,7 +49,8 @@ import Testing
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try model.withLoRAMerged { try model.save(directory: dir) }
     #expect(model.namedParameters().map(\.tensor.scalars) == before)
-    let merged = try SafetensorsFile(path: dir + "/model.safetensors"), peft = try SafetensorsFile(path: Self.root + "/merged/model.safetensors")
+    let merged = try SafetensorsFile(path: dir + "/model.safetensors"),
+      peft = try SafetensorsFile(path: Self.root + "/merged/model.safetensors")
     #expect(Set(merged.names) == Set(peft.names.filter { !$0.hasSuffix("position_ids") }))
     for name in merged.names { expectClose(try merged.tensor(name), try peft.tensor(name), atol: 1e-6, rtol: 0, name) }
     let (image, text) = try features(try CLIPModel(directory: dir))
@@ -61,7 +68,9 @@ import Testing
     #expect(model.trainableParameters().allSatisfy { $0.path.contains(".lora_") })
     let (fresh, _) = try features(model)
     expectClose(fresh, baseImage, atol: 0, rtol: 0, "a new adapter (lora_B = 0) starts at the base model")
-    for (_, t) in model.loraStateDict() where t.shape[1] == 4 { for i in 0..<t.count { t.pointer[i] = Float(i % 7) * 0.01 } }
+    for (_, t) in model.loraStateDict() where t.shape[1] == 4 {
+      for i in 0..<t.count { t.pointer[i] = Float(i % 7) * 0.01 }
+    }
     // FAIRMED_LORA_CHECK_DIR keeps the adapter and FairMed's outputs for
     // `make_lora_fixtures.py --check-adapter DIR` (PEFT loading what FairMed wrote).
     let keep = ProcessInfo.processInfo.environment["FAIRMED_LORA_CHECK_DIR"]
@@ -71,7 +80,8 @@ import Testing
     try PEFTAdapter.save(model, config: config, base: Self.root + "/base", to: dir)
     let (image, text) = try features(model)
     try Safetensors.write([("image", image), ("text", text)], to: dir + "/fairmed_outputs.safetensors")
-    let ours = try SafetensorsFile(path: dir + "/adapter_model.safetensors"), theirs = try SafetensorsFile(path: Self.root + "/adapter/adapter_model.safetensors")
+    let ours = try SafetensorsFile(path: dir + "/adapter_model.safetensors"),
+      theirs = try SafetensorsFile(path: Self.root + "/adapter/adapter_model.safetensors")
     #expect(ours.shapes == theirs.shapes)
     let (read, base) = try PEFTAdapter.readConfig(dir)
     #expect(read.rank == 4 && read.alpha == 8 && read.scaling == 2 && base == Self.root + "/base")
@@ -83,7 +93,9 @@ import Testing
 
   @Test func unsupportedAndMismatchedAdaptersAreRefused() throws {
     let model = try CLIPModel(directory: Self.root + "/base")
-    #expect { try model.attachLoRA(LoRAConfig(rank: 2, targets: ["nonexistent"]), seed: 0) } throws: { "\($0)".contains("q_proj") }
+    #expect { try model.attachLoRA(LoRAConfig(rank: 2, targets: ["nonexistent"]), seed: 0) } throws: {
+      "\($0)".contains("q_proj")
+    }
     let dir = NSTemporaryDirectory() + "fairmed-bad-adapter-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -92,10 +104,14 @@ import Testing
     #expect { try PEFTAdapter.readConfig(dir) } throws: { "\($0)".contains("regex") && "\($0)".contains("use_dora") }
     // Right config, wrong rank in the tensors: every mismatch is named.
     try FileManager.default.removeItem(atPath: dir + "/adapter_config.json")
-    let config = try String(contentsOfFile: Self.root + "/adapter/adapter_config.json", encoding: .utf8).replacingOccurrences(of: "\"r\": 4", with: "\"r\": 3")
+    let config = try String(contentsOfFile: Self.root + "/adapter/adapter_config.json", encoding: .utf8)
+      .replacingOccurrences(of: "\"r\": 4", with: "\"r\": 3")
     try config.write(toFile: dir + "/adapter_config.json", atomically: true, encoding: .utf8)
-    try FileManager.default.copyItem(atPath: Self.root + "/adapter/adapter_model.safetensors", toPath: dir + "/adapter_model.safetensors")
-    #expect { try PEFTAdapter.load(into: try CLIPModel(directory: Self.root + "/base"), from: dir) } throws: { "\($0)".contains("wrong shape") }
+    try FileManager.default.copyItem(
+      atPath: Self.root + "/adapter/adapter_model.safetensors", toPath: dir + "/adapter_model.safetensors")
+    #expect { try PEFTAdapter.load(into: try CLIPModel(directory: Self.root + "/base"), from: dir) } throws: {
+      "\($0)".contains("wrong shape")
+    }
   }
 
   @Test func loraOptionsAreCheckedByFlag() {
@@ -106,7 +122,8 @@ import Testing
     c.mode = .lastK
     #expect { try c.validate() } throws: { e in
       let t = "\(e)"
-      return t.contains("--lora must be a rank") && t.contains("--from-scratch") && t.contains("--lora-dropout") && t.contains("last-k")
+      return t.contains("--lora must be a rank") && t.contains("--from-scratch") && t.contains("--lora-dropout")
+        && t.contains("last-k")
     }
     var d = RunConfig(data: "ham10000:/nowhere")
     d.fromScratch = .tiny
@@ -123,7 +140,8 @@ import Testing
   func trainingWithLoRAChangesOnlyTheAdapters(openCLIP: Bool) throws {
     var config = TinyDerm.config(method: .cmacMMD, epochs: 1)
     config.fromScratch = nil
-    config.model = openCLIP
+    config.model =
+      openCLIP
       ? fixturePath("openclip/biomedclip_tiny", of: "CLIPTests")
       : fixturePath("hf_processor/model")
     config.loraRank = 4
@@ -136,7 +154,9 @@ import Testing
     let adapter = try SafetensorsFile(path: adapterDir + "/adapter_model.safetensors")
     #expect(adapter.names.allSatisfy { $0.hasPrefix("base_model.model.") && $0.contains(".lora_") })
     #expect(adapter.names.contains { $0.hasSuffix((openCLIP ? "attn.qkv" : "q_proj") + ".lora_B.weight") })
-    let bTrained = try adapter.names.filter { $0.contains("lora_B") }.contains { try adapter.tensor($0).scalars.contains { $0 != 0 } }
+    let bTrained = try adapter.names.filter { $0.contains("lora_B") }.contains {
+      try adapter.tensor($0).scalars.contains { $0 != 0 }
+    }
     #expect(bTrained, "lora_B left at zero: the adapters did not train")
     let prompts = try TrainingData.defaultPrompts(dataSpec: config.data, classNames: ["benign", "malignant"])
     let loaded = try CLIPClassifier.load(directory: adapterDir, prompts: prompts)
@@ -145,7 +165,9 @@ import Testing
       let merged = try CLIPClassifier.load(directory: run + "/best", prompts: prompts)
       var g = SeededGenerator(seed: 9)
       let pixels = Tensor.randn([2, 3, 32, 32], std: 1, using: &g)
-      let (a, b) = try withNoGrad { (try merged.model.imageFeatures(pixels).scalars, try loaded.model.imageFeatures(pixels).scalars) }
+      let (a, b) = try withNoGrad {
+        (try merged.model.imageFeatures(pixels).scalars, try loaded.model.imageFeatures(pixels).scalars)
+      }
       #expect(zip(a, b).allSatisfy { abs($0 - $1) < 1e-4 }, "merged and adapter models disagree")
     }
     let preds = try Predictor.run(model: run, data: config.data, prompts: nil, groups: nil, split: nil)
@@ -165,8 +187,11 @@ import Testing
     let first = Trainer(config: config, runDirectory: resumed, log: try TrainingLog(metricsPath: nil, quiet: true))
     first.stopAfterEpochs = 1
     _ = try first.run()
-    _ = try Trainer(config: config, runDirectory: resumed, log: TrainingLog(metricsPath: nil, quiet: true)).run(resume: true)
-    func adapter(_ run: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: run + "/checkpoint/adapter_model.safetensors")) }
+    _ = try Trainer(config: config, runDirectory: resumed, log: TrainingLog(metricsPath: nil, quiet: true)).run(
+      resume: true)
+    func adapter(_ run: String) throws -> Data {
+      try Data(contentsOf: URL(fileURLWithPath: run + "/checkpoint/adapter_model.safetensors"))
+    }
     #expect(try adapter(straight) == adapter(resumed))
   }
 }

@@ -54,8 +54,10 @@ struct LossTests {
     let margins = try CertaintyMargin.margins(similarities: sims, labels: f.labels)
     let out = try options.term(margins: margins, groups: f.groups, labels: f.labels)
     let label = "\(c.estimator)/\(c.bandwidth)/\(c.comparison)/\(c.conditioning)"
-    #expect(abs(out.value.item() - c.value) <= 1e-4 * (1 + abs(c.value)), "\(label) value \(out.value.item()) vs \(c.value)")
-    #expect(out.groupsCompared == c.compared && out.groupsSkipped == c.skipped && out.terms == c.terms, "\(label) counts")
+    #expect(
+      abs(out.value.item() - c.value) <= 1e-4 * (1 + abs(c.value)), "\(label) value \(out.value.item()) vs \(c.value)")
+    #expect(
+      out.groupsCompared == c.compared && out.groupsSkipped == c.skipped && out.terms == c.terms, "\(label) counts")
     try out.value.backward()
     #expect(isClose(sims.grad!.scalars, c.grad, atol: 1e-4, rtol: 1e-4), "\(label) gradient")
   }
@@ -64,7 +66,9 @@ struct LossTests {
     #expect(LossKind.auto.isContrastive(hasNotes: true, fromScratch: false))
     #expect(!LossKind.auto.isContrastive(hasNotes: true, fromScratch: true))
     #expect(!LossKind.auto.isContrastive(hasNotes: false, fromScratch: false))
-    #expect(LossKind.contrastive.isContrastive(hasNotes: false, fromScratch: true) && !LossKind.promptCE.isContrastive(hasNotes: true, fromScratch: false))
+    #expect(
+      LossKind.contrastive.isContrastive(hasNotes: false, fromScratch: true)
+        && !LossKind.promptCE.isContrastive(hasNotes: true, fromScratch: false))
   }
 
   @Test func biasedMMDIsZeroForIdenticalSetsAndPositiveOtherwise() throws {
@@ -85,7 +89,9 @@ struct LossTests {
       b.append(Double(try biased.mmd2(x, y, [0.1]).item()))
     }
     let mean = u.reduce(0, +) / Double(u.count)
-    let se = (u.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(u.count - 1)).squareRoot() / Double(u.count).squareRoot()
+    let se =
+      (u.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(u.count - 1)).squareRoot()
+      / Double(u.count).squareRoot()
     // Unbiased: mean within 3.5 standard errors of 0. Biased: clearly positive for the same draws.
     #expect(abs(mean) < 3.5 * se, "unbiased mean \(mean), standard error \(se)")
     #expect(b.reduce(0, +) / Double(b.count) > mean + 10 * se)
@@ -108,21 +114,26 @@ struct LossTests {
     let ls = Tensor(scalar: c.logit_scale).requiringGrad()
     let t = try Tensor(c.t, shape: [2, 8]).requiringGrad()
     func batch(contrastive: Bool) throws -> MethodBatch {
-      try CLIPClassifier.methodBatch(imageEmbeddings: v, textEmbeddings: contrastive ? w : nil, classTexts: t, logitScale: ls,
-                                     labels: c.labels, groups: [0, 0, 0, 0, 0], contrastive: contrastive, progress: 0)
+      try CLIPClassifier.methodBatch(
+        imageEmbeddings: v, textEmbeddings: contrastive ? w : nil, classTexts: t, logitScale: ls,
+        labels: c.labels, groups: [0, 0, 0, 0, 0], contrastive: contrastive, progress: 0)
     }
     let loss = try batch(contrastive: true).perSampleLoss.mean()
     #expect(abs(loss.item() - c.contrastive) < 1e-4)
     #expect(abs(try CLIPLoss.contrastive(images: v, texts: w, logitScale: ls).item() - loss.item()) == 0)
     try loss.backward()
-    #expect(isClose(v.grad!.scalars, c.grad_v, atol: 1e-4, rtol: 1e-4) && isClose(w.grad!.scalars, c.grad_w, atol: 1e-4, rtol: 1e-4))
+    #expect(
+      isClose(v.grad!.scalars, c.grad_v, atol: 1e-4, rtol: 1e-4)
+        && isClose(w.grad!.scalars, c.grad_w, atol: 1e-4, rtol: 1e-4))
     #expect(abs(ls.grad!.item() - c.grad_logit_scale) < 1e-4)
 
     v.grad = nil; ls.grad = nil
     let pce = try (batch(contrastive: false).perSampleLoss * Tensor(c.weights)).mean()
     #expect(abs(pce.item() - c.prompt_ce) < 1e-4)
     try pce.backward()
-    #expect(isClose(v.grad!.scalars, c.pce_grad_v, atol: 1e-4, rtol: 1e-4) && isClose(t.grad!.scalars, c.pce_grad_t, atol: 1e-4, rtol: 1e-4))
+    #expect(
+      isClose(v.grad!.scalars, c.pce_grad_v, atol: 1e-4, rtol: 1e-4)
+        && isClose(t.grad!.scalars, c.pce_grad_t, atol: 1e-4, rtol: 1e-4))
     #expect(abs(ls.grad!.item() - c.pce_grad_logit_scale) < 1e-3)
   }
 

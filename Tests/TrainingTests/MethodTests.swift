@@ -25,7 +25,8 @@ private struct MethodFixtures: Decodable {
   let sinkhorn: SinkhornSet
 
   static let shared: MethodFixtures = {
-    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/methods.json")
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+      "Fixtures/methods.json")
     return try! JSONDecoder().decode(MethodFixtures.self, from: Data(contentsOf: url))
   }()
 }
@@ -64,13 +65,17 @@ struct MethodTests {
     case "fairclip": method = FairCLIP(lambda: 0.5, sinkhorn: Sinkhorn(blur: 0.1))
     default: method = FairCLIP(lambda: 0.5, sinkhorn: Sinkhorn(blur: 2), originalCode: true)
     }
-    try method.prepare(TrainingSetSummary(
-      labels: f.train_labels, groups: f.train_groups, groupCount: f.k, classCount: f.c, embeddingDim: f.d, seed: 0))
+    try method.prepare(
+      TrainingSetSummary(
+        labels: f.train_labels, groups: f.train_groups, groupCount: f.k, classCount: f.c, embeddingDim: f.d, seed: 0))
     var inputs = try makeInputs(f)
     if let adversary = ref.adversary {
       // Same adversary weights as the reference.
       for (path, p) in method.extraParameters {
-        let key = ["adversary.fc1.weight": "w1", "adversary.fc1.bias": "b1", "adversary.fc2.weight": "w2", "adversary.fc2.bias": "b2"][path]!
+        let key = [
+          "adversary.fc1.weight": "w1", "adversary.fc1.bias": "b1", "adversary.fc2.weight": "w2",
+          "adversary.fc2.bias": "b2",
+        ][path]!
         let values = adversary[key]!
         #expect(values.count == p.count)
         p.pointer.update(from: values, count: values.count)
@@ -78,7 +83,9 @@ struct MethodTests {
       }
     }
     let out = try method.loss(batch(inputs, f))
-    #expect(abs(Double(out.total.item()) - ref.loss) < 2e-4 * (1 + abs(ref.loss)), "\(name): loss \(out.total.item()) vs \(ref.loss)")
+    #expect(
+      abs(Double(out.total.item()) - ref.loss) < 2e-4 * (1 + abs(ref.loss)),
+      "\(name): loss \(out.total.item()) vs \(ref.loss)")
     try out.total.backward()
     for (key, expected) in ref.grads {
       let t = try #require(inputs[key], "\(name): no input \(key)")
@@ -102,9 +109,13 @@ struct MethodTests {
     let c = s.cases[i]
     let x = Tensor(s.x).requiringGrad(), y = Tensor(s.y).requiringGrad()
     let v = try Sinkhorn(blur: c.blur, debiased: c.debias, maxIterations: 5000).divergence(x, y)
-    #expect(abs(Double(v.item()) - c.value) < 1e-5 + 1e-3 * abs(c.value), "blur \(c.blur) debias \(c.debias): \(v.item()) vs \(c.value)")
+    #expect(
+      abs(Double(v.item()) - c.value) < 1e-5 + 1e-3 * abs(c.value),
+      "blur \(c.blur) debias \(c.debias): \(v.item()) vs \(c.value)")
     try v.backward()
-    #expect(isClose(x.grad!.scalars, c.grad_x, atol: 2e-3, rtol: 2e-3) && isClose(y.grad!.scalars, c.grad_y, atol: 2e-3, rtol: 2e-3), "blur \(c.blur) gradients")
+    #expect(
+      isClose(x.grad!.scalars, c.grad_x, atol: 2e-3, rtol: 2e-3)
+        && isClose(y.grad!.scalars, c.grad_y, atol: 2e-3, rtol: 2e-3), "blur \(c.blur) gradients")
   }
 
   @Test func gradientReversalFlipsAndScalesExactly() throws {
@@ -117,12 +128,16 @@ struct MethodTests {
 
   @Test func groupDROWeightsMoveTowardTheWorstGroup() throws {
     let dro = GroupDRO(stepSize: 0.5)
-    try dro.prepare(TrainingSetSummary(labels: [0, 0, 0, 0], groups: [0, 1, 2, 2], groupCount: 3, classCount: 2, embeddingDim: 2, seed: 0))
+    try dro.prepare(
+      TrainingSetSummary(
+        labels: [0, 0, 0, 0], groups: [0, 1, 2, 2], groupCount: 3, classCount: 2, embeddingDim: 2, seed: 0))
     // Group 2's samples have loss 3, the others 0.5: over steps its weight must dominate.
     for _ in 0..<20 {
       let l = Tensor([0.5, 0.5, 3, 3]).requiringGrad()
-      let b = MethodBatch(perSampleLoss: l, similarities: Tensor.zeros([4, 2]), pairedSimilarities: Tensor.zeros([4]),
-        imageEmbeddings: Tensor.zeros([4, 2]), logitScale: Tensor(scalar: 0), labels: [0, 0, 0, 0], groups: [0, 1, 2, 2], progress: 0)
+      let b = MethodBatch(
+        perSampleLoss: l, similarities: Tensor.zeros([4, 2]), pairedSimilarities: Tensor.zeros([4]),
+        imageEmbeddings: Tensor.zeros([4, 2]), logitScale: Tensor(scalar: 0), labels: [0, 0, 0, 0],
+        groups: [0, 1, 2, 2], progress: 0)
       _ = try dro.loss(b)
     }
     #expect(dro.weights[2] > 0.99 && dro.weights[0] < 0.01)
@@ -132,7 +147,8 @@ struct MethodTests {
   @Test func reweightNormalisesToMeanOneOverTheTrainingSet() throws {
     let r = Reweight()
     let labels = [0, 0, 0, 1, 1, 0], groups = [0, 0, 0, 0, 1, 1]
-    try r.prepare(TrainingSetSummary(labels: labels, groups: groups, groupCount: 2, classCount: 2, embeddingDim: 2, seed: 0))
+    try r.prepare(
+      TrainingSetSummary(labels: labels, groups: groups, groupCount: 2, classCount: 2, embeddingDim: 2, seed: 0))
     let w = zip(groups, labels).map { r.cellWeights[Reweight.Cell(group: $0, label: $1)]! }
     #expect(abs(w.reduce(0, +) / Float(w.count) - 1) < 1e-6)
     // Each cell carries the same total weight.

@@ -14,9 +14,11 @@ import Training
 
   @Test func aMisspelledOptionIsRefusedNamingTheNearestKey() throws {
     #expect(try load(#"{"data": "manifest:x.csv", "lambda": 0.25, "cmac": {"sigma": 0.2}}"#).lambda == 0.25)
-    for (json, key, near) in [(#"{"data": "d", "lamda": 0.25}"#, "lamda", "lambda"),
-                              (#"{"data": "d", "batchsize": 8}"#, "batchsize", "batchSize"),
-                              (#"{"data": "d", "cmac": {"sigmaa": 0.2}}"#, "cmac.sigmaa", "sigma")] {
+    for (json, key, near) in [
+      (#"{"data": "d", "lamda": 0.25}"#, "lamda", "lambda"),
+      (#"{"data": "d", "batchsize": 8}"#, "batchsize", "batchSize"),
+      (#"{"data": "d", "cmac": {"sigmaa": 0.2}}"#, "cmac.sigmaa", "sigma"),
+    ] {
       do {
         _ = try load(json)
         Issue.record("\(key) was accepted")
@@ -35,7 +37,9 @@ import Training
     defer { try? FileManager.default.removeItem(atPath: path) }
     try c.write(to: path)
     #expect(try RunConfig.load(path) == c)
-    #expect(RunConfig.knownKeys.contains("lambda") && RunConfig.knownKeys.contains("cmac") && RunConfig.CMACOptions.knownKeys.contains("sigma"))
+    #expect(
+      RunConfig.knownKeys.contains("lambda") && RunConfig.knownKeys.contains("cmac")
+        && RunConfig.CMACOptions.knownKeys.contains("sigma"))
   }
 }
 
@@ -44,11 +48,15 @@ import Training
 @Suite struct SettingFlagTests {
   @Test func flagsAreLaidOverTheConfigFileAndTheDefaults() throws {
     let path = NSTemporaryDirectory() + "fairmed-run-\(UUID().uuidString).json"
-    try #"{"data": "manifest:a.csv", "epochs": 3, "cmac": {"sigma": 0.3}}"#.write(toFile: path, atomically: true, encoding: .utf8)
+    try #"{"data": "manifest:a.csv", "epochs": 3, "cmac": {"sigma": 0.3}}"#.write(
+      toFile: path, atomically: true, encoding: .utf8)
     defer { try? FileManager.default.removeItem(atPath: path) }
-    let c = try RunConfig.resolve(file: path, arguments: [
-      "--epochs", "5", "--cmac-comparison", "pairs", "--no-augment", "--prompts", "benign", "a malignant lesion",
-      "--lora-targets", "qkv, query", "--lr=0.002", "--lambda", "0.25", "--from-scratch", "tiny"])
+    let c = try RunConfig.resolve(
+      file: path,
+      arguments: [
+        "--epochs", "5", "--cmac-comparison", "pairs", "--no-augment", "--prompts", "benign", "a malignant lesion",
+        "--lora-targets", "qkv, query", "--lr=0.002", "--lambda", "0.25", "--from-scratch", "tiny",
+      ])
     #expect(c.data == "manifest:a.csv" && c.epochs == 5 && c.cmac.sigma == 0.3 && c.cmac.comparison == .pairs)
     #expect(!c.augment && c.prompts == ["benign", "a malignant lesion"] && c.loraTargets == ["qkv", "query"])
     #expect(c.learningRate == 0.002 && c.lambda == 0.25 && c.fromScratch == .tiny)

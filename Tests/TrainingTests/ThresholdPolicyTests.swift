@@ -9,7 +9,8 @@ struct ThresholdPolicyTests {
     let labels = [0, 0, 1, 1, 0, 1, 1, 0]
     let scores = [0.1, 0.35, 0.3, 0.8, 0.2, 0.45, 0.6, 0.5]
     let t = try DecisionThreshold.choose(.youden, labels: labels, scores: scores)
-    let ranked = RankedScores(scores: scores, labels: labels.map { UInt8($0) }, rowGroup: [Int32](repeating: 0, count: 8), groupCount: 1)
+    let ranked = RankedScores(
+      scores: scores, labels: labels.map { UInt8($0) }, rowGroup: [Int32](repeating: 0, count: 8), groupCount: 1)
     #expect(t.value == (try ThresholdSelector.youden(ranked)).threshold && t.validationRows == 8 && t.policy == .youden)
     #expect(try DecisionThreshold.choose(.argmax, labels: labels, scores: scores) == .argmax)
     #expect(throws: TrainingError.self) { try DecisionThreshold.choose(.youden, labels: [1, 1], scores: [0.2, 0.4]) }
@@ -25,31 +26,41 @@ struct ThresholdPolicyTests {
     let empty = RankedScores(scores: [], labels: [], rowGroup: [], groupCount: 1)
     let resolved = try ThresholdSelector.resolve(rule, audited: empty) { _ in ([], []) }
     #expect(resolved.rule == "model" && resolved.value == 0.3125 && resolved.detail.contains(dir))
-    #expect(throws: AuditError.self) { try ThresholdSelector.resolve(.model(directory: dir + "/none"), audited: empty) { _ in ([], []) } }
+    #expect(throws: AuditError.self) {
+      try ThresholdSelector.resolve(.model(directory: dir + "/none"), audited: empty) { _ in ([], []) }
+    }
   }
 
   /// A saved threshold outside (0, 1), or not a number, is refused by the one reader that
   /// `fairmed predict` and the audit's `model:DIR` rule share, naming the file and the value
   /// (issue 24: 7.5 made every row negative and ΔTPR read 0).
-  @Test(arguments: [("7.5", "got the number 7.5"), ("1", "got the number 1"), ("0", "got the number 0"), ("-0.2", "got the number -0.2"),
-                    ("\"NaN\"", #"got the string "NaN""#), ("null", "got null"), ("true", "got the boolean true")])
+  @Test(arguments: [
+    ("7.5", "got the number 7.5"), ("1", "got the number 1"), ("0", "got the number 0"),
+    ("-0.2", "got the number -0.2"),
+    ("\"NaN\"", #"got the string "NaN""#), ("null", "got null"), ("true", "got the boolean true"),
+  ])
   func aSavedThresholdOutsideTheUnitIntervalIsRefused(_ value: String, _ shown: String) throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-thr-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: dir + "/best", withIntermediateDirectories: true)
     let path = dir + "/best/decision_threshold.json"
-    try #"{"policy": "youden", "value": \#(value), "validationRows": 40, "youdenJ": 0.5}"#.write(toFile: path, atomically: true, encoding: .utf8)
+    try #"{"policy": "youden", "value": \#(value), "validationRows": 40, "youdenJ": 0.5}"#.write(
+      toFile: path, atomically: true, encoding: .utf8)
     do {
       _ = try DecisionThreshold.load(modelDirectory: dir)
       Issue.record("value \(value) was accepted")
     } catch let e as TrainingError {
-      #expect(e.description.contains(path) && e.description.contains("strictly inside (0, 1)") && e.description.contains(shown), "\(e)")
+      #expect(
+        e.description.contains(path) && e.description.contains("strictly inside (0, 1)")
+          && e.description.contains(shown), "\(e)")
     }
     let empty = RankedScores(scores: [], labels: [], rowGroup: [], groupCount: 1)
     do {
       _ = try ThresholdSelector.resolve(.model(directory: dir), audited: empty) { _ in ([], []) }
       Issue.record("the audit accepted value \(value)")
     } catch let e as AuditError {
-      #expect(e.description.contains(path) && e.description.contains("strictly inside (0, 1)") && e.description.contains(shown), "\(e)")
+      #expect(
+        e.description.contains(path) && e.description.contains("strictly inside (0, 1)")
+          && e.description.contains(shown), "\(e)")
     }
   }
 
@@ -76,9 +87,12 @@ struct ThresholdPolicyTests {
     p.margins = [0.1, 0.2, 0.3]
     p.groups = ["g", "g", "g"]
     p.attributes = [[:], [:], [:]]
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-pred-\(UUID().uuidString).csv").path
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-pred-\(UUID().uuidString).csv")
+      .path
     try p.writeCSV(to: path)
-    let rows = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+    let rows = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst().map {
+      $0.split(separator: ",")
+    }
     #expect(rows.map { String($0[3]) } == ["1", "2", "0"])
     // Two classes: the decision at the threshold, as before.
     #expect(Predictions.decision([0.6, 0.4], score: 0.4, threshold: 0.3) == "1")
@@ -103,7 +117,9 @@ struct ThresholdPolicyTests {
     c.fromScratch = .tiny
     c.learningRate = 1e-5
     let w = Trainer.chanceWarning(auc: 0.52, epoch: 2, epochs: 10, config: c)
-    #expect(w?.contains("near or below chance") == true && w?.contains("--lr 1e-05 is below the default for training from scratch (0.001)") == true)
+    #expect(
+      w?.contains("near or below chance") == true
+        && w?.contains("--lr 1e-05 is below the default for training from scratch (0.001)") == true)
     #expect(Trainer.chanceWarning(auc: 0.52, epoch: 3, epochs: 10, config: c) == nil)
     #expect(Trainer.chanceWarning(auc: 0.71, epoch: 2, epochs: 10, config: c) == nil)
     #expect(Trainer.chanceWarning(auc: 0.3, epoch: 1, epochs: 1, config: c) != nil)

@@ -36,7 +36,8 @@ enum TinyDerm {
   }
 
   static func runDirectory(_ name: String) -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-test-\(name)-\(UUID().uuidString)").path
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-test-\(name)-\(UUID().uuidString)")
+      .path
     return dir
   }
 }
@@ -56,7 +57,9 @@ struct TrainerTests {
     first.stopAfterEpochs = 1
     let partial = try first.run()
     #expect(partial.state.epoch == 1)
-    let summary = try Trainer(config: config, runDirectory: resumed, log: TrainingLog(metricsPath: resumed + "/metrics.jsonl", quiet: true)).run(resume: true)
+    let summary = try Trainer(
+      config: config, runDirectory: resumed, log: TrainingLog(metricsPath: resumed + "/metrics.jsonl", quiet: true)
+    ).run(resume: true)
     #expect(summary.state.epoch == 2)
     #expect(try modelBytes(straight) == modelBytes(resumed))
     #expect(try modelBytes(straight, "best") == modelBytes(resumed, "best"))
@@ -71,7 +74,8 @@ struct TrainerTests {
   @Test func aRunFolderIsNeverReplacedOrMixedSilently() throws {
     let config = TinyDerm.config(epochs: 2)
     let run = TinyDerm.runDirectory("folder")
-    let first = Trainer(config: config, runDirectory: run, log: try TrainingLog(metricsPath: run + "/metrics.jsonl", quiet: true))
+    let first = Trainer(
+      config: config, runDirectory: run, log: try TrainingLog(metricsPath: run + "/metrics.jsonl", quiet: true))
     first.stopAfterEpochs = 1
     _ = try first.run()
     let runJSON = try Data(contentsOf: URL(fileURLWithPath: run + "/run.json"))
@@ -80,7 +84,9 @@ struct TrainerTests {
     var other = config
     other.batchSize = 8
     do {
-      _ = try Trainer(config: other, runDirectory: run, log: TrainingLog(metricsPath: run + "/metrics.jsonl", quiet: true)).run()
+      _ = try Trainer(
+        config: other, runDirectory: run, log: TrainingLog(metricsPath: run + "/metrics.jsonl", quiet: true)
+      ).run()
       Issue.record("a second run into the folder was accepted")
     } catch let e as TrainingError {
       #expect(e.description.contains("--resume") && e.description.contains("--overwrite"))
@@ -89,13 +95,17 @@ struct TrainerTests {
     #expect(try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8) == metrics)
     // --resume with a different batch size names the difference.
     do {
-      _ = try Trainer(config: other, runDirectory: run, log: TrainingLog(metricsPath: run + "/metrics.jsonl", quiet: true)).run(resume: true)
+      _ = try Trainer(
+        config: other, runDirectory: run, log: TrainingLog(metricsPath: run + "/metrics.jsonl", quiet: true)
+      ).run(resume: true)
       Issue.record("a resume with another batch size was accepted")
     } catch let e as TrainingError {
       #expect(e.description.contains("--batch-size (16 → 8)"), "\(e)")
     }
     // Resuming logs every step once; --overwrite starts the log again.
-    _ = try Trainer(config: config, runDirectory: run, log: TrainingLog(metricsPath: run + "/metrics.jsonl", quiet: true)).run(resume: true)
+    _ = try Trainer(
+      config: config, runDirectory: run, log: TrainingLog(metricsPath: run + "/metrics.jsonl", quiet: true)
+    ).run(resume: true)
     func steps() throws -> [Int] {
       try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").compactMap {
         let r = try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
@@ -104,7 +114,9 @@ struct TrainerTests {
     }
     let resumed = try steps()
     #expect(!resumed.isEmpty && resumed == Array(1...resumed.count))
-    _ = try Trainer(config: other, runDirectory: run, log: TrainingLog(metricsPath: run + "/metrics.jsonl", quiet: true)).run(overwrite: true)
+    _ = try Trainer(
+      config: other, runDirectory: run, log: TrainingLog(metricsPath: run + "/metrics.jsonl", quiet: true)
+    ).run(overwrite: true)
     let replaced = try steps()
     #expect(replaced == Array(1...replaced.count) && replaced.count > resumed.count)
     #expect(try RunConfig.load(run + "/run.json").batchSize == 8)
@@ -116,7 +128,9 @@ struct TrainerTests {
   /// no run needs `overwrite`. A run killed before its first checkpoint (run.json only) resumes.
   @Test func resumeNeedsARunAndAFolderOfOtherFilesNeedsOverwrite() throws {
     let config = TinyDerm.config(epochs: 1)
-    func trainer(_ dir: String) throws -> Trainer { Trainer(config: config, runDirectory: dir, log: try TrainingLog(metricsPath: nil, quiet: true)) }
+    func trainer(_ dir: String) throws -> Trainer {
+      Trainer(config: config, runDirectory: dir, log: try TrainingLog(metricsPath: nil, quiet: true))
+    }
     let empty = TinyDerm.runDirectory("empty")
     try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
     for dir in [TinyDerm.runDirectory("missing"), empty, TinyDerm.directory] {
@@ -125,7 +139,9 @@ struct TrainerTests {
         Issue.record("--resume into \(dir) was accepted")
       } catch let e as TrainingError {
         let text = e.description
-        #expect(text.contains(dir) && text.contains("holds no FairMed run to resume") && text.contains("run.json") && text.contains("drop --resume"), "\(text)")
+        #expect(
+          text.contains(dir) && text.contains("holds no FairMed run to resume") && text.contains("run.json")
+            && text.contains("drop --resume"), "\(text)")
       }
     }
     #expect(!FileManager.default.fileExists(atPath: TinyDerm.directory + "/run.json"))
@@ -141,7 +157,9 @@ struct TrainerTests {
       #expect(e.description.contains("'notes.txt'") && e.description.contains("--overwrite"), "\(e)")
     }
     _ = try trainer(other).run(overwrite: true)
-    #expect(FileManager.default.fileExists(atPath: other + "/notes.txt") && FileManager.default.fileExists(atPath: other + "/best"))
+    #expect(
+      FileManager.default.fileExists(atPath: other + "/notes.txt")
+        && FileManager.default.fileExists(atPath: other + "/best"))
     // Killed after run.json was written but before the first checkpoint: resume starts it again.
     let early = TinyDerm.runDirectory("early")
     try FileManager.default.createDirectory(atPath: early, withIntermediateDirectories: true)
@@ -165,11 +183,14 @@ struct TrainerTests {
     var config = TinyDerm.config(method: method, epochs: 2)
     config.logEvery = 1
     let straight = TinyDerm.runDirectory("m-\(method)"), resumed = TinyDerm.runDirectory("r-\(method)")
-    _ = try Trainer(config: config, runDirectory: straight, log: TrainingLog(metricsPath: straight + "/metrics.jsonl", quiet: true)).run()
+    _ = try Trainer(
+      config: config, runDirectory: straight, log: TrainingLog(metricsPath: straight + "/metrics.jsonl", quiet: true)
+    ).run()
     let t = Trainer(config: config, runDirectory: resumed, log: try TrainingLog(metricsPath: nil, quiet: true))
     t.stopAfterEpochs = 1
     _ = try t.run()
-    _ = try Trainer(config: config, runDirectory: resumed, log: TrainingLog(metricsPath: nil, quiet: true)).run(resume: true)
+    _ = try Trainer(config: config, runDirectory: resumed, log: TrainingLog(metricsPath: nil, quiet: true)).run(
+      resume: true)
     #expect(try modelBytes(straight) == modelBytes(resumed), "\(method): resumed weights differ")
     // metrics.jsonl has step and epoch records with the method's loss terms.
     let lines = try String(contentsOfFile: straight + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
@@ -180,8 +201,11 @@ struct TrainerTests {
 
   @Test func savedModelLoadsAndPredictsWithoutDemographics() throws {
     let run = TinyDerm.runDirectory("predict")
-    _ = try Trainer(config: TinyDerm.config(epochs: 1), runDirectory: run, log: TrainingLog(metricsPath: nil, quiet: true)).run()
-    let preds = try Predictor.run(model: run, data: "ham10000:" + TinyDerm.directory, prompts: nil, groups: nil, split: nil)
+    _ = try Trainer(
+      config: TinyDerm.config(epochs: 1), runDirectory: run, log: TrainingLog(metricsPath: nil, quiet: true)
+    ).run()
+    let preds = try Predictor.run(
+      model: run, data: "ham10000:" + TinyDerm.directory, prompts: nil, groups: nil, split: nil)
     #expect(preds.ids.count == preds.scores.count && preds.scores.allSatisfy { (0...1).contains($0) })
     #expect(preds.margins.allSatisfy { $0.isFinite && abs($0) <= 2 })
     // Demographics only pass through: changing them changes no prediction.
@@ -194,10 +218,13 @@ struct TrainerTests {
       return t
     }
     #expect(altered.samples.map(\.attributes) != data.samples.map(\.attributes))
-    let prompts = try TrainingData.defaultPrompts(dataSpec: "ham10000:" + TinyDerm.directory, classNames: data.classNames)
+    let prompts = try TrainingData.defaultPrompts(
+      dataSpec: "ham10000:" + TinyDerm.directory, classNames: data.classNames)
     let classifier = try CLIPClassifier.load(directory: run + "/best", prompts: prompts)
-    let a = try Predictions.compute(classifier: classifier, dataset: data, groupSpec: .sexAge, transform: classifier.preprocessing)
-    let b = try Predictions.compute(classifier: classifier, dataset: altered, groupSpec: .sexAge, transform: classifier.preprocessing)
+    let a = try Predictions.compute(
+      classifier: classifier, dataset: data, groupSpec: .sexAge, transform: classifier.preprocessing)
+    let b = try Predictions.compute(
+      classifier: classifier, dataset: altered, groupSpec: .sexAge, transform: classifier.preprocessing)
     #expect(a.scores == b.scores && a.margins == b.margins && a.scores == preds.scores)
     #expect(a.groups != b.groups)
     let csv = run + "/preds.csv"
@@ -207,11 +234,15 @@ struct TrainerTests {
     // The saved threshold was chosen on the validation predictions, and `pred` decides at it.
     let threshold = try #require(try DecisionThreshold.load(modelDirectory: run))
     #expect(threshold.policy == .youden && threshold.validationRows > 0 && preds.threshold == threshold)
-    let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+    let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n").dropFirst().map {
+      $0.split(separator: ",")
+    }
     for (i, r) in rows.enumerated() { #expect(r[3] == (preds.scores[i] >= threshold.value ? "1" : "0")) }
     let best = try CLIPModel(directory: run + "/best")
     #expect(best.parameterCount > 0)
-    for file in ["vocab.json", "merges.txt", "preprocessor_config.json", "tokenizer_config.json", "special_tokens_map.json"] {
+    for file in [
+      "vocab.json", "merges.txt", "preprocessor_config.json", "tokenizer_config.json", "special_tokens_map.json",
+    ] {
       #expect(FileManager.default.fileExists(atPath: run + "/best/" + file), "best/ lacks \(file)")
     }
   }
@@ -231,10 +262,13 @@ struct TrainerTests {
     _ = try first.run()
     let before = try modelBytes(run)
     do {
-      _ = try Trainer(config: config, runDirectory: run, log: TrainingLog(metricsPath: nil, quiet: true), method: ExplodingMethod()).run(resume: true)
+      _ = try Trainer(
+        config: config, runDirectory: run, log: TrainingLog(metricsPath: nil, quiet: true), method: ExplodingMethod()
+      ).run(resume: true)
       Issue.record("a NaN loss must stop the run")
     } catch let e as TrainingError {
-      #expect(e.description.contains("loss is nan") && e.description.contains("the checkpoint of epoch 1 is kept"), "\(e)")
+      #expect(
+        e.description.contains("loss is nan") && e.description.contains("the checkpoint of epoch 1 is kept"), "\(e)")
     }
     #expect(try modelBytes(run) == before)
   }
@@ -285,7 +319,8 @@ struct TrainerTests {
     // Options with a fixed set of values are types: an unknown spelling is refused at load.
     try "{\"data\": \"manifest:x.csv\", \"method\": \"magic\"}".write(toFile: path, atomically: true, encoding: .utf8)
     #expect(throws: TrainingError.self) { try RunConfig.load(path) }
-    try "{\"data\": \"manifest:x.csv\", \"method\": \"cmac-mmd\", \"sampler\": \"balanced-cells\", \"mode\": \"image-frozen\"}"
+    try
+      "{\"data\": \"manifest:x.csv\", \"method\": \"cmac-mmd\", \"sampler\": \"balanced-cells\", \"mode\": \"image-frozen\"}"
       .write(toFile: path, atomically: true, encoding: .utf8)
     let spelled = try RunConfig.load(path)
     #expect(spelled.method == .cmacMMD && spelled.sampler == .balancedCells && spelled.mode == .imageFrozen)

@@ -16,13 +16,15 @@ public func scaledDotProductAttention(
     heads > 0, q.shape[2] % heads == 0
   else { throw TensorError.shapeMismatch(op: "scaledDotProductAttention (heads \(heads))", lhs: q.shape, rhs: k.shape) }
   let width = q.shape[2]
-  let layout = AttentionLayout(batch: q.shape[0], heads: heads, headWidth: width / heads, queries: q.shape[1],
+  let layout = AttentionLayout(
+    batch: q.shape[0], heads: heads, headWidth: width / heads, queries: q.shape[1],
     keys: k.shape[1], queryRow: width, keyRow: width)
   try layout.check(keyMask: keyMask)
   let (out, probs) = layout.forward(q: q.pointer, k: k.pointer, v: v.pointer, causal: causal, keyMask: keyMask)
   return Tensor.record(out, op: "scaledDotProductAttention", inputs: [q, k, v]) { g in
     let gq = Tensor(uninitialized: q.shape), gk = Tensor(uninitialized: k.shape), gv = Tensor(uninitialized: v.shape)
-    layout.backward(g.pointer, probs: probs, q: q.pointer, k: k.pointer, v: v.pointer,
+    layout.backward(
+      g.pointer, probs: probs, q: q.pointer, k: k.pointer, v: v.pointer,
       gq: gq.pointer, gk: gk.pointer, gv: gv.pointer)
     return [gq, gk, gv]
   }
@@ -35,10 +37,12 @@ public func scaledDotProductAttention(
   packed qkv: Tensor, heads: Int, causal: Bool = false, keyMask: [Bool]? = nil
 ) throws -> Tensor {
   guard qkv.rank == 3, qkv.shape[2] % 3 == 0, heads > 0, (qkv.shape[2] / 3) % heads == 0 else {
-    throw TensorError.invalidArgument("scaledDotProductAttention(packed:): shape \(qkv.shape) is not [B, T, 3·\(heads)·D]")
+    throw TensorError.invalidArgument(
+      "scaledDotProductAttention(packed:): shape \(qkv.shape) is not [B, T, 3·\(heads)·D]")
   }
   let width = qkv.shape[2] / 3, tokens = qkv.shape[1]
-  let layout = AttentionLayout(batch: qkv.shape[0], heads: heads, headWidth: width / heads, queries: tokens,
+  let layout = AttentionLayout(
+    batch: qkv.shape[0], heads: heads, headWidth: width / heads, queries: tokens,
     keys: tokens, queryRow: 3 * width, keyRow: 3 * width)
   try layout.check(keyMask: keyMask)
   let base = qkv.pointer
@@ -46,7 +50,8 @@ public func scaledDotProductAttention(
   return Tensor.record(out, op: "scaledDotProductAttention(packed:)", inputs: [qkv]) { g in
     let gqkv = Tensor(uninitialized: qkv.shape)
     let gp = gqkv.pointer
-    layout.backward(g.pointer, probs: probs, q: base, k: base + width, v: base + 2 * width,
+    layout.backward(
+      g.pointer, probs: probs, q: base, k: base + width, v: base + 2 * width,
       gq: gp, gk: gp + width, gv: gp + 2 * width)
     return [gqkv]
   }
@@ -63,7 +68,8 @@ struct AttentionLayout {
   func check(keyMask: [Bool]?) throws {
     guard let keyMask else { return }
     guard keyMask.count == batch * keys else {
-      throw TensorError.invalidArgument("scaledDotProductAttention: key mask of \(keyMask.count) for \(batch)×\(keys) keys")
+      throw TensorError.invalidArgument(
+        "scaledDotProductAttention: key mask of \(keyMask.count) for \(batch)×\(keys) keys")
     }
     for bi in 0..<batch where !keyMask[(bi * keys)..<((bi + 1) * keys)].contains(true) {
       throw TensorError.invalidArgument("scaledDotProductAttention: row \(bi) masks every key")
@@ -79,7 +85,8 @@ struct AttentionLayout {
     let probs = Tensor(uninitialized: [batch, heads, tq, tk])
     let out = Tensor(uninitialized: [batch, tq, w])
     // Each (batch, head) task writes its own probability block and its head's output columns.
-    let writes = (DisjointWrites(probs.pointer), DisjointWrites(out.pointer)), reads = (SharedReads(q), SharedReads(k), SharedReads(v))
+    let writes = (DisjointWrites(probs.pointer), DisjointWrites(out.pointer)),
+      reads = (SharedReads(q), SharedReads(k), SharedReads(v))
     let scratch = ThreadScratch(count: d * tk)
     Parallel.forEach(batch * heads) { bh in
       let (pp, po) = (writes.0.base, writes.1.base), (q, k, v) = (reads.0.base, reads.1.base, reads.2.base)

@@ -43,7 +43,8 @@ extension Tensor {
 /// Conv2d with stride = kernel and no bias (ViT patch embedding): images `[B, C, H, W]`,
 /// weight `[D, C, P, P]` → `[B, (H/P)·(W/P), D]`.
 public func patchEmbedding(_ images: Tensor, weight: Tensor) throws -> Tensor {
-  guard weight.rank == 4, images.rank == 4, weight.shape[1] == images.shape[1], weight.shape[2] == weight.shape[3] else {
+  guard weight.rank == 4, images.rank == 4, weight.shape[1] == images.shape[1], weight.shape[2] == weight.shape[3]
+  else {
     throw TensorError.shapeMismatch(op: "patchEmbedding", lhs: images.shape, rhs: weight.shape)
   }
   let d = weight.shape[0]

@@ -12,9 +12,11 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float = 1e
   let px = x.pointer, po = out.pointer, pw = weight.pointer, pb = bias.pointer
   let pm = mean.pointer, pr = rstd.pointer
   let grain = Swift.max(1, Parallel.grain / Swift.max(d, 1))
-  let reads = (SharedReads(px), SharedReads(pw), SharedReads(pb)), writes = (DisjointWrites(po), DisjointWrites(pm), DisjointWrites(pr))
+  let reads = (SharedReads(px), SharedReads(pw), SharedReads(pb)),
+    writes = (DisjointWrites(po), DisjointWrites(pm), DisjointWrites(pr))
   Parallel.forRange(rows, grain: grain) { r in
-    let (px, pw, pb) = (reads.0.base, reads.1.base, reads.2.base), (po, pm, pr) = (writes.0.base, writes.1.base, writes.2.base)
+    let (px, pw, pb) = (reads.0.base, reads.1.base, reads.2.base),
+      (po, pm, pr) = (writes.0.base, writes.1.base, writes.2.base)
     for i in r { fm_layer_norm_row(px + i * d, pw, pb, po + i * d, d, eps, pm + i, pr + i) }
   }
   return Tensor.record(out, op: "layerNorm", inputs: [x, weight, bias]) { [mean, rstd] g in

@@ -13,12 +13,14 @@ extension Tensor {
     if batch > 1 && m * n * k < 1 << 22 {
       let a = SharedReads(a), b = SharedReads(b), c = DisjointWrites(c)  // batch i writes its own c
       Parallel.forEach(batch) { i in
-        BLAS.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, a: a + i * strideA, lda: lda,
+        BLAS.sgemm(
+          transA: ta, transB: tb, m: m, n: n, k: k, a: a + i * strideA, lda: lda,
           b: b + i * strideB, ldb: ldb, beta: beta, c: c + i * strideC, ldc: n, threads: 1)
       }
     } else {
       for i in 0..<batch {
-        BLAS.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, a: a + i * strideA, lda: lda,
+        BLAS.sgemm(
+          transA: ta, transB: tb, m: m, n: n, k: k, a: a + i * strideA, lda: lda,
           b: b + i * strideB, ldb: ldb, beta: beta, c: c + i * strideC, ldc: n)
       }
     }
@@ -44,10 +46,12 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
   let out = Tensor(uninitialized: batchA + [m, n])
   let sharedB = batchB.isEmpty
   if sharedB && !transposeA {
-    BLAS.sgemm(transA: false, transB: transposeB, m: batch * m, n: n, k: k, a: a.pointer, lda: k,
+    BLAS.sgemm(
+      transA: false, transB: transposeB, m: batch * m, n: n, k: k, a: a.pointer, lda: k,
       b: b.pointer, ldb: transposeB ? k : n, c: out.pointer, ldc: n)
   } else {
-    Tensor.gemmBatch(a.pointer, transposeA, strideA: m * k, b.pointer, transposeB, strideB: sharedB ? 0 : k * n,
+    Tensor.gemmBatch(
+      a.pointer, transposeA, strideA: m * k, b.pointer, transposeB, strideB: sharedB ? 0 : k * n,
       out.pointer, strideC: m * n, m: m, n: n, k: k, batch: batch)
   }
   return Tensor.record(out, op: "matmul", inputs: [a, b]) { g in
@@ -55,10 +59,12 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
     if a.requiresGrad {
       let r = Tensor(uninitialized: a.shape)
       if !transposeA {  // dA = dC · op(B)ᵀ
-        Tensor.gemmBatch(g.pointer, false, strideA: m * n, b.pointer, !transposeB, strideB: sharedB ? 0 : k * n,
+        Tensor.gemmBatch(
+          g.pointer, false, strideA: m * n, b.pointer, !transposeB, strideB: sharedB ? 0 : k * n,
           r.pointer, strideC: m * k, m: m, n: k, k: n, batch: batch)
       } else {  // dA = op(B) · dCᵀ
-        Tensor.gemmBatch(b.pointer, transposeB, strideA: sharedB ? 0 : k * n, g.pointer, true, strideB: m * n,
+        Tensor.gemmBatch(
+          b.pointer, transposeB, strideA: sharedB ? 0 : k * n, g.pointer, true, strideB: m * n,
           r.pointer, strideC: m * k, m: k, n: m, k: n, batch: batch)
       }
       ga = r
@@ -68,10 +74,12 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
       if sharedB && !transposeA {
         // Shared B: the batch folds into the GEMM's inner dimension.
         if !transposeB {
-          BLAS.sgemm(transA: true, transB: false, m: k, n: n, k: batch * m, a: a.pointer, lda: k,
+          BLAS.sgemm(
+            transA: true, transB: false, m: k, n: n, k: batch * m, a: a.pointer, lda: k,
             b: g.pointer, ldb: n, c: r.pointer, ldc: n)
         } else {
-          BLAS.sgemm(transA: true, transB: false, m: n, n: k, k: batch * m, a: g.pointer, lda: n,
+          BLAS.sgemm(
+            transA: true, transB: false, m: n, n: k, k: batch * m, a: g.pointer, lda: n,
             b: a.pointer, ldb: k, c: r.pointer, ldc: k)
         }
       } else {
@@ -79,10 +87,12 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
           let beta: Float = (sharedB && i > 0) ? 1 : 0
           let dst = r.pointer + (sharedB ? 0 : i * k * n)
           if !transposeB {  // dB = op(A)ᵀ · dC
-            BLAS.sgemm(transA: !transposeA, transB: false, m: k, n: n, k: m, a: a.pointer + i * m * k,
+            BLAS.sgemm(
+              transA: !transposeA, transB: false, m: k, n: n, k: m, a: a.pointer + i * m * k,
               lda: transposeA ? m : k, b: g.pointer + i * m * n, ldb: n, beta: beta, c: dst, ldc: n)
           } else {  // dB = dCᵀ · op(A)
-            BLAS.sgemm(transA: true, transB: transposeA, m: n, n: k, k: m, a: g.pointer + i * m * n, lda: n,
+            BLAS.sgemm(
+              transA: true, transB: transposeA, m: n, n: k, k: m, a: g.pointer + i * m * n, lda: n,
               b: a.pointer + i * m * k, ldb: transposeA ? m : k, beta: beta, c: dst, ldc: k)
           }
         }
@@ -104,7 +114,8 @@ func columnSums(_ p: UnsafePointer<Float>, rows: Int, cols: Int) -> Tensor {
   let out = Tensor.zeros([cols])
   let po = DisjointWrites(out.pointer), p = SharedReads(p)  // each column block has one worker
   let block = 256
-  Parallel.forRange((cols + block - 1) / block, grain: Swift.max(1, Parallel.grain / Swift.max(rows * block, 1))) { blocks in
+  Parallel.forRange((cols + block - 1) / block, grain: Swift.max(1, Parallel.grain / Swift.max(rows * block, 1))) {
+    blocks in
     for bi in blocks {
       let lo = bi * block, hi = Swift.min(cols, lo + block)
       for r in 0..<rows {

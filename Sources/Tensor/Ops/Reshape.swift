@@ -119,7 +119,8 @@ extension Tensor {
     let ax = try axis(a, op: "gather")
     let (outer, n, inner) = around(ax)
     guard indices.count == outer * inner else {
-      throw TensorError.invalidArgument("gather: \(indices.count) indices for \(outer * inner) positions of shape \(shape) along axis \(a)")
+      throw TensorError.invalidArgument(
+        "gather: \(indices.count) indices for \(outer * inner) positions of shape \(shape) along axis \(a)")
     }
     if let bad = indices.first(where: { $0 < 0 || $0 >= n }) {
       throw TensorError.invalidArgument("gather: index \(bad) is out of range for axis \(a) of shape \(shape)")

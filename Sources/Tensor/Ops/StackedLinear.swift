@@ -5,7 +5,9 @@ import Support
 /// (`[..., outᵢ]`, e.g. a LoRA term) is written into its slice before the GEMM accumulates onto
 /// it, so no extra full-width tensor is kept for backward. Backward runs one GEMM for the input's
 /// gradient and one for all the weights' (their gradients are views of it).
-public func linear(_ x: Tensor, stackedWeights weights: [Tensor], biases: [Tensor?], addends: [Tensor?] = []) throws -> Tensor {
+public func linear(_ x: Tensor, stackedWeights weights: [Tensor], biases: [Tensor?], addends: [Tensor?] = []) throws
+  -> Tensor
+{
   let addends = addends.isEmpty ? [Tensor?](repeating: nil, count: weights.count) : addends
   guard !weights.isEmpty, biases.count == weights.count, addends.count == weights.count else {
     throw TensorError.invalidArgument(
@@ -14,24 +16,35 @@ public func linear(_ x: Tensor, stackedWeights weights: [Tensor], biases: [Tenso
   guard x.rank >= 1 else { throw TensorError.shapeMismatch(op: "linear", lhs: x.shape, rhs: weights[0].shape) }
   let inF = x.shape[x.rank - 1], rowShape = Array(x.shape.dropLast())
   for ((w, b), a) in zip(zip(weights, biases), addends) {
-    guard w.rank == 2, w.shape[1] == inF else { throw TensorError.shapeMismatch(op: "linear", lhs: x.shape, rhs: w.shape) }
-    if let b, b.shape != [w.shape[0]] { throw TensorError.shapeMismatch(op: "linear (bias)", lhs: w.shape, rhs: b.shape) }
-    if let a, a.shape != rowShape + [w.shape[0]] { throw TensorError.shapeMismatch(op: "linear (addend)", lhs: w.shape, rhs: a.shape) }
+    guard w.rank == 2, w.shape[1] == inF else {
+      throw TensorError.shapeMismatch(op: "linear", lhs: x.shape, rhs: w.shape)
+    }
+    if let b, b.shape != [w.shape[0]] {
+      throw TensorError.shapeMismatch(op: "linear (bias)", lhs: w.shape, rhs: b.shape)
+    }
+    if let a, a.shape != rowShape + [w.shape[0]] {
+      throw TensorError.shapeMismatch(op: "linear (addend)", lhs: w.shape, rhs: a.shape)
+    }
   }
   let layout = StackedLayout(outs: weights.map { $0.shape[0] }, inF: inF, rows: x.count / Swift.max(inF, 1))
   let out = Tensor(uninitialized: rowShape + [layout.total])
   let accumulate = layout.fill(out.pointer, biases: biases, addends: addends)
   withExtendedLifetime(layout.stack(weights)) { stacked in
-    BLAS.sgemm(transA: false, transB: true, m: layout.rows, n: layout.total, k: inF, a: x.pointer, lda: inF,
+    BLAS.sgemm(
+      transA: false, transB: true, m: layout.rows, n: layout.total, k: inF, a: x.pointer, lda: inF,
       b: stacked.pointer, ldb: inF, beta: accumulate ? 1 : 0, c: out.pointer, ldc: layout.total)
   }
   let presentBiases = biases.compactMap { $0 }, presentAddends = addends.compactMap { $0 }
-  return Tensor.record(out, op: weights.count == 1 ? "linear" : "linear(stackedWeights:)", inputs: [x] + weights + presentBiases + presentAddends) { g in
+  return Tensor.record(
+    out, op: weights.count == 1 ? "linear" : "linear(stackedWeights:)",
+    inputs: [x] + weights + presentBiases + presentAddends
+  ) { g in
     var gx: Tensor? = nil
     if x.requiresGrad {  // the weights are stacked again rather than kept from the forward pass
       let r = Tensor(uninitialized: x.shape)
       withExtendedLifetime(layout.stack(weights)) { stacked in
-        BLAS.sgemm(transA: false, transB: false, m: layout.rows, n: inF, k: layout.total, a: g.pointer, lda: layout.total,
+        BLAS.sgemm(
+          transA: false, transB: false, m: layout.rows, n: inF, k: layout.total, a: g.pointer, lda: layout.total,
           b: stacked.pointer, ldb: inF, c: r.pointer, ldc: inF)
       }
       gx = r
@@ -87,7 +100,8 @@ struct StackedLayout {
   func weightGradients(_ g: Tensor, x: Tensor, weights: [Tensor]) -> [Tensor?] {
     guard weights.contains(where: { $0.requiresGrad }) else { return weights.map { _ in nil } }
     let all = Tensor(uninitialized: [total, inF])
-    BLAS.sgemm(transA: true, transB: false, m: total, n: inF, k: rows, a: g.pointer, lda: total,
+    BLAS.sgemm(
+      transA: true, transB: false, m: total, n: inF, k: rows, a: g.pointer, lda: total,
       b: x.pointer, ldb: inF, c: all.pointer, ldc: inF)
     return weights.indices.map { i in
       weights[i].requiresGrad ? Tensor(shape: weights[i].shape, storage: all.storage, offset: starts[i] * inF) : nil

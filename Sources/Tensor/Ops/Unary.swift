@@ -10,10 +10,11 @@ extension Tensor {
   func unary(
     _ op: String,
     forward: @escaping @Sendable (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Range<Int>) -> Void,
-    backward: @escaping @Sendable (
-      UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
-      Range<Int>
-    ) -> Void
+    backward:
+      @escaping @Sendable (
+        UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
+        Range<Int>
+      ) -> Void
   ) -> Tensor {
     let out = Tensor(uninitialized: shape)
     let px = SharedReads(pointer), po = DisjointWrites(out.pointer)
@@ -36,68 +37,80 @@ extension Tensor {
   }
 
   public func exp() -> Tensor {
-    unary("exp", forward: { x, y, r in Tensor.vmap(x, y, r, VectorMath.exp) },
+    unary(
+      "exp", forward: { x, y, r in Tensor.vmap(x, y, r, VectorMath.exp) },
       backward: { _, y, g, gx, r in for i in r { gx[i] = g[i] * y[i] } })
   }
 
   /// Natural log; log(0) = −inf as in PyTorch (its gradient is +inf·g there).
   public func log() -> Tensor {
-    unary("log", forward: { x, y, r in for i in r { y[i] = Foundation.log(x[i]) } },
+    unary(
+      "log", forward: { x, y, r in for i in r { y[i] = Foundation.log(x[i]) } },
       backward: { x, _, g, gx, r in for i in r { gx[i] = g[i] / x[i] } })
   }
 
   public func sqrt() -> Tensor {
-    unary("sqrt", forward: { x, y, r in for i in r { y[i] = x[i].squareRoot() } },
+    unary(
+      "sqrt", forward: { x, y, r in for i in r { y[i] = x[i].squareRoot() } },
       backward: { _, y, g, gx, r in for i in r { gx[i] = g[i] * 0.5 / y[i] } })
   }
 
   /// x^p for a constant exponent.
   public func pow(_ p: Float) -> Tensor {
     if p == 2 {
-      return unary("pow", forward: { x, y, r in for i in r { y[i] = x[i] * x[i] } },
+      return unary(
+        "pow", forward: { x, y, r in for i in r { y[i] = x[i] * x[i] } },
         backward: { x, _, g, gx, r in for i in r { gx[i] = 2 * x[i] * g[i] } })
     }
-    return unary("pow", forward: { x, y, r in for i in r { y[i] = Foundation.pow(x[i], p) } },
+    return unary(
+      "pow", forward: { x, y, r in for i in r { y[i] = Foundation.pow(x[i], p) } },
       backward: { x, _, g, gx, r in for i in r { gx[i] = g[i] * p * Foundation.pow(x[i], p - 1) } })
   }
 
   /// 1 / x.
   public func reciprocal() -> Tensor {
-    unary("reciprocal", forward: { x, y, r in for i in r { y[i] = 1 / x[i] } },
+    unary(
+      "reciprocal", forward: { x, y, r in for i in r { y[i] = 1 / x[i] } },
       backward: { _, y, g, gx, r in for i in r { gx[i] = -g[i] * y[i] * y[i] } })
   }
 
   public func abs() -> Tensor {
-    unary("abs", forward: { x, y, r in for i in r { y[i] = Swift.abs(x[i]) } },
+    unary(
+      "abs", forward: { x, y, r in for i in r { y[i] = Swift.abs(x[i]) } },
       backward: { x, _, g, gx, r in
         for i in r { gx[i] = x[i] > 0 ? g[i] : (x[i] < 0 ? -g[i] : 0) }
       })
   }
 
   public func tanh() -> Tensor {
-    unary("tanh", forward: { x, y, r in Tensor.vmap(x, y, r, VectorMath.tanh) },
+    unary(
+      "tanh", forward: { x, y, r in Tensor.vmap(x, y, r, VectorMath.tanh) },
       backward: { _, y, g, gx, r in for i in r { gx[i] = g[i] * (1 - y[i] * y[i]) } })
   }
 
   public func sigmoid() -> Tensor {
-    unary("sigmoid", forward: { x, y, r in Tensor.vmap(x, y, r, VectorMath.sigmoid) },
+    unary(
+      "sigmoid", forward: { x, y, r in Tensor.vmap(x, y, r, VectorMath.sigmoid) },
       backward: { _, y, g, gx, r in for i in r { gx[i] = g[i] * y[i] * (1 - y[i]) } })
   }
 
   public func relu() -> Tensor {
-    unary("relu", forward: { x, y, r in for i in r { y[i] = Swift.max(x[i], 0) } },
+    unary(
+      "relu", forward: { x, y, r in for i in r { y[i] = Swift.max(x[i], 0) } },
       backward: { x, _, g, gx, r in for i in r { gx[i] = x[i] > 0 ? g[i] : 0 } })
   }
 
   /// Clamps to [low, high]; the gradient passes where the input is inside the interval.
   public func clamped(min low: Float = -.infinity, max high: Float = .infinity) -> Tensor {
-    unary("clamp", forward: { x, y, r in for i in r { y[i] = Swift.min(Swift.max(x[i], low), high) } },
+    unary(
+      "clamp", forward: { x, y, r in for i in r { y[i] = Swift.min(Swift.max(x[i], low), high) } },
       backward: { x, _, g, gx, r in for i in r { gx[i] = (x[i] >= low && x[i] <= high) ? g[i] : 0 } })
   }
 
   /// x · σ(1.702 x), the activation of OpenAI's CLIP.
   public func quickGELU() -> Tensor {
-    unary("quick_gelu",
+    unary(
+      "quick_gelu",
       forward: { x, y, r in fm_quick_gelu_forward(x + r.lowerBound, y + r.lowerBound, r.count) },
       backward: { x, _, g, gx, r in
         let lo = r.lowerBound
@@ -109,7 +122,8 @@ extension Tensor {
   public func gelu(approximate: Bool = false) -> Tensor {
     if approximate {
       let c: Float = 0.797_884_56  // √(2/π)
-      return unary("gelu_tanh",
+      return unary(
+        "gelu_tanh",
         forward: { x, y, r in
           Tensor.vmap(x, y, r) { v in 0.5 * v * (1 + VectorMath.tanh(c * (v + 0.044715 * v * v * v))) }
         },
@@ -123,7 +137,8 @@ extension Tensor {
           }
         })
     }
-    return unary("gelu",
+    return unary(
+      "gelu",
       forward: { x, y, r in
         fm_gelu_erf_forward(x + r.lowerBound, y + r.lowerBound, r.count)
       },

@@ -15,13 +15,18 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
   /// nil = a seeded grouped split of the training data (``valFraction``).
   @Setting(help: "Validation data (same forms as --data).")
   public var val: String? = nil
-  @Setting(help: "Model to fine-tune: a Hugging Face CLIP folder, an open_clip folder (BiomedCLIP, open_clip ViTs), or an OpenAI/open_clip state dict (.safetensors, .pt, .pth, .bin).")
+  @Setting(
+    help:
+      "Model to fine-tune: a Hugging Face CLIP folder, an open_clip folder (BiomedCLIP, open_clip ViTs), or an OpenAI/open_clip state dict (.safetensors, .pt, .pth, .bin)."
+  )
   public var model: String? = nil
   /// Used when ``model`` is nil.
   @Setting(help: "Train a CLIP from scratch.")
   public var fromScratch: ScratchPreset? = nil
   /// nil = the dataset kind's defaults.
-  @Setting(help: "One prompt per class, class 0 first.", arity: .upToNextOption, .whenSet(.init("at least two non-empty prompts") { $0.count >= 2 && !$0.contains(where: \.isEmpty) }))
+  @Setting(
+    help: "One prompt per class, class 0 first.", arity: .upToNextOption,
+    .whenSet(.init("at least two non-empty prompts") { $0.count >= 2 && !$0.contains(where: \.isEmpty) }))
   public var prompts: [String]? = nil
   @Setting(help: "Method.")
   public var method: MethodName = .cmacMMD
@@ -37,21 +42,26 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
   public var batchSize: Int = 64
   /// `balanced-cells` by default: every subgroup × label cell in every batch (the paper's remedy
   /// for missing subgroups; it raised the worst group's TPR for ERM and CMAC-MMD alike, docs/results.md).
-  @Setting(help: "Sampler: balanced guarantees --min-per-cell of every subgroup per batch, balanced-cells of every subgroup × label.")
+  @Setting(
+    help:
+      "Sampler: balanced guarantees --min-per-cell of every subgroup per batch, balanced-cells of every subgroup × label."
+  )
   public var sampler: SamplerKind = .balancedCells
   @Setting(help: "Samples per subgroup guaranteed by the balanced samplers.", .range(1...RunConfig.maxBatchSize))
   public var minPerCell: Int = 2
   @Setting(help: "Random seed: the same seed gives the same weights.")
   public var seed: UInt64 = 0
   /// nil = ``DefaultLearningRate`` (run.json stores the value used).
-  @Setting(help: "Peak learning rate, linear warm-up then cosine decay (default: \(DefaultLearningRate.summary)).",
-           flag: "lr", .whenSet(.finite(in: Float.leastNonzeroMagnitude...0.999_999, "a finite number in (0, 1)")))
+  @Setting(
+    help: "Peak learning rate, linear warm-up then cosine decay (default: \(DefaultLearningRate.summary)).",
+    flag: "lr", .whenSet(.finite(in: Float.leastNonzeroMagnitude...0.999_999, "a finite number in (0, 1)")))
   public var learningRate: Float? = nil
   @Setting(help: "AdamW weight decay.", .nonNegative)
   public var weightDecay: Float = 0.1
   @Setting(help: "Fraction of all optimiser steps spent in linear warm-up.", .finite(in: 0...1, "in 0…1"))
   public var warmupFraction: Double = 0.1
-  @Setting(help: "Global gradient-norm clip, 0 = off.", .init("a finite number ≥ 0 (0 = off)") { $0.isFinite && $0 >= 0 })
+  @Setting(
+    help: "Global gradient-norm clip, 0 = off.", .init("a finite number ≥ 0 (0 = off)") { $0.isFinite && $0 >= 0 })
   public var gradClip: Float = 1.0
   @Setting(help: "Micro-batches per optimiser step.", .range(1...1024))
   public var accumulation: Int = 1
@@ -65,14 +75,17 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
   public var selection: SelectionRule = .valAUC
   @Setting(help: "AUC tolerance δ of val-dtpr and val-worst-tpr selection.", .nonNegative)
   public var selectionDelta: Double = 0.02
-  @Setting(help: "Decision threshold saved with best/: youden = Youden's J on the validation predictions, argmax = 0.5.")
+  @Setting(
+    help: "Decision threshold saved with best/: youden = Youden's J on the validation predictions, argmax = 0.5.")
   public var thresholdPolicy: ThresholdPolicy = .youden
   @Setting(help: "Held-out validation fraction when --val is absent.", .init("in (0, 1)") { $0 > 0 && $0 < 1 })
   public var valFraction: Double = 0.15
   @Setting(help: "Training augmentation: random resized crop, flip, colour jitter.")
   public var augment: Bool = true
   /// nil = the model's `image_size`.
-  @Setting(help: "Model input size (default: the model's image_size; 64 from scratch).", .whenSet(.range(8...RunConfig.maxImageSize)))
+  @Setting(
+    help: "Model input size (default: the model's image_size; 64 from scratch).",
+    .whenSet(.range(8...RunConfig.maxImageSize)))
   public var imageSize: Int? = nil
   @Setting(help: "Log a line every N optimiser steps when not on a terminal.", .init("≥ 1") { $0 >= 1 })
   public var logEvery: Int = 10
@@ -82,15 +95,18 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
   @Setting(help: "Folder of the image-frozen feature cache (default: the run folder's feature_cache/).")
   public var featureCache: String? = nil
   /// nil trains the model's own weights.
-  @Setting(help: "Train LoRA adapters of this rank on --lora-targets, base weights frozen; best/ is a PEFT adapter folder.",
-           flag: "lora", .whenSet(.init("a rank in 1…4096") { (1...4096).contains($0) }))
+  @Setting(
+    help: "Train LoRA adapters of this rank on --lora-targets, base weights frozen; best/ is a PEFT adapter folder.",
+    flag: "lora", .whenSet(.init("a rank in 1…4096") { (1...4096).contains($0) }))
   public var loraRank: Int? = nil
   @Setting(help: "LoRA alpha; the update is scaled by alpha/rank (default: the rank).", .whenSet(.positive))
   public var loraAlpha: Float? = nil
   @Setting(help: "Dropout on the LoRA path's input.", .init("in [0, 1)") { $0.isFinite && $0 >= 0 && $0 < 1 })
   public var loraDropout: Float = 0
-  @Setting(help: "Comma-separated Linear layers to adapt, matched as PEFT does (default: \(CLIPModel.loraTargets.joined(separator: ",")) for HF CLIP; \(OpenCLIPModel.loraTargets.joined(separator: ",")) for timm + BERT models).",
-           .whenSet(.init("a comma-separated list of layer names") { !$0.isEmpty && !$0.contains(where: \.isEmpty) }))
+  @Setting(
+    help:
+      "Comma-separated Linear layers to adapt, matched as PEFT does (default: \(CLIPModel.loraTargets.joined(separator: ",")) for HF CLIP; \(OpenCLIPModel.loraTargets.joined(separator: ",")) for timm + BERT models).",
+    .whenSet(.init("a comma-separated list of layer names") { !$0.isEmpty && !$0.contains(where: \.isEmpty) }))
   public var loraTargets: [String]? = nil
   @Setting(help: "With --lora, also save the merged full model in best/ (the adapter goes to best/adapter/).")
   public var merge: Bool = false
@@ -102,7 +118,9 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
 
   /// The LoRA settings of this run, if `--lora` is given.
   public func loraConfig(defaultTargets: [String]) -> LoRAConfig? {
-    loraRank.map { LoRAConfig(rank: $0, alpha: loraAlpha, dropout: loraDropout, targets: loraTargets ?? defaultTargets) }
+    loraRank.map {
+      LoRAConfig(rank: $0, alpha: loraAlpha, dropout: loraDropout, targets: loraTargets ?? defaultTargets)
+    }
   }
 
   /// The learning rate this run uses.
@@ -130,7 +148,9 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
     public var comparison: CMACMMD.Comparison = CMACMMD().comparison
     @Setting(help: "CMAC-MMD conditioning.")
     public var conditioning: CMACMMD.Conditioning = CMACMMD().conditioning
-    @Setting(help: "CMAC-MMD minimum samples of a subgroup in a batch (≥ 2 with the unbiased estimator).", .init("≥ 1") { $0 >= 1 })
+    @Setting(
+      help: "CMAC-MMD minimum samples of a subgroup in a batch (≥ 2 with the unbiased estimator).",
+      .init("≥ 1") { $0 >= 1 })
     public var minGroupSize: Int = CMACMMD().minGroupSize
     /// docs/METHOD.md §8: collapse-prone.
     @Setting(help: "Margins on τ-scaled logits instead of cosines (docs/METHOD.md §8: collapse-prone).")
@@ -162,9 +182,16 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
     }
     if loraRank != nil {
       if fromScratch != nil { p.append("--lora adapts a pretrained model: give --model, not --from-scratch") }
-      if mode == .lastK { p.append("--lora with --mode last-k is not supported (LoRA adapts its targets in whole towers: use full, text-frozen or image-frozen)") }
+      if mode == .lastK {
+        p.append(
+          "--lora with --mode last-k is not supported (LoRA adapts its targets in whole towers: use full, text-frozen or image-frozen)"
+        )
+      }
     } else {
-      for (flag, set) in [("--lora-alpha", loraAlpha != nil), ("--lora-targets", loraTargets != nil), ("--lora-dropout", loraDropout != 0), ("--merge", merge)] where set {
+      for (flag, set) in [
+        ("--lora-alpha", loraAlpha != nil), ("--lora-targets", loraTargets != nil),
+        ("--lora-dropout", loraDropout != 0), ("--merge", merge),
+      ] where set {
         p.append("\(flag) needs --lora RANK")
       }
     }
@@ -183,8 +210,9 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
     case .median: bw = .median
     case .multi: bw = .multi(cmac.sigma)
     }
-    return CMACMMD(lambda: lambda, estimator: cmac.estimator, bandwidth: bw, comparison: cmac.comparison,
-                   conditioning: cmac.conditioning, minGroupSize: cmac.minGroupSize)
+    return CMACMMD(
+      lambda: lambda, estimator: cmac.estimator, bandwidth: bw, comparison: cmac.comparison,
+      conditioning: cmac.conditioning, minGroupSize: cmac.minGroupSize)
   }
 
   /// The method object for this run.
@@ -258,11 +286,13 @@ public func decodeJSONFile<T: Decodable>(_ type: T.Type, _ path: String, _ what:
 func describeDecodingError(_ error: Error) -> String {
   guard let e = error as? DecodingError else { return "\(error)" }
   func at(_ c: DecodingError.Context) -> String {
-    c.codingPath.isEmpty ? c.debugDescription : "key '\(c.codingPath.map(\.stringValue).joined(separator: "."))': \(c.debugDescription)"
+    c.codingPath.isEmpty
+      ? c.debugDescription : "key '\(c.codingPath.map(\.stringValue).joined(separator: "."))': \(c.debugDescription)"
   }
   switch e {
   case .dataCorrupted(let c), .typeMismatch(_, let c), .valueNotFound(_, let c): return at(c)
-  case .keyNotFound(let key, let c): return "key '\((c.codingPath + [key]).map(\.stringValue).joined(separator: "."))' is required"
+  case .keyNotFound(let key, let c):
+    return "key '\((c.codingPath + [key]).map(\.stringValue).joined(separator: "."))' is required"
   @unknown default: return "\(e)"
   }
 }

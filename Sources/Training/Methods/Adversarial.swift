@@ -43,7 +43,10 @@ public final class AdversarialDebiasing: TrainingMethod {
 
   public var extraParameters: [(String, Tensor)] {
     guard let w1, let b1, let w2, let b2 else { return [] }
-    return [("adversary.fc1.weight", w1), ("adversary.fc1.bias", b1), ("adversary.fc2.weight", w2), ("adversary.fc2.bias", b2)]
+    return [
+      ("adversary.fc1.weight", w1), ("adversary.fc1.bias", b1), ("adversary.fc2.weight", w2),
+      ("adversary.fc2.bias", b2),
+    ]
   }
 
   /// The effective reversal scale at training progress `p`.
@@ -67,8 +70,10 @@ public final class AdversarialDebiasing: TrainingMethod {
     let adversary = try crossEntropy(logits, targets: batch.groups)
     let predicted = try logits.argmax(axis: 1)
     let accuracy = Double(zip(predicted, batch.groups).filter { $0 == $1 }.count) / Double(max(1, batch.groups.count))
-    return MethodLoss(total: try clip + adversary, logs: [
-      "l_clip": Double(clip.item()), "l_adv": Double(adversary.item()), "adv_acc": accuracy, "grl_scale": Double(s),
-    ])
+    return MethodLoss(
+      total: try clip + adversary,
+      logs: [
+        "l_clip": Double(clip.item()), "l_adv": Double(adversary.item()), "adv_acc": accuracy, "grl_scale": Double(s),
+      ])
   }
 }

@@ -108,7 +108,9 @@ public struct CMACMMD: Sendable, Codable, Equatable {
       var pairTerms: [Tensor] = []
       switch comparison {
       case .pairs:
-        for a in 0..<sets.count { for b in (a + 1)..<sets.count { pairTerms.append(try mmd2(sets[a], sets[b], sigmas)) } }
+        for a in 0..<sets.count {
+          for b in (a + 1)..<sets.count { pairTerms.append(try mmd2(sets[a], sets[b], sigmas)) }
+        }
       case .pooled, .pooledDetached:
         let pool = try margins.indexSelect(axis: 0, indices: members)
         let target = comparison == .pooled ? pool : pool.detached()

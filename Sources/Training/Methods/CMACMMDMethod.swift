@@ -18,14 +18,17 @@ public final class CMACMMDMethod: TrainingMethod {
 
   public func loss(_ batch: MethodBatch) throws -> MethodLoss {
     let clip = try meanLoss(batch)
-    let sims = marginsOnLogits
+    let sims =
+      marginsOnLogits
       ? try batch.similarities * CLIPLoss.temperature(batch.logitScale) : batch.similarities
     let margins = try CertaintyMargin.margins(similarities: sims, labels: batch.labels)
     let term = try options.term(margins: margins, groups: batch.groups, labels: batch.labels)
     let total = try clip + term.value * options.lambda
-    return MethodLoss(total: total, logs: [
-      "l_clip": Double(clip.item()), "l_cmac": Double(term.value.item()),
-      "groups_compared": Double(term.groupsCompared), "groups_skipped": Double(term.groupsSkipped),
-    ])
+    return MethodLoss(
+      total: total,
+      logs: [
+        "l_clip": Double(clip.item()), "l_cmac": Double(term.value.item()),
+        "groups_compared": Double(term.groupsCompared), "groups_skipped": Double(term.groupsSkipped),
+      ])
   }
 }

@@ -42,8 +42,10 @@ public final class FairCLIP: TrainingMethod {
       groups += 1
     }
     let term = try total ?? sims.sum() * 0
-    return MethodLoss(total: try clip + term * lambda, logs: [
-      "l_clip": Double(clip.item()), "l_fairclip": Double(term.item()), "groups_compared": Double(groups),
-    ])
+    return MethodLoss(
+      total: try clip + term * lambda,
+      logs: [
+        "l_clip": Double(clip.item()), "l_fairclip": Double(term.item()), "groups_compared": Double(groups),
+      ])
   }
 }

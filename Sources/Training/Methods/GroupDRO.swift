@@ -43,7 +43,9 @@ public final class GroupDRO: TrainingMethod {
     }
     let robust = try total ?? meanLoss(batch) * 0
     var logs: [String: Double] = ["l_clip": Double(try meanLoss(batch).item()), "l_robust": Double(robust.item())]
-    if let worst = weights.indices.max(by: { weights[$0] < weights[$1] }) { logs["max_group_weight"] = Double(weights[worst]) }
+    if let worst = weights.indices.max(by: { weights[$0] < weights[$1] }) {
+      logs["max_group_weight"] = Double(weights[worst])
+    }
     return MethodLoss(total: robust, logs: logs)
   }
 

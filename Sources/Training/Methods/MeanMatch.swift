@@ -27,6 +27,7 @@ public final class MeanMatch: TrainingMethod {
       }
     }
     let term = try penalty.map { $0 * (1 / Float(pairs)) } ?? margins.sum() * 0
-    return MethodLoss(total: try clip + term * lambda, logs: ["l_clip": Double(clip.item()), "l_meanmatch": Double(term.item())])
+    return MethodLoss(
+      total: try clip + term * lambda, logs: ["l_clip": Double(clip.item()), "l_meanmatch": Double(term.item())])
   }
 }

@@ -22,6 +22,7 @@ public final class Reweight: TrainingMethod {
   public func loss(_ batch: MethodBatch) throws -> MethodLoss {
     let w = zip(batch.groups, batch.labels).map { cellWeights[Cell(group: $0, label: $1)] ?? 1 }
     let weighted = try (batch.perSampleLoss * Tensor(w)).mean()
-    return MethodLoss(total: weighted, logs: ["l_clip": Double(try meanLoss(batch).item()), "l_weighted": Double(weighted.item())])
+    return MethodLoss(
+      total: weighted, logs: ["l_clip": Double(try meanLoss(batch).item()), "l_weighted": Double(weighted.item())])
   }
 }

@@ -55,7 +55,9 @@ public struct Sinkhorn: Sendable, Codable, Equatable {
     for i in 0..<n { for j in 0..<m { c[i * m + j] = 0.5 * (x[i] - y[j]) * (x[i] - y[j]) } }
     // softmin_ε over k of (C − h_k) with uniform log-weights lw: −ε log Σ_k exp(lw + (h_k − C_rk)/ε),
     // stabilised by its largest term; f takes it over j (weights β), g over i (weights α).
-    func softmin(_ rows: Int, _ columns: Int, _ lw: Double, _ h: [Double], _ e: Double, _ cost: (Int, Int) -> Double) -> [Double] {
+    func softmin(_ rows: Int, _ columns: Int, _ lw: Double, _ h: [Double], _ e: Double, _ cost: (Int, Int) -> Double)
+      -> [Double]
+    {
       (0..<rows).map { r in
         var mx = -Double.infinity
         for k in 0..<columns { mx = Swift.max(mx, lw + (h[k] - cost(r, k)) / e) }

@@ -23,7 +23,9 @@ public final class CLIPClassifier {
   /// Class embeddings computed once when the text side is frozen.
   private var frozenClassTexts: Tensor?
 
-  public init(model: any CLIPBackbone, tokenizer: any TextTokenizer, prompts: [String], preprocessing: ImageTransform? = nil) {
+  public init(
+    model: any CLIPBackbone, tokenizer: any TextTokenizer, prompts: [String], preprocessing: ImageTransform? = nil
+  ) {
     self.model = model
     self.tokenizer = tokenizer
     self.prompts = prompts
@@ -42,14 +44,20 @@ public final class CLIPClassifier {
     if adapter { try PEFTAdapter.load(into: model, from: directory) }
     let pre = ["preprocessor_config.json", "processor_config.json"].map { directory + "/" + $0 }
       .first { FileManager.default.fileExists(atPath: $0) }
-    let preprocessing = try pre.map { try ImageTransform(preprocessorConfig: $0) } ?? loaded.preprocess.map {
-      ImageTransform(size: model.imageSize, resizeShortestSide: model.imageSize, filter: $0.interpolation == "bilinear" ? .bilinear : .bicubic,
-                     mean: $0.mean, std: $0.std)
-    }
+    let preprocessing =
+      try pre.map { try ImageTransform(preprocessorConfig: $0) }
+      ?? loaded.preprocess.map {
+        ImageTransform(
+          size: model.imageSize, resizeShortestSide: model.imageSize,
+          filter: $0.interpolation == "bilinear" ? .bilinear : .bicubic,
+          mean: $0.mean, std: $0.std)
+      }
     if let preprocessing, preprocessing.size != model.imageSize {
-      throw TrainingError.file(pre ?? directory, "crop size \(preprocessing.size) differs from the model's image_size \(model.imageSize)")
+      throw TrainingError.file(
+        pre ?? directory, "crop size \(preprocessing.size) differs from the model's image_size \(model.imageSize)")
     }
-    let classifier = CLIPClassifier(model: model, tokenizer: loaded.tokenizer, prompts: prompts, preprocessing: preprocessing)
+    let classifier = CLIPClassifier(
+      model: model, tokenizer: loaded.tokenizer, prompts: prompts, preprocessing: preprocessing)
     classifier.baseModel = URL(fileURLWithPath: base).standardizedFileURL.path
     return classifier
   }
@@ -59,11 +67,16 @@ public final class CLIPClassifier {
   static func adapterBase(_ directory: String) throws -> String {
     let (_, base) = try PEFTAdapter.readConfig(directory)
     guard let base, !base.isEmpty else {
-      throw TrainingError.file(directory + "/" + PEFTAdapter.configFile, "has no base_model_name_or_path: FairMed cannot tell which model it adapts")
+      throw TrainingError.file(
+        directory + "/" + PEFTAdapter.configFile,
+        "has no base_model_name_or_path: FairMed cannot tell which model it adapts")
     }
-    let path = base.hasPrefix("/") ? base : URL(fileURLWithPath: directory).appendingPathComponent(base).standardized.path
+    let path =
+      base.hasPrefix("/") ? base : URL(fileURLWithPath: directory).appendingPathComponent(base).standardized.path
     guard FileManager.default.fileExists(atPath: path) else {
-      throw TrainingError.file(directory + "/" + PEFTAdapter.configFile, "base_model_name_or_path '\(base)' is not a folder on this machine (nothing is downloaded)")
+      throw TrainingError.file(
+        directory + "/" + PEFTAdapter.configFile,
+        "base_model_name_or_path '\(base)' is not a folder on this machine (nothing is downloaded)")
     }
     return path
   }
@@ -107,7 +120,9 @@ public final class CLIPClassifier {
   /// answer only changes when the caller freezes or unfreezes).
   var textTrainable: Bool {
     if let known = textTrainableCache { return known }
-    let trainable = model.namedParameters().contains { p in model.textTowerPrefixes.contains { pathHasPrefix(p.path, $0) } && p.tensor.requiresGrad }
+    let trainable = model.namedParameters().contains { p in
+      model.textTowerPrefixes.contains { pathHasPrefix(p.path, $0) } && p.tensor.requiresGrad
+    }
     textTrainableCache = trainable
     return trainable
   }
@@ -147,7 +162,8 @@ public final class CLIPClassifier {
     images: Tensor, pooled: Bool, labels: [Int], groups: [Int], texts: [String]?, contrastive: Bool, progress: Double
   ) throws -> MethodBatch {
     let e = try encode(images: images, pooled: pooled, texts: contrastive ? texts : nil)
-    return try Self.methodBatch(imageEmbeddings: e.images, textEmbeddings: e.texts, classTexts: classTexts(), logitScale: model.logitScale,
+    return try Self.methodBatch(
+      imageEmbeddings: e.images, textEmbeddings: e.texts, classTexts: classTexts(), logitScale: model.logitScale,
       labels: labels, groups: groups, contrastive: contrastive, progress: progress)
   }
 
@@ -162,7 +178,8 @@ public final class CLIPClassifier {
   /// `contrastive` the symmetric InfoNCE against `textEmbeddings` (the class prompts of the labels
   /// when nil).
   public static func methodBatch(
-    imageEmbeddings v: Tensor, textEmbeddings: Tensor?, classTexts t: Tensor, logitScale: Tensor, labels: [Int], groups: [Int],
+    imageEmbeddings v: Tensor, textEmbeddings: Tensor?, classTexts t: Tensor, logitScale: Tensor, labels: [Int],
+    groups: [Int],
     contrastive: Bool, progress: Double
   ) throws -> MethodBatch {
     let sims = try matmul(v, t, transposeB: true)
@@ -175,12 +192,15 @@ public final class CLIPClassifier {
       perSample = try CLIPLoss.promptCEPerSample(similarities: sims, labels: labels, logitScale: logitScale)
       paired = try sims.gather(axis: 1, indices: labels)
     }
-    return MethodBatch(perSampleLoss: perSample, similarities: sims, pairedSimilarities: paired, imageEmbeddings: v,
+    return MethodBatch(
+      perSampleLoss: perSample, similarities: sims, pairedSimilarities: paired, imageEmbeddings: v,
       logitScale: logitScale, labels: labels, groups: groups, progress: progress)
   }
 
   /// P(class 1) (or of each class) and the certainty margin on the true label, without a graph.
-  public func predict(_ images: Tensor, pooled: Bool, labels: [Int]) throws -> (probabilities: [[Float]], margins: [Float]) {
+  public func predict(_ images: Tensor, pooled: Bool, labels: [Int]) throws -> (
+    probabilities: [[Float]], margins: [Float]
+  ) {
     try withNoGrad {
       let v = try imageFeatures(images, pooled: pooled)
       let sims = try matmul(v, classTexts(), transposeB: true)

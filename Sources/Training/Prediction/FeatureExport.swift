@@ -23,21 +23,26 @@ public enum FeatureExport {
   /// Normalised text features `[N, D]` (tensor `features`) and token ids (`input_ids`) of every
   /// line of `textsFile`, written to the safetensors file `out`; returns the feature shape.
   @discardableResult
-  public static func encodeTexts(model directory: String, textsFile: String, batchSize: Int, out: String) throws -> [Int] {
+  public static func encodeTexts(model directory: String, textsFile: String, batchSize: Int, out: String) throws
+    -> [Int]
+  {
     try validateEnvironment()
     let classifier = try CLIPClassifier.load(directory: directory, prompts: [])
     let lines = try lines(ofFile: textsFile)
     let ids = classifier.tokenizer(lines)
     let features = try inBatches(ids.count, batchSize) { try classifier.model.textFeatures(Array(ids[$0])) }
-    let idTensor = try Tensor(ids.flatMap { $0.map(Float.init) }, shape: [ids.count, classifier.tokenizer.contextLength])
+    let idTensor = try Tensor(
+      ids.flatMap { $0.map(Float.init) }, shape: [ids.count, classifier.tokenizer.contextLength])
     try Safetensors.write([("features", features), ("input_ids", idTensor)], metadata: ["source": textsFile], to: out)
     return features.shape
   }
 
   /// Normalised image features `[N, D]` of `sources`, in order, written to `out`.
   @discardableResult
-  public static func encodeImages(model directory: String, sources: [ImageSource], batchSize: Int, out: String,
-                                  sourceName: String) throws -> [Int] {
+  public static func encodeImages(
+    model directory: String, sources: [ImageSource], batchSize: Int, out: String,
+    sourceName: String
+  ) throws -> [Int] {
     try validateEnvironment()
     let classifier = try CLIPClassifier.load(directory: directory, prompts: [])
     let features = try imageFeatures(classifier, sources, batchSize: batchSize)
@@ -49,16 +54,21 @@ public enum FeatureExport {
   /// open_clip does), in the schema of `fairmed predict`. There must be exactly one prompt list
   /// per class of the data (as `fairmed predict` requires): a prompt for a class the data lacks
   /// would take probability from the real classes.
-  public static func zeroShot(model directory: String, data: String, prompts: [[String]], groups: String?,
-                              batchSize: Int) throws -> Predictions {
+  public static func zeroShot(
+    model directory: String, data: String, prompts: [[String]], groups: String?,
+    batchSize: Int
+  ) throws -> Predictions {
     try validateEnvironment()
     let dataset = try DatasetKind.load(data)
     guard prompts.count == dataset.classNames.count else {
-      throw TrainingError.invalidConfig(["--prompts: \(prompts.count) prompts for the \(dataset.classNames.count) classes of \(data) "
-        + "(\(dataset.classNames.joined(separator: ", "))): give one prompt (or `|`-separated templates) per class, in label order"])
+      throw TrainingError.invalidConfig([
+        "--prompts: \(prompts.count) prompts for the \(dataset.classNames.count) classes of \(data) "
+          + "(\(dataset.classNames.joined(separator: ", "))): give one prompt (or `|`-separated templates) per class, in label order"
+      ])
     }
     if let bad = dataset.samples.first(where: { $0.label >= prompts.count }) {
-      throw TrainingError.data("\(data): sample \(bad.id) has label \(bad.label) but only \(prompts.count) class prompts were given")
+      throw TrainingError.data(
+        "\(data): sample \(bad.id) has label \(bad.label) but only \(prompts.count) class prompts were given")
     }
     let classifier = try CLIPClassifier.load(directory: directory, prompts: [])
     let zs = try ZeroShotClassifier(model: classifier.model, tokenizer: classifier.tokenizer, prompts: prompts)
@@ -70,8 +80,9 @@ public enum FeatureExport {
       let feats = try imageFeatures(classifier, batch.map(\.source), batchSize: batchSize)
       let probs = try zs.probabilities(feats).scalars
       let c = prompts.count
-      out.append(samples: batch, probabilities: batch.indices.map { k in (0..<c).map { Double(probs[k * c + $0]) } },
-                 margins: try zs.margins(feats, labels: batch.map(\.label)).map(Double.init), groups: spec)
+      out.append(
+        samples: batch, probabilities: batch.indices.map { k in (0..<c).map { Double(probs[k * c + $0]) } },
+        margins: try zs.margins(feats, labels: batch.map(\.label)).map(Double.init), groups: spec)
     }
     return out
   }

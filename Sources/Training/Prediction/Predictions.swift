@@ -24,15 +24,21 @@ public struct Predictions {
   /// Runs the classifier over `dataset` (or its `rows`) in batches (decoding in parallel), or
   /// over `cached` pooled image-tower outputs.
   public static func compute(
-    classifier: CLIPClassifier, dataset: Dataset, groupSpec: GroupingSpec, transform: ImageTransform, batchSize: Int = 64,
+    classifier: CLIPClassifier, dataset: Dataset, groupSpec: GroupingSpec, transform: ImageTransform,
+    batchSize: Int = 64,
     cached: Tensor? = nil, threads: Int? = nil, rows: Range<Int>? = nil
   ) throws -> Predictions {
     guard batchSize >= 1 else { throw TrainingError.invalidConfig(["--batch-size must be ≥ 1, got \(batchSize)"]) }
     var out = Predictions()
     let rows = (rows ?? 0..<dataset.count).clamped(to: 0..<dataset.count)
-    let batches = stride(from: rows.lowerBound, to: rows.upperBound, by: batchSize).map { Array($0..<min(rows.upperBound, $0 + batchSize)) }
-    let loader = cached == nil ? BatchLoader(dataset: dataset, batches: batches, transform: transform, groups: groupSpec,
-      threads: threads ?? ProcessInfo.processInfo.activeProcessorCount) : nil
+    let batches = stride(from: rows.lowerBound, to: rows.upperBound, by: batchSize).map {
+      Array($0..<min(rows.upperBound, $0 + batchSize))
+    }
+    let loader =
+      cached == nil
+      ? BatchLoader(
+        dataset: dataset, batches: batches, transform: transform, groups: groupSpec,
+        threads: threads ?? ProcessInfo.processInfo.activeProcessorCount) : nil
     for idx in batches {
       let images: Tensor
       if let loader {
@@ -43,7 +49,9 @@ public struct Predictions {
       }
       let samples = idx.map { dataset.samples[$0] }
       let (probs, margins) = try classifier.predict(images, pooled: cached != nil, labels: samples.map(\.label))
-      out.append(samples: samples, probabilities: probs.map { $0.map(Double.init) }, margins: margins.map(Double.init), groups: groupSpec)
+      out.append(
+        samples: samples, probabilities: probs.map { $0.map(Double.init) }, margins: margins.map(Double.init),
+        groups: groupSpec)
     }
     return out
   }
@@ -64,7 +72,9 @@ public struct Predictions {
   /// Every non-finite probability or margin is refused with its row named.
   public func writeCSV(to path: String) throws {
     if let i = ids.indices.first(where: { !scores[$0].isFinite || !margins[$0].isFinite }) {
-      throw TrainingError.nonFinite("\(path): prediction for '\(ids[i])' (row \(i + 1)) is not finite (\(PredictionsCSV.score) \(scores[i]), \(PredictionsCSV.margin) \(margins[i])): the model's weights or the input hold NaN or infinity")
+      throw TrainingError.nonFinite(
+        "\(path): prediction for '\(ids[i])' (row \(i + 1)) is not finite (\(PredictionsCSV.score) \(scores[i]), \(PredictionsCSV.margin) \(margins[i])): the model's weights or the input hold NaN or infinity"
+      )
     }
     let attrNames = PredictionsCSV.attributeColumns(attributes.flatMap(\.keys))
     let classes = classProbabilities.map(\.count).max() ?? 2
@@ -72,15 +82,24 @@ public struct Predictions {
     let header = PredictionsCSV.header(attributes: attrNames, classes: classes)
     // Readers refuse a header naming a column twice: a data attribute must not take a predictions column's name.
     if let d = duplicateCSVColumn(header) {
-      throw TrainingError.data("\(path): the data's attribute '\(d.name)' has the name of a predictions column (\(duplicateCSVColumnMessage(d))): rename it in the data")
+      throw TrainingError.data(
+        "\(path): the data's attribute '\(d.name)' has the name of a predictions column (\(duplicateCSVColumnMessage(d))): rename it in the data"
+      )
     }
     var lines = [header.map(csvField).joined(separator: ",")]
     for i in ids.indices {
-      let perClass = classColumns.isEmpty ? [] : (0..<classes).map { c in
-        classProbabilities[i].indices.contains(c) ? PredictionsCSV.number(classProbabilities[i][c]) : ""
-      }
-      let pred = Self.decision(classProbabilities.indices.contains(i) ? classProbabilities[i] : [], score: scores[i], threshold: threshold.value)
-      let fields = PredictionsCSV.leadingFields(id: ids[i], label: labels[i], score: scores[i], decision: pred, margin: margins[i], group: groups[i])
+      let perClass =
+        classColumns.isEmpty
+        ? []
+        : (0..<classes).map { c in
+          classProbabilities[i].indices.contains(c) ? PredictionsCSV.number(classProbabilities[i][c]) : ""
+        }
+      let pred = Self.decision(
+        classProbabilities.indices.contains(i) ? classProbabilities[i] : [], score: scores[i],
+        threshold: threshold.value)
+      let fields =
+        PredictionsCSV.leadingFields(
+          id: ids[i], label: labels[i], score: scores[i], decision: pred, margin: margins[i], group: groups[i])
         + attrNames.map { attributes[i][$0] ?? "" } + perClass
       lines.append(fields.map(csvField).joined(separator: ","))
     }

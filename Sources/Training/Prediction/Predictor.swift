@@ -19,17 +19,25 @@ public enum Predictor {
     let modelDir = run != nil && fm.fileExists(atPath: model + "/best") ? model + "/best" : model
     var dataset = try DatasetKind.load(data)
     if let split { dataset = dataset.split(split) }
-    guard dataset.count > 0 else { throw TrainingError.data("\(data): no samples\(split.map { " in split \($0)" } ?? "")") }
-    let classPrompts = try prompts ?? run?.prompts ?? TrainingData.defaultPrompts(dataSpec: run?.data ?? data, classNames: dataset.classNames)
+    guard dataset.count > 0 else {
+      throw TrainingError.data("\(data): no samples\(split.map { " in split \($0)" } ?? "")")
+    }
+    let classPrompts =
+      try prompts ?? run?.prompts
+      ?? TrainingData.defaultPrompts(dataSpec: run?.data ?? data, classNames: dataset.classNames)
     let classifier = try CLIPClassifier.load(directory: modelDir, prompts: classPrompts)
     let transform = classifier.preprocessing
     guard classPrompts.count == dataset.classNames.count else {
-      throw TrainingError.invalidConfig(["--prompts: \(classPrompts.count) prompts for the \(dataset.classNames.count) classes of \(data)"])
+      throw TrainingError.invalidConfig([
+        "--prompts: \(classPrompts.count) prompts for the \(dataset.classNames.count) classes of \(data)"
+      ])
     }
     let spec = try GroupingSpec(parsing: groups ?? run?.groups ?? GroupingSpec.sexAge.description)
     try spec.validate(dataset)
     var predictions = try DataParallel(world: world).predictions(dataset: dataset, groupSpec: spec) { rows in
-      try Predictions.compute(classifier: classifier, dataset: dataset, groupSpec: spec, transform: transform, batchSize: batchSize, rows: rows)
+      try Predictions.compute(
+        classifier: classifier, dataset: dataset, groupSpec: spec, transform: transform, batchSize: batchSize,
+        rows: rows)
     }
     predictions.threshold = try DecisionThreshold.load(modelDirectory: modelDir) ?? .argmax
     return predictions

@@ -30,19 +30,24 @@ public struct DecisionThreshold: Codable, Equatable, Sendable {
     switch policy {
     case .argmax: return .argmax
     case .youden:
-      let ranked = RankedScores(scores: scores, labels: labels.map { $0 == 1 ? 1 : 0 },
+      let ranked = RankedScores(
+        scores: scores, labels: labels.map { $0 == 1 ? 1 : 0 },
         rowGroup: [Int32](repeating: 0, count: scores.count), groupCount: 1)
       guard ranked.label.contains(1), ranked.label.contains(0) else {
-        throw TrainingError.data("--threshold-policy youden: the validation data needs both classes; it has \(Set(labels).sorted())")
+        throw TrainingError.data(
+          "--threshold-policy youden: the validation data needs both classes; it has \(Set(labels).sorted())")
       }
       let (t, j) = try ThresholdSelector.youden(ranked)
       // A saved threshold is a probability strictly inside (0, 1) (what `StoredThreshold` accepts).
       guard t > 0 else {
-        throw TrainingError.data("--threshold-policy youden: Youden's J on the validation predictions is best at threshold \(t) (every row positive, J \(j)): the scores do not separate the classes")
+        throw TrainingError.data(
+          "--threshold-policy youden: Youden's J on the validation predictions is best at threshold \(t) (every row positive, J \(j)): the scores do not separate the classes"
+        )
       }
       // Scores saturated at P = 1: the largest Double below 1 makes the same decisions (scores
       // are Float probabilities, none lies between it and 1).
-      return DecisionThreshold(policy: .youden, value: min(t, Double(1).nextDown), validationRows: scores.count, youdenJ: j)
+      return DecisionThreshold(
+        policy: .youden, value: min(t, Double(1).nextDown), validationRows: scores.count, youdenJ: j)
     }
   }
 

@@ -24,9 +24,11 @@ public struct EvalMetrics: Codable, Equatable, Sendable {
   public static func compute(
     labels: [Int], scores: [Double], groups: [String], threshold: Double = 0.5, minGroupSize: Int = 10
   ) throws -> EvalMetrics {
-    let spec = GroupingSpec(attributes: [AttributeSpec(column: PredictionsCSV.group)], missing: .drop, missingTokens: [])
+    let spec = GroupingSpec(
+      attributes: [AttributeSpec(column: PredictionsCSV.group)], missing: .drop, missingTokens: [])
     let grouping = try Grouping(spec: spec, columns: [CategoricalColumn(values: groups)], file: "predictions")
-    let input = AuditInput(labels: labels.map { UInt8($0 == 1 ? 1 : 0) }, scores: scores, margins: nil, grouping: grouping)
+    let input = AuditInput(
+      labels: labels.map { UInt8($0 == 1 ? 1 : 0) }, scores: scores, margins: nil, grouping: grouping)
     var config = AuditConfiguration()
     config.threshold = .fixed(threshold)
     config.minGroupSize = minGroupSize
@@ -37,7 +39,8 @@ public struct EvalMetrics: Codable, Equatable, Sendable {
     let worst = a.aggregates[.worstGroupTPR]?.minGroup.map { a.groups[$0].name }
     var tprs: [String: Double?] = [:]
     for g in a.groups { tprs[g.name] = g[.tpr] }
-    return EvalMetrics(n: labels.count, auc: a.overall[.auc], accuracy: a.overall[.accuracy], tpr: a.overall[.tpr],
+    return EvalMetrics(
+      n: labels.count, auc: a.overall[.auc], accuracy: a.overall[.accuracy], tpr: a.overall[.tpr],
       deltaTPR: agg(.deltaTPR), worstGroupTPR: agg(.worstGroupTPR), worstGroup: worst, deodds: agg(.deodds),
       dpd: agg(.dpd), esAUC: agg(.esAUC), groupTPR: tprs, threshold: threshold)
   }

@@ -20,13 +20,18 @@ final class BatchSource {
   private let loader: BatchLoader?
   private var position = 0
 
-  init(data: TrainingData, batches: [[Int]], cache: Tensor?, transform: ImageTransform, seed: UInt64, epoch: Int, threads: Int?) {
+  init(
+    data: TrainingData, batches: [[Int]], cache: Tensor?, transform: ImageTransform, seed: UInt64, epoch: Int,
+    threads: Int?
+  ) {
     self.data = data
     self.batches = batches
     self.cache = cache
-    loader = cache == nil
-      ? BatchLoader(dataset: data.train, batches: batches, transform: transform, groups: data.groupSpec, seed: seed, epoch: epoch,
-          threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+    loader =
+      cache == nil
+      ? BatchLoader(
+        dataset: data.train, batches: batches, transform: transform, groups: data.groupSpec, seed: seed, epoch: epoch,
+        threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
       : nil
   }
 
@@ -40,7 +45,8 @@ final class BatchSource {
     let idx = batches[position]
     position += 1
     let samples = idx.map { data.train.samples[$0] }
-    return ModelBatch(images: try cache.indexSelect(axis: 0, indices: idx), labels: samples.map(\.label),
+    return ModelBatch(
+      images: try cache.indexSelect(axis: 0, indices: idx), labels: samples.map(\.label),
       groups: samples.map(data.groupSpec.key), texts: samples.map { $0.text ?? "" })
   }
 }
@@ -50,7 +56,8 @@ final class BatchSource {
 /// tower then needs no image decoding at all.
 enum FeatureCache {
   static func build(
-    classifier: CLIPClassifier, datasets: [Dataset], transform: ImageTransform, directory: String, threads: Int?, log: TrainingLog
+    classifier: CLIPClassifier, datasets: [Dataset], transform: ImageTransform, directory: String, threads: Int?,
+    log: TrainingLog
   ) throws -> [Tensor] {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     return try datasets.enumerated().map { i, ds in
@@ -58,7 +65,9 @@ enum FeatureCache {
       if let file = try? SafetensorsFileReader.read(path), file.shape.first == ds.count { return file }
       log.line("feature cache: encoding \(ds.count) images of \(ds.name)")
       let batches = stride(from: 0, to: ds.count, by: 64).map { Array($0..<min(ds.count, $0 + 64)) }
-      let loader = BatchLoader(dataset: ds, batches: batches, transform: transform, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+      let loader = BatchLoader(
+        dataset: ds, batches: batches, transform: transform,
+        threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
       var parts: [Tensor] = []
       while let b = try loader.next() {
         parts.append(try classifier.pooledImageOutputs(Tensor(b.pixels, shape: [b.count, 3, b.size, b.size])))

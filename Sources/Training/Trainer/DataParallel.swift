@@ -94,14 +94,16 @@ public struct DataParallel {
       buckets[buckets.count - 1].append(g)
       filled += g.count
     }
-    let staging = buckets.filter { !$0.isEmpty }.map { members -> (members: [Tensor], buffer: UnsafeMutableBufferPointer<Float>) in
+    let staging = buckets.filter { !$0.isEmpty }.map {
+      members -> (members: [Tensor], buffer: UnsafeMutableBufferPointer<Float>) in
       let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, members.reduce(0) { $0 + $1.count }))
       var at = 0
       for g in members { buffer.baseAddress.map { ($0 + at).update(from: g.pointer, count: g.count) }; at += g.count }
       return (members, buffer)
     }
     defer { for s in staging { s.buffer.deallocate() } }
-    try world.allReduceSum(large.map { UnsafeMutableBufferPointer(start: $0.pointer, count: $0.count) } + staging.map(\.buffer))
+    try world.allReduceSum(
+      large.map { UnsafeMutableBufferPointer(start: $0.pointer, count: $0.count) } + staging.map(\.buffer))
     for s in staging {
       var at = 0
       for g in s.members { s.buffer.baseAddress.map { g.pointer.update(from: $0 + at, count: g.count) }; at += g.count }
@@ -144,7 +146,9 @@ public struct DataParallel {
   /// Refuses a global batch that cannot give every rank a sample.
   public func check(batchSize: Int) throws {
     guard batchSize >= size else {
-      throw TrainingError.invalidConfig(["--batch-size \(batchSize) is the global batch and must be ≥ the \(size) processes (mpirun -np)"])
+      throw TrainingError.invalidConfig([
+        "--batch-size \(batchSize) is the global batch and must be ≥ the \(size) processes (mpirun -np)"
+      ])
     }
   }
 
@@ -152,7 +156,9 @@ public struct DataParallel {
   /// processes): some rank would have nothing to encode.
   public func check(batches: [[Int]], dataset: String) throws {
     guard let smallest = batches.map(\.count).min(), smallest < size else { return }
-    throw TrainingError.invalidConfig(["\(dataset): a training batch holds \(smallest) samples, fewer than the \(size) processes (mpirun -np); use fewer processes"])
+    throw TrainingError.invalidConfig([
+      "\(dataset): a training batch holds \(smallest) samples, fewer than the \(size) processes (mpirun -np); use fewer processes"
+    ])
   }
 
   /// This rank's contiguous share of `count` rows (earlier ranks take one more when it does not divide).
@@ -166,7 +172,9 @@ public struct DataParallel {
 
   /// Predictions on every row of `dataset`: each rank computes its ``rows(of:)`` with `compute`,
   /// and the probabilities and margins are gathered so every rank holds all rows, in order.
-  public func predictions(dataset: Dataset, groupSpec: GroupingSpec, _ compute: (Range<Int>) throws -> Predictions) throws -> Predictions {
+  public func predictions(dataset: Dataset, groupSpec: GroupingSpec, _ compute: (Range<Int>) throws -> Predictions)
+    throws -> Predictions
+  {
     let local = try together("predicting its share of \(dataset.name)") { try compute(rows(of: dataset.count)) }
     guard size > 1 else { return local }
     let width = (local.classProbabilities.first?.count ?? 0) + 1
@@ -174,17 +182,20 @@ public struct DataParallel {
     guard let w = widths.first, Int(w) == width || local.ids.isEmpty else {
       throw DistributedError.invalidSize("ranks disagree on the number of classes of \(dataset.name)")
     }
-    let parts = try world.allGather(zip(local.classProbabilities, local.margins).flatMap { $0.map(Float.init) + [Float($1)] })
+    let parts = try world.allGather(
+      zip(local.classProbabilities, local.margins).flatMap { $0.map(Float.init) + [Float($1)] })
     var out = Predictions()
     out.threshold = local.threshold
     for (r, part) in parts.enumerated() {
       let range = Self.rows(of: dataset.count, rank: r, size: size)
       let columns = Int(w)
       guard part.count == range.count * columns else {
-        throw DistributedError.invalidSize("rank \(r) sent \(part.count) prediction values for \(range.count) rows of \(dataset.name)")
+        throw DistributedError.invalidSize(
+          "rank \(r) sent \(part.count) prediction values for \(range.count) rows of \(dataset.name)")
       }
       let rowsOut = (0..<range.count).map { Array(part[($0 * columns)..<(($0 + 1) * columns)]) }
-      out.append(samples: range.map { dataset.samples[$0] }, probabilities: rowsOut.map { $0.dropLast().map(Double.init) },
+      out.append(
+        samples: range.map { dataset.samples[$0] }, probabilities: rowsOut.map { $0.dropLast().map(Double.init) },
         margins: rowsOut.map { Double($0[columns - 1]) }, groups: groupSpec)
     }
     return out

@@ -17,7 +17,10 @@ enum RunFolder {
     if resume { try requireRun(directory) }
     let held = parts.filter { fm.fileExists(atPath: directory + "/" + $0) }
     if held.isEmpty, !overwrite, let other = OutputPath.contents(directory) {
-      throw TrainingError.file(directory, "holds \(other) but no FairMed run (no run.json): choose a new or empty --out, or pass --overwrite to write the run into it")
+      throw TrainingError.file(
+        directory,
+        "holds \(other) but no FairMed run (no run.json): choose a new or empty --out, or pass --overwrite to write the run into it"
+      )
     }
     if !held.isEmpty {
       if overwrite {
@@ -26,10 +29,16 @@ enum RunFolder {
         let stored = try RunConfig.load(directory + "/run.json")
         let changed = try differences(stored, config)
         guard changed.isEmpty else {
-          throw TrainingError.invalidConfig(changed.map { "--resume: \($0) differs from the stored run.json; resume with the same options, or start again with --overwrite" })
+          throw TrainingError.invalidConfig(
+            changed.map {
+              "--resume: \($0) differs from the stored run.json; resume with the same options, or start again with --overwrite"
+            })
         }
       } else {
-        throw TrainingError.file(directory, "already holds a run (\(held.joined(separator: ", "))): pass --resume to continue it or --overwrite to replace it")
+        throw TrainingError.file(
+          directory,
+          "already holds a run (\(held.joined(separator: ", "))): pass --resume to continue it or --overwrite to replace it"
+        )
       }
     }
     return []
@@ -50,7 +59,10 @@ enum RunFolder {
     } else {
       state = "the folder is empty"
     }
-    throw TrainingError.file(directory, "holds no FairMed run to resume (\(state); --resume continues the run whose run.json `fairmed train` writes there once data and model have loaded): drop --resume to start a new run")
+    throw TrainingError.file(
+      directory,
+      "holds no FairMed run to resume (\(state); --resume continues the run whose run.json `fairmed train` writes there once data and model have loaded): drop --resume to start a new run"
+    )
   }
 
   /// Removes `parts` of an overwritten run and creates the folder.

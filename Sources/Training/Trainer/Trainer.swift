@@ -23,8 +23,10 @@ public final class Trainer {
 
   /// `world` is ``World/current`` under `mpirun`; the default is one process. Ranks other than
   /// 0 log nothing.
-  public init(config: RunConfig, runDirectory: String, log: TrainingLog, method: TrainingMethod? = nil,
-              world: any Communicator = SingleProcess()) {
+  public init(
+    config: RunConfig, runDirectory: String, log: TrainingLog, method: TrainingMethod? = nil,
+    world: any Communicator = SingleProcess()
+  ) {
     self.config = config.resolved
     self.runDirectory = runDirectory
     self.parallel = DataParallel(world: world)
@@ -62,9 +64,11 @@ public final class Trainer {
     var state = TrainerState()
     var imagesSeen = 0
 
-    init(data: TrainingData, classifier: CLIPClassifier, method: TrainingMethod, optimizers: [(String, Optimizer)],
-         sampler: BatchSampler, schedule: LRSchedule, totalSteps: Int, trainTransform: ImageTransform,
-         evalTransform: ImageTransform, contrastive: Bool, cellOf: [String]) {
+    init(
+      data: TrainingData, classifier: CLIPClassifier, method: TrainingMethod, optimizers: [(String, Optimizer)],
+      sampler: BatchSampler, schedule: LRSchedule, totalSteps: Int, trainTransform: ImageTransform,
+      evalTransform: ImageTransform, contrastive: Bool, cellOf: [String]
+    ) {
       self.data = data; self.classifier = classifier; self.method = method; self.optimizers = optimizers
       self.sampler = sampler; self.schedule = schedule; self.totalSteps = totalSteps
       self.trainTransform = trainTransform; self.evalTransform = evalTransform; self.contrastive = contrastive
@@ -103,7 +107,8 @@ public final class Trainer {
     }
     if resume, let dir = TrainerState.existingCheckpoint(checkpointDirectory) {
       session.state = try parallel.together("loading the checkpoint") {
-        try Checkpoint.load(from: dir, classifier: session.classifier, optimizers: session.optimizers, method: session.method)
+        try Checkpoint.load(
+          from: dir, classifier: session.classifier, optimizers: session.optimizers, method: session.method)
       }
       try log.truncate(toStep: session.state.step)
       log.line("resumed from \(dir) after epoch \(session.state.epoch) (step \(session.state.step))")
@@ -112,7 +117,8 @@ public final class Trainer {
     }
     if config.mode == .imageFrozen {
       let build = {
-        try FeatureCache.build(classifier: session.classifier, datasets: [session.data.train, session.data.val],
+        try FeatureCache.build(
+          classifier: session.classifier, datasets: [session.data.train, session.data.val],
           transform: session.evalTransform, directory: self.config.featureCache ?? self.runDirectory + "/feature_cache",
           threads: self.config.loaderThreads, log: self.log)
       }
@@ -138,23 +144,33 @@ public final class Trainer {
     let imageSize = config.imageSize ?? classifier.model.imageSize
     let evalTransform = transform(classifier.preprocessing, size: imageSize, augment: false)
     classifier.preprocessing = evalTransform
-    let trainTransform = transform(evalTransform, size: imageSize, augment: config.augment && config.mode != .imageFrozen)
+    let trainTransform = transform(
+      evalTransform, size: imageSize, augment: config.augment && config.mode != .imageFrozen)
 
     let trainGroups = data.groupIDs(data.train.samples.map(data.groupSpec.key))
     let method = customMethod ?? config.makeMethod()
-    try method.prepare(TrainingSetSummary(labels: data.train.samples.map(\.label), groups: trainGroups,
-      groupCount: data.groupNames.count, classCount: data.prompts.count, embeddingDim: classifier.model.embeddingDim, seed: config.seed))
-    var optimizers: [(String, Optimizer)] = [("model", AdamW(parameters: classifier.model.trainableParameters(), weightDecay: config.weightDecay))]
+    try method.prepare(
+      TrainingSetSummary(
+        labels: data.train.samples.map(\.label), groups: trainGroups,
+        groupCount: data.groupNames.count, classCount: data.prompts.count, embeddingDim: classifier.model.embeddingDim,
+        seed: config.seed))
+    var optimizers: [(String, Optimizer)] = [
+      ("model", AdamW(parameters: classifier.model.trainableParameters(), weightDecay: config.weightDecay))
+    ]
     if !method.extraParameters.isEmpty {
-      optimizers.append(("method", AdamW(parameters: method.extraParameters.map { (path: $0.0, tensor: $0.1) }, weightDecay: 0)))
+      optimizers.append(
+        ("method", AdamW(parameters: method.extraParameters.map { (path: $0.0, tensor: $0.1) }, weightDecay: 0)))
     }
     let sampler = try makeSampler(data: data, method: method)
     let stepsPerEpoch = (sampler.batches(epoch: 0).count + config.accumulation - 1) / config.accumulation
     let totalSteps = stepsPerEpoch * config.epochs
-    let schedule = LRSchedule.warmupCosine(peak: config.effectiveLearningRate, warmup: Int(config.warmupFraction * Double(totalSteps)), total: totalSteps)
-    return Session(data: data, classifier: classifier, method: method, optimizers: optimizers, sampler: sampler, schedule: schedule,
+    let schedule = LRSchedule.warmupCosine(
+      peak: config.effectiveLearningRate, warmup: Int(config.warmupFraction * Double(totalSteps)), total: totalSteps)
+    return Session(
+      data: data, classifier: classifier, method: method, optimizers: optimizers, sampler: sampler, schedule: schedule,
       totalSteps: totalSteps, trainTransform: trainTransform, evalTransform: evalTransform,
-      contrastive: config.loss.isContrastive(hasNotes: data.hasNotes, fromScratch: config.fromScratch != nil), cellOf: cellOf(data))
+      contrastive: config.loss.isContrastive(hasNotes: data.hasNotes, fromScratch: config.fromScratch != nil),
+      cellOf: cellOf(data))
   }
 
   /// One pass over the epoch's batches: forward, backward, and an optimiser step every
@@ -166,7 +182,8 @@ public final class Trainer {
     defer { s.classifier.model.setTraining(false) }
     let batches = s.sampler.batches(epoch: epoch)
     let shards = batches.map { DataParallel.shards(of: $0, cell: { s.cellOf[$0] }, ranks: parallel.size) }
-    let source = BatchSource(data: s.data, batches: shards.map { $0[parallel.rank] }, cache: s.cache?[0], transform: s.trainTransform,
+    let source = BatchSource(
+      data: s.data, batches: shards.map { $0[parallel.rank] }, cache: s.cache?[0], transform: s.trainTransform,
       seed: config.seed, epoch: epoch, threads: config.loaderThreads)
     var pending = 0
     var logs: [String: Double] = [:]
@@ -174,7 +191,9 @@ public final class Trainer {
       guard let batch = try source.next() else { break }
       let progress = Double(s.state.step) / Double(max(s.totalSteps, 1))
       let global = shards[b].flatMap { $0 }.map { s.data.train.samples[$0] }
-      let mb = try lossInputs(s, batch, labels: global.map(\.label), groups: s.data.groupIDs(global.map(s.data.groupSpec.key)), progress: progress)
+      let mb = try lossInputs(
+        s, batch, labels: global.map(\.label), groups: s.data.groupIDs(global.map(s.data.groupSpec.key)),
+        progress: progress)
       let out = try s.method.loss(mb)
       let lossValue = out.total.item()
       guard lossValue.isFinite else { throw nonFinite(s, "loss is \(lossValue)") }
@@ -187,23 +206,31 @@ public final class Trainer {
       try optimizerStep(s, logs: &logs)
       pending = 0
       log.record(["kind": "step", "epoch": epoch + 1, "step": s.state.step].merging(logs) { a, _ in a })
-      log.step(epoch: epoch, epochs: config.epochs, step: s.state.step, total: s.totalSteps, images: s.imagesSeen, terms: logs, every: config.logEvery)
+      log.step(
+        epoch: epoch, epochs: config.epochs, step: s.state.step, total: s.totalSteps, images: s.imagesSeen, terms: logs,
+        every: config.logEvery)
       logs = [:]
     }
   }
 
   /// The loss inputs of one global batch from this rank's shard: its embeddings are gathered
   /// from every rank, and the class prompts and temperature are shared (``DataParallel``).
-  func lossInputs(_ s: Session, _ shard: ModelBatch, labels: [Int], groups: [Int], progress: Double) throws -> MethodBatch {
-    let e = try s.classifier.encode(images: shard.images, pooled: s.cache != nil, texts: s.contrastive ? shard.texts : nil)
-    return try CLIPClassifier.methodBatch(imageEmbeddings: parallel.gather(e.images), textEmbeddings: e.texts.map(parallel.gather),
-      classTexts: parallel.replicated(s.classifier.classTexts()), logitScale: parallel.replicated(s.classifier.model.logitScale),
+  func lossInputs(_ s: Session, _ shard: ModelBatch, labels: [Int], groups: [Int], progress: Double) throws
+    -> MethodBatch
+  {
+    let e = try s.classifier.encode(
+      images: shard.images, pooled: s.cache != nil, texts: s.contrastive ? shard.texts : nil)
+    return try CLIPClassifier.methodBatch(
+      imageEmbeddings: parallel.gather(e.images), textEmbeddings: e.texts.map(parallel.gather),
+      classTexts: parallel.replicated(s.classifier.classTexts()),
+      logitScale: parallel.replicated(s.classifier.model.logitScale),
       labels: labels, groups: groups, contrastive: s.contrastive, progress: progress)
   }
 
   /// Sums the gradients over ranks, clips them by their global norm and steps every optimiser.
   func optimizerStep(_ s: Session, logs: inout [String: Double]) throws {
-    try parallel.reduceGradients(summed: s.optimizers.filter { $0.0 != "method" }.flatMap { $0.1.parameters.map(\.tensor) },
+    try parallel.reduceGradients(
+      summed: s.optimizers.filter { $0.0 != "method" }.flatMap { $0.1.parameters.map(\.tensor) },
       averaged: s.optimizers.filter { $0.0 == "method" }.flatMap { $0.1.parameters.map(\.tensor) })
     let params = s.optimizers.flatMap { $0.1.parameters }
     let (norm, scale) = GradientClipping.scale(params, maxNorm: config.gradClip > 0 ? config.gradClip : .infinity)
@@ -223,17 +250,21 @@ public final class Trainer {
   /// checkpoint and the epoch's log line.
   func endEpoch(_ s: Session) throws {
     let preds = try parallel.predictions(dataset: s.data.val, groupSpec: s.data.groupSpec) { rows in
-      try Predictions.compute(classifier: s.classifier, dataset: s.data.val, groupSpec: s.data.groupSpec, transform: s.evalTransform,
+      try Predictions.compute(
+        classifier: s.classifier, dataset: s.data.val, groupSpec: s.data.groupSpec, transform: s.evalTransform,
         batchSize: max(config.batchSize, 64), cached: s.cache?[1], threads: config.loaderThreads, rows: rows)
     }
     let metrics = try EvalMetrics.compute(labels: preds.labels, scores: preds.scores, groups: preds.groups)
     let threshold: DecisionThreshold
-    do { threshold = try DecisionThreshold.choose(config.thresholdPolicy, labels: preds.labels, scores: preds.scores) } catch {
+    do {
+      threshold = try DecisionThreshold.choose(config.thresholdPolicy, labels: preds.labels, scores: preds.scores)
+    } catch {
       // A validation set with one class has no Youden threshold (nor an AUC): decide at 0.5 and say so.
       if s.state.epoch == 0 { log.line("warning: \(error); the saved decision threshold is 0.5 (argmax)") }
       threshold = .argmax
     }
-    let decided = try EvalMetrics.compute(labels: preds.labels, scores: preds.scores, groups: preds.groups, threshold: threshold.value)
+    let decided = try EvalMetrics.compute(
+      labels: preds.labels, scores: preds.scores, groups: preds.groups, threshold: threshold.value)
     s.state.history.append(metrics)
     s.state.decisionHistory.append(decided)
     s.state.thresholds.append(threshold)
@@ -249,18 +280,30 @@ public final class Trainer {
       }
     }
     if parallel.world.isLeader {
-      try Checkpoint.save(to: checkpointDirectory, classifier: s.classifier, optimizers: s.optimizers, method: s.method, state: s.state, config: config)
+      try Checkpoint.save(
+        to: checkpointDirectory, classifier: s.classifier, optimizers: s.optimizers, method: s.method, state: s.state,
+        config: config)
     }
-    var record: [String: Any] = ["kind": "epoch", "epoch": s.state.epoch, "step": s.state.step, "selected_epoch": s.state.bestEpoch ?? 0,
-                                 "val_decision_threshold": threshold.value]
+    var record: [String: Any] = [
+      "kind": "epoch", "epoch": s.state.epoch, "step": s.state.step, "selected_epoch": s.state.bestEpoch ?? 0,
+      "val_decision_threshold": threshold.value,
+    ]
     for (k, v) in Self.fields(metrics) { record["val_" + k] = v }
     for (k, v) in Self.fields(decided) where k != "auc" && k != "n" { record["val_decision_" + k] = v }
     log.record(record)
-    let atHalf = threshold.policy == .argmax ? "" : String(format: "  | at 0.5: ΔTPR %@  worst %@", Self.fmt(metrics.deltaTPR), Self.fmt(metrics.worstGroupTPR))
-    log.line(String(format: "epoch %d/%d  val AUC %@  at %@: ΔTPR %@  worst-group TPR %@ (%@)%@%@", s.state.epoch, config.epochs,
-      Self.fmt(metrics.auc), threshold.label, Self.fmt(decided.deltaTPR), Self.fmt(decided.worstGroupTPR), decided.worstGroup ?? "–",
-      atHalf, s.state.bestEpoch == s.state.epoch ? "  ← selected" : ""))
-    if let warning = Self.chanceWarning(auc: metrics.auc, epoch: s.state.epoch, epochs: config.epochs, config: config) { log.line(warning) }
+    let atHalf =
+      threshold.policy == .argmax
+      ? ""
+      : String(format: "  | at 0.5: ΔTPR %@  worst %@", Self.fmt(metrics.deltaTPR), Self.fmt(metrics.worstGroupTPR))
+    log.line(
+      String(
+        format: "epoch %d/%d  val AUC %@  at %@: ΔTPR %@  worst-group TPR %@ (%@)%@%@", s.state.epoch, config.epochs,
+        Self.fmt(metrics.auc), threshold.label, Self.fmt(decided.deltaTPR), Self.fmt(decided.worstGroupTPR),
+        decided.worstGroup ?? "–",
+        atHalf, s.state.bestEpoch == s.state.epoch ? "  ← selected" : ""))
+    if let warning = Self.chanceWarning(auc: metrics.auc, epoch: s.state.epoch, epochs: config.epochs, config: config) {
+      log.line(warning)
+    }
   }
 
   /// A warning when validation AUC is still near or below chance (< 0.55) after the first epochs (a learning
@@ -269,15 +312,24 @@ public final class Trainer {
     guard epoch == min(2, epochs), let auc, auc < 0.55 else { return nil }
     let scratch = config.fromScratch != nil
     let suggested = DefaultLearningRate.value(fromScratch: scratch, mode: config.mode, lora: config.loraRank != nil)
-    let hint = config.effectiveLearningRate < suggested
-      ? String(format: "--lr %g is below the default for %@ (%g); ", config.effectiveLearningRate, scratch ? "training from scratch" : "--mode \(config.mode.rawValue)", suggested)
+    let hint =
+      config.effectiveLearningRate < suggested
+      ? String(
+        format: "--lr %g is below the default for %@ (%g); ", config.effectiveLearningRate,
+        scratch ? "training from scratch" : "--mode \(config.mode.rawValue)", suggested)
       : ""
-    return String(format: "warning: validation AUC %.3f after %d epoch%@ is near or below chance (0.5): %@the model may not be learning", auc, epoch, epoch == 1 ? "" : "s", hint)
+    return String(
+      format:
+        "warning: validation AUC %.3f after %d epoch%@ is near or below chance (0.5): %@the model may not be learning",
+      auc, epoch, epoch == 1 ? "" : "s", hint)
   }
 
   /// The NaN stop: names the step and what this run has kept.
   func nonFinite(_ s: Session, _ what: String) -> TrainingError {
-    let kept = s.state.epoch > 0 ? "the checkpoint of epoch \(s.state.epoch) is kept in \(checkpointDirectory)" : "no epoch had completed, so there is no checkpoint"
+    let kept =
+      s.state.epoch > 0
+      ? "the checkpoint of epoch \(s.state.epoch) is kept in \(checkpointDirectory)"
+      : "no epoch had completed, so there is no checkpoint"
     return .nonFinite("epoch \(s.state.epoch + 1), step \(s.state.step + 1): \(what); stopped, \(kept)")
   }
 
@@ -300,7 +352,9 @@ public final class Trainer {
     defer { classifier.invalidateCaches() }  // which parameters train has changed
     if let lora = config.loraConfig(defaultTargets: model.defaultLoRATargets) {
       // image-frozen caches the image encoder's outputs, so its adapters go to the text tower only.
-      let within: [String]? = config.mode == .textFrozen ? model.imageTowerPrefixes : config.mode == .imageFrozen ? model.textTowerPrefixes : nil
+      let within: [String]? =
+        config.mode == .textFrozen
+        ? model.imageTowerPrefixes : config.mode == .imageFrozen ? model.textTowerPrefixes : nil
       do { try model.attachLoRA(lora, within: within, seed: config.seed) } catch let e as LoRAError {
         throw TrainingError.invalidConfig([e.problem])
       }
@@ -344,12 +398,16 @@ public final class Trainer {
     }
     switch config.sampler {
     case .balancedCells:
-      return try GroupBalancedBatchSampler(cellOf: cellOf, batchSize: config.batchSize, minPerCell: config.minPerCell, seed: config.seed)
+      return try GroupBalancedBatchSampler(
+        cellOf: cellOf, batchSize: config.batchSize, minPerCell: config.minPerCell, seed: config.seed)
     case .balanced:
-      return try GroupBalancedBatchSampler(cellOf: samples.map(data.groupSpec.key), batchSize: config.batchSize,
+      return try GroupBalancedBatchSampler(
+        cellOf: samples.map(data.groupSpec.key), batchSize: config.batchSize,
         minPerCell: config.minPerCell, seed: config.seed)
     case .shuffle:
-      return ShuffleBatchSampler(count: samples.count, batchSize: config.batchSize, seed: config.seed, dropLast: samples.count > config.batchSize)
+      return ShuffleBatchSampler(
+        count: samples.count, batchSize: config.batchSize, seed: config.seed, dropLast: samples.count > config.batchSize
+      )
     }
   }
 
@@ -357,7 +415,8 @@ public final class Trainer {
   func isBetter(_ state: TrainerState) -> Bool {
     guard let bestEpoch = state.bestEpoch else { return true }
     let m = state.history[state.history.count - 1], best = state.history[bestEpoch - 1]
-    let decided = state.decisionHistory[state.decisionHistory.count - 1], bestDecided = state.decisionHistory[bestEpoch - 1]
+    let decided = state.decisionHistory[state.decisionHistory.count - 1],
+      bestDecided = state.decisionHistory[bestEpoch - 1]
     let bar = (state.history.compactMap(\.auc).max() ?? 0) - config.selectionDelta
     switch config.selection {
     case .last: return true
@@ -373,8 +432,10 @@ public final class Trainer {
 
   static func fields(_ m: EvalMetrics) -> [String: Any] {
     var out: [String: Any] = ["n": m.n, "threshold": m.threshold]
-    for (k, v) in [("auc", m.auc), ("accuracy", m.accuracy), ("tpr", m.tpr), ("delta_tpr", m.deltaTPR),
-                   ("worst_group_tpr", m.worstGroupTPR), ("deodds", m.deodds), ("dpd", m.dpd), ("es_auc", m.esAUC)] {
+    for (k, v) in [
+      ("auc", m.auc), ("accuracy", m.accuracy), ("tpr", m.tpr), ("delta_tpr", m.deltaTPR),
+      ("worst_group_tpr", m.worstGroupTPR), ("deodds", m.deodds), ("dpd", m.dpd), ("es_auc", m.esAUC),
+    ] {
       out[k] = v.map { $0 as Any } ?? NSNull()
     }
     return out

@@ -87,10 +87,12 @@ enum Checkpoint {
       p.pointer.update(from: t.pointer, count: p.count)
     }
     let dec = JSONDecoder()
-    let methodState = try dec.decode([String: [Float]].self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/method.json")))
+    let methodState = try dec.decode(
+      [String: [Float]].self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/method.json")))
     try method.loadStateDict(methodState)
     do {
-      return try dec.decode(TrainerState.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/trainer_state.json")))
+      return try dec.decode(
+        TrainerState.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/trainer_state.json")))
     } catch {
       throw TrainingError.file(directory + "/trainer_state.json", "cannot be read: \(error)")
     }

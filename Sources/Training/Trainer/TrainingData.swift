@@ -30,8 +30,10 @@ public struct TrainingData {
       val = full.split("val")
     } else {
       let base = full.splitNames.contains("train") ? full.split("train") : full
-      let split = try SplitAssignment.make(base, fractions: [("train", 1 - config.valFraction), ("val", config.valFraction)],
-        groups: groupSpec, seed: config.seed).apply(to: base)
+      let split = try SplitAssignment.make(
+        base, fractions: [("train", 1 - config.valFraction), ("val", config.valFraction)],
+        groups: groupSpec, seed: config.seed
+      ).apply(to: base)
       train = split.split("train")
       val = split.split("val")
     }
@@ -42,7 +44,9 @@ public struct TrainingData {
     groupNames = Set((train.samples + val.samples).map(groupSpec.key)).sorted()
     prompts = try config.prompts ?? Self.defaultPrompts(dataSpec: config.data, classNames: full.classNames)
     guard prompts.count == full.classNames.count else {
-      throw TrainingError.invalidConfig(["\(prompts.count) prompts given for \(full.classNames.count) classes (\(full.classNames.joined(separator: ", ")))"])
+      throw TrainingError.invalidConfig([
+        "\(prompts.count) prompts given for \(full.classNames.count) classes (\(full.classNames.joined(separator: ", ")))"
+      ])
     }
     hasNotes = train.samples.allSatisfy { !($0.text ?? "").isEmpty }
   }

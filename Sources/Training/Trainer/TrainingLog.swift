@@ -30,7 +30,9 @@ public final class TrainingLog {
 
   /// Appends one record to `metrics.jsonl`.
   public func record(_ fields: [String: Any]) {
-    guard let jsonl, let data = try? JSONSerialization.data(withJSONObject: fields.mapValues(Self.jsonSafe), options: [.sortedKeys]) else { return }
+    guard let jsonl,
+      let data = try? JSONSerialization.data(withJSONObject: fields.mapValues(Self.jsonSafe), options: [.sortedKeys])
+    else { return }
     jsonl.write(data)
     jsonl.write(Data("\n".utf8))
   }
@@ -48,16 +50,24 @@ public final class TrainingLog {
     guard let metricsPath else { return }
     let text = (try? String(contentsOfFile: metricsPath, encoding: .utf8)) ?? ""
     if jsonl == nil {
-      if !FileManager.default.fileExists(atPath: metricsPath) { _ = FileManager.default.createFile(atPath: metricsPath, contents: nil) }
-      guard let h = FileHandle(forWritingAtPath: metricsPath) else { throw TrainingError.file(metricsPath, "cannot open for writing") }
+      if !FileManager.default.fileExists(atPath: metricsPath) {
+        _ = FileManager.default.createFile(atPath: metricsPath, contents: nil)
+      }
+      guard let h = FileHandle(forWritingAtPath: metricsPath) else {
+        throw TrainingError.file(metricsPath, "cannot open for writing")
+      }
       jsonl = h
     }
     guard let jsonl else { return }
-    let kept = step == 0 ? [] : text.split(separator: "\n").filter { line in
-      guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-            let s = record["step"] as? Int else { return false }
-      return s <= step
-    }
+    let kept =
+      step == 0
+      ? []
+      : text.split(separator: "\n").filter { line in
+        guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+          let s = record["step"] as? Int
+        else { return false }
+        return s <= step
+      }
     do {
       try jsonl.truncate(atOffset: 0)
       for line in kept { jsonl.write(Data((line + "\n").utf8)) }
@@ -77,7 +87,9 @@ public final class TrainingLog {
     let eta = elapsed / Double(max(step, 1)) * Double(max(total - step, 0))
     let loss = terms.keys.sorted().filter { $0.hasPrefix("l_") || $0 == "loss" }
       .map { String(format: "%@ %.4f", $0, terms[$0]!) }.joined(separator: "  ")
-    let text = String(format: "epoch %d/%d  step %d/%d  %@  %.1f img/s  ETA %@", epoch + 1, epochs, step, total, loss, rate, Self.clock(eta))
+    let text = String(
+      format: "epoch %d/%d  step %d/%d  %@  %.1f img/s  ETA %@", epoch + 1, epochs, step, total, loss, rate,
+      Self.clock(eta))
     if isTTY {
       guard Date().timeIntervalSince(lastDraw) > 0.1 || step == total else { return }
       lastDraw = Date()
@@ -97,6 +109,7 @@ public final class TrainingLog {
 
   static func clock(_ seconds: Double) -> String {
     let s = Int(seconds.rounded())
-    return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+    return s >= 3600
+      ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
   }
 }

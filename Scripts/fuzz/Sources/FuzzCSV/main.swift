@@ -5,9 +5,12 @@ import FuzzShared
 /// Any bytes as the audit's predictions CSV, as a dataset table, and (first line) as `--groups`.
 func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   let buffer = UnsafeBufferPointer(start: data, count: size)
-  let columns: [(name: String, kind: CSVColumnKind)] = [("y", .binary), ("p", .number()), ("sex", .text), ("age", .text)]
+  let columns: [(name: String, kind: CSVColumnKind)] = [
+    ("y", .binary), ("p", .number()), ("sex", .text), ("age", .text),
+  ]
   if let parsed = try? CSVReader.parse(Array(buffer), file: "fuzz.csv", columns: columns),
-     let sex = parsed.texts["sex"], let age = parsed.texts["age"] {
+    let sex = parsed.texts["sex"], let age = parsed.texts["age"]
+  {
     for spec in ["sex,age:<40,40-59,>=60", "age:edges=30.5,60", "sex"] {
       guard let g = try? GroupingSpec(parsing: spec) else { continue }
       _ = try? Grouping(spec: g, columns: g.attributes.map { $0.column == "sex" ? sex : age })

@@ -6,14 +6,17 @@ import FuzzShared
 /// (split at the first NUL byte).
 let fixed: CLIPTokenizer? = {
   var vocab: [String: Int] = [:]
-  for (i, s) in ["a", "b", "c", "ab", "bc", "abc", "a</w>", "b</w>", "c</w>", "ab</w>", "é", "é</w>"].enumerated() { vocab[s] = i }
+  for (i, s) in ["a", "b", "c", "ab", "bc", "abc", "a</w>", "b</w>", "c</w>", "ab</w>", "é", "é</w>"].enumerated() {
+    vocab[s] = i
+  }
   vocab["<|startoftext|>"] = vocab.count
   vocab["<|endoftext|>"] = vocab.count
   return try? CLIPTokenizer(vocab: vocab, merges: [("a", "b"), ("ab", "c"), ("b", "c")])
 }()
 
 let wordPiece = try? WordPieceTokenizer(
-  vocabulary: ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b", "é", "##a", "##b", "ab", "##ab", "中", ".", "!"], contextLength: 16)
+  vocabulary: ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "b", "é", "##a", "##b", "ab", "##ab", "中", ".", "!"],
+  contextLength: 16)
 
 func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   let buffer = UnsafeBufferPointer(start: data, count: size)
