@@ -68,19 +68,39 @@ static int fm_jpeg_prepare(struct jpeg_decompress_struct *cinfo, const uint8_t *
   return ch;
 }
 
-int fm_jpeg_info(const uint8_t *data, size_t length, int scale_denom, int *width, int *height,
-                 int *channels, char *err, size_t err_len) {
+/* The dimensions at `scale_denom` and, when `out` is not NULL, the pixels decoded into `out`
+   (`capacity` bytes): the one decode path of fm_jpeg_info and fm_jpeg_decode_into. */
+static int fm_jpeg_read(const uint8_t *data, size_t length, int scale_denom, uint8_t *out, size_t capacity,
+                        int *width, int *height, int *channels, char *err, size_t err_len) {
   struct jpeg_decompress_struct cinfo;
   struct fm_jpeg_error jerr;
   fm_jpeg_init_errors(&cinfo, &jerr);
-  if (setjmp(jerr.jump)) {  /* libjpeg's errors land here (setjmp must be in this frame) */
+  if (setjmp(jerr.jump)) { /* libjpeg's errors land here (setjmp must be in this frame) */
     fm_set_error(err, err_len, jerr.message);
     jpeg_destroy_decompress(&cinfo);
     return -1;
   }
   int ch = fm_jpeg_prepare(&cinfo, data, length, scale_denom, err, err_len);
   if (ch < 0) return -1;
-  jpeg_calc_output_dimensions(&cinfo);
+  if (out == NULL) {
+    jpeg_calc_output_dimensions(&cinfo);
+  } else {
+    jpeg_start_decompress(&cinfo);
+    size_t stride = (size_t)cinfo.output_width * (size_t)ch;
+    if (stride * cinfo.output_height > capacity) {
+      fm_set_error(err, err_len, "output buffer too small");
+      jpeg_destroy_decompress(&cinfo);
+      return -1;
+    }
+    while (cinfo.output_scanline < cinfo.output_height) {
+      JSAMPROW rows[16];
+      int n = 0;
+      for (; n < 16 && cinfo.output_scanline + n < cinfo.output_height; n++)
+        rows[n] = out + stride * (cinfo.output_scanline + n);
+      jpeg_read_scanlines(&cinfo, rows, (JDIMENSION)n);
+    }
+    jpeg_finish_decompress(&cinfo);
+  }
   *width = (int)cinfo.output_width;
   *height = (int)cinfo.output_height;
   *channels = ch;
@@ -88,39 +108,19 @@ int fm_jpeg_info(const uint8_t *data, size_t length, int scale_denom, int *width
   return 0;
 }
 
+int fm_jpeg_info(const uint8_t *data, size_t length, int scale_denom, int *width, int *height,
+                 int *channels, char *err, size_t err_len) {
+  return fm_jpeg_read(data, length, scale_denom, NULL, 0, width, height, channels, err, err_len);
+}
+
 int fm_jpeg_decode_into(const uint8_t *data, size_t length, int scale_denom,
                         uint8_t *out, size_t capacity, int *width, int *height, int *channels,
                         char *err, size_t err_len) {
-  struct jpeg_decompress_struct cinfo;
-  struct fm_jpeg_error jerr;
-  fm_jpeg_init_errors(&cinfo, &jerr);
-  if (setjmp(jerr.jump)) {  /* libjpeg's errors land here (setjmp must be in this frame) */
-    fm_set_error(err, err_len, jerr.message);
-    jpeg_destroy_decompress(&cinfo);
+  if (out == NULL) {
+    fm_set_error(err, err_len, "no output buffer");
     return -1;
   }
-  int ch = fm_jpeg_prepare(&cinfo, data, length, scale_denom, err, err_len);
-  if (ch < 0) return -1;
-  jpeg_start_decompress(&cinfo);
-  size_t stride = (size_t)cinfo.output_width * (size_t)ch;
-  if (stride * cinfo.output_height > capacity) {
-    fm_set_error(err, err_len, "output buffer too small");
-    jpeg_destroy_decompress(&cinfo);
-    return -1;
-  }
-  while (cinfo.output_scanline < cinfo.output_height) {
-    JSAMPROW rows[16];
-    int n = 0;
-    for (; n < 16 && cinfo.output_scanline + n < cinfo.output_height; n++)
-      rows[n] = out + stride * (cinfo.output_scanline + n);
-    jpeg_read_scanlines(&cinfo, rows, (JDIMENSION)n);
-  }
-  jpeg_finish_decompress(&cinfo);
-  *width = (int)cinfo.output_width;
-  *height = (int)cinfo.output_height;
-  *channels = ch;
-  jpeg_destroy_decompress(&cinfo);
-  return 0;
+  return fm_jpeg_read(data, length, scale_denom, out, capacity, width, height, channels, err, err_len);
 }
 
 int fm_jpeg_decode(const uint8_t *data, size_t length, int scale_denom,

@@ -117,24 +117,28 @@ public enum TowerConfigs {
         ])
     }
     let (c, source) = found
-    var problems: [String] = []
-    for (what, stated, weights) in [
-      ("hidden_size", c.hiddenSize, hidden), ("num_hidden_layers", c.layers, layers),
-      ("intermediate_size", c.intermediateSize, intermediate),
-    ] where stated != weights {
-      problems.append("\(source) says \(what) \(stated), the weights have \(weights)")
-    }
-    if c.heads <= 0 || hidden % c.heads != 0 {
-      problems.append("\(source): num_attention_heads \(c.heads) does not divide the width \(hidden)")
-    }
-    if !problems.isEmpty {
-      throw CLIPConfigError(
-        file: directory,
-        problems: problems + [
-          "these weights are not \(hubID)'s architecture: put their BERT config.json beside them as \(textConfigFile)"
-        ])
-    }
+    try refuseMismatch(
+      source: source,
+      sizes: [
+        ("hidden_size", c.hiddenSize, hidden), ("num_hidden_layers", c.layers, layers),
+        ("intermediate_size", c.intermediateSize, intermediate),
+      ], headsKey: "num_attention_heads", heads: c.heads, width: hidden, directory: directory,
+      remedy:
+        "these weights are not \(hubID)'s architecture: put their BERT config.json beside them as \(textConfigFile)")
     return c
+  }
+
+  /// Refuses a config that does not describe the weights: a size it states differs from the
+  /// weights' (`sizes`: key, stated, found), or its head count does not divide the width.
+  static func refuseMismatch(
+    source: String, sizes: [(String, Int, Int)], headsKey: String, heads: Int, width: Int, directory: String,
+    remedy: String
+  ) throws {
+    var problems = sizes.filter { $0.1 != $0.2 }.map { "\(source) says \($0.0) \($0.1), the weights have \($0.2)" }
+    if heads <= 0 || width % heads != 0 {
+      problems.append("\(source): \(headsKey) \(heads) does not divide the width \(width)")
+    }
+    if !problems.isEmpty { throw CLIPConfigError(file: directory, problems: problems + [remedy]) }
   }
 
   /// A Hugging Face BERT `config.json` at `path` (nil when absent and not `required`, or when it is
@@ -198,21 +202,11 @@ public enum TowerConfigs {
       }
     }
     guard let c = stated else { return 0 }
-    var problems: [String] = []
-    for (what, s, w) in [("embed_dim", c.width, width), ("depth", c.depth, depth), ("patch_size", c.patchSize, patch)]
-    where s != w {
-      problems.append("\(source) has \(what) \(s), the weights have \(w)")
-    }
-    if c.heads <= 0 || width % c.heads != 0 {
-      problems.append("\(source): num_heads \(c.heads) does not divide the width \(width)")
-    }
-    if !problems.isEmpty {
-      throw CLIPConfigError(
-        file: directory,
-        problems: problems + [
-          "these weights are not \(name)'s architecture: put {\"num_heads\": N} beside them as \(visionConfigFile)"
-        ])
-    }
+    try refuseMismatch(
+      source: source,
+      sizes: [("embed_dim", c.width, width), ("depth", c.depth, depth), ("patch_size", c.patchSize, patch)],
+      headsKey: "num_heads", heads: c.heads, width: width, directory: directory,
+      remedy: "these weights are not \(name)'s architecture: put {\"num_heads\": N} beside them as \(visionConfigFile)")
     return c.heads
   }
 }

@@ -14,29 +14,7 @@ import Tensor
 /// Assign it in `init` after the plain stored properties (`let heads`, `let config`), so that
 /// `self` is complete when the wrapper's setter runs. Optional children are declared `= nil`; a
 /// nil child is not listed. Keys with dots nest as described under ``Module``.
-@propertyWrapper
-public struct Child<Value> {
-  /// The key under the holding module: `fc1`, or a dotted path (`attention.self.query`).
-  public let key: String
-  var value: Value?
-
-  /// A child assigned in the holder's `init`.
-  public init(_ key: String) { self.key = key }
-
-  /// A child with an initial value (`@Child("proj") var proj: Linear? = nil`).
-  public init(wrappedValue: Value, _ key: String) {
-    self.key = key
-    value = wrappedValue
-  }
-
-  public var wrappedValue: Value {
-    get {
-      guard let value else { preconditionFailure("@Child(\"\(key)\") was read before it was assigned") }
-      return value
-    }
-    set { value = newValue }
-  }
-}
+public typealias Child<Value> = Member<ChildRole, Value>
 
 /// A parameter tensor stored under its checkpoint key:
 ///
@@ -46,16 +24,39 @@ public struct Child<Value> {
 ///
 /// The same rules as ``Child`` apply. A dotted key puts the tensor in a ``ModuleGroup`` named by
 /// its prefix (`patch_embedding` above is a module holding `weight`).
+public typealias Param<Value> = Member<ParamRole, Value>
+
+/// What a declared member holds: a child module or a parameter tensor.
+public protocol MemberRole {
+  /// `Child` or `Param`, for messages.
+  static var name: String { get }
+  /// Whether members of this role hold modules (else tensors).
+  static var holdsModules: Bool { get }
+}
+
+/// The role of ``Child`` members.
+public enum ChildRole: MemberRole {
+  public static var name: String { "Child" }
+  public static var holdsModules: Bool { true }
+}
+
+/// The role of ``Param`` members.
+public enum ParamRole: MemberRole {
+  public static var name: String { "Param" }
+  public static var holdsModules: Bool { false }
+}
+
+/// A member stored under its checkpoint key (``Child`` and ``Param`` are its two roles).
 @propertyWrapper
-public struct Param<Value> {
-  /// The key under the holding module: `weight`, `logit_scale`, or a dotted path.
+public struct Member<Role: MemberRole, Value> {
+  /// The key under the holding module: `fc1`, `weight`, or a dotted path (`attention.self.query`).
   public let key: String
   var value: Value?
 
-  /// A parameter assigned in the holder's `init`.
+  /// A member assigned in the holder's `init`.
   public init(_ key: String) { self.key = key }
 
-  /// A parameter with an initial value (`@Param("bias") var bias: Tensor? = nil`).
+  /// A member with an initial value (`@Param("bias") var bias: Tensor? = nil`).
   public init(wrappedValue: Value, _ key: String) {
     self.key = key
     value = wrappedValue
@@ -63,7 +64,7 @@ public struct Param<Value> {
 
   public var wrappedValue: Value {
     get {
-      guard let value else { preconditionFailure("@Param(\"\(key)\") was read before it was assigned") }
+      guard let value else { preconditionFailure("@\(Role.name)(\"\(key)\") was read before it was assigned") }
       return value
     }
     set { value = newValue }
@@ -111,24 +112,17 @@ protocol MemberDeclaring {
   func appendMembers(to members: inout [DeclaredMember])
 }
 
-extension Child: MemberDeclaring {
+extension Member: MemberDeclaring {
   func appendMembers(to members: inout [DeclaredMember]) {
-    guard let value else { return }  // an optional child never assigned
-    if let module = value as? Module {
+    guard let value else { return }  // an optional member never assigned
+    if Role.holdsModules, let module = value as? Module {
       members.append(DeclaredMember(key: key, value: .module(module)))
-    } else if unwrappingOptionals(value) != nil {
-      preconditionFailure("@Child(\"\(key)\") holds a \(type(of: value)), which is not a Module (tensors are @Param)")
-    }
-  }
-}
-
-extension Param: MemberDeclaring {
-  func appendMembers(to members: inout [DeclaredMember]) {
-    guard let value else { return }  // an optional parameter never assigned
-    if let tensor = value as? Tensor {
+    } else if !Role.holdsModules, let tensor = value as? Tensor {
       members.append(DeclaredMember(key: key, value: .parameter(tensor)))
     } else if unwrappingOptionals(value) != nil {
-      preconditionFailure("@Param(\"\(key)\") holds a \(type(of: value)), which is not a Tensor (modules are @Child)")
+      preconditionFailure(
+        "@\(Role.name)(\"\(key)\") holds a \(type(of: value)), which is not a \(Role.holdsModules ? "Module (tensors are @Param)" : "Tensor (modules are @Child)")"
+      )
     }
   }
 }

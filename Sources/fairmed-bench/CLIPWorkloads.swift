@@ -44,24 +44,29 @@ func clipRows(repeats: Int, threads: Int, peer: Bool) throws -> [Row] {
     rows.attachPeer(
       runPeer(script: "peer_clip_torch.py", args: ["--threads", "\(threads)", "--repeats", "\(repeats)"]))
     // open_clip, what CLIP is trained with, on the same workloads (its rows are named openclip_b16_*).
-    if let values = runPeer(
-      script: "peer_openclip_torch.py",
-      args: [
-        "--threads", "\(threads)", "--repeats", "\(repeats)",
-        "--only", "openclip_b16_image_inference,openclip_b16_finetune_step",
-      ])
-    {
-      for base in rows where base.name.hasPrefix("clip_b16_") {
-        var r = Row(
-          name: "vs_open_clip_" + String(base.name.dropFirst("clip_".count)), unit: base.unit,
-          (base.fairmed, base.fairmedMedian ?? base.fairmed))
-        let key = "openclip_" + String(base.name.dropFirst("clip_".count))
-        r.setPeer(values[key], median: values[key + "_median"])
-        rows.append(r)
-      }
-    }
+    rows += openCLIPComparisons(
+      of: rows.filter { $0.name.hasPrefix("clip_b16_") }, threads: threads, repeats: repeats
+    ) { "openclip_" + String($0.dropFirst("clip_".count)) }
   }
   return rows
+}
+
+/// `vs_open_clip_*` rows: FairMed's figure of each of `rows` against open_clip's on the same
+/// workload (Scripts/bench/peer_openclip_torch.py), `peerName` naming open_clip's row.
+func openCLIPComparisons(of rows: [Row], threads: Int, repeats: Int, peerName: (String) -> String) -> [Row] {
+  let names = rows.map { peerName($0.name) }
+  guard
+    let values = runPeer(
+      script: "peer_openclip_torch.py",
+      args: ["--threads", "\(threads)", "--repeats", "\(repeats)", "--only", names.joined(separator: ",")])
+  else { return [] }
+  return zip(rows, names).map { base, key in
+    var r = Row(
+      name: "vs_open_clip_" + String(key.dropFirst("openclip_".count)), unit: base.unit,
+      (base.fairmed, base.fairmedMedian ?? base.fairmed))
+    r.setPeer(values[key], median: values[key + "_median"])
+    return r
+  }
 }
 
 /// Runs a peer script from Scripts/bench and decodes its `{name: value}` JSON.

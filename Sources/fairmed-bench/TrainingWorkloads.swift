@@ -14,22 +14,9 @@ func trainingRows(repeats: Int, threads: Int, peer: Bool) throws -> [Row] {
   if peer {
     rows.attachPeer(
       runPeer(script: "peer_training_torch.py", args: ["--threads", "\(threads)", "--repeats", "\(repeats)"]))
-    if let values = runPeer(
-      script: "peer_openclip_torch.py",
-      args: [
-        "--threads", "\(threads)", "--repeats", "\(repeats)",
-        "--only", "openclip_tiny_train_step,openclip_small_train_step",
-      ])
-    {
-      for base in rows where base.name.hasSuffix("_train_step_erm") {
-        let preset = base.name.prefix { $0 != "_" }
-        var r = Row(
-          name: "vs_open_clip_\(preset)_train_step", unit: base.unit, (base.fairmed, base.fairmedMedian ?? base.fairmed)
-        )
-        r.setPeer(values["openclip_\(preset)_train_step"], median: values["openclip_\(preset)_train_step_median"])
-        rows.append(r)
-      }
-    }
+    rows += openCLIPComparisons(
+      of: rows.filter { $0.name.hasSuffix("_train_step_erm") }, threads: threads, repeats: repeats
+    ) { "openclip_\($0.prefix { $0 != "_" })_train_step" }
   }
   return rows
 }
