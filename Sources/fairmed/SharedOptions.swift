@@ -1,4 +1,5 @@
 import ArgumentParser
+import Training
 import Datasets
 import Fairness
 import Support
@@ -81,12 +82,15 @@ extension BatchSizeWording {
   static var batchSizeHelp: String { "Images per forward pass." }
 }
 
-/// `--batch-size`, at least 1 (each command keeps its own default).
+/// `--batch-size`, in 1…``RunConfig/maxBatchSize`` (each command keeps its own default).
 struct BatchSizeOptions<Wording: BatchSizeWording>: ParsableArguments {
   @Option(help: ArgumentHelp(Wording.batchSizeHelp)) var batchSize: Int = Wording.defaultBatchSize
 
   func validate() throws {
     guard batchSize > 0 else { throw ValidationError("--batch-size must be ≥ 1, got \(batchSize)") }
+    guard batchSize <= RunConfig.maxBatchSize else {
+      throw ValidationError("--batch-size must be at most \(RunConfig.maxBatchSize), got \(batchSize)")
+    }
   }
 }
 

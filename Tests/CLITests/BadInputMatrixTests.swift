@@ -230,6 +230,10 @@ import Testing
       ("predict batch 0", predict + ["--batch-size", "0"], "--batch-size must be ≥ 1, got 0"),
       ("predict batch -4", predict + ["--batch-size=-4"], "--batch-size must be ≥ 1, got -4"),
       (
+        "predict batch huge", predict + ["--batch-size", "100000000"],
+        "--batch-size must be at most 65536, got 100000000"
+      ),
+      (
         "predict missing model", ["predict", "--model", "/nonexistent/m", "--data", "$M", "--out", "$OUT"],
         "/nonexistent/m"
       ),

@@ -82,6 +82,13 @@ import Training
     }
   }
 
+  /// Flags go through JSON on their way into RunConfig: a 64-bit seed must survive it exactly.
+  @Test func seedsAboveDoublePrecisionSurviveTheJSONOverlay() throws {
+    for seed in [UInt64(9_007_199_254_740_993), UInt64.max] {
+      #expect(try RunConfig.resolve(file: nil, arguments: ["--data", "d", "--seed", "\(seed)"]).seed == seed)
+    }
+  }
+
   @Test func everySettingHasAFlagAKeyAndHelpOnce() {
     let entries = RunConfig.settingEntries
     #expect(Set(entries.map(\.flag)).count == entries.count)
