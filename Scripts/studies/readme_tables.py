@@ -10,6 +10,9 @@
       every CMAC-MMD setting against ERM with the same sampler, one column per benchmark.
   readme_tables.py paired COMPARISONS.csv SPLIT
       paired differences to ERM with 95 % intervals, validation threshold.
+  readme_tables.py noharm NAME=RESULTS.csv ...
+      the do-no-harm goal's checks per benchmark, CMAC-MMD with λ chosen on validation vs ERM
+      (means over seeds, validation threshold), and the λ each seed chose.
 """
 import csv, sys, statistics as st
 
@@ -107,6 +110,45 @@ def ablation(*paths):
             cells.append(f"{dw:+.3f} / {rg:+.0%} / {da:+.3f}")
         print(f"| {v} | {l} | " + " | ".join(cells) + " |")
 
+def noharm(*paths):
+    """The do-no-harm goal (issue 26) per benchmark: AUC ≥ ERM − 0.01 internal and external,
+    overall TPR ≥ ERM − 0.02; where ERM's ΔTPR ≥ 0.10: worst-group TPR +0.05, ΔTPR −25 %, every
+    seed's worst group ≥ its ERM twin's, external ΔTPR ≤ ERM's + 0.02."""
+    def mean(v):
+        v = [float(x) for x in v if x not in ("", None)]
+        return sum(v) / len(v) if v else None
+    print("| benchmark | λ chosen (seeds) | AUC | external AUC | overall TPR | ΔTPR | worst-group TPR | every seed's worst ≥ ERM's | external ΔTPR | goal |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for p in paths:
+        name, path = p.split("=", 1)
+        rs = [r for r in rows(path) if r["threshold"] == "validation" and r["variant"] == ""]
+        def pick(method, split):
+            return sorted((r for r in rs if r["method"] == method and r["split"] == split and
+                           (method == "erm" or r["lambda"] == "")), key=lambda r: int(r["seed"]))
+        e, c = pick("erm", "internal"), pick("cmac-mmd", "internal")
+        ee, ce = pick("erm", "external"), pick("cmac-mmd", "external")
+        if not e or not c:
+            continue
+        m = lambda rs_, k: mean(r[k] for r in rs_)
+        checks = []
+        auc = (m(e, "auc"), m(c, "auc")); checks.append(auc[1] >= auc[0] - 0.01)
+        ext = (m(ee, "auc"), m(ce, "auc")) if ee and ce else (None, None)
+        if ext[0] is not None: checks.append(ext[1] >= ext[0] - 0.01)
+        tpr = (m(e, "tpr"), m(c, "tpr")); checks.append(tpr[1] >= tpr[0] - 0.02)
+        gap = (m(e, "delta_tpr"), m(c, "delta_tpr"))
+        worst = (m(e, "worst_group_tpr"), m(c, "worst_group_tpr"))
+        seeds_ok = all(float(b["worst_group_tpr"]) >= float(a["worst_group_tpr"]) for a, b in zip(e, c))
+        egap = (m(ee, "delta_tpr"), m(ce, "delta_tpr")) if ee and ce else (None, None)
+        if gap[0] >= 0.10:
+            checks += [worst[1] >= worst[0] + 0.05, gap[1] <= gap[0] * 0.75, seeds_ok]
+            if egap[0] is not None: checks.append(egap[1] <= egap[0] + 0.02)
+        f = lambda pr: f"{pr[0]:.3f} → {pr[1]:.3f}" if None not in pr else "–"
+        rel = f" ({(gap[1] - gap[0]) / gap[0]:+.0%})" if gap[0] else ""
+        chosen = ", ".join(r["selected_lambda"] or "?" for r in c)
+        print(f"| {name} | {chosen} | {f(auc)} | {f(ext)} | {f(tpr)} | {f(gap)}{rel} | {f(worst)} | "
+              f"{'yes' if seeds_ok else 'no'} | {f(egap)} | {'met' if all(checks) else f'not met ({sum(checks)}/{len(checks)} checks)'} |")
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
-    {"goal": lambda a: goal(*a), "methods": lambda a: methods(*a), "paired": lambda a: paired(*a), "ablation": lambda a: ablation(*a)}[cmd](sys.argv[2:])
+    {"goal": lambda a: goal(*a), "methods": lambda a: methods(*a), "paired": lambda a: paired(*a), "ablation": lambda a: ablation(*a),
+     "noharm": lambda a: noharm(*a)}[cmd](sys.argv[2:])

@@ -20,8 +20,9 @@ public struct Demo {
     public var imageSize = 64
     public var epochs = 4
     public var batchSize = 64
-    /// CMAC-MMD's weight, comparison and conditioning and the sampler: the library's defaults
-    /// (``RunConfig/defaults``), so the demo shows what `fairmed train` does.
+    /// CMAC-MMD's weight (nil: chosen on validation from the default path), comparison and
+    /// conditioning and the sampler: the library's defaults (``RunConfig/defaults``), so the demo
+    /// shows what `fairmed train` does.
     public var lambda = RunConfig.defaults.lambda
     public var comparison = RunConfig.defaults.cmac.comparison
     public var conditioning = RunConfig.defaults.cmac.conditioning
@@ -37,7 +38,7 @@ public struct Demo {
         p.append("--train-images must be in 100…1000000, got \(trainImages)")
       }
       if !(1...1000).contains(epochs) { p.append("--epochs must be in 1…1000, got \(epochs)") }
-      if !MethodName.lambdaCheck.accepts(lambda) {
+      if let lambda, !MethodName.lambdaCheck.accepts(lambda) {
         p.append("--lambda must be \(MethodName.lambdaCheck.rule), got \(lambda)")
       }
       guard p.isEmpty else { throw TrainingError.invalidConfig(p) }
@@ -82,7 +83,7 @@ public struct Demo {
     config.synth = StudyConfig.SynthSpec(
       kind: .derm, train: o.trainImages, test: o.testImages, external: o.externalImages,
       size: o.imageSize, seed: o.seed)
-    config.lambdas = [o.lambda]
+    config.lambdas = o.lambda.map { [$0] } ?? []
     config.seeds = [o.seed]
     config.batchSizes = [o.batchSize]
     config.groups = o.groups

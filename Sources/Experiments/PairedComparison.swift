@@ -90,7 +90,7 @@ public enum PairedComparison {
             b: Scored(scores: eb.scores, threshold: r.metrics.threshold)))
       }
       guard !pairs.isEmpty else { continue }
-      let name = Study.methodName(k) + (k.lambda.map { String(format: " λ=%g", $0) } ?? "")
+      let name = Study.methodName(k) + Study.lambdaSuffix(method: MethodName(rawValue: k.method), lambda: k.lambda)
       let iv = intervals(pairs, replicates: replicates, seed: seed, minGroupSize: minGroupSize)
       out.append(
         Row(

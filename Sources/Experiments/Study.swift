@@ -46,9 +46,13 @@ public final class Study {
   public struct Result: Codable, Sendable {
     public let method: MethodName
     public var variant: String? = nil
+    /// The λ given; nil for a method without one, or with its λ chosen on validation.
     public let lambda: Float?
     public let batchSize: Int
     public let seed: UInt64
+    /// The λ the run's validation chose (``LambdaSelection``), and why; nil when λ was given.
+    public var selectedLambda: Float? = nil
+    public var selection: String? = nil
     public let split: String
     public let threshold: ThresholdKind
     public let metrics: EvalMetrics
@@ -60,8 +64,9 @@ public final class Study {
     var out: [Cell] = []
     let variants: [StudyConfig.Variant?] = config.variants.isEmpty ? [nil] : config.variants
     for method in config.methods {
-      let lambdas: [Float?] =
-        method.takesLambda ? (config.methodLambdas[method.rawValue] ?? config.lambdas).map { $0 } : [nil]
+      // No λ given: one cell whose run chooses λ on validation (nil).
+      let given = method.takesLambda ? config.methodLambdas[method.rawValue] ?? config.lambdas : []
+      let lambdas: [Float?] = given.isEmpty ? [nil] : given.map { $0 }
       for v in variants where v?.methods?.contains(method) ?? true {
         for l in lambdas {
           for b in config.batchSizes {
@@ -105,7 +110,7 @@ public final class Study {
       }
       let log = try TrainingLog(metricsPath: runDir + "/metrics.jsonl", quiet: quiet)
       // A cell killed before its run.json was written has nothing to resume: it starts again.
-      _ = try Trainer(config: run, runDirectory: runDir, log: log).run(
+      let summary = try Trainer(config: run, runDirectory: runDir, log: log).run(
         resume: fm.fileExists(atPath: runDir + "/run.json"))
       var cellResults: [Result] = []
       for (split, spec, subset) in tests {
@@ -118,7 +123,8 @@ public final class Study {
           cellResults.append(
             Result(
               method: cell.method, variant: cell.variant, lambda: cell.lambda, batchSize: cell.batchSize,
-              seed: cell.seed, split: split, threshold: kind, metrics: m, predictions: csv))
+              seed: cell.seed, selectedLambda: summary.selection?.chosenLambda, selection: summary.selection?.reason,
+              split: split, threshold: kind, metrics: m, predictions: csv))
         }
       }
       try AtomicWrite.file(try JSONEncoder().encode(cellResults), to: done)
@@ -164,6 +170,7 @@ public final class Study {
     if let s = config.synth {
       let dir = directory + "/data"
       let fm = FileManager.default
+      if s.kind == .chest { return try prepareChestData(s, directory: dir) }
       if s.kind == .derm {
         var base = DermSynthConfig()
         (base.width, base.height) = (s.size, s.size)

@@ -17,8 +17,10 @@ public struct StudyConfig: Codable, Equatable, Sendable {
   /// A synthetic benchmark to generate into the study folder instead of `data`/`test`/`external`.
   public var synth: SynthSpec?
   public var methods: [MethodName]
-  /// λ values for methods that have one; the others run once per seed and batch size.
-  public var lambdas: [Float] = [RunConfig.defaults.lambda]
+  /// λ values for methods that have one; empty (the default) = each run chooses its λ on
+  /// validation (``LambdaSelection``, `fairmed train`'s default). The others run once per seed
+  /// and batch size.
+  public var lambdas: [Float] = []
   /// λ values of single methods, by `--method` name, replacing ``lambdas`` for them (e.g. each
   /// baseline at its own paper's setting).
   public var methodLambdas: [String: [Float]] = [:]
@@ -45,7 +47,7 @@ public struct StudyConfig: Codable, Equatable, Sendable {
   }
 
   /// The kinds of synthetic benchmark.
-  public enum SynthKind: String, Codable, Sendable, CaseIterable { case derm, fundus }
+  public enum SynthKind: String, Codable, Sendable, CaseIterable { case derm, fundus, chest }
 
   /// The synthetic benchmark of a study.
   public struct SynthSpec: Codable, Equatable, Sendable {
@@ -94,8 +96,9 @@ public struct StudyConfig: Codable, Equatable, Sendable {
           "methodLambdas: '\(m)' is not a method with a λ (\(MethodName.allCases.filter(\.takesLambda).map(\.rawValue).joined(separator: ", ")))"
         )
       }
-      if l.isEmpty || l.contains(where: { !MethodName.lambdaCheck.accepts($0) }) {
-        problems.append("methodLambdas.\(m) must be a non-empty list, each \(MethodName.lambdaCheck.rule)")
+      if l.contains(where: { !MethodName.lambdaCheck.accepts($0) }) {
+        problems.append(
+          "methodLambdas.\(m) must be a list (empty: chosen on validation), each \(MethodName.lambdaCheck.rule)")
       }
     }
     var names = Set<String>()
@@ -109,9 +112,7 @@ public struct StudyConfig: Codable, Equatable, Sendable {
         problems.append("variant \(v.name): baseline '\(b)' is not a variant")
       }
     }
-    if seeds.isEmpty || batchSizes.isEmpty || lambdas.isEmpty {
-      problems.append("seeds, batchSizes and lambdas must not be empty")
-    }
+    if seeds.isEmpty || batchSizes.isEmpty { problems.append("seeds and batchSizes must not be empty") }
     if let bad = lambdas.first(where: { !MethodName.lambdaCheck.accepts($0) }) {
       problems.append("lambdas must each be \(MethodName.lambdaCheck.rule), got \(bad)")
     }
@@ -178,7 +179,7 @@ extension StudyConfig {
     external = try c.decodeIfPresent(String.self, forKey: .external)
     synth = try c.decodeIfPresent(SynthSpec.self, forKey: .synth)
     methods = try c.decode([MethodName].self, forKey: .methods)
-    lambdas = try c.decodeIfPresent([Float].self, forKey: .lambdas) ?? [RunConfig.defaults.lambda]
+    lambdas = try c.decodeIfPresent([Float].self, forKey: .lambdas) ?? []
     methodLambdas = try c.decodeIfPresent([String: [Float]].self, forKey: .methodLambdas) ?? [:]
     seeds = try c.decodeIfPresent([UInt64].self, forKey: .seeds) ?? [0, 1, 2]
     batchSizes = try c.decodeIfPresent([Int].self, forKey: .batchSizes) ?? [64]

@@ -11,8 +11,11 @@ extension Study {
     let summary = Self.summarise(results)
     let paired = try PairedComparison.compare(results, config: config)
     let pairedMD = PairedComparison.markdown(paired)
+    let selectionMD = Self.selectionMarkdown(results)
     try AtomicWrite.file(
-      Self.markdown(summary) + (pairedMD.isEmpty ? "" : "\n" + pairedMD), to: directory + "/summary.md")
+      Self.markdown(summary) + (selectionMD.isEmpty ? "" : "\n" + selectionMD)
+        + (pairedMD.isEmpty ? "" : "\n" + pairedMD),
+      to: directory + "/summary.md")
     try AtomicWrite.file(Self.latex(summary, caption: config.name), to: directory + "/summary.tex")
     try AtomicWrite.file(PairedComparison.csv(paired), to: directory + "/comparisons.csv")
     try StudyReport.write(study: self, results: results, paired: pairedMD)
@@ -20,12 +23,45 @@ extension Study {
 
   static func f(_ v: Double?) -> String { v.map { String(format: "%.4f", $0) } ?? "" }
 
+  /// A summary row's λ: the value given, "val." where each run chose it on validation, "–" for
+  /// a method without one.
+  static func lambdaLabel(method: String, lambda: Float?, latex: Bool = false) -> String {
+    if let lambda { return String(format: "%g", lambda) }
+    return MethodName(rawValue: method)?.takesLambda == true ? "val." : (latex ? "--" : "–")
+  }
+
+  /// A method's name suffix in tables: " λ=0.5" for a given λ, " (λ on val.)" where each run
+  /// chose it on validation, nothing for a method without one.
+  static func lambdaSuffix(method: MethodName?, lambda: Float?) -> String {
+    if let lambda { return String(format: " λ=%g", lambda) }
+    return method?.takesLambda == true ? " (λ on val.)" : ""
+  }
+
+  /// The λ each run chose on validation, with its reason (empty when every λ was given).
+  static func selectionMarkdown(_ results: [Result]) -> String {
+    var seen = Set<String>()
+    var lines: [String] = []
+    for r in results where r.selectedLambda != nil {
+      let id = Cell(method: r.method, variant: r.variant, lambda: r.lambda, batchSize: r.batchSize, seed: r.seed).id
+      guard seen.insert(id).inserted else { continue }
+      lines.append(
+        "| \(r.method.rawValue)\(r.variant.map { " (\($0))" } ?? "") | \(r.batchSize) | \(r.seed) | \(String(format: "%g", r.selectedLambda!)) | \(r.selection ?? "") |"
+      )
+    }
+    guard !lines.isEmpty else { return "" }
+    return
+      (["| method | batch | seed | λ chosen on validation | why |", "| --- | --- | --- | --- | --- |"] + lines)
+      .joined(separator: "\n")
+      + "\n\nλ chosen by each run on its own validation predictions (`fairmed train`'s default, docs/METHOD.md §11): the highest validation worst-group TPR among the λ whose validation AUC is within δ of λ 0's; near-ties (one bootstrap standard error) go to the smaller λ. λ 0 is the method without its term.\n"
+  }
+
   /// One row per run, test split and threshold, with per-subgroup TPR columns (`tpr[female|<40]`).
   public static func resultsCSV(_ results: [Result]) -> String {
     let groups = Set(results.flatMap { $0.metrics.groupTPR.keys }).sorted()
     var lines = [
       ([
-        "method", "variant", "lambda", "seed", "batch_size", "split", "threshold", "threshold_value", "n", "auc", "acc",
+        "method", "variant", "lambda", "selected_lambda", "seed", "batch_size", "split", "threshold", "threshold_value",
+        "n", "auc", "acc",
         "tpr",
         "delta_tpr", "deodds", "dpd", "es_auc", "worst_group", "worst_group_tpr",
       ] + groups.map { "tpr[\($0)]" })
@@ -35,7 +71,8 @@ extension Study {
       let m = r.metrics
       let fields =
         [
-          r.method.rawValue, r.variant ?? "", r.lambda.map { String(format: "%g", $0) } ?? "", String(r.seed),
+          r.method.rawValue, r.variant ?? "", r.lambda.map { String(format: "%g", $0) } ?? "",
+          r.selectedLambda.map { String(format: "%g", $0) } ?? "", String(r.seed),
           String(r.batchSize),
           r.split, r.threshold.rawValue, String(format: "%.6f", m.threshold), String(m.n), f(m.auc), f(m.accuracy),
           f(m.tpr),
@@ -129,7 +166,7 @@ extension Study {
     for r in rows {
       let k = r.key
       lines.append(
-        "| \(methodName(k)) | \(k.lambda.map { String(format: "%g", $0) } ?? "–") | \(k.batchSize) | \(k.split) | \(thresholdName(k.threshold)) | \(pm(r.auc)) | \(pm(r.esAUC)) | \(pm(r.deltaTPR)) | \(pm(r.worstTPR)) | \(pm(r.tpr)) | \(pm(r.deodds)) | \(pm(r.dpd)) | \(r.auc.n) |"
+        "| \(methodName(k)) | \(lambdaLabel(method: k.method, lambda: k.lambda)) | \(k.batchSize) | \(k.split) | \(thresholdName(k.threshold)) | \(pm(r.auc)) | \(pm(r.esAUC)) | \(pm(r.deltaTPR)) | \(pm(r.worstTPR)) | \(pm(r.tpr)) | \(pm(r.deodds)) | \(pm(r.dpd)) | \(r.auc.n) |"
       )
     }
     return lines.joined(separator: "\n")
@@ -153,7 +190,7 @@ extension Study {
     for r in rows {
       let k = r.key
       lines.append(
-        "\(esc(methodName(k))) & \(k.lambda.map { String(format: "%g", $0) } ?? "--") & \(k.batchSize) & \(esc(k.split)) & \(k.threshold == .validation ? "val." : "0.5") & \(pm(r.auc, latex: true)) & \(pm(r.esAUC, latex: true)) & \(pm(r.deltaTPR, latex: true)) & \(pm(r.worstTPR, latex: true)) & \(pm(r.deodds, latex: true)) & \(pm(r.dpd, latex: true)) \\\\"
+        "\(esc(methodName(k))) & \(lambdaLabel(method: k.method, lambda: k.lambda, latex: true)) & \(k.batchSize) & \(esc(k.split)) & \(k.threshold == .validation ? "val." : "0.5") & \(pm(r.auc, latex: true)) & \(pm(r.esAUC, latex: true)) & \(pm(r.deltaTPR, latex: true)) & \(pm(r.worstTPR, latex: true)) & \(pm(r.deodds, latex: true)) & \(pm(r.dpd, latex: true)) \\\\"
       )
     }
     lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]

@@ -128,7 +128,9 @@ enum StudyReport {
     func number(_ v: Any?) -> Double? { v as? Double ?? (v as? Int).map(Double.init) }
     for method in [MethodName.erm, .cmacMMD] {
       guard let r = first(method) else { continue }
-      let records = readJSONL("\(directory)/runs/\(cellID(r))/metrics.jsonl")
+      // A run that chose λ on validation: the curves of the member it kept.
+      let member = r.selectedLambda.map { "/\(LambdaSelection.membersFolder)/\(LambdaSelection.memberName($0))" } ?? ""
+      let records = readJSONL("\(directory)/runs/\(cellID(r))\(member)/metrics.jsonl")
       let steps = records.filter { $0["kind"] as? String == "step" }
       for key in ["l_clip", "l_cmac"] {
         let pts = steps.compactMap { rec in number(rec["step"]).flatMap { s in (rec[key] as? Double).map { (s, $0) } } }
@@ -159,7 +161,7 @@ enum StudyReport {
   }
 
   static func label(_ r: Study.Result) -> String {
-    r.method.rawValue + (r.variant.map { " (\($0))" } ?? "") + (r.lambda.map { String(format: " λ=%g", $0) } ?? "")
+    r.method.rawValue + (r.variant.map { " (\($0))" } ?? "") + Study.lambdaSuffix(method: r.method, lambda: r.lambda)
   }
 
   static func cellID(_ r: Study.Result) -> String {

@@ -150,18 +150,35 @@ extension Bool: SettingValue {
   public static var arity: SettingArity { .flag }
 }
 
-extension Array: SettingValue where Element == String {
-  /// One argument: a comma-separated list (`q_proj,v_proj`).
-  public static func parseArgument(_ text: String) -> [String]? {
-    text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+/// A type whose values a list setting may hold (`--prompts A B`, `--lambda-path 0,0.01,1`).
+public protocol SettingListElement: SettingValue {}
+extension String: SettingListElement {}
+extension Float: SettingListElement {}
+
+extension Array: SettingValue where Element: SettingListElement {
+  /// One argument: a comma-separated list (`q_proj,v_proj`, `0,0.01,1`).
+  public static func parseArgument(_ text: String) -> [Element]? {
+    parseElements(
+      text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) })
   }
   /// `.upToNextOption`: every argument is one element (`--prompts "benign" "a malignant lesion"`).
-  public static func parseArguments(_ texts: [String], arity: SettingArity) -> [String]? {
-    if arity == .upToNextOption { return texts.isEmpty ? nil : texts }
+  public static func parseArguments(_ texts: [String], arity: SettingArity) -> [Element]? {
+    if arity == .upToNextOption { return texts.isEmpty ? nil : parseElements(texts) }
     return texts.count == 1 ? parseArgument(texts[0]) : nil
   }
-  public static var expected: String { "a list" }
-  public var settingDescription: String { joined(separator: ",") }
+  /// Every element parsed, or nil when one does not parse.
+  static func parseElements(_ texts: [String]) -> [Element]? {
+    var out: [Element] = []
+    for t in texts {
+      guard let v = Element.parseArgument(t) else { return nil }
+      out.append(v)
+    }
+    return out
+  }
+  public static var expected: String {
+    Element.self == String.self ? "a list" : "a comma-separated list, each \(Element.expected)"
+  }
+  public var settingDescription: String { map(\.settingDescription).joined(separator: ",") }
 }
 
 extension Optional: SettingValue where Wrapped: SettingValue {

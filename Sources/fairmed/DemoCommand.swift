@@ -23,7 +23,8 @@ struct DemoCommand: ParsableCommand {
   @Option(help: "Random seed.") var seed: UInt64 = d.seed
   @Option(help: "Training images.") var trainImages = d.trainImages
   @Option(help: "Epochs per method.") var epochs = d.epochs
-  @Option(name: .customLong("lambda"), help: "CMAC-MMD weight λ.") var lambda: Float = d.lambda
+  @Option(name: .customLong("lambda"), help: "CMAC-MMD weight λ (default: chosen on validation, as train does).")
+  var lambda: Float?
   @Option(help: "CMAC-MMD comparison.") var comparison = d.comparison
   @Option(help: "CMAC-MMD conditioning.") var conditioning = d.conditioning
   @Option(help: "Batch sampler of both methods.") var sampler = d.sampler

@@ -3,12 +3,13 @@ import Datasets
 import SyntheticData
 import Foundation
 
-/// `fairmed synth derm|fundus`: writes the synthetic benchmarks in the real datasets' layouts.
+/// `fairmed synth derm|fundus|chest`: writes the synthetic benchmarks in the real datasets' layouts
+/// (chest: a generic manifest).
 struct SynthCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "synth",
-    abstract: "Write a synthetic benchmark with controllable demographic bias in a real dataset layout.",
-    subcommands: [SynthDermCommand.self, SynthFundusCommand.self])
+    abstract: "Write a synthetic benchmark with controllable demographic bias (a real dataset's layout or a manifest).",
+    subcommands: [SynthDermCommand.self, SynthFundusCommand.self, SynthChestCommand.self])
 }
 
 /// Parses "64" or "600x450".

@@ -53,6 +53,7 @@ struct TrainCommand: ParsableCommand {
       let summary = try trainer.run(resume: resume, overwrite: output.overwrite)
       let threshold = summary.threshold.map { " (decision threshold \($0.label))" } ?? ""
       if world.isLeader {
+        if let selection = summary.selection { print(selection.reason) }
         print(
           "selected epoch \(summary.state.bestEpoch ?? 0) by \(c.selection.rawValue); model in \(summary.bestModelDirectory)\(threshold)"
         )

@@ -124,7 +124,7 @@ import Testing
     let audit = [
       "audit", "--predictions", "$P", "--groups", "sex,age:<40,40-59,>=60", "--margin", "margin", "--out", "$OUT",
     ]
-    let train = ["train", "--data", "$M", "--from-scratch", "tiny", "--epochs", "1", "--out", "$OUT"]
+    let train = ["train", "--data", "$M", "--from-scratch", "tiny", "--epochs", "1", "--lambda", "1", "--out", "$OUT"]
     let predict = ["predict", "--model", "$HF", "--data", "$M", "--out", "$OUT"]
     let encode = ["encode", "--model", "$HF", "--out", "$OUT"]
     return [

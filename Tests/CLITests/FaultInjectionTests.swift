@@ -38,7 +38,8 @@ import Testing
   static func trainArgs(_ out: String) -> [String] {
     [
       "train", "--data", data, "--from-scratch", "tiny", "--image-size", "32", "--epochs", "3", "--batch-size", "32",
-      "--lr", "1e-3", "--method", "cmac-mmd", "--sampler", "balanced-cells", "--seed", "2", "--log-every", "1", "--out",
+      "--lr", "1e-3", "--method", "cmac-mmd", "--lambda", "1", "--sampler", "balanced-cells", "--seed", "2",
+      "--log-every", "1", "--out",
       out,
     ]
   }

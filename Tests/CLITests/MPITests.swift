@@ -64,7 +64,7 @@ import Testing
         "--batch-size", "32",
         "--lr", lr, "--method", method, "--sampler", "balanced-cells", "--no-augment", "--seed", "2", "--log-every",
         "1", "--out", out,
-      ]
+      ] + (method == "cmac-mmd" ? ["--lambda", "1"] : [])  // one run (the λ path is LambdaPathTests')
     }
 
     static func weights(_ run: String) throws -> [String: [Float]] {

@@ -136,7 +136,9 @@ import Testing
     let n = try Self.run(["train", "--resume", "--out", empty])
     #expect(n.status != 0 && n.output.contains("holds no FairMed run to resume (the folder is empty"), "\(n.output)")
     // Without --resume, a folder of other files is refused too.
-    let plain = try Self.run(["train", "--data", manifest, "--from-scratch", "tiny", "--epochs", "1", "--out", data])
+    let plain = try Self.run([
+      "train", "--data", manifest, "--from-scratch", "tiny", "--epochs", "1", "--lambda", "1", "--out", data,
+    ])
     #expect(
       plain.status != 0 && plain.output.contains("but no FairMed run (no run.json)")
         && plain.output.contains("--overwrite"), "\(plain.output)")

@@ -4,24 +4,27 @@ import Testing
 @testable import Experiments
 import Training
 
-/// The library's **default** CMAC-MMD against ERM with the same data, sampler, budget and seeds,
+/// The library's **default** CMAC-MMD — λ chosen on each run's validation predictions from the
+/// default path (docs/METHOD.md §11) — against ERM with the same data, sampler, budget and seeds,
 /// at the threshold each run chose on its own validation predictions, means over 3 seeds, on two
-/// benchmarks with different bias mechanisms:
-/// - **subtle lesions** (docs/results.md's benchmark 1 at its study size: 4,000 training images at
-///   32×32, 4 epochs): the worst group's TPR rises by ≥ ``Margins/worstGain``, ΔTPR falls by
-///   ≥ ``Margins/gapCut`` (relative), AUC falls by ≤ ``Margins/aucLoss`` and overall TPR by
-///   ≤ ``Margins/tprLoss``. The study measured +0.086, −18 %, −0.009 and −0.015 (docs/results.md "What
-///   CMAC-MMD does here"); the margins leave room for run-to-run differences of the floating-point
-///   path on other CPUs, and a no-op (λ 0) fails them.
-/// - **under-diagnosed labels** (3,000 training images), where the study found no gain: no
-///   levelling down — AUC, overall TPR and worst-group TPR at most ``Margins/aucLoss``,
-///   ``Margins/tprLoss`` and ``Margins/worstLoss`` below ERM's.
-/// These are the issue's goal margins (−40 %, +0.10) scaled to what the method was measured to
-/// do; the goal itself is not met (docs/results.md). No wall-clock limit: this is about results only.
+/// benchmarks with different bias mechanisms (each at its study size: `Studies/selection-derm.json`
+/// and `Studies/selection-underdiagnosis.json` without the external set):
+/// - the accuracy budget everywhere: AUC at most ``Margins/aucLoss`` and overall TPR at most
+///   ``Margins/tprLoss`` below ERM's (the issue's goal: 0.01 and 0.02);
+/// - **subtle lesions**, where ERM leaves a gap: the worst group's TPR rises by ≥
+///   ``Margins/worstGain``, ΔTPR falls by ≥ ``Margins/gapCut`` (relative), and no seed's worst
+///   group falls below its ERM twin's by more than ``Margins/seedWorstLoss``. The study measured
+///   +0.120, −14 %, AUC +0.001 and every seed at or above its twin (docs/results.md); a no-op
+///   (λ 0 kept everywhere) fails the lift.
+/// - **under-diagnosed labels**, where the study found no gain: no levelling down — the worst
+///   group at most ``Margins/worstLoss`` below ERM's.
+/// The goal's −25 % gap is not asserted: the study did not reach it. No wall-clock limit: this is
+/// about results only.
 @Suite(.tags(.slow)) struct MethodWorksTests {
   /// The stated margins (see the type's comment).
   enum Margins {
-    static let worstGain = 0.05, gapCut = 0.10, aucLoss = 0.015, tprLoss = 0.05, worstLoss = 0.05
+    static let aucLoss = 0.01, tprLoss = 0.02, worstGain = 0.05, gapCut = 0.05, seedWorstLoss = 0.02,
+      worstLoss = 0.02
   }
 
   static let seeds: [UInt64] = [0, 1, 2]
@@ -29,7 +32,7 @@ import Training
   static func study(_ name: String, _ synth: StudyConfig.SynthSpec) -> StudyConfig {
     var c = StudyConfig(name: name, methods: [.erm, .cmacMMD])
     c.synth = synth
-    c.lambdas = [RunConfig.defaults.lambda]
+    c.lambdas = []  // λ chosen on validation, the default
     c.seeds = seeds
     c.batchSizes = [64]
     c.base = [
@@ -47,7 +50,7 @@ import Training
   }()
 
   @Test(arguments: [0, 1])
-  func cmacMMDDefaultsLiftTheSubtleLesionGroupAndNeverLevelDown(_ index: Int) throws {
+  func cmacMMDWithLambdaChosenOnValidationLiftsTheSubtleLesionGroupWithinTheAccuracyBudget(_ index: Int) throws {
     let (name, synth) = Self.benchmarks[index]
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
       "fairmed-method-works-\(name)-\(UUID().uuidString.prefix(6))"
@@ -67,6 +70,11 @@ import Training
     if name == "subtle-lesions" {
       #expect(mean(cmac, \.worstGroupTPR) >= mean(erm, \.worstGroupTPR) + Margins.worstGain, "\(name): \(report)")
       #expect(mean(cmac, \.deltaTPR) <= mean(erm, \.deltaTPR) * (1 - Margins.gapCut), "\(name): \(report)")
+      for (e, c) in zip(erm.sorted { $0.seed < $1.seed }, cmac.sorted { $0.seed < $1.seed }) {
+        #expect(
+          (c.metrics.worstGroupTPR ?? 0) >= (e.metrics.worstGroupTPR ?? 0) - Margins.seedWorstLoss,
+          "\(name) seed \(c.seed), λ \(c.selectedLambda.map { "\($0)" } ?? "?"): \(report)")
+      }
     } else {
       #expect(mean(cmac, \.worstGroupTPR) >= mean(erm, \.worstGroupTPR) - Margins.worstLoss, "\(name): \(report)")
     }

@@ -128,7 +128,7 @@ struct StudyTests {
     #expect(csv.count == 13)
     #expect(
       csv[0].hasPrefix(
-        "method,variant,lambda,seed,batch_size,split,threshold,threshold_value,n,auc,acc,tpr,delta_tpr,deodds,dpd,es_auc,worst_group,worst_group_tpr"
+        "method,variant,lambda,selected_lambda,seed,batch_size,split,threshold,threshold_value,n,auc,acc,tpr,delta_tpr,deodds,dpd,es_auc,worst_group,worst_group_tpr"
       ))
     // Each run's validation threshold is the one saved with its model; 0.5 is reported beside it.
     for r in results where r.threshold == .validation {

@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 import Datasets
+import Fairness
 @testable import SyntheticData
 
 @Suite struct SynthTests {
@@ -152,5 +153,144 @@ import Datasets
       d.underdiagnosis = bad
       #expect(throws: DataError.self) { try d.validate() }
     }
+  }
+}
+
+@Suite struct ChestSynthTests {
+  func small(_ n: Int = 200) -> ChestSynthConfig {
+    var c = ChestSynthConfig()
+    c.count = n
+    c.width = 32
+    c.height = 32
+    c.seed = 5
+    return c
+  }
+
+  static func share(_ r: [ChestSynthRecord], _ g: String) -> Double {
+    Double(r.filter { $0.group == g }.count) / Double(r.count)
+  }
+  static func portableShare(_ r: [ChestSynthRecord], _ include: (String) -> Bool) -> Double {
+    let x = r.filter { include($0.group) }
+    return Double(x.filter(\.portable).count) / Double(x.count)
+  }
+
+  @Test func planKnobsMoveTheirStatistics() {
+    var c = small(8000)
+    let base = SynthChest.plan(c)
+    let biased = "female|>=60"
+    #expect(base.count == 8000)
+    #expect(abs(Self.share(base, biased) - 0.10) < 0.02)
+    #expect(abs(Double(base.filter { $0.trueLabel == 1 }.count) / 8000 - 0.30) < 0.03)
+    // The acquisition bias: most of the subgroup's images are portable, few of everyone else's.
+    #expect(abs(Self.portableShare(base) { $0 == biased } - 0.80) < 0.06)
+    #expect(abs(Self.portableShare(base) { $0 != biased } - 0.10) < 0.02)
+    let noise = Double(base.filter { $0.trueLabel != $0.recordedLabel }.count) / 8000
+    #expect(abs(noise - 0.02) < 0.01)
+    let perPatient = 8000 / Double(Set(base.map(\.patientID)).count)
+    #expect(abs(perPatient - 1.2) < 0.05)
+    // Ages fall in the group's bin; a patient's images share group, age and true label.
+    #expect(
+      base.allSatisfy {
+        $0.group.hasSuffix(">=60") ? $0.age >= 60 : $0.group.hasSuffix("<40") ? $0.age < 40 : (40..<60).contains($0.age)
+      })
+    let byPatient = Dictionary(grouping: base, by: \.patientID)
+    #expect(byPatient.values.allSatisfy { Set($0.map { "\($0.group) \($0.age) \($0.trueLabel)" }).count == 1 })
+    c.share[biased] = 0.3
+    c.prevalence[biased] = 0.6
+    c.portable[biased] = 0.3
+    c.labelNoise = 0.1
+    let moved = SynthChest.plan(c)
+    #expect(Self.share(moved, biased) > 0.2)
+    #expect(abs(Self.portableShare(moved) { $0 == biased } - 0.3) < 0.05)
+    let minority = moved.filter { $0.group == biased }
+    #expect(Double(minority.filter { $0.trueLabel == 1 }.count) / Double(minority.count) > 0.5)
+    #expect(Double(moved.filter { $0.trueLabel != $0.recordedLabel }.count) / 8000 > 0.07)
+    // The external hospital: the portable device for 40 % of every group, an older population.
+    let external = SynthChest.plan(small(8000).external())
+    #expect(abs(Self.portableShare(external) { $0 == biased } - 0.4) < 0.06)
+    #expect(abs(Self.portableShare(external) { $0 != biased } - 0.4) < 0.03)
+    #expect(Double(external.filter { $0.age >= 60 }.count) > 1.3 * Double(base.filter { $0.age >= 60 }.count))
+    #expect(small().external(strength: 0) == small())
+  }
+
+  @Test func writesAManifestTheLoaderReadsAndIsDeterministic() throws {
+    let dir = freshDirectory("chest")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let records = try SynthChest.write(small(), to: dir + "/a")
+    let d = try DatasetKind.load("manifest:\(dir)/a/manifest.csv")
+    #expect(d.count == 200 && d.classNames == ["0", "1"])
+    #expect(d.defaultGroups == GroupingSpec.sexAge)
+    #expect(d.samples.allSatisfy { Set($0.attributes.keys) == ["sex", "age"] })
+    #expect(Set(d.samples.map { d.defaultGroups.key($0) }) == Set(ChestSynthConfig.groups))
+    let byID = Dictionary(uniqueKeysWithValues: d.samples.map { ($0.id, $0) })
+    for r in records {
+      let s = byID[r.imageID]!
+      #expect(s.label == r.recordedLabel && s.groupID == r.patientID && d.defaultGroups.key(s) == r.group)
+    }
+    // Reports follow the recorded label, vary in wording and never name sex or age.
+    let texts = d.samples.compactMap(\.text)
+    #expect(texts.count == 200 && Set(texts).count > 20)
+    #expect(texts.allSatisfy { !$0.lowercased().contains("male") && !$0.contains(where: \.isNumber) })
+    #expect(d.samples.allSatisfy { ($0.label == 1) == $0.text!.contains("zone") })
+    let image = try d.samples[0].source.load()
+    #expect(image.width == 32 && image.height == 32 && image.channels == 1)
+    // Same seed, same bytes.
+    try SynthChest.write(small(), to: dir + "/b")
+    for file in ["manifest.csv", "synth_truth.csv", "images/CXR_0000007.png", "images/CXR_0000200.png"] {
+      let a = FileManager.default.contents(atPath: "\(dir)/a/\(file)")
+      #expect(a != nil && a == FileManager.default.contents(atPath: "\(dir)/b/\(file)"), "\(file)")
+    }
+    // `replacing` removes what the benchmark wrote, and nothing else.
+    try "mine\n".write(toFile: dir + "/a/notes.txt", atomically: true, encoding: .utf8)
+    try SynthChest.write(small(50), to: dir + "/a", replacing: true)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/a/images").count == 50)
+    #expect(FileManager.default.fileExists(atPath: dir + "/a/notes.txt"))
+    var bad = small(10)
+    bad.portable["female|over60"] = 0.5
+    #expect(throws: DataError.self) { try SynthChest.write(bad, to: dir + "/bad") }
+  }
+
+  @Test func theAcquisitionShiftChangesTheImagesButNotTheNodule() {
+    let c = small(3000)
+    let records = SynthChest.plan(c)
+    // The image depends on the device, never on the group.
+    for var r in records.prefix(5) {
+      let image = SynthChest.image(r, config: c).pixels
+      (r.group, r.sex, r.age) = ("female|>=60", "female", 75)
+      #expect(SynthChest.image(r, config: c).pixels == image)
+    }
+    func contrast(_ p: [UInt8]) -> Double {
+      let mean = Double(p.reduce(0) { $0 + Int($1) }) / Double(p.count)
+      return (p.map { (Double($0) - mean) * (Double($0) - mean) }.reduce(0, +) / Double(p.count)).squareRoot()
+    }
+    func meanContrast(_ include: (ChestSynthRecord) -> Bool) -> Double {
+      let x = records.filter(include).prefix(60)
+      return x.map { contrast(SynthChest.image($0, config: c).pixels) }.reduce(0, +) / Double(x.count)
+    }
+    let biased = meanContrast { $0.group == "female|>=60" }
+    let others = meanContrast { $0.group != "female|>=60" }
+    #expect(biased < 0.85 * others)
+    #expect(meanContrast { $0.portable } < 0.75 * meanContrast { !$0.portable })
+    // The nodule (the image with it less the image without it, same patient and view) peaks as
+    // high in every group on the same device; the portable device's lower contrast dims it.
+    func nodule(_ r: ChestSynthRecord) -> Double {
+      var without = r
+      without.trueLabel = 0
+      let a = SynthChest.image(r, config: c).pixels, b = SynthChest.image(without, config: c).pixels
+      return Double(zip(a, b).map { Int($0) - Int($1) }.max()!)
+    }
+    func meanNodule(_ group: (String) -> Bool, portable: Bool?) -> Double {
+      let x = records.filter { $0.trueLabel == 1 && group($0.group) }.prefix(150).map { r -> ChestSynthRecord in
+        var r = r
+        if let p = portable { r.portable = p }
+        return r
+      }
+      return x.map(nodule).reduce(0, +) / Double(x.count)
+    }
+    let pa = meanNodule({ $0 == "female|>=60" }, portable: false)
+    let paOthers = meanNodule({ $0 != "female|>=60" }, portable: false)
+    #expect(pa > 30 && abs(pa / paOthers - 1) < 0.1)
+    #expect(meanNodule({ $0 == "female|>=60" }, portable: nil) < 0.85 * pa)
+    #expect(meanNodule({ _ in true }, portable: true) < 0.75 * meanNodule({ _ in true }, portable: false))
   }
 }

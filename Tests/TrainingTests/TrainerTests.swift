@@ -26,6 +26,8 @@ enum TinyDerm {
     c.fromScratch = .tiny
     c.imageSize = 32
     c.method = method
+    // One run (λ chosen on validation is LambdaPathTests'); GroupDRO's λ is its step size η.
+    c.lambda = method.takesLambda ? (method == .groupDRO ? 0.01 : 1) : nil
     c.epochs = epochs
     c.batchSize = 16
     c.sampler = .shuffle  // 16 cannot hold 2 of each of 12 subgroup × label cells

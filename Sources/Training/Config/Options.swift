@@ -19,11 +19,13 @@ public enum MethodName: String, CaseIterable, Codable, Sendable {
   /// declaration of the range, its words in `--help` and errors included.
   public static let lambdaCheck = SettingCheck<Float>.finite(in: 0...1000)
 
-  /// Whether the method's loss has a weight λ (`--lambda`).
+  /// Whether the method has a strength λ (`--lambda`): the weight of its fairness term, or
+  /// GroupDRO's step size η (η 0 keeps the group weights uniform: the mean of the group losses).
+  /// Without `--lambda` it is chosen on validation (``LambdaSelection``).
   public var takesLambda: Bool {
     switch self {
-    case .cmacMMD, .meanMatch, .dann, .cdann, .fairCLIP: return true
-    case .erm, .resample, .reweight, .groupDRO: return false
+    case .cmacMMD, .meanMatch, .dann, .cdann, .fairCLIP, .groupDRO: return true
+    case .erm, .resample, .reweight: return false
     }
   }
 
@@ -37,7 +39,7 @@ public enum MethodName: String, CaseIterable, Codable, Sendable {
       return CMACMMDMethod(options: options, marginsOnLogits: marginsOnLogits)
     case .resample: return Resample()
     case .reweight: return Reweight()
-    case .groupDRO: return GroupDRO()
+    case .groupDRO: return GroupDRO(stepSize: lambda)
     case .meanMatch: return MeanMatch(lambda: lambda)
     case .dann: return AdversarialDebiasing(conditional: false, lambda: lambda)
     case .cdann: return AdversarialDebiasing(conditional: true, lambda: lambda)

@@ -30,8 +30,25 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
   public var prompts: [String]? = nil
   @Setting(help: "Method.")
   public var method: MethodName = .cmacMMD
-  @Setting(help: "Weight λ of the fairness term.", MethodName.lambdaCheck)
-  public var lambda: Float = CMACMMD().lambda
+  /// nil = chosen on validation from ``lambdaPath`` (``LambdaSelection``) for methods with a λ.
+  @Setting(
+    help: "Weight λ of the fairness term: exactly this one (default: chosen on validation from --lambda-path).",
+    .whenSet(MethodName.lambdaCheck))
+  public var lambda: Float? = nil
+  @Setting(
+    help:
+      "Strengths trained when --lambda is not given; the one with the best validation worst-group TPR within --lambda-delta of λ 0's validation AUC is kept.",
+    .init("a comma-separated list of distinct λ values, each \(MethodName.lambdaCheck.rule), including 0") {
+      $0.contains(0) && Set($0).count == $0.count && $0.allSatisfy(MethodName.lambdaCheck.accepts)
+    })
+  public var lambdaPath: [Float] = LambdaSelection.defaultPath
+  @Setting(
+    help: "Validation AUC a selected λ may lose against the path's λ 0 member.", .finite(in: 0...1, "in 0…1"))
+  public var lambdaDelta: Double = LambdaSelection.defaultDelta
+  @Setting(
+    help: "Validation positives a subgroup needs to count in λ selection (smaller groups are listed, not used).",
+    .range(1...1_000_000))
+  public var lambdaMinPositives: Int = LambdaSelection.defaultMinPositives
   /// CMAC-MMD options (docs/METHOD.md §3).
   public var cmac = CMACOptions()
   @Setting(help: "Intersectional groups (grammar in docs/METHOD.md §10).")
@@ -211,13 +228,17 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
     case .multi: bw = .multi(cmac.sigma)
     }
     return CMACMMD(
-      lambda: lambda, estimator: cmac.estimator, bandwidth: bw, comparison: cmac.comparison,
+      lambda: lambda ?? 0, estimator: cmac.estimator, bandwidth: bw, comparison: cmac.comparison,
       conditioning: cmac.conditioning, minGroupSize: cmac.minGroupSize)
   }
 
-  /// The method object for this run.
+  /// Whether this run trains the ``lambdaPath`` and keeps the strength chosen on validation
+  /// (a method with a λ and no `--lambda`).
+  public var selectsLambda: Bool { method.takesLambda && lambda == nil }
+
+  /// The method object for this run (λ 0 when λ is to be selected: each member sets its own).
   public func makeMethod() -> TrainingMethod {
-    method.make(lambda: lambda, cmac: cmacMMD, marginsOnLogits: cmac.marginsOnLogits)
+    method.make(lambda: lambda ?? 0, cmac: cmacMMD, marginsOnLogits: cmac.marginsOnLogits)
   }
 
   /// Reads a `run.json`; keys not given keep their defaults, unknown keys are refused.

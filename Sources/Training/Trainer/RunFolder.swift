@@ -5,14 +5,19 @@ import Support
 /// and `--resume` continues only the run the folder holds.
 enum RunFolder {
   /// Options that may change on `--resume`: they do not change the weights' trajectory.
-  static let free: Set<String> = ["logEvery", "loaderThreads", "featureCache", "selection", "selectionDelta"]
+  static let free: Set<String> = [
+    "logEvery", "loaderThreads", "featureCache", "selection", "selectionDelta", "lambdaDelta", "lambdaMinPositives",
+  ]
 
   /// Checks `directory` before a run writes anything into it; returns what `overwrite` must
   /// clear once data and model have loaded (``clear(_:_:)``).
   static func check(_ directory: String, config: RunConfig, resume: Bool, overwrite: Bool) throws -> [String] {
     guard !(resume && overwrite) else { throw TrainingError.invalidConfig(["give --resume or --overwrite, not both"]) }
     let fm = FileManager.default
-    let parts = ["run.json", "checkpoint", "best"]
+    let parts = [
+      "run.json", "checkpoint", "best", LambdaSelection.membersFolder, LambdaSelection.tableFile,
+      LambdaSelection.markdownFile,
+    ]
     AtomicWrite.recover(directory + "/checkpoint")
     if resume { try requireRun(directory) }
     let held = parts.filter { fm.fileExists(atPath: directory + "/" + $0) }

@@ -39,6 +39,8 @@ public final class Trainer {
     public let state: TrainerState
     public let bestModelDirectory: String
     public let groupNames: [String]
+    /// The λ selection of a run that trained a λ path (``RunConfig/selectsLambda``), on rank 0.
+    public var selection: LambdaSelection.Outcome? = nil
     /// The decision threshold saved with `best/`.
     public var threshold: DecisionThreshold? { state.bestThreshold }
   }
@@ -86,7 +88,10 @@ public final class Trainer {
   /// refused unless `resume` (same configuration, continued) or `overwrite` (replaced); a
   /// non-empty folder holding no run is refused unless `overwrite`, and `resume` of a folder
   /// holding no run is refused.
+  /// A method with a λ and no `--lambda` trains the λ path and keeps the λ chosen on validation
+  /// (``runLambdaPath(resume:overwrite:)``).
   public func run(resume: Bool = false, overwrite: Bool = false) throws -> Summary {
+    if config.selectsLambda { return try runLambdaPath(resume: resume, overwrite: overwrite) }
     try validateEnvironment()
     try config.validate()
     try parallel.check(batchSize: config.batchSize)
@@ -276,6 +281,10 @@ public final class Trainer {
         try AtomicWrite.directory(bestDirectory) { dir in
           try s.classifier.save(directory: dir)
           try threshold.write(toDirectory: dir)
+          try ValidationPredictions(
+            epoch: s.state.epoch, labels: preds.labels, scores: preds.scores, groups: preds.groups,
+            threshold: threshold.value
+          ).write(toDirectory: dir)
         }
       }
     }

@@ -42,6 +42,16 @@ public struct TrainerState: Codable, Equatable {
 
   /// The checkpoint folder to resume from, after finishing a swap a kill interrupted; nil when
   /// there is none.
+  /// Epochs the checkpoint in run folder `runDirectory` has completed (0 when it has none or
+  /// it cannot be read; only to tell a finished run from one to continue).
+  static func finishedEpochs(runDirectory: String) -> Int {
+    guard let dir = existingCheckpoint(runDirectory + "/checkpoint"),
+      let data = try? readFile(dir + "/trainer_state.json"),
+      let state = try? JSONDecoder().decode(TrainerState.self, from: data)
+    else { return 0 }
+    return state.epoch
+  }
+
   static func existingCheckpoint(_ directory: String) -> String? {
     AtomicWrite.recover(directory)
     return FileManager.default.fileExists(atPath: directory + "/trainer_state.json") ? directory : nil

@@ -7,16 +7,22 @@ public final class TrainingLog {
   private let metricsPath: String?
   private let isTTY: Bool
   private let quiet: Bool
+  /// Put before every console line (a λ path's member: "λ 0.1: ").
+  private let prefix: String
   private var started = Date()
   private var lastDraw = Date.distantPast
 
   /// `metricsPath` nil = no file; `quiet` silences the console (tests). Nothing is written
   /// until the trainer opens the file with ``truncate(toStep:)``.
-  public init(metricsPath: String?, quiet: Bool = false) throws {
+  public init(metricsPath: String?, quiet: Bool = false, prefix: String = "") throws {
     self.metricsPath = metricsPath
     isTTY = isatty(STDERR_FILENO) == 1
     self.quiet = quiet
+    self.prefix = prefix
   }
+
+  /// Whether the console is silenced.
+  public var isQuiet: Bool { quiet }
 
   deinit { try? jsonl?.close() }
 
@@ -26,6 +32,7 @@ public final class TrainingLog {
     metricsPath = nil
     isTTY = false
     quiet = true
+    prefix = ""
   }
 
   /// Appends one record to `metrics.jsonl`.
@@ -87,9 +94,11 @@ public final class TrainingLog {
     let eta = elapsed / Double(max(step, 1)) * Double(max(total - step, 0))
     let loss = terms.keys.sorted().filter { $0.hasPrefix("l_") || $0 == "loss" }
       .map { String(format: "%@ %.4f", $0, terms[$0]!) }.joined(separator: "  ")
-    let text = String(
-      format: "epoch %d/%d  step %d/%d  %@  %.1f img/s  ETA %@", epoch + 1, epochs, step, total, loss, rate,
-      Self.clock(eta))
+    let text =
+      prefix
+      + String(
+        format: "epoch %d/%d  step %d/%d  %@  %.1f img/s  ETA %@", epoch + 1, epochs, step, total, loss, rate,
+        Self.clock(eta))
     if isTTY {
       guard Date().timeIntervalSince(lastDraw) > 0.1 || step == total else { return }
       lastDraw = Date()
@@ -104,7 +113,7 @@ public final class TrainingLog {
   /// A line that ends any bar in progress.
   public func line(_ text: String) {
     guard !quiet else { return }
-    FileHandle.standardError.write(Data(((isTTY ? "\r\u{1B}[2K" : "") + text + "\n").utf8))
+    FileHandle.standardError.write(Data(((isTTY ? "\r\u{1B}[2K" : "") + prefix + text + "\n").utf8))
   }
 
   static func clock(_ seconds: Double) -> String {

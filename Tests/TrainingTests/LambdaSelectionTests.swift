@@ -1,0 +1,173 @@
+import Foundation
+import TestSupport
+import Testing
+@testable import Training
+
+/// Validation predictions of two subgroups, 20 positives and 20 negatives each, at threshold 0.5:
+/// `hits[g]` of group g's positives score above it, the rest just below (0.4), negatives at 0.1
+/// except `falseAlarms` of them at 0.95 (which lowers the AUC). The hits are positives
+/// `shift`, `shift + 1`, … of each group (two models hit different positives).
+func validation(hits: [Int], falseAlarms: Int = 0, shift: Int = 0, epoch: Int = 1) -> ValidationPredictions {
+  var labels: [Int] = [], scores: [Double] = [], groups: [String] = []
+  for (g, h) in hits.enumerated() {
+    for i in 0..<20 {
+      labels.append(1); scores.append((i - shift + 20) % 20 < h ? 0.9 : 0.4); groups.append("g\(g)")
+    }
+    for i in 0..<20 {
+      labels.append(0); scores.append(g == 0 && i < falseAlarms ? 0.95 : 0.1); groups.append("g\(g)")
+    }
+  }
+  return ValidationPredictions(epoch: epoch, labels: labels, scores: scores, groups: groups, threshold: 0.5)
+}
+
+@Suite struct LambdaSelectionTests {
+  func select(_ members: [(Float, ValidationPredictions)], delta: Double = 0.01, minPositives: Int = 5) throws
+    -> LambdaSelection.Outcome
+  {
+    try LambdaSelection.select(members.map { ($0.0, $0.1) }, delta: delta, minPositives: minPositives, seed: 7)
+  }
+
+  @Test func keepsTheHighestWorstGroupTPRWithinTheAUCBudget() throws {
+    let o = try select([
+      (0, validation(hits: [18, 6])), (0.01, validation(hits: [18, 8])), (0.1, validation(hits: [18, 16])),
+      (1, validation(hits: [18, 19], falseAlarms: 8)),  // the best worst group, but AUC far below the bar
+    ])
+    #expect(o.chosenLambda == 0.1)
+    #expect(!o.fellBack)
+    #expect(o.members.map(\.withinBudget) == [true, true, true, false])
+    #expect(o.members[2].worstGroupTPR == 16.0 / 20 && o.members[2].worstGroup == "g1")
+    #expect(o.members[3].note.hasPrefix("validation AUC"))
+    #expect(o.reason.hasPrefix("chose λ 0.1"))
+    // Deterministic: the same inputs and seed give the same table.
+    #expect(
+      try select([
+        (0, validation(hits: [18, 6])), (0.01, validation(hits: [18, 8])), (0.1, validation(hits: [18, 16])),
+        (1, validation(hits: [18, 19], falseAlarms: 8)),
+      ]) == o)
+  }
+
+  @Test func aLiftThatCostsMoreThanTheBudgetFallsBackToLambdaZeroAndSaysSo() throws {
+    let o = try select([(0, validation(hits: [18, 6])), (1, validation(hits: [18, 18], falseAlarms: 6))])
+    #expect(o.chosenLambda == 0 && o.fellBack)
+    #expect(o.reason.contains("lost more than 0.010 validation AUC"), "\(o.reason)")
+    #expect(o.markdown.contains("| 0 | 1 |") && o.markdown.contains("**yes**"))
+  }
+
+  @Test func nearTiesGoToTheSmallerLambda() throws {
+    // One more hit of 20, on other positives, is well within one bootstrap standard error (≈ 0.15 here).
+    let o = try select([(0, validation(hits: [18, 10])), (1, validation(hits: [18, 11], shift: 6))])
+    #expect(o.chosenLambda == 0)
+    #expect(o.members[0].standardErrorVsBest.map { $0 > 0.05 } == true)
+    #expect(o.members[1].note.contains("within one bootstrap standard error"))
+    #expect(o.reason.contains("within one bootstrap standard error"))
+    // A lift far beyond it is kept.
+    #expect(
+      try select([(0, validation(hits: [18, 4])), (1, validation(hits: [18, 17], shift: 6))]).chosenLambda == 1)
+    // Paired: a model that hits every positive the other hits, and one more, leads beyond the noise.
+    #expect(try select([(0, validation(hits: [18, 10])), (1, validation(hits: [18, 11]))]).chosenLambda == 1)
+  }
+
+  @Test func groupsWithTooFewValidationPositivesAreListedNotUsed() throws {
+    let members: [(Float, ValidationPredictions)] = [(0, validation(hits: [18, 6])), (1, validation(hits: [18, 18]))]
+    let none = try select(members, minPositives: 21)
+    #expect(none.chosenLambda == 0 && none.fellBack && none.countedGroups.isEmpty)
+    #expect(none.smallGroups == ["g0": 20, "g1": 20])
+    #expect(none.reason.contains("no subgroup has 21 validation positives"))
+    #expect(try select(members, minPositives: 20).chosenLambda == 1)
+  }
+
+  @Test func aPathWithoutZeroOrWithDifferentRowsIsRefused() throws {
+    #expect(throws: TrainingError.self) {
+      try select([(0.1, validation(hits: [18, 6])), (1, validation(hits: [18, 8]))])
+    }
+    var other = validation(hits: [18, 6])
+    other.groups[0] = "g1"
+    #expect(throws: TrainingError.self) { try select([(0, validation(hits: [18, 6])), (1, other)]) }
+  }
+
+  @Test func theLambdaOptionsAreParsedAndRangeChecked() throws {
+    var c = try RunConfig.resolve(
+      file: nil, arguments: ["--data", "ham10000:/x", "--lambda-path", "0,0.001,0.5", "--lambda-delta", "0.02"])
+    #expect(c.lambdaPath == [0, 0.001, 0.5] && c.lambdaDelta == 0.02 && c.lambda == nil && c.selectsLambda)
+    c.lambda = 0.5
+    #expect(!c.selectsLambda)
+    c.lambda = nil
+    c.method = .erm
+    #expect(!c.selectsLambda)
+    for bad in [
+      ["--lambda-path", "0.1,1"], ["--lambda-path", "0,1,1"], ["--lambda-path", "0,x"], ["--lambda-delta", "2"],
+    ] {
+      let problems = try? RunConfig.resolve(
+        file: nil, arguments: ["--data", "ham10000:/x", "--from-scratch", "tiny"] + bad
+      )
+      .settingProblems()
+      #expect(problems == nil || problems!.contains { $0.contains(bad[0]) }, "\(bad)")
+      #expect(problems == nil || !problems!.isEmpty, "\(bad) accepted")
+    }
+  }
+}
+
+@Suite(.serialized, .tags(.slow)) struct LambdaPathTests {
+  func quiet(_ dir: String) throws -> TrainingLog { try TrainingLog(metricsPath: dir + "/metrics.jsonl", quiet: true) }
+
+  @Test func thePathTrainsEveryMemberKeepsTheChosenOneAndResumesWithoutRetraining() throws {
+    var config = TinyDerm.config(method: .cmacMMD, epochs: 1)
+    config.lambda = nil
+    config.lambdaPath = [0, 1]
+    config.lambdaMinPositives = 1
+    let run = TinyDerm.runDirectory("lambda-path")
+    defer { try? FileManager.default.removeItem(atPath: run) }
+    let summary = try Trainer(config: config, runDirectory: run, log: quiet(run)).run()
+    let outcome = try #require(summary.selection)
+    #expect(outcome.members.map(\.lambda) == [0, 1])
+    #expect(outcome.members.allSatisfy { $0.seconds != nil })
+    let chosen = run + "/lambda/" + LambdaSelection.memberName(outcome.chosenLambda)
+    #expect(try modelBytes(run, "best") == modelBytes(chosen, "best"))
+    for file in ["run.json", LambdaSelection.tableFile, LambdaSelection.markdownFile, "best/decision_threshold.json"] {
+      #expect(FileManager.default.fileExists(atPath: run + "/" + file), "\(file)")
+    }
+    let stored = try decodeJSONFile(LambdaSelection.Outcome.self, run + "/" + LambdaSelection.tableFile, "selection")
+    #expect(stored.chosenLambda == outcome.chosenLambda && stored.reason == outcome.reason)
+    // λ 0 is the method without its term: the same weights as ERM on the same batches.
+    var erm = config
+    erm.method = .erm
+    let ermRun = TinyDerm.runDirectory("lambda-path-erm")
+    defer { try? FileManager.default.removeItem(atPath: ermRun) }
+    _ = try Trainer(config: erm, runDirectory: ermRun, log: quiet(ermRun)).run()
+    #expect(try modelBytes(ermRun) == modelBytes(run + "/lambda/0"))
+    #expect(try modelBytes(run + "/lambda/0") != modelBytes(run + "/lambda/1"))
+    // Resuming a finished path trains nothing and chooses the same λ.
+    let again = try Trainer(config: config, runDirectory: run, log: quiet(run)).run(resume: true)
+    #expect(again.selection?.chosenLambda == outcome.chosenLambda)
+    #expect(again.selection?.members.allSatisfy { $0.seconds == nil } == true)
+    // Without --resume or --overwrite the folder is refused; --overwrite clears the members too.
+    #expect(throws: TrainingError.self) { try Trainer(config: config, runDirectory: run, log: quiet(run)).run() }
+    // A given λ trains exactly one run.
+    var one = config
+    one.lambda = 1
+    _ = try Trainer(config: one, runDirectory: run, log: quiet(run)).run(overwrite: true)
+    #expect(!FileManager.default.fileExists(atPath: run + "/lambda"))
+    #expect(!FileManager.default.fileExists(atPath: run + "/" + LambdaSelection.tableFile))
+  }
+
+  @Test func aStoppedPathResumesToTheSameChoice() throws {
+    var config = TinyDerm.config(method: .cmacMMD, epochs: 2)
+    config.lambda = nil
+    config.lambdaPath = [0, 0.5]
+    config.lambdaMinPositives = 1
+    let straight = TinyDerm.runDirectory("path-straight"), stopped = TinyDerm.runDirectory("path-stopped")
+    defer {
+      try? FileManager.default.removeItem(atPath: straight)
+      try? FileManager.default.removeItem(atPath: stopped)
+    }
+    let a = try Trainer(config: config, runDirectory: straight, log: quiet(straight)).run()
+    let first = Trainer(config: config, runDirectory: stopped, log: try quiet(stopped))
+    first.stopAfterEpochs = 1
+    let partial = try first.run()
+    #expect(partial.selection == nil && partial.state.epoch == 1)
+    let b = try Trainer(config: config, runDirectory: stopped, log: quiet(stopped)).run(resume: true)
+    #expect(b.selection?.chosenLambda == a.selection?.chosenLambda)
+    #expect(try modelBytes(straight, "best") == modelBytes(stopped, "best"))
+    #expect(try modelBytes(straight + "/lambda/0.5") == modelBytes(stopped + "/lambda/0.5"))
+  }
+}
