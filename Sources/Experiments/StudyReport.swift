@@ -77,7 +77,8 @@ enum StudyReport {
       else { return nil }
       return FrontierPoint(
         method: row.method, lambda: Double(row.lambda ?? 0), deltaTPR: gap, deltaTPRStd: row.deltaTPR.std,
-        auc: auc, aucStd: row.auc.std)
+        auc: auc, aucStd: row.auc.std,
+        lambdaText: row.lambda == nil ? Study.lambdaLabel(method: row.method, lambda: nil) : nil)
     }
     guard !frontier.isEmpty else { return [] }
     return [

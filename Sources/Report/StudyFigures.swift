@@ -29,11 +29,14 @@ public struct FrontierPoint: Sendable, Equatable {
   public var deltaTPRStd: Double?
   public var auc: Double
   public var aucStd: Double?
+  /// How the point's λ is labelled (default: the value; "val." where each run chose its own).
+  public var lambdaText: String?
   public init(
-    method: String, lambda: Double, deltaTPR: Double, deltaTPRStd: Double? = nil, auc: Double, aucStd: Double? = nil
+    method: String, lambda: Double, deltaTPR: Double, deltaTPRStd: Double? = nil, auc: Double, aucStd: Double? = nil,
+    lambdaText: String? = nil
   ) {
     self.method = method; self.lambda = lambda; self.deltaTPR = deltaTPR; self.deltaTPRStd = deltaTPRStd
-    self.auc = auc; self.aucStd = aucStd
+    self.auc = auc; self.aucStd = aucStd; self.lambdaText = lambdaText
   }
 }
 
@@ -157,10 +160,10 @@ public enum StudyFigures {
         }
         if !bars.isEmpty { c.raw("<g class=\"errorbar\">\(bars)</g>") }
         let label =
-          "\(m), λ = \(SVGChart.label(p.lambda)): ΔTPR \(f(p.deltaTPR))\(pm(p.deltaTPRStd)), AUC \(f(p.auc))\(pm(p.aucStd))"
+          "\(m), λ = \(p.lambdaText ?? SVGChart.label(p.lambda)): ΔTPR \(f(p.deltaTPR))\(pm(p.deltaTPRStd)), AUC \(f(p.auc))\(pm(p.aucStd))"
         c.circle((p.deltaTPR, p.auc), r: 4, color: color, title: label, cssClass: "point")
         c.raw(
-          "<text class=\"lambda-label\" x=\"\(n(cx + 6))\" y=\"\(n(cy - 6))\" fill=\"#333\">λ=\(SVGChart.escape(SVGChart.label(p.lambda)))</text>"
+          "<text class=\"lambda-label\" x=\"\(n(cx + 6))\" y=\"\(n(cy - 6))\" fill=\"#333\">λ=\(SVGChart.escape(p.lambdaText ?? SVGChart.label(p.lambda)))</text>"
         )
       }
     }

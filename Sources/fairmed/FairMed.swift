@@ -13,6 +13,7 @@ struct FairMedCommand: ParsableCommand {
       intersectional subgroups), audits any model's predictions per subgroup, and ships a \
       synthetic benchmark with controllable demographic bias.
       """,
+    version: FairMedVersion.string,
     subcommands: subcommandList
   )
 

@@ -6,15 +6,20 @@ import Testing
 /// Validation predictions of two subgroups, 20 positives and 20 negatives each, at threshold 0.5:
 /// `hits[g]` of group g's positives score above it, the rest just below (0.4), negatives at 0.1
 /// except `falseAlarms` of them at 0.95 (which lowers the AUC). The hits are positives
-/// `shift`, `shift + 1`, … of each group (two models hit different positives).
-func validation(hits: [Int], falseAlarms: Int = 0, shift: Int = 0, epoch: Int = 1) -> ValidationPredictions {
+/// `shift`, `shift + 1`, … of each group (two models hit different positives); `nearMisses` of
+/// group 0's negatives score 0.5, above the missed positives only (a small AUC loss).
+func validation(hits: [Int], falseAlarms: Int = 0, nearMisses: Int = 0, shift: Int = 0, epoch: Int = 1)
+  -> ValidationPredictions
+{
   var labels: [Int] = [], scores: [Double] = [], groups: [String] = []
   for (g, h) in hits.enumerated() {
     for i in 0..<20 {
       labels.append(1); scores.append((i - shift + 20) % 20 < h ? 0.9 : 0.4); groups.append("g\(g)")
     }
     for i in 0..<20 {
-      labels.append(0); scores.append(g == 0 && i < falseAlarms ? 0.95 : 0.1); groups.append("g\(g)")
+      labels.append(0)
+      scores.append(g == 0 && i < falseAlarms ? 0.95 : g == 0 && i < falseAlarms + nearMisses ? 0.5 : 0.1)
+      groups.append("g\(g)")
     }
   }
   return ValidationPredictions(epoch: epoch, labels: labels, scores: scores, groups: groups, threshold: 0.5)
@@ -49,8 +54,23 @@ func validation(hits: [Int], falseAlarms: Int = 0, shift: Int = 0, epoch: Int = 
   @Test func aLiftThatCostsMoreThanTheBudgetFallsBackToLambdaZeroAndSaysSo() throws {
     let o = try select([(0, validation(hits: [18, 6])), (1, validation(hits: [18, 18], falseAlarms: 6))])
     #expect(o.chosenLambda == 0 && o.fellBack)
-    #expect(o.reason.contains("lost more than 0.010 validation AUC"), "\(o.reason)")
+    #expect(o.reason.contains("did not keep validation AUC within 0.010"), "\(o.reason)")
     #expect(o.markdown.contains("| 0 | 1 |") && o.markdown.contains("**yes**"))
+  }
+
+  @Test func anAUCLossWithinTheBudgetOnlyByNoiseDoesNotCount() throws {
+    // Two negatives above the 8 missed positives: AUC 1 − 16/1600 = 0.99, a loss of 0.01.
+    let members: [(Float, ValidationPredictions)] = [
+      (0, validation(hits: [16, 4])), (1, validation(hits: [16, 16], nearMisses: 2, shift: 3)),
+    ]
+    let lenient = try select(members, delta: 0.02)
+    #expect(lenient.chosenLambda == 1)
+    let se = try #require(lenient.members[1].aucStandardError)
+    #expect(se > 0 && abs((lenient.members[0].auc ?? 0) - (lenient.members[1].auc ?? 0) - 0.01) < 1e-9)
+    // δ above the loss but below loss + one standard error: not within the budget.
+    let strict = try select(members, delta: 0.01 + se / 2)
+    #expect(strict.chosenLambda == 0 && !strict.members[1].withinBudget)
+    #expect(strict.members[1].note.contains("one standard error"))
   }
 
   @Test func nearTiesGoToTheSmallerLambda() throws {

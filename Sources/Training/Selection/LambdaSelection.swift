@@ -46,7 +46,9 @@ public struct ValidationPredictions: Codable, Equatable, Sendable {
 /// λ of the path is trained with the same data, batches and seed (λ 0 is the method without its
 /// term: ERM on the same batches), and the member kept is the one with the highest validation
 /// worst-group TPR, each at its own decision threshold, among those whose validation AUC is at
-/// least λ 0's − δ. A larger λ must beat every smaller eligible one by more than one bootstrap
+/// least λ 0's − δ by more than one bootstrap standard error of the paired AUC difference (the
+/// burden of proof is on λ > 0: a loss within δ only by noise does not count as within). A larger
+/// λ must beat every smaller eligible one by more than one bootstrap
 /// standard error of the paired difference (validation positives resampled within each counted
 /// subgroup), so near-ties go to the smaller λ. Only subgroups with at least `minPositives`
 /// validation positives count; the others are listed. When no subgroup counts, or λ 0 has no
@@ -78,7 +80,10 @@ public enum LambdaSelection {
     public var worstGroupTPR: Double?
     public var worstGroup: String?
     public var deltaTPR: Double?
-    /// Whether its AUC is within δ of λ 0's.
+    /// One bootstrap standard error of λ 0's validation AUC − this member's (validation rows
+    /// resampled within each class, the same draw for both); nil for λ 0.
+    public var aucStandardError: Double?
+    /// Whether its AUC is at least λ 0's − δ + ``aucStandardError``.
     public var withinBudget: Bool
     /// One bootstrap standard error of (best − this) worst-group TPR, for the smaller eligible λ compared with the best.
     public var standardErrorVsBest: Double?
@@ -147,11 +152,19 @@ public enum LambdaSelection {
       table.append(
         Member(
           lambda: m.lambda, epoch: p.epoch, auc: metrics.auc, threshold: p.threshold, tpr: metrics.tpr,
-          worstGroupTPR: w?.tpr, worstGroup: w?.group, deltaTPR: w?.gap, withinBudget: false,
+          worstGroupTPR: w?.tpr, worstGroup: w?.group, deltaTPR: w?.gap, aucStandardError: nil, withinBudget: false,
           standardErrorVsBest: nil, chosen: false, note: "", seconds: nil))
     }
     let bar = table[0].auc.map { $0 - delta }
-    for i in table.indices { table[i].withinBudget = i == 0 || (bar != nil && (table[i].auc ?? -1) >= bar!) }
+    var aucRNG = SplitMix64(seed: seed, stream: 0xA0C5_E11D)
+    let base0 = WeightedAUC(base.predictions)
+    for i in table.indices.dropFirst() {
+      guard let bar, let auc = table[i].auc else { continue }
+      let se = pairedAUCStandardError(base0, WeightedAUC(sorted[i].predictions), rng: &aucRNG)
+      table[i].aucStandardError = se
+      table[i].withinBudget = auc - se >= bar
+    }
+    table[0].withinBudget = true
 
     var chosen = 0, bestIndex = 0
     var reason: String
@@ -187,7 +200,7 @@ public enum LambdaSelection {
           best == 0
           ? (over.isEmpty
             ? "kept λ 0: no λ > 0 raised the validation worst-group TPR"
-            : "kept λ 0: the λ that raised the validation worst-group TPR (\(over.map { memberName(table[$0].lambda) }.joined(separator: ", "))) lost more than \(fmt(delta)) validation AUC")
+            : "kept λ 0: the λ that raised the validation worst-group TPR (\(over.map { memberName(table[$0].lambda) }.joined(separator: ", "))) did not keep validation AUC within \(fmt(delta)) of λ 0's by more than one standard error")
           : "kept λ 0: λ \(memberName(table[best].lambda))'s validation worst-group TPR lead (\(fmt((table[best].worstGroupTPR ?? 0) - (c.worstGroupTPR ?? 0)))) is within one bootstrap standard error"
       } else {
         reason = String(
@@ -234,10 +247,30 @@ public enum LambdaSelection {
     return (diffs.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(diffs.count - 1, 1))).squareRoot()
   }
 
+  /// One bootstrap standard error of AUC(a) − AUC(b) on the same rows, resampling positives and
+  /// negatives separately (their counts fixed), the same draw for both.
+  static func pairedAUCStandardError(_ a: WeightedAUC, _ b: WeightedAUC, rng: inout SplitMix64) -> Double {
+    let pos = a.positives, neg = a.negatives
+    var weights = [Double](repeating: 0, count: a.count)
+    var diffs: [Double] = []
+    diffs.reserveCapacity(replicates)
+    for _ in 0..<replicates {
+      for i in weights.indices { weights[i] = 0 }
+      for _ in pos.indices { weights[pos[Int.random(in: 0..<pos.count, using: &rng)]] += 1 }
+      for _ in neg.indices { weights[neg[Int.random(in: 0..<neg.count, using: &rng)]] += 1 }
+      diffs.append(a.auc(weights) - b.auc(weights))
+    }
+    let mean = diffs.reduce(0, +) / Double(diffs.count)
+    return (diffs.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(diffs.count - 1, 1))).squareRoot()
+  }
+
   static func note(_ t: [Member], _ i: Int, chosen: Int, best: Int, bar: Double?) -> String {
     let m = t[i]
     if i == chosen { return "chosen" }
-    if !m.withinBudget { return "validation AUC \(fmt(m.auc)) below the bar \(fmt(bar))" }
+    if !m.withinBudget {
+      return
+        "validation AUC \(fmt(m.auc)) − one standard error (\(fmt(m.aucStandardError))) below the bar \(fmt(bar))"
+    }
     if i == best {
       return "highest worst-group TPR, but within one bootstrap standard error of λ \(memberName(t[chosen].lambda))"
     }
@@ -251,17 +284,56 @@ public enum LambdaSelection {
   static func fmt(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "–" }
 }
 
+/// The AUC of one prediction set under row weights (a bootstrap draw's multiplicities): the
+/// Mann–Whitney statistic, ties counted one half, in one pass over the rows sorted once by score.
+struct WeightedAUC {
+  let order: [Int]
+  let scores: [Double]
+  let isPositive: [Bool]
+  let positives: [Int], negatives: [Int]
+  var count: Int { scores.count }
+
+  init(_ p: ValidationPredictions) {
+    let s = p.scores, positive = p.labels.map { $0 == 1 }
+    scores = s
+    isPositive = positive
+    order = s.indices.sorted { s[$0] < s[$1] }
+    positives = s.indices.filter { positive[$0] }
+    negatives = s.indices.filter { !positive[$0] }
+  }
+
+  /// Σ w_i w_j ([s_i > s_j] + ½[s_i = s_j]) over positives i and negatives j, over Σ w_i · Σ w_j.
+  func auc(_ w: [Double]) -> Double {
+    var negBelow = 0.0, pairs = 0.0, posTotal = 0.0
+    var k = 0
+    while k < order.count {
+      var end = k
+      var pos = 0.0, neg = 0.0
+      while end < order.count && scores[order[end]] == scores[order[k]] {
+        let i = order[end]
+        if isPositive[i] { pos += w[i] } else { neg += w[i] }
+        end += 1
+      }
+      pairs += pos * (negBelow + 0.5 * neg)
+      negBelow += neg
+      posTotal += pos
+      k = end
+    }
+    return posTotal > 0 && negBelow > 0 ? pairs / (posTotal * negBelow) : .nan
+  }
+}
+
 extension LambdaSelection.Outcome {
   /// The selection table in Markdown (the run folder's `selection.md` and the training log).
   public var markdown: String {
     var lines = [
-      "| λ | epoch | val AUC | threshold | val TPR | worst-group TPR | worst group | ΔTPR | within AUC budget | chosen | why |",
-      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+      "| λ | epoch | val AUC | AUC SE vs λ 0 | threshold | val TPR | worst-group TPR | worst group | ΔTPR | within AUC budget | chosen | why |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     let f = LambdaSelection.fmt
     for m in members {
       lines.append(
-        "| \(LambdaSelection.memberName(m.lambda)) | \(m.epoch) | \(f(m.auc)) | \(f(m.threshold)) | \(f(m.tpr)) | \(f(m.worstGroupTPR)) | \(m.worstGroup ?? "–") | \(f(m.deltaTPR)) | \(m.withinBudget ? "yes" : "no") | \(m.chosen ? "**yes**" : "") | \(m.note) |"
+        "| \(LambdaSelection.memberName(m.lambda)) | \(m.epoch) | \(f(m.auc)) | \(f(m.aucStandardError)) | \(f(m.threshold)) | \(f(m.tpr)) | \(f(m.worstGroupTPR)) | \((m.worstGroup ?? "–").replacingOccurrences(of: "|", with: "\\|")) | \(f(m.deltaTPR)) | \(m.withinBudget ? "yes" : "no") | \(m.chosen ? "**yes**" : "") | \(m.note) |"
       )
     }
     var text = lines.joined(separator: "\n") + "\n\n" + reason + ".\n\n"
@@ -272,7 +344,8 @@ extension LambdaSelection.Outcome {
         "; not counted (positives): "
         + smallGroups.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: ", ")
     }
-    text += ". AUC budget: λ 0's validation AUC − \(LambdaSelection.fmt(delta)).\n"
+    text +=
+      ". AUC budget: a member's validation AUC minus one bootstrap standard error of its paired difference to λ 0's must reach λ 0's − \(LambdaSelection.fmt(delta)).\n"
     return text
   }
 }

@@ -15,7 +15,7 @@ extension Trainer {
       try RunFolder.check(runDirectory, config: config, resume: resume, overwrite: overwrite)
     }
     // The data must load before an overwritten run is cleared (as a single run's data and model must).
-    _ = try parallel.together("loading the data") { try TrainingData(config: config) }
+    let data = try parallel.together("loading the data") { try TrainingData(config: config) }
     try parallel.onLeader("writing run.json") {
       try RunFolder.clear(runDirectory, replaced ?? [])
       try config.write(to: runDirectory + "/run.json")
@@ -23,7 +23,7 @@ extension Trainer {
     try log.truncate(toStep: 0)
     let path = config.lambdaPath.sorted()
     log.line(
-      "λ path: \(path.map(LambdaSelection.memberName).joined(separator: ", ")) (\(config.method.rawValue)); the λ with the best validation worst-group TPR within \(LambdaSelection.fmt(config.lambdaDelta)) of λ 0's validation AUC is kept"
+      "λ path: \(path.map(LambdaSelection.memberName).joined(separator: ", ")) (\(config.method.rawValue)); the λ with the best validation worst-group TPR whose validation AUC stays within \(LambdaSelection.fmt(config.lambdaDelta)) of λ 0's by more than one standard error is kept"
     )
     var finished: [(lambda: Float, summary: Summary, seconds: Double?)] = []
     for (k, lambda) in path.enumerated() {
@@ -56,11 +56,19 @@ extension Trainer {
         delta: config.lambdaDelta, minPositives: config.lambdaMinPositives, seed: config.seed)
       for i in outcome.members.indices { outcome.members[i].seconds = finished[i].seconds }
       let chosen = finished.first { $0.lambda == outcome.chosenLambda }!
+      let source = chosen.summary.bestModelDirectory
       try AtomicWrite.directory(bestDirectory) { dir in
-        for item in try FileManager.default.contentsOfDirectory(atPath: chosen.summary.bestModelDirectory) {
-          try FileManager.default.copyItem(
-            atPath: chosen.summary.bestModelDirectory + "/" + item, toPath: dir + "/" + item)
+        for item in try FileManager.default.contentsOfDirectory(atPath: source) {
+          try FileManager.default.copyItem(atPath: source + "/" + item, toPath: dir + "/" + item)
         }
+        // The member's card, with the selection that chose it.
+        var member = config
+        member.lambda = outcome.chosenLambda
+        try ModelCard(
+          config: member, trainingCounts: data.trainingCounts, classNames: data.train.classNames, prompts: data.prompts,
+          validation: try ValidationPredictions.load(modelDirectory: source),
+          threshold: try DecisionThreshold.load(modelDirectory: source) ?? .argmax, selection: outcome
+        ).write(toDirectory: dir)
       }
       let enc = JSONEncoder()
       enc.outputFormatting = [.prettyPrinted, .sortedKeys]

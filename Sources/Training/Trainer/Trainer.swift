@@ -281,9 +281,13 @@ public final class Trainer {
         try AtomicWrite.directory(bestDirectory) { dir in
           try s.classifier.save(directory: dir)
           try threshold.write(toDirectory: dir)
-          try ValidationPredictions(
+          let validation = ValidationPredictions(
             epoch: s.state.epoch, labels: preds.labels, scores: preds.scores, groups: preds.groups,
-            threshold: threshold.value
+            threshold: threshold.value)
+          try validation.write(toDirectory: dir)
+          try ModelCard(
+            config: config, trainingCounts: s.data.trainingCounts, classNames: s.data.train.classNames,
+            prompts: s.data.prompts, validation: validation, threshold: threshold
           ).write(toDirectory: dir)
         }
       }

@@ -14,6 +14,13 @@ public struct TrainingData {
   /// Whether every training sample has a text (clinical note).
   public let hasNotes: Bool
 
+  /// Training samples per subgroup and label (`[group][label]`): the model card's data table.
+  public var trainingCounts: [String: [Int: Int]] {
+    var out: [String: [Int: Int]] = [:]
+    for s in train.samples { out[groupSpec.key(s), default: [:]][s.label, default: 0] += 1 }
+    return out
+  }
+
   /// Loads `config.data` (and `config.val`, or holds out a seeded grouped split of the
   /// training data, or uses the data's own `val` split when it has one).
   public init(config: RunConfig) throws {
