@@ -162,3 +162,32 @@ import Testing
     #expect(concurrentMap(100) { $0 * $0 } == (0..<100).map { $0 * $0 })
   }
 }
+
+@Suite struct VersionTests {
+  @Test func theCommitIsReadFromTheCheckoutsHEADWithoutGit() throws {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-fake-git-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: root) }
+    let git = root.appendingPathComponent(".git")
+    try FileManager.default.createDirectory(
+      at: git.appendingPathComponent("refs/heads"), withIntermediateDirectories: true)
+    let a = String(repeating: "a", count: 40), b = String(repeating: "b", count: 40)
+    // A loose branch ref, a packed one, a detached HEAD, and nothing that is not a hash.
+    try (a + "\n").write(to: git.appendingPathComponent("refs/heads/main"), atomically: true, encoding: .utf8)
+    #expect(FairMedVersion.resolve("ref: refs/heads/main", git: git) == a)
+    try "# pack-refs\n\(b) refs/heads/other\n".write(
+      to: git.appendingPathComponent("packed-refs"), atomically: true, encoding: .utf8)
+    #expect(FairMedVersion.resolve("ref: refs/heads/other", git: git) == b)
+    #expect(FairMedVersion.resolve(a, git: git) == a)
+    #expect(FairMedVersion.resolve("ref: refs/heads/missing", git: git) == nil)
+    #expect(FairMedVersion.resolve("not a hash", git: git) == nil)
+    // The test binary lies in this checkout's .build: its commit is this checkout's HEAD.
+    if FileManager.default.fileExists(
+      atPath: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".git/HEAD").path)
+    {
+      let commit = try #require(FairMedVersion.commit)
+      #expect(FairMedVersion.isHash(commit))
+      #expect(FairMedVersion.description.contains(String(commit.prefix(12))))
+    }
+  }
+}

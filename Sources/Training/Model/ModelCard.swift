@@ -24,6 +24,8 @@ public struct ModelCard {
   public var validation: ValidationPredictions
   public var threshold: DecisionThreshold
   public var selection: LambdaSelection.Outcome?
+  /// FairMed's version and commit, as the card prints them.
+  public var version = FairMedVersion.description
 
   public init(
     config: RunConfig, trainingCounts: [String: [Int: Int]], classNames: [String], prompts: [String],
@@ -86,7 +88,7 @@ public struct ModelCard {
     var md = yaml.joined(separator: "\n") + "\n\n"
     md += "# \(base), fine-tuned with \(method)\n\n"
     md +=
-      "Trained by FairMed \(FairMedVersion.string) on \(config.data). Demographic attributes were used for training only (the fairness method, the sampler and this card); the model never takes them as input.\n\n"
+      "Trained by FairMed \(version) on \(config.data). Demographic attributes were used for training only (the fairness method, the sampler and this card); the model never takes them as input.\n\n"
     md += "## Intended use\n\n"
     md +=
       "Research on intersectional fairness of medical image classification: a binary classifier over the class prompts \(classNames.indices.map { "\($0) = \"\(prompt($0))\"" }.joined(separator: ", ")), decided at the threshold below. **Not for clinical use**: it has not been validated prospectively, on other sites or devices, or by a regulator. Use on data like the training data only, and audit it on your own test data (`fairmed predict`, then `fairmed audit`) before drawing any conclusion.\n\n"
