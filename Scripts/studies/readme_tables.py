@@ -130,23 +130,26 @@ def noharm(*paths):
         if not e or not c:
             continue
         m = lambda rs_, k: mean(r[k] for r in rs_)
-        checks = []
-        auc = (m(e, "auc"), m(c, "auc")); checks.append(auc[1] >= auc[0] - 0.01)
+        checks = {}
+        auc = (m(e, "auc"), m(c, "auc")); checks["AUC"] = auc[1] >= auc[0] - 0.01
         ext = (m(ee, "auc"), m(ce, "auc")) if ee and ce else (None, None)
-        if ext[0] is not None: checks.append(ext[1] >= ext[0] - 0.01)
-        tpr = (m(e, "tpr"), m(c, "tpr")); checks.append(tpr[1] >= tpr[0] - 0.02)
+        if ext[0] is not None: checks["external AUC"] = ext[1] >= ext[0] - 0.01
+        tpr = (m(e, "tpr"), m(c, "tpr")); checks["overall TPR"] = tpr[1] >= tpr[0] - 0.02
         gap = (m(e, "delta_tpr"), m(c, "delta_tpr"))
         worst = (m(e, "worst_group_tpr"), m(c, "worst_group_tpr"))
         seeds_ok = all(float(b["worst_group_tpr"]) >= float(a["worst_group_tpr"]) for a, b in zip(e, c))
         egap = (m(ee, "delta_tpr"), m(ce, "delta_tpr")) if ee and ce else (None, None)
         if gap[0] >= 0.10:
-            checks += [worst[1] >= worst[0] + 0.05, gap[1] <= gap[0] * 0.75, seeds_ok]
-            if egap[0] is not None: checks.append(egap[1] <= egap[0] + 0.02)
+            checks["worst group +0.05"] = worst[1] >= worst[0] + 0.05
+            checks["ΔTPR −25 %"] = gap[1] <= gap[0] * 0.75
+            checks["every seed"] = seeds_ok
+            if egap[0] is not None: checks["external ΔTPR"] = egap[1] <= egap[0] + 0.02
         f = lambda pr: f"{pr[0]:.3f} → {pr[1]:.3f}" if None not in pr else "–"
         rel = f" ({(gap[1] - gap[0]) / gap[0]:+.0%})" if gap[0] else ""
         chosen = ", ".join(r["selected_lambda"] or "?" for r in c)
         print(f"| {name} | {chosen} | {f(auc)} | {f(ext)} | {f(tpr)} | {f(gap)}{rel} | {f(worst)} | "
-              f"{'yes' if seeds_ok else 'no'} | {f(egap)} | {'met' if all(checks) else f'not met ({sum(checks)}/{len(checks)} checks)'} |")
+              f"{'yes' if seeds_ok else 'no'} | {f(egap)} | "
+              f"{'met' if all(checks.values()) else 'not met: ' + ', '.join(k for k, ok in checks.items() if not ok)} |")
 
 if __name__ == "__main__":
     cmd = sys.argv[1]
