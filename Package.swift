@@ -86,7 +86,7 @@ let package = Package(
     .target(name: "TestSupport", dependencies: ["Tensor", "Fairness", "Support"], path: "Tests/TestSupport"),
     // The real `fairmed` binary, run as a process (it is built with the tests).
     .testTarget(name: "CLITests", dependencies: ["NN", "Tensor", "Datasets", "TestSupport"]),
-    .testTarget(name: "ReportTests", dependencies: ["Report", "Fairness", "TestSupport"]),
+    .testTarget(name: "ReportTests", dependencies: ["Report", "Fairness", "TestSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "FairnessTests", dependencies: ["Support", "Fairness", "TestSupport"], exclude: ["Fixtures"]),
     // Data: image codecs (libjpeg-turbo, libpng via a setjmp-safe C shim), dataset layouts, sampling, synth.
     .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),

@@ -66,7 +66,8 @@ public struct AuditInput: Sendable {
       attributeColumns.append(column)
     }
     let grouping = try Grouping(spec: groups, columns: attributeColumns, file: url.path)
-    return AuditInput(labels: labels, scores: scores, margins: margins, grouping: grouping, source: url.path)
+    // The path as given (relative stays relative): reports show it, never an absolutized one.
+    return AuditInput(labels: labels, scores: scores, margins: margins, grouping: grouping, source: url.relativePath)
   }
 
   /// Reads (labels, scores) of a validation file for threshold selection.
