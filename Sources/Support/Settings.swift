@@ -178,7 +178,9 @@ extension Array: SettingValue where Element: SettingListElement {
   public static var expected: String {
     Element.self == String.self ? "a list" : "a comma-separated list, each \(Element.expected)"
   }
-  public var settingDescription: String { map(\.settingDescription).joined(separator: ",") }
+  public var settingDescription: String {
+    map { ($0 as? Float).map { String(format: "%g", $0) } ?? $0.settingDescription }.joined(separator: ",")
+  }
 }
 
 extension Optional: SettingValue where Wrapped: SettingValue {

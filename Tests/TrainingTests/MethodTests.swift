@@ -158,7 +158,10 @@ struct MethodTests {
   @Test func everyMethodNameBuilds() {
     for m in MethodName.allCases { #expect(m.make(lambda: 0.5).name == m.rawValue) }
     #expect(MethodName(rawValue: "nope") == nil)
-    #expect(Set(MethodName.allCases.filter(\.takesLambda)) == [.cmacMMD, .meanMatch, .dann, .cdann, .fairCLIP])
+    #expect(
+      Set(MethodName.allCases.filter(\.takesLambda)) == [.cmacMMD, .meanMatch, .dann, .cdann, .fairCLIP, .groupDRO])
+    // GroupDRO's strength is its step size η.
+    #expect((MethodName.groupDRO.make(lambda: 0.25) as? GroupDRO)?.stepSize == 0.25)
   }
 }
 

@@ -32,12 +32,13 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
   public var method: MethodName = .cmacMMD
   /// nil = chosen on validation from ``lambdaPath`` (``LambdaSelection``) for methods with a λ.
   @Setting(
-    help: "Weight λ of the fairness term: exactly this one (default: chosen on validation from --lambda-path).",
+    help:
+      "Strength λ of the method (its fairness term's weight; GroupDRO's step size η): exactly this one (default: chosen on validation from --lambda-path).",
     .whenSet(MethodName.lambdaCheck))
   public var lambda: Float? = nil
   @Setting(
     help:
-      "Strengths trained when --lambda is not given; the one with the best validation worst-group TPR within --lambda-delta of λ 0's validation AUC is kept.",
+      "Strengths trained when --lambda is not given; kept: the best validation worst-group TPR among those whose validation AUC stays within --lambda-delta of λ 0's beyond one bootstrap standard error (docs/METHOD.md §11).",
     .init("a comma-separated list of distinct λ values, each \(MethodName.lambdaCheck.rule), including 0") {
       $0.contains(0) && Set($0).count == $0.count && $0.allSatisfy(MethodName.lambdaCheck.accepts)
     })
