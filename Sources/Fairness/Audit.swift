@@ -17,11 +17,14 @@ public enum Audit {
     let ranked = RankedScores(
       scores: input.scores, labels: input.labels, rowGroup: grouping.rowGroup, groupCount: grouping.groupCount)
     guard !ranked.score.isEmpty else { throw AuditError.badOption("no rows left after the missing-value policy") }
-    let threshold = try ThresholdSelector.resolve(configuration.threshold, audited: ranked) { path in
+    var threshold = try ThresholdSelector.resolve(configuration.threshold, audited: ranked) { path in
       guard let load = configuration.loadValidation else {
         throw AuditError.badOption("no validation loader for '\(path)'")
       }
       return try load(path)
+    }
+    if let file = threshold.sourceFile, sameFile(file, input.source) {
+      threshold.chosenOnAuditedLabels = true
     }
     timer.mark("sort scores + threshold")
     var main = audit(grouping, input: input, ranked: ranked, threshold: threshold.value, configuration: configuration)
@@ -54,6 +57,7 @@ public enum Audit {
       reference = r
     }
     var certainty: CertaintyReport?
+    var certaintyOptions = configuration.certainty
     if let margins = input.margins {
       var eligible = main.groups.indices.filter { main.groups[$0].isEligible || configuration.includeSmallGroups }
       if eligible.count > configuration.maxMMDGroups {
@@ -61,17 +65,29 @@ public enum Audit {
         eligible = Array(eligible.sorted { main.groups[$0].n > main.groups[$1].n }.prefix(configuration.maxMMDGroups))
           .sorted()
       }
+      if configuration.automaticPermutations {
+        let pairs = max(1, eligible.count * (eligible.count - 1) / 2)
+        let needed = (try? MultipleTesting.permutationsNeeded(tests: pairs, alpha: 0.05)) ?? Int.max
+        certaintyOptions.permutations = min(needed, AuditConfiguration.maxAutomaticPermutations)
+      }
       certainty = CertaintyAnalysis.run(
         margins: margins, rowGroup: grouping.rowGroup, groupCount: grouping.groupCount,
-        options: configuration.certainty, eligible: eligible)
+        options: certaintyOptions, eligible: eligible)
     }
     if certainty != nil { timer.mark("certainty + MMD") }
     let roc = ranked.rocCurves(maxPoints: configuration.rocPoints)
     timer.mark("ROC curves")
     for g in main.groups where !g.flags.isEmpty {
+      let cellOnly = g.isEligible
+      let what =
+        g.flags.contains("few_positives") && g.flags.contains("few_negatives")
+        ? "TPR and FPR gaps" : g.flags.contains("few_positives") ? "TPR gaps" : "FPR gaps"
       warnings.append(
-        "group \(g.name) (n=\(g.n), positives=\(g.positives)) is flagged \(g.flags.joined(separator: ", "))"
-          + (configuration.includeSmallGroups ? "" : " and left out of gaps"))
+        "group \(g.name) (n=\(g.n), positives=\(g.positives), negatives=\(g.counts.negatives)) is flagged \(g.flags.joined(separator: ", "))"
+          + (configuration.includeSmallGroups
+            ? ""
+            : cellOnly && g.flags.contains(where: { $0.hasPrefix("few_") })
+              ? " and left out of \(what)" : " and left out of gaps"))
     }
     for (a, n) in grouping.droppedRows.sorted(by: { $0.key < $1.key }) where n > 0 {
       warnings.append("\(n) rows dropped: missing \(a)")
@@ -80,10 +96,38 @@ public enum Audit {
       warnings.append("\(n) values of \(a) fell outside every bin and were treated as missing")
     }
     if !main.tally.probabilities { warnings.append("scores are not all in [0, 1]: Brier and ECE are undefined") }
+    if threshold.chosenOnAuditedLabels {
+      warnings.append("the threshold is \(ResolvedThreshold.optimisticNote): its gaps and rates are optimistic")
+    }
+    let parts = ReviewerAnalysis.partition(ranked)
+    let fits = ReviewerAnalysis.calibration(parts, probabilities: main.tally.probabilities)
+    let calibration = CalibrationReport(
+      groups: Array(fits.dropLast()), overall: fits[fits.count - 1],
+      temperature: ReviewerAnalysis.temperature(
+        input, grouping: grouping, tally: main.tally, threshold: threshold, rule: configuration.threshold,
+        configuration: configuration))
+    timer.mark("calibration fits")
+    let significance = ReviewerAnalysis.significance(
+      main, ranked: ranked, reference: reference, certainty: certainty, configuration: configuration,
+      automaticPermutations: configuration.automaticPermutations && certainty != nil)
+    timer.mark("DeLong + tests")
+    let curves = ReviewerAnalysis.curves(main, ranked: ranked)
+    timer.mark("threshold curves")
+    var resolvedConfiguration = configuration
+    resolvedConfiguration.certainty = certaintyOptions
     return AuditResult(
-      source: input.source, threshold: threshold, configuration: configuration, rows: input.scores.count,
+      source: input.source, threshold: threshold, configuration: resolvedConfiguration, rows: input.scores.count,
       rowsUsed: ranked.score.count, intersectional: main, views: views, referenceGroup: reference,
-      certainty: certainty, roc: roc, warnings: warnings, timings: timer.phases)
+      certainty: certainty, roc: roc, warnings: warnings,
+      provenance: AuditProvenance(
+        inputFile: input.source, inputRows: input.scores.count, thresholdSource: threshold.sourceFile),
+      calibration: calibration, significance: significance, curves: curves, timings: timer.phases)
+  }
+
+  /// Whether two paths name the same file (after resolving `.`, `..` and symbolic links).
+  static func sameFile(_ a: String, _ b: String) -> Bool {
+    func canonical(_ p: String) -> String { URL(fileURLWithPath: p).standardizedFileURL.resolvingSymlinksInPath().path }
+    return a == b || canonical(a) == canonical(b)
   }
 
   /// Metrics and aggregates of one grouping.
@@ -97,7 +141,8 @@ public enum Audit {
     let auc = ranked.auc()
     let groups = grouping.groups.indices.map {
       GroupMetrics.make(
-        grouping.groups[$0], tally: tally, group: $0, auc: auc.groups[$0], minGroupSize: configuration.minGroupSize)
+        grouping.groups[$0], tally: tally, group: $0, auc: auc.groups[$0], minGroupSize: configuration.minGroupSize,
+        minCellCount: configuration.minCellCount)
     }
     let overall = GroupMetrics.make(
       GroupDescriptor(attributes: grouping.attributes, values: ["overall"]), tally: tally,
@@ -105,7 +150,8 @@ public enum Audit {
     var members: [MetricKey: [Int]] = [:]
     for k in MetricKey.allCases {
       members[k] = groups.indices.filter {
-        (groups[$0].isEligible || configuration.includeSmallGroups) && groups[$0][k] != nil
+        (groups[$0].isEligible && !groups[$0].tooFewCells(for: k) || configuration.includeSmallGroups)
+          && groups[$0][k] != nil
       }
     }
     var aggregates: [AggregateKey: AggregateValue] = [:]

@@ -5,6 +5,10 @@ public struct AuditConfiguration: Sendable {
   public var threshold: ThresholdRule = .argmax
   /// Groups with fewer rows are flagged and left out of gaps.
   public var minGroupSize: Int = 10
+  /// Cells counted by what decides them (`--min-cell-count`): a group with fewer positives is
+  /// flagged `few_positives` and left out of the gaps of TPR and FNR; one with fewer negatives is
+  /// flagged `few_negatives` and left out of the gaps of FPR and TNR. nil (the default): off.
+  public var minCellCount: Int? = nil
   /// Include flagged groups in gaps anyway.
   public var includeSmallGroups = false
   /// Calibration bins of ECE and the reliability plot.
@@ -22,6 +26,10 @@ public struct AuditConfiguration: Sendable {
   public var maxGroups = 1000
   /// MMD² is computed between every pair of at most this many groups (the largest eligible ones).
   public var maxMMDGroups = 64
+  /// Choose the MMD permutation count for the number of pairs: the fewest with which Holm over
+  /// every pair can reach 0.05 (`MultipleTesting.permutationsNeeded`), at most
+  /// ``maxAutomaticPermutations`` (`fairmed audit` without `--permutations`).
+  public var automaticPermutations = false
   /// Called with (done, total) during the bootstrap.
   public var progress: (@Sendable (Int, Int) -> Void)? = nil
   /// Reads (labels, scores) of a validation file (threshold rules that need one).
@@ -32,6 +40,8 @@ public struct AuditConfiguration: Sendable {
 extension AuditConfiguration {
   /// The largest accepted `--bootstrap` and `--permutations` counts.
   public static let maxReplicates = 100_000
+  /// The most permutations per pair chosen automatically.
+  public static let maxAutomaticPermutations = 10_000
   /// The largest accepted `--ece-bins`.
   public static let maxECEBins = 1_000
 
@@ -39,6 +49,9 @@ extension AuditConfiguration {
   public func validate() throws {
     var problems: [String] = []
     if minGroupSize < 1 { problems.append("--min-group-size must be ≥ 1, got \(minGroupSize)") }
+    if let m = minCellCount, !(1...1_000_000_000).contains(m) {
+      problems.append("--min-cell-count must be in 1…1000000000, got \(m)")
+    }
     if !(1...Self.maxECEBins).contains(eceBins) {
       problems.append("--ece-bins must be in 1…\(Self.maxECEBins), got \(eceBins)")
     }

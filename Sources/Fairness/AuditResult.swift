@@ -25,6 +25,14 @@ public struct AuditResult: Sendable {
   /// ROC curves per intersectional group, and overall last.
   public var roc: [[(fpr: Double, tpr: Double)]]
   public var warnings: [String]
+  /// Version, date, command, input hash and the threshold's source.
+  public var provenance: AuditProvenance? = nil
+  /// Logistic recalibration per group and the temperature-scaling diagnostic (nil: not computed).
+  public var calibration: CalibrationReport? = nil
+  /// DeLong intervals and tests against the reference group, Holm-adjusted.
+  public var significance: SignificanceReport? = nil
+  /// ΔTPR, worst-group and overall TPR, and net benefit over a grid of thresholds.
+  public var curves: ThresholdCurves? = nil
   /// Seconds spent per phase, in order.
   public var timings: [(phase: String, seconds: Double)] = []
 }

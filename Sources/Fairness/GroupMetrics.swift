@@ -18,7 +18,7 @@ public struct GroupMetrics: Sendable {
   /// Builds a group's record from its tally, AUC, and flags.
   static func make(
     _ descriptor: GroupDescriptor, tally: GroupTally, group g: Int?, auc: Double?,
-    minGroupSize: Int
+    minGroupSize: Int, minCellCount: Int? = nil
   ) -> GroupMetrics {
     let counts = g.map { tally.counts[$0] } ?? tally.overallCounts
     var m = counts.metrics()
@@ -36,6 +36,10 @@ public struct GroupMetrics: Sendable {
       if counts.n < minGroupSize { flags.append("small_group") }
       if counts.positives == 0 { flags.append("no_positives") }
       if counts.negatives == 0 { flags.append("no_negatives") }
+      if let m = minCellCount {
+        if counts.positives > 0 && counts.positives < m { flags.append("few_positives") }
+        if counts.negatives > 0 && counts.negatives < m { flags.append("few_negatives") }
+      }
     }
     return GroupMetrics(descriptor: descriptor, counts: counts, metrics: m, flags: flags)
   }
@@ -44,6 +48,16 @@ public struct GroupMetrics: Sendable {
   /// eligible groups where its own metric is defined (a group without positives has no TPR but
   /// enters ΔFPR and DPD, as in fairlearn).
   public var isEligible: Bool { !flags.contains("small_group") }
+
+  /// Whether `--min-cell-count` keeps the group out of metric `k`'s gaps: too few positives for
+  /// TPR/FNR, too few negatives for FPR/TNR (the count that decides the metric).
+  public func tooFewCells(for k: MetricKey) -> Bool {
+    switch k {
+    case .tpr, .fnr: return flags.contains("few_positives")
+    case .fpr, .tnr: return flags.contains("few_negatives")
+    default: return false
+    }
+  }
 }
 
 /// A percentile bootstrap interval.

@@ -52,6 +52,14 @@ public struct ResolvedThreshold: Sendable, Equatable {
   public var value: Double
   /// A sentence saying where the value came from.
   public var detail: String
+  /// The file the value was read or chosen from, as given (nil: fixed, argmax, or the audited data).
+  public var sourceFile: String? = nil
+  /// Whether the threshold was chosen on the audited labels themselves (`sensitivity:T` without a
+  /// validation file, or a validation file that is the audited file): optimistic, flagged in every output.
+  public var chosenOnAuditedLabels = false
+
+  /// The flag every output prints for a threshold chosen on the audited labels.
+  public static let optimisticNote = "optimistic: chosen on the test labels"
 }
 
 /// Chooses thresholds on (label, score) data.
@@ -97,13 +105,14 @@ public enum ThresholdSelector {
       return ResolvedThreshold(
         rule: "youden", value: t,
         detail:
-          "Youden's J maximised on \(path) (n=\(r.score.count), J=\(String(format: "%.4f", j))): predicted positive iff score ≥ \(t)"
-      )
+          "Youden's J maximised on \(path) (n=\(r.score.count), J=\(String(format: "%.4f", j))): predicted positive iff score ≥ \(t)",
+        sourceFile: path)
     case .model(let dir):
       let (t, source) = try storedThreshold(dir)
       return ResolvedThreshold(
         rule: "model", value: t,
-        detail: "the threshold saved with the model in \(source): predicted positive iff score ≥ \(t)")
+        detail: "the threshold saved with the model in \(source): predicted positive iff score ≥ \(t)",
+        sourceFile: source)
     case .sensitivity(let target, let path):
       let r = try path.map(ranked) ?? audited
       let (t, tpr) = try sensitivity(r, target: target)
@@ -111,8 +120,8 @@ public enum ThresholdSelector {
       return ResolvedThreshold(
         rule: "sensitivity", value: t,
         detail:
-          "highest threshold with overall sensitivity ≥ \(target) on \(source) (reached \(String(format: "%.4f", tpr))): predicted positive iff score ≥ \(t)"
-      )
+          "highest threshold with overall sensitivity ≥ \(target) on \(source) (reached \(String(format: "%.4f", tpr))): predicted positive iff score ≥ \(t)",
+        sourceFile: path, chosenOnAuditedLabels: path == nil)
     }
   }
 

@@ -10,6 +10,7 @@ public enum AuditJSON {
     var fields: [(String, JSONValue)] = [
       ("schema_version", .integer(schemaVersion)),
       ("tool", .string("fairmed audit")),
+      ("provenance", r.provenance.map(provenance) ?? .null),
       (
         "input",
         .object([
@@ -22,6 +23,12 @@ public enum AuditJSON {
         .object([
           ("rule", .string(r.threshold.rule)), ("value", .number(r.threshold.value)),
           ("detail", .string(r.threshold.detail)),
+          ("source_file", r.threshold.sourceFile.map(JSONValue.string) ?? .null),
+          ("chosen_on_audited_labels", .bool(r.threshold.chosenOnAuditedLabels)),
+          (
+            "note",
+            r.threshold.chosenOnAuditedLabels ? .string(ResolvedThreshold.optimisticNote) : .null
+          ),
         ])
       ),
       ("settings", settings(c)),
@@ -56,6 +63,10 @@ public enum AuditJSON {
           })
       ))
     fields.append(("calibration", calibration(r)))
+    fields.append(("recalibration", r.calibration.map { recalibration($0, r) } ?? .null))
+    fields.append(("significance", r.significance.map { significance($0, r) } ?? .null))
+    fields.append(("threshold_curves", r.curves.map { curves($0, r) } ?? .null))
+    fields.append(("net_benefit_at_threshold", netBenefit(r)))
     fields.append(("warnings", .array(r.warnings.map(JSONValue.string))))
     return .object(fields)
   }
@@ -64,7 +75,9 @@ public enum AuditJSON {
     .object([
       ("min_group_size", .integer(c.minGroupSize)),
       ("include_small_groups", .bool(c.includeSmallGroups)),
+      ("min_cell_count", c.minCellCount.map(JSONValue.integer) ?? .null),
       ("ece_bins", .integer(c.eceBins)),
+      ("ece_binning", .string(ReviewerText.eceConvention(c.eceBins))),
       ("reference_group", c.referenceGroup.map(JSONValue.string) ?? .null),
       (
         "bootstrap",
@@ -86,6 +99,7 @@ public enum AuditJSON {
         .object([
           ("delta", .number(c.certainty.delta)), ("sigma", .number(c.certainty.sigma)),
           ("permutations", .integer(c.certainty.permutations)),
+          ("automatic_permutations", .bool(c.automaticPermutations)),
           ("max_per_group", .integer(c.certainty.maxPerGroup)),
           ("seed", .integer(Int(truncatingIfNeeded: c.certainty.seed))),
           ("kde_bandwidth", .string("Silverman: 0.9·min(sd, IQR/1.34)·n^(-1/5)")),
@@ -175,6 +189,8 @@ public enum AuditJSON {
 
   static func certainty(_ c: CertaintyReport, _ r: AuditResult) -> JSONValue {
     let names = r.intersectional.groups.map(\.name)
+    let holm = r.significance?.mmdAdjusted ?? []
+    let floor = ReviewerText.mmdFloor(c, automatic: r.significance?.automaticPermutations ?? false)
     func summary(_ s: CertaintySummary, _ name: String) -> JSONValue {
       .object([
         ("name", .string(name)), ("n", .integer(s.n)), ("mean", .optional(s.mean)), ("sd", .optional(s.sd)),
@@ -192,12 +208,26 @@ public enum AuditJSON {
       ("groups", .array(zip(c.groups, names).map { summary($0, $1) })),
       ("overall", summary(c.overall, "overall")),
       (
+        "mmd_testing",
+        .object([
+          ("permutations", .integer(c.options.permutations)),
+          ("automatic", .bool(r.significance?.automaticPermutations ?? false)),
+          ("p_floor", .number(floor.floor)),
+          ("pairs", .integer(c.pairs.count)),
+          ("correction", .string("Holm over \(c.pairs.count) pairs")),
+          ("floor_allows_corrected_p_below_0_05", .bool(floor.allows)),
+          ("statement", .string(floor.text)),
+        ])
+      ),
+      (
         "mmd",
         .array(
-          c.pairs.map { p in
+          c.pairs.enumerated().map { i, p in
             .object([
               ("a", .string(names[p.a])), ("b", .string(names[p.b])), ("mmd2", .number(p.mmd2)),
-              ("p_value", .number(p.pValue)), ("n_a", .integer(p.sizes.0)), ("n_b", .integer(p.sizes.1)),
+              ("p_value", .number(p.pValue)),
+              ("p_holm", .optional(i < holm.count ? holm[i] : nil)),
+              ("n_a", .integer(p.sizes.0)), ("n_b", .integer(p.sizes.1)),
             ])
           })
       ),
@@ -230,5 +260,161 @@ public enum AuditJSON {
             })
         )
       })
+  }
+
+  static func provenance(_ p: AuditProvenance) -> JSONValue {
+    .object([
+      ("fairmed_version", .string(p.version)),
+      ("commit", p.commit.map(JSONValue.string) ?? .null),
+      ("version_description", .string(p.versionDescription)),
+      ("date_utc", .string(p.dateUTC)),
+      ("command_line", p.commandLine.map { .array($0.map(JSONValue.string)) } ?? .null),
+      ("input_file", .string(p.inputFile)),
+      ("input_sha256", p.inputSHA256.map(JSONValue.string) ?? .null),
+      ("input_rows", .integer(p.inputRows)),
+      ("threshold_source", p.thresholdSource.map(JSONValue.string) ?? .null),
+    ])
+  }
+
+  static func wald(_ w: WaldEstimate?) -> JSONValue {
+    guard let w else { return .null }
+    return .object([
+      ("estimate", .number(w.estimate)), ("se", .number(w.standardError)), ("lower", .number(w.interval.lower)),
+      ("upper", .number(w.interval.upper)), ("level", .number(w.interval.level)),
+    ])
+  }
+
+  static func recalibration(_ c: CalibrationReport, _ r: AuditResult) -> JSONValue {
+    let a = r.intersectional
+    func entry(_ x: SubgroupCalibration, _ g: GroupMetrics) -> JSONValue {
+      var f: [(String, JSONValue)] = [
+        ("name", .string(g.name)), ("n", .integer(g.n)), ("positives", .integer(g.positives)),
+        ("negatives", .integer(g.counts.negatives)),
+        ("slope", wald(x.fit?.slope)), ("intercept", wald(x.fit?.intercept)),
+        ("calibration_in_the_large", wald(x.calibrationInTheLarge)),
+        ("brier", .optional(g[.brier])), ("ece", .optional(g[.ece])),
+      ]
+      if let why = x.fitReason { f.append(("fit_reason", .string(why))) }
+      if let why = x.calibrationInTheLargeReason { f.append(("calibration_in_the_large_reason", .string(why))) }
+      return .object(f)
+    }
+    let t = c.temperature
+    var temperature: [(String, JSONValue)] = [
+      ("fitted_on", t.source.map(JSONValue.string) ?? .null),
+      ("temperature", .optional(t.scaling?.temperature)),
+      ("validation_rows", t.scaling.map { .integer($0.n) } ?? .null),
+      ("validation_log_loss_before", .optional(t.scaling?.logLossBefore)),
+      ("validation_log_loss_after", .optional(t.scaling?.logLossAfter)),
+      ("scaled_threshold", .optional(t.scaledThreshold)),
+      ("reason", t.reason.map(JSONValue.string) ?? .null),
+      ("invariance", .string(ReviewerText.temperatureInvariance)),
+    ]
+    func effect(_ e: TemperatureEffect, _ name: String) -> JSONValue {
+      .object([
+        ("name", .string(name)), ("ece_before", .optional(e.eceBefore)), ("ece_after", .optional(e.eceAfter)),
+        ("brier_before", .optional(e.brierBefore)), ("brier_after", .optional(e.brierAfter)),
+      ])
+    }
+    temperature.append(("groups", .array(zip(t.groups, a.groups).map { effect($0, $1.name) })))
+    temperature.append(("overall", t.overall.map { effect($0, "overall") } ?? .null))
+    return .object([
+      (
+        "method",
+        .string(
+          "logistic recalibration logit P(y=1) = a + b·logit(p) by maximum likelihood (slope b, intercept a), calibration-in-the-large a with b fixed at 1; Wald 95% intervals; p clamped to [1e-15, 1 − 1e-15]"
+        )
+      ),
+      ("ece_binning", .string(ReviewerText.eceConvention(r.configuration.eceBins))),
+      ("groups", .array(zip(c.groups, a.groups).map { entry($0, $1) })),
+      ("overall", entry(c.overall, a.overall)),
+      ("temperature_scaling", .object(temperature)),
+    ])
+  }
+
+  static func significance(_ s: SignificanceReport, _ r: AuditResult) -> JSONValue {
+    let a = r.intersectional
+    func estimate(_ e: AUCEstimate?) -> JSONValue {
+      guard let e else { return .null }
+      return .object([
+        ("auc", .number(e.auc)), ("se", .number(e.standardError)), ("lower", .number(e.interval.lower)),
+        ("upper", .number(e.interval.upper)), ("level", .number(e.interval.level)),
+      ])
+    }
+    func tests(_ list: [GroupTest], method: String, count: Int) -> JSONValue {
+      .object([
+        ("method", .string(method)),
+        ("correction", .string(ReviewerText.holm(count))),
+        ("tests", .integer(count)),
+        (
+          "groups",
+          .array(
+            list.map { t in
+              var f: [(String, JSONValue)] = [
+                ("name", .string(a.groups[t.group].name)), ("difference", .optional(t.difference)),
+                ("z", .optional(t.z)), ("p_value", .optional(t.pValue)), ("p_holm", .optional(t.adjustedPValue)),
+              ]
+              if let why = t.reason { f.append(("reason", .string(why))) }
+              return .object(f)
+            })
+        ),
+      ])
+    }
+    return .object([
+      ("reference_group", s.reference.map { .string(a.groups[$0].name) } ?? .null),
+      ("reference_rule", .string(s.referenceRule)),
+      (
+        "auc_delong",
+        .object(zip(a.groups, s.auc).map { ($0.name, estimate($1)) } + [("overall", estimate(s.overallAUC))])
+      ),
+      ("auc_tests", tests(s.aucTests, method: ReviewerText.aucTestMethod, count: s.aucTestCount)),
+      ("tpr_tests", tests(s.tprTests, method: ReviewerText.tprTestMethod, count: s.tprTestCount)),
+    ])
+  }
+
+  static func curves(_ c: ThresholdCurves, _ r: AuditResult) -> JSONValue {
+    let a = r.intersectional
+    func series(_ v: [Double?]) -> JSONValue { .array(v.map { .optional($0) }) }
+    func decision(_ d: DecisionCurve) -> JSONValue {
+      .object([
+        ("n", .integer(d.n)), ("positives", .integer(d.positives)),
+        ("model", .array(d.model.map(JSONValue.number))), ("treat_all", .array(d.treatAll.map(JSONValue.number))),
+      ])
+    }
+    return .object([
+      ("thresholds", .array(c.thresholds.map(JSONValue.number))),
+      ("delta_tpr", series(c.deltaTPR)),
+      ("worst_group_tpr", series(c.worstGroupTPR)),
+      ("overall_tpr", series(c.overallTPR)),
+      ("tpr_members", .array((a.members[.tpr] ?? []).map { .string(a.groups[$0].name) })),
+      (
+        "decision_curve",
+        .object([
+          (
+            "definition",
+            .string(
+              "net benefit TP/n − FP/n·t/(1 − t) (Vickers & Elkin 2006); treat all: π − (1 − π)·t/(1 − t); treat none: 0"
+            )
+          ),
+          ("overall", decision(c.decision.overall)),
+          ("groups", .object(zip(a.groups, c.decision.groups).map { ($0.name, $1.map(decision) ?? .null) })),
+        ])
+      ),
+    ])
+  }
+
+  static func netBenefit(_ r: AuditResult) -> JSONValue {
+    let a = r.intersectional, t = r.threshold.value
+    guard a.tally.probabilities, t > 0, t < 1 else { return .null }
+    func entry(_ g: GroupMetrics) -> JSONValue {
+      let nb = NetBenefit.at(g.counts, threshold: t)
+      return .object([
+        ("name", .string(g.name)), ("n", .integer(g.n)), ("positives", .integer(g.positives)),
+        ("negatives", .integer(g.counts.negatives)), ("model", .optional(nb?.model)),
+        ("treat_all", .optional(nb?.treatAll)), ("treat_none", .number(0)),
+      ])
+    }
+    return .object([
+      ("threshold", .number(t)), ("groups", .array(a.groups.map(entry))), ("overall", entry(a.overall)),
+    ])
   }
 }

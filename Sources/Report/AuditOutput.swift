@@ -44,12 +44,15 @@ public struct AuditRequest: Sendable {
   public var groups: GroupingSpec
   public var configuration: AuditConfiguration
   public var output: URL
+  /// The command as given (`CommandLine.arguments`), recorded in every output; nil: none.
+  public var commandLine: [String]?
 
   public init(
-    predictions: URL, columns: AuditColumns, groups: GroupingSpec, configuration: AuditConfiguration, output: URL
+    predictions: URL, columns: AuditColumns, groups: GroupingSpec, configuration: AuditConfiguration, output: URL,
+    commandLine: [String]? = nil
   ) {
     self.predictions = predictions; self.columns = columns; self.groups = groups
-    self.configuration = configuration; self.output = output
+    self.configuration = configuration; self.output = output; self.commandLine = commandLine
   }
 }
 
@@ -69,6 +72,13 @@ public enum AuditPipeline {
     }
     var result = try Audit.run(input, configuration: configuration)
     timer.mark("audit")
+    do {
+      result.provenance?.inputSHA256 = try SHA256.hex(file: request.predictions.path)
+    } catch let e as FileReadError {
+      throw AuditError.io(e.description)
+    }
+    result.provenance?.commandLine = request.commandLine
+    timer.mark("sha-256")
     let files = AuditOutput.render(result)
     timer.mark("render")
     try AuditOutput.write(files: files, to: request.output)

@@ -14,8 +14,17 @@ public enum HTMLReport {
     var sections: [(id: String, title: String, body: String)] = [
       ("summary", "Summary", summary(r)),
       ("groups", "Per-group results", groupTables(r, palette: palette)),
-      ("figures", "Figures", figures(r, palette: palette)),
     ]
+    if let sig = r.significance {
+      sections.append(("significance", "Which differences are real", significance(r, sig, palette: palette)))
+    }
+    if let c = r.calibration {
+      sections.append(("calibration", "Calibration per subgroup", calibrationTables(r, c, palette: palette)))
+    }
+    sections.append(("figures", "Figures", figures(r, palette: palette)))
+    if let curves = r.curves {
+      sections.append(("thresholds", "Thresholds and net benefit", thresholdSection(r, curves, palette: palette)))
+    }
     if !r.views.isEmpty { sections.append(("attributes", "Single-attribute views", views(r))) }
     if let c = r.certainty { sections.append(("certainty", "Certainty margins and MMD", certainty(r, c))) }
     sections.append(("settings", "Settings", settings(r)))
@@ -31,6 +40,7 @@ public enum HTMLReport {
       <style>\(style)</style></head><body>
       <header><h1>Fairness audit</h1>
       \(lead(r))
+      \(r.provenance.map(provenance) ?? "")
       <nav><b>Contents:</b> \(sections.map { "<a href=\"#\($0.id)\">\(e($0.title))</a>" }.joined(separator: " · "))</nav>
       </header>
 
@@ -101,7 +111,9 @@ public enum HTMLReport {
     var s =
       "<p class=\"lead\">Predictions <b>\(e(ReportFormat.displayPath(r.source)))</b>: \(r.rowsUsed) of \(r.rows) rows audited, "
       + "\(a.groups.count) intersectional groups of \(e(a.attributes.joined(separator: " × "))). "
-      + "Threshold <b>\(thresholdText(r))</b> (rule: \(e(r.threshold.rule))): \(text(r.threshold.detail)).</p>"
+      + "Threshold <b>\(thresholdText(r))</b> (rule: \(e(r.threshold.rule))): \(text(r.threshold.detail))"
+      + (r.threshold.chosenOnAuditedLabels
+        ? " <b class=\"optimistic\">(\(e(ResolvedThreshold.optimisticNote)))</b>" : "") + ".</p>"
     if let b = r.configuration.bootstrap {
       s +=
         "<p class=\"note\">Intervals: \(ReportFormat.short(b.level * 100))% percentile bootstrap, \(b.replicates) \(b.stratified ? "stratified (within-group)" : "plain") replicates, seed \(b.seed)\(b.rowMetrics ? "" : "; AUC, Brier and ECE not bootstrapped").</p>"
@@ -168,7 +180,10 @@ public enum HTMLReport {
     var s =
       "<p class=\"note\">Every intersectional group, then all rows. n_pos and n_neg count the rows with label 1 and 0: TPR rests on n_pos, FPR on n_neg. "
       + "Flagged groups (⚑) are reported but left out of the gaps"
-      + "\(r.configuration.includeSmallGroups ? " unless included on request" : "") (n below \(r.configuration.minGroupSize), or one class).</p>"
+      + "\(r.configuration.includeSmallGroups ? " unless included on request" : "") (n below \(r.configuration.minGroupSize), or one class)"
+      + (r.configuration.minCellCount.map {
+        "; with --min-cell-count \($0), a group with fewer than \($0) positives (few positives) is left out of the TPR gaps and one with fewer than \($0) negatives (few negatives) out of the FPR gaps"
+      } ?? "") + ".</p>"
     func rows(_ keys: [MetricKey], flags: Bool) -> String {
       var t = ""
       for (i, g) in (a.groups + [a.overall]).enumerated() {
@@ -553,17 +568,23 @@ public enum HTMLReport {
       s += "<td class=\"num\">\(num(m.uncertainShare))</td></tr>"
     }
     s += "</tbody></table>"
-    let floor = 1 / Double(1 + c.options.permutations)
-    let significant = c.pairs.filter { $0.pValue < 0.05 }.count
+    let holm = r.significance?.mmdAdjusted ?? []
+    let adjusted = { (i: Int) -> Double in i < holm.count ? holm[i] : c.pairs[i].pValue }
+    let significant = c.pairs.indices.filter { adjusted($0) < 0.05 }.count
+    let floor = ReviewerText.mmdFloor(c, automatic: r.significance?.automaticPermutations ?? false)
     s += "<h3>MMD² between groups</h3>"
     s +=
-      "<p class=\"note\">\(c.pairs.count) pairs of eligible groups compared by MMD² of their margins (Gaussian kernel, σ = \(ReportFormat.short(c.options.sigma)); at most \(c.options.maxPerGroup) rows per group), with permutation p-values (\(c.options.permutations) permutations, so p ≥ \(num(floor)); not corrected for the \(c.pairs.count) comparisons). \(significant) pair\(significant == 1 ? "" : "s") with p &lt; 0.05. Largest MMD² first\(c.pairs.count > maxMMDRows ? "; the \(maxMMDRows) largest of \(c.pairs.count) are listed, every pair is in audit.json (certainty.mmd)" : "").</p>"
+      "<p class=\"note\">\(c.pairs.count) pairs of eligible groups compared by MMD² of their margins (Gaussian kernel, σ = \(ReportFormat.short(c.options.sigma)); at most \(c.options.maxPerGroup) rows per group), with permutation p-values: \(e(floor.text)). \(significant) pair\(significant == 1 ? "" : "s") with Holm-adjusted p &lt; 0.05. Largest MMD² first\(c.pairs.count > maxMMDRows ? "; the \(maxMMDRows) largest of \(c.pairs.count) are listed, every pair is in audit.json (certainty.mmd)" : "").</p>"
     s += "<table class=\"mmd\">"
-    s += thead(["Group A", "Group B", "n A", "n B", "MMD²", "p (permutation)"])
+    s += thead(["Group A", "Group B", "n A", "n B", "MMD²", "p (permutation)", "p (Holm)"])
     s += "<tbody>"
-    for p in c.pairs.sorted(by: { ($0.mmd2, $1.a, $1.b) > ($1.mmd2, $0.a, $0.b) }).prefix(maxMMDRows) {
+    let order = c.pairs.indices.sorted {
+      (c.pairs[$0].mmd2, c.pairs[$1].a, c.pairs[$1].b) > (c.pairs[$1].mmd2, c.pairs[$0].a, c.pairs[$0].b)
+    }
+    for i in order.prefix(maxMMDRows) {
+      let p = c.pairs[i]
       s +=
-        "<tr\(p.pValue < 0.05 ? " class=\"low-p\"" : "")><td>\(e(a.groups[p.a].name))</td><td>\(e(a.groups[p.b].name))</td><td class=\"num\">\(p.sizes.0)</td><td class=\"num\">\(p.sizes.1)</td><td class=\"num\">\(num(p.mmd2))</td><td class=\"num\">\(num(p.pValue))</td></tr>"
+        "<tr\(adjusted(i) < 0.05 ? " class=\"low-p\"" : "")><td>\(e(a.groups[p.a].name))</td><td>\(e(a.groups[p.b].name))</td><td class=\"num\">\(p.sizes.0)</td><td class=\"num\">\(p.sizes.1)</td><td class=\"num\">\(num(p.mmd2))</td><td class=\"num\">\(num(p.pValue))</td><td class=\"num\">\(num(adjusted(i)))</td></tr>"
     }
     return s + "</tbody></table>"
   }
@@ -585,7 +606,7 @@ public enum HTMLReport {
         "Small groups",
         "n &lt; \(c.minGroupSize) flagged and \(c.includeSmallGroups ? "included in gaps on request" : "left out of gaps")"
       ),
-      ("ECE bins", "\(c.eceBins) equal-width bins on [0, 1]"),
+      ("ECE bins", e(ReviewerText.eceConvention(c.eceBins))),
       ("Reference group", c.referenceGroup.map(e) ?? "none"),
     ]
     if let b = c.bootstrap {
@@ -602,7 +623,7 @@ public enum HTMLReport {
       rows.append(
         (
           "Certainty",
-          "uncertainty zone |s| &lt; \(ReportFormat.short(o.delta)); KDE bandwidth by Silverman's rule; MMD² biased V-statistic, Gaussian kernel σ = \(ReportFormat.short(o.sigma)), \(o.permutations) permutations, at most \(o.maxPerGroup) rows per group, seed \(o.seed)"
+          "uncertainty zone |s| &lt; \(ReportFormat.short(o.delta)); KDE bandwidth by Silverman's rule; MMD² biased V-statistic, Gaussian kernel σ = \(ReportFormat.short(o.sigma)), \(o.permutations) permutations\(c.automaticPermutations ? " (chosen for the number of pairs)" : ""), Holm over the pairs, at most \(o.maxPerGroup) rows per group, seed \(o.seed)"
         ))
     } else {
       rows.append(("Certainty", "not computed (no margin column: --margin)"))
@@ -629,9 +650,225 @@ public enum HTMLReport {
       + rows.map { "<tr><th scope=\"row\">\(e($0.0))</th><td>\(e($0.1))</td></tr>" }.joined() + "</tbody></table>"
   }
 
+  // MARK: Threshold curves and net benefit
+
+  static func thresholdSection(_ r: AuditResult, _ c: ThresholdCurves, palette: Palette) -> String {
+    let a = r.intersectional, t = r.threshold.value
+    var s =
+      "<p class=\"note\">The audit's threshold is one point on these curves (thresholds 0.01…0.99; predicted positive iff score ≥ t)\(r.threshold.chosenOnAuditedLabels ? "; it is <b class=\"optimistic\">\(e(ResolvedThreshold.optimisticNote))</b>" : ""). ΔTPR and worst-group TPR take the groups of the gap table.</p>"
+    s += "<div class=\"pair\">"
+    let gap = gapCurves(r, c)
+    s += figure(
+      gap.svg, wide: gap.wide,
+      caption:
+        "Figure 5. ΔTPR (max − min subgroup TPR), worst-group TPR and overall TPR against the threshold; the vertical line marks the operating point \(thresholdText(r))."
+    )
+    let dc = decisionCurves(r, c, palette: palette)
+    s += figure(
+      dc.svg, wide: dc.wide,
+      caption:
+        "Figure 6. Decision curves: net benefit of the model on all rows (black) and per group (colours), of treating all rows (grey dashed) and none (0); the vertical line marks the threshold \(thresholdText(r)). Flagged groups are omitted."
+    )
+    s += "</div>"
+    guard t > 0, t < 1 else {
+      return s + "<p class=\"note\">No net benefit at the threshold: it is not inside (0, 1).</p>"
+    }
+    s += "<h3>Net benefit at the threshold \(thresholdText(r))</h3><table class=\"groups netbenefit\">"
+    s += thead(["Group", "n", "n_pos", "n_neg", "Model", "Treat all", "Treat none"])
+    s += "<tbody>"
+    for (i, g) in (a.groups + [a.overall]).enumerated() {
+      let isOverall = i == a.groups.count
+      let nb = NetBenefit.at(g.counts, threshold: t)
+      s +=
+        "<tr\(isOverall ? " class=\"overall\"" : "")><td class=\"group\">\(isOverall ? "All rows" : groupLabel(g, palette: palette))</td>"
+      s +=
+        "<td class=\"num\">\(g.n)</td><td class=\"num\">\(g.positives)</td><td class=\"num\">\(g.counts.negatives)</td>"
+      s +=
+        "<td class=\"num\">\(num(nb?.model))</td><td class=\"num\">\(num(nb?.treatAll))</td><td class=\"num\">0</td></tr>"
+    }
+    return s + "</tbody></table>"
+  }
+
+  static func gapCurves(_ r: AuditResult, _ c: ThresholdCurves) -> Figure {
+    let legend: [SVGChart.LegendEntry] = [
+      .init(text: "ΔTPR (max − min)", color: "#c0392b"), .init(text: "worst-group TPR", color: "#2a5d9f"),
+      .init(text: "overall TPR", color: "#000"),
+    ]
+    let layout = LegendLayout(legend)
+    var chart = SVGChart(width: layout.width, height: layout.height, right: layout.right, x: 0...1, y: 0...1)
+    chart.axes(xLabel: "threshold", yLabel: "TPR / ΔTPR", title: "TPR gap against the threshold")
+    func points(_ v: [Double?]) -> [(Double, Double)] { zip(c.thresholds, v).compactMap { t, y in y.map { (t, $0) } } }
+    chart.polyline(points(c.deltaTPR), color: "#c0392b", width: 2, title: "ΔTPR")
+    chart.polyline(points(c.worstGroupTPR), color: "#2a5d9f", width: 2, title: "worst-group TPR")
+    chart.polyline(points(c.overallTPR), color: "#000", width: 2, title: "overall TPR")
+    operatingLine(&chart, r)
+    return (layout.finish(chart, title: "TPR gap against the threshold"), layout.wide)
+  }
+
+  static func operatingLine(_ chart: inout SVGChart, _ r: AuditResult) {
+    let t = r.threshold.value
+    guard t >= chart.x.lowerBound, t <= chart.x.upperBound else { return }
+    chart.raw(
+      "<line x1=\"\(SVGChart.n(chart.px(t)))\" x2=\"\(SVGChart.n(chart.px(t)))\" y1=\"\(SVGChart.n(chart.top))\" y2=\"\(SVGChart.n(chart.height - chart.bottom))\" stroke=\"#555\" stroke-width=\"1.2\" stroke-dasharray=\"5 3\"><title>operating point: threshold \(thresholdText(r))</title></line>"
+    )
+  }
+
+  static func decisionCurves(_ r: AuditResult, _ c: ThresholdCurves, palette: Palette) -> Figure {
+    let a = r.intersectional
+    let shown = a.groups.indices.filter { a.groups[$0].flags.isEmpty && c.decision.groups[$0] != nil }
+    var legend: [SVGChart.LegendEntry] = shown.map { i in
+      let g = a.groups[i]
+      return .init(text: g.name, color: palette.color(g.name), dash: palette.dash(g.name), group: g.name)
+    }
+    legend.append(.init(text: "model, all rows", color: "#000"))
+    legend.append(.init(text: "treat all (all rows)", color: "#999", dash: "4 3"))
+    let layout = LegendLayout(legend)
+    let all = c.decision.overall
+    let top = max(0.05, ([all.model.max() ?? 0] + shown.compactMap { c.decision.groups[$0]?.model.max() }).max()! * 1.1)
+    let bottom = -0.1 * top
+    var chart = SVGChart(
+      width: layout.width, height: layout.height, right: layout.right, x: 0...1, y: bottom...top)
+    chart.axes(xLabel: "threshold probability", yLabel: "net benefit", title: "Decision curves")
+    func clipped(_ v: [Double]) -> [(Double, Double)] { zip(c.thresholds, v).map { ($0, max(bottom, min(top, $1))) } }
+    chart.polyline([(0, 0), (1, 0)], color: "#bbb", width: 1)
+    chart.polyline(clipped(all.treatAll), color: "#999", width: 1.2, dash: true, title: "treat all")
+    for i in shown {
+      let g = a.groups[i]
+      chart.polyline(
+        clipped(c.decision.groups[i]!.model), color: palette.color(g.name), width: 1.2, title: "\(g.name): model",
+        cssClass: "decision", dashPattern: palette.dash(g.name), group: g.name)
+    }
+    chart.polyline(clipped(all.model), color: "#000", width: 2.5, title: "model, all rows")
+    operatingLine(&chart, r)
+    return (layout.finish(chart, title: "Decision curves"), layout.wide)
+  }
+
+  // MARK: Provenance, calibration, tests
+
+  /// The small "Provenance" block of the header.
+  static func provenance(_ p: AuditProvenance) -> String {
+    var rows: [(String, String)] = [
+      ("FairMed", "<code class=\"verbatim\">\(e(p.versionDescription))</code>"),
+      ("Run (UTC)", e(p.dateUTC)),
+    ]
+    if let cmd = p.commandLine {
+      rows.append(("Command", "<code class=\"verbatim\">\(e(ReviewerText.command(cmd)))</code>"))
+    }
+    rows.append(
+      (
+        "Predictions",
+        "\(e(ReportFormat.displayPath(p.inputFile))), \(p.inputRows) rows"
+          + (p.inputSHA256.map { ", SHA-256 <code class=\"verbatim\">\($0)</code>" } ?? " (in memory: no file hash)")
+      ))
+    rows.append(
+      (
+        "Threshold from",
+        p.thresholdSource.map { e(ReportFormat.displayPath($0)) } ?? "no file (a fixed rule or the audited data)"
+      ))
+    return "<div class=\"provenance\"><b>Provenance</b><dl>"
+      + rows.map { "<dt>\($0.0)</dt><dd>\($0.1)</dd>" }.joined() + "</dl></div>"
+  }
+
+  static func wald(_ w: WaldEstimate?, _ reason: String?) -> String {
+    guard let w else {
+      return "<td class=\"num undefined\">—<span class=\"ci\">\(e(reason ?? "undefined"))</span></td>"
+    }
+    return
+      "<td class=\"num\">\(num(w.estimate))<span class=\"ci analytic\">[\(num(w.interval.lower)), \(num(w.interval.upper))]</span></td>"
+  }
+
+  static func groupLabel(_ g: GroupMetrics, palette: Palette) -> String {
+    swatch(palette.color(g.name), dash: palette.dash(g.name)) + e(g.name) + (g.flags.isEmpty ? "" : " ⚑")
+  }
+
+  static func calibrationTables(_ r: AuditResult, _ c: CalibrationReport, palette: Palette) -> String {
+    let a = r.intersectional
+    var s =
+      "<p class=\"note\">Logistic recalibration logit P(y=1) = a + b·logit(p), fitted per group: slope b (1 is ideal; below 1 the scores are too extreme), intercept a, and calibration-in-the-large (a with b fixed at 1; above 0 the risk is underestimated), each with its Wald 95% interval below; “—” gives the reason a fit is undefined (one class, or a score that separates the classes). \(e(ReviewerText.eceConvention(r.configuration.eceBins))).</p>"
+    s += "<table class=\"groups calibration\">"
+    s += thead(["Group", "n", "n_pos", "n_neg", "Slope", "Intercept", "Calibration-in-the-large", "Brier", "ECE"])
+    s += "<tbody>"
+    for (i, (g, x)) in zip(a.groups + [a.overall], c.groups + [c.overall]).enumerated() {
+      let isOverall = i == a.groups.count
+      s += "<tr\(isOverall ? " class=\"overall\"" : " data-group=\"\(e(g.name))\"")>"
+      s += "<td class=\"group\">\(isOverall ? "All rows" : groupLabel(g, palette: palette))</td>"
+      s +=
+        "<td class=\"num\">\(g.n)</td><td class=\"num\">\(g.positives)</td><td class=\"num\">\(g.counts.negatives)</td>"
+      s += wald(x.fit?.slope, x.fitReason) + wald(x.fit?.intercept, x.fitReason)
+      s += wald(x.calibrationInTheLarge, x.calibrationInTheLargeReason)
+      s += metricCell(g, .brier) + metricCell(g, .ece) + "</tr>"
+    }
+    s += "</tbody></table>"
+    let t = c.temperature
+    s += "<h3>Temperature scaling fitted on validation</h3>"
+    guard let scaling = t.scaling, let o = t.overall else {
+      return s + "<p class=\"note\">Not computed: \(text(t.reason ?? "no validation predictions")).</p>"
+    }
+    s +=
+      "<p class=\"note\">T = \(num(scaling.temperature)) fitted on \(e(ReportFormat.displayPath(t.source ?? ""))) (\(scaling.n) validation rows; log loss \(num(scaling.logLossBefore)) → \(num(scaling.logLossAfter))); the audited scores rescaled by σ(logit(p)/T). Note: \(e(ReviewerText.temperatureInvariance)).</p>"
+    s += "<table class=\"groups temperature\">"
+    s += thead(["Group", "ECE before", "ECE after", "Brier before", "Brier after"])
+    s += "<tbody>"
+    for (i, (g, x)) in zip(a.groups + [a.overall], t.groups + [o]).enumerated() {
+      let isOverall = i == a.groups.count
+      s +=
+        "<tr\(isOverall ? " class=\"overall\"" : "")><td class=\"group\">\(isOverall ? "All rows" : groupLabel(g, palette: palette))</td>"
+      s += [x.eceBefore, x.eceAfter, x.brierBefore, x.brierAfter].map { "<td class=\"num\">\(num($0))</td>" }.joined()
+      s += "</tr>"
+    }
+    return s + "</tbody></table>"
+  }
+
+  static func significance(_ r: AuditResult, _ sig: SignificanceReport, palette: Palette) -> String {
+    let a = r.intersectional
+    var s =
+      "<p class=\"note\">Each group against the reference group \(e(ReviewerText.reference(r, sig))). AUC: \(e(ReviewerText.aucTestMethod)); \(e(ReviewerText.holm(sig.aucTestCount))). TPR: \(e(ReviewerText.tprTestMethod)); \(e(ReviewerText.holm(sig.tprTestCount))). Flagged groups are not tested. A difference is called real at family level 0.05 when its Holm-adjusted p is below 0.05 (shaded).</p>"
+    s += "<table class=\"groups tests\">"
+    s += thead([
+      "Group", "n_pos", "n_neg", "AUC (DeLong 95% CI)", "ΔAUC vs reference", "p", "p (Holm)", "TPR",
+      "ΔTPR vs reference", "p", "p (Holm)",
+    ])
+    s += "<tbody>"
+    func cells(_ t: GroupTest) -> String {
+      let shade = (t.adjustedPValue ?? 1) < 0.05 ? " low-p" : ""
+      guard t.pValue != nil else {
+        return
+          "<td class=\"num\">\(num(t.difference))</td><td class=\"num undefined\" colspan=\"2\">—<span class=\"ci\">\(e(t.reason ?? ""))</span></td>"
+      }
+      return
+        "<td class=\"num\(shade)\">\(num(t.difference))</td><td class=\"num\">\(num(t.pValue))</td><td class=\"num\(shade)\">\(num(t.adjustedPValue))</td>"
+    }
+    for (i, g) in a.groups.enumerated() {
+      let isRef = sig.reference == i
+      s += "<tr\(isRef ? " class=\"reference\"" : "")>"
+      s += "<td class=\"group\">\(groupLabel(g, palette: palette))\(isRef ? " (reference)" : "")</td>"
+      s += "<td class=\"num\">\(g.positives)</td><td class=\"num\">\(g.counts.negatives)</td>"
+      if let est = sig.auc[i] {
+        s +=
+          "<td class=\"num\">\(num(est.auc))<span class=\"ci analytic\">[\(num(est.interval.lower)), \(num(est.interval.upper))]</span></td>"
+      } else {
+        s +=
+          "<td class=\"num\">\(num(g[.auc]))<span class=\"ci\">no DeLong variance (fewer than 2 of a class)</span></td>"
+      }
+      s += cells(sig.aucTests[i])
+      s += metricCell(g, .tpr)
+      s += cells(sig.tprTests[i])
+      s += "</tr>"
+    }
+    if let o = sig.overallAUC {
+      s +=
+        "<tr class=\"overall\"><td class=\"group\">All rows</td><td class=\"num\">\(a.overall.positives)</td><td class=\"num\">\(a.overall.counts.negatives)</td><td class=\"num\">\(num(o.auc))<span class=\"ci analytic\">[\(num(o.interval.lower)), \(num(o.interval.upper))]</span></td><td colspan=\"3\"></td>\(metricCell(a.overall, .tpr))<td colspan=\"3\"></td></tr>"
+    }
+    return s + "</tbody></table>"
+  }
+
   // MARK: Style
 
   static let style = """
+    .provenance{font-size:11.5px;color:#444;margin:6px 0;padding:5px 10px;border:1px solid #e2e2e2;border-radius:4px}
+    .provenance dl{display:grid;grid-template-columns:max-content 1fr;gap:1px 10px;margin:3px 0 0}
+    .provenance dt{color:#666}.provenance dd{margin:0;overflow-wrap:anywhere}.provenance code{font-size:11px}
+    .optimistic{color:#a33}
     body{font:14px/1.45 "DejaVu Sans",system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;margin:0 auto;
     padding:20px 24px;max-width:1140px}
     h1{font-size:24px;margin:0 0 8px}h2{font-size:19px;margin:30px 0 8px;padding-bottom:3px;border-bottom:2px solid #ddd}
@@ -645,7 +882,7 @@ public enum HTMLReport {
     .ci{display:block;font-size:10.5px;color:#666;white-space:nowrap}
     td.undefined{color:#888}td.group{white-space:nowrap}
     tr.overall td{font-weight:600;background:#fafafa}tr.flagged td{color:#777}tr.reference td{background:#fffbe6}
-    tr.low-p td{background:#fff4f0}
+    tr.low-p td,td.low-p{background:#fff4f0}
     .sw{display:inline-block;width:10px;height:10px;margin-right:6px;border-radius:2px;vertical-align:-1px}
     figure{margin:10px 0 18px;break-inside:avoid;page-break-inside:avoid}
     figure svg{display:block;max-width:100%;height:auto}

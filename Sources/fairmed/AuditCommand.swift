@@ -52,6 +52,10 @@ struct AuditCommand: ParsableCommand {
   @OptionGroup var groupOption: RequiredGroupOptions<AuditCommand>
   @Option(help: "Threshold rule (see above).") var threshold = "argmax"
   @Option(help: "Groups smaller than this are flagged and left out of gaps.") var minGroupSize = d.minGroupSize
+  @Option(
+    help:
+      "Flag groups with fewer positives (negatives) than this and leave them out of TPR/FNR (FPR/TNR) gaps; default off."
+  ) var minCellCount: Int?
   @Flag(help: "Include flagged groups in gaps.") var includeSmallGroups = false
   @Option(help: "Missing attribute values: a separate level, or drop the row.") var missing = MissingChoice.level
   @Option(help: "Name of the missing level.") var missingLabel = "unknown"
@@ -67,8 +71,10 @@ struct AuditCommand: ParsableCommand {
   @Option(help: "Calibration bins (ECE), 1…\(AuditConfiguration.maxECEBins).") var eceBins = d.eceBins
   @Option(help: "Uncertainty zone half-width delta (|s| < delta).") var delta = d.certainty.delta
   @Option(help: "MMD kernel bandwidth sigma (units of the margin).") var mmdSigma = d.certainty.sigma
-  @Option(help: "MMD permutations per pair (at most \(AuditConfiguration.maxReplicates)).") var permutations = d
-    .certainty.permutations
+  @Option(
+    help:
+      "MMD permutations per pair (at most \(AuditConfiguration.maxReplicates)); default: the fewest with which Holm over every pair can reach p < 0.05, at most \(AuditConfiguration.maxAutomaticPermutations)."
+  ) var permutations: Int?
   @Option(help: "The most intersectional groups audited.") var maxGroups = d.maxGroups
   @Flag(help: "Print the time of each phase to stderr.") var timings = false
   @OptionGroup var output: OutputOptions<AuditCommand>
@@ -78,12 +84,17 @@ struct AuditCommand: ParsableCommand {
     config.threshold = try ThresholdRule.parse(threshold)
     config.minGroupSize = minGroupSize
     config.includeSmallGroups = includeSmallGroups
+    config.minCellCount = minCellCount
     config.eceBins = eceBins
     config.referenceGroup = reference
     config.maxGroups = maxGroups
     config.certainty.delta = delta
     config.certainty.sigma = mmdSigma
-    config.certainty.permutations = permutations
+    if let permutations {
+      config.certainty.permutations = permutations
+    } else {
+      config.automaticPermutations = true
+    }
     config.certainty.seed = seed
     if bootstrap != 0 {
       config.bootstrap = BootstrapOptions(
@@ -101,7 +112,8 @@ struct AuditCommand: ParsableCommand {
       predictions: URL(fileURLWithPath: predictions),
       columns: AuditColumns(label: label, score: score, margin: margin),
       groups: GroupingSpec(attributes: attributes, missing: missing == .drop ? .drop : .level(missingLabel)),
-      configuration: try configuration(), output: URL(fileURLWithPath: output.out))
+      configuration: try configuration(), output: URL(fileURLWithPath: output.out),
+      commandLine: CommandLine.arguments)
     try output.check()
     let result = try AuditPipeline.run(request)
     print(AuditPipeline.headline(result, out: output.out))

@@ -49,7 +49,7 @@ import Testing
     let csv = try String(contentsOf: out.appendingPathComponent("groups.csv"), encoding: .utf8)
     #expect(csv.split(separator: "\r\n").count == groups.count + 2)
     let html = try String(contentsOf: out.appendingPathComponent("audit.html"), encoding: .utf8)
-    #expect(html.components(separatedBy: "<svg").count - 1 == 4)
+    #expect(html.components(separatedBy: "<svg").count - 1 == 6)
     #expect(!html.contains("src=\"http") && !html.contains("href=\"http"))
     #expect(!html.contains("<script"))
     // No staging folder is left behind.
