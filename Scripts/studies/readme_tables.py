@@ -16,6 +16,9 @@
 """
 import csv, sys, statistics as st
 
+# The methods with a strength (FairMed's MethodName.takesLambda): an empty λ means chosen on validation.
+TAKES_LAMBDA = {"cmac-mmd", "meanmatch", "dann", "cdann", "fairclip", "groupdro"}
+
 def rows(path):
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
@@ -56,7 +59,8 @@ def methods(path, split):
         h = select(rs, m, "", l, split, "0.5")
         if not v:
             continue
-        print(f"| {m} | {l or '–'} | {ms(r['auc'] for r in v)} | {ms(r['es_auc'] for r in v)} | {ms(r['delta_tpr'] for r in v)} | "
+        shown = l or ("val." if m in TAKES_LAMBDA else "–")
+        print(f"| {m} | {shown} | {ms(r['auc'] for r in v)} | {ms(r['es_auc'] for r in v)} | {ms(r['delta_tpr'] for r in v)} | "
               f"{ms(r['worst_group_tpr'] for r in v)} | {ms(r['tpr'] for r in v)} | {ms(r['deodds'] for r in v)} | {ms(r['dpd'] for r in v)} | "
               f"{ms(r['delta_tpr'] for r in h)} | {ms(r['worst_group_tpr'] for r in h)} |")
 

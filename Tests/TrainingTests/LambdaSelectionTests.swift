@@ -83,6 +83,13 @@ func validation(hits: [Int], falseAlarms: Int = 0, nearMisses: Int = 0, shift: I
     // A lift far beyond it is kept.
     #expect(
       try select([(0, validation(hits: [18, 4])), (1, validation(hits: [18, 17], shift: 6))]).chosenLambda == 1)
+    // λ 0.1 is within one standard error of λ 1 while λ 0 is not (paired errors differ), but λ 0
+    // is as good as λ 0.1 on the worst group: λ 0 is kept.
+    let tied = try select([
+      (0, validation(hits: [18, 10])), (0.1, validation(hits: [18, 10], shift: 4)), (1, validation(hits: [18, 12])),
+    ])
+    #expect(tied.chosenLambda == 0, "\(tied.markdown)")
+    #expect(tied.reason.contains("has none higher than λ 0's"), "\(tied.reason)")
     // Paired: a model that hits every positive the other hits, and one more, leads beyond the noise.
     #expect(try select([(0, validation(hits: [18, 10])), (1, validation(hits: [18, 11]))]).chosenLambda == 1)
   }

@@ -190,6 +190,15 @@ public enum LambdaSelection {
           break
         }
       }
+      // Paired standard errors differ from pair to pair: a smaller eligible λ as good as the one
+      // kept on the worst group is kept instead.
+      var equalled: Int? = nil  // the member within one standard error of the best that a smaller λ equals
+      if let smaller = eligible.first(where: {
+        $0 < chosen && (table[$0].worstGroupTPR ?? -1) >= (table[chosen].worstGroupTPR ?? -1)
+      }) {
+        equalled = chosen
+        chosen = smaller
+      }
       bestIndex = best
       let c = table[chosen]
       if chosen == 0 {
@@ -201,7 +210,10 @@ public enum LambdaSelection {
           ? (over.isEmpty
             ? "kept λ 0: no λ > 0 raised the validation worst-group TPR"
             : "kept λ 0: the λ that raised the validation worst-group TPR (\(over.map { memberName(table[$0].lambda) }.joined(separator: ", "))) did not keep validation AUC within \(fmt(delta)) of λ 0's by more than one standard error")
-          : "kept λ 0: λ \(memberName(table[best].lambda))'s validation worst-group TPR lead (\(fmt((table[best].worstGroupTPR ?? 0) - (c.worstGroupTPR ?? 0)))) is within one bootstrap standard error"
+          : equalled.map {
+            "kept λ 0: λ \(memberName(table[$0].lambda)), within one bootstrap standard error of λ \(memberName(table[best].lambda))'s validation worst-group TPR, has none higher than λ 0's (\(fmt(c.worstGroupTPR)))"
+          }
+            ?? "kept λ 0: λ \(memberName(table[best].lambda))'s validation worst-group TPR lead (\(fmt((table[best].worstGroupTPR ?? 0) - (c.worstGroupTPR ?? 0)))) is within one bootstrap standard error"
       } else {
         reason = String(
           format: "chose λ %@: validation worst-group TPR %@ against λ 0's %@, AUC %@ against %@ (budget −%@)",
@@ -272,7 +284,7 @@ public enum LambdaSelection {
         "validation AUC \(fmt(m.auc)) − one standard error (\(fmt(m.aucStandardError))) below the bar \(fmt(bar))"
     }
     if i == best {
-      return "highest worst-group TPR, but within one bootstrap standard error of λ \(memberName(t[chosen].lambda))"
+      return "highest worst-group TPR, but a smaller λ is within one bootstrap standard error of it"
     }
     if let se = m.standardErrorVsBest {
       return
