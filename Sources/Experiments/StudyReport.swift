@@ -20,11 +20,13 @@ enum StudyReport {
         ($0.seed, $0.lambda ?? 0, $0.batchSize) < ($1.seed, $1.lambda ?? 0, $1.batchSize)
       }
     }
+    // One colour per method (its name with any variant) in every figure.
+    let colors = MethodColors(methods: results.map(colorKey))
     var figures = try certaintyFigure(first)
-    figures += frontierFigure(summary)
-    figures += try tprFigure(internalResults, first, groups: study.config.groups)
+    figures += frontierFigure(summary, colors: colors)
+    figures += try tprFigure(internalResults, first, groups: study.config.groups, colors: colors)
     figures += try batchSizeFigure(first(.erm) ?? internalResults.first, batchSizes: study.config.batchSizes)
-    figures += trainingCurveFigures(first, directory: study.directory)
+    figures += trainingCurveFigures(first, directory: study.directory, colors: colors)
     let table = StudyTable(
       caption: "Every run and test set (results.csv)",
       header: [
@@ -39,10 +41,9 @@ enum StudyReport {
           fmt(r.metrics.tpr),
         ]
       })
-    var sections = [Study.markdown(summary)]
-    if !paired.isEmpty { sections.append(paired) }
     let page = StudyFigures.studyPage(
-      title: study.config.name, summaryMarkdownTable: sections.joined(separator: "\n\n"), tables: [table],
+      title: study.config.name, summaryMarkdownTable: Study.markdown(summary),
+      pairedMarkdownTable: paired.isEmpty ? nil : paired, tables: [table],
       figures: figures,
       notes: [
         "Figures use the validation threshold (Youden's J on each run's validation predictions); tables give it first and 0.5 beside it. Each gap takes the subgroups with at least 10 samples where its metric is defined.",
@@ -70,13 +71,14 @@ enum StudyReport {
   }
 
   /// 2. The λ frontier: AUC against ΔTPR, mean ± std over seeds.
-  static func frontierFigure(_ summary: [Study.SummaryRow]) -> [StudyFigure] {
+  static func frontierFigure(_ summary: [Study.SummaryRow], colors: MethodColors) -> [StudyFigure] {
     let frontier = summary.compactMap { row -> FrontierPoint? in
       guard row.split == "internal", row.key.threshold == .validation, let auc = row.auc.mean,
         let gap = row.deltaTPR.mean
       else { return nil }
       return FrontierPoint(
-        method: row.method, lambda: Double(row.lambda ?? 0), deltaTPR: gap, deltaTPRStd: row.deltaTPR.std,
+        method: Study.methodName(row.key), lambda: Double(row.lambda ?? 0), deltaTPR: gap,
+        deltaTPRStd: row.deltaTPR.std,
         auc: auc, aucStd: row.auc.std,
         lambdaText: row.lambda == nil ? Study.lambdaLabel(method: row.method, lambda: nil) : nil)
     }
@@ -84,18 +86,19 @@ enum StudyReport {
     return [
       StudyFigure(
         name: "frontier", caption: "AUC against ΔTPR on the internal test set, mean ± std over seeds; labels give λ.",
-        svg: StudyFigures.frontier(points: frontier))
+        svg: StudyFigures.frontier(points: frontier, colors: colors))
     ]
   }
 
   /// 3. Per-subgroup TPR with bootstrap intervals (first seed of each method).
-  static func tprFigure(_ internalResults: [Study.Result], _ first: (MethodName) -> Study.Result?, groups: String)
-    throws -> [StudyFigure]
-  {
+  static func tprFigure(
+    _ internalResults: [Study.Result], _ first: (MethodName) -> Study.Result?, groups: String, colors: MethodColors
+  ) throws -> [StudyFigure] {
     let bars = try Set(internalResults.map(\.method)).sorted { $0.rawValue < $1.rawValue }.compactMap(first).map {
       r -> MethodGroupTPRs in
       MethodGroupTPRs(
-        method: label(r), groups: try bootstrapTPRs(r.predictions, groups: groups, threshold: r.metrics.threshold))
+        method: label(r), groups: try bootstrapTPRs(r.predictions, groups: groups, threshold: r.metrics.threshold),
+        colorKey: colorKey(r))
     }
     guard !bars.isEmpty else { return [] }
     return [
@@ -103,7 +106,7 @@ enum StudyReport {
         name: "group_tpr",
         caption:
           "TPR per subgroup on the internal test set (first seed of each method, at its validation threshold) with 95% stratified bootstrap intervals (500 replicates).",
-        svg: StudyFigures.groupTPRBars(methods: bars))
+        svg: StudyFigures.groupTPRBars(methods: bars, colors: colors))
     ]
   }
 
@@ -124,7 +127,9 @@ enum StudyReport {
   }
 
   /// 5. Training curves (loss terms per step, validation AUC per epoch) of the first seed's runs.
-  static func trainingCurveFigures(_ first: (MethodName) -> Study.Result?, directory: String) -> [StudyFigure] {
+  static func trainingCurveFigures(
+    _ first: (MethodName) -> Study.Result?, directory: String, colors: MethodColors
+  ) -> [StudyFigure] {
     var lossSeries: [CurveSeries] = [], aucSeries: [CurveSeries] = []
     func number(_ v: Any?) -> Double? { v as? Double ?? (v as? Int).map(Double.init) }
     for method in [MethodName.erm, .cmacMMD] {
@@ -136,27 +141,34 @@ enum StudyReport {
       for key in ["l_clip", "l_cmac"] {
         let pts = steps.compactMap { rec in number(rec["step"]).flatMap { s in (rec[key] as? Double).map { (s, $0) } } }
         if !pts.isEmpty {
-          lossSeries.append(CurveSeries(name: "\(label(r)) \(key)", steps: pts.map(\.0), values: pts.map(\.1)))
+          lossSeries.append(
+            CurveSeries(
+              name: "\(label(r)) \(key)", steps: pts.map(\.0), values: pts.map(\.1), colorKey: colorKey(r),
+              dashed: key != "l_clip"))
         }
       }
       let epochs = records.filter { $0["kind"] as? String == "epoch" }
         .compactMap { rec in number(rec["epoch"]).flatMap { e in (rec["val_auc"] as? Double).map { (e, $0) } } }
       if !epochs.isEmpty {
-        aucSeries.append(CurveSeries(name: label(r), steps: epochs.map(\.0), values: epochs.map(\.1)))
+        aucSeries.append(
+          CurveSeries(name: label(r), steps: epochs.map(\.0), values: epochs.map(\.1), colorKey: colorKey(r)))
       }
     }
     var out: [StudyFigure] = []
     if !lossSeries.isEmpty {
       out.append(
         StudyFigure(
-          name: "training_loss", caption: "Loss terms per optimiser step (from metrics.jsonl).",
-          svg: StudyFigures.trainingCurves(series: lossSeries, yLabel: "loss")))
+          name: "training_loss",
+          caption:
+            "Loss terms per optimiser step (from metrics.jsonl); one colour per method, l_clip solid and l_cmac dashed.",
+          svg: StudyFigures.trainingCurves(series: lossSeries, yLabel: "loss", colors: colors)))
     }
     if !aucSeries.isEmpty {
       out.append(
         StudyFigure(
           name: "validation_auc", caption: "Validation AUC per epoch (model selection never sees the test sets).",
-          svg: StudyFigures.trainingCurves(series: aucSeries, yLabel: "validation AUC", xLabel: "epoch")))
+          svg: StudyFigures.trainingCurves(
+            series: aucSeries, yLabel: "validation AUC", xLabel: "epoch", colors: colors)))
     }
     return out
   }
@@ -164,6 +176,9 @@ enum StudyReport {
   static func label(_ r: Study.Result) -> String {
     r.method.rawValue + (r.variant.map { " (\($0))" } ?? "") + Study.lambdaSuffix(method: r.method, lambda: r.lambda)
   }
+
+  /// The name a run's colour is looked up by: its method and variant (λ aside), as the frontier names it.
+  static func colorKey(_ r: Study.Result) -> String { Study.methodName(Study.key(r)) }
 
   static func cellID(_ r: Study.Result) -> String {
     Study.Cell(method: r.method, variant: r.variant, lambda: r.lambda, batchSize: r.batchSize, seed: r.seed).id

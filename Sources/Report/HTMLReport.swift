@@ -11,28 +11,13 @@ public enum HTMLReport {
   public static func text(_ r: AuditResult) -> String {
     let a = r.intersectional
     let palette = Palette(names: a.groups.map(\.name))
-    var sections: [(id: String, title: String, body: String)] = [
-      ("summary", "Summary", summary(r)),
-      ("groups", "Per-group results", groupTables(r, palette: palette)),
-    ]
-    if let sig = r.significance {
-      sections.append(("significance", "Which differences are real", significance(r, sig, palette: palette)))
-    }
-    if let c = r.calibration {
-      sections.append(("calibration", "Calibration per subgroup", calibrationTables(r, c, palette: palette)))
-    }
-    sections.append(("figures", "Figures", figures(r, palette: palette)))
-    if let curves = r.curves {
-      sections.append(("thresholds", "Thresholds and net benefit", thresholdSection(r, curves, palette: palette)))
-    }
-    if !r.views.isEmpty { sections.append(("attributes", "Single-attribute views", views(r))) }
-    if let c = r.certainty { sections.append(("certainty", "Certainty margins and MMD", certainty(r, c))) }
-    sections.append(("settings", "Settings", settings(r)))
-    if !r.warnings.isEmpty {
-      sections.append(
-        ("warnings", "Warnings", "<ul>" + r.warnings.map { "<li>\(text($0))</li>" }.joined() + "</ul>"))
-    }
-    sections.append(("definitions", "Definitions", definitions()))
+    var sections = sectionTitles(r).map { (id: $0.id, title: $0.title, body: body(r, $0.id, palette: palette)) }
+    sections.append(
+      (
+        "checklist", "Reporting checklist",
+        ReportingChecklist.html(
+          ReportingChecklist.rows(r, sections: sections.map(\.id)), titles: titles(sectionTitles(r)))
+      ))
     var html = """
       <!DOCTYPE html>
       <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -50,6 +35,46 @@ public enum HTMLReport {
     }
     return html
       + "<footer>Written by fairmed audit; every number is in audit.json at full precision.</footer>\n</body></html>\n"
+  }
+
+  /// The page's sections in order (id, title), before the reporting checklist: the ones this audit has.
+  static func sectionTitles(_ r: AuditResult) -> [(id: String, title: String)] {
+    var s = [(id: "summary", title: "Summary"), (id: "groups", title: "Per-group results")]
+    if r.significance != nil { s.append(("significance", "Which differences are real")) }
+    if r.calibration != nil { s.append(("calibration", "Calibration per subgroup")) }
+    s.append(("figures", "Figures"))
+    if r.curves != nil { s.append(("thresholds", "Thresholds and net benefit")) }
+    if !r.views.isEmpty { s.append(("attributes", "Single-attribute views")) }
+    if r.certainty != nil { s.append(("certainty", "Certainty margins and MMD")) }
+    s.append(("settings", "Settings"))
+    if !r.warnings.isEmpty { s.append(("warnings", "Warnings")) }
+    s.append(("definitions", "Definitions"))
+    return s
+  }
+
+  /// Section titles by id, the header's provenance block included.
+  static func titles(_ sections: [(id: String, title: String)]) -> [String: String] {
+    var t = Dictionary(uniqueKeysWithValues: sections.map { ($0.id, $0.title) })
+    t["provenance"] = "Provenance"
+    return t
+  }
+
+  /// The body of the section `id` (one of ``sectionTitles(_:)``).
+  static func body(_ r: AuditResult, _ id: String, palette: Palette) -> String {
+    switch id {
+    case "summary": return summary(r)
+    case "groups": return groupTables(r, palette: palette)
+    case "significance": return r.significance.map { significance(r, $0, palette: palette) } ?? ""
+    case "calibration": return r.calibration.map { calibrationTables(r, $0, palette: palette) } ?? ""
+    case "figures": return figures(r, palette: palette)
+    case "thresholds": return r.curves.map { thresholdSection(r, $0, palette: palette) } ?? ""
+    case "attributes": return views(r)
+    case "certainty": return r.certainty.map { certainty(r, $0) } ?? ""
+    case "settings": return settings(r)
+    case "warnings": return "<ul>" + r.warnings.map { "<li>\(text($0))</li>" }.joined() + "</ul>"
+    case "definitions": return definitions()
+    default: return ""
+    }
   }
 
   // MARK: Text helpers
@@ -765,7 +790,7 @@ public enum HTMLReport {
         "Threshold from",
         p.thresholdSource.map { e(ReportFormat.displayPath($0)) } ?? "no file (a fixed rule or the audited data)"
       ))
-    return "<div class=\"provenance\"><b>Provenance</b><dl>"
+    return "<div class=\"provenance\" id=\"provenance\"><b>Provenance</b><dl>"
       + rows.map { "<dt>\($0.0)</dt><dd>\($0.1)</dd>" }.joined() + "</dl></div>"
   }
 
@@ -890,6 +915,8 @@ public enum HTMLReport {
     .pair{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:8px 24px}
     .pair figure{margin:10px 0;min-width:0}.pair figure.wide{grid-column:1/-1}
     table.settings th,table.defs th{background:#f6f6f6;white-space:nowrap}table.defs{font-size:12px}footer{margin-top:28px;font-size:11.5px;color:#777}code{font-size:12px}
+    table.checklist{font-size:12px}table.checklist td:first-child{white-space:nowrap}table.checklist a{color:#2a5d9f}
+    .not-here{color:#666;font-style:italic}
     @page{size:A4;margin:14mm 12mm}
     @media print{
     body{max-width:none;margin:0;padding:0;font-size:10pt}
@@ -899,7 +926,7 @@ public enum HTMLReport {
     figure,svg,tr{break-inside:avoid;page-break-inside:avoid}
     thead{display:table-header-group}
     table{font-size:7pt;max-width:100%}th,td{padding:1px 3px}.ci{font-size:6pt}table.settings th{width:auto}
-    table.settings,table.defs,table.gaps{font-size:7.5pt}
+    table.settings,table.defs,table.gaps,table.checklist{font-size:7.5pt}
     .pair{display:block}.pair figure{max-width:100%}
     figcaption{max-width:none}
     a{color:inherit;text-decoration:none}

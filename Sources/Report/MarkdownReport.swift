@@ -93,6 +93,9 @@ public enum MarkdownReport {
     if !r.warnings.isEmpty {
       s += "\n## Warnings\n\n" + r.warnings.map { "- \(ReportFormat.humanize($0))\n" }.joined()
     }
+    let html = HTMLReport.sectionTitles(r)
+    s += ReportingChecklist.markdown(
+      ReportingChecklist.rows(r, sections: html.map(\.id)), titles: HTMLReport.titles(html))
     return s
   }
 

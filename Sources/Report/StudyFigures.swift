@@ -66,7 +66,12 @@ public struct GroupTPR: Sendable, Equatable {
 public struct MethodGroupTPRs: Sendable, Equatable {
   public var method: String
   public var groups: [GroupTPR]
-  public init(method: String, groups: [GroupTPR]) { self.method = method; self.groups = groups }
+  /// The method name its colour is looked up by in ``MethodColors`` (default: `method`), e.g.
+  /// "cmac-mmd" for a bar labelled "cmac-mmd (λ=0.1)".
+  public var colorKey: String?
+  public init(method: String, groups: [GroupTPR], colorKey: String? = nil) {
+    self.method = method; self.groups = groups; self.colorKey = colorKey
+  }
 }
 
 /// A named line of values against training step (or epoch): `steps[i]` ↦ `values[i]`.
@@ -74,9 +79,26 @@ public struct CurveSeries: Sendable, Equatable {
   public var name: String
   public var steps: [Double]
   public var values: [Double]
-  public init(name: String, steps: [Double], values: [Double]) {
-    self.name = name; self.steps = steps; self.values = values
+  /// The method name its colour is looked up by in ``MethodColors`` (default: `name`).
+  public var colorKey: String?
+  /// Drawn dashed (e.g. a method's second loss term, in the method's colour).
+  public var dashed: Bool
+  public init(name: String, steps: [Double], values: [Double], colorKey: String? = nil, dashed: Bool = false) {
+    self.name = name; self.steps = steps; self.values = values; self.colorKey = colorKey; self.dashed = dashed
   }
+}
+
+/// One colour per method across every study figure: the method names are sorted and the k-th
+/// takes ``Palette``'s k-th colour (after 24 names the colours repeat with dashes). Build one from
+/// every method of a study and pass it to each figure; a figure given none colours its own names
+/// the same way.
+public struct MethodColors: Sendable {
+  let palette: Palette
+  public init<S: Sequence>(methods: S) where S.Element == String { palette = Palette(names: methods) }
+  /// The method's colour (a name it was not built with takes the first colour).
+  public func color(_ method: String) -> String { palette.color(method) }
+  /// nil for the first 24 names; a dash pattern after.
+  public func dash(_ method: String) -> String? { palette.dash(method) }
 }
 
 /// The study's figures as standalone SVG documents (xmlns, size, `<title>`, labelled axes, legend;
@@ -132,21 +154,26 @@ public enum StudyFigures {
   /// The λ accuracy–fairness frontier: AUC against ΔTPR, one colour per method, points joined in
   /// λ order, labelled with λ, with mean ± std error bars in both directions where std is given.
   public static func frontier(
-    points: [FrontierPoint], title: String = "Accuracy–fairness frontier over λ (mean ± std over seeds)"
+    points: [FrontierPoint], title: String = "Accuracy–fairness frontier over λ (mean ± std over seeds)",
+    colors: MethodColors? = nil
   ) -> String {
     let pts = points.filter { $0.deltaTPR.isFinite && $0.auc.isFinite }
     let xs = pts.flatMap { p in [p.deltaTPR - (p.deltaTPRStd ?? 0), p.deltaTPR + (p.deltaTPRStd ?? 0)] }
     let ys = pts.flatMap { p in [p.auc - (p.aucStd ?? 0), p.auc + (p.aucStd ?? 0)] }
-    let legendW = 160.0
-    var c = SVGChart(width: 560, height: 380, right: legendW, x: range(xs, pad: 0.08), y: range(ys, pad: 0.08))
+    let legendW = legendWidth(pts.map(\.method))
+    var c = SVGChart(
+      width: 400 + legendW, height: 380, right: legendW, x: range(xs, pad: 0.08), y: range(ys, pad: 0.08))
     c.axes(
       xLabel: "ΔTPR (max − min subgroup TPR, 0–1; lower is fairer)", yLabel: "AUC (0–1; higher is better)", title: title
     )
     let methods = ordered(pts.map(\.method))
-    for (i, m) in methods.enumerated() {
-      let color = SVGChart.color(i)
+    let colors = colors ?? MethodColors(methods: methods)
+    for m in methods {
+      let color = colors.color(m)
       let mine = pts.filter { $0.method == m }.sorted { $0.lambda < $1.lambda }
-      c.polyline(mine.map { ($0.deltaTPR, $0.auc) }, color: color, width: 1.5, title: m, cssClass: "series")
+      c.polyline(
+        mine.map { ($0.deltaTPR, $0.auc) }, color: color, width: 1.5, title: m, cssClass: "series",
+        dashPattern: colors.dash(m))
       for p in mine {
         let (cx, cy) = (c.px(p.deltaTPR), c.py(p.auc))
         var bars = ""
@@ -161,13 +188,13 @@ public enum StudyFigures {
         if !bars.isEmpty { c.raw("<g class=\"errorbar\">\(bars)</g>") }
         let label =
           "\(m), λ = \(p.lambdaText ?? SVGChart.label(p.lambda)): ΔTPR \(f(p.deltaTPR))\(pm(p.deltaTPRStd)), AUC \(f(p.auc))\(pm(p.aucStd))"
-        c.circle((p.deltaTPR, p.auc), r: 4, color: color, title: label, cssClass: "point")
+        c.circle((p.deltaTPR, p.auc), r: 4, color: color, title: label, cssClass: "point", group: m)
         c.raw(
           "<text class=\"lambda-label\" x=\"\(n(cx + 6))\" y=\"\(n(cy - 6))\" fill=\"#333\">λ=\(SVGChart.escape(p.lambdaText ?? SVGChart.label(p.lambda)))</text>"
         )
       }
     }
-    let entries = methods.enumerated().map { LegendEntry(name: $1, color: SVGChart.color($0), kind: .point) }
+    let entries = methods.map { LegendEntry(name: $0, color: colors.color($0), kind: .point) }
     c.raw(legend(entries, x: c.width - legendW + 12, y: c.top + 12))
     return document(width: c.width, height: c.height, title: title, body: c.body)
   }
@@ -177,10 +204,12 @@ public enum StudyFigures {
   /// Grouped bars: for each subgroup, one bar per method (TPR, 0–1) with bootstrap-interval whiskers
   /// where given; an undefined TPR is drawn as an empty dashed box labelled "n/a".
   public static func groupTPRBars(
-    methods: [MethodGroupTPRs], title: String = "TPR per subgroup and method (95% bootstrap intervals)"
+    methods: [MethodGroupTPRs], title: String = "TPR per subgroup and method (95% bootstrap intervals)",
+    colors: MethodColors? = nil
   ) -> String {
+    let colors = colors ?? MethodColors(methods: methods.map { $0.colorKey ?? $0.method })
     let groups = ordered(methods.flatMap { $0.groups.map(\.group) })
-    let legendW = 160.0
+    let legendW = legendWidth(methods.map(\.method) + ["n/a: TPR undefined"])
     let width = max(480, 90 + legendW + Double(groups.count) * (Double(max(1, methods.count)) * 18 + 16))
     var c = SVGChart(
       width: width, height: 380, right: legendW, bottom: 96,
@@ -192,12 +221,12 @@ public enum StudyFigures {
       let x0 = c.px(Double(gi)) + (slot - barW * Double(methods.count)) / 2
       for (mi, m) in methods.enumerated() {
         guard let r = m.groups.first(where: { $0.group == g }) else { continue }
-        let bx = x0 + Double(mi) * barW, color = SVGChart.color(mi)
+        let bx = x0 + Double(mi) * barW, color = colors.color(m.colorKey ?? m.method)
         let what = "\(m.method), \(g)"
         if let v = r.tpr, v.isFinite {
           let top = c.py(min(1, max(0, v)))
           c.raw(
-            "<rect class=\"bar\" x=\"\(n(bx + 1))\" y=\"\(n(top))\" width=\"\(n(barW - 2))\" height=\"\(n(c.py(0) - top))\" fill=\"\(color)\"><title>\(SVGChart.escape(what)): TPR \(f(v))\(r.lower != nil && r.upper != nil ? " [\(f(r.lower)), \(f(r.upper))]" : "")</title></rect>"
+            "<rect class=\"bar\"\(SVGChart.groupAttribute(m.colorKey ?? m.method)) x=\"\(n(bx + 1))\" y=\"\(n(top))\" width=\"\(n(barW - 2))\" height=\"\(n(c.py(0) - top))\" fill=\"\(color)\"><title>\(SVGChart.escape(what)): TPR \(f(v))\(r.lower != nil && r.upper != nil ? " [\(f(r.lower)), \(f(r.upper))]" : "")</title></rect>"
           )
         } else {
           let top = c.py(0.12)
@@ -219,7 +248,9 @@ public enum StudyFigures {
         "<text class=\"category\" x=\"\(n(lx))\" y=\"\(n(ly))\" text-anchor=\"end\" transform=\"rotate(-30 \(n(lx)) \(n(ly)))\">\(SVGChart.escape(g))</text>"
       )
     }
-    var entries = methods.enumerated().map { LegendEntry(name: $1.method, color: SVGChart.color($0), kind: .box) }
+    var entries = methods.map {
+      LegendEntry(name: $0.method, color: colors.color($0.colorKey ?? $0.method), kind: .box)
+    }
     if methods.contains(where: { $0.groups.contains { $0.tpr.map { !$0.isFinite } ?? true } }) {
       entries.append(LegendEntry(name: "n/a: TPR undefined", color: "#666", kind: .emptyBox))
     }
@@ -232,19 +263,24 @@ public enum StudyFigures {
   /// Lines of value against step (one per series, e.g. l_clip, l_cmac, validation AUC) with a legend.
   public static func trainingCurves(
     series: [CurveSeries], yLabel: String, xLabel: String = "training step",
-    title: String = "Training curves"
+    title: String = "Training curves", colors: MethodColors? = nil
   ) -> String {
+    let colors = colors ?? MethodColors(methods: series.map { $0.colorKey ?? $0.name })
+    func key(_ s: CurveSeries) -> String { s.colorKey ?? s.name }
+    func dash(_ s: CurveSeries) -> String? { colors.dash(key(s)) ?? (s.dashed ? "4 3" : nil) }
     let pairs = series.map { finitePairs($0.steps, $0.values) }
-    let legendW = 160.0
+    let legendW = legendWidth(series.map(\.name))
     var c = SVGChart(
-      width: 560, height: 340, right: legendW,
+      width: 400 + legendW, height: 340, right: legendW,
       x: range(pairs.flatMap { $0.map(\.0) }, pad: 0), y: range(pairs.flatMap { $0.map(\.1) }, pad: 0.05))
     c.axes(xLabel: xLabel, yLabel: yLabel, title: title)
     for (i, s) in series.enumerated() {
-      c.polyline(pairs[i], color: SVGChart.color(i), width: 1.8, dash: i >= 10, title: s.name, cssClass: "series")
+      c.polyline(
+        pairs[i], color: colors.color(key(s)), width: 1.8, title: s.name, cssClass: "series", dashPattern: dash(s),
+        group: key(s))
     }
-    let entries = series.enumerated().map {
-      LegendEntry(name: $1.name, color: SVGChart.color($0), kind: .line(dash: $0 >= 10))
+    let entries = series.map {
+      LegendEntry(name: $0.name, color: colors.color(key($0)), kind: .line(dash: dash($0) != nil))
     }
     c.raw(legend(entries, x: c.width - legendW + 12, y: c.top + 12))
     return document(width: c.width, height: c.height, title: title, body: c.body)
@@ -275,7 +311,8 @@ public enum StudyFigures {
         c.raw(
           "<text x=\"\(n(c.px(x)))\" y=\"\(n(c.py(yr.lowerBound) + 16))\" text-anchor=\"middle\">\(r.batchSize)</text>")
       }
-      let color = SVGChart.color(k)
+      // Greys: not methods, so no method's palette colour.
+      let color = k == 0 ? "#444444" : "#888888"
       let pts: [(Int, Double, Double?)] = zip(rs, lx).map {
         ($0.batchSize, $1, k == 0 ? $0.coverageShare : $0.mmdVariance)
       }
@@ -301,6 +338,11 @@ public enum StudyFigures {
   }
 
   // MARK: Helpers
+
+  /// Room for a legend of these names at 11 px sans-serif (about 6.2 px a character), at least 160 px.
+  static func legendWidth(_ names: [String]) -> Double {
+    max(160, 36 + 6.2 * Double(names.map(\.count).max() ?? 0))
+  }
 
   struct LegendEntry {
     enum Kind { case line(dash: Bool), point, box, emptyBox }

@@ -24,11 +24,11 @@ public struct StudyFigure: Sendable, Equatable {
 
 extension StudyFigures {
   /// A self-contained, well-formed (XHTML-style) HTML page: inline CSS (with print rules), the
-  /// summary table, the results tables, inline SVG figures with captions, and notes. No scripts
+  /// summary table, the paired comparison (its own table under its own heading), the results tables, inline SVG figures with captions, and notes. No scripts
   /// and no network references. All text is escaped; `svg` strings are embedded as given.
   public static func studyPage(
-    title: String, summaryMarkdownTable: String?, tables: [StudyTable],
-    figures: [StudyFigure], notes: [String]
+    title: String, summaryMarkdownTable: String?, pairedMarkdownTable: String? = nil,
+    pairedTitle: String = "Paired differences to ERM", tables: [StudyTable], figures: [StudyFigure], notes: [String]
   ) -> String {
     let e = SVGChart.escape
     var h = """
@@ -43,22 +43,21 @@ extension StudyFigures {
       td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}
       figure{margin:16px 0;overflow-x:auto}figcaption{font-size:12px;color:#444;max-width:900px}
       svg{max-width:100%;height:auto}
-      @media print{body{margin:0;max-width:none;color:#000}figure,table{page-break-inside:avoid;break-inside:avoid}
-      figure{overflow:visible}th{background:none}a{color:#000;text-decoration:none}}
+      @page{size:A4;margin:14mm 12mm}
+      @media print{body{margin:0;max-width:none;color:#000;font-size:10pt}
+      figure,table,tr,svg{page-break-inside:avoid;break-inside:avoid}h2,caption{page-break-after:avoid;break-after:avoid}
+      thead{display:table-header-group}table{font-size:7.5pt;max-width:100%}td,th{padding:1px 3px}
+      figure{overflow:visible}figcaption{max-width:none}th{background:none}a{color:#000;text-decoration:none}
+      svg{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
       </style></head><body>
       <h1>\(e(title))</h1>
 
       """
     if let md = summaryMarkdownTable, !md.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-      h += "<h2>Summary</h2>\n"
-      let lines = md.split(separator: "\n").map(String.init)
-      let tableLines = lines.filter { $0.hasPrefix("|") }, text = lines.filter { !$0.hasPrefix("|") && !$0.isEmpty }
-      if let t = parseMarkdownTable(tableLines.joined(separator: "\n")) {
-        h += htmlTable(StudyTable(caption: "", header: t.header, rows: t.rows))
-        h += text.map { "<p>\(e($0))</p>\n" }.joined()
-      } else {
-        h += "<pre>\(e(md))</pre>\n"
-      }
+      h += "<h2 id=\"summary\">Summary</h2>\n" + markdownBlocks(md)
+    }
+    if let md = pairedMarkdownTable, !md.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+      h += "<h2 id=\"paired\">\(e(pairedTitle))</h2>\n" + markdownBlocks(md)
     }
     if !tables.isEmpty {
       h += "<h2>Results</h2>\n" + tables.map(htmlTable).joined()
@@ -106,6 +105,37 @@ extension StudyFigures {
   }
 
   // MARK: Helpers
+
+  /// Markdown of tables and paragraphs as HTML: each run of `|` lines is its own table, other
+  /// lines paragraphs; `<pre>` when a run of `|` lines is not a table.
+  static func markdownBlocks(_ md: String) -> String {
+    let e = SVGChart.escape
+    var out = "", tableLines: [String] = []
+    func flush() {
+      guard !tableLines.isEmpty else { return }
+      let block = tableLines.joined(separator: "\n")
+      if let t = parseMarkdownTable(block) {
+        out += htmlTable(StudyTable(caption: "", header: t.header, rows: t.rows))
+      } else {
+        out += "<pre>\(e(block))</pre>\n"
+      }
+      tableLines = []
+    }
+    let lines = md.split(separator: "\n", omittingEmptySubsequences: false).map {
+      $0.trimmingCharacters(in: .whitespaces)
+    }
+    if !lines.contains(where: { $0.hasPrefix("|") }) { return "<pre>\(e(md))</pre>\n" }
+    for line in lines {
+      if line.hasPrefix("|") {
+        tableLines.append(line)
+      } else {
+        flush()
+        if !line.isEmpty { out += "<p>\(e(line))</p>\n" }
+      }
+    }
+    flush()
+    return out
+  }
 
   static func htmlTable(_ t: StudyTable) -> String {
     let e = SVGChart.escape

@@ -51,7 +51,7 @@ import Testing
       #expect(text.contains(sha) && text.contains(FairMedVersion.string) && text.contains(date))
       #expect(text.contains("fairmed audit --predictions"))
     }
-    #expect(html.contains("<div class=\"provenance\"><b>Provenance</b>"))
+    #expect(html.contains("<div class=\"provenance\" id=\"provenance\"><b>Provenance</b>"))
     #expect(md.contains("## Provenance"))
   }
 
