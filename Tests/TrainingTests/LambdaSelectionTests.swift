@@ -112,6 +112,26 @@ func validation(hits: [Int], falseAlarms: Int = 0, nearMisses: Int = 0, shift: I
     #expect(throws: TrainingError.self) { try select([(0, validation(hits: [18, 6])), (1, other)]) }
   }
 
+  @Test func aBrokenValidationPredictionsFileIsAnErrorNamingIt() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-vp-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let path = dir + "/" + ValidationPredictions.fileName
+    // Missing, not JSON, a missing key, and columns of different lengths: each names the file.
+    for text in [
+      nil, "not json", #"{"epoch": 1, "labels": [1], "scores": [0.5], "threshold": 0.5}"#,
+      #"{"epoch": 1, "labels": [1, 0], "scores": [0.5], "groups": ["a", "a"], "threshold": 0.5}"#,
+    ] {
+      if let text { try text.write(toFile: path, atomically: true, encoding: .utf8) }
+      #expect {
+        _ = try ValidationPredictions.load(modelDirectory: dir)
+      } throws: { error in "\(error)".contains(path) }
+    }
+    let good = validation(hits: [3, 4])
+    try good.write(toDirectory: dir)
+    #expect(try ValidationPredictions.load(modelDirectory: dir) == good)
+  }
+
   @Test func theLambdaOptionsAreParsedAndRangeChecked() throws {
     var c = try RunConfig.resolve(
       file: nil, arguments: ["--data", "ham10000:/x", "--lambda-path", "0,0.001,0.5", "--lambda-delta", "0.02"])

@@ -255,8 +255,7 @@ public enum LambdaSelection {
       }
       diffs.append(worstA - worstB)
     }
-    let mean = diffs.reduce(0, +) / Double(diffs.count)
-    return (diffs.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(diffs.count - 1, 1))).squareRoot()
+    return standardDeviation(diffs)
   }
 
   /// One bootstrap standard error of AUC(a) − AUC(b) on the same rows, resampling positives and
@@ -272,8 +271,13 @@ public enum LambdaSelection {
       for _ in neg.indices { weights[neg[Int.random(in: 0..<neg.count, using: &rng)]] += 1 }
       diffs.append(a.auc(weights) - b.auc(weights))
     }
-    let mean = diffs.reduce(0, +) / Double(diffs.count)
-    return (diffs.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(diffs.count - 1, 1))).squareRoot()
+    return standardDeviation(diffs)
+  }
+
+  /// The sample standard deviation of bootstrap replicates.
+  static func standardDeviation(_ x: [Double]) -> Double {
+    let mean = x.reduce(0, +) / Double(x.count)
+    return (x.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(x.count - 1, 1))).squareRoot()
   }
 
   static func note(_ t: [Member], _ i: Int, chosen: Int, best: Int, bar: Double?) -> String {
