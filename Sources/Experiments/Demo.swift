@@ -62,9 +62,9 @@ public struct Demo {
   public let options: Options
   public init(options: Options) { self.options = options }
 
-  /// What the demo writes into its folder (the study's files, the audits, summary.json);
+  /// What the demo writes into its folder (the study's files, audits included, and summary.json);
   /// `--overwrite` removes these entries, and nothing else.
-  public static let outputNames = Study.outputNames + ["audits", "summary.json"]
+  public static let outputNames = Study.outputNames + ["summary.json"]
 
   /// Runs the whole demo (a two-method ``Study`` on the synthetic benchmark, plus a full audit
   /// of every prediction set) and returns the headline rows (also in `summary.md`/`summary.json`).
@@ -90,13 +90,8 @@ public struct Demo {
     config.base = base
     say("training ERM and CMAC-MMD on \(o.trainImages) synthetic images (data, runs and report in \(o.directory))")
     let results = try Study(config: config, directory: o.directory, quiet: o.quiet).run()
-    say("auditing every prediction set")
     var rows: [Row] = []
     for r in results {
-      if r.threshold == .validation {
-        _ = try audit(
-          r.predictions, threshold: r.metrics.threshold, out: "\(o.directory)/audits/\(r.method)-\(r.split)")
-      }
       let m = r.metrics
       rows.append(
         Row(
@@ -114,18 +109,6 @@ public struct Demo {
     enc.outputFormatting = [.prettyPrinted, .sortedKeys]
     try AtomicWrite.file(try enc.encode(rows), to: o.directory + "/summary.json")
     return rows
-  }
-
-  /// The full audit of one prediction set at its run's validation threshold.
-  func audit(_ csv: String, threshold: Double, out: String) throws -> AuditResult {
-    let attributes = try GroupingSpec.parse(options.groups)
-    var config = AuditConfiguration()
-    config.threshold = .fixed(threshold)
-    config.bootstrap = BootstrapOptions(replicates: 200, seed: 7)
-    let request = AuditRequest(
-      predictions: URL(fileURLWithPath: csv), columns: .predictions,
-      groups: GroupingSpec(attributes: attributes), configuration: config, output: URL(fileURLWithPath: out))
-    return try AuditPipeline.run(request)
   }
 
   /// The headline table: AUC, ΔTPR, worst-group and overall TPR per test split, threshold

@@ -1,8 +1,10 @@
 import Datasets
-import SyntheticData
+import Fairness
 import Foundation
-import Training
+import Report
 import Support
+import SyntheticData
+import Training
 
 /// Runs a ``StudyConfig`` grid, resuming a partially finished study (a cell whose
 /// `result.json` exists is not re-run), and writes `results.csv` and the summary tables.
@@ -57,6 +59,9 @@ public final class Study {
     public let threshold: ThresholdKind
     public let metrics: EvalMetrics
     public let predictions: String
+    /// The full audit of the predictions at the validation threshold (`audit.html`, `audit.json`,
+    /// …), relative to the study folder; nil at the 0.5 threshold and in studies run before audits.
+    public var audit: String? = nil
   }
 
   /// The grid, in run order.
@@ -117,6 +122,8 @@ public final class Study {
         let preds = try Predictor.run(model: runDir, data: spec, prompts: nil, groups: config.groups, split: subset)
         let csv = "\(runDir)/predictions-\(split).csv"
         try preds.writeCSV(to: csv)
+        let auditFolder = "audits/\(cell.id)-\(split)"
+        try audit(csv, threshold: preds.threshold.value, out: "\(directory)/\(auditFolder)")
         for (kind, t) in [(ThresholdKind.validation, preds.threshold.value), (.half, 0.5)] {
           let m = try EvalMetrics.compute(
             labels: preds.labels, scores: preds.scores, groups: preds.groups, threshold: t)
@@ -124,7 +131,8 @@ public final class Study {
             Result(
               method: cell.method, variant: cell.variant, lambda: cell.lambda, batchSize: cell.batchSize,
               seed: cell.seed, selectedLambda: summary.selection?.chosenLambda, selection: summary.selection?.reason,
-              split: split, threshold: kind, metrics: m, predictions: csv))
+              split: split, threshold: kind, metrics: m, predictions: csv,
+              audit: kind == .validation ? auditFolder : nil))
         }
       }
       try AtomicWrite.file(try JSONEncoder().encode(cellResults), to: done)
@@ -135,10 +143,22 @@ public final class Study {
     return results
   }
 
+  /// The full audit (every output of `fairmed audit`, default intervals) of one prediction set at
+  /// its run's validation threshold: what a reviewer reads for each model of the study.
+  func audit(_ csv: String, threshold: Double, out: String) throws {
+    var c = AuditConfiguration()
+    c.threshold = .fixed(threshold)
+    let request = AuditRequest(
+      predictions: URL(fileURLWithPath: csv), columns: .predictions,
+      groups: GroupingSpec(attributes: try GroupingSpec.parse(config.groups)), configuration: c,
+      output: URL(fileURLWithPath: out))
+    try AuditPipeline.run(request)
+  }
+
   /// What a study writes into its folder; `--overwrite` removes these entries, and nothing else.
   public static let outputNames = [
     "data", "runs", "feature_cache", "results.csv", "summary.md", "summary.tex",
-    "comparisons.csv", "report.html", "figures",
+    "comparisons.csv", "report.html", "figures", "audits",
   ]
 
   /// The folder rule of `fairmed experiment` and `fairmed demo` (the one of every command that

@@ -31,16 +31,16 @@ enum StudyReport {
       caption: "Every run and test set (results.csv)",
       header: [
         "method", "λ", "batch", "seed", "test set", "threshold", "AUC", "ΔTPR", "worst group", "worst TPR",
-        "overall TPR",
+        "overall TPR", "full audit",
       ],
       rows: results.map { r in
         [
           label(r), r.lambda.map { String(format: "%g", $0) } ?? "–", String(r.batchSize), String(r.seed), r.split,
           r.threshold == .validation ? String(format: "validation %.3f", r.metrics.threshold) : "0.5",
           fmt(r.metrics.auc), fmt(r.metrics.deltaTPR), r.metrics.worstGroup ?? "–", fmt(r.metrics.worstGroupTPR),
-          fmt(r.metrics.tpr),
+          fmt(r.metrics.tpr), r.audit.map { $0 + "/audit.html" } ?? "",
         ]
-      })
+      }, linkColumn: 11)
     let page = StudyFigures.studyPage(
       title: study.config.name, summaryMarkdownTable: Study.markdown(summary),
       pairedMarkdownTable: paired.isEmpty ? nil : paired, tables: [table],
@@ -48,6 +48,7 @@ enum StudyReport {
       notes: [
         "Figures use the validation threshold (Youden's J on each run's validation predictions); tables give it first and 0.5 beside it. Each gap takes the subgroups with at least 10 samples where its metric is defined.",
         "Demographics were used for training only; predictions use images alone.",
+        "Each run's predictions on each test set have a full audit at its validation threshold (the last column): every subgroup with n, n_pos, n_neg and 95% intervals, calibration, DeLong and TPR tests with Holm's correction, threshold and decision curves, provenance and the reporting checklist.",
       ])
     try AtomicWrite.file(page, to: study.directory + "/report.html")
     _ = try StudyFigures.writeFigures(
@@ -212,7 +213,7 @@ enum StudyReport {
       URL(fileURLWithPath: path), columns: AuditColumns(),
       groups: GroupingSpec(attributes: try GroupingSpec.parse(groups)))
     var config = AuditConfiguration()
-    config.bootstrap = BootstrapOptions(replicates: 500, seed: 7, rowMetrics: false)
+    config.bootstrap = BootstrapOptions(replicates: 500, seed: 7, scope: .counts)
     config.threshold = .fixed(threshold)
     config.singleAttributeViews = false
     let audit = try Audit.run(input, configuration: config).intersectional

@@ -111,6 +111,9 @@ public enum Audit {
       main, ranked: ranked, reference: reference, certainty: certainty, configuration: configuration,
       automaticPermutations: configuration.automaticPermutations && certainty != nil)
     timer.mark("DeLong + tests")
+    if let b = configuration.bootstrap, b.replicates > 0, !b.resamplesRows(ranked.score.count) {
+      fillDeLongIntervals(&main, significance: significance, level: b.level)
+    }
     let curves = ReviewerAnalysis.curves(main, ranked: ranked)
     timer.mark("threshold curves")
     var resolvedConfiguration = configuration
@@ -122,6 +125,24 @@ public enum Audit {
       provenance: AuditProvenance(
         inputFile: input.source, inputRows: input.scores.count, thresholdSource: threshold.sourceFile),
       calibration: calibration, significance: significance, curves: curves, timings: timer.phases)
+  }
+
+  /// Gives every AUC the bootstrap left out (scope `counts`, or `auto` past its row limit) DeLong's
+  /// analytic interval at the bootstrap's level, marked as such; a group with fewer than two
+  /// positives or negatives keeps none.
+  static func fillDeLongIntervals(_ audit: inout GroupAudit, significance: SignificanceReport, level: Double) {
+    guard let z = StandardNormal.quantile((1 + level) / 2) else { return }
+    func interval(_ e: AUCEstimate?) -> Interval? {
+      guard let e, e.variance.isFinite else { return nil }
+      let half = z * e.standardError
+      return Interval(
+        lower: max(0, e.auc - half), upper: min(1, e.auc + half), level: level, replicates: 0, skipped: 0,
+        method: .deLong)
+    }
+    for g in audit.groups.indices where audit.groups[g].intervals[.auc] == nil {
+      audit.groups[g].intervals[.auc] = interval(significance.auc[g])
+    }
+    if audit.overall.intervals[.auc] == nil { audit.overall.intervals[.auc] = interval(significance.overallAUC) }
   }
 
   /// Whether two paths name the same file (after resolving `.`, `..` and symbolic links).

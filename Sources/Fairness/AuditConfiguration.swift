@@ -13,8 +13,9 @@ public struct AuditConfiguration: Sendable {
   public var includeSmallGroups = false
   /// Calibration bins of ECE and the reliability plot.
   public var eceBins: Int = 15
-  /// nil = no bootstrap.
-  public var bootstrap: BootstrapOptions? = nil
+  /// Intervals: 1,000 stratified percentile-bootstrap replicates by default (``BootstrapOptions``);
+  /// nil = none.
+  public var bootstrap: BootstrapOptions? = BootstrapOptions()
   public var certainty = CertaintyOptions()
   /// A group name ("female|<40") whose metrics every group is compared to.
   public var referenceGroup: String? = nil

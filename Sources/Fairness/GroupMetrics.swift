@@ -60,13 +60,22 @@ public struct GroupMetrics: Sendable {
   }
 }
 
-/// A percentile bootstrap interval.
+/// How an ``Interval`` was computed.
+public enum IntervalMethod: String, Sendable, Equatable {
+  /// Percentile bootstrap (``Bootstrap``).
+  case bootstrap
+  /// DeLong's analytic interval of an AUC (``DeLong``), where the row bootstrap did not run.
+  case deLong = "delong"
+}
+
+/// A metric's interval: percentile bootstrap, or DeLong's for an AUC the bootstrap left out.
 public struct Interval: Sendable, Equatable {
   public var lower: Double
   public var upper: Double
   public var level: Double
-  /// Replicates that produced a value.
+  /// Replicates that produced a value (0 for an analytic interval).
   public var replicates: Int
   /// Replicates skipped because the value was undefined (a group vanished or lost a class).
   public var skipped: Int
+  public var method: IntervalMethod = .bootstrap
 }

@@ -31,7 +31,7 @@ public enum AuditJSON {
           ),
         ])
       ),
-      ("settings", settings(c)),
+      ("settings", settings(r)),
       ("attributes", .array(r.intersectional.attributes.map(JSONValue.string))),
       ("overall", group(r.intersectional.overall, in: r, overall: true)),
       ("groups", .array(r.intersectional.groups.enumerated().map { group($1, in: r, index: $0) })),
@@ -71,8 +71,9 @@ public enum AuditJSON {
     return .object(fields)
   }
 
-  static func settings(_ c: AuditConfiguration) -> JSONValue {
-    .object([
+  static func settings(_ r: AuditResult) -> JSONValue {
+    let c = r.configuration
+    return .object([
       ("min_group_size", .integer(c.minGroupSize)),
       ("include_small_groups", .bool(c.includeSmallGroups)),
       ("min_cell_count", c.minCellCount.map(JSONValue.integer) ?? .null),
@@ -84,13 +85,9 @@ public enum AuditJSON {
         c.bootstrap.map { b in
           .object([
             ("replicates", .integer(b.replicates)), ("seed", .integer(Int(truncatingIfNeeded: b.seed))),
-            ("stratified", .bool(b.stratified)), ("level", .number(b.level)), ("row_metrics", .bool(b.rowMetrics)),
-            (
-              "method",
-              .string(
-                "percentile; count-based metrics resample per-cell counts (multinomial per group), AUC/Brier/ECE resample rows"
-              )
-            ),
+            ("stratified", .bool(b.stratified)), ("level", .number(b.level)), ("scope", .string(b.scope.rawValue)),
+            ("row_metrics", .bool(b.resamplesRows(r.rowsUsed))),
+            ("method", .string(ReviewerText.intervals(b, rows: r.rowsUsed))),
           ])
         } ?? .null
       ),
@@ -112,7 +109,7 @@ public enum AuditJSON {
   static func interval(_ i: Interval) -> JSONValue {
     .object([
       ("lower", .optional(i.lower)), ("upper", .optional(i.upper)), ("level", .number(i.level)),
-      ("replicates", .integer(i.replicates)), ("skipped", .integer(i.skipped)),
+      ("replicates", .integer(i.replicates)), ("skipped", .integer(i.skipped)), ("method", .string(i.method.rawValue)),
     ])
   }
 

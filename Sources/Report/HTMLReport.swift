@@ -113,7 +113,10 @@ public enum HTMLReport {
     guard let v = g[k] else {
       return "<td class=\"num undefined\">—<span class=\"ci\">\(e(g.metrics[k]?.reason ?? "undefined"))</span></td>"
     }
-    let ci = g.intervals[k].map { "<span class=\"ci\">\(ReportFormat.interval($0))</span>" } ?? ""
+    let ci =
+      g.intervals[k].map {
+        "<span class=\"ci\($0.method == .deLong ? " analytic" : "")\">\(ReportFormat.interval($0))</span>"
+      } ?? ""
     return "<td class=\"num\">\(num(v))\(ci)</td>"
   }
 
@@ -139,13 +142,7 @@ public enum HTMLReport {
       + "Threshold <b>\(thresholdText(r))</b> (rule: \(e(r.threshold.rule))): \(text(r.threshold.detail))"
       + (r.threshold.chosenOnAuditedLabels
         ? " <b class=\"optimistic\">(\(e(ResolvedThreshold.optimisticNote)))</b>" : "") + ".</p>"
-    if let b = r.configuration.bootstrap {
-      s +=
-        "<p class=\"note\">Intervals: \(ReportFormat.short(b.level * 100))% percentile bootstrap, \(b.replicates) \(b.stratified ? "stratified (within-group)" : "plain") replicates, seed \(b.seed)\(b.rowMetrics ? "" : "; AUC, Brier and ECE not bootstrapped").</p>"
-    } else {
-      s +=
-        "<p class=\"note\">No intervals: this audit ran without a bootstrap (<code>fairmed audit --bootstrap 1000</code> adds 95% intervals to every metric and gap).</p>"
-    }
+    s += "<p class=\"note\">Intervals: \(e(ReviewerText.intervals(r.configuration.bootstrap, rows: r.rowsUsed))).</p>"
     return s
   }
 
@@ -237,10 +234,10 @@ public enum HTMLReport {
     s += thead(["Group", "n", "n_pos", "n_neg"] + overallKeys.map(name))
     s += "<tbody>" + rows(overallKeys, flags: false) + "</tbody></table>"
     if r.configuration.bootstrap == nil {
-      s += "<p class=\"note\">No intervals (the audit ran without --bootstrap).</p>"
+      s += "<p class=\"note\">No intervals (the audit ran with --bootstrap 0).</p>"
     } else {
       s +=
-        "<p class=\"note\">Below each value: its 95% percentile bootstrap interval; “—” marks an undefined value, with the reason.</p>"
+        "<p class=\"note\">Below each value: its 95% interval (\(e(ReviewerText.intervals(r.configuration.bootstrap, rows: r.rowsUsed)))); “—” marks an undefined value, with the reason.</p>"
     }
     return s
   }
@@ -259,7 +256,7 @@ public enum HTMLReport {
     s += figure(
       forest(r, palette: palette), wide: true,
       caption:
-        "Figure 1. Per-group AUC, TPR (sensitivity) and FPR with \(r.configuration.bootstrap == nil ? "no intervals (run with --bootstrap)" : "95% bootstrap intervals"); the dashed line is the value on all rows, hollow markers are flagged groups.",
+        "Figure 1. Per-group AUC, TPR (sensitivity) and FPR with \(r.configuration.bootstrap.map { $0.resamplesRows(r.rowsUsed) ? "95% bootstrap intervals" : "95% intervals (bootstrap; AUC: DeLong)" } ?? "no intervals (--bootstrap 0)"); the dashed line is the value on all rows, hollow markers are flagged groups.",
     )
     s += "<div class=\"pair\">"
     let rocFigure = roc(r, palette: palette)
@@ -634,15 +631,7 @@ public enum HTMLReport {
       ("ECE bins", e(ReviewerText.eceConvention(c.eceBins))),
       ("Reference group", c.referenceGroup.map(e) ?? "none"),
     ]
-    if let b = c.bootstrap {
-      rows.append(
-        (
-          "Bootstrap",
-          "\(b.replicates) \(b.stratified ? "stratified (within-group)" : "plain") replicates, \(ReportFormat.short(b.level * 100))% percentile intervals, seed \(b.seed); count-based metrics resample per-cell counts (multinomial per group)\(b.rowMetrics ? ", AUC/Brier/ECE resample rows" : "; AUC, Brier and ECE not bootstrapped")"
-        ))
-    } else {
-      rows.append(("Bootstrap", "none"))
-    }
+    rows.append(("Intervals", e(ReviewerText.intervals(c.bootstrap, rows: r.rowsUsed))))
     if let cert = r.certainty {
       let o = cert.options
       rows.append(

@@ -33,10 +33,7 @@ public enum MarkdownReport {
         "; TPR/FNR gaps need n_pos ≥ \($0), FPR/TNR gaps n_neg ≥ \($0) (--min-cell-count)"
       } ?? ""
     s += "\n"
-    if let b = r.configuration.bootstrap {
-      s +=
-        "- Intervals: \(ReportFormat.short(b.level * 100))% percentile bootstrap, \(b.replicates) \(b.stratified ? "stratified" : "plain") replicates, seed \(b.seed)\n"
-    }
+    s += "- Intervals: \(ReviewerText.intervals(r.configuration.bootstrap, rows: r.rowsUsed))\n"
     if let p = r.provenance { s += provenance(p) }
     let o = a.overall
     s +=
@@ -60,7 +57,7 @@ public enum MarkdownReport {
       "\n## Groups\n\n| Group | n | n_pos | n_neg | TPR | FPR | PPV | Accuracy | AUC | ECE | Flags |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
     for g in a.groups {
       s +=
-        "| \(cell(g.name)) | \(g.n) | \(g.positives) | \(g.counts.negatives) | \(f(g[.tpr]))\(ci(g.intervals[.tpr])) | \(f(g[.fpr])) | \(f(g[.ppv])) | \(f(g[.accuracy])) | \(f(g[.auc])) | \(f(g[.ece])) | \(g.flags.joined(separator: ", ")) |\n"
+        "| \(cell(g.name)) | \(g.n) | \(g.positives) | \(g.counts.negatives) | \(f(g[.tpr]))\(ci(g.intervals[.tpr])) | \(f(g[.fpr]))\(ci(g.intervals[.fpr])) | \(f(g[.ppv])) | \(f(g[.accuracy]))\(ci(g.intervals[.accuracy])) | \(f(g[.auc]))\(ci(g.intervals[.auc])) | \(f(g[.ece]))\(ci(g.intervals[.ece])) | \(g.flags.joined(separator: ", ")) |\n"
     }
     for v in r.views {
       let d = v.aggregates[.deltaTPR]!

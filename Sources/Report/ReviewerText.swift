@@ -10,6 +10,27 @@ enum ReviewerText {
     "ECE uses \(bins) equal-width bins on [0, 1] (--ece-bins; FairMed's default is 15, the peer tools' (fairmedfm, fairscope, fmm-fairness-eval) is 10, so their ECE differs unless --ece-bins 10)"
   }
 
+  /// How this audit's intervals were made, in one sentence (every output states it).
+  static func intervals(_ b: BootstrapOptions?, rows: Int) -> String {
+    guard let b, b.replicates > 0 else {
+      return
+        "no intervals: the audit ran with --bootstrap 0 (the default, 1000, gives every metric and gap its interval)"
+    }
+    var s =
+      "\(ReportFormat.short(b.level * 100))% percentile bootstrap, \(b.replicates) \(b.stratified ? "stratified (within-group)" : "plain") replicates, seed \(b.seed); count-based metrics and their gaps resample per-cell counts (a multinomial draw per group, exactly row resampling's distribution of the counts)"
+    if b.resamplesRows(rows) {
+      s += "; AUC, Brier and ECE resample rows"
+    } else {
+      let why =
+        b.scope == .counts
+        ? "as --bootstrap-metrics counts asks"
+        : "as \(rows) rows exceed the automatic limit of the row bootstrap, \(BootstrapOptions.autoRowLimit) (--bootstrap-metrics all resamples them anyway)"
+      s +=
+        "; AUC takes DeLong's analytic \(ReportFormat.short(b.level * 100))% interval instead, and Brier, ECE and the gaps of AUC have none, \(why)"
+    }
+    return s
+  }
+
   static let aucTestMethod =
     "unpaired DeLong z-test of AUC_g − AUC_ref (the groups' rows are disjoint); per-group AUC intervals are DeLong's analytic 95% Wald intervals"
   static let tprTestMethod = "two-proportion z-test (pooled) of TPR_g − TPR_ref on the groups' positives"

@@ -6,8 +6,10 @@ public struct StudyTable: Sendable, Equatable {
   public var caption: String
   public var header: [String]
   public var rows: [[String]]
-  public init(caption: String, header: [String], rows: [[String]]) {
-    self.caption = caption; self.header = header; self.rows = rows
+  /// A column whose non-empty cells are relative paths, shown as links to them.
+  public var linkColumn: Int?
+  public init(caption: String, header: [String], rows: [[String]], linkColumn: Int? = nil) {
+    self.caption = caption; self.header = header; self.rows = rows; self.linkColumn = linkColumn
   }
 }
 
@@ -142,7 +144,14 @@ extension StudyFigures {
     var s = "<table>"
     if !t.caption.isEmpty { s += "<caption>\(e(t.caption))</caption>" }
     s += "<thead><tr>" + t.header.map { "<th>\(e($0))</th>" }.joined() + "</tr></thead><tbody>"
-    for r in t.rows { s += "<tr>" + r.map { "<td>\(e($0))</td>" }.joined() + "</tr>" }
+    for r in t.rows {
+      s += "<tr>"
+      for (i, cell) in r.enumerated() {
+        s +=
+          i == t.linkColumn && !cell.isEmpty ? "<td><a href=\"\(e(cell))\">\(e(cell))</a></td>" : "<td>\(e(cell))</td>"
+      }
+      s += "</tr>"
+    }
     return s + "</tbody></table>\n"
   }
 

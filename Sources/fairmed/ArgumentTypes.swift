@@ -1,4 +1,5 @@
 import ArgumentParser
+import Fairness
 import Datasets
 import Training
 
@@ -11,3 +12,4 @@ extension RowPolicy: ExpressibleByArgument {}
 extension CMACMMD.Comparison: ExpressibleByArgument {}
 extension CMACMMD.Conditioning: ExpressibleByArgument {}
 extension SamplerKind: ExpressibleByArgument {}
+extension BootstrapScope: ExpressibleByArgument {}

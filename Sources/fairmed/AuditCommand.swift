@@ -39,8 +39,6 @@ struct AuditCommand: ParsableCommand {
   enum MissingChoice: String, CaseIterable, ExpressibleByArgument { case level, drop }
   /// `--resampling`: bootstrap within groups or over all rows.
   enum Resampling: String, CaseIterable, ExpressibleByArgument { case stratified, plain }
-  /// `--bootstrap-metrics`: every metric, or the count-based ones only.
-  enum BootstrapMetrics: String, CaseIterable, ExpressibleByArgument { case all, counts }
 
   @Option(help: "Predictions CSV (RFC 4180).") var predictions: String
   @Option(help: "Label column (values 0/1).") var label = columns.label
@@ -61,12 +59,13 @@ struct AuditCommand: ParsableCommand {
   @Option(help: "Name of the missing level.") var missingLabel = "unknown"
   @Option(parsing: .singleValue, help: "Relabel a value: column:raw=shown (repeatable).") var relabel: [String] = []
   @Option(help: "Reference group name, e.g. 'male|40-59'.") var reference: String?
-  @Option(help: "Bootstrap replicates, 0 = none (at most \(AuditConfiguration.maxReplicates)).") var bootstrap = 0
+  @Option(help: "Bootstrap replicates, 0 = none (at most \(AuditConfiguration.maxReplicates)).")
+  var bootstrap = d.bootstrap?.replicates ?? 0
   @Option(help: "Bootstrap resampling: within groups, or over all rows.") var resampling = Resampling.stratified
   @Option(
     help:
-      "Bootstrapped metrics: all, or counts (count-based metrics and gaps only: per-cell resampling, no row resampling for AUC/Brier/ECE)."
-  ) var bootstrapMetrics = BootstrapMetrics.all
+      "Bootstrapped metrics: all; counts (count-based metrics and their gaps, by per-cell resampling; AUC gets DeLong's interval, Brier and ECE none); auto: all up to \(BootstrapOptions.autoRowLimit) rows, counts above."
+  ) var bootstrapMetrics = d.bootstrap?.scope ?? .auto
   @Option(help: "Seed of the bootstrap and MMD permutations.") var seed: UInt64 = d.certainty.seed
   @Option(help: "Calibration bins (ECE), 1…\(AuditConfiguration.maxECEBins).") var eceBins = d.eceBins
   @Option(help: "Uncertainty zone half-width delta (|s| < delta).") var delta = d.certainty.delta
@@ -96,11 +95,12 @@ struct AuditCommand: ParsableCommand {
       config.automaticPermutations = true
     }
     config.certainty.seed = seed
+    config.bootstrap = nil
     if bootstrap != 0 {
       config.bootstrap = BootstrapOptions(
         replicates: bootstrap, seed: seed, stratified: resampling == .stratified,
-        rowMetrics: bootstrapMetrics == .all)
-      if bootstrap >= 200 { config.progress = Self.progress }
+        scope: bootstrapMetrics)
+      config.progress = Self.progress(start: DispatchTime.now().uptimeNanoseconds)
     }
     try config.validate()
     return config
@@ -125,9 +125,13 @@ struct AuditCommand: ParsableCommand {
     }
   }
 
-  /// Bootstrap progress on stderr, every 10%.
-  static let progress: @Sendable (Int, Int) -> Void = { done, total in
-    if done == total || done % max(1, total / 10) == 0 {
+  /// Bootstrap progress on stderr, every 10%, once the bootstrap has run for 2 s (a quick one
+  /// prints nothing).
+  static func progress(start: UInt64) -> @Sendable (Int, Int) -> Void {
+    { done, total in
+      guard done == total || done % max(1, total / 10) == 0,
+        DispatchTime.now().uptimeNanoseconds - start > 2_000_000_000
+      else { return }
       FileHandle.standardError.write(Data("bootstrap \(done)/\(total)\n".utf8))
     }
   }

@@ -162,6 +162,27 @@ struct StudyTests {
       #expect(XMLParser(data: try Data(contentsOf: URL(fileURLWithPath: dir + "/figures/" + f))).parse(), "\(f)")
     }
 
+    // Every run's predictions on every test set have a full audit at its validation threshold,
+    // with default intervals and its provenance, linked from the report.
+    let pageText = String(decoding: page, as: UTF8.self)
+    for r in results {
+      guard r.threshold == .validation else {
+        #expect(r.audit == nil)
+        continue
+      }
+      let folder = try #require(r.audit)
+      let json = try #require(
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(folder)/audit.json")))
+          as? [String: Any])
+      let threshold = try #require(json["threshold"] as? [String: Any])
+      #expect(threshold["value"] as? Double == r.metrics.threshold)
+      let settings = try #require(json["settings"] as? [String: Any])
+      #expect((settings["bootstrap"] as? [String: Any])?["replicates"] as? Int == 1000)
+      #expect(json["provenance"] is [String: Any])
+      #expect(FileManager.default.fileExists(atPath: "\(dir)/\(folder)/audit.html"))
+      #expect(pageText.contains("<a href=\"\(folder)/audit.html\">"), "\(folder) not linked")
+    }
+
     let again = Study(config: try StudyTests.tinyStudy(), directory: dir, quiet: true)
     let second = try again.run()
     #expect(again.trainedCells.isEmpty)

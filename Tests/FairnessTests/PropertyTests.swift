@@ -103,6 +103,51 @@ import Testing
     }
   }
 
+  /// Intervals by default: 1,000 replicates; scope `auto` bootstraps AUC, Brier and ECE up to its
+  /// row limit and gives AUC DeLong's interval above it (as scope `counts` does), equal to the
+  /// significance section's.
+  @Test func everyAuditHasIntervalsByDefault() throws {
+    let input = try data.input()
+    var c = AuditConfiguration()
+    c.certainty.permutations = 10
+    let byDefault = try Audit.run(input, configuration: c)
+    for g in byDefault.intersectional.groups + [byDefault.intersectional.overall] where g[.tpr] != nil {
+      for k in [MetricKey.tpr, .fpr, .accuracy, .auc, .brier, .ece] {
+        let i = try #require(g.intervals[k], "\(g.name) \(k)")
+        #expect(i.method == .bootstrap && i.replicates + i.skipped == 1000)
+      }
+    }
+    #expect(byDefault.intersectional.aggregateIntervals[.deltaTPR] != nil)
+    #expect(byDefault.intersectional.aggregateIntervals[.deltaAUC] != nil)
+
+    let auto = BootstrapOptions()
+    #expect(auto.scope == .auto && auto.replicates == 1000)
+    #expect(auto.resamplesRows(BootstrapOptions.autoRowLimit) && !auto.resamplesRows(BootstrapOptions.autoRowLimit + 1))
+    c.bootstrap = BootstrapOptions(replicates: 200, seed: 3, scope: .counts)
+    let counts = try Audit.run(input, configuration: c)
+    let s = try #require(counts.significance)
+    for (g, est) in zip(counts.intersectional.groups, s.auc) {
+      #expect(g.intervals[.tpr]?.method == .bootstrap)
+      #expect(g.intervals[.brier] == nil && g.intervals[.ece] == nil)
+      guard let est else {
+        #expect(g.intervals[.auc] == nil)
+        continue
+      }
+      let i = try #require(g.intervals[.auc])
+      #expect(i.method == .deLong && i.replicates == 0)
+      #expect(abs(i.lower - est.interval.lower) < 1e-12 && abs(i.upper - est.interval.upper) < 1e-12)
+    }
+    #expect(counts.intersectional.overall.intervals[.auc]?.method == .deLong)
+    #expect(counts.intersectional.aggregateIntervals[.deltaAUC] == nil)
+    #expect(counts.intersectional.aggregateIntervals[.deltaTPR] != nil)
+    // The count-based intervals do not depend on the scope.
+    c.bootstrap?.scope = .all
+    let all = try Audit.run(input, configuration: c)
+    for (a, b) in zip(all.intersectional.groups, counts.intersectional.groups) {
+      #expect(a.intervals[.tpr] == b.intervals[.tpr] && a.intervals[.auc]?.method == .bootstrap)
+    }
+  }
+
   @Test func plainBootstrapCountsSkippedReplicates() throws {
     // A group of 3 rows with one positive: plain resampling often loses its positive.
     var d = Synthetic(n: 200, seed: 2)
@@ -151,7 +196,7 @@ import Testing
     let d = Synthetic(n: 3000, seed: 21)
     let input = try d.input()
     var c = AuditConfiguration()
-    c.bootstrap = BootstrapOptions(replicates: 2000, seed: 5, stratified: true, rowMetrics: false)
+    c.bootstrap = BootstrapOptions(replicates: 2000, seed: 5, stratified: true, scope: .counts)
     let r = try Audit.run(input, configuration: c)
     let g = 0
     let rows = input.grouping.rowGroup.indices.filter { input.grouping.rowGroup[$0] == Int32(g) }

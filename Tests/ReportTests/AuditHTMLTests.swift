@@ -21,7 +21,7 @@ import Testing
     var input = try d.input()
     input.source = sourceInside
     var c = AuditConfiguration()
-    if let bootstrap { c.bootstrap = BootstrapOptions(replicates: bootstrap, seed: 5) }
+    c.bootstrap = bootstrap.map { BootstrapOptions(replicates: $0, seed: 5) }
     c.certainty.permutations = 30
     c.threshold = threshold ?? .youden(validation: validationOutside)
     let labels = d.labels, scores = d.scores.map { min(1, $0 + 0.0123456789) }

@@ -11,7 +11,7 @@ import Testing
 
   func request(_ csv: URL, out: URL, margin: String? = nil, bootstrap: Int = 0) throws -> AuditRequest {
     var c = AuditConfiguration()
-    if bootstrap > 0 { c.bootstrap = BootstrapOptions(replicates: bootstrap, seed: 7) }
+    c.bootstrap = bootstrap > 0 ? BootstrapOptions(replicates: bootstrap, seed: 7) : nil
     c.certainty.permutations = 20
     return AuditRequest(
       predictions: csv, columns: AuditColumns(label: "y", score: "p", margin: margin),

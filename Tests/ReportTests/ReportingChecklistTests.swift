@@ -50,7 +50,7 @@ import Testing
     let without = try #require(
       Self.row(Self.checklist(HTMLReport.text(try AuditHTMLTests.audit(bootstrap: nil))), item: item))
     #expect(!without.contains("href="))
-    #expect(without.contains("not answered here: intervals: fairmed audit with a bootstrap"))
+    #expect(without.contains("not answered here: intervals: fairmed audit without --bootstrap 0"))
     // Uncertainty without a bootstrap: only the DeLong intervals of the significance section.
     let perf = try #require(
       Self.row(

@@ -33,6 +33,7 @@ public struct EvalMetrics: Codable, Equatable, Sendable {
     config.threshold = .fixed(threshold)
     config.minGroupSize = minGroupSize
     config.singleAttributeViews = false
+    config.bootstrap = nil  // point metrics only
     let result = try Audit.run(input, configuration: config)
     let a = result.intersectional
     func agg(_ k: AggregateKey) -> Double? { a.aggregates[k]?.value }
