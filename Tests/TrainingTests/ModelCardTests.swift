@@ -43,8 +43,8 @@ import Testing
     }
     #expect(text == committed, "the card changed: regenerate the snapshot and run Scripts/fixtures/check_model_card.py")
     let hf = try jsonObject(atPath: fixturePath("model_card/huggingface_hub.json"))
-    #expect(hf["library_name"] as? String == "fairmed")
-    #expect(hf["tags"] as? [String] == ["clip", "medical-imaging", "fairness", "cmac-mmd"])
+    #expect(hf["library_name"] as? String == "transformers")
+    #expect(hf["tags"] as? [String] == ["fairmed", "clip", "medical-imaging", "fairness", "cmac-mmd"])
     let results = try #require(hf["eval_results"] as? [[String: Any]])
     #expect(results.map { $0["metric_type"] as? String } == ["roc_auc", "recall", "worst_group_tpr", "delta_tpr"])
     for r in results {
@@ -52,6 +52,42 @@ import Testing
       #expect(text.contains("value: \(String(format: "%.4f", value))"))
       #expect(r["dataset_split"] as? String == "validation")
     }
+  }
+
+  /// The card names the library that loads its folder, told by the folder's files: a PEFT adapter
+  /// (with its base model), an open_clip folder, a transformers folder; a merged LoRA model's
+  /// `adapter/` gets its own PEFT card.
+  @Test func theCardNamesTheLibraryOfItsFolder() throws {
+    let root = NSTemporaryDirectory() + "fairmed-card-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let fm = FileManager.default
+    func folder(_ name: String, files: [String: String]) throws -> String {
+      let dir = root + "/" + name
+      for (path, text) in files {
+        let full = dir + "/" + path
+        try fm.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: full, atomically: true, encoding: .utf8)
+      }
+      try Self.card().write(toDirectory: dir)
+      return dir
+    }
+    func frontMatter(_ dir: String) throws -> String {
+      let text = try String(contentsOfFile: dir + "/README.md", encoding: .utf8)
+      return String(text.split(separator: "---", maxSplits: 2)[0])
+    }
+    let hf = try folder("hf", files: ["config.json": "{}"])
+    #expect(try frontMatter(hf).contains("library_name: transformers\n"))
+    let oc = try folder("oc", files: ["open_clip_config.json": "{}"])
+    #expect(try frontMatter(oc).contains("library_name: open_clip\n"))
+    let adapter = try folder("lora", files: ["adapter_config.json": #"{"base_model_name_or_path": "../base"}"#])
+    let adapterCard = try frontMatter(adapter)
+    #expect(adapterCard.contains("library_name: peft\nbase_model: \"../base\"\n"))
+    #expect(
+      try String(contentsOfFile: adapter + "/README.md", encoding: .utf8).contains("`peft.PeftModel.from_pretrained"))
+    let merged = try folder(
+      "merged", files: ["config.json": "{}", "adapter/adapter_config.json": #"{"base_model_name_or_path": "b"}"#])
+    #expect(try frontMatter(merged).contains("library_name: transformers\n"))
+    #expect(try frontMatter(merged + "/adapter").contains("library_name: peft\nbase_model: \"b\"\n"))
   }
 
   @Test func theCardSaysWhatAReviewerNeeds() throws {

@@ -1,5 +1,6 @@
 import Fairness
 import Foundation
+import NN
 import Support
 
 /// The model card written with every trained model (`best/README.md`): Hugging Face's layout —
@@ -26,6 +27,40 @@ public struct ModelCard {
   public var selection: LambdaSelection.Outcome?
   /// FairMed's version and commit, as the card prints them.
   public var version = FairMedVersion.description
+  /// The library that loads the folder the card describes (its `library_name`); ``write(toDirectory:)``
+  /// reads it from the folder.
+  public var library: Library = .transformers
+
+  /// What loads a folder `CLIPClassifier.save` wrote, told by its files: a PEFT adapter
+  /// (`adapter_config.json`, over the base model it names), an open_clip folder
+  /// (`open_clip_config.json`) or a transformers one.
+  public enum Library: Equatable, Sendable {
+    case transformers
+    case openCLIP
+    case peft(base: String?)
+
+    /// Hugging Face's `library_name`.
+    public var name: String {
+      switch self {
+      case .transformers: return "transformers"
+      case .openCLIP: return "open_clip"
+      case .peft: return "peft"
+      }
+    }
+
+    public static func of(folder: String) -> Library {
+      let fm = FileManager.default
+      let adapterConfig = folder + "/" + PEFTAdapter.configFile
+      if fm.fileExists(atPath: adapterConfig) {
+        let object = (try? Data(contentsOf: URL(fileURLWithPath: adapterConfig))).flatMap {
+          try? JSONSerialization.jsonObject(with: $0) as? [String: Any]
+        }
+        let base = object?["base_model_name_or_path"] as? String
+        return .peft(base: base?.isEmpty == false ? base : nil)
+      }
+      return fm.fileExists(atPath: folder + "/open_clip_config.json") ? .openCLIP : .transformers
+    }
+  }
 
   public init(
     config: RunConfig, trainingCounts: [String: [Int: Int]], classNames: [String], prompts: [String],
@@ -35,9 +70,17 @@ public struct ModelCard {
     self.validation = validation; self.threshold = threshold; self.selection = selection
   }
 
-  /// Writes `dir/README.md` atomically.
+  /// Writes `dir/README.md` atomically, naming the library that loads `dir`; a merged LoRA model's
+  /// `adapter/` folder gets its own card (library `peft`).
   public func write(toDirectory dir: String) throws {
-    try AtomicWrite.file(try markdown(), to: dir + "/" + Self.fileName)
+    var card = self
+    card.library = .of(folder: dir)
+    try AtomicWrite.file(try card.markdown(), to: dir + "/" + Self.fileName)
+    let adapter = dir + "/adapter"
+    if FileManager.default.fileExists(atPath: adapter + "/" + PEFTAdapter.configFile) {
+      card.library = .of(folder: adapter)
+      try AtomicWrite.file(try card.markdown(), to: adapter + "/" + Self.fileName)
+    }
   }
 
   /// The validation audit at the saved threshold, with stratified bootstrap intervals (seeded by the run's seed).
@@ -66,9 +109,11 @@ public struct ModelCard {
     let base =
       config.model.map { ($0 as NSString).lastPathComponent } ?? "from scratch (\(config.fromScratch?.rawValue ?? "–"))"
     func v(_ x: Double?) -> String { x.map { String(format: "%.4f", $0) } ?? "null" }
-    var yaml = [
-      "---", "library_name: fairmed", "pipeline_tag: zero-shot-image-classification",
-      "tags:", "- clip", "- medical-imaging", "- fairness", "- \(config.method.rawValue)",
+    var yaml = ["---", "library_name: \(library.name)"]
+    if case .peft(let base?) = library { yaml.append("base_model: \(yamlString(base))") }
+    yaml += [
+      "pipeline_tag: zero-shot-image-classification",
+      "tags:", "- fairmed", "- clip", "- medical-imaging", "- fairness", "- \(config.method.rawValue)",
       "model-index:", "- name: \(yamlString(base + " + " + config.method.rawValue))", "  results:",
       "  - task:", "      type: image-classification", "    dataset:",
       "      name: \(yamlString(config.data))",
@@ -145,8 +190,18 @@ public struct ModelCard {
       md +=
         "- Trained from scratch at \(config.imageSize ?? 64)×\(config.imageSize ?? 64) pixels: a research model, not a pretrained foundation model.\n"
     }
+    md += "\n## How to use\n\n"
+    switch library {
+    case .transformers:
+      md += "A Hugging Face CLIP folder: `transformers.CLIPModel.from_pretrained(THIS_FOLDER)` loads it.\n"
+    case .openCLIP:
+      md += "An open_clip folder (`open_clip_config.json`, `open_clip_model.safetensors`), as open_clip saves one.\n"
+    case .peft(let base):
+      md +=
+        "A PEFT LoRA adapter (`adapter_config.json`, `adapter_model.safetensors`) over \(base.map { "`\($0)`" } ?? "its base model"): `peft.PeftModel.from_pretrained(base, THIS_FOLDER)` loads it.\n"
+    }
     md +=
-      "\n## How to use\n\n```sh\nfairmed predict --model THIS_FOLDER --data KIND:PATH --out predictions.csv\nfairmed audit --predictions predictions.csv --groups '\(config.groups)' --threshold model:THIS_FOLDER --out audit\n```\n"
+      "\n```sh\nfairmed predict --model THIS_FOLDER --data KIND:PATH --out predictions.csv\nfairmed audit --predictions predictions.csv --groups '\(config.groups)' --threshold model:THIS_FOLDER --out audit\n```\n"
     return md
   }
 
