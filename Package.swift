@@ -35,8 +35,16 @@ let package = Package(
     ),
     .target(
       name: "Tensor",
-      dependencies: ["Support", "CVectorKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]
+      dependencies: [
+        "Support", "CVectorKernels", "CBF16GEMM", .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+      ]
     ),
+    // bf16 GEMMs with fp32 accumulation (`--precision bf16`) through oneDNN's matmul primitive
+    // (Debian's libdnnl-dev, installed by Scripts/install-deps); without oneDNN's header the
+    // target builds a stub and bf16 is refused at run time.
+    .target(
+      name: "CBF16GEMM", path: "Sources/CBF16GEMM",
+      linkerSettings: [.linkedLibrary("dnnl", .when(platforms: [.linux]))]),
     // Element-wise kernels with AVX2 + FMA chosen at run time (Swift builds for baseline x86-64).
     .target(name: "CVectorKernels", path: "Sources/CVectorKernels"),
     .target(

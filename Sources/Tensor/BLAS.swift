@@ -1,5 +1,6 @@
-import Support
+import CBF16GEMM
 import Dispatch
+import Support
 
 #if canImport(Accelerate)
   import Accelerate
@@ -32,6 +33,11 @@ public enum BLAS {
       }
       return
     }
+    if Precision.current == .bf16 && m * n * k >= Precision.bf16MinimumWork
+      && bf16(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads: threads)
+    {
+      return
+    }
     let parts = min(threads, max(1, (m * n * k) / (1 << 20)))
     if parts <= 1 {
       kernel(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -55,6 +61,72 @@ public enum BLAS {
       }
     }
   }
+
+  /// The bf16 GEMM (``Precision/bf16``): both operands rounded to bf16 into the calling thread's
+  /// buffers (split over the threads), then oneDNN's matmul with fp32 accumulation on the same
+  /// row (or column) split as the fp32 path, one single-threaded oneDNN call per part. False only
+  /// when oneDNN refused the shape or memory ran out (counted in ``bf16Fallbacks``; the caller
+  /// then computes it in fp32).
+  @usableFromInline
+  static func bf16(
+    _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+    _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ beta: Float,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, threads: Int
+  ) -> Bool {
+    let (rowsA, colsA) = transA ? (k, m) : (m, k)
+    let (rowsB, colsB) = transB ? (n, k) : (k, n)
+    guard let a16 = fm_bf16_buffer(0, rowsA * colsA), let b16 = fm_bf16_buffer(1, rowsB * colsB) else {
+      bf16FallbackCount.value += 1
+      return false
+    }
+    let convertParts = min(threads, max(1, (rowsA * colsA + rowsB * colsB) / (1 << 18)))
+    do {
+      let a = SharedReads(a), b = SharedReads(b), a16 = DisjointWrites(a16), b16 = DisjointWrites(b16)
+      @Sendable func convert(_ p: Int) {
+        for (src, dst, rows, cols, ld) in [(a, a16, rowsA, colsA, lda), (b, b16, rowsB, colsB, ldb)] {
+          let chunk = (rows + convertParts - 1) / convertParts
+          let lo = p * chunk, count = min(rows, lo + chunk) - lo
+          if count > 0 { fm_f32_to_bf16(src.base + lo * ld, Int32(count), Int32(cols), Int32(ld), dst + lo * cols) }
+        }
+      }
+      if convertParts <= 1 {
+        convert(0)
+      } else {
+        DispatchQueue.concurrentPerform(iterations: convertParts, execute: convert)
+      }
+    }
+    let parts = min(threads, max(1, (m * n * k) / (1 << 20)))
+    let failed = LockedValue(false)
+    let a = SharedReads(UnsafePointer(a16)), b = SharedReads(UnsafePointer(b16)), c = DisjointWrites(c)
+    let byRows = m >= n || m >= 64 * parts
+    let chunk = byRows ? (m + parts - 1) / parts : (n + parts - 1) / parts
+    @Sendable func part(_ p: Int) {
+      let lo = p * chunk, count = min(byRows ? m : n, lo + chunk) - lo
+      guard count > 0 else { return }
+      let status =
+        byRows
+        ? fm_bf16_matmul(
+          Int32(count), Int32(n), Int32(k), alpha, transA ? a + lo : a + lo * colsA, transA ? 1 : 0, Int32(colsA),
+          b.base, transB ? 1 : 0, Int32(colsB), beta, c + lo * ldc, Int32(ldc))
+        : fm_bf16_matmul(
+          Int32(m), Int32(count), Int32(k), alpha, a.base, transA ? 1 : 0, Int32(colsA),
+          transB ? b + lo * colsB : b + lo, transB ? 1 : 0, Int32(colsB), beta, c + lo, Int32(ldc))
+      if status != 0 { failed.value = true }
+    }
+    if parts <= 1 { part(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: part) }
+    guard failed.value else { return true }
+    // oneDNN implements every plain-layout bf16 matmul, so only memory can run out here. With
+    // beta 0 the fp32 path overwrites C whole; with beta ≠ 0 a part may already have added into C.
+    precondition(beta == 0, "oneDNN's bf16 matmul failed on \(m)×\(n)×\(k) after updating part of C")
+    bf16FallbackCount.value += 1
+    return false
+  }
+
+  static let bf16FallbackCount = LockedValue(0)
+
+  /// bf16 GEMMs computed in fp32 instead (their bf16 buffers or oneDNN's scratchpad could not be
+  /// allocated); benchmarks and tests check it stays 0.
+  public static var bf16Fallbacks: Int { bf16FallbackCount.value }
 
   @usableFromInline
   static func kernel(
