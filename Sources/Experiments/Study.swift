@@ -119,7 +119,8 @@ public final class Study {
         resume: fm.fileExists(atPath: runDir + "/run.json"))
       var cellResults: [Result] = []
       for (split, spec, subset) in tests {
-        let preds = try Predictor.run(model: runDir, data: spec, prompts: nil, groups: config.groups, split: subset)
+        let preds = try Predictor.run(
+          model: runDir, data: spec, prompts: nil, groups: config.groups, split: subset, precision: run.precision)
         let csv = "\(runDir)/predictions-\(split).csv"
         try preds.writeCSV(to: csv)
         let auditFolder = "audits/\(cell.id)-\(split)"

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Fairness
 import Datasets
+import Tensor
 import Training
 
 // The data module's typed options, spelled on the command line by their raw values. (The training
@@ -13,3 +14,4 @@ extension CMACMMD.Comparison: ExpressibleByArgument {}
 extension CMACMMD.Conditioning: ExpressibleByArgument {}
 extension SamplerKind: ExpressibleByArgument {}
 extension BootstrapScope: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}

@@ -17,6 +17,7 @@ struct EncodeCommand: ParsableCommand {
       "Text file, one text per line (row i of the output is line i; a blank line is an empty text); also writes `input_ids`."
   ) var texts: String?
   @OptionGroup var batchOption: BatchSizeOptions<EncodeCommand>
+  @OptionGroup var precisionOption: PrecisionOptions
   @OptionGroup var output: OutputOptions<EncodeCommand>
 
   func validate() throws {
@@ -26,6 +27,10 @@ struct EncodeCommand: ParsableCommand {
 
   func run() throws {
     try output.check()
+    try precisionOption.scope(encode)
+  }
+
+  func encode() throws {
     let (model, batchSize, out) = (modelOption.model, batchOption.batchSize, output.out)
     if let texts {
       let shape = try FeatureExport.encodeTexts(model: model, textsFile: texts, batchSize: batchSize, out: out)

@@ -26,6 +26,7 @@ struct PredictCommand: ParsableCommand {
   @OptionGroup var groupOption: GroupOptions<PredictCommand>
   @Option(help: "Split of the data to predict (e.g. test), when it has splits.") var split: String?
   @OptionGroup var batchOption: BatchSizeOptions<PredictCommand>
+  @OptionGroup var precisionOption: PrecisionOptions
   @OptionGroup var output: OutputOptions<PredictCommand>
 
   func run() throws {
@@ -34,7 +35,8 @@ struct PredictCommand: ParsableCommand {
       try output.check()
       let preds = try Predictor.run(
         model: modelOption.model, data: dataOption.data, prompts: prompts.isEmpty ? nil : prompts,
-        groups: groupOption.groups, split: split, batchSize: batchOption.batchSize, world: world)
+        groups: groupOption.groups, split: split, batchSize: batchOption.batchSize,
+        precision: precisionOption.precision, world: world)
       guard world.isLeader else { return }
       try preds.writeCSV(to: output.out)
       print(

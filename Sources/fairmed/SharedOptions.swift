@@ -3,6 +3,7 @@ import Training
 import Datasets
 import Fairness
 import Support
+import Tensor
 
 // The options several commands share, each declared once with its help and its check. A group
 // whose wording or default differs between commands takes them from its type parameter: the
@@ -26,6 +27,26 @@ extension ModelWording {
 /// `--model`: a model folder or file (a missing one is named by the library that opens it).
 struct ModelOptions<Wording: ModelWording>: ParsableArguments {
   @Option(help: ArgumentHelp(Wording.modelHelp)) var model: String
+}
+
+// MARK: - --precision
+
+/// `--precision`: the arithmetic of the GEMMs (``Precision``), refused while parsing where this
+/// machine cannot run it.
+struct PrecisionOptions: ParsableArguments {
+  @Option(
+    help:
+      "GEMM arithmetic: fp32, or bf16 (operands rounded to bf16, fp32 accumulation, on oneDNN; needs AVX512_BF16 or AMX-BF16)."
+  ) var precision = Precision.fp32
+
+  func validate() throws {
+    if let problem = Precision.problem(precision, features: BF16Support.features, oneDNN: BF16Support.oneDNN) {
+      throw ValidationError(problem)
+    }
+  }
+
+  /// Runs `body` with this precision.
+  func scope<T>(_ body: () throws -> T) throws -> T { try Precision.withPrecision(precision, body) }
 }
 
 // MARK: - --data

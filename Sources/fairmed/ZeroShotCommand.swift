@@ -22,6 +22,7 @@ struct ZeroShotCommand: ParsableCommand {
   @Option(parsing: .upToNextOption, help: "One prompt (or `|`-separated templates) per class.") var prompts: [String]
   @OptionGroup var groupOption: GroupOptions<ZeroShotCommand>
   @OptionGroup var batchOption: BatchSizeOptions<ZeroShotCommand>
+  @OptionGroup var precisionOption: PrecisionOptions
   @OptionGroup var output: OutputOptions<ZeroShotCommand>
 
   func validate() throws {
@@ -31,9 +32,11 @@ struct ZeroShotCommand: ParsableCommand {
   func run() throws {
     try output.check()
     let classes = prompts.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } }
-    let preds = try FeatureExport.zeroShot(
-      model: modelOption.model, data: dataOption.data, prompts: classes,
-      groups: groupOption.groups, batchSize: batchOption.batchSize)
+    let preds = try precisionOption.scope {
+      try FeatureExport.zeroShot(
+        model: modelOption.model, data: dataOption.data, prompts: classes,
+        groups: groupOption.groups, batchSize: batchOption.batchSize)
+    }
     try preds.writeCSV(to: output.out)
     print("classified \(preds.ids.count) images into \(classes.count) classes → \(output.out)")
   }

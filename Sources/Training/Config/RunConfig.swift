@@ -3,6 +3,7 @@ import CLIP
 import Datasets
 import Foundation
 import NN
+import Tensor
 import Support
 
 /// Every option of a training run, each declared once with its `@Setting`: the `run.json` key
@@ -107,6 +108,11 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
   public var imageSize: Int? = nil
   @Setting(help: "Log a line every N optimiser steps when not on a terminal.", .init("≥ 1") { $0 >= 1 })
   public var logEvery: Int = 10
+  @Setting(
+    help:
+      "GEMM arithmetic: fp32, or bf16 (operands rounded to bf16, fp32 accumulation, on oneDNN; needs AVX512_BF16 or AMX-BF16). Weights, optimizer state, norms, softmax and losses stay fp32."
+  )
+  public var precision: Precision = .fp32
   @Setting(help: "Data-loading threads (default: all cores).", .whenSet(.range(1...256)))
   public var loaderThreads: Int? = nil
   /// Runs with the same data, model, image size and seed can share one.
@@ -214,6 +220,9 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
       }
     }
     do { _ = try GroupingSpec(parsing: groups) } catch { p.append("\(error)") }
+    if let problem = Precision.problem(precision, features: BF16Support.features, oneDNN: BF16Support.oneDNN) {
+      p.append(problem)
+    }
     guard p.isEmpty else { throw TrainingError.invalidConfig(p) }
   }
 

@@ -4,6 +4,7 @@ import Datasets
 import Foundation
 import Distributed
 import Support
+import Tensor
 
 /// Prediction with a trained run folder (its `best/` model, prompts and groups) or a bare HF
 /// CLIP folder. Under `mpirun` (`world`) each rank predicts a share of the rows and every rank
@@ -11,7 +12,17 @@ import Support
 public enum Predictor {
   public static func run(
     model: String, data: String, prompts: [String]?, groups: String?, split: String?, batchSize: Int = 64,
-    world: any Communicator = SingleProcess()
+    precision: Precision = .fp32, world: any Communicator = SingleProcess()
+  ) throws -> Predictions {
+    try Precision.withPrecision(precision) {
+      try predict(
+        model: model, data: data, prompts: prompts, groups: groups, split: split, batchSize: batchSize, world: world)
+    }
+  }
+
+  static func predict(
+    model: String, data: String, prompts: [String]?, groups: String?, split: String?, batchSize: Int,
+    world: any Communicator
   ) throws -> Predictions {
     try validateEnvironment()
     let fm = FileManager.default

@@ -91,6 +91,12 @@ public final class Trainer {
   /// A method with a λ and no `--lambda` trains the λ path and keeps the λ chosen on validation
   /// (``runLambdaPath(resume:overwrite:)``).
   public func run(resume: Bool = false, overwrite: Bool = false) throws -> Summary {
+    try config.validate()
+    return try Precision.withPrecision(config.precision) { try runInPrecision(resume: resume, overwrite: overwrite) }
+  }
+
+  /// ``run(resume:overwrite:)`` with the run's ``RunConfig/precision`` in force.
+  func runInPrecision(resume: Bool, overwrite: Bool) throws -> Summary {
     if config.selectsLambda { return try runLambdaPath(resume: resume, overwrite: overwrite) }
     try validateEnvironment()
     try config.validate()
