@@ -8,6 +8,9 @@ threads. Workloads:
   openclip_b16_finetune_step    same model, batch 8: model(images, texts) (both towers, 77-token texts,
                                 the ids of peer_clip_torch.py), open_clip's ClipLoss (symmetric
                                 contrastive over the 8 pairs), backward, AdamW (lr 1e-5, wd 0.1)
+  openclip_b16_image_inference_autocast, openclip_b16_finetune_step_autocast
+                                the same two under torch.autocast("cpu", dtype=torch.bfloat16) (PyTorch's
+                                mixed precision: bf16 matmuls and convolutions, fp32 weights and optimizer)
   openclip_tiny_train_step      open_clip.CLIP from a model_cfg equal to FairMed's `tiny` preset at 64×64
                                 (see MODEL_CFGS), one prompt-CE step on batch 64: images through the
                                 image tower, the 2 class prompts (32 tokens, the ids of
@@ -24,9 +27,10 @@ the median, both after one warm-up call, and `<name>_peak_rss_mb`; torch/open_cl
     python3 Scripts/bench/peer_openclip_torch.py --threads 2 --repeats 3
     python3 Scripts/bench/peer_openclip_torch.py --threads 2 --only openclip_tiny_train_step,openclip_small_train_step
 """
-import argparse, json, os, resource, statistics, subprocess, sys, time
+import argparse, contextlib, json, os, resource, statistics, subprocess, sys, time
 
 WORKLOADS = ("openclip_b16_image_inference", "openclip_b16_finetune_step",
+             "openclip_b16_image_inference_autocast", "openclip_b16_finetune_step_autocast",
              "openclip_tiny_train_step", "openclip_small_train_step")
 # FairMed's ModelPresets `tiny` / `small` (Sources/CLIP/ModelPresets.swift) at 64×64, context 32: vision heads
 # = width / head_width (tiny 96/32 = 3, small 192/64 = 3), MLP 4× width, LayerNorm eps 1e-5 (open_clip's default).
@@ -85,16 +89,19 @@ def times_s(fn):
 
 
 name = args.workload
+# PyTorch's CPU mixed precision: forward passes under autocast (bf16 matmuls), backward and the
+# optimizer outside it, as its documentation recommends; a null context for the fp32 workloads.
+autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if name.endswith("_autocast") else contextlib.nullcontext
 if name.startswith("openclip_b16"):
     model = open_clip.create_model(B16_NAME, pretrained=None)
     print(f"{name}: {B16_NAME} {json.dumps(open_clip.get_model_config(B16_NAME))}", file=sys.stderr)
-    if name == "openclip_b16_image_inference":
+    if name.startswith("openclip_b16_image_inference"):
         n = 32
         model.eval()
         pixels = torch.randn(n, 3, 224, 224)
 
         def work():
-            with torch.no_grad():
+            with torch.no_grad(), autocast():
                 model.encode_image(pixels)
     else:
         n = 8
@@ -107,8 +114,10 @@ if name.startswith("openclip_b16"):
 
         def work():
             opt.zero_grad()
-            image_features, text_features, logit_scale = model(pixels, ids)
-            loss_fn(image_features, text_features, logit_scale).backward()
+            with autocast():
+                image_features, text_features, logit_scale = model(pixels, ids)
+                loss = loss_fn(image_features, text_features, logit_scale)
+            loss.backward()
             opt.step()
 else:
     preset = name.split("_")[1]

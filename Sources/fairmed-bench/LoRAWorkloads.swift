@@ -60,12 +60,22 @@ func runBenchChild(_ spec: String, repeats: Int) throws {
   let prompts = ["a dermoscopy image of a benign lesion", "a dermoscopy image of a malignant lesion"]
   let output: Data
   switch (parts.first, parts.count) {
-  case ("clip-b16", 2):
+  case ("clip-b16", 2), ("clip-b16", 3):  // clip-b16:full|lora[:fp32|bf16]
+    guard let precision = parts.count == 3 ? Precision(rawValue: parts[2]) : .fp32 else {
+      throw BenchError("clip-b16:MODE:fp32|bf16, got \(spec)")
+    }
     let tokenizer = try CLIPTokenizer.bundledOpenAI(contextLength: 77)
     let classifier = CLIPClassifier(
       model: CLIPModel(config: clipB16Config(), seed: 0), tokenizer: tokenizer, prompts: prompts)
     output = try JSONEncoder().encode(
-      fineTuneStep(classifier, lora: parts[1] == "lora", method: ERM(), repeats: repeats))
+      Precision.withPrecision(precision) {
+        try fineTuneStep(classifier, lora: parts[1] == "lora", method: ERM(), repeats: repeats)
+      })
+  case ("clip-b16-step", 2):  // clip-b16-step:fp32|bf16, the --clip fine-tune step
+    guard let precision = Precision(rawValue: parts[1]) else {
+      throw BenchError("clip-b16-step:fp32|bf16, got \(spec)")
+    }
+    output = try JSONEncoder().encode(clipB16FineTuneStep(precision: precision, repeats: repeats))
   case ("biomedclip", 3) where parts[1] == "encode":
     output = try JSONEncoder().encode(biomedCLIPEncode(directory: parts[2], repeats: repeats))
   case ("biomedclip", 3):
@@ -148,14 +158,18 @@ func benchChild<T: Decodable>(_ spec: String, repeats: Int, as: T.Type) throws -
 /// (Scripts/bench/peer_lora_torch.py).
 func loraRows(repeats: Int, threads: Int, peer: Bool) throws -> [Row] {
   var rows: [Row] = []
-  for mode in ["full", "lora"] {
-    let t = try benchChild("clip-b16:\(mode)", repeats: repeats, as: StepTiming.self)
-    print(
-      String(
-        format: "clip_b16_%@_step: %.3f images/s best, %.3f median, peak %.0f MB, %d trainable parameters",
-        mode, t.imagesPerSecondBest, t.imagesPerSecondMedian, t.peakRSSMB, t.trainableParameters))
-    rows.append(Row(name: "clip_b16_\(mode)_step", unit: "images/s", (t.imagesPerSecondBest, t.imagesPerSecondMedian)))
-    rows.append(Row(name: "clip_b16_\(mode)_step_peak_rss_mb", unit: "MB", fairmed: t.peakRSSMB))
+  for precision in BF16Support.available ? [Precision.fp32, .bf16] : [.fp32] {
+    let suffix = precision == .fp32 ? "" : "_bf16"
+    for mode in ["full", "lora"] {
+      let t = try benchChild("clip-b16:\(mode):\(precision.rawValue)", repeats: repeats, as: StepTiming.self)
+      print(
+        String(
+          format: "clip_b16_%@_step%@: %.3f images/s best, %.3f median, peak %.0f MB, %d trainable parameters",
+          mode, suffix, t.imagesPerSecondBest, t.imagesPerSecondMedian, t.peakRSSMB, t.trainableParameters))
+      rows.append(
+        Row(name: "clip_b16_\(mode)_step\(suffix)", unit: "images/s", (t.imagesPerSecondBest, t.imagesPerSecondMedian)))
+      rows.append(Row(name: "clip_b16_\(mode)_step\(suffix)_peak_rss_mb", unit: "MB", fairmed: t.peakRSSMB))
+    }
   }
   if peer {
     rows.attachPeer(

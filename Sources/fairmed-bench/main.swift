@@ -117,6 +117,18 @@ for n in [1024, 2048] {
       n, ours.best, native.best, 100 * ours.best / native.best))
   rows.append(Row(name: "sgemm_\(n)", unit: "GFLOP/s", ours))
 }
+// The bf16 GEMM peak (oneDNN, FairMed's split), where the CPU has the instructions.
+var bf16Peak: Double?
+if BF16Support.available {
+  let bf16 = try Precision.withPrecision(.bf16) { sgemmGFLOPS(n: 2048, repeats: repeats) }
+  print(
+    String(
+      format: "bf16 GEMM 2048 (oneDNN %@, fp32 accumulation): %.1f GFLOP/s", BF16Support.oneDNNVersion ?? "?",
+      bf16.best))
+  rows.append(Row(name: "bf16_gemm_2048", unit: "GFLOP/s", bf16))
+  bf16Peak = bf16.best
+}
+let fp32Peak = rows.first { $0.name == "sgemm_2048" }?.fairmed ?? 1
 for (width, heads, mlp) in [(768, 12, 3072), (192, 3, 768)] {
   let (f, t) = try blockTimings(width: width, heads: heads, mlp: mlp, batch: 8, tokens: 197, repeats: repeats)
   rows.append(Row(name: "block\(width)_forward", unit: "ms", (f.best, f.median)))
@@ -134,7 +146,9 @@ if withPeer {
 
 rows += try tokenizerRows(repeats: repeats, peer: withPeer)
 if runTraining { rows += try trainingRows(repeats: repeats, threads: threads, peer: withPeer) }
-if runCLIP { rows += try clipRows(repeats: max(1, repeats / 2), threads: threads, peer: withPeer) }
+if runCLIP {
+  rows += try clipRows(repeats: max(1, repeats / 2), threads: threads, peer: withPeer, peaks: (fp32Peak, bf16Peak))
+}
 if runCached { rows += try cachedFeatureRows(repeats: max(3, repeats / 2), threads: threads, peer: withPeer) }
 if runLoRA { rows += try loraRows(repeats: max(2, repeats / 2), threads: threads, peer: withPeer) }
 if let biomedCLIPDirectory {

@@ -124,6 +124,37 @@ import Testing
       }
     }
 
+    /// The λ path (no --lambda) under `mpirun -np 2`: every member trains data-parallel, rank 0
+    /// alone selects and writes selection.json, the chosen member's best/ and its model card, and
+    /// the members' validation results are those of one process (within the data-parallel
+    /// rounding of the test above).
+    @Test func theLambdaPathRunsDataParallelAndRankZeroSelects() throws {
+      var results: [[String: Any]] = []
+      for ranks in [1, 2] {
+        let out = Self.root + "/path-\(ranks)"
+        // The tests' training command without its --lambda 1: the λ path.
+        let args = Array(Self.train(out, method: "cmac-mmd", epochs: 1).dropLast(2)) + ["--lambda-path", "0,1"]
+        let r = try Self.run(ranks, args)
+        #expect(r.status == 0 && !r.hung, "\(r.output)")
+        for lambda in ["0", "1"] {
+          #expect(FileManager.default.fileExists(atPath: "\(out)/lambda/\(lambda)/best/model.safetensors"))
+        }
+        #expect(FileManager.default.fileExists(atPath: out + "/best/README.md"))
+        #expect(Self.records(out, kind: "lambda_selection").count == 1, "rank 0 alone records the selection")
+        let selection = try #require(
+          try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/selection.json")))
+            as? [String: Any])
+        results.append(selection)
+      }
+      let members = results.map { ($0["members"] as? [[String: Any]] ?? []) }
+      #expect(
+        members[0].map { $0["lambda"] as? Double } == [0, 1] && members[1].map { $0["lambda"] as? Double } == [0, 1])
+      for (a, b) in zip(members[0], members[1]) {
+        let x = a["auc"] as? Double ?? .nan, y = b["auc"] as? Double ?? .nan
+        #expect(abs(x - y) < 0.02, "λ \(a["lambda"] ?? "?"): validation AUC \(x) in one process, \(y) in two")
+      }
+    }
+
     @Test func aKilledRankEndsTheJobAndAnotherRankCountResumesIt() throws {
       let whole = Self.root + "/whole"
       #expect(try Self.run(1, Self.train(whole, method: "cmac-mmd", epochs: 3)).status == 0)
