@@ -15,6 +15,10 @@ public enum Precision: String, CaseIterable, Sendable, Codable {
   case fp32
   case bf16
 
+  /// The `--precision` help, for every command that takes it.
+  public static let help =
+    "GEMM arithmetic: fp32, or bf16 (operands rounded to bf16, fp32 accumulation, on oneDNN; needs AVX512_BF16 or AMX-BF16). Weights, optimizer state, norms, softmax and losses stay fp32."
+
   /// GEMMs with fewer multiply-adds (m·n·k) stay fp32 under bf16: their rounding and call costs
   /// exceed the gain.
   public static let bf16MinimumWork = 1 << 18

@@ -34,10 +34,7 @@ struct ModelOptions<Wording: ModelWording>: ParsableArguments {
 /// `--precision`: the arithmetic of the GEMMs (``Precision``), refused while parsing where this
 /// machine cannot run it.
 struct PrecisionOptions: ParsableArguments {
-  @Option(
-    help:
-      "GEMM arithmetic: fp32, or bf16 (operands rounded to bf16, fp32 accumulation, on oneDNN; needs AVX512_BF16 or AMX-BF16)."
-  ) var precision = Precision.fp32
+  @Option(help: ArgumentHelp(Precision.help)) var precision = Precision.fp32
 
   func validate() throws {
     if let problem = Precision.problem(precision, features: BF16Support.features, oneDNN: BF16Support.oneDNN) {

@@ -23,7 +23,8 @@ int fm_bf16_available(void);
 const char *fm_dnnl_version(void);
 
 /// fp32 → bf16, round to nearest even (NaN stays NaN): `rows × cols` of `src` (row stride `ld`)
-/// into `dst` contiguous (`rows × cols`).
+/// into `dst` contiguous (`rows × cols`). With AVX512_BF16 (VCVTNE2PS2BF16, 32 values per
+/// instruction) fp32 subnormal inputs read as zero, as in oneDNN's own conversion.
 void fm_f32_to_bf16(const float *src, int rows, int cols, int ld, uint16_t *dst);
 
 /// bf16 → fp32 (exact).

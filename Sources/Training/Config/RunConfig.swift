@@ -108,10 +108,7 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
   public var imageSize: Int? = nil
   @Setting(help: "Log a line every N optimiser steps when not on a terminal.", .init("≥ 1") { $0 >= 1 })
   public var logEvery: Int = 10
-  @Setting(
-    help:
-      "GEMM arithmetic: fp32, or bf16 (operands rounded to bf16, fp32 accumulation, on oneDNN; needs AVX512_BF16 or AMX-BF16). Weights, optimizer state, norms, softmax and losses stay fp32."
-  )
+  @Setting(help: Precision.help)
   public var precision: Precision = .fp32
   @Setting(help: "Data-loading threads (default: all cores).", .whenSet(.range(1...256)))
   public var loaderThreads: Int? = nil
