@@ -124,7 +124,7 @@ public final class Study {
         let csv = "\(runDir)/predictions-\(split).csv"
         try preds.writeCSV(to: csv)
         let auditFolder = "audits/\(cell.id)-\(split)"
-        try audit(csv, threshold: preds.threshold.value, out: "\(directory)/\(auditFolder)")
+        try audit(csv, runDirectory: runDir, out: "\(directory)/\(auditFolder)")
         for (kind, t) in [(ThresholdKind.validation, preds.threshold.value), (.half, 0.5)] {
           let m = try EvalMetrics.compute(
             labels: preds.labels, scores: preds.scores, groups: preds.groups, threshold: t)
@@ -145,10 +145,12 @@ public final class Study {
   }
 
   /// The full audit (every output of `fairmed audit`, default intervals) of one prediction set at
-  /// its run's validation threshold: what a reviewer reads for each model of the study.
-  func audit(_ csv: String, threshold: Double, out: String) throws {
+  /// the threshold its run chose on validation (`--threshold model:RUN_DIR`, so the audit also
+  /// fits its temperature diagnostic on the run's validation predictions): what a reviewer reads
+  /// for each model of the study.
+  func audit(_ csv: String, runDirectory: String, out: String) throws {
     var c = AuditConfiguration()
-    c.threshold = .fixed(threshold)
+    c.threshold = .model(directory: runDirectory)
     let request = AuditRequest(
       predictions: URL(fileURLWithPath: csv), columns: .predictions,
       groups: GroupingSpec(attributes: try GroupingSpec.parse(config.groups)), configuration: c,

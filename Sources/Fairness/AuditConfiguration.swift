@@ -7,8 +7,9 @@ public struct AuditConfiguration: Sendable {
   public var minGroupSize: Int = 10
   /// Cells counted by what decides them (`--min-cell-count`): a group with fewer positives is
   /// flagged `few_positives` and left out of the gaps of TPR and FNR; one with fewer negatives is
-  /// flagged `few_negatives` and left out of the gaps of FPR and TNR. nil (the default): off.
-  public var minCellCount: Int? = nil
+  /// flagged `few_negatives` and left out of the gaps of FPR and TNR (it is still reported, with
+  /// its counts). Default 5; nil: off.
+  public var minCellCount: Int? = 5
   /// Include flagged groups in gaps anyway.
   public var includeSmallGroups = false
   /// Calibration bins of ECE and the reliability plot.

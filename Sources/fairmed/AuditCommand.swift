@@ -52,8 +52,8 @@ struct AuditCommand: ParsableCommand {
   @Option(help: "Groups smaller than this are flagged and left out of gaps.") var minGroupSize = d.minGroupSize
   @Option(
     help:
-      "Flag groups with fewer positives (negatives) than this and leave them out of TPR/FNR (FPR/TNR) gaps; default off."
-  ) var minCellCount: Int?
+      "Flag groups with fewer positives (negatives) than this and leave them out of TPR/FNR (FPR/TNR) gaps; 0 = off."
+  ) var minCellCount = d.minCellCount ?? 0
   @Flag(help: "Include flagged groups in gaps.") var includeSmallGroups = false
   @Option(help: "Missing attribute values: a separate level, or drop the row.") var missing = MissingChoice.level
   @Option(help: "Name of the missing level.") var missingLabel = "unknown"
@@ -83,7 +83,7 @@ struct AuditCommand: ParsableCommand {
     config.threshold = try ThresholdRule.parse(threshold)
     config.minGroupSize = minGroupSize
     config.includeSmallGroups = includeSmallGroups
-    config.minCellCount = minCellCount
+    config.minCellCount = minCellCount == 0 ? nil : minCellCount
     config.eceBins = eceBins
     config.referenceGroup = reference
     config.maxGroups = maxGroups

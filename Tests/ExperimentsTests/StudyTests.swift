@@ -175,7 +175,13 @@ struct StudyTests {
         try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(folder)/audit.json")))
           as? [String: Any])
       let threshold = try #require(json["threshold"] as? [String: Any])
-      #expect(threshold["value"] as? Double == r.metrics.threshold)
+      #expect(threshold["value"] as? Double == r.metrics.threshold && threshold["rule"] as? String == "model")
+      let recalibration = try #require(json["recalibration"] as? [String: Any])
+      let temperature = try #require(recalibration["temperature_scaling"] as? [String: Any])
+      // Fitted on the run's validation predictions (this tiny model may rank them worse than
+      // chance, and then the diagnostic gives its reason instead of a temperature).
+      #expect(temperature["fitted_on"] is String, "no temperature diagnostic on the run's validation: \(temperature)")
+      #expect(temperature["temperature"] is Double || temperature["reason"] is String)
       let settings = try #require(json["settings"] as? [String: Any])
       #expect((settings["bootstrap"] as? [String: Any])?["replicates"] as? Int == 1000)
       #expect(json["provenance"] is [String: Any])

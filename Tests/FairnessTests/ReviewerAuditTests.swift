@@ -252,6 +252,8 @@ import Testing
     var input = input0
     input.labels = labels
     var c = AuditConfiguration()
+    #expect(c.minCellCount == 5)  // on by default
+    c.minCellCount = nil
     let off = try Audit.run(input, configuration: c)
     c.minCellCount = 5
     let on = try Audit.run(input, configuration: c)

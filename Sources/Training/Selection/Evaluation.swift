@@ -34,6 +34,7 @@ public struct EvalMetrics: Codable, Equatable, Sendable {
     config.minGroupSize = minGroupSize
     config.singleAttributeViews = false
     config.bootstrap = nil  // point metrics only
+    config.minCellCount = nil  // the studies' gaps: groups of ≥ minGroupSize samples where the metric is defined
     let result = try Audit.run(input, configuration: config)
     let a = result.intersectional
     func agg(_ k: AggregateKey) -> Double? { a.aggregates[k]?.value }
