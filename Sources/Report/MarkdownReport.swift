@@ -98,7 +98,7 @@ public enum MarkdownReport {
 
   static func provenance(_ p: AuditProvenance) -> String {
     var s = "\n## Provenance\n\n"
-    s += "- FairMed \(p.versionDescription), run \(p.dateUTC)\n"
+    s += "- FairMed `\(p.versionDescription)`, run \(p.dateUTC)\n"
     if let cmd = p.commandLine {
       s += "- Command: `\(ReviewerText.command(cmd))` (paths shortened; audit.json has the exact words)\n"
     }
