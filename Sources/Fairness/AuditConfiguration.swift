@@ -52,7 +52,7 @@ extension AuditConfiguration {
     var problems: [String] = []
     if minGroupSize < 1 { problems.append("--min-group-size must be ≥ 1, got \(minGroupSize)") }
     if let m = minCellCount, !(1...1_000_000_000).contains(m) {
-      problems.append("--min-cell-count must be in 1…1000000000, got \(m)")
+      problems.append("--min-cell-count must be in 1…1000000000 (0 on the command line: off), got \(m)")
     }
     if !(1...Self.maxECEBins).contains(eceBins) {
       problems.append("--ece-bins must be in 1…\(Self.maxECEBins), got \(eceBins)")

@@ -79,6 +79,8 @@ import Testing
     (["--bootstrap", "1000000000"], "--bootstrap must be in 0…100000"),
     (["--bootstrap=-5"], "--bootstrap must be in 0…100000"),
     (["--min-group-size=-3"], "--min-group-size must be ≥ 1"),
+    (["--min-cell-count=-1"], "--min-cell-count must be in 1…1000000000 (0 on the command line: off), got -1"),
+    (["--bootstrap-metrics", "some"], "bootstrap-metrics"),
     (["--mmd-sigma", "0"], "--mmd-sigma must be a finite number > 0"),
     (["--delta", "nan"], "--delta must be a finite number"),
     (["--groups", "sex,age:<50,40-59,>=30"], "overlap"),
