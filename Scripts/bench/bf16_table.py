@@ -52,6 +52,15 @@ def table(rows):
         met = "yes" if ratio is not None and ratio >= goal else "no"
         out.append(f"| {what} | {fmt(r['fairmed'])} {r['unit']} ({fmt(r.get('fairmedMedian'))}) | "
                    f"{fmt(r.get('peer'))} ({fmt(r.get('peerMedian'))}) | {ratio:.3f}× | ≥ {goal} | {met} |" if ratio is not None else f"| {what} | {fmt(r['fairmed'])} | – | – | ≥ {goal} | no |")
+    backends = [r for r in rows if r["name"].startswith("openblas_vs_onednn_f32_")]
+    if backends:
+        out += ["", "fp32 GEMM backends on one step's shape family (GFLOP/s over its forward, input- and "
+                "weight-gradient GEMMs, FairMed's split; OpenBLAS is FairMed's fp32 backend):", "",
+                "| shape family | OpenBLAS best (median) | oneDNN f32 best (median) | OpenBLAS / oneDNN |",
+                "| --- | --- | --- | --- |"]
+        for r in backends:
+            out.append(f"| {r['name'][len('openblas_vs_onednn_f32_'):]} | {fmt(r['fairmed'])} ({fmt(r.get('fairmedMedian'))}) | "
+                       f"{fmt(r.get('peer'))} ({fmt(r.get('peerMedian'))}) | {r['ratio']:.3f} |")
     out += ["", "| row | unit | FairMed best (median) | peer best (median) |", "| --- | --- | --- | --- |"]
     for name in CONTEXT:
         r = by.get(name)

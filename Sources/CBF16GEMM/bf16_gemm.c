@@ -117,6 +117,7 @@ static void makeEngine(void) {
 
 // The primitive cache: one matmul primitive per shape, created once (open addressing, never evicted).
 typedef struct {
+  int f32;  // 1: fp32 operands (the measured alternative to OpenBLAS), 0: bf16
   int m, n, k, transA, lda, transB, ldb, ldc;
   uint32_t alpha, beta;
   dnnl_primitive_t primitive;
@@ -134,8 +135,9 @@ static dnnl_status_t create(entry *e, float alpha, float beta) {
   dnnl_dims_t bDims = {e->k, e->n}, bStrides = {e->ldb, 1}, bStridesT = {1, e->ldb};
   dnnl_dims_t cDims = {e->m, e->n}, cStrides = {e->ldc, 1};
   dnnl_status_t s;
-  if ((s = dnnl_memory_desc_init_by_strides(&aDesc, 2, aDims, dnnl_bf16, e->transA ? aStridesT : aStrides))) return s;
-  if ((s = dnnl_memory_desc_init_by_strides(&bDesc, 2, bDims, dnnl_bf16, e->transB ? bStridesT : bStrides))) return s;
+  dnnl_data_type_t type = e->f32 ? dnnl_f32 : dnnl_bf16;
+  if ((s = dnnl_memory_desc_init_by_strides(&aDesc, 2, aDims, type, e->transA ? aStridesT : aStrides))) return s;
+  if ((s = dnnl_memory_desc_init_by_strides(&bDesc, 2, bDims, type, e->transB ? bStridesT : bStrides))) return s;
   if ((s = dnnl_memory_desc_init_by_strides(&cDesc, 2, cDims, dnnl_f32, cStrides))) return s;
   dnnl_matmul_desc_t desc;
   if ((s = dnnl_matmul_desc_init(&desc, &aDesc, &bDesc, NULL, &cDesc))) return s;
@@ -161,16 +163,16 @@ static dnnl_status_t create(entry *e, float alpha, float beta) {
   return s;
 }
 
-static dnnl_status_t lookup(int m, int n, int k, int transA, int lda, int transB, int ldb, int ldc, float alpha,
+static dnnl_status_t lookup(int f32, int m, int n, int k, int transA, int lda, int transB, int ldb, int ldc, float alpha,
                             float beta, dnnl_primitive_t *primitive, size_t *scratchBytes) {
   uint32_t h = 2166136261u;
-  int key[10] = {m, n, k, transA, lda, transB, ldb, ldc, (int)bits(alpha), (int)bits(beta)};
-  for (int i = 0; i < 10; i++) h = (h ^ (uint32_t)key[i]) * 16777619u;
+  int key[11] = {f32, m, n, k, transA, lda, transB, ldb, ldc, (int)bits(alpha), (int)bits(beta)};
+  for (int i = 0; i < 11; i++) h = (h ^ (uint32_t)key[i]) * 16777619u;
   pthread_mutex_lock(&cacheLock);
   dnnl_status_t s = dnnl_success;
   for (unsigned probe = 0; probe < cacheSize; probe++) {
     entry *e = &cache[(h + probe) % cacheSize];
-    if (e->primitive && e->m == m && e->n == n && e->k == k && e->transA == transA && e->lda == lda &&
+    if (e->primitive && e->f32 == f32 && e->m == m && e->n == n && e->k == k && e->transA == transA && e->lda == lda &&
         e->transB == transB && e->ldb == ldb &&
         e->ldc == ldc && e->alpha == bits(alpha) && e->beta == bits(beta)) {
       *primitive = e->primitive; *scratchBytes = e->scratchBytes;
@@ -178,7 +180,7 @@ static dnnl_status_t lookup(int m, int n, int k, int transA, int lda, int transB
       return dnnl_success;
     }
     if (!e->primitive) {
-      entry fresh = {m, n, k, transA, lda, transB, ldb, ldc, bits(alpha), bits(beta), NULL, 0};
+      entry fresh = {f32, m, n, k, transA, lda, transB, ldb, ldc, bits(alpha), bits(beta), NULL, 0};
       s = create(&fresh, alpha, beta);
       if (s == dnnl_success) *e = fresh;
       *primitive = fresh.primitive; *scratchBytes = fresh.scratchBytes;
@@ -195,8 +197,8 @@ static __thread dnnl_stream_t stream;
 static __thread void *scratchBuffer;
 static __thread size_t scratchCapacity;
 
-int fm_bf16_matmul(int m, int n, int k, float alpha, const uint16_t *a, int transA, int lda, const uint16_t *b,
-                   int transB, int ldb, float beta, float *c, int ldc) {
+static int matmul(int f32, int m, int n, int k, float alpha, const void *a, int transA, int lda, const void *b,
+                  int transB, int ldb, float beta, float *c, int ldc) {
   pthread_once(&engineOnce, makeEngine);
   if (engineStatus) return engineStatus;
   if (!stream) {
@@ -206,7 +208,7 @@ int fm_bf16_matmul(int m, int n, int k, float alpha, const uint16_t *a, int tran
   }
   dnnl_primitive_t primitive;
   size_t scratchBytes;
-  dnnl_status_t s = lookup(m, n, k, transA, lda, transB, ldb, ldc, alpha, beta, &primitive, &scratchBytes);
+  dnnl_status_t s = lookup(f32, m, n, k, transA, lda, transB, ldb, ldc, alpha, beta, &primitive, &scratchBytes);
   if (s) return s;
   if (scratchBytes > scratchCapacity) {
     free(scratchBuffer);
@@ -218,8 +220,9 @@ int fm_bf16_matmul(int m, int n, int k, float alpha, const uint16_t *a, int tran
   dnnl_dims_t aDims = {m, k}, aStrides = {lda, 1}, aStridesT = {1, lda};
   dnnl_dims_t bDims = {k, n}, bStrides = {ldb, 1}, bStridesT = {1, ldb};
   dnnl_dims_t cDims = {m, n}, cStrides = {ldc, 1};
-  dnnl_memory_desc_init_by_strides(&aDesc, 2, aDims, dnnl_bf16, transA ? aStridesT : aStrides);
-  dnnl_memory_desc_init_by_strides(&bDesc, 2, bDims, dnnl_bf16, transB ? bStridesT : bStrides);
+  dnnl_data_type_t type = f32 ? dnnl_f32 : dnnl_bf16;
+  dnnl_memory_desc_init_by_strides(&aDesc, 2, aDims, type, transA ? aStridesT : aStrides);
+  dnnl_memory_desc_init_by_strides(&bDesc, 2, bDims, type, transB ? bStridesT : bStrides);
   dnnl_memory_desc_init_by_strides(&cDesc, 2, cDims, dnnl_f32, cStrides);
   dnnl_memory_desc_t sDesc;
   dnnl_dims_t sDims = {(dnnl_dim_t)scratchBytes};
@@ -242,12 +245,28 @@ int fm_bf16_matmul(int m, int n, int k, float alpha, const uint16_t *a, int tran
   return s;
 }
 
+int fm_bf16_matmul(int m, int n, int k, float alpha, const uint16_t *a, int transA, int lda, const uint16_t *b,
+                   int transB, int ldb, float beta, float *c, int ldc) {
+  return matmul(0, m, n, k, alpha, a, transA, lda, b, transB, ldb, beta, c, ldc);
+}
+
+int fm_dnnl_f32_matmul(int m, int n, int k, float alpha, const float *a, int transA, int lda, const float *b,
+                       int transB, int ldb, float beta, float *c, int ldc) {
+  return matmul(1, m, n, k, alpha, a, transA, lda, b, transB, ldb, beta, c, ldc);
+}
+
 #else
 
 int fm_bf16_available(void) { return 0; }
 const char *fm_dnnl_version(void) { return ""; }
 int fm_bf16_matmul(int m, int n, int k, float alpha, const uint16_t *a, int transA, int lda, const uint16_t *b,
                    int transB, int ldb, float beta, float *c, int ldc) {
+  (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)transA; (void)lda; (void)b; (void)transB; (void)ldb;
+  (void)beta; (void)c; (void)ldc;
+  return -1;
+}
+int fm_dnnl_f32_matmul(int m, int n, int k, float alpha, const float *a, int transA, int lda, const float *b,
+                       int transB, int ldb, float beta, float *c, int ldc) {
   (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)transA; (void)lda; (void)b; (void)transB; (void)ldb;
   (void)beta; (void)c; (void)ldc;
   return -1;

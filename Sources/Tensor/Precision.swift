@@ -5,10 +5,12 @@ import Support
 ///
 /// - `fp32`: every GEMM in fp32 (OpenBLAS's kernels, FairMed's threading).
 /// - `bf16`: the GEMMs of projections, MLPs, patch embeddings and their gradients (every
-///   ``BLAS/sgemm`` call of at least ``Precision/bf16MinimumWork`` multiply-adds) read their operands
+///   ``BLAS/sgemm`` call of at least ``Precision/bf16MinimumWork`` multiply-adds, and attention's
+///   per-head products of that size) read their operands
 ///   rounded to bf16 (round to nearest even) and accumulate in fp32 through oneDNN's matmul
 ///   primitive. Everything else stays fp32: master weights, gradients, optimizer state, layer norm,
-///   softmax, attention's per-head products, the losses and CMAC-MMD's margins and kernel.
+///   softmax, the losses and CMAC-MMD's margins and kernel. A weight is rounded once per step: the
+///   forward pass keeps its bf16 copy for backward's input gradient.
 ///
 /// The precision is scoped to a task (``withPrecision(_:_:)``), so concurrent work keeps its own.
 public enum Precision: String, CaseIterable, Sendable, Codable {

@@ -89,3 +89,63 @@ func blockTimings(width: Int, heads: Int, mlp: Int, batch: Int, tokens: Int, rep
   }
   return (forward, train)
 }
+
+/// `openblas_vs_onednn_f32_<family>` (GFLOP/s, summed over the family's GEMMs): the fp32 GEMMs
+/// of one training step's shape family through OpenBLAS (the FairMed column) and through oneDNN's
+/// fp32 matmul (the peer column), both on FairMed's split (a ratio below 1: oneDNN is faster on
+/// that family; why fp32 stays on OpenBLAS anyway: `BLAS.oneDNNFP32`). Families: the ViT-B/16 block
+/// (batch 8 × 197 tokens, width 768, MLP 3072), the 192-wide block (MLP 768), the `small` and
+/// `tiny` presets' image towers at the training bench's batch (64 × 65 tokens; widths 192 and 96),
+/// each with its forward, input-gradient and weight-gradient GEMMs, and the square 2048.
+func fp32BackendRows(repeats: Int) -> [Row] {
+  guard BF16Support.oneDNN else {
+    print("fp32 backends: this build has no oneDNN; OpenBLAS only")
+    return []
+  }
+  typealias Shape = (tA: Bool, tB: Bool, m: Int, n: Int, k: Int)
+  func block(_ rows: Int, _ w: Int, _ mlp: Int) -> [Shape] {
+    [
+      (false, true, rows, 3 * w, w), (false, true, rows, mlp, w), (false, true, rows, w, mlp),  // forward
+      (false, false, rows, w, 3 * w), (false, false, rows, w, mlp), (false, false, rows, mlp, w),  // input gradients
+      (true, false, 3 * w, w, rows), (true, false, mlp, w, rows), (true, false, w, mlp, rows),  // weight gradients
+    ]
+  }
+  let families: [(String, [Shape])] = [
+    ("b16_block", block(8 * 197, 768, 3072)), ("w192_block", block(8 * 197, 192, 768)),
+    ("small_image_tower", block(64 * 65, 192, 768)), ("tiny_image_tower", block(64 * 65, 96, 384)),
+    ("square_2048", [(false, false, 2048, 2048, 2048)]),
+  ]
+  var g = SeededGenerator(seed: 2)
+  var rows: [Row] = []
+  for (name, shapes) in families {
+    let operands = shapes.map { s in
+      (
+        Tensor.randn([s.m * s.k], using: &g), Tensor.randn([s.k * s.n], using: &g), Tensor.zeros([s.m * s.n])
+      )
+    }
+    let flops = shapes.reduce(0.0) { $0 + 2 * Double($1.m * $1.n * $1.k) }
+    func run(_ oneDNN: Bool) -> Timing {
+      timeMilliseconds(repeats: repeats) {
+        for (s, (a, b, c)) in zip(shapes, operands) {
+          let lda = s.tA ? s.m : s.k, ldb = s.tB ? s.k : s.n
+          if oneDNN {
+            _ = BLAS.oneDNNFP32(
+              transA: s.tA, transB: s.tB, m: s.m, n: s.n, k: s.k, a: a.pointer, lda: lda, b: b.pointer, ldb: ldb,
+              c: c.pointer, ldc: s.n)
+          } else {
+            BLAS.openBLAS(
+              transA: s.tA, transB: s.tB, m: s.m, n: s.n, k: s.k, a: a.pointer, lda: lda, b: b.pointer, ldb: ldb,
+              c: c.pointer, ldc: s.n)
+          }
+        }
+      }
+    }
+    let openBLAS = run(false), oneDNN = run(true)
+    var row = Row(
+      name: "openblas_vs_onednn_f32_\(name)", unit: "GFLOP/s",
+      (flops / openBLAS.best / 1e6, flops / openBLAS.median / 1e6))
+    row.setPeer(flops / oneDNN.best / 1e6, median: flops / oneDNN.median / 1e6)
+    rows.append(row)
+  }
+  return rows
+}

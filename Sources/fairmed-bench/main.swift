@@ -129,6 +129,7 @@ if BF16Support.available {
   bf16Peak = bf16.best
 }
 let fp32Peak = rows.first { $0.name == "sgemm_2048" }?.fairmed ?? 1
+rows += fp32BackendRows(repeats: repeats)
 for (width, heads, mlp) in [(768, 12, 3072), (192, 3, 768)] {
   let (f, t) = try blockTimings(width: width, heads: heads, mlp: mlp, batch: 8, tokens: 197, repeats: repeats)
   rows.append(Row(name: "block\(width)_forward", unit: "ms", (f.best, f.median)))

@@ -39,6 +39,11 @@ void fm_bf16_to_f32(const uint16_t *src, size_t count, float *dst);
 int fm_bf16_matmul(int m, int n, int k, float alpha, const uint16_t *a, int transA, int lda, const uint16_t *b,
                    int transB, int ldb, float beta, float *c, int ldc);
 
+/// The same matmul with fp32 operands (oneDNN's f32 kernels): measured against OpenBLAS by
+/// `fairmed-bench` (rows `onednn_f32_*`), not used by training.
+int fm_dnnl_f32_matmul(int m, int n, int k, float alpha, const float *a, int transA, int lda, const float *b,
+                       int transB, int ldb, float beta, float *c, int ldc);
+
 /// The calling thread's reusable bf16 buffer number `slot` (0 or 1) of at least `count` values
 /// (grown on demand, kept for the thread's life); NULL when out of memory.
 uint16_t *fm_bf16_buffer(int slot, size_t count);

@@ -88,14 +88,17 @@ struct AttentionLayout {
     let writes = (DisjointWrites(probs.pointer), DisjointWrites(out.pointer)),
       reads = (SharedReads(q), SharedReads(k), SharedReads(v))
     let scratch = ThreadScratch(count: d * tk)
+    let products = HeadProducts()
     Parallel.forEach(batch * heads) { bh in
       let (pp, po) = (writes.0.base, writes.1.base), (q, k, v) = (reads.0.base, reads.1.base, reads.2.base)
       let bi = bh / heads, h = bh % heads
       let qh = q + bi * tq * queryRow + h * d, kh = k + bi * tk * keyRow + h * d, vh = v + bi * tk * keyRow + h * d
       let p = pp + bh * tq * tk
-      scratch.with { kt in
-        fm_transpose(tk, d, kh, keyRow, kt, tk)
-        fm_small_gemm(tq, tk, d, scale, qh, queryRow, 1, kt, tk, 0, p, tk)
+      if !products.bf16(tq, tk, d, scale, qh, queryRow, 1, kh, 1, keyRow, p, tk) {
+        scratch.with { kt in
+          fm_transpose(tk, d, kh, keyRow, kt, tk)
+          fm_small_gemm(tq, tk, d, scale, qh, queryRow, 1, kt, tk, 0, p, tk)
+        }
       }
       for i in 0..<tq {
         let row = p + i * tk
@@ -103,7 +106,9 @@ struct AttentionLayout {
         if let keyMask { for j in 0..<tk where !keyMask[bi * tk + j] { row[j] = -.infinity } }
         Tensor.softmaxLane(row, row, tk, 1)
       }
-      fm_small_gemm(tq, d, tk, 1, p, tk, 1, vh, keyRow, 0, po + bi * tq * w + h * d, w)
+      if !products.bf16(tq, d, tk, 1, p, tk, 1, vh, keyRow, 1, po + bi * tq * w + h * d, w) {
+        fm_small_gemm(tq, d, tk, 1, p, tk, 1, vh, keyRow, 0, po + bi * tq * w + h * d, w)
+      }
     }
     return (out, probs)
   }
@@ -119,6 +124,7 @@ struct AttentionLayout {
     let reads = (SharedReads(g), SharedReads(probs.pointer), SharedReads(q), SharedReads(k), SharedReads(v))
     let writes = (DisjointWrites(gq), DisjointWrites(gk), DisjointWrites(gv))
     let scratch = ThreadScratch(count: tq * tk + d * tk)
+    let products = HeadProducts()
     Parallel.forEach(batch * heads) { bh in
       let (g, pp, q, k, v) = (reads.0.base, reads.1.base, reads.2.base, reads.3.base, reads.4.base)
       let (gq, gk, gv) = (writes.0.base, writes.1.base, writes.2.base)
@@ -129,16 +135,45 @@ struct AttentionLayout {
       scratch.with { buffer in
         let ds = buffer, vt = buffer + tq * tk
         // dV = Pᵀ dO
-        fm_small_gemm(tk, d, tq, 1, p, 1, tk, goh, w, 0, gv + ko, keyRow)
+        if !products.bf16(tk, d, tq, 1, p, 1, tk, goh, w, 1, gv + ko, keyRow) {
+          fm_small_gemm(tk, d, tq, 1, p, 1, tk, goh, w, 0, gv + ko, keyRow)
+        }
         // dP = dO Vᵀ, then dS = P ⊙ (dP − rowsum(dP ⊙ P)) · scale
-        fm_transpose(tk, d, v + ko, keyRow, vt, tk)
-        fm_small_gemm(tq, tk, d, 1, goh, w, 1, vt, tk, 0, ds, tk)
+        if !products.bf16(tq, tk, d, 1, goh, w, 1, v + ko, 1, keyRow, ds, tk) {
+          fm_transpose(tk, d, v + ko, keyRow, vt, tk)
+          fm_small_gemm(tq, tk, d, 1, goh, w, 1, vt, tk, 0, ds, tk)
+        }
         for i in 0..<tq { fm_softmax_backward_row(p + i * tk, ds + i * tk, tk, scale) }
         // dQ = dS K, dK = dSᵀ Q
-        fm_small_gemm(tq, d, tk, 1, ds, tk, 1, k + ko, keyRow, 0, gq + qo, queryRow)
-        fm_small_gemm(tk, d, tq, 1, ds, 1, tk, q + qo, queryRow, 0, gk + ko, keyRow)
+        if !products.bf16(tq, d, tk, 1, ds, tk, 1, k + ko, keyRow, 1, gq + qo, queryRow) {
+          fm_small_gemm(tq, d, tk, 1, ds, tk, 1, k + ko, keyRow, 0, gq + qo, queryRow)
+        }
+        if !products.bf16(tk, d, tq, 1, ds, 1, tk, q + qo, queryRow, 1, gk + ko, keyRow) {
+          fm_small_gemm(tk, d, tq, 1, ds, 1, tk, q + qo, queryRow, 0, gk + ko, keyRow)
+        }
       }
     }
+  }
+}
+
+/// The per-head products under ``Precision/bf16``: the precision is read once on the calling task
+/// (a parallel region's workers do not see the task's value), then each product of at least
+/// ``Precision/bf16MinimumWork`` multiply-adds runs through ``BLAS/bf16Product``.
+struct HeadProducts: Sendable {
+  let inBF16 = Precision.current == .bf16
+
+  /// `C = alpha · A · B` (`m × k` times `k × n`, operands by row and column stride) in bf16; false:
+  /// the caller computes it in fp32 (fp32 precision, too little work, or oneDNN out of memory).
+  func bf16(
+    _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+    _ a: UnsafePointer<Float>, _ rowStrideA: Int, _ colStrideA: Int,
+    _ b: UnsafePointer<Float>, _ rowStrideB: Int, _ colStrideB: Int,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+  ) -> Bool {
+    guard inBF16 && m * n * k >= Precision.bf16MinimumWork else { return false }
+    return BLAS.bf16Product(
+      m: m, n: n, k: k, alpha: alpha, a: a, rowStrideA: rowStrideA, colStrideA: colStrideA, b: b,
+      rowStrideB: rowStrideB, colStrideB: colStrideB, c: c, ldc: ldc)
   }
 }
 

@@ -29,27 +29,51 @@ public func linear(_ x: Tensor, stackedWeights weights: [Tensor], biases: [Tenso
   let layout = StackedLayout(outs: weights.map { $0.shape[0] }, inF: inF, rows: x.count / Swift.max(inF, 1))
   let out = Tensor(uninitialized: rowShape + [layout.total])
   let accumulate = layout.fill(out.pointer, biases: biases, addends: addends)
-  withExtendedLifetime(layout.stack(weights)) { stacked in
-    BLAS.sgemm(
-      transA: false, transB: true, m: layout.rows, n: layout.total, k: inF, a: x.pointer, lda: inF,
-      b: stacked.pointer, ldb: inF, beta: accumulate ? 1 : 0, c: out.pointer, ldc: layout.total)
+  // Under bf16 the weights are rounded once here and read again by backward's input gradient.
+  let rounded = layout.roundedWeights(weights)
+  let done =
+    rounded.map { w16 in
+      BLAS.gemm(
+        transA: false, transB: true, m: layout.rows, n: layout.total, k: inF, a: .float(x.pointer, ld: inF),
+        b: .rounded(w16), beta: accumulate ? 1 : 0, c: out.pointer, ldc: layout.total)
+    } ?? false
+  if !done {
+    withExtendedLifetime(layout.stack(weights)) { stacked in
+      BLAS.sgemm(
+        transA: false, transB: true, m: layout.rows, n: layout.total, k: inF, a: x.pointer, lda: inF,
+        b: stacked.pointer, ldb: inF, beta: accumulate ? 1 : 0, c: out.pointer, ldc: layout.total)
+    }
   }
+  let keptWeights = x.requiresGrad && done ? rounded : nil, backwardInBF16 = done
   let presentBiases = biases.compactMap { $0 }, presentAddends = addends.compactMap { $0 }
   return Tensor.record(
     out, op: weights.count == 1 ? "linear" : "linear(stackedWeights:)",
     inputs: [x] + weights + presentBiases + presentAddends
   ) { g in
     var gx: Tensor? = nil
-    if x.requiresGrad {  // the weights are stacked again rather than kept from the forward pass
+    // Under bf16, g is rounded once for both GEMMs.
+    let g16 =
+      backwardInBF16
+      ? BF16Matrix(stacking: [(UnsafePointer(g.pointer), layout.rows, layout.total)], cols: layout.total) : nil
+    if x.requiresGrad {  // fp32: the weights are stacked again rather than kept from the forward pass
       let r = Tensor(uninitialized: x.shape)
-      withExtendedLifetime(layout.stack(weights)) { stacked in
-        BLAS.sgemm(
-          transA: false, transB: false, m: layout.rows, n: inF, k: layout.total, a: g.pointer, lda: layout.total,
-          b: stacked.pointer, ldb: inF, c: r.pointer, ldc: inF)
+      var done = false
+      if let w16 = keptWeights, let g16 {
+        done = BLAS.gemm(
+          transA: false, transB: false, m: layout.rows, n: inF, k: layout.total, a: .rounded(g16),
+          b: .rounded(w16), c: r.pointer, ldc: inF)
+      }
+      if !done {
+        withExtendedLifetime(layout.stack(weights)) { stacked in
+          BLAS.sgemm(
+            transA: false, transB: false, m: layout.rows, n: inF, k: layout.total, a: g.pointer, lda: layout.total,
+            b: stacked.pointer, ldb: inF, c: r.pointer, ldc: inF)
+        }
       }
       gx = r
     }
-    return [gx] + layout.weightGradients(g, x: x, weights: weights) + layout.biasGradients(g, biases: biases)
+    return [gx] + layout.weightGradients(g, rounded: g16, x: x, weights: weights)
+      + layout.biasGradients(g, biases: biases)
       + layout.addendGradients(g, addends: addends)
   }
 }
@@ -75,6 +99,13 @@ struct StackedLayout {
     return stacked
   }
 
+  /// Under ``Precision/bf16`` with enough work for it (``BLAS/roundsToBF16(m:n:k:)``): the weights
+  /// rounded to bf16, one above the other; else (or out of memory) nil.
+  func roundedWeights(_ weights: [Tensor]) -> BF16Matrix? {
+    guard BLAS.roundsToBF16(m: rows, n: total, k: inF) else { return nil }
+    return BF16Matrix(stacking: weights.map { (UnsafePointer($0.pointer), $0.shape[0], inF) }, cols: inF)
+  }
+
   /// Writes each row's biases plus addends into `out`; false (out untouched) when there are none.
   func fill(_ out: UnsafeMutablePointer<Float>, biases: [Tensor?], addends: [Tensor?]) -> Bool {
     guard biases.contains(where: { $0 != nil }) || addends.contains(where: { $0 != nil }) else { return false }
@@ -97,12 +128,21 @@ struct StackedLayout {
   }
 
   /// One GEMM `gᵀ x` for every weight; each trained weight's gradient is a view of it.
-  func weightGradients(_ g: Tensor, x: Tensor, weights: [Tensor]) -> [Tensor?] {
+  /// `rounded`: `g` already rounded to bf16 (under ``Precision/bf16``).
+  func weightGradients(_ g: Tensor, rounded: BF16Matrix?, x: Tensor, weights: [Tensor]) -> [Tensor?] {
     guard weights.contains(where: { $0.requiresGrad }) else { return weights.map { _ in nil } }
     let all = Tensor(uninitialized: [total, inF])
-    BLAS.sgemm(
-      transA: true, transB: false, m: total, n: inF, k: rows, a: g.pointer, lda: total,
-      b: x.pointer, ldb: inF, c: all.pointer, ldc: inF)
+    let done =
+      rounded.map { g16 in
+        BLAS.gemm(
+          transA: true, transB: false, m: total, n: inF, k: rows, a: .rounded(g16), b: .float(x.pointer, ld: inF),
+          c: all.pointer, ldc: inF)
+      } ?? false
+    if !done {
+      BLAS.sgemm(
+        transA: true, transB: false, m: total, n: inF, k: rows, a: g.pointer, lda: total,
+        b: x.pointer, ldb: inF, c: all.pointer, ldc: inF)
+    }
     return weights.indices.map { i in
       weights[i].requiresGrad ? Tensor(shape: weights[i].shape, storage: all.storage, offset: starts[i] * inF) : nil
     }
