@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Renders the bf16 table of docs/performance.md from one `fairmed-bench --training --clip --json`
-run (no third-party packages):
+run, with `--lora` for the LoRA rows (no third-party packages):
 
     python3 Scripts/bench/bf16_table.py docs/bench/RUN.json            # prints the table
     python3 Scripts/bench/bf16_table.py docs/bench/RUN.json --write    # replaces it in docs/performance.md
@@ -30,7 +30,11 @@ GOALS = {  # row: (goal ratio, what it compares)
 CONTEXT = ["sgemm_2048", "bf16_gemm_2048", "clip_b16_image_inference", "clip_b16_image_inference_bf16",
            "clip_b16_finetune_step", "clip_b16_finetune_step_bf16",
            "mfu_clip_b16_image_inference", "mfu_clip_b16_image_inference_bf16",
-           "mfu_clip_b16_finetune_step", "mfu_clip_b16_finetune_step_bf16"]
+           "mfu_clip_b16_finetune_step", "mfu_clip_b16_finetune_step_bf16",
+           # `--lora`: the prompt-CE step, full and LoRA, in both precisions (peer: transformers + peft, fp32)
+           "clip_b16_full_step", "clip_b16_full_step_bf16", "clip_b16_lora_step", "clip_b16_lora_step_bf16",
+           "clip_b16_full_step_peak_rss_mb", "clip_b16_full_step_bf16_peak_rss_mb",
+           "clip_b16_lora_step_peak_rss_mb", "clip_b16_lora_step_bf16_peak_rss_mb"]
 
 
 def fmt(v, unit=""):

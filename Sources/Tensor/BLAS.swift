@@ -197,7 +197,7 @@ public enum BLAS {
 
   /// The fp32 GEMM on oneDNN's matmul, on the same split as OpenBLAS's: `fairmed-bench` measures
   /// it against OpenBLAS per shape family (rows `openblas_vs_onednn_f32_*`). fp32 training stays on
-  /// OpenBLAS: oneDNN was 2–17 % faster on those families here, but its result for one row of A
+  /// OpenBLAS: oneDNN was 2–18 % faster on those families here, but its result for one row of A
   /// depends on how many rows share the call (ViT-B/16's k = 768: 64 rows and 1576 rows differ in
   /// the last bits), so a sample's score would depend on its batch; OpenBLAS's does not. False
   /// where oneDNN is absent or failed (memory).
