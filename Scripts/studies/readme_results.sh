@@ -56,8 +56,7 @@ block() {
   fi
   for n in derm fundus; do
     [ -f $r/methods-$n/results.csv ] || continue
-    if [ $n = derm ]; then how="every strength (λ, GroupDRO's η) chosen on validation as \`fairmed train\` does"
-    else how="fixed strengths, each method at its paper's setting: not rerun since selection became the default"; fi
+    how="every strength (λ, GroupDRO's η) chosen on validation as \`fairmed train\` does"
     echo "**The paper's comparison, benchmark $([ $n = derm ] && echo 1 || echo 2)** (\`Studies/methods-$n.json\`; $how), internal test:"
     echo
     python3 $t methods $r/methods-$n/results.csv internal
