@@ -197,6 +197,26 @@ func validation(hits: [Int], falseAlarms: Int = 0, nearMisses: Int = 0, shift: I
     #expect(!FileManager.default.fileExists(atPath: run + "/" + LambdaSelection.tableFile))
   }
 
+  /// λ 0 is ERM for every method whose term it scales, adversaries included: an adversary's
+  /// gradients are clipped by their own norm, so they never rescale the model's step (with a
+  /// clip of 0.05, tight enough to act on every step, they did before).
+  @Test(arguments: [MethodName.dann, .cdann, .meanMatch, .cmacMMD])
+  func lambdaZeroTrainsTheModelAsERMDoes(_ method: MethodName) throws {
+    var erm = TinyDerm.config(method: .erm, epochs: 1)
+    erm.gradClip = 0.05
+    var zero = erm
+    zero.method = method
+    zero.lambda = 0
+    let a = TinyDerm.runDirectory("lambda0-erm"), b = TinyDerm.runDirectory("lambda0-\(method.rawValue)")
+    defer {
+      try? FileManager.default.removeItem(atPath: a)
+      try? FileManager.default.removeItem(atPath: b)
+    }
+    _ = try Trainer(config: erm, runDirectory: a, log: quiet(a)).run()
+    _ = try Trainer(config: zero, runDirectory: b, log: quiet(b)).run()
+    #expect(try modelBytes(a) == modelBytes(b), "\(method.rawValue) at λ 0 trained other weights than ERM")
+  }
+
   @Test func aStoppedPathResumesToTheSameChoice() throws {
     var config = TinyDerm.config(method: .cmacMMD, epochs: 2)
     config.lambda = nil

@@ -80,7 +80,8 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
   @Setting(help: "Fraction of all optimiser steps spent in linear warm-up.", .finite(in: 0...1, "in 0…1"))
   public var warmupFraction: Double = 0.1
   @Setting(
-    help: "Global gradient-norm clip, 0 = off.", .init("a finite number ≥ 0 (0 = off)") { $0.isFinite && $0 >= 0 })
+    help: "Global gradient-norm clip of the model (a method's adversary is clipped by its own norm), 0 = off.",
+    .init("a finite number ≥ 0 (0 = off)") { $0.isFinite && $0 >= 0 })
   public var gradClip: Float = 1.0
   @Setting(help: "Micro-batches per optimiser step.", .range(1...1024))
   public var accumulation: Int = 1

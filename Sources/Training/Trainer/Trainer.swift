@@ -170,7 +170,10 @@ public final class Trainer {
     ]
     if !method.extraParameters.isEmpty {
       optimizers.append(
-        ("method", AdamW(parameters: method.extraParameters.map { (path: $0.0, tensor: $0.1) }, weightDecay: 0)))
+        (
+          Self.methodOptimizer,
+          AdamW(parameters: method.extraParameters.map { (path: $0.0, tensor: $0.1) }, weightDecay: 0)
+        ))
     }
     let sampler = try makeSampler(data: data, method: method)
     let stepsPerEpoch = (sampler.batches(epoch: 0).count + config.accumulation - 1) / config.accumulation
@@ -238,17 +241,28 @@ public final class Trainer {
       labels: labels, groups: groups, contrastive: s.contrastive, progress: progress)
   }
 
-  /// Sums the gradients over ranks, clips them by their global norm and steps every optimiser.
+  /// The optimiser of a method's own parameters (an adversary's), beside the model's.
+  static let methodOptimizer = "method"
+
+  /// Sums the gradients over ranks, clips them by their global norm (the model's and the
+  /// method's each by their own) and steps every optimiser.
   func optimizerStep(_ s: Session, logs: inout [String: Double]) throws {
     try parallel.reduceGradients(
-      summed: s.optimizers.filter { $0.0 != "method" }.flatMap { $0.1.parameters.map(\.tensor) },
-      averaged: s.optimizers.filter { $0.0 == "method" }.flatMap { $0.1.parameters.map(\.tensor) })
-    let params = s.optimizers.flatMap { $0.1.parameters }
-    let (norm, scale) = GradientClipping.scale(params, maxNorm: config.gradClip > 0 ? config.gradClip : .infinity)
+      summed: s.optimizers.filter { $0.0 != Self.methodOptimizer }.flatMap { $0.1.parameters.map(\.tensor) },
+      averaged: s.optimizers.filter { $0.0 == Self.methodOptimizer }.flatMap { $0.1.parameters.map(\.tensor) })
+    // The model's gradients are clipped by their own global norm, a method's own parameters (an
+    // adversary) by theirs: a method's parameters never rescale the model's step, so a method at
+    // λ 0 trains the model exactly as ERM does.
+    let maxNorm = config.gradClip > 0 ? config.gradClip : .infinity
+    let (norm, scale) = GradientClipping.scale(
+      s.optimizers.filter { $0.0 != Self.methodOptimizer }.flatMap { $0.1.parameters }, maxNorm: maxNorm)
+    let (methodNorm, methodScale) = GradientClipping.scale(
+      s.optimizers.filter { $0.0 == Self.methodOptimizer }.flatMap { $0.1.parameters }, maxNorm: maxNorm)
     guard norm.isFinite else { throw nonFinite(s, "gradient norm is \(norm)") }
+    guard methodNorm.isFinite else { throw nonFinite(s, "the method's gradient norm is \(methodNorm)") }
     let lr = s.schedule(s.state.step)
-    for (_, opt) in s.optimizers {
-      opt.step(lr: lr, gradScale: scale)
+    for (name, opt) in s.optimizers {
+      opt.step(lr: lr, gradScale: name == Self.methodOptimizer ? methodScale : scale)
       opt.zeroGrad()
     }
     s.state.step += 1
