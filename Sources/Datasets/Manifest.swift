@@ -12,15 +12,18 @@ public enum Manifest {
 
   public static func load(file: String, options: LoadOptions = LoadOptions()) throws -> Dataset {
     let table = try CSVTable(contentsOf: file)
-    let pathCol = try table.require("path"), labelCol = try table.require("label")
+    let pathCol = try table.require("path")
+    let labelCol = options.requireLabels ? try table.require("label") : table.column("label")
     let idCol = table.column("id"), textCol = table.column("text"), splitCol = table.column("split")
     let groupCol = table.column("patient_id") ?? table.column("lesion_id") ?? table.column("group_id")
     let attributeCols = table.header.enumerated().filter { !special.contains($0.element) }
     let base = (file as NSString).deletingLastPathComponent
-    let rawLabels = table.rows.map { $0[labelCol].trimmingCharacters(in: .whitespaces) }
+    let rawLabels = table.rows.map { row in labelCol.map { row[$0].trimmingCharacters(in: .whitespaces) } ?? "0" }
     let numeric = rawLabels.allSatisfy { Int($0) != nil && Int($0)! >= 0 }
     let classNames: [String]
-    if numeric {
+    if labelCol == nil {
+      classNames = []
+    } else if numeric {
       let maxLabel = rawLabels.compactMap { Int($0) }.max() ?? 1
       classNames = (0...max(1, maxLabel)).map(String.init)
     } else {

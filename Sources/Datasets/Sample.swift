@@ -117,11 +117,18 @@ public struct LoadOptions: Sendable {
   /// Rows with a missing/unknown value in any of these attributes are dropped (and counted);
   /// other missing values are kept as "unknown" (and counted).
   public var dropUnknownIn: Set<String>
+  /// Whether a manifest must have a `label` column. A pretraining corpus (image–caption pairs)
+  /// need not: without one its ``Dataset/classNames`` is empty and every ``Sample/label`` is 0.
+  public var requireLabels: Bool
 
-  public init(onBadRow: RowPolicy = .fail, onMissingImage: RowPolicy = .fail, dropUnknownIn: Set<String> = []) {
+  public init(
+    onBadRow: RowPolicy = .fail, onMissingImage: RowPolicy = .fail, dropUnknownIn: Set<String> = [],
+    requireLabels: Bool = true
+  ) {
     self.onBadRow = onBadRow
     self.onMissingImage = onMissingImage
     self.dropUnknownIn = dropUnknownIn
+    self.requireLabels = requireLabels
   }
 }
 

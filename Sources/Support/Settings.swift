@@ -337,7 +337,11 @@ extension SettingGroup {
   /// Lays `--flag value` arguments over `object` (the configuration file's JSON, or empty).
   /// Throws ``SettingArgumentError`` naming the flag and what was expected; an unknown flag is
   /// named with the nearest known one.
-  public static func apply(arguments: [String], to object: inout [String: Any]) throws {
+  /// With `only`, a flag whose top-level key is not in it is refused as not applying to
+  /// `context` (e.g. a classification option given to `fairmed pretrain`).
+  public static func apply(
+    arguments: [String], to object: inout [String: Any], only: Set<String>? = nil, context: String = ""
+  ) throws {
     let entries = settingEntries
     var byFlag: [String: SettingEntry] = [:]
     for e in entries { byFlag[e.flag] = e }
@@ -360,6 +364,9 @@ extension SettingGroup {
       guard let entry else {
         let near = nearestName(name, in: Array(byFlag.keys)).map { " (did you mean '--\($0)'?)" } ?? ""
         throw SettingArgumentError("unknown option '--\(name)'\(near)")
+      }
+      if let only, let key = entry.path.first, !only.contains(key) {
+        throw SettingArgumentError("--\(name) does not apply to \(context)")
       }
       i += 1
       var values: [String]
@@ -393,8 +400,8 @@ extension SettingGroup {
 
   /// `--help` lines: flag, what it takes, help, choices and the default, each shown once,
   /// wrapped to `width` columns under the flag.
-  public static func helpText(width: Int = 78) -> String {
-    settingEntries.map { e in
+  public static func helpText(width: Int = 78, only: Set<String>? = nil) -> String {
+    settingEntries.filter { e in only.map { e.path.first.map($0.contains) ?? false } ?? true }.map { e in
       let value: String
       switch e.arity {
       case .flag: value = ""

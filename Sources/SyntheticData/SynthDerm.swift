@@ -34,6 +34,9 @@ public struct DermSynthConfig: Codable, Sendable, Equatable {
     "male|<40": 1, "male|40-59": 1, "male|>=60": 1,
     "female|<40": 0.35, "female|40-59": 1, "female|>=60": 1,
   ]
+  /// When set, `[lo, hi]`: each lesion's malignant-cue strength is drawn uniformly in it instead
+  /// of taken from ``signal`` (a corpus with subtle and obvious lesions in every group).
+  public var signalRange: [Double]? = nil
   /// Covariate shift per group: exposure offset (fraction of intensity) ...
   public var brightness: [String: Double] = ["female|<40": 0.08]
   /// ... and mean skin tone (0 light ... 1 dark; each image adds ±0.2).
@@ -107,6 +110,9 @@ public struct DermSynthConfig: Codable, Sendable, Equatable {
           "synth: unknown group '\(k)' in \(name); groups are \(DermSynthConfig.groups.joined(separator: ", "))")
       }
     }
+    if let r = signalRange, !(r.count == 2 && r.allSatisfy { $0.isFinite && (0...1).contains($0) } && r[0] <= r[1]) {
+      throw DataError.invalidArgument("signal range must be two numbers lo ≤ hi in 0…1, got \(r)")
+    }
     guard (0...1).contains(labelNoise), (0...1).contains(missingRate) else {
       throw DataError.invalidArgument(
         "--label-noise and --missing-rate must lie in 0…1, got \(labelNoise) and \(missingRate)")
@@ -161,7 +167,8 @@ public enum SynthDerm {
         ? [15, 20, 25, 30, 35] : g.hasSuffix("40-59") ? [40, 45, 50, 55] : [60, 65, 70, 75, 80, 85]
       let age = ages[Int(rng.next() % UInt64(ages.count))]
       let y = rng.bernoulli(config.prevalence[g] ?? 0.2) ? 1 : 0
-      let s = config.signal[g] ?? 1
+      // Drawn only where a range is set, so the benchmarks keep their data.
+      let s = config.signalRange.map { rng.uniform($0[0], $0[1]) } ?? config.signal[g] ?? 1
       let cue = y == 1 ? s * rng.uniform(0.6, 1.0) : rng.uniform(0, config.benignCue)
       let noisy = rng.bernoulli(config.labelNoise)
       var recorded = noisy ? 1 - y : y
@@ -201,6 +208,26 @@ public enum SynthDerm {
     return DermRenderer.render(width: config.width, height: config.height, lesion: shape, view: view, rng: &rng)
   }
 
+  /// Renders every record's image and writes it as a JPEG to `path(i)`, in parallel; the first
+  /// error is rethrown.
+  static func writeImages(
+    _ records: [DermSynthRecord], config: DermSynthConfig, path: @Sendable (Int) -> String
+  ) throws {
+    let failure = ErrorSlot()
+    let chunk = 64
+    DispatchQueue.concurrentPerform(iterations: (records.count + chunk - 1) / chunk) { c in
+      for i in (c * chunk)..<min(records.count, (c + 1) * chunk) {
+        do {
+          let jpeg = try ImageCodec.encodeJPEG(image(records, i, config: config), quality: config.jpegQuality)
+          try jpeg.write(to: URL(fileURLWithPath: path(i)))
+        } catch {
+          failure.set(error)
+        }
+      }
+    }
+    if let e = failure.error { throw e }
+  }
+
   /// Writes a HAM10000-layout folder (`HAM10000_metadata.csv`, `HAM10000_images_part_1/2/*.jpg`),
   /// or with `external` a BCN20000 / ISIC 2019 layout, plus `synth_truth.csv` and `synth_config.json`.
   @discardableResult
@@ -215,20 +242,9 @@ public enum SynthDerm {
     for f in folders {
       try fm.createDirectory(atPath: (dir as NSString).appendingPathComponent(f), withIntermediateDirectories: true)
     }
-    let failure = ErrorSlot()
-    let chunk = 64
-    DispatchQueue.concurrentPerform(iterations: (records.count + chunk - 1) / chunk) { c in
-      for i in (c * chunk)..<min(records.count, (c + 1) * chunk) {
-        do {
-          let jpeg = try ImageCodec.encodeJPEG(image(records, i, config: config), quality: config.jpegQuality)
-          let folder = folders[external || i < records.count / 2 ? 0 : 1]
-          try jpeg.write(to: URL(fileURLWithPath: "\(dir)/\(folder)/\(records[i].imageID).jpg"))
-        } catch {
-          failure.set(error)
-        }
-      }
+    try writeImages(records, config: config) { i in
+      "\(dir)/\(folders[external || i < records.count / 2 ? 0 : 1])/\(records[i].imageID).jpg"
     }
-    if let e = failure.error { throw e }
     var missing = SeededRNG(seed: config.seed, stream: 0x3155, 0)
     let rows = records.map { r -> (age: String, sex: String) in
       missing.bernoulli(config.missingRate)

@@ -25,9 +25,11 @@ struct FairMedCommand: ParsableCommand {
     do {
       var command = try parseAsRoot()
       try validateEnvironment()
-      if let n = World.launchedProcesses(), n > 1, !(command is TrainCommand || command is PredictCommand) {
+      if let n = World.launchedProcesses(), n > 1,
+        !(command is TrainCommand || command is PretrainCommand || command is PredictCommand)
+      {
         throw ValidationError(
-          "started as one of \(n) MPI processes: only `fairmed train` and `fairmed predict` split their work over processes; run this command without mpirun/srun"
+          "started as one of \(n) MPI processes: only `fairmed train`, `fairmed pretrain` and `fairmed predict` split their work over processes; run this command without mpirun/srun"
         )
       }
       try command.run()
@@ -45,6 +47,7 @@ let subcommandList: [ParsableCommand.Type] = [
   EncodeCommand.self,
   ZeroShotCommand.self,
   TrainCommand.self,
+  PretrainCommand.self,
   PredictCommand.self,
   AuditCommand.self,
   SynthCommand.self,

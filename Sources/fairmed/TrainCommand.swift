@@ -20,7 +20,7 @@ struct TrainCommand: ParsableCommand {
       is used (FairVLMed).
 
       TRAINING OPTIONS (each is also a run.json key: --batch-size is batchSize, --cmac-sigma is cmac.sigma):
-      \(RunConfig.helpText())
+      \(RunConfig.helpText(only: RunConfig.commandKeys(.classify)))
       """)
 
   @Option(help: "Run configuration file (JSON); flags override it.") var config: String?
@@ -32,32 +32,13 @@ struct TrainCommand: ParsableCommand {
     parsing: .allUnrecognized, help: ArgumentHelp("Training options (listed below).", valueName: "training-options"))
   var settings: [String] = []
 
-  /// `--config` (or, resuming, the run's own run.json), then the flags over it.
-  func resolvedConfig() throws -> RunConfig {
-    let (out, overwrite) = (output.out, output.overwrite)
-    var file = config
-    if file == nil && resume && FileManager.default.fileExists(atPath: out + "/run.json") { file = out + "/run.json" }
-    if file == nil && resume && !overwrite && !settings.contains(where: { $0 == "--data" || $0.hasPrefix("--data=") }) {
-      try Trainer.requireRun(in: out)
-    }
-    return try RunConfig.resolve(file: file, arguments: settings)
-  }
-
   func run() throws {
     let world = try World.current.get()
     try world.endingJobOnFailure {
-      let c = try resolvedConfig()
-      let log = try TrainingLog(metricsPath: output.out + "/metrics.jsonl")
-      let trainer = Trainer(config: c, runDirectory: output.out, log: log, world: world)
-      trainer.stopAfterEpochs = stopAfter
-      let summary = try trainer.run(resume: resume, overwrite: output.overwrite)
-      let threshold = summary.threshold.map { " (decision threshold \($0.label))" } ?? ""
-      if world.isLeader {
-        if let selection = summary.selection { print(selection.reason) }
-        print(
-          "selected epoch \(summary.state.bestEpoch ?? 0) by \(c.selection.rawValue); model in \(summary.bestModelDirectory)\(threshold)"
-        )
-      }
+      let lines = try Trainer.runCommand(
+        objective: .classify, configFile: config, arguments: settings, out: output.out, resume: resume,
+        overwrite: output.overwrite, stopAfter: stopAfter, world: world)
+      for line in lines { print(line) }
     }
   }
 }

@@ -140,6 +140,13 @@ public enum LossKind: String, CaseIterable, Codable, Sendable {
   }
 }
 
+/// What a run learns. `classify`: a classifier over the class prompts (`fairmed train`);
+/// `pretrain`: image–text alignment, CLIP's symmetric InfoNCE over each batch's image–caption
+/// pairs, with no labels, prompts or groups (`fairmed pretrain`, docs/training.md).
+public enum Objective: String, CaseIterable, Codable, Sendable {
+  case classify, pretrain
+}
+
 /// How the saved `best/` model is chosen (`--selection`).
 public enum SelectionRule: String, CaseIterable, Codable, Sendable {
   /// Highest validation AUC.

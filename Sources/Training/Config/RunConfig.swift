@@ -11,6 +11,9 @@ import Support
 /// the help, default and range check come from the same line. `fairmed train` lays its flags over
 /// `--config run.json` (or the defaults); the run directory stores the resolved copy (`run.json`).
 public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
+  /// Set by the command (`train` or `pretrain`), not a flag of either (``commandKeys``).
+  @Setting(help: "What the run learns: classify (fairmed train) or pretrain (fairmed pretrain).")
+  public var objective: Objective = .classify
   @Setting(help: "Training data: \(DatasetKind.argumentForms).")
   public var data: String = ""
   /// nil = a seeded grouped split of the training data (``valFraction``).
@@ -135,6 +138,21 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
 
   public init(data: String) { self.data = data }
 
+  /// The settings that apply to pretraining (`fairmed pretrain`'s flags); every other setting
+  /// is about classification (prompts, methods, groups, samplers, thresholds) and must keep its
+  /// default in a pretraining run.
+  public static let pretrainingKeys: Set<String> = [
+    "data", "val", "model", "fromScratch", "epochs", "batchSize", "seed", "learningRate", "weightDecay",
+    "warmupFraction", "gradClip", "accumulation", "mode", "lastK", "valFraction", "augment", "imageSize", "logEvery",
+    "precision", "loaderThreads", "featureCache", "loraRank", "loraAlpha", "loraDropout", "loraTargets", "merge",
+  ]
+
+  /// The flags a command accepts: every setting but ``objective``, which the command sets
+  /// (`pretrain` only the ``pretrainingKeys``).
+  public static func commandKeys(_ objective: Objective) -> Set<String> {
+    objective == .pretrain ? pretrainingKeys : Set(settingKeys).subtracting(["objective"])
+  }
+
   /// ``SettingGroup``: the configuration with every default.
   public static var defaults: RunConfig { RunConfig(data: "") }
 
@@ -221,7 +239,29 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
     if let problem = Precision.problem(precision, features: BF16Support.features, oneDNN: BF16Support.oneDNN) {
       p.append(problem)
     }
+    if objective == .pretrain {
+      p += classificationSettingsSet().map { "\($0) applies to classification, not to pretraining" }
+    }
     guard p.isEmpty else { throw TrainingError.invalidConfig(p) }
+  }
+
+  /// The flags of the classification settings that differ from their defaults (a pretraining
+  /// run given `--method` through `--config`, say).
+  func classificationSettingsSet() -> [String] {
+    guard let mine = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(self)) as? [String: Any],
+      let defaults = try? Self.defaultObject()
+    else { return [] }
+    return Self.settingEntries.filter { e in
+      guard let key = e.path.first, key != "objective", !Self.pretrainingKeys.contains(key) else { return false }
+      let a = e.path.reduce(mine as Any?) { ($0 as? [String: Any])?[$1] }
+      let b = e.path.reduce(defaults as Any?) { ($0 as? [String: Any])?[$1] }
+      return canonicalJSON(a) != canonicalJSON(b)
+    }.map { "--" + $0.flag }
+  }
+
+  /// A JSON value's bytes with sorted keys (to compare two decoded values).
+  private func canonicalJSON(_ value: Any?) -> Data? {
+    try? JSONSerialization.data(withJSONObject: [value ?? NSNull()], options: [.sortedKeys])
   }
 
   /// The largest accepted `--epochs`, `--batch-size` and `--image-size`.
@@ -242,7 +282,7 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
 
   /// Whether this run trains the ``lambdaPath`` and keeps the strength chosen on validation
   /// (a method with a λ and no `--lambda`).
-  public var selectsLambda: Bool { method.takesLambda && lambda == nil }
+  public var selectsLambda: Bool { objective == .classify && method.takesLambda && lambda == nil }
 
   /// The method object for this run (λ 0 when λ is to be selected: each member sets its own).
   public func makeMethod() -> TrainingMethod {
@@ -263,11 +303,22 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
 
   /// `fairmed train`'s configuration: `--config FILE` (or an existing run's `run.json`), then the
   /// setting flags in `arguments` laid over it.
-  public static func resolve(file: String?, arguments: [String]) throws -> RunConfig {
+  /// `objective` is the command's: a file that says otherwise is refused.
+  public static func resolve(file: String?, arguments: [String], objective: Objective = .classify) throws -> RunConfig {
     var object = try file.map { try readJSONObject($0, "run config") } ?? [:]
-    do { try apply(arguments: arguments, to: &object) } catch let e as SettingArgumentError {
+    do {
+      try apply(
+        arguments: arguments, to: &object, only: commandKeys(objective),
+        context: objective == .pretrain ? "pretraining (fairmed pretrain)" : "fairmed train")
+    } catch let e as SettingArgumentError {
       throw TrainingError.invalidConfig([e.description])
     }
+    if let given = object["objective"] as? String, given != objective.rawValue {
+      throw TrainingError.file(
+        file ?? "the command line",
+        "is a \(given) run's configuration; use fairmed \(given == Objective.pretrain.rawValue ? "pretrain" : "train")")
+    }
+    object["objective"] = objective.rawValue
     return try decode(object: object, file: file ?? "the command line")
   }
 

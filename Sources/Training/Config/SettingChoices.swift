@@ -7,6 +7,7 @@ extension ScratchPreset: SettingChoice {}
 extension SamplerKind: SettingChoice {}
 extension FineTuningMode: SettingChoice {}
 extension LossKind: SettingChoice {}
+extension Objective: SettingChoice {}
 extension SelectionRule: SettingChoice {}
 extension ThresholdPolicy: SettingChoice {}
 extension Precision: SettingChoice {}

@@ -34,19 +34,9 @@ public struct Predictions {
     let batches = stride(from: rows.lowerBound, to: rows.upperBound, by: batchSize).map {
       Array($0..<min(rows.upperBound, $0 + batchSize))
     }
-    let loader =
-      cached == nil
-      ? BatchLoader(
-        dataset: dataset, batches: batches, transform: transform, groups: groupSpec,
-        threads: threads ?? ProcessInfo.processInfo.activeProcessorCount) : nil
-    for idx in batches {
-      let images: Tensor
-      if let loader {
-        guard let b = try loader.next() else { break }
-        images = try Tensor(b.pixels, shape: [b.count, 3, b.size, b.size])
-      } else {
-        images = try cached!.indexSelect(axis: 0, indices: idx)
-      }
+    try forEachEvaluationBatch(
+      dataset: dataset, batches: batches, transform: transform, groups: groupSpec, cached: cached, threads: threads
+    ) { idx, images in
       let samples = idx.map { dataset.samples[$0] }
       let (probs, margins) = try classifier.predict(images, pooled: cached != nil, labels: samples.map(\.label))
       out.append(

@@ -1,3 +1,4 @@
+import Fairness
 import Datasets
 import Foundation
 import Tensor
@@ -48,6 +49,27 @@ final class BatchSource {
     return ModelBatch(
       images: try cache.indexSelect(axis: 0, indices: idx), labels: samples.map(\.label),
       groups: samples.map(data.groupSpec.key), texts: samples.map { $0.text ?? "" })
+  }
+}
+
+/// Calls `body` with each of `batches` (rows of `dataset`, in order) as model input: pixels
+/// decoded in parallel without augmentation, or the rows of `cached` pooled image-tower outputs.
+func forEachEvaluationBatch(
+  dataset: Dataset, batches: [[Int]], transform: ImageTransform, groups: GroupingSpec? = nil, cached: Tensor?,
+  threads: Int?, _ body: (_ rows: [Int], _ images: Tensor) throws -> Void
+) throws {
+  let loader =
+    cached == nil
+    ? BatchLoader(
+      dataset: dataset, batches: batches, transform: transform, groups: groups,
+      threads: threads ?? ProcessInfo.processInfo.activeProcessorCount) : nil
+  for rows in batches {
+    if let loader {
+      guard let b = try loader.next() else { return }
+      try body(rows, try Tensor(b.pixels, shape: [b.count, 3, b.size, b.size]))
+    } else if let cached {
+      try body(rows, try cached.indexSelect(axis: 0, indices: rows))
+    }
   }
 }
 

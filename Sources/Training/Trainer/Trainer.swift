@@ -46,6 +46,8 @@ public final class Trainer {
   }
 
   var checkpointDirectory: String { runDirectory + "/checkpoint" }
+  /// Whether this run pretrains (``Objective/pretrain``).
+  var pretraining: Bool { config.objective == .pretrain }
   var bestDirectory: String { runDirectory + "/best" }
 
   /// Everything a run holds between steps.
@@ -159,7 +161,7 @@ public final class Trainer {
       evalTransform, size: imageSize, augment: config.augment && config.mode != .imageFrozen)
 
     let trainGroups = data.groupIDs(data.train.samples.map(data.groupSpec.key))
-    let method = customMethod ?? config.makeMethod()
+    let method = customMethod ?? (pretraining ? ERM() : config.makeMethod())
     try method.prepare(
       TrainingSetSummary(
         labels: data.train.samples.map(\.label), groups: trainGroups,
@@ -183,7 +185,8 @@ public final class Trainer {
     return Session(
       data: data, classifier: classifier, method: method, optimizers: optimizers, sampler: sampler, schedule: schedule,
       totalSteps: totalSteps, trainTransform: trainTransform, evalTransform: evalTransform,
-      contrastive: config.loss.isContrastive(hasNotes: data.hasNotes, fromScratch: config.fromScratch != nil),
+      contrastive: pretraining
+        || config.loss.isContrastive(hasNotes: data.hasNotes, fromScratch: config.fromScratch != nil),
       cellOf: cellOf(data))
   }
 
@@ -205,10 +208,13 @@ public final class Trainer {
       guard let batch = try source.next() else { break }
       let progress = Double(s.state.step) / Double(max(s.totalSteps, 1))
       let global = shards[b].flatMap { $0 }.map { s.data.train.samples[$0] }
-      let mb = try lossInputs(
-        s, batch, labels: global.map(\.label), groups: s.data.groupIDs(global.map(s.data.groupSpec.key)),
-        progress: progress)
-      let out = try s.method.loss(mb)
+      let out =
+        try pretraining
+        ? pretrainingLoss(s, batch)
+        : s.method.loss(
+          lossInputs(
+            s, batch, labels: global.map(\.label), groups: s.data.groupIDs(global.map(s.data.groupSpec.key)),
+            progress: progress))
       let lossValue = out.total.item()
       guard lossValue.isFinite else { throw nonFinite(s, "loss is \(lossValue)") }
       try (config.accumulation > 1 ? out.total * (1 / Float(config.accumulation)) : out.total).backward()
@@ -274,6 +280,7 @@ public final class Trainer {
   /// Validation (at 0.5 and at the decision threshold chosen on it), model selection, the
   /// checkpoint and the epoch's log line.
   func endEpoch(_ s: Session) throws {
+    if pretraining { return try endPretrainingEpoch(s) }
     let preds = try parallel.predictions(dataset: s.data.val, groupSpec: s.data.groupSpec) { rows in
       try Predictions.compute(
         classifier: s.classifier, dataset: s.data.val, groupSpec: s.data.groupSpec, transform: s.evalTransform,
@@ -426,6 +433,11 @@ public final class Trainer {
   func makeSampler(data: TrainingData, method: TrainingMethod) throws -> BatchSampler {
     let samples = data.train.samples
     let cellOf = cellOf(data)
+    if pretraining {  // no labels or groups to balance: every pair once per epoch
+      return ShuffleBatchSampler(
+        count: samples.count, batchSize: config.batchSize, seed: config.seed, dropLast: samples.count > config.batchSize
+      )
+    }
     if method.sampling == .balancedCells {
       return CellBalancedResampler(cellOf: cellOf, batchSize: config.batchSize, seed: config.seed)
     }

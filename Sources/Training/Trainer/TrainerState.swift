@@ -21,6 +21,8 @@ public struct TrainerState: Codable, Equatable {
   /// (``RunConfig/thresholdPolicy``), and the thresholds.
   public var decisionHistory: [EvalMetrics] = []
   public var thresholds: [DecisionThreshold] = []
+  /// A pretraining run's validation of every completed epoch (its ``history`` stays empty).
+  public var pretrainingHistory: [PretrainingMetrics] = []
   public init() {}
 
   /// The selected epoch's decision threshold.
@@ -38,6 +40,7 @@ public struct TrainerState: Codable, Equatable {
     history = try c.decodeIfPresent([EvalMetrics].self, forKey: .history) ?? []
     decisionHistory = try c.decodeIfPresent([EvalMetrics].self, forKey: .decisionHistory) ?? history
     thresholds = try c.decodeIfPresent([DecisionThreshold].self, forKey: .thresholds) ?? history.map { _ in .argmax }
+    pretrainingHistory = try c.decodeIfPresent([PretrainingMetrics].self, forKey: .pretrainingHistory) ?? []
   }
 
   /// The checkpoint folder to resume from, after finishing a swap a kill interrupted; nil when

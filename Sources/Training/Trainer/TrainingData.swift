@@ -23,13 +23,17 @@ public struct TrainingData {
 
   /// Loads `config.data` (and `config.val`, or holds out a seeded grouped split of the
   /// training data, or uses the data's own `val` split when it has one).
+  /// A pretraining run needs no labels, prompts or groups (one group, no prompts), and every
+  /// sample must have a caption.
   public init(config: RunConfig) throws {
-    groupSpec = try GroupingSpec(parsing: config.groups)
-    let full = try DatasetKind.load(config.data)
+    let pretraining = config.objective == .pretrain
+    groupSpec = pretraining ? GroupingSpec(attributes: []) : try GroupingSpec(parsing: config.groups)
+    let options = LoadOptions(requireLabels: !pretraining)
+    let full = try DatasetKind.load(config.data, options: options)
     try groupSpec.validate(full)
     var train = full, val: Dataset
     if let v = config.val {
-      val = try DatasetKind.load(v)
+      val = try DatasetKind.load(v, options: options)
       try groupSpec.validate(val)
       if full.splitNames.contains("train") { train = full.split("train") }
     } else if full.splitNames.contains("train") && full.splitNames.contains("val") {
@@ -49,13 +53,24 @@ public struct TrainingData {
     self.train = train
     self.val = val
     groupNames = Set((train.samples + val.samples).map(groupSpec.key)).sorted()
+    hasNotes = train.samples.allSatisfy { !($0.text ?? "").isEmpty }
+    if pretraining {
+      for (spec, set) in [(config.data, train), (config.val ?? config.data, val)] {
+        if let s = set.samples.first(where: { ($0.text ?? "").isEmpty }) {
+          throw TrainingError.data(
+            "\(spec): sample '\(s.id)' has no caption; pretraining pairs every image with its text (a manifest's text column, or the layout's notes)"
+          )
+        }
+      }
+      prompts = []
+      return
+    }
     prompts = try config.prompts ?? Self.defaultPrompts(dataSpec: config.data, classNames: full.classNames)
     guard prompts.count == full.classNames.count else {
       throw TrainingError.invalidConfig([
         "\(prompts.count) prompts given for \(full.classNames.count) classes (\(full.classNames.joined(separator: ", ")))"
       ])
     }
-    hasNotes = train.samples.allSatisfy { !($0.text ?? "").isEmpty }
   }
 
   /// Group id of each key (unknown keys get nil).
