@@ -14,11 +14,17 @@ public final class Study {
   public let quiet: Bool
   /// Cells trained by the last ``run()`` (skipped cells are not counted).
   public private(set) var trainedCells: [String] = []
+  /// The cached pretrained model every run fine-tunes (``StudyConfig/pretrained``), once built.
+  public private(set) var pretrainedModel: String?
 
-  public init(config: StudyConfig, directory: String, quiet: Bool = false) {
+  /// The cache folder of pretrained models (nil: ``Support/cacheDirectory(_:)``).
+  public let cache: String?
+
+  public init(config: StudyConfig, directory: String, quiet: Bool = false, cache: String? = nil) {
     self.config = config
     self.directory = directory
     self.quiet = quiet
+    self.cache = cache
   }
 
   /// One grid cell.
@@ -91,6 +97,7 @@ public final class Study {
     let fm = FileManager.default
     try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let (train, tests) = try prepareData()
+    pretrainedModel = try config.pretrained.map { try $0.ensure(cache: cache, log: say, quiet: quiet) }
     trainedCells = []
     var results: [Result] = []
     for (i, cell) in cells.enumerated() {
@@ -140,7 +147,14 @@ public final class Study {
       trainedCells.append(cell.id)
       results += cellResults
     }
-    try writeOutputs(results)
+    var zeroShotMD = ""
+    if let model = pretrainedModel {
+      say("zero-shot: the pretrained model before fine-tuning")
+      let rows = try zeroShot(model: model, train: train, tests: tests)
+      try AtomicWrite.file(Self.zeroShotCSV(rows), to: directory + "/zero-shot.csv")
+      zeroShotMD = Self.zeroShotMarkdown(rows)
+    }
+    try writeOutputs(results, zeroShot: zeroShotMD)
     return results
   }
 
@@ -161,7 +175,7 @@ public final class Study {
   /// What a study writes into its folder; `--overwrite` removes these entries, and nothing else.
   public static let outputNames = [
     "data", "runs", "feature_cache", "results.csv", "summary.md", "summary.tex",
-    "comparisons.csv", "report.html", "figures", "audits",
+    "comparisons.csv", "report.html", "figures", "audits", "zero-shot", "zero-shot.csv",
   ]
 
   /// The folder rule of `fairmed experiment` and `fairmed demo` (the one of every command that
@@ -250,6 +264,7 @@ public final class Study {
     }
     object["data"] = .string(train)
     object["groups"] = .string(config.groups)
+    if let model = pretrainedModel { object["model"] = .string(model) }
     let data = try JSONEncoder().encode(object)
     guard let json = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
       throw TrainingError.invalidConfig(["study base options are not a JSON object"])

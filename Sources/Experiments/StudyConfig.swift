@@ -29,6 +29,10 @@ public struct StudyConfig: Codable, Equatable, Sendable {
   public var groups: String = GroupingSpec.sexAge.description
   /// Every other training option, as in `run.json` (its `data` key is ignored).
   public var base: [String: JSONValue] = [:]
+  /// Fine-tune from a pretrained CLIP that FairMed builds from this recipe on first use and
+  /// caches (``PretrainingRecipe``), instead of `base`'s `model` / `fromScratch`; the study then
+  /// also scores that model zero-shot (`zero-shot.csv`).
+  public var pretrained: PretrainingRecipe? = nil
   /// Named settings crossed with the methods (ablations); empty = the base options alone.
   public var variants: [Variant] = []
 
@@ -119,6 +123,12 @@ public struct StudyConfig: Codable, Equatable, Sendable {
     problems += Self.unknownRunKeys(base, at: "base")
     for v in variants { problems += Self.unknownRunKeys(v.options, at: "variants[\(v.name)].options") }
     if let s = synth { problems += s.problems() }
+    if let r = pretrained {
+      problems += r.problems()
+      for key in ["model", "fromScratch"] where base[key] != nil {
+        problems.append("base.\(key): the model is the pretrained recipe's; remove one of them")
+      }
+    }
     guard problems.isEmpty else { throw TrainingError.invalidConfig(problems) }
   }
 }
@@ -189,6 +199,7 @@ extension StudyConfig {
       throw DecodingError.dataCorruptedError(forKey: .base, in: c, debugDescription: problem)
     }
     variants = try c.decodeIfPresent([Variant].self, forKey: .variants) ?? []
+    pretrained = try c.decodeIfPresent(PretrainingRecipe.self, forKey: .pretrained)
   }
 }
 

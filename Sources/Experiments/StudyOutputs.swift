@@ -6,14 +6,16 @@ extension Study {
   /// `results.csv`, `summary.md`, `summary.tex` (mean ± std over seeds), `comparisons.csv`
   /// (paired differences to ERM with intervals), `report.html` and `figures/*.svg`, each
   /// written atomically.
-  func writeOutputs(_ results: [Result]) throws {
+  /// `zeroShot`: the pretrained model's zero-shot table (``zeroShotMarkdown(_:)``), or empty.
+  func writeOutputs(_ results: [Result], zeroShot: String = "") throws {
     try AtomicWrite.file(Self.resultsCSV(results), to: directory + "/results.csv")
     let summary = Self.summarise(results)
     let paired = try PairedComparison.compare(results, config: config)
     let pairedMD = PairedComparison.markdown(paired)
     let selectionMD = Self.selectionMarkdown(results)
     try AtomicWrite.file(
-      Self.markdown(summary) + (selectionMD.isEmpty ? "" : "\n" + selectionMD)
+      Self.markdown(summary) + (zeroShot.isEmpty ? "" : "\n" + zeroShot)
+        + (selectionMD.isEmpty ? "" : "\n" + selectionMD)
         + (pairedMD.isEmpty ? "" : "\n" + pairedMD),
       to: directory + "/summary.md")
     try AtomicWrite.file(Self.latex(summary, caption: config.name), to: directory + "/summary.tex")

@@ -126,4 +126,22 @@ public func parseKillSpec(_ text: String?) throws -> (point: String, count: Int)
 public func validateEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws {
   for v in EnvironmentVariable.all { _ = try v.value(in: environment) }
   _ = try parseKillSpec(environment["FAIRMED_KILL_AT"])
+  if let dir = environment["FAIRMED_CACHE"], !dir.isEmpty, !dir.hasPrefix("/") {
+    throw EnvironmentError(variable: "FAIRMED_CACHE", value: dir, expected: "an absolute folder path")
+  }
+}
+
+/// FairMed's cache folder (built pretrained checkpoints, their corpora): `FAIRMED_CACHE` (an
+/// absolute path), else `$XDG_CACHE_HOME/fairmed` (when absolute, as the XDG spec requires), else
+/// `$HOME/.cache/fairmed`. Nothing is created here.
+public func cacheDirectory(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+  try validateEnvironment(environment)
+  if let dir = environment["FAIRMED_CACHE"], !dir.isEmpty { return dir }
+  if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") { return xdg + "/fairmed" }
+  guard let home = environment["HOME"], home.hasPrefix("/") else {
+    throw EnvironmentError(
+      variable: "HOME", value: environment["HOME"] ?? "",
+      expected: "an absolute folder path (or set FAIRMED_CACHE to FairMed's cache folder)")
+  }
+  return home + "/.cache/fairmed"
 }

@@ -28,6 +28,40 @@ struct StudyTests {
     #expect(run.epochs >= 4 && run.groups == config.groups)
   }
 
+  /// A study with `pretrained` builds the recipe's model once into the cache, fine-tunes it in
+  /// every run, and scores it zero-shot at a threshold chosen on validation.
+  @Test(.tags(.slow)) func aStudyFineTunesTheCachedPretrainedModelAndScoresItZeroShot() throws {
+    var c = try Self.tinyStudy()
+    c.methods = [.erm]
+    c.lambdas = []
+    c.base["fromScratch"] = nil
+    var recipe = PretrainingRecipe(kind: .derm)
+    (recipe.images, recipe.size, recipe.epochs, recipe.batchSize) = (200, 32, 1, 32)
+    c.pretrained = recipe
+    let root = freshDirectory("study-pretrained")
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let cache = root + "/cache", dir = root + "/study"
+    _ = try Study(config: c, directory: dir, quiet: true, cache: cache).run()
+    let model = cache + "/pretrained/" + recipe.key + "/best"
+    let run = try jsonObject(
+      atPath: dir + "/runs/\(Study.Cell(method: .erm, lambda: nil, batchSize: 16, seed: 0).id)/run.json")
+    #expect(run["model"] as? String == model && run["fromScratch"] is NSNull)
+    let entry = try jsonObject(atPath: cache + "/pretrained/" + recipe.key + "/recipe.json")
+    #expect((entry["commands"] as? [String])?.count == 2)
+    #expect(!FileManager.default.fileExists(atPath: cache + "/pretrained/" + recipe.key + ".building"))
+    let stamp =
+      try FileManager.default.attributesOfItem(atPath: model + "/model.safetensors")[.modificationDate] as? Date
+    #expect(try recipe.ensure(cache: cache) == model)  // cached: not rebuilt
+    #expect(
+      try FileManager.default.attributesOfItem(atPath: model + "/model.safetensors")[.modificationDate] as? Date
+        == stamp)
+    let zeroShot = try String(contentsOfFile: dir + "/zero-shot.csv", encoding: .utf8).split(separator: "\n")
+    #expect(zeroShot.count == 1 + 2 * 2)  // header, internal and external at two thresholds
+    #expect(try String(contentsOfFile: dir + "/summary.md", encoding: .utf8).contains("pretrained, before fine-tuning"))
+    c.base["fromScratch"] = .string("tiny")
+    #expect { try c.validate() } throws: { "\($0)".contains("base.fromScratch: the model is the pretrained recipe's") }
+  }
+
   @Test func summaryIsMeanAndSampleStdOverSeeds() {
     let s = Study.stat([0.5, 0.7, nil, 0.9])
     #expect(s.n == 3 && abs(s.mean! - 0.7) < 1e-12 && abs(s.std! - 0.2) < 1e-12)

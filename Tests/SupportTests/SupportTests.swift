@@ -85,7 +85,7 @@ import Testing
     for (name, value) in [
       ("FAIRMED_MAX_IMAGE_PIXELS", "abc"), ("FAIRMED_MAX_NPZ_EXPANSION", "-1"), ("FAIRMED_NUM_THREADS", "lots"),
       ("FAIRMED_POOL_MB", "1e3"), ("FAIRMED_KILL_RANK", "one"), ("FAIRMED_KILL_AT", "file.written"),
-      ("FAIRMED_KILL_AT", "x:0"),
+      ("FAIRMED_KILL_AT", "x:0"), ("FAIRMED_CACHE", "relative/cache"),
     ] {
       do {
         try validateEnvironment([name: value])
@@ -94,6 +94,11 @@ import Testing
         #expect(e.variable == name && e.value == value && e.description.contains("expected"), "\(e)")
       }
     }
+    // The cache folder: FAIRMED_CACHE, else XDG_CACHE_HOME when absolute, else HOME's .cache.
+    #expect(try cacheDirectory(["FAIRMED_CACHE": "/c", "HOME": "/h"]) == "/c")
+    #expect(try cacheDirectory(["XDG_CACHE_HOME": "/x", "HOME": "/h"]) == "/x/fairmed")
+    #expect(try cacheDirectory(["XDG_CACHE_HOME": "x", "HOME": "/h"]) == "/h/.cache/fairmed")
+    #expect(throws: EnvironmentError.self) { try cacheDirectory([:]) }
     let spec = try parseKillSpec("directory.filled:2")
     #expect(spec?.point == "directory.filled" && spec?.count == 2)
   }

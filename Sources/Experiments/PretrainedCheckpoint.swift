@@ -1,0 +1,133 @@
+import Foundation
+import Support
+import SyntheticData
+import Training
+
+/// A pretrained CLIP that FairMed makes itself: `fairmed synth KIND --corpus` (a balanced,
+/// captioned corpus whose seed no benchmark uses) and `fairmed pretrain` on it. Built on first
+/// use and cached in the user's cache folder (``Support/cacheDirectory(_:)``), keyed by the
+/// two commands and their seeds, so every study and demo that names the same recipe starts from
+/// the same weights; an interrupted build resumes where it stopped.
+public struct PretrainingRecipe: Codable, Equatable, Sendable {
+  public var kind: StudyConfig.SynthKind
+  /// Corpus images, their side and the corpus seed.
+  public var images = 50_000
+  public var size = 32
+  public var corpusSeed: UInt64 = 1000
+  public var preset: ScratchPreset = .tiny
+  public var epochs = 20
+  public var batchSize = 256
+  public var seed: UInt64 = 0
+
+  public init(kind: StudyConfig.SynthKind) { self.kind = kind }
+
+  /// Keys left out keep their defaults; an unknown key is refused, naming the nearest one.
+  public init(from decoder: Decoder) throws {
+    try refuseUnknownKeys(decoder, known: storedPropertyNames(of: PretrainingRecipe(kind: .derm)))
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    let d = PretrainingRecipe(kind: .derm)
+    kind = try c.decode(StudyConfig.SynthKind.self, forKey: .kind)
+    images = try c.decodeIfPresent(Int.self, forKey: .images) ?? d.images
+    size = try c.decodeIfPresent(Int.self, forKey: .size) ?? d.size
+    corpusSeed = try c.decodeIfPresent(UInt64.self, forKey: .corpusSeed) ?? d.corpusSeed
+    preset = try c.decodeIfPresent(ScratchPreset.self, forKey: .preset) ?? d.preset
+    epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? d.epochs
+    batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize
+    seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+  }
+
+  /// The cache entry's name: every field of the recipe.
+  public var key: String {
+    "\(kind.rawValue)-\(preset.rawValue)-\(size)px-n\(images)-c\(corpusSeed)-e\(epochs)-b\(batchSize)-s\(seed)"
+  }
+
+  /// The two commands that build it (`CORPUS` and `RUN` stand for the cache's folders).
+  public var commands: [String] {
+    [
+      "fairmed synth \(kind.rawValue) --corpus --n \(images) --size \(size) --seed \(corpusSeed) --out CORPUS",
+      "fairmed pretrain --data manifest:CORPUS/corpus.csv --from-scratch \(preset.rawValue) --image-size \(size) --epochs \(epochs) --batch-size \(batchSize) --seed \(seed) --out RUN",
+    ]
+  }
+
+  func problems() -> [String] {
+    var p: [String] = []
+    if !(100...10_000_000).contains(images) { p.append("pretrained.images must be in 100…10000000, got \(images)") }
+    if !(8...RunConfig.maxImageSize).contains(size) { p.append("pretrained.size must be in 8…4096, got \(size)") }
+    if !(1...RunConfig.maxEpochs).contains(epochs) { p.append("pretrained.epochs must be in 1…10000, got \(epochs)") }
+    if !(2...RunConfig.maxBatchSize).contains(batchSize) {
+      p.append("pretrained.batchSize must be in 2…65536, got \(batchSize)")
+    }
+    return p
+  }
+
+  /// The pretraining run's configuration on the corpus at `corpus`.
+  func runConfig(corpus: String) -> RunConfig {
+    var c = RunConfig(data: "manifest:\(corpus)/corpus.csv")
+    c.objective = .pretrain
+    c.fromScratch = preset
+    c.imageSize = size
+    c.epochs = epochs
+    c.batchSize = batchSize
+    c.seed = seed
+    return c
+  }
+
+  /// The cached model folder (`<cache>/pretrained/<key>/best`), built first when missing: the
+  /// corpus, then the pretraining run (resumed when a build was interrupted), moved into place
+  /// only when complete, with `recipe.json` (this recipe and its commands), the run's
+  /// `run.json` and `metrics.jsonl` beside `best/`. The corpus is deleted afterwards (the
+  /// commands regenerate it exactly).
+  /// `cache`: the cache folder (default ``Support/cacheDirectory(_:)``).
+  public func ensure(cache: String? = nil, log say: (String) -> Void = { _ in }, quiet: Bool = true) throws -> String {
+    try StudyConfig.check(problems())
+    let root = try (cache ?? cacheDirectory()) + "/pretrained"
+    let done = root + "/" + key
+    let fm = FileManager.default
+    if fm.fileExists(atPath: done + "/recipe.json") { return done + "/best" }
+    let work = done + ".building"
+    let corpus = work + "/corpus", run = work + "/run"
+    try fm.createDirectory(atPath: work, withIntermediateDirectories: true)
+    if !fm.fileExists(atPath: corpus + "/corpus.csv") {
+      say("pretrained \(key): writing the corpus (\(commands[0]))")
+      try writeCorpus(to: corpus)
+    }
+    say("pretrained \(key): pretraining (\(commands[1])); cached in \(done)")
+    let resume = fm.fileExists(atPath: run + "/run.json")
+    _ = try Trainer(
+      config: runConfig(corpus: corpus), runDirectory: run,
+      log: TrainingLog(metricsPath: run + "/metrics.jsonl", quiet: quiet)
+    ).run(resume: resume, overwrite: !resume)
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    try AtomicWrite.directory(done) { dir in
+      try fm.copyItem(atPath: run + "/best", toPath: dir + "/best")
+      for f in ["run.json", "metrics.jsonl"] { try fm.copyItem(atPath: run + "/" + f, toPath: dir + "/" + f) }
+      try AtomicWrite.file(try enc.encode(Entry(recipe: self, commands: commands)), to: dir + "/recipe.json")
+    }
+    try fm.removeItem(atPath: work)
+    return done + "/best"
+  }
+
+  /// `recipe.json`.
+  struct Entry: Codable {
+    let recipe: PretrainingRecipe
+    let commands: [String]
+  }
+
+  func writeCorpus(to dir: String) throws {
+    switch kind {
+    case .derm:
+      try SynthDerm.writeCorpus(
+        SynthDerm.corpusConfig(count: images, size: size, seed: corpusSeed), to: dir, replacing: true)
+    case .fundus, .chest:
+      throw TrainingError.invalidConfig(["pretrained.kind \(kind.rawValue): no captioned corpus yet (derm has one)"])
+    }
+  }
+}
+
+extension StudyConfig {
+  /// Throws the listed problems as one error.
+  static func check(_ problems: [String]) throws {
+    guard problems.isEmpty else { throw TrainingError.invalidConfig(problems) }
+  }
+}
