@@ -62,7 +62,7 @@ public struct PretrainingRecipe: Codable, Equatable, Sendable {
 
   /// The pretraining run's configuration on the corpus at `corpus`.
   func runConfig(corpus: String) -> RunConfig {
-    var c = RunConfig(data: "manifest:\(corpus)/corpus.csv")
+    var c = RunConfig(data: "manifest:\(corpus)/" + SyntheticCorpus.manifest)
     c.objective = .pretrain
     c.fromScratch = preset
     c.imageSize = size
@@ -87,7 +87,7 @@ public struct PretrainingRecipe: Codable, Equatable, Sendable {
     let work = done + ".building"
     let corpus = work + "/corpus", run = work + "/run"
     try fm.createDirectory(atPath: work, withIntermediateDirectories: true)
-    if !fm.fileExists(atPath: corpus + "/corpus.csv") {
+    if !fm.fileExists(atPath: corpus + "/" + SyntheticCorpus.manifest) {
       say("pretrained \(key): writing the corpus (\(commands[0]))")
       try writeCorpus(to: corpus)
     }
@@ -115,13 +115,7 @@ public struct PretrainingRecipe: Codable, Equatable, Sendable {
   }
 
   func writeCorpus(to dir: String) throws {
-    switch kind {
-    case .derm:
-      try SynthDerm.writeCorpus(
-        SynthDerm.corpusConfig(count: images, size: size, seed: corpusSeed), to: dir, replacing: true)
-    case .fundus, .chest:
-      throw TrainingError.invalidConfig(["pretrained.kind \(kind.rawValue): no captioned corpus yet (derm has one)"])
-    }
+    try SyntheticCorpus.write(kind, count: images, size: size, seed: corpusSeed, to: dir, replacing: true)
   }
 }
 

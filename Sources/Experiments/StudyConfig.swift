@@ -1,6 +1,7 @@
 import Fairness
 import Foundation
 import Support
+import SyntheticData
 import Training
 
 /// A study: a grid of methods × λ values × seeds × batch sizes on one dataset, evaluated on an
@@ -51,7 +52,7 @@ public struct StudyConfig: Codable, Equatable, Sendable {
   }
 
   /// The kinds of synthetic benchmark.
-  public enum SynthKind: String, Codable, Sendable, CaseIterable { case derm, fundus, chest }
+  public typealias SynthKind = SyntheticModality
 
   /// The synthetic benchmark of a study.
   public struct SynthSpec: Codable, Equatable, Sendable {

@@ -112,7 +112,7 @@ extension SynthDerm {
   }
 
   /// What ``writeCorpus(_:to:replacing:)`` writes into its folder.
-  public static let corpusOutputNames = ["images", "corpus.csv", "synth_config.json"]
+  public static let corpusOutputNames = ["images", SyntheticCorpus.manifest, "synth_config.json"]
 
   /// Writes a pretraining corpus: `images/*.jpg` and `corpus.csv`
   /// (`path,text,label,sex,age,lesion_id`, a manifest whose text column is each image's report,
@@ -135,10 +135,159 @@ extension SynthDerm {
           String(r.age), r.lesionID,
         ]
       }
-    ).write(toFile: "\(dir)/corpus.csv", atomically: true, encoding: .utf8)
+    ).write(toFile: "\(dir)/" + SyntheticCorpus.manifest, atomically: true, encoding: .utf8)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     try encoder.encode(config).write(to: URL(fileURLWithPath: "\(dir)/synth_config.json"))
     return records
+  }
+}
+
+extension SynthFundus {
+  /// The corpus defaults: the three races equally often, half of each sex, prevalence 0.5,
+  /// glaucomatous cupping of every strength (``FundusSynthConfig/signalRange`` 0.3…1) in every
+  /// group and the benchmark's cup-to-disc spread, all in one split.
+  public static func corpusConfig(count: Int, size: Int, seed: UInt64) -> FundusSynthConfig {
+    var c = FundusSynthConfig()
+    c.count = count
+    c.width = size
+    c.height = size
+    c.seed = seed
+    c.splits = [1, 0, 0]
+    for r in FundusSynthConfig.races {
+      c.raceShare[r] = 1
+      c.prevalence[r] = 0.5
+    }
+    c.femaleShare = 0.5
+    c.brightness = [:]
+    c.signalRange = [0.3, 1]
+    return c
+  }
+
+  /// The report of record `r`: the measured cup-to-disc ratio, the rim and the diagnosis, in
+  /// varied wording, without demographics.
+  static func caption(_ r: Record, config: FundusSynthConfig) -> String {
+    var w = CaptionWriter(seed: config.seed, image: r.id)
+    let measured = min(0.95, max(0.1, r.cdr + 0.05 * w.rng.normal()))
+    let cdr = String(format: "%.1f", measured)
+    let ratio = w.pick(["C/D ratio \(cdr)", "cup-to-disc ratio about \(cdr)", "vertical CDR \(cdr)"])
+    let rim: String
+    switch measured {
+    case ..<0.45: rim = w.pick(["healthy neuroretinal rim", "intact rim", "small physiological cup"])
+    case ..<0.6: rim = w.pick(["borderline cupping", "mild rim thinning", "moderately enlarged cup"])
+    default:
+      rim = w.pick(["enlarged cupping with thinning of the neuroretinal rim", "deep excavated cup", "notched thin rim"])
+    }
+    let dx =
+      r.glaucoma == 1
+      ? w.pick(["glaucoma", "glaucomatous optic neuropathy", "consistent with glaucoma"])
+      : w.pick(["no glaucoma", "normal optic nerve head", "non-glaucomatous disc"])
+    return w.report(
+      opening: ["SLO fundus image", "scanning laser ophthalmoscopy of the optic disc", "fundus image", ""],
+      clauses: [dx, ratio, rim],
+      distractors: [
+        "media clear", "macula unremarkable", "vessels of normal calibre", "image centred on the disc",
+        "follow-up in 6 months", "OCT RNFL ordered",
+      ])
+  }
+
+  /// Writes a pretraining corpus: `images/*.png` (8-bit gray) and `corpus.csv`
+  /// (`path,text,label,sex,race,age`, for `fairmed pretrain --data manifest:DIR/corpus.csv`),
+  /// and `synth_config.json`.
+  public static func writeCorpus(_ config: FundusSynthConfig, to dir: String, replacing: Bool = false) throws {
+    guard config.count > 0, config.width >= 16, config.height >= 16 else {
+      throw DataError.invalidArgument("synth fundus --corpus: count > 0 and size >= 16 required")
+    }
+    if replacing { try OutputPath.remove(SynthDerm.corpusOutputNames, in: dir) }
+    try FileManager.default.createDirectory(atPath: dir + "/images", withIntermediateDirectories: true)
+    let records = plan(config)
+    let failure = ErrorSlot()
+    DispatchQueue.concurrentPerform(iterations: (records.count + 63) / 64) { c in
+      for r in records[(c * 64)..<min(records.count, (c + 1) * 64)] {
+        do {
+          try ImageCodec.encodePNG(render(r, config: config)).write(
+            to: URL(fileURLWithPath: "\(dir)/images/" + String(format: "fundus_%07d.png", r.id)))
+        } catch {
+          failure.set(error)
+        }
+      }
+    }
+    if let e = failure.error { throw e }
+    try AtomicWrite.file(
+      CSVTable.render(
+        header: ["path", "text", "label", "sex", "race", "age"],
+        rows: records.map { r in
+          [
+            "images/" + String(format: "fundus_%07d.png", r.id), caption(r, config: config), String(r.glaucoma),
+            r.gender == 0 ? "female" : "male", FundusSynthConfig.races[r.race], String(Int(r.age)),
+          ]
+        }), to: "\(dir)/" + SyntheticCorpus.manifest)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try AtomicWrite.file(try encoder.encode(config), to: "\(dir)/synth_config.json")
+  }
+}
+
+extension SynthChest {
+  /// The corpus defaults: every sex × age group equally often, prevalence 0.5, and the portable
+  /// AP device for 30 % of every group's images (the benchmark's 80 % for one group is its bias).
+  public static func corpusConfig(count: Int, size: Int, seed: UInt64) -> ChestSynthConfig {
+    var c = ChestSynthConfig()
+    c.count = count
+    c.width = size
+    c.height = size
+    c.seed = seed
+    for g in ChestSynthConfig.groups {
+      c.share[g] = 1
+      c.prevalence[g] = 0.5
+      c.portable[g] = 0.3
+    }
+    return c
+  }
+
+  /// Writes a pretraining corpus: the benchmark's own layout (`images/*.png`, and `manifest.csv`
+  /// whose text column is each image's report, which names neither sex nor age) copied to
+  /// `corpus.csv`, for `fairmed pretrain --data manifest:DIR/corpus.csv`.
+  @discardableResult
+  public static func writeCorpus(_ config: ChestSynthConfig, to dir: String, replacing: Bool = false) throws
+    -> [ChestSynthRecord]
+  {
+    if replacing { try OutputPath.remove(outputNames + [SyntheticCorpus.manifest], in: dir) }
+    let records = try write(config, to: dir)
+    try AtomicWrite.file(try readFile(dir + "/manifest.csv"), to: dir + "/" + SyntheticCorpus.manifest)
+    return records
+  }
+}
+
+/// The synthetic modalities: `fairmed synth derm|fundus|chest`, a study's `synth.kind`.
+public enum SyntheticModality: String, Codable, Sendable, CaseIterable {
+  case derm, fundus, chest
+}
+
+/// The balanced, captioned pretraining corpus of each modality (`fairmed synth KIND --corpus`).
+public enum SyntheticCorpus {
+  /// The corpus manifest in the output folder: `path,text,…`, for `--data manifest:DIR/corpus.csv`.
+  public static let manifest = "corpus.csv"
+
+  /// Writes `count` captioned images of side `size` drawn with `seed` into `dir` (its corpus
+  /// entries removed first with `replacing`); returns how many are positive.
+  @discardableResult
+  public static func write(
+    _ kind: SyntheticModality, count: Int, size: Int, seed: UInt64, to dir: String, replacing: Bool = false
+  ) throws -> Int {
+    switch kind {
+    case .derm:
+      return try SynthDerm.writeCorpus(
+        SynthDerm.corpusConfig(count: count, size: size, seed: seed), to: dir, replacing: replacing
+      ).filter { $0.recordedLabel == 1 }.count
+    case .fundus:
+      let c = SynthFundus.corpusConfig(count: count, size: size, seed: seed)
+      try SynthFundus.writeCorpus(c, to: dir, replacing: replacing)
+      return SynthFundus.plan(c).filter { $0.glaucoma == 1 }.count
+    case .chest:
+      return try SynthChest.writeCorpus(
+        SynthChest.corpusConfig(count: count, size: size, seed: seed), to: dir, replacing: replacing
+      ).filter { $0.recordedLabel == 1 }.count
+    }
   }
 }

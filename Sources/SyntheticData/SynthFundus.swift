@@ -25,6 +25,9 @@ public struct FundusSynthConfig: Codable, Sendable, Equatable {
   /// Standard deviation of the CDR around its class mean.
   public var cdrSpread = 0.07
   public var labelNoise = 0.02
+  /// When set, `[lo, hi]`: each eye's glaucoma signal is drawn uniformly in it instead of taken
+  /// from ``signal`` (a corpus with subtle and obvious cupping in every group).
+  public var signalRange: [Double]? = nil
   /// Shift of the external variant: blur/contrast/brightness of another device (0 = none).
   public var deviceShift = 0.0
 
@@ -60,7 +63,8 @@ public enum SynthFundus {
       let race = rng.categorical(races.map { c.raceShare[$0] ?? 0 })
       let r = races[race]
       let y = rng.bernoulli(c.prevalence[r] ?? 0.5) ? 1 : 0
-      let signal = c.signal[r] ?? 1
+      // Drawn only where a range is set, so the benchmarks keep their data.
+      let signal = c.signalRange.map { rng.uniform($0[0], $0[1]) } ?? c.signal[r] ?? 1
       let cdr = min(0.92, max(0.12, 0.35 + (y == 1 ? 0.35 * signal : 0) + c.cdrSpread * rng.normal()))
       let split = i < nTrain ? "Training" : i < nTrain + nVal ? "Validation" : "Test"
       return Record(

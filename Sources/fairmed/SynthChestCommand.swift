@@ -25,6 +25,10 @@ struct SynthChestCommand: ParsableCommand {
       "Write the external variant (another hospital: portable device for 40 % of images, older patients, other detectors)."
   )
   var external = false
+  @Flag(
+    help:
+      "Write a pretraining corpus instead: \(SyntheticCorpus.manifest) (path,text,…) with a varied report per image and no demographics, every group equally often, prevalence 0.5; only --n, --size and --seed apply. Use a seed no benchmark uses."
+  ) var corpus = false
   @Option(help: "Strength of the external shift (with --external).") var externalShift: Double = 1
   @Option(help: "Number of images.") var n: Int = 10_000
   @Option(help: "Image size: N or WxH.") var size: String = "64"
@@ -37,6 +41,15 @@ struct SynthChestCommand: ParsableCommand {
   @Option(help: "Fraction of recorded labels flipped.") var labelNoise: Double = 0.02
 
   func run() throws {
+    if corpus {
+      return try writeSyntheticCorpus(
+        .chest, n: n, size: size, seed: seed, output: output,
+        given: [
+          ("--share", !share.isEmpty), ("--prevalence", !prevalence.isEmpty), ("--portable", !portable.isEmpty),
+          ("--external", external), ("--portable-strength", portableStrength != 1),
+          ("--nodule-contrast", noduleContrast != 0.24), ("--label-noise", labelNoise != 0.02),
+        ])
+    }
     var c = ChestSynthConfig()
     c.count = n
     (c.width, c.height) = try parseSize(size)

@@ -32,3 +32,25 @@ func parseTable(_ items: [String], option: String) throws -> [String: Double] {
   }
   return out
 }
+
+/// `fairmed synth KIND --corpus`: the modality's balanced captioned corpus, refusing the
+/// benchmark-only options that were `given` (flag name, whether set).
+func writeSyntheticCorpus(
+  _ kind: SyntheticModality, n: Int, size: String, seed: UInt64, output: OutputOptions<some OutputWording>,
+  given: [(String, Bool)]
+) throws {
+  let set = given.filter(\.1).map(\.0)
+  guard set.isEmpty else {
+    throw ValidationError("--corpus writes a balanced corpus: \(set.joined(separator: ", ")) does not apply")
+  }
+  guard (1...10_000_000).contains(n) else { throw ValidationError("--n must be in 1…10000000, got \(n)") }
+  let (w, h) = try parseSize(size)
+  guard w == h else { throw ValidationError("--corpus images are square: give --size N, got \(size)") }
+  try output.check()
+  let start = Date()
+  let positives = try SyntheticCorpus.write(
+    kind, count: n, size: w, seed: seed, to: output.out, replacing: output.overwrite)
+  print(
+    "wrote a corpus of \(n) captioned images (\(positives) positive) of \(w)x\(w) to \(output.out)/\(SyntheticCorpus.manifest) in \(String(format: "%.1f", Date().timeIntervalSince(start)))s"
+  )
+}

@@ -21,7 +21,7 @@ struct SynthDermCommand: ParsableCommand {
   @Flag(help: "Write the shifted external test set in the BCN20000 / ISIC 2019 layout.") var external = false
   @Flag(
     help:
-      "Write a pretraining corpus instead: corpus.csv (path,text,…) with a varied report per image, every group equally often, prevalence 0.5 and cues of every strength in every group; --n, --size, --seed, --quality apply. Use a seed no benchmark uses."
+      "Write a pretraining corpus instead: \(SyntheticCorpus.manifest) (path,text,…) with a varied report per image and no demographics, every group equally often, prevalence 0.5; only --n, --size and --seed apply. Use a seed no benchmark uses."
   ) var corpus = false
   @Option(help: "Strength of the external shift (with --external).") var externalShift: Double = 1
   @Option(help: "Number of images.") var n: Int = 10_000
@@ -69,25 +69,14 @@ struct SynthDermCommand: ParsableCommand {
 
 extension SynthDermCommand {
   func writeCorpus() throws {
-    let given = [
-      ("--share", !share.isEmpty), ("--prevalence", !prevalence.isEmpty), ("--signal", !signal.isEmpty),
-      ("--brightness", !brightness.isEmpty), ("--tone", !tone.isEmpty), ("--underdiagnosis", !underdiagnosis.isEmpty),
-      ("--external", external),
-    ].filter(\.1).map(\.0)
-    guard given.isEmpty else {
-      throw ValidationError("--corpus writes a balanced corpus: \(given.joined(separator: ", ")) does not apply")
-    }
-    let (w, h) = try parseSize(size)
-    guard w == h else { throw ValidationError("--corpus images are square: give --size N, got \(size)") }
-    var c = SynthDerm.corpusConfig(count: n, size: w, seed: seed)
-    c.jpegQuality = quality
-    c.labelNoise = labelNoise
-    try output.check()
-    let start = Date()
-    let records = try SynthDerm.writeCorpus(c, to: output.out, replacing: output.overwrite)
-    print(
-      "wrote a corpus of \(records.count) captioned images of \(w)x\(w) to \(output.out)/corpus.csv in \(String(format: "%.1f", Date().timeIntervalSince(start)))s"
-    )
+    try writeSyntheticCorpus(
+      .derm, n: n, size: size, seed: seed, output: output,
+      given: [
+        ("--share", !share.isEmpty), ("--prevalence", !prevalence.isEmpty), ("--signal", !signal.isEmpty),
+        ("--brightness", !brightness.isEmpty), ("--tone", !tone.isEmpty), ("--underdiagnosis", !underdiagnosis.isEmpty),
+        ("--external", external), ("--label-noise", labelNoise != 0.02), ("--missing-rate", missingRate != 0),
+        ("--quality", quality != 90),
+      ])
   }
 }
 

@@ -17,6 +17,10 @@ struct SynthFundusCommand: ParsableCommand {
 
   @OptionGroup var output: OutputOptions<SynthFundusCommand>
   @Flag(help: "Write the shifted external variant (another device).") var external = false
+  @Flag(
+    help:
+      "Write a pretraining corpus instead: \(SyntheticCorpus.manifest) (path,text,…) with a varied report per image and no demographics, every group equally often, prevalence 0.5; only --n, --size and --seed apply. Use a seed no benchmark uses."
+  ) var corpus = false
   @Option(help: "Strength of the external shift.") var externalShift: Double = 1
   @Option(help: "Number of images (split 70/10/20).") var n: Int = 10_000
   @Option(help: "Image size: N or WxH.") var size: String = "64"
@@ -30,6 +34,15 @@ struct SynthFundusCommand: ParsableCommand {
     0.07
 
   func run() throws {
+    if corpus {
+      return try writeSyntheticCorpus(
+        .fundus, n: n, size: size, seed: seed, output: output,
+        given: [
+          ("--share", !share.isEmpty), ("--prevalence", !prevalence.isEmpty), ("--signal", !signal.isEmpty),
+          ("--brightness", !brightness.isEmpty), ("--external", external), ("--label-noise", labelNoise != 0.02),
+          ("--cdr-spread", cdrSpread != 0.07),
+        ])
+    }
     var c = FundusSynthConfig()
     c.cdrSpread = cdrSpread
     c.count = n

@@ -225,6 +225,32 @@ struct CorpusTests {
     for word in ["female", "male", "woman", "women", " man", "year", " aged", "sex"] {
       #expect(!captions.contains { $0.lowercased().contains(word) }, "a caption says '\(word)'")
     }
+    // The fundus and chest corpora: balanced, and their captions never name a demographic.
+    let fundus = SynthFundus.corpusConfig(count: 3000, size: 32, seed: 1000)
+    let eyes = SynthFundus.plan(fundus)
+    func share(_ n: Int, of total: Int) -> Double { Double(n) / Double(total) }
+    for race in 0..<3 {
+      let n = eyes.filter { $0.race == race }.count
+      #expect(abs(share(n, of: 3000) - 1.0 / 3) < 0.03, "race \(race): \(n)")
+    }
+    let glaucoma = eyes.filter { $0.glaucoma == 1 }.count
+    #expect(abs(share(glaucoma, of: 3000) - 0.5) < 0.04)
+    let chest = SynthChest.corpusConfig(count: 3000, size: 32, seed: 1000)
+    let films = SynthChest.plan(chest)
+    for g in ChestSynthConfig.groups {
+      let mine = films.filter { $0.group == g }
+      let portable = mine.filter(\.portable).count
+      #expect(abs(share(mine.count, of: 3000) - 1.0 / 6) < 0.03, "\(g)")
+      #expect(abs(share(portable, of: mine.count) - 0.3) < 0.07, "\(g) portable")
+    }
+    var rng = SeededRNG(seed: 0, stream: 1, 1)
+    let texts =
+      eyes.prefix(300).map { SynthFundus.caption($0, config: fundus) }
+      + films.prefix(300).map { SynthChest.report($0, anatomy: SynthChest.anatomy($0, config: chest), rng: &rng) }
+    #expect(Set(texts.prefix(300)).count > 250)
+    for word in ["female", "male", "woman", "women", " man", "year", "y/o", "asian", "black", "white", "race"] {
+      #expect(!texts.contains { $0.lowercased().contains(word) }, "a caption says '\(word)'")
+    }
     // Subtle and obvious malignant cues in every group.
     for g in DermSynthConfig.groups {
       let cues = records.filter { $0.group == g && $0.trueLabel == 1 }.map(\.cue)
