@@ -18,6 +18,9 @@ threads. Workloads:
                                 2 classes on logit_scale.exp() · cosine similarities, backward, AdamW
                                 (lr 1e-4, wd 0.1); the ERM step of tiny_train_step_erm
   openclip_small_train_step     the same step on FairMed's `small` preset
+  openclip_tiny_pretrain_step   the `tiny` model, one contrastive pretraining step on batch 64: 64 images and
+                                64 distinct 32-token captions through both towers, open_clip's ClipLoss,
+                                backward, AdamW (lr 1e-3, wd 0.1); the step of FairMed's tiny_pretrain_step
 Each workload runs in its own child process (`--workload NAME`), so its peak RSS
 (getrusage(RUSAGE_SELF).ru_maxrss, model construction included) is its own. Prints one JSON object
 {name: value} on stdout: `<name>` images/s from the best of --repeats, `<name>_median` images/s from
@@ -31,7 +34,7 @@ import argparse, contextlib, json, os, resource, statistics, subprocess, sys, ti
 
 WORKLOADS = ("openclip_b16_image_inference", "openclip_b16_finetune_step",
              "openclip_b16_image_inference_autocast", "openclip_b16_finetune_step_autocast",
-             "openclip_tiny_train_step", "openclip_small_train_step")
+             "openclip_tiny_train_step", "openclip_small_train_step", "openclip_tiny_pretrain_step")
 # FairMed's ModelPresets `tiny` / `small` (Sources/CLIP/ModelPresets.swift) at 64×64, context 32: vision heads
 # = width / head_width (tiny 96/32 = 3, small 192/64 = 3), MLP 4× width, LayerNorm eps 1e-5 (open_clip's default).
 MODEL_CFGS = {
@@ -137,6 +140,18 @@ else:
         t = model.encode_text(prompt_ids, normalize=True)
         F.cross_entropy(model.logit_scale.exp() * v @ t.T, labels).backward()
         opt.step()
+
+    if name.endswith("_pretrain_step"):
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
+        loss_fn = open_clip.ClipLoss()
+        caption_ids = torch.tensor([[49406] + [(b * 31 + i * 7) % 49000 + 1 for i in range(20)] + [49407] * 11
+                                    for b in range(n)])
+
+        def work():
+            opt.zero_grad()
+            image_features, text_features, logit_scale = model(pixels, caption_ids)
+            loss_fn(image_features, text_features, logit_scale).backward()
+            opt.step()
 
 best, median = times_s(work)
 print(json.dumps({name: n / best, f"{name}_median": n / median,

@@ -1,11 +1,13 @@
 import CLIP
+import Distributed
 import Foundation
 import NN
 import Tensor
 import Training
 
 /// `--training` rows: the tiny and small from-scratch CLIPs' training step (batch 64, 64×64, prompt-CE,
-/// backward, AdamW) with ERM and with CMAC-MMD, the CMAC-MMD term alone (margins → MMD² over
+/// backward, AdamW) with ERM and with CMAC-MMD, the tiny CLIP's pretraining step (64 image–caption
+/// pairs, CLIP's InfoNCE; beside open_clip's ClipLoss step), the CMAC-MMD term alone (margins → MMD² over
 /// 6 subgroups → backward), and its share of the step. The PyTorch peer
 /// (Scripts/bench/peer_training_torch.py) runs the same model in `transformers` and the same
 /// loss formula.
@@ -17,6 +19,8 @@ func trainingRows(repeats: Int, threads: Int, peer: Bool) throws -> [Row] {
     rows += openCLIPComparisons(
       of: rows.filter { $0.name.hasSuffix("_train_step_erm") }, threads: threads, repeats: repeats
     ) { "openclip_\($0.prefix { $0 != "_" })_train_step" }
+    rows += openCLIPComparisons(of: rows.filter { $0.name == "tiny_pretrain_step" }, threads: threads, repeats: repeats)
+    { "openclip_" + $0 }
   }
   return rows
 }
@@ -60,7 +64,18 @@ func presetRows(_ preset: String, repeats: Int) throws -> [Row] {
     Row(name: "\(preset)_train_step_cmac", unit: "images/s", cmacMs.perSecond(n)),
   ]
   guard preset == "tiny" else { return steps }
+  // `fairmed pretrain`'s step: 64 images against their own 64 captions (Trainer.pretrainingLoss).
+  let captions = (0..<n).map { "lesion \($0): asymmetric, irregular border, \($0 % 9 + 2) mm, on the back" }
+  let noParallel = DataParallel(world: SingleProcess())
+  let pretrainMs = try timeMilliseconds(repeats: repeats) {
+    opt.zeroGrad()
+    try Trainer.pretrainingLoss(
+      classifier: classifier, images: pixels, texts: captions, pooled: false, parallel: noParallel
+    ).backward()
+    opt.step(lr: 1e-3)
+  }
   return steps + [
+    Row(name: "tiny_pretrain_step", unit: "images/s", pretrainMs.perSecond(n)),
     Row(name: "cmac_term_batch64", unit: "ms", (termMs.best, termMs.median)),
     Row(
       name: "cmac_overhead_pct", unit: "%",

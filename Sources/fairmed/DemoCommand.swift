@@ -51,5 +51,6 @@ struct DemoCommand: ParsableCommand {
       String(
         format: "done in %.0f s. Report: %@/report.html (figures in %@/figures); audits: %@/audits/*/audit.html",
         Date().timeIntervalSince(start), dir, dir, dir))
+    print(Demo.pretrainedRegimeHint)
   }
 }

@@ -74,7 +74,7 @@ extension Trainer {
 
   /// The pretraining loss of this rank's shard (`images`, pixels or pooled cached outputs, and
   /// their `texts`) against the whole global batch that `parallel` gathers.
-  static func pretrainingLoss(
+  public static func pretrainingLoss(
     classifier: CLIPClassifier, images: Tensor, texts: [String], pooled: Bool, parallel: DataParallel
   ) throws -> Tensor {
     let e = try classifier.encode(images: images, pooled: pooled, texts: texts)
