@@ -69,21 +69,22 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-fig, axes = plt.subplots(1, len(models), figsize=(4 * len(models), 3), sharey=True)
+fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 3.4))
 for ax, name in zip(axes, models):
     for who, colour in [(worst, "#c0392b"), ("other subgroups", "#2c7fb8")]:
         s = np.concatenate(pooled.get((name, who), [np.zeros(0)]))
         if len(s) < 2:
             continue
-        h = 1.06 * s.std(ddof=1) * len(s) ** (-1 / 5)
-        lo, hi = min(s.min(), -0.3), max(s.max(), 0.3)
+        h = max(1.06 * s.std(ddof=1) * len(s) ** (-1 / 5), 1e-4)
+        span = max(np.percentile(np.abs(s), 99), 2 * a.delta)
+        lo, hi = -1.2 * span, 1.2 * span
         x = np.linspace(lo, hi, 400)
         kde = np.exp(-0.5 * ((x[:, None] - s[None, :]) / h) ** 2).sum(1) / (len(s) * h * np.sqrt(2 * np.pi))
         zone = np.mean(np.abs(s) < a.delta)
         ax.plot(x, kde, color=colour, label=f"{who} positives (zone {zone:.2f})")
     ax.axvspan(-a.delta, a.delta, color="#dddddd", zorder=0)
     ax.axvline(0, color="#888888", lw=0.8)
-    ax.set_title(name)
+    ax.set_title(name + ("" if ax is not axes[0] else "\n(each panel on its own scale)"), fontsize=9)
     ax.set_xlabel("certainty margin s")
     ax.legend(fontsize=7, loc="upper left")
 axes[0].set_ylabel("density (KDE, pooled over seeds)")

@@ -8,6 +8,62 @@ cd "$(dirname "$0")/../.."
 t=Scripts/studies/readme_tables.py
 r=Studies/results
 block() {
+  echo "**Two regimes** — CMAC-MMD with \`fairmed train\`'s default (λ chosen on validation) against ERM, trained"
+  echo "**from scratch** (\`Studies/selection-NAME.json\`, 3 seeds) and **fine-tuning a pretrained CLIP**, the paper's"
+  echo "regime (\`Studies/pretrained-NAME.json\`, 5 seeds; a tiny CLIP that FairMed pretrains on 50,000 captioned"
+  echo "synthetic images of the modality, docs/training.md), in full and with LoRA (rank 8); internal test, validation"
+  echo "threshold, means over seeds:"
+  echo
+  args=()
+  for b in derm:"1 subtle lesions" fundus:"2 fundus" underdiagnosis:"3 under-diagnosis" chest:"4 chest"; do
+    name=${b%%:*}; title=${b#*:}
+    [ -f $r/selection-$name/results.csv ] && args+=("$title, from scratch=$r/selection-$name/results.csv")
+    if [ -f $r/pretrained-$name/results.csv ]; then
+      if grep -q "^erm,full," $r/pretrained-$name/results.csv; then
+        args+=("$title, pretrained, full fine-tuning=$r/pretrained-$name/results.csv@full")
+        grep -q "^erm,lora," $r/pretrained-$name/results.csv && args+=("$title, pretrained, LoRA=$r/pretrained-$name/results.csv@lora")
+      else
+        args+=("$title, pretrained, full fine-tuning=$r/pretrained-$name/results.csv")
+      fi
+    fi
+  done
+  python3 $t regime "${args[@]}"
+  echo
+  args=()
+  for b in derm:"1 subtle lesions" fundus:"2 fundus" underdiagnosis:"3 under-diagnosis" chest:"4 chest"; do
+    name=${b%%:*}; title=${b#*:}
+    [ -f $r/pretrained-$name/zero-shot.csv ] && args+=("$title=$r/pretrained-$name/zero-shot.csv")
+  done
+  if [ ${#args[@]} -gt 0 ]; then
+    echo "**The pretrained model before fine-tuning** (zero-shot with the class prompts; threshold: Youden's J on each"
+    echo "seed's validation split; internal test):"
+    echo
+    python3 $t zeroshot "${args[@]}"
+    echo
+  fi
+  for name in derm fundus underdiagnosis chest; do
+    [ -f $r/pretrained-$name/margins.csv ] || continue
+    echo "**Where the certainty gap is born** (\`Studies/results/pretrained-$name/margins.csv\` and \`margins.svg\`,"
+    echo "\`Scripts/studies/margin_mechanism.py\`; full fine-tuning, internal test, positives only, means ± sd over"
+    echo "seeds): the certainty margin s of the worst subgroup's positives against every other subgroup's, before"
+    echo "fine-tuning, after ERM and after CMAC-MMD; the uncertainty zone is |s| < 0.05, and s < 0 ranks the wrong"
+    echo "class first."
+    echo
+    python3 $t mechanism $r/pretrained-$name/margins.csv
+    echo
+  done
+  for name in derm fundus underdiagnosis chest; do
+    [ -f $r/pretrained-$name/results.csv ] || continue
+    variant=""; grep -q "^erm,full," $r/pretrained-$name/results.csv && variant=full
+    echo "**Pretrained regime, $name: every method** (\`Studies/pretrained-$name.json\`$([ -n "$variant" ] && echo ", full fine-tuning"); every strength chosen on validation), internal test:"
+    echo
+    python3 $t methods $r/pretrained-$name/results.csv internal $variant
+    echo
+    echo "Paired difference to ERM (internal test, validation threshold; 95 % interval over seeds and test rows):"
+    echo
+    python3 $t paired $r/pretrained-$name/comparisons.csv internal $variant
+    echo
+  done
   echo "**The default: λ chosen on validation** (\`Studies/selection-NAME.json\`: ERM against \`fairmed train --method cmac-mmd\`"
   echo "with no other option, 3 seeds, means, validation threshold; the goal's checks — AUC ≥ ERM − 0.01 internal"
   echo "and external, overall TPR ≥ ERM − 0.02, and where ERM's ΔTPR ≥ 0.10: worst-group TPR +0.05, ΔTPR −25 %,"

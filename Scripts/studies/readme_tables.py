@@ -13,6 +13,14 @@
   readme_tables.py noharm NAME=RESULTS.csv ...
       the do-no-harm goal's checks per benchmark, CMAC-MMD with λ chosen on validation vs ERM
       (means over seeds, validation threshold), and the λ each seed chose.
+  readme_tables.py regime LABEL=RESULTS.csv[@VARIANT] ...
+      ERM → CMAC-MMD (λ on validation) per benchmark and training regime (from scratch; fine-tuning
+      a pretrained CLIP in full or with LoRA): means over seeds, internal test, validation threshold.
+  readme_tables.py zeroshot LABEL=ZERO-SHOT.csv ...
+      the pretrained model before fine-tuning (a study's zero-shot.csv), same columns.
+  readme_tables.py mechanism MARGINS.csv
+      the worst subgroup's positives' certainty margins (Scripts/studies/margin_mechanism.py's CSV):
+      mean, uncertainty-zone share and share below 0, before fine-tuning, after ERM, after CMAC-MMD.
 """
 import csv, sys, statistics as st
 
@@ -45,7 +53,7 @@ def goal(path, erm_v, cmac_v, lam, name=None):
                     print(f"| {split} | {label} | {shown} | {ms(r['auc'] for r in sel)} | {ms(r['delta_tpr'] for r in sel)} | "
                           f"{ms(r['worst_group_tpr'] for r in sel)} | {ms(r['tpr'] for r in sel)} |")
 
-def methods(path, split):
+def methods(path, split, variant=""):
     rs = rows(path)
     order = []
     for r in rs:
@@ -55,8 +63,8 @@ def methods(path, split):
     print("| method | λ | AUC | ES-AUC | ΔTPR | worst-group TPR | overall TPR | DEOdds | DPD | ΔTPR at 0.5 | worst-group TPR at 0.5 |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for m, l in order:
-        v = select(rs, m, "", l, split, "validation")
-        h = select(rs, m, "", l, split, "0.5")
+        v = select(rs, m, variant, l, split, "validation")
+        h = select(rs, m, variant, l, split, "0.5")
         if not v:
             continue
         shown = l or ("val." if m in TAKES_LAMBDA else "–")
@@ -64,8 +72,11 @@ def methods(path, split):
               f"{ms(r['worst_group_tpr'] for r in v)} | {ms(r['tpr'] for r in v)} | {ms(r['deodds'] for r in v)} | {ms(r['dpd'] for r in v)} | "
               f"{ms(r['delta_tpr'] for r in h)} | {ms(r['worst_group_tpr'] for r in h)} |")
 
-def paired(path, split):
-    rs = [r for r in rows(path) if r["split"] == split and r["threshold"] == "validation"]
+def paired(path, split, variant=""):
+    # comparisons.csv names a variant's rows "method (variant)[ (λ on val.)]".
+    tag = f" ({variant})"
+    rs = [r for r in rows(path) if r["split"] == split and r["threshold"] == "validation"
+          and ((tag in r["method"]) if variant else "(" not in r["method"].replace("(λ on val.)", ""))]
     by = {}
     for r in rs:
         by.setdefault(r["method"], {})[r["metric"]] = r
@@ -155,7 +166,60 @@ def noharm(*paths):
               f"{'yes' if seeds_ok else 'no'} | {f(egap)} | "
               f"{'met' if all(checks.values()) else 'not met: ' + ', '.join(k for k, ok in checks.items() if not ok)} |")
 
+def mean_of(v):
+    v = [float(x) for x in v if x not in ("", None)]
+    return sum(v) / len(v) if v else None
+
+def regime(*entries):
+    """ERM → CMAC-MMD (λ on validation) per benchmark and regime, with the verdict: a lift at no
+    accuracy cost needs worst-group TPR +0.05 or more with AUC ≥ ERM − 0.01 and overall TPR ≥ ERM − 0.02."""
+    print("| benchmark, regime | seeds | λ chosen by seed | AUC | worst-group TPR | overall TPR | ΔTPR | worst group lifted at no accuracy cost? |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for entry in entries:
+        label, spec = entry.split("=", 1)
+        path, _, variant = spec.partition("@")
+        rs = [r for r in rows(path) if r["split"] == "internal" and r["threshold"] == "validation"
+              and r["variant"] == variant]
+        e = sorted((r for r in rs if r["method"] == "erm"), key=lambda r: int(r["seed"]))
+        c = sorted((r for r in rs if r["method"] == "cmac-mmd" and r["lambda"] == ""), key=lambda r: int(r["seed"]))
+        if not e or not c:
+            continue
+        m = lambda rs_, k: mean_of(r[k] for r in rs_)
+        auc, worst, tpr, gap = [(m(e, k), m(c, k)) for k in ("auc", "worst_group_tpr", "tpr", "delta_tpr")]
+        lifted = worst[1] - worst[0] >= 0.05
+        harmless = auc[1] >= auc[0] - 0.01 and tpr[1] >= tpr[0] - 0.02
+        verdict = ("**yes**" if lifted and harmless else "lifted, at an accuracy cost" if lifted
+                   else "no lift" + ("" if harmless else ", and an accuracy cost"))
+        lams = ", ".join(f"{float(r['selected_lambda']):g}" if r.get("selected_lambda") else "–" for r in c)
+        rel = f" ({(gap[1] - gap[0]) / gap[0]:+.0%})" if gap[0] else ""
+        print(f"| {label} | {len(c)} | {lams} | {auc[0]:.3f} → {auc[1]:.3f} | {worst[0]:.3f} → {worst[1]:.3f} | "
+              f"{tpr[0]:.3f} → {tpr[1]:.3f} | {gap[0]:.3f} → {gap[1]:.3f}{rel} | {verdict} |")
+
+def zeroshot(*entries):
+    print("| benchmark | seeds | AUC | worst-group TPR | overall TPR | ΔTPR |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for entry in entries:
+        label, path = entry.split("=", 1)
+        rs = [r for r in rows(path) if r["split"] == "internal" and r["threshold"] == "validation"]
+        if rs:
+            print(f"| {label} | {len(rs)} | {ms(r['auc'] for r in rs)} | {ms(r['worst_group_tpr'] for r in rs)} | "
+                  f"{ms(r['tpr'] for r in rs)} | {ms(r['delta_tpr'] for r in rs)} |")
+
+def mechanism(path):
+    rs = rows(path)
+    print("| model | positives of | n per seed | mean margin | share in the uncertainty zone | share with s < 0 |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    order = []
+    for r in rs:
+        if (r["model"], r["positives_of"]) not in order:
+            order.append((r["model"], r["positives_of"]))
+    for model, who in order:
+        sel = [r for r in rs if r["model"] == model and r["positives_of"] == who]
+        print(f"| {model} | {who} | {sel[0]['n']} | {ms(r['mean_margin'] for r in sel)} | "
+              f"{ms(r['uncertainty_zone_share'] for r in sel)} | {ms(r['negative_margin_share'] for r in sel)} |")
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     {"goal": lambda a: goal(*a), "methods": lambda a: methods(*a), "paired": lambda a: paired(*a), "ablation": lambda a: ablation(*a),
-     "noharm": lambda a: noharm(*a)}[cmd](sys.argv[2:])
+     "noharm": lambda a: noharm(*a), "regime": lambda a: regime(*a), "zeroshot": lambda a: zeroshot(*a),
+     "mechanism": lambda a: mechanism(*a)}[cmd](sys.argv[2:])

@@ -72,7 +72,9 @@ extension Study {
       "| zero-shot | split | AUC | TPR | worst-group TPR | ΔTPR | seeds |",
       "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for split in Array(NSOrderedSet(array: chosen.map(\.split))) as? [String] ?? [] {
+    var splits: [String] = []
+    for r in chosen where !splits.contains(r.split) { splits.append(r.split) }
+    for split in splits {
       let r = chosen.filter { $0.split == split }.map(\.metrics)
       func cell(_ values: [Double?]) -> String {
         let v = values.compactMap { $0 }
