@@ -1,5 +1,6 @@
 import Foundation
 import NN
+import Support
 import Tensor
 
 /// A view of an OpenAI / open_clip state dict (`visual.conv1.weight`, stacked
@@ -176,5 +177,69 @@ extension CLIPConfig {
       maxPositionEmbeddings: tpos[0], vocabSize: tok[0], eosTokenID: tok[0] - 1, padTokenID: tok[0] - 1,
       bosTokenID: tok[0] - 2)
     return CLIPConfig(vision: vision, text: text, projectionDim: proj[1])
+  }
+}
+
+extension CLIPConfig {
+  /// open_clip's `model_cfg` for this architecture (`open_clip.CLIP`: ViT + causal text
+  /// transformer); throws naming every field open_clip cannot express.
+  public func openCLIPModelConfig() throws -> [String: Any] {
+    var problems: [String] = []
+    if vision.hiddenAct != text.hiddenAct || ![.quickGELU, .gelu].contains(vision.hiddenAct) {
+      problems.append(
+        "hidden_act \(vision.hiddenAct.rawValue) / \(text.hiddenAct.rawValue): open_clip has one activation, quick_gelu or gelu, for both towers"
+      )
+    }
+    for (name, eps) in [("vision", vision.layerNormEps), ("text", text.layerNormEps)] where eps != 1e-5 {
+      problems.append("\(name) layer_norm_eps \(eps): open_clip's LayerNorm uses 1e-5")
+    }
+    if vision.numChannels != 3 { problems.append("num_channels \(vision.numChannels): open_clip's ViT takes 3") }
+    if text.vocabSize != 49408 {
+      problems.append("vocab_size \(text.vocabSize): open_clip tokenizes with OpenAI's 49408-token BPE")
+    }
+    if text.eosTokenID != text.vocabSize - 1 {
+      problems.append(
+        "eos_token_id \(text.eosTokenID): open_clip pools at the largest token id (\(text.vocabSize - 1))")
+    }
+    for (name, t) in [("vision", vision), ("text", text)]
+    where t.numAttentionHeads < 1 || t.hiddenSize % t.numAttentionHeads != 0 {
+      problems.append("\(name) width \(t.hiddenSize) is not a multiple of its \(t.numAttentionHeads) heads")
+    }
+    guard problems.isEmpty else { throw CLIPConfigError(file: "open_clip export", problems: problems) }
+    return [
+      "embed_dim": projectionDim, "quick_gelu": vision.hiddenAct == .quickGELU,
+      "vision_cfg": [
+        "image_size": vision.imageSize, "patch_size": vision.patchSize, "width": vision.hiddenSize,
+        "layers": vision.numHiddenLayers, "head_width": vision.hiddenSize / vision.numAttentionHeads,
+        "mlp_ratio": Double(vision.intermediateSize) / Double(vision.hiddenSize),
+      ],
+      "text_cfg": [
+        "context_length": text.maxPositionEmbeddings, "vocab_size": text.vocabSize, "width": text.hiddenSize,
+        "heads": text.numAttentionHeads, "layers": text.numHiddenLayers,
+        "mlp_ratio": Double(text.intermediateSize) / Double(text.hiddenSize),
+      ],
+    ]
+  }
+}
+
+extension CLIPModel {
+  /// Writes an open_clip folder — `open_clip_config.json` (``CLIPConfig/openCLIPModelConfig()``
+  /// and the preprocessing) and `open_clip_model.safetensors` (``openAIStateDict()``) — that
+  /// `open_clip.create_model("local-dir:DIR")` builds and FairMed loads back.
+  public func saveOpenCLIP(directory: String, mean: [Float], std: [Float], bilinear: Bool) throws {
+    let root: [String: Any] = [
+      "model_cfg": try config.openCLIPModelConfig(),
+      "preprocess_cfg": [
+        "mean": mean.map(Double.init), "std": std.map(Double.init), "interpolation": bilinear ? "bilinear" : "bicubic",
+        "resize_mode": "shortest",
+      ],
+    ]
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    try AtomicWrite.file(
+      try JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys]),
+      to: directory + "/open_clip_config.json")
+    try Safetensors.write(
+      openAIStateDict(), metadata: ["format": "pt"],
+      to: directory + "/" + CheckpointFormat.openCLIP(config: Data()).weightsFile)
   }
 }

@@ -128,6 +128,35 @@ import Testing
     /// alone selects and writes selection.json, the chosen member's best/ and its model card, and
     /// the members' validation results are those of one process (within the data-parallel
     /// rounding of the test above).
+    /// `fairmed pretrain` under mpirun: 2 ranks end where one process ends, and rank 0 alone
+    /// writes the run (the InfoNCE's gathered batch is the data parallelism `train` uses).
+    @Test func twoRanksPretrainTheModelOneProcessPretrains() throws {
+      let corpus = Self.root + "/corpus"
+      #expect(
+        try Self.run(1, ["synth", "derm", "--corpus", "--n", "240", "--size", "32", "--seed", "1000", "--out", corpus])
+          .status == 0)
+      func pretrain(_ out: String, epochs: Int = 2, lr: String = "1e-3") -> [String] {
+        [
+          "pretrain", "--data", "manifest:\(corpus)/corpus.csv", "--from-scratch", "tiny", "--image-size", "32",
+          "--epochs", String(epochs), "--batch-size", "32", "--lr", lr, "--no-augment", "--seed", "2", "--out", out,
+        ]
+      }
+      let initialRun = Self.root + "/pretrain-initial"
+      #expect(try Self.run(1, pretrain(initialRun, epochs: 1, lr: "1e-12")).status == 0)
+      let initial = try Self.weights(initialRun)
+      let one = Self.root + "/pretrain-1", two = Self.root + "/pretrain-2"
+      let r1 = try Self.run(1, pretrain(one))
+      #expect(r1.status == 0, "\(r1.output)")
+      let r2 = try Self.run(2, pretrain(two))
+      #expect(r2.status == 0 && !r2.hung, "\(r2.output)")
+      #expect(r2.output.components(separatedBy: "selected epoch").count == 2, "only rank 0 reports: \(r2.output)")
+      let d = Self.relativeDifference(try Self.weights(one), try Self.weights(two), initial: initial)
+      #expect(d < 1e-2, "2 ranks end \(d) of the update away from one process")
+      let a = Self.records(one, kind: "epoch").compactMap { $0["val_infonce"] as? Double }
+      let b = Self.records(two, kind: "epoch").compactMap { $0["val_infonce"] as? Double }
+      #expect(a.count == 2 && b.count == 2 && zip(a, b).allSatisfy { abs($0 - $1) < 1e-3 }, "\(a) vs \(b)")
+    }
+
     @Test func theLambdaPathRunsDataParallelAndRankZeroSelects() throws {
       var results: [[String: Any]] = []
       for ranks in [1, 2] {

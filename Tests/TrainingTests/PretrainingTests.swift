@@ -109,6 +109,45 @@ struct PretrainingLossTests {
   }
 }
 
+struct OpenCLIPExportTests {
+  /// `--open-clip` writes best/open_clip/, an open_clip folder (`open_clip_config.json` and
+  /// OpenAI-named weights, the layout FairMed's loader reads as open_clip's, checked against
+  /// open_clip itself in tests of the loader and once by Scripts/fixtures/check_open_clip_export.py):
+  /// loaded back, it encodes images and texts as the model did.
+  @Test func theOpenCLIPCopyEncodesAsTheModelDoes() throws {
+    let config = try #require(ModelPresets.config(named: "tiny", imageSize: 32))
+    let classifier = CLIPClassifier(
+      model: CLIPModel(config: config, seed: 3),
+      tokenizer: try CLIPTokenizer.bundledOpenAI(contextLength: ModelPresets.contextLength), prompts: ["a", "b"],
+      preprocessing: ImageTransform(size: 32, mean: [0.5, 0.4, 0.3], std: [0.2, 0.25, 0.3]))
+    classifier.openCLIPOnSave = true
+    let dir = freshDirectory("open-clip-export")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try classifier.save(directory: dir)
+    let copy = try CLIPClassifier.load(directory: dir + "/" + CLIPClassifier.openCLIPFolder, prompts: ["a", "b"])
+    let cfg = try jsonObject(atPath: dir + "/open_clip/open_clip_config.json")
+    #expect((cfg["model_cfg"] as? [String: Any])?["quick_gelu"] as? Bool == true)
+    #expect(copy.preprocessing.mean == [0.5, 0.4, 0.3] && copy.preprocessing.std == [0.2, 0.25, 0.3])
+    var g = SeededGenerator(seed: 4)
+    let pixels = Tensor.randn([3, 3, 32, 32], using: &g)
+    let texts = ["a dermoscopy image of a malignant lesion", "benign naevus, 4 mm", "x"]
+    let a = try withNoGrad { try classifier.encode(images: pixels, pooled: false, texts: texts) }
+    let b = try withNoGrad { try copy.encode(images: pixels, pooled: false, texts: texts) }
+    #expect(isClose(a.images.scalars, b.images.scalars, atol: 1e-5))
+    #expect(isClose(try #require(a.texts).scalars, try #require(b.texts).scalars, atol: 1e-5))
+    #expect(copy.model.logitScale.item() == classifier.model.logitScale.item())
+    // A model open_clip cannot express is refused by field.
+    var odd = config
+    odd.text.layerNormEps = 1e-6
+    #expect {
+      try CLIPModel(config: odd, seed: 0).saveOpenCLIP(
+        directory: dir + "/odd", mean: [0, 0, 0], std: [1, 1, 1], bilinear: false)
+    } throws: {
+      "\($0)".contains("text layer_norm_eps")
+    }
+  }
+}
+
 struct PretrainingOptionTests {
   /// `fairmed pretrain` takes only the options that apply to pretraining; a classification
   /// option, by flag or in a configuration file, is refused by name.

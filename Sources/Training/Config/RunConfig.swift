@@ -135,6 +135,11 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
   public var loraTargets: [String]? = nil
   @Setting(help: "With --lora, also save the merged full model in best/ (the adapter goes to best/adapter/).")
   public var merge: Bool = false
+  @Setting(
+    help:
+      "Also save best/ as an open_clip folder, best/open_clip/ (open_clip.create_model(\"local-dir:best/open_clip\") builds it; merged with --lora)."
+  )
+  public var openClip: Bool = false
 
   public init(data: String) { self.data = data }
 
@@ -145,6 +150,7 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
     "data", "val", "model", "fromScratch", "epochs", "batchSize", "seed", "learningRate", "weightDecay",
     "warmupFraction", "gradClip", "accumulation", "mode", "lastK", "valFraction", "augment", "imageSize", "logEvery",
     "precision", "loaderThreads", "featureCache", "loraRank", "loraAlpha", "loraDropout", "loraTargets", "merge",
+    "openClip",
   ]
 
   /// The flags a command accepts: every setting but ``objective``, which the command sets

@@ -17,6 +17,10 @@ public final class CLIPClassifier {
   public var baseModel: String?
   /// Also write the merged full model when saving an adapter (`--merge`).
   public var mergeOnSave = false
+  /// Also write the model as an open_clip folder in `open_clip/` (`--open-clip`).
+  public var openCLIPOnSave = false
+  /// The folder inside a saved model that holds its open_clip copy.
+  public static let openCLIPFolder = "open_clip"
   /// The evaluation preprocessing; saved as `preprocessor_config.json` with the model.
   public var preprocessing: ImageTransform
   private let promptIDs: [[Int]]
@@ -85,7 +89,8 @@ public final class CLIPClassifier {
   /// `model.safetensors`; open_clip: `open_clip_config.json`, `open_clip_model.safetensors`) with
   /// the tokenizer files and `preprocessor_config.json`. With LoRA it is a PEFT adapter folder
   /// instead, or with ``mergeOnSave`` the merged full model plus the adapter in `adapter/`.
-  public func save(directory: String) throws {
+  /// `includingOpenCLIP` false leaves out the open_clip copy (checkpoints).
+  public func save(directory: String, includingOpenCLIP: Bool = true) throws {
     if let lora {
       let adapterDir = mergeOnSave ? directory + "/adapter" : directory
       try FileManager.default.createDirectory(atPath: adapterDir, withIntermediateDirectories: true)
@@ -94,8 +99,21 @@ public final class CLIPClassifier {
     } else {
       try model.save(directory: directory)
     }
+    if openCLIPOnSave && includingOpenCLIP { try saveOpenCLIP(directory: directory + "/" + Self.openCLIPFolder) }
     try tokenizer.save(directory: directory)
     try AtomicWrite.file(preprocessing.preprocessorConfigJSON(), to: directory + "/preprocessor_config.json")
+  }
+
+  /// The model as an open_clip folder (merged, with LoRA). A timm + BERT model is saved in
+  /// open_clip's format already, and needs no copy.
+  func saveOpenCLIP(directory: String) throws {
+    guard let clip = model as? CLIPModel else { return }
+    let write = {
+      try clip.saveOpenCLIP(
+        directory: directory, mean: self.preprocessing.mean, std: self.preprocessing.std,
+        bilinear: self.preprocessing.filter == .bilinear)
+    }
+    if lora != nil { try clip.withLoRAMerged(write) } else { try write() }
   }
 
   /// Loads the trained weights of a folder ``save(directory:)`` wrote (the adapter's tensors with LoRA).

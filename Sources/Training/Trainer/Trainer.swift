@@ -154,6 +154,7 @@ public final class Trainer {
     let data = try TrainingData(config: config)
     let classifier = try makeClassifier(prompts: data.prompts)
     try applyMode(classifier)
+    classifier.openCLIPOnSave = config.openClip
     let imageSize = config.imageSize ?? classifier.model.imageSize
     let evalTransform = transform(classifier.preprocessing, size: imageSize, augment: false)
     classifier.preprocessing = evalTransform

@@ -69,7 +69,7 @@ enum Checkpoint {
     state: TrainerState, config: RunConfig
   ) throws {
     try AtomicWrite.directory(directory) { dir in
-      try classifier.save(directory: dir)
+      try classifier.save(directory: dir, includingOpenCLIP: false)
       var tensors: [(String, Tensor)] = []
       for (prefix, opt) in optimizers { tensors += opt.stateDict().map { (prefix + "." + $0.0, $0.1) } }
       tensors += method.extraParameters.map { ("method." + $0.0, $0.1) }
