@@ -4,10 +4,10 @@ certainty margin s (similarity to the true class prompt minus the other's) of th
 worst subgroup, before fine-tuning (the pretrained model zero-shot), after ERM and after CMAC-MMD,
 against every other subgroup's positives.
 
-    python3 Scripts/studies/margin_mechanism.py STUDY_DIR OUT_PREFIX [--variant full] [--delta 0.05]
+    python3 Scripts/studies/margin_mechanism.py STUDY_DIR OUT_PREFIX [--variant NAME] [--delta 0.05]
 
 Reads STUDY_DIR/zero-shot/s*/predictions-internal.csv and
-STUDY_DIR/runs/{erm,cmac-mmd}-<variant>-b64-s*/predictions-internal.csv (internal test set), and
+STUDY_DIR/runs/{erm,cmac-mmd}[-<variant>]-b64-s*/predictions-internal.csv (internal test set), and
 STUDY_DIR/results.csv for the worst subgroup: the subgroup with the lowest mean ERM TPR at the
 validation threshold. Writes OUT_PREFIX.csv (per model and seed: n positives, mean margin, share
 in the uncertainty zone |s| < delta, share with s < 0, i.e. ranked toward the wrong class) and
@@ -25,7 +25,7 @@ import numpy as np
 p = argparse.ArgumentParser()
 p.add_argument("study")
 p.add_argument("out")
-p.add_argument("--variant", default="full")
+p.add_argument("--variant", default="", help="the variant of a study with variants (e.g. full)")
 p.add_argument("--delta", type=float, default=0.05)
 a = p.parse_args()
 
@@ -37,15 +37,16 @@ def rows(path):
 
 results = rows(os.path.join(a.study, "results.csv"))
 erm = [r for r in results if r["method"] == "erm" and r["split"] == "internal" and r["threshold"] == "validation"
-       and r.get("variant", "") in ("", a.variant)]
+       and r.get("variant", "") == a.variant]
 tpr_cols = [c for c in results[0] if c.startswith("tpr[")]
 mean_tpr = {c[4:-1]: np.mean([float(r[c]) for r in erm if r[c] != ""]) for c in tpr_cols}
 worst = min(mean_tpr, key=mean_tpr.get)
 
+tag = f"{a.variant}-" if a.variant else ""
 models = {
     "pretrained, zero-shot": sorted(glob.glob(os.path.join(a.study, "zero-shot", "s*", "predictions-internal.csv"))),
-    "ERM": sorted(glob.glob(os.path.join(a.study, "runs", f"erm-{a.variant}-b64-s*", "predictions-internal.csv"))),
-    "CMAC-MMD": sorted(glob.glob(os.path.join(a.study, "runs", f"cmac-mmd-{a.variant}-b64-s*", "predictions-internal.csv"))),
+    "ERM": sorted(glob.glob(os.path.join(a.study, "runs", f"erm-{tag}b64-s*", "predictions-internal.csv"))),
+    "CMAC-MMD": sorted(glob.glob(os.path.join(a.study, "runs", f"cmac-mmd-{tag}b64-s*", "predictions-internal.csv"))),
 }
 table = []
 pooled = {}
@@ -91,5 +92,5 @@ axes[0].set_ylabel("density (KDE, pooled over seeds)")
 fig.suptitle(f"Positives' certainty margins, worst subgroup {worst} against the others; grey: |s| < {a.delta}",
              fontsize=9)
 fig.tight_layout()
-fig.savefig(a.out + ".svg")
+fig.savefig(a.out + ".svg", metadata={"Date": None})  # no timestamp: the same inputs give the same file
 print(f"worst subgroup {worst}; wrote {a.out}.csv and {a.out}.svg")
