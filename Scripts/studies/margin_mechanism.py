@@ -68,6 +68,7 @@ with open(a.out + ".csv", "w", newline="") as f:
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
+matplotlib.rcParams["svg.hashsalt"] = "fairmed"  # fixed element ids: the same inputs give the same file
 import matplotlib.pyplot as plt  # noqa: E402
 
 fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 3.4))
