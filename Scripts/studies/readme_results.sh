@@ -41,9 +41,10 @@ block() {
     python3 $t zeroshot "${args[@]}"
     echo
   fi
-  for name in derm fundus underdiagnosis chest; do
+  for b in derm:"benchmark 1" fundus:"benchmark 2" underdiagnosis:"benchmark 3" chest:"benchmark 4"; do
+    name=${b%%:*}; title=${b#*:}
     [ -f $r/pretrained-$name/margins.csv ] || continue
-    echo "**Where the certainty gap is born** (\`Studies/results/pretrained-$name/margins.csv\` and \`margins.svg\`,"
+    echo "**Where the certainty gap is born, $title** (\`Studies/results/pretrained-$name/margins.csv\` and \`margins.svg\`,"
     echo "\`Scripts/studies/margin_mechanism.py\`; full fine-tuning, internal test, positives only, means ± sd over"
     echo "seeds): the certainty margin s of the worst subgroup's positives against every other subgroup's, before"
     echo "fine-tuning, after ERM and after CMAC-MMD; the uncertainty zone is |s| < 0.05, and s < 0 ranks the wrong"
@@ -52,10 +53,11 @@ block() {
     python3 $t mechanism $r/pretrained-$name/margins.csv
     echo
   done
-  for name in derm fundus underdiagnosis chest; do
+  for b in derm:"benchmark 1" fundus:"benchmark 2" underdiagnosis:"benchmark 3" chest:"benchmark 4"; do
+    name=${b%%:*}; title=${b#*:}
     [ -f $r/pretrained-$name/results.csv ] || continue
     variant=""; grep -q "^erm,full," $r/pretrained-$name/results.csv && variant=full
-    echo "**Pretrained regime, $name: every method** (\`Studies/pretrained-$name.json\`$([ -n "$variant" ] && echo ", full fine-tuning"); every strength chosen on validation), internal test:"
+    echo "**Pretrained regime, $title: every method** (\`Studies/pretrained-$name.json\`$([ -n "$variant" ] && echo ", full fine-tuning"); every strength chosen on validation), internal test:"
     echo
     python3 $t methods $r/pretrained-$name/results.csv internal $variant
     echo

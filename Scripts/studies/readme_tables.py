@@ -215,7 +215,7 @@ def mechanism(path):
             order.append((r["model"], r["positives_of"]))
     for model, who in order:
         sel = [r for r in rs if r["model"] == model and r["positives_of"] == who]
-        print(f"| {model} | {who} | {sel[0]['n']} | {ms(r['mean_margin'] for r in sel)} | "
+        print(f"| {model} | {who.replace('|', chr(92) + '|')} | {sel[0]['n']} | {ms(r['mean_margin'] for r in sel)} | "
               f"{ms(r['uncertainty_zone_share'] for r in sel)} | {ms(r['negative_margin_share'] for r in sel)} |")
 
 if __name__ == "__main__":

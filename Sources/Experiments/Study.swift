@@ -97,6 +97,11 @@ public final class Study {
     let fm = FileManager.default
     try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let (train, tests) = try prepareData()
+    if config.pretrained != nil {  // the data and groups are checked before minutes of pretraining
+      var probe = try baseRunConfig(train: train)
+      probe.fromScratch = .tiny
+      _ = try TrainingData(config: probe)
+    }
     pretrainedModel = try config.pretrained.map { try $0.ensure(cache: cache, log: say, quiet: quiet) }
     trainedCells = []
     var results: [Result] = []

@@ -61,6 +61,16 @@ struct StudyTests {
     #expect(summary.components(separatedBy: "| pretrained, before fine-tuning |").count - 1 == 2)  // internal, external
     c.base["fromScratch"] = .string("tiny")
     #expect { try c.validate() } throws: { "\($0)".contains("base.fromScratch: the model is the pretrained recipe's") }
+    // Groups the data lacks are refused before anything is pretrained.
+    c.base["fromScratch"] = nil
+    c.groups = "race"
+    recipe.seed = 9
+    c.pretrained = recipe
+    #expect { _ = try Study(config: c, directory: root + "/bad-groups", quiet: true, cache: cache).run() } throws: {
+      "\($0)".contains("race")
+    }
+    #expect(!FileManager.default.fileExists(atPath: cache + "/pretrained/" + recipe.key))
+    #expect(!FileManager.default.fileExists(atPath: cache + "/pretrained/" + recipe.key + ".building"))
   }
 
   @Test func summaryIsMeanAndSampleStdOverSeeds() {
