@@ -62,6 +62,35 @@ import Testing
         && flat.components(separatedBy: "--epochs <epochs> Epochs. (default: 10)").count == 2)
   }
 
+  /// `fairmed pretrain` end to end: a corpus, one epoch, a folder `train --model` takes; its
+  /// help lists only pretraining options; a classification flag and `train --resume` of its
+  /// folder are refused by name.
+  @Test(.tags(.slow)) func pretrainRunsFromACorpusAndRefusesWhatDoesNotApply() throws {
+    let root = freshDirectory("cli-pretrain")
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    let corpus = root + "/corpus", run = root + "/run"
+    let synth = try Self.run([
+      "synth", "fundus", "--corpus", "--n", "120", "--size", "32", "--seed", "1000", "--out", corpus,
+    ])
+    #expect(synth.status == 0 && synth.output.contains("corpus of 120 captioned images"), "\(synth.output)")
+    let args = [
+      "pretrain", "--data", "manifest:\(corpus)/corpus.csv", "--from-scratch", "tiny", "--image-size", "32",
+      "--epochs", "1", "--batch-size", "16", "--out", run,
+    ]
+    let r = try Self.run(args)
+    #expect(r.status == 0 && r.output.contains("selected epoch 1 by validation InfoNCE"), "\(r.output)")
+    #expect(FileManager.default.fileExists(atPath: run + "/best/model.safetensors"))
+    let refused = try Self.run(args + ["--method", "erm", "--overwrite"])
+    #expect(
+      refused.status != 0 && refused.output.contains("--method does not apply to pretraining"), "\(refused.output)")
+    let resumed = try Self.run(["train", "--resume", "--out", run])
+    #expect(resumed.status != 0 && resumed.output.contains("use fairmed pretrain"), "\(resumed.output)")
+    let help = try Self.run(["pretrain", "--help"])
+    let flat = help.output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+    #expect(
+      help.status == 0 && flat.contains("--batch-size") && flat.contains("--open-clip") && !flat.contains("--lambda"))
+  }
+
   @Test func unknownChoicesAreRefusedNamingTheValidOnes() throws {
     let r = try Self.run([
       "train", "--data", "manifest:x.csv", "--from-scratch", "tiny", "--method", "magic", "--out", "/tmp/never",
