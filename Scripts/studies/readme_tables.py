@@ -191,6 +191,8 @@ def regime(*entries):
         verdict = ("**yes**" if lifted and harmless else "lifted, at an accuracy cost" if lifted
                    else "no lift" + ("" if harmless else ", and an accuracy cost"))
         lams = ", ".join(f"{float(r['selected_lambda']):g}" if r.get("selected_lambda") else "–" for r in c)
+        if all(r.get("selected_lambda") not in ("", None) and float(r["selected_lambda"]) == 0 for r in c):
+            verdict = "fell back to λ 0 in every seed (ERM's model)"
         rel = f" ({(gap[1] - gap[0]) / gap[0]:+.0%})" if gap[0] else ""
         print(f"| {label} | {len(c)} | {lams} | {auc[0]:.3f} → {auc[1]:.3f} | {worst[0]:.3f} → {worst[1]:.3f} | "
               f"{tpr[0]:.3f} → {tpr[1]:.3f} | {gap[0]:.3f} → {gap[1]:.3f}{rel} | {verdict} |")
