@@ -26,6 +26,7 @@ block() {
         args+=("$title, pretrained, full fine-tuning=$r/pretrained-$name/results.csv")
       fi
     fi
+    [ -f $r/pretrained-$name-lora/results.csv ] && args+=("$title, pretrained, LoRA=$r/pretrained-$name-lora/results.csv")
   done
   python3 $t regime "${args[@]}"
   echo
@@ -53,7 +54,8 @@ block() {
     python3 $t mechanism $r/pretrained-$name/margins.csv
     echo
   done
-  for b in derm:"benchmark 1" fundus:"benchmark 2" underdiagnosis:"benchmark 3" chest:"benchmark 4"; do
+  for b in derm:"benchmark 1" fundus:"benchmark 2" underdiagnosis:"benchmark 3" chest:"benchmark 4" \
+           fundus-lora:"benchmark 2 with LoRA" underdiagnosis-lora:"benchmark 3 with LoRA" chest-lora:"benchmark 4 with LoRA"; do
     name=${b%%:*}; title=${b#*:}
     [ -f $r/pretrained-$name/results.csv ] || continue
     variant=""; grep -q "^erm,full," $r/pretrained-$name/results.csv && variant=full
