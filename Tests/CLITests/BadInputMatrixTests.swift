@@ -178,6 +178,8 @@ import Testing
       ("train unknown method", train + ["--method", "magic"], "magic"),
       ("train epochs 0", train + ["--epochs", "0"], "--epochs must be in 1…10000, got 0"),
       ("train batch 1", train + ["--batch-size", "1"], "--batch-size must be in 2…65536, got 1"),
+      ("train stop-after 0", train + ["--stop-after", "0"], "--stop-after must be in 1…10000 (epochs), got 0"),
+      ("train stop-after -1", train + ["--stop-after=-1"], "--stop-after must be in 1…10000 (epochs), got -1"),
       ("train lambda -1", train + ["--lambda=-1"], "--lambda must be a finite number in 0…1000, got -1"),
       ("train lambda nan", train + ["--lambda", "nan"], "--lambda must be a finite number in 0…1000, got nan"),
       ("train lr 0", train + ["--lr", "0"], "--lr must be a finite number in (0, 1)"),

@@ -10,6 +10,9 @@ extension Trainer {
     objective: Objective, configFile: String?, arguments: [String], out: String, resume: Bool, overwrite: Bool,
     stopAfter: Int?, world: any Communicator
   ) throws -> [String] {
+    if let stopAfter, !(1...RunConfig.maxEpochs).contains(stopAfter) {
+      throw TrainingError.invalidConfig(["--stop-after must be in 1…\(RunConfig.maxEpochs) (epochs), got \(stopAfter)"])
+    }
     var file = configFile
     if file == nil && resume && FileManager.default.fileExists(atPath: out + "/run.json") { file = out + "/run.json" }
     if file == nil && resume && !overwrite && !arguments.contains(where: { $0 == "--data" || $0.hasPrefix("--data=") })
