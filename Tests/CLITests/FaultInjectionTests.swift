@@ -2,12 +2,16 @@ import Foundation
 import TestSupport
 import Testing
 
+/// The fault-injection suite's folder, removed after the suite.
+let faultInjectionRoot = FileManager.default.temporaryDirectory.appendingPathComponent("faults-\(UUID().uuidString)")
+  .path
+
 /// kill -9 at chosen points of `train`, `audit` and `experiment` (inside checkpoint and output
 /// writes through `FAIRMED_KILL_AT`, and at moments spread over the run), then resume or rerun: the
 /// weights are byte-identical to an uninterrupted run, no output mixes old and new files, no
 /// staging folder is left behind and no step is logged twice.
-@Suite(.serialized, .tags(.slow)) struct FaultInjectionTests {
-  static let root = FileManager.default.temporaryDirectory.appendingPathComponent("faults-\(UUID().uuidString)").path
+@Suite(.serialized, .tags(.slow), .removingFolder(faultInjectionRoot)) struct FaultInjectionTests {
+  static let root = faultInjectionRoot
 
   /// Runs `fairmed` with extra environment; returns (exit status, killed by a signal, output).
   static func run(_ args: [String], env: [String: String] = [:], killAfter seconds: Double? = nil) throws -> (

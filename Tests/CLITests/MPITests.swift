@@ -9,12 +9,17 @@ import Testing
     FileManager.default.isExecutableFile(atPath: $0)
   }
 
+  /// The mpirun suite's folder, removed after the suite.
+  let mpiTestsRoot = FileManager.default.temporaryDirectory.appendingPathComponent("mpi-\(UUID().uuidString)").path
+
   /// `mpirun -np 2` and `-np 3` of the real binary on this machine: the same model as one
   /// process, one writer, and a killed rank that ends the job and resumes with another rank count.
-  @Suite(.serialized, .enabled(if: mpirunPath != nil, "mpirun is not installed"), .tags(.slow))
+  @Suite(
+    .serialized, .enabled(if: mpirunPath != nil, "mpirun is not installed"), .tags(.slow),
+    .removingFolder(mpiTestsRoot))
   struct MPITests {
     static let mpirun = mpirunPath
-    static let root = FileManager.default.temporaryDirectory.appendingPathComponent("mpi-\(UUID().uuidString)").path
+    static let root = mpiTestsRoot
     /// No rank may wait forever for a dead one: a run past this is reported as a hang.
     static let hangGuard: Double = 600
 

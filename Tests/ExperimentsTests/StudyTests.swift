@@ -164,6 +164,7 @@ struct StudyTests {
 @Suite(.tags(.slow)) struct StudyRunTests {
   @Test func gridRunsWritesTablesAndResumesWithoutRerunningDoneCells() throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-study-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: dir) }
     let study = Study(config: try StudyTests.tinyStudy(), directory: dir, quiet: true)
     #expect(study.cells.map(\.id) == ["erm-b16-s0", "cmac-mmd-l0.5-b16-s0", "cmac-mmd-l1-b16-s0"])
     let results = try study.run()
@@ -247,6 +248,7 @@ struct StudyTests {
     config.base["mode"] = .string("image-frozen")
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fairmed-study-cache-\(UUID().uuidString)")
       .path
+    defer { try? FileManager.default.removeItem(atPath: dir) }
     let study = Study(config: config, directory: dir, quiet: true)
     _ = try study.run()
     #expect(study.trainedCells.count == 2)

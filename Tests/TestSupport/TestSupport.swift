@@ -48,3 +48,23 @@ public func freshDirectory(_ prefix: String) -> String {
   try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
   return path
 }
+
+/// A suite trait that removes the folder at `path()` once the whole suite has run (however it
+/// ended): for a folder the suite's tests share, which no single test may remove.
+public struct RemovesFolderAfterSuite: SuiteTrait, TestScoping {
+  let path: @Sendable () -> String
+
+  public func provideScope(
+    for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+  ) async throws {
+    defer { try? FileManager.default.removeItem(atPath: path()) }
+    try await function()
+  }
+}
+
+extension Trait where Self == RemovesFolderAfterSuite {
+  /// Removes the suite's shared folder `path` after the suite.
+  public static func removingFolder(_ path: @autoclosure @escaping @Sendable () -> String) -> Self {
+    RemovesFolderAfterSuite(path: path)
+  }
+}
