@@ -27,6 +27,8 @@ block() {
       fi
     fi
     [ -f $r/pretrained-$name-lora/results.csv ] && args+=("$title, pretrained, LoRA=$r/pretrained-$name-lora/results.csv")
+    [ -f $r/pretrained-small-$name/results.csv ] &&
+      args+=("$title, pretrained \`small\` CLIP, full fine-tuning=$r/pretrained-small-$name/results.csv")
   done
   python3 $t regime "${args[@]}"
   echo
@@ -34,6 +36,7 @@ block() {
   for b in derm:"1 subtle lesions" fundus:"2 fundus" underdiagnosis:"3 under-diagnosis" chest:"4 chest"; do
     name=${b%%:*}; title=${b#*:}
     [ -f $r/pretrained-$name/zero-shot.csv ] && args+=("$title=$r/pretrained-$name/zero-shot.csv")
+    [ -f $r/pretrained-small-$name/zero-shot.csv ] && args+=("$title, \`small\` CLIP=$r/pretrained-small-$name/zero-shot.csv")
   done
   if [ ${#args[@]} -gt 0 ]; then
     echo "**The pretrained model before fine-tuning** (zero-shot with the class prompts; threshold: Youden's J on each"
@@ -55,13 +58,14 @@ block() {
     echo
   done
   for b in derm:"benchmark 1" fundus:"benchmark 2" underdiagnosis:"benchmark 3" chest:"benchmark 4" \
-           fundus-lora:"benchmark 2 with LoRA" underdiagnosis-lora:"benchmark 3 with LoRA" chest-lora:"benchmark 4 with LoRA"; do
+           fundus-lora:"benchmark 2 with LoRA" underdiagnosis-lora:"benchmark 3 with LoRA" chest-lora:"benchmark 4 with LoRA" \
+           small-derm:"benchmark 1 with the \`small\` CLIP"; do
     name=${b%%:*}; title=${b#*:}
     [ -f $r/pretrained-$name/results.csv ] || continue
     variant=""; grep -q "^erm,full," $r/pretrained-$name/results.csv && variant=full
     echo "**Pretrained regime, $title: every method** (\`Studies/pretrained-$name.json\`$([ -n "$variant" ] && echo ", full fine-tuning"); every strength chosen on validation), internal test:"
     echo
-    python3 $t methods $r/pretrained-$name/results.csv internal $variant
+    python3 $t methods $r/pretrained-$name/results.csv internal "$variant" $r/pretrained-$name/zero-shot.csv
     echo
     echo "Paired difference to ERM (internal test, validation threshold; 95 % interval over seeds and test rows):"
     echo

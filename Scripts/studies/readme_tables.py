@@ -4,8 +4,9 @@
 
   readme_tables.py goal RESULTS.csv ERM_VARIANT CMAC_VARIANT LAMBDA [NAME]
       ERM vs one CMAC-MMD setting: test set × threshold (validation first), mean ± sd over seeds.
-  readme_tables.py methods RESULTS.csv SPLIT
-      every method at the validation threshold (and ΔTPR / worst-group TPR at 0.5 beside it).
+  readme_tables.py methods RESULTS.csv SPLIT [VARIANT [ZERO-SHOT.csv]]
+      every method at the validation threshold (and ΔTPR / worst-group TPR at 0.5 beside it); with a
+      study's zero-shot.csv, the pretrained model before fine-tuning as the first row.
   readme_tables.py ablation NAME=RESULTS.csv ...
       every CMAC-MMD setting against ERM with the same sampler, one column per benchmark.
   readme_tables.py paired COMPARISONS.csv SPLIT
@@ -53,7 +54,7 @@ def goal(path, erm_v, cmac_v, lam, name=None):
                     print(f"| {split} | {label} | {shown} | {ms(r['auc'] for r in sel)} | {ms(r['delta_tpr'] for r in sel)} | "
                           f"{ms(r['worst_group_tpr'] for r in sel)} | {ms(r['tpr'] for r in sel)} |")
 
-def methods(path, split, variant=""):
+def methods(path, split, variant="", zero_shot=""):
     rs = rows(path)
     order = []
     for r in rs:
@@ -62,6 +63,13 @@ def methods(path, split, variant=""):
             order.append(k)
     print("| method | λ | AUC | ES-AUC | ΔTPR | worst-group TPR | overall TPR | DEOdds | DPD | ΔTPR at 0.5 | worst-group TPR at 0.5 |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    if zero_shot:  # the pretrained model before fine-tuning (its CSV has no ES-AUC, DEOdds or DPD)
+        z = [r for r in rows(zero_shot) if r["split"] == split]
+        v = [r for r in z if r["threshold"] == "validation"]
+        h = [r for r in z if r["threshold"] == "0.5"]
+        print(f"| zero-shot (no fine-tuning) | – | {ms(r['auc'] for r in v)} | – | {ms(r['delta_tpr'] for r in v)} | "
+              f"{ms(r['worst_group_tpr'] for r in v)} | {ms(r['tpr'] for r in v)} | – | – | "
+              f"{ms(r['delta_tpr'] for r in h)} | {ms(r['worst_group_tpr'] for r in h)} |")
     for m, l in order:
         v = select(rs, m, variant, l, split, "validation")
         h = select(rs, m, variant, l, split, "0.5")
