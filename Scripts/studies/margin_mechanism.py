@@ -19,6 +19,7 @@ import csv
 import glob
 import os
 import re
+import sys
 
 import numpy as np
 
@@ -48,6 +49,9 @@ models = {
     "ERM": sorted(glob.glob(os.path.join(a.study, "runs", f"erm-{tag}b64-s*", "predictions-internal.csv"))),
     "CMAC-MMD": sorted(glob.glob(os.path.join(a.study, "runs", f"cmac-mmd-{tag}b64-s*", "predictions-internal.csv"))),
 }
+models = {name: files for name, files in models.items() if files}  # a study without CMAC-MMD draws two panels
+if not models:
+    sys.exit(f"margin_mechanism: no predictions-internal.csv under {a.study}/zero-shot or {a.study}/runs")
 table = []
 pooled = {}
 for name, files in models.items():
@@ -71,7 +75,8 @@ matplotlib.use("Agg")
 matplotlib.rcParams["svg.hashsalt"] = "fairmed"  # fixed element ids: the same inputs give the same file
 import matplotlib.pyplot as plt  # noqa: E402
 
-fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 3.4))
+fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 3.4), squeeze=False)
+axes = list(axes[0])
 for ax, name in zip(axes, models):
     for who, colour in [(worst, "#c0392b"), ("other subgroups", "#2c7fb8")]:
         s = np.concatenate(pooled.get((name, who), [np.zeros(0)]))
