@@ -221,7 +221,10 @@ struct StudyTests {
         try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(folder)/audit.json")))
           as? [String: Any])
       let threshold = try #require(json["threshold"] as? [String: Any])
-      #expect(threshold["value"] as? Double == r.metrics.threshold && threshold["rule"] as? String == "model")
+      // The number's own text: Linux Foundation may parse a 17-digit number as a decimal whose
+      // doubleValue rounds (as the threshold reader does).
+      let value = (threshold["value"] as? NSNumber).flatMap { Double($0.description) }
+      #expect(value == r.metrics.threshold && threshold["rule"] as? String == "model", "\(threshold)")
       let recalibration = try #require(json["recalibration"] as? [String: Any])
       let temperature = try #require(recalibration["temperature_scaling"] as? [String: Any])
       // Fitted on the run's validation predictions (this tiny model may rank them worse than
