@@ -147,11 +147,11 @@ public enum ModelValidationFile {
       guard let yn = y as? NSNumber, !isJSONBoolean(y), yn.doubleValue == 0 || yn.doubleValue == 1 else {
         throw AuditError.io("\(path): label \(i) is not 0 or 1")
       }
-      guard let pn = p as? NSNumber, !isJSONBoolean(p) else {
+      guard let score = jsonDouble(p) else {
         throw AuditError.io("\(path): score \(i) is not a number")
       }
       l.append(yn.doubleValue == 1 ? 1 : 0)
-      s.append(Double(pn.description) ?? pn.doubleValue)
+      s.append(score)
     }
     return (l, s)
   }

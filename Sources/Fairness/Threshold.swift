@@ -195,11 +195,7 @@ public struct StoredThreshold: Sendable, Equatable {
     guard let raw = object[key] else {
       throw FileReadError(path: path, "has no '\(key)': expected \(valueRule)")
     }
-    // The number's own text, parsed as a Double: Linux Foundation may hold a 17-digit value as a
-    // decimal whose doubleValue rounds (0.9999999999999999 became 1.0).
-    let number = raw as? NSNumber
-    guard !isJSONBoolean(raw), let value = number.map({ Double($0.description) ?? $0.doubleValue }), accepts(value)
-    else {
+    guard let value = jsonDouble(raw), accepts(value) else {
       throw FileReadError(
         path: path,
         "'\(key)' must be \(valueRule) (rows with P(class 1) ≥ \(key) are positive), got \(jsonValueDescription(raw))")

@@ -74,6 +74,14 @@ public func isJSONBoolean(_ value: Any) -> Bool {
   return false
 }
 
+/// A decoded JSON number (`JSONSerialization`) as the `Double` its text spells, or nil for a
+/// boolean or any non-number. Linux Foundation may hold a 17-digit number as a decimal whose
+/// `doubleValue` rounds (0.9999999999999999 became 1.0), so the number's own text is parsed.
+public func jsonDouble(_ value: Any) -> Double? {
+  guard !isJSONBoolean(value), let n = value as? NSNumber else { return nil }
+  return Double(n.description) ?? n.doubleValue
+}
+
 /// The rule every CSV reader applies to its header: no column name twice (a reader looking a
 /// column up by name would silently use the first). Returns the first repeated name and both
 /// 1-based column positions, or nil; empty names (which no lookup asks for) are not compared.

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationXML)
   import FoundationXML
 #endif
+import Support
 import TestSupport
 import Testing
 @testable import Experiments
@@ -221,9 +222,7 @@ struct StudyTests {
         try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(folder)/audit.json")))
           as? [String: Any])
       let threshold = try #require(json["threshold"] as? [String: Any])
-      // The number's own text: Linux Foundation may parse a 17-digit number as a decimal whose
-      // doubleValue rounds (as the threshold reader does).
-      let value = (threshold["value"] as? NSNumber).flatMap { Double($0.description) }
+      let value = threshold["value"].flatMap(jsonDouble)
       #expect(value == r.metrics.threshold && threshold["rule"] as? String == "model", "\(threshold)")
       let recalibration = try #require(json["recalibration"] as? [String: Any])
       let temperature = try #require(recalibration["temperature_scaling"] as? [String: Any])

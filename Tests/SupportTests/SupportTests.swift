@@ -163,6 +163,20 @@ import Testing
     #expect(!isJSONBoolean(object["n"]!) && isJSONBoolean(object["b"]!))
   }
 
+  /// Every finite Double written as JSON reads back exactly, however Foundation stores the number;
+  /// booleans and non-numbers are not numbers.
+  @Test func jsonNumbersReadBackExactly() throws {
+    var rng = SplitMix64(seed: 7)
+    let values =
+      [0.9999999999999999, 0.1, 1e-300, -2.5e300, 0.21545712345678912]
+      + (0..<2000).map { _ in Double.random(in: -1...1, using: &rng) }
+    let text = "[" + values.map { "\($0)" }.joined(separator: ",") + ", true, \"1\", null]"
+    let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Any])
+    let read = parsed.map(jsonDouble)
+    #expect(Array(read.prefix(values.count)) == values.map { Optional($0) })
+    #expect(read.suffix(3).allSatisfy { $0 == nil })
+  }
+
   @Test func concurrentMapKeepsIndexOrder() {
     #expect(concurrentMap(100) { $0 * $0 } == (0..<100).map { $0 * $0 })
   }
