@@ -97,6 +97,7 @@ public final class Study {
     let fm = FileManager.default
     try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let (train, tests) = try prepareData()
+    try validateRunConfigs(train: train)
     if config.pretrained != nil {  // the data and groups are checked before minutes of pretraining
       var probe = try baseRunConfig(train: train)
       probe.fromScratch = .tiny
@@ -251,6 +252,29 @@ public final class Study {
     var tests = [("internal", config.test!, config.testSplit)]
     if let e = config.external { tests.append(("external", e, nil)) }
     return (config.data!, tests)
+  }
+
+  /// Every variant's training options checked as `fairmed train` checks them, before the first
+  /// cell trains: a bad value in the last variant is refused now, not hours into the study.
+  func validateRunConfigs(train: String) throws {
+    let variants: [StudyConfig.Variant?] = config.variants.isEmpty ? [nil] : config.variants
+    var problems: [String] = []
+    for v in variants {
+      let at = v.map { "variants[\($0.name)].options" } ?? "base"
+      do {
+        var probe = try baseRunConfig(train: train, variant: v?.name)
+        if config.pretrained != nil { probe.model = directory }  // stands in for the model built later
+        for method in config.methods where v?.methods?.contains(method) ?? true {
+          probe.method = method
+          try probe.validate()
+        }
+      } catch TrainingError.invalidConfig(let list) {
+        for p in list.map({ "\(at): \($0)" }) where !problems.contains(p) { problems.append(p) }
+      } catch {
+        problems.append("\(at): \(error)")
+      }
+    }
+    guard problems.isEmpty else { throw TrainingError.invalidConfig(problems) }
   }
 
   /// `base` options, then the variant's, applied over run defaults (through JSON, so every

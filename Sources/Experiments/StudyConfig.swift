@@ -154,8 +154,8 @@ extension StudyConfig {
 
 extension StudyConfig {
   /// The first value of `options` that no `run.json` option takes, named by its key path
-  /// below `path`: options are booleans, numbers, strings, lists of strings and objects of
-  /// these, never `null` (which would silently stand for the default).
+  /// below `path`: options are booleans, numbers, strings, lists of strings, lists of numbers
+  /// (`lambdaPath`) and objects of these, never `null` (which would silently stand for the default).
   static func unsupportedRunValue(_ options: [String: JSONValue], at path: String? = nil) -> String? {
     for (key, value) in options.sorted(by: { $0.key < $1.key }) {
       let keyPath = path.map { "\($0).\(key)" } ?? key
@@ -163,7 +163,9 @@ extension StudyConfig {
       case .null:
         return "'\(keyPath)' is null, which no option takes (leave the key out for its default)"
       case .array(let items):
-        for item in items { if case .string = item { continue }; return "'\(keyPath)' must be a list of strings" }
+        let strings = items.allSatisfy { if case .string = $0 { true } else { false } }
+        let numbers = items.allSatisfy { if case .number = $0 { true } else { false } }
+        if !strings && !numbers { return "'\(keyPath)' must be a list of strings or a list of numbers" }
       case .object(let fields):
         if let problem = unsupportedRunValue(Dictionary(fields, uniquingKeysWith: { $1 }), at: keyPath) {
           return problem

@@ -299,4 +299,61 @@ struct StudyTests {
     }
     for p in [top, synth, options] { try? FileManager.default.removeItem(atPath: p) }
   }
+
+  /// A variant may set a numeric list (the λ path); a list mixing strings and numbers is refused.
+  @Test func aVariantMaySetTheLambdaPath() throws {
+    let wide = try write(
+      #"{"methods": ["cmac-mmd"], "synth": {"kind": "derm"}, "variants": [{"name": "wide", "options": {"lambdaPath": [0, 0.1, 1, 4]}}]}"#
+    )
+    let config = try StudyConfig.load(wide)
+    try config.validate()
+    let run = try Study(config: config, directory: "/nonexistent", quiet: true).baseRunConfig(
+      train: "ham10000:x", variant: "wide")
+    #expect(run.lambdaPath == [0, 0.1, 1, 4])
+    let mixed = try write(
+      #"{"methods": ["cmac-mmd"], "synth": {"kind": "derm"}, "variants": [{"name": "m", "options": {"lambdaPath": [0, "1"]}}]}"#
+    )
+    #expect { _ = try StudyConfig.load(mixed) } throws: {
+      "\($0)".contains("'lambdaPath' must be a list of strings or a list of numbers")
+    }
+    for p in [wide, mixed] { try? FileManager.default.removeItem(atPath: p) }
+  }
+
+  /// Every variant's options are checked as `fairmed train` checks them before the first cell
+  /// trains, each problem named with its variant.
+  @Test func aBadVariantIsRefusedBeforeAnyCellTrains() throws {
+    var c = try StudyTests.tinyStudy()
+    c.variants = [
+      .init(name: "fine"),
+      .init(name: "no-zero", options: ["lambdaPath": .array([.number(0.1), .number(1)])], methods: [.cmacMMD]),
+      .init(name: "no-epochs", options: ["epochs": .number(0)]),
+    ]
+    let dir = freshDirectory("study-bad-variant")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    #expect { _ = try Study(config: c, directory: dir, quiet: true).run() } throws: {
+      let text = "\($0)"
+      return text.contains("variants[no-zero].options: --lambda-path must be") && text.contains("including 0")
+        && text.contains("variants[no-epochs].options: --epochs must be") && !text.contains("variants[fine]")
+    }
+    #expect(!FileManager.default.fileExists(atPath: dir + "/runs"))
+  }
+
+  /// The committed studies' options are valid for every variant and method (bf16 aside where this
+  /// machine or build lacks it: that is the machine's answer, not the file's).
+  @Test func committedStudiesHaveValidRunOptions() throws {
+    let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Studies")
+      .standardized.path
+    let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".json") }
+    #expect(names.count >= 20)
+    for name in names.sorted() {
+      let config = try StudyConfig.load(folder + "/" + name)
+      try config.validate()
+      do {
+        try Study(config: config, directory: NSTemporaryDirectory(), quiet: true).validateRunConfigs(train: "derm:x")
+      } catch TrainingError.invalidConfig(let problems) {
+        let fileProblems = problems.filter { !$0.contains("--precision bf16 needs") }
+        #expect(fileProblems.isEmpty, "\(name): \(fileProblems)")
+      }
+    }
+  }
 }
