@@ -56,7 +56,8 @@ let package = Package(
     .target(
       name: "Experiments",
       dependencies: ["Tensor", "Training", "Datasets", "SyntheticData", "Fairness", "Report", "Support"]),
-    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Training", "Support", "TestSupport"]),
+    .testTarget(
+      name: "ExperimentsTests", dependencies: ["Experiments", "Training", "Tensor", "Support", "TestSupport"]),
     .executableTarget(
       name: "fairmed",
       dependencies: [

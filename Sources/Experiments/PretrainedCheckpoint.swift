@@ -1,6 +1,7 @@
 import Foundation
 import Support
 import SyntheticData
+import Tensor
 import Training
 
 /// A pretrained CLIP that FairMed makes itself: `fairmed synth KIND --corpus` (a balanced,
@@ -83,7 +84,14 @@ public struct PretrainingRecipe: Codable, Equatable, Sendable {
     let root = try (cache ?? cacheDirectory()) + "/pretrained"
     let done = root + "/" + key
     let fm = FileManager.default
-    if fm.fileExists(atPath: done + "/recipe.json") { return done + "/best" }
+    if let data = fm.contents(atPath: done + "/recipe.json") {
+      if let built = (try? JSONDecoder().decode(Entry.self, from: data))?.kernels, built != BLAS.kernelFamily {
+        say(
+          "pretrained \(key): cached from a machine with \(built); this one has \(BLAS.kernelFamily), where the same recipe builds different weights (docs/training.md): the cached model is used"
+        )
+      }
+      return done + "/best"
+    }
     let work = done + ".building"
     let corpus = work + "/corpus", run = work + "/run"
     try fm.createDirectory(atPath: work, withIntermediateDirectories: true)
@@ -102,16 +110,19 @@ public struct PretrainingRecipe: Codable, Equatable, Sendable {
     try AtomicWrite.directory(done) { dir in
       try fm.copyItem(atPath: run + "/best", toPath: dir + "/best")
       for f in ["run.json", "metrics.jsonl"] { try fm.copyItem(atPath: run + "/" + f, toPath: dir + "/" + f) }
-      try AtomicWrite.file(try enc.encode(Entry(recipe: self, commands: commands)), to: dir + "/recipe.json")
+      try AtomicWrite.file(
+        try enc.encode(Entry(recipe: self, commands: commands, kernels: BLAS.kernelFamily)), to: dir + "/recipe.json")
     }
     try fm.removeItem(atPath: work)
     return done + "/best"
   }
 
-  /// `recipe.json`.
+  /// `recipe.json`: the recipe, its commands and the kernel family it was built with
+  /// (``Tensor/BLAS/kernelFamily``; absent in entries built before FairMed recorded it).
   struct Entry: Codable {
     let recipe: PretrainingRecipe
     let commands: [String]
+    let kernels: String?
   }
 
   func writeCorpus(to dir: String) throws {

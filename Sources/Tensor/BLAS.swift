@@ -1,4 +1,5 @@
 import CBF16GEMM
+import CVectorKernels
 import Dispatch
 import Foundation
 import Support
@@ -277,6 +278,14 @@ public enum BLAS {
       guard let name = openblas_get_corename() else { return "unknown" }
       return String(cString: name)
     #endif
+  }
+
+  /// The kernel families that decide fp32 results on this machine: OpenBLAS's core and which of
+  /// FairMed's vector kernels run (AVX2+FMA or portable). Machines that differ here round
+  /// differently, so a long training run from the same seed ends in different weights; run
+  /// records and benchmark reports name it.
+  public static var kernelFamily: String {
+    "OpenBLAS core \(coreName), vector kernels \(fm_vector_kernels_avx2() != 0 ? "AVX2+FMA" : "portable")"
   }
 
   /// Number of threads the BLAS library itself uses for one GEMM call (FairMed keeps it at 1

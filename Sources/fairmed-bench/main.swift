@@ -57,7 +57,7 @@ func machineDescription() -> String {
     .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" }
     ?? "unknown CPU"
   let cores = ProcessInfo.processInfo.activeProcessorCount
-  return "\(cpu), \(cores) cores, OpenBLAS core \(BLAS.coreName)"
+  return "\(cpu), \(cores) cores, \(BLAS.kernelFamily)"
 }
 
 var jsonPath: String?

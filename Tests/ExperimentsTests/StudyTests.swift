@@ -3,6 +3,7 @@ import Foundation
   import FoundationXML
 #endif
 import Support
+import Tensor
 import TestSupport
 import Testing
 @testable import Experiments
@@ -47,8 +48,16 @@ struct StudyTests {
     let run = try jsonObject(
       atPath: dir + "/runs/\(Study.Cell(method: .erm, lambda: nil, batchSize: 16, seed: 0).id)/run.json")
     #expect(run["model"] as? String == model && run["fromScratch"] is NSNull)
-    let entry = try jsonObject(atPath: cache + "/pretrained/" + recipe.key + "/recipe.json")
+    let entryPath = cache + "/pretrained/" + recipe.key + "/recipe.json"
+    var entry = try jsonObject(atPath: entryPath)
     #expect((entry["commands"] as? [String])?.count == 2)
+    #expect(entry["kernels"] as? String == BLAS.kernelFamily)
+    // A cache entry built with other kernels is used, and the run says so.
+    entry["kernels"] = "OpenBLAS core Elsewhere, vector kernels portable"
+    try JSONSerialization.data(withJSONObject: entry).write(to: URL(fileURLWithPath: entryPath))
+    var said: [String] = []
+    #expect(try recipe.ensure(cache: cache, log: { said.append($0) }) == model)
+    #expect(said.count == 1 && said[0].contains("cached from a machine with OpenBLAS core Elsewhere"), "\(said)")
     #expect(!FileManager.default.fileExists(atPath: cache + "/pretrained/" + recipe.key + ".building"))
     let stamp =
       try FileManager.default.attributesOfItem(atPath: model + "/model.safetensors")[.modificationDate] as? Date
