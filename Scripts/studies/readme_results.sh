@@ -94,6 +94,18 @@ block() {
     python3 $t goal $r/selection-$name/results.csv "" "" "" "CMAC-MMD (λ on validation)"
     echo
   done
+  if [ -f $r/ablation-derm-kernel/results.csv ]; then
+    k=$r/ablation-derm-kernel/results.csv
+    echo "**Other knobs under the same λ selection, benchmark 1** (\`Studies/ablation-derm-kernel.json\`: the kernel σ"
+    echo "of CMAC-MMD's RBF kernel and a multi-scale kernel, σ·2ᵏ for k = −2…2; \`Studies/ablation-derm-batch256.json\`:"
+    echo "batch 256 for both methods, so each batch's MMD sees 4× the samples of every subgroup; 3 seeds; run on another"
+    echo "machine than the table above, \`command.txt\` names it, so ERM differs slightly):"
+    echo
+    args=("σ 0.1 (the default)=$k@default@erm" "σ 0.03=$k@sigma-0.03@erm" "σ 0.3=$k@sigma-0.3@erm" "multi-scale=$k@multi@erm")
+    [ -f $r/ablation-derm-batch256/results.csv ] && args+=("batch 256 (σ 0.1)=$r/ablation-derm-batch256/results.csv")
+    python3 $t noharm "${args[@]}"
+    echo
+  fi
   echo "**Fixed λ, before selection** — the ablation that chose the other defaults (comparison,"
   echo "conditioning, sampler), each setting at a fixed λ:"
   echo

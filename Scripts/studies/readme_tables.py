@@ -143,10 +143,13 @@ def noharm(*paths):
     print("| benchmark | λ chosen (seeds) | AUC | external AUC | overall TPR | ΔTPR | worst-group TPR | every seed's worst ≥ ERM's | external ΔTPR | goal |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for p in paths:
+        # name=results.csv, or name=results.csv@CMAC_VARIANT@ERM_VARIANT for a study with variants
         name, path = p.split("=", 1)
-        rs = [r for r in rows(path) if r["threshold"] == "validation" and r["variant"] == ""]
+        path, cv, ev = (path.split("@") + ["", ""])[:3]
+        rs = [r for r in rows(path) if r["threshold"] == "validation"]
         def pick(method, split):
-            return sorted((r for r in rs if r["method"] == method and r["split"] == split and
+            v = ev if method == "erm" else cv
+            return sorted((r for r in rs if r["method"] == method and r["split"] == split and r["variant"] == v and
                            (method == "erm" or r["lambda"] == "")), key=lambda r: int(r["seed"]))
         e, c = pick("erm", "internal"), pick("cmac-mmd", "internal")
         ee, ce = pick("erm", "external"), pick("cmac-mmd", "external")
