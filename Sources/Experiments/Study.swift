@@ -96,8 +96,9 @@ public final class Study {
     try config.validate()
     let fm = FileManager.default
     try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    // Checked before any data is written: only `data`'s presence is checked, so a stand-in will do.
+    try validateRunConfigs(train: config.data ?? directory + "/data")
     let (train, tests) = try prepareData()
-    try validateRunConfigs(train: train)
     if config.pretrained != nil {  // the data and groups are checked before minutes of pretraining
       var probe = try baseRunConfig(train: train)
       probe.fromScratch = .tiny
@@ -254,8 +255,9 @@ public final class Study {
     return (config.data!, tests)
   }
 
-  /// Every variant's training options checked as `fairmed train` checks them, before the first
-  /// cell trains: a bad value in the last variant is refused now, not hours into the study.
+  /// Every variant's training options checked as `fairmed train` checks them, before the data is
+  /// written or the first cell trains: a bad value in the last variant is refused now, not hours
+  /// into the study.
   func validateRunConfigs(train: String) throws {
     let variants: [StudyConfig.Variant?] = config.variants.isEmpty ? [nil] : config.variants
     var problems: [String] = []

@@ -344,7 +344,8 @@ struct StudyTests {
       return text.contains("variants[no-zero].options: --lambda-path must be") && text.contains("including 0")
         && text.contains("variants[no-epochs].options: --epochs must be") && !text.contains("variants[fine]")
     }
-    #expect(!FileManager.default.fileExists(atPath: dir + "/runs"))
+    #expect(
+      !FileManager.default.fileExists(atPath: dir + "/runs") && !FileManager.default.fileExists(atPath: dir + "/data"))
   }
 
   /// The committed studies' options are valid for every variant and method (bf16 aside where this
