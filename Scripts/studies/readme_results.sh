@@ -105,7 +105,7 @@ block() {
     args=("σ 0.1 (the default)=$k@default@erm" "σ 0.03=$k@sigma-0.03@erm" "σ 0.3=$k@sigma-0.3@erm" "multi-scale=$k@multi@erm")
     [ -f $r/ablation-derm-path/results.csv ] && args+=("λ path 0, 0.1, 1, 4 (σ 0.1)=$r/ablation-derm-path/results.csv@path-0-0.1-1-4@erm")
     [ -f $r/ablation-derm-batch256/results.csv ] && args+=("batch 256 (σ 0.1)=$r/ablation-derm-batch256/results.csv")
-    python3 $t noharm "${args[@]}"
+    python3 $t noharm --first=setting "${args[@]}"
     echo
   fi
   echo "**Fixed λ, before selection** — the ablation that chose the other defaults (comparison,"

@@ -133,14 +133,14 @@ def ablation(*paths):
             cells.append(f"{dw:+.3f} / {rg:+.0%} / {da:+.3f}")
         print(f"| {v} | {l} | " + " | ".join(cells) + " |")
 
-def noharm(*paths):
+def noharm(*paths, first="benchmark"):
     """The do-no-harm goal (issue 26) per benchmark: AUC ≥ ERM − 0.01 internal and external,
     overall TPR ≥ ERM − 0.02; where ERM's ΔTPR ≥ 0.10: worst-group TPR +0.05, ΔTPR −25 %, every
     seed's worst group ≥ its ERM twin's, external ΔTPR ≤ ERM's + 0.02."""
     def mean(v):
         v = [float(x) for x in v if x not in ("", None)]
         return sum(v) / len(v) if v else None
-    print("| benchmark | λ chosen (seeds) | AUC | external AUC | overall TPR | ΔTPR | worst-group TPR | every seed's worst ≥ ERM's | external ΔTPR | goal |")
+    print(f"| {first} | λ chosen (seeds) | AUC | external AUC | overall TPR | ΔTPR | worst-group TPR | every seed's worst ≥ ERM's | external ΔTPR | goal |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for p in paths:
         # name=results.csv, or name=results.csv@CMAC_VARIANT@ERM_VARIANT for a study with variants
@@ -234,5 +234,5 @@ def mechanism(path):
 if __name__ == "__main__":
     cmd = sys.argv[1]
     {"goal": lambda a: goal(*a), "methods": lambda a: methods(*a), "paired": lambda a: paired(*a), "ablation": lambda a: ablation(*a),
-     "noharm": lambda a: noharm(*a), "regime": lambda a: regime(*a), "zeroshot": lambda a: zeroshot(*a),
+     "noharm": lambda a: noharm(*a[1:], first=a[0].split("=", 1)[1]) if a and a[0].startswith("--first=") else noharm(*a), "regime": lambda a: regime(*a), "zeroshot": lambda a: zeroshot(*a),
      "mechanism": lambda a: mechanism(*a)}[cmd](sys.argv[2:])
