@@ -87,7 +87,7 @@ public struct PretrainingRecipe: Codable, Equatable, Sendable {
     if let data = fm.contents(atPath: done + "/recipe.json") {
       if let built = (try? JSONDecoder().decode(Entry.self, from: data))?.kernels, built != BLAS.kernelFamily {
         say(
-          "pretrained \(key): cached from a machine with \(built); this one has \(BLAS.kernelFamily), where the same recipe builds different weights (docs/training.md): the cached model is used"
+          "pretrained \(key): cached from a machine with \(built); this one has \(BLAS.kernelFamily), where the same recipe may build different weights (docs/training.md): the cached model is used"
         )
       }
       return done + "/best"
