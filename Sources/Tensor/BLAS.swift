@@ -288,6 +288,37 @@ public enum BLAS {
     "OpenBLAS core \(coreName), vector kernels \(fm_vector_kernels_avx2() != 0 ? "AVX2+FMA" : "portable")"
   }
 
+  /// OpenBLAS's kernel sets that need AVX-512 (names as `OPENBLAS_CORETYPE` takes them, in any
+  /// case) and the instructions each needs beyond AVX-512F. Forced on a CPU without them,
+  /// OpenBLAS stops the process with an illegal instruction at its first GEMM.
+  static let avx512CoreTypes: [String: (bf16: Bool, amx: Bool)] = [
+    "skylakex": (false, false), "cooperlake": (true, false), "sapphirerapids": (true, true),
+  ]
+
+  /// Why `OPENBLAS_CORETYPE=value` cannot run on a CPU with `features`, or nil.
+  static func coreTypeProblem(_ value: String, features: BF16Support.Features) -> String? {
+    guard let needs = avx512CoreTypes[value.lowercased()] else { return nil }
+    var missing: [String] = []
+    if !features.avx512F { missing.append("AVX-512F") }
+    if needs.bf16 && !features.avx512BF16 { missing.append("AVX512_BF16") }
+    if needs.amx && !features.amxBF16 { missing.append("AMX-BF16") }
+    guard !missing.isEmpty else { return nil }
+    return
+      "an OpenBLAS kernel set this CPU can run (\(value) needs \(missing.joined(separator: " and ")), which this CPU lacks; Haswell runs on every AVX2 CPU)"
+  }
+
+  /// Refuses an `OPENBLAS_CORETYPE` that names AVX-512 kernels on a CPU without them (OpenBLAS
+  /// would stop the process with an illegal instruction), as ``EnvironmentError``. The `fairmed`
+  /// command, training and prediction call it with ``Support/validateEnvironment(_:)``.
+  public static func validateCoreType(
+    _ environment: [String: String] = ProcessInfo.processInfo.environment,
+    features: BF16Support.Features = BF16Support.features
+  ) throws {
+    guard let value = environment["OPENBLAS_CORETYPE"], let problem = coreTypeProblem(value, features: features)
+    else { return }
+    throw EnvironmentError(variable: "OPENBLAS_CORETYPE", value: value, expected: problem)
+  }
+
   /// Number of threads the BLAS library itself uses for one GEMM call (FairMed keeps it at 1
   /// and splits large products itself).
   public static var threadCount: Int {

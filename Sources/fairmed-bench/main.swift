@@ -94,6 +94,10 @@ while let a = args.next() {
     exit(2)
   }
 }
+do { try BLAS.validateCoreType() } catch {
+  FileHandle.standardError.write("fairmed-bench: \(error)\n".data(using: .utf8)!)
+  exit(2)
+}
 
 if let childSpec {
   try runBenchChild(childSpec, repeats: repeats)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Distributed
 import Support
+import Tensor
 
 /// The `fairmed` command line: each subcommand parses its options and calls the libraries.
 @main
@@ -25,6 +26,7 @@ struct FairMedCommand: ParsableCommand {
     do {
       var command = try parseAsRoot()
       try validateEnvironment()
+      try BLAS.validateCoreType()
       if let n = World.launchedProcesses(), n > 1,
         !(command is TrainCommand || command is PretrainCommand || command is PredictCommand)
       {

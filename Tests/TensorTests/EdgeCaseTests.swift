@@ -16,6 +16,34 @@ struct EdgeCaseTests {
     #expect(BufferPool.budgetBytes(megabytes: "\(Int.max)", physicalMemory: 8 * gb) == 2 << 30)
   }
 
+  /// `OPENBLAS_CORETYPE` naming AVX-512 kernels on a CPU without them is refused by name (OpenBLAS
+  /// itself would stop the process with an illegal instruction at the first GEMM); other values,
+  /// and AVX-512 kernels on a CPU that has the instructions, are left to OpenBLAS.
+  @Test func anAVX512OpenBLASCoreIsRefusedWhereTheCPULacksIt() throws {
+    let avx2 = BF16Support.Features(avx512F: false, avx512BF16: false, amxBF16: false)
+    let avx512 = BF16Support.Features(avx512F: true, avx512BF16: false, amxBF16: false)
+    let bf16 = BF16Support.Features(avx512F: true, avx512BF16: true, amxBF16: false)
+    #expect(throws: Never.self) { try BLAS.validateCoreType([:], features: avx2) }
+    for ok in ["Haswell", "Zen", "Bogus"] {
+      #expect(throws: Never.self) { try BLAS.validateCoreType(["OPENBLAS_CORETYPE": ok], features: avx2) }
+    }
+    #expect(throws: Never.self) { try BLAS.validateCoreType(["OPENBLAS_CORETYPE": "SkylakeX"], features: avx512) }
+    #expect(throws: Never.self) { try BLAS.validateCoreType(["OPENBLAS_CORETYPE": "COOPERLAKE"], features: bf16) }
+    #expect {
+      try BLAS.validateCoreType(["OPENBLAS_CORETYPE": "skylakex"], features: avx2)
+    } throws: { error in
+      let text = "\(error)"
+      return text.contains("OPENBLAS_CORETYPE=\"skylakex\"") && text.contains("skylakex needs AVX-512F")
+        && text.contains("Haswell runs on every AVX2 CPU")
+    }
+    #expect {
+      try BLAS.validateCoreType(["OPENBLAS_CORETYPE": "Cooperlake"], features: avx512)
+    } throws: { "\($0)".contains("Cooperlake needs AVX512_BF16,") }
+    #expect {
+      try BLAS.validateCoreType(["OPENBLAS_CORETYPE": "SapphireRapids"], features: bf16)
+    } throws: { "\($0)".contains("SapphireRapids needs AMX-BF16,") }
+  }
+
   @Test func broadcastingErrorNamesBothShapes() throws {
     let a = Tensor.zeros([2, 3]), b = Tensor.zeros([4])
     do {

@@ -25,6 +25,7 @@ public enum Predictor {
     world: any Communicator
   ) throws -> Predictions {
     try validateEnvironment()
+    try BLAS.validateCoreType()
     let fm = FileManager.default
     let run = fm.fileExists(atPath: model + "/run.json") ? try RunConfig.load(model + "/run.json") : nil
     let modelDir = run != nil && fm.fileExists(atPath: model + "/best") ? model + "/best" : model

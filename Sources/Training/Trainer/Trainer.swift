@@ -101,6 +101,7 @@ public final class Trainer {
   func runInPrecision(resume: Bool, overwrite: Bool) throws -> Summary {
     if config.selectsLambda { return try runLambdaPath(resume: resume, overwrite: overwrite) }
     try validateEnvironment()
+    try BLAS.validateCoreType()
     try config.validate()
     try parallel.check(batchSize: config.batchSize)
     let replaced = try parallel.onLeader("checking the run folder") {
