@@ -120,9 +120,10 @@ public func parseKillSpec(_ text: String?) throws -> (point: String, count: Int)
 }
 
 /// Checks every `FAIRMED_*` variable FairMed reads, throwing ``EnvironmentError`` for the first
-/// malformed or out-of-range one. The `fairmed` command calls it before running any command,
-/// and the library's entry points (training, prediction, studies, feature export) call it too,
-/// so a bad value is refused before a lazily read setting could fall back to its default.
+/// malformed or out-of-range one. The `fairmed` command and the library's entry points
+/// (training, prediction, studies, feature export) call it through Tensor's
+/// `validateComputeEnvironment`, which also checks `OPENBLAS_CORETYPE`, so a bad value is
+/// refused before a lazily read setting could fall back to its default.
 public func validateEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws {
   for v in EnvironmentVariable.all { _ = try v.value(in: environment) }
   _ = try parseKillSpec(environment["FAIRMED_KILL_AT"])

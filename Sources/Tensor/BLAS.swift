@@ -386,3 +386,12 @@ public final class BF16Matrix: @unchecked Sendable {
     if parts <= 1 { convert(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: convert) }
   }
 }
+
+/// Checks every environment variable FairMed's computation reads: the `FAIRMED_*` ones
+/// (``Support/validateEnvironment(_:)``) and `OPENBLAS_CORETYPE` (``BLAS/validateCoreType(_:features:)``).
+/// The `fairmed` command calls it before any command, and the library's entry points (training,
+/// prediction, studies, feature export) call it too.
+public func validateComputeEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+  try validateEnvironment(environment)
+  try BLAS.validateCoreType(environment)
+}

@@ -94,7 +94,7 @@ while let a = args.next() {
     exit(2)
   }
 }
-do { try BLAS.validateCoreType() } catch {
+do { try validateComputeEnvironment() } catch {
   FileHandle.standardError.write("fairmed-bench: \(error)\n".data(using: .utf8)!)
   exit(2)
 }

@@ -25,8 +25,7 @@ struct FairMedCommand: ParsableCommand {
   static func main() {
     do {
       var command = try parseAsRoot()
-      try validateEnvironment()
-      try BLAS.validateCoreType()
+      try validateComputeEnvironment()
       if let n = World.launchedProcesses(), n > 1,
         !(command is TrainCommand || command is PretrainCommand || command is PredictCommand)
       {

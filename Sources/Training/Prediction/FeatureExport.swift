@@ -26,7 +26,7 @@ public enum FeatureExport {
   public static func encodeTexts(model directory: String, textsFile: String, batchSize: Int, out: String) throws
     -> [Int]
   {
-    try validateEnvironment()
+    try validateComputeEnvironment()
     let classifier = try CLIPClassifier.load(directory: directory, prompts: [])
     let lines = try lines(ofFile: textsFile)
     let ids = classifier.tokenizer(lines)
@@ -43,7 +43,7 @@ public enum FeatureExport {
     model directory: String, sources: [ImageSource], batchSize: Int, out: String,
     sourceName: String
   ) throws -> [Int] {
-    try validateEnvironment()
+    try validateComputeEnvironment()
     let classifier = try CLIPClassifier.load(directory: directory, prompts: [])
     let features = try imageFeatures(classifier, sources, batchSize: batchSize)
     try Safetensors.write([("features", features)], metadata: ["source": sourceName], to: out)
@@ -58,7 +58,7 @@ public enum FeatureExport {
     model directory: String, data: String, prompts: [[String]], groups: String?,
     batchSize: Int
   ) throws -> Predictions {
-    try validateEnvironment()
+    try validateComputeEnvironment()
     let dataset = try DatasetKind.load(data)
     guard prompts.count == dataset.classNames.count else {
       throw TrainingError.invalidConfig([

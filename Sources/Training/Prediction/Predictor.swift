@@ -24,8 +24,7 @@ public enum Predictor {
     model: String, data: String, prompts: [String]?, groups: String?, split: String?, batchSize: Int,
     world: any Communicator
   ) throws -> Predictions {
-    try validateEnvironment()
-    try BLAS.validateCoreType()
+    try validateComputeEnvironment()
     let fm = FileManager.default
     let run = fm.fileExists(atPath: model + "/run.json") ? try RunConfig.load(model + "/run.json") : nil
     let modelDir = run != nil && fm.fileExists(atPath: model + "/best") ? model + "/best" : model

@@ -1,5 +1,6 @@
 import Foundation
 import Support
+import Tensor
 
 extension Trainer {
   /// Trains every λ of ``RunConfig/lambdaPath`` as a complete run in `lambda/<λ>/` (same data,
@@ -8,7 +9,7 @@ extension Trainer {
   /// table (`selection.json`, `selection.md`, the log). Resuming continues the unfinished
   /// members and skips the finished ones.
   func runLambdaPath(resume: Bool, overwrite: Bool) throws -> Summary {
-    try validateEnvironment()
+    try validateComputeEnvironment()
     try config.validate()
     try parallel.check(batchSize: config.batchSize)
     let replaced = try parallel.onLeader("checking the run folder") {

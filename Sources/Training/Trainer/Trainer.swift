@@ -100,8 +100,7 @@ public final class Trainer {
   /// ``run(resume:overwrite:)`` with the run's ``RunConfig/precision`` in force.
   func runInPrecision(resume: Bool, overwrite: Bool) throws -> Summary {
     if config.selectsLambda { return try runLambdaPath(resume: resume, overwrite: overwrite) }
-    try validateEnvironment()
-    try BLAS.validateCoreType()
+    try validateComputeEnvironment()
     try config.validate()
     try parallel.check(batchSize: config.batchSize)
     let replaced = try parallel.onLeader("checking the run folder") {
