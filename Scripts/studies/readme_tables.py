@@ -11,9 +11,14 @@
       every CMAC-MMD setting against ERM with the same sampler, one column per benchmark.
   readme_tables.py paired COMPARISONS.csv SPLIT
       paired differences to ERM with 95 % intervals, validation threshold.
-  readme_tables.py noharm NAME=RESULTS.csv ...
+  readme_tables.py noharm [--first=LABEL] NAME=RESULTS.csv[@CMAC_VARIANT@ERM_VARIANT] ...
       the do-no-harm goal's checks per benchmark, CMAC-MMD with λ chosen on validation vs ERM
-      (means over seeds, validation threshold), and the λ each seed chose.
+      (means over seeds, validation threshold), and the λ each seed chose; in a study with
+      variants, the CMAC-MMD variant and its ERM baseline are named after @; LABEL heads the
+      first column (default "benchmark").
+  readme_tables.py noharm-study STUDY.json RESULTS.csv
+      the same checks for every CMAC-MMD variant of a study against its baseline variant (a study
+      whose λ is chosen on validation); Scripts/studies/run writes it as such a study's goal.md.
   readme_tables.py regime LABEL=RESULTS.csv[@VARIANT] ...
       ERM → CMAC-MMD (λ on validation) per benchmark and training regime (from scratch; fine-tuning
       a pretrained CLIP in full or with LoRA): means over seeds, internal test, validation threshold.
@@ -177,6 +182,15 @@ def noharm(*paths, first="benchmark"):
               f"{'yes' if seeds_ok else 'no'} | {f(egap)} | "
               f"{'met' if all(checks.values()) else 'not met: ' + ', '.join(k for k, ok in checks.items() if not ok)} |")
 
+def noharm_study(study, path):
+    """noharm for each CMAC-MMD variant of STUDY.json against its baseline variant."""
+    import json
+    with open(study) as f:
+        variants = json.load(f).get("variants", [])
+    entries = [f"{v['name']}={path}@{v['name']}@{v.get('baseline', '')}" for v in variants
+               if "cmac-mmd" in v.get("methods", ["cmac-mmd"])]
+    noharm(*(entries or [f"default={path}"]), first="setting")
+
 def mean_of(v):
     v = [float(x) for x in v if x not in ("", None)]
     return sum(v) / len(v) if v else None
@@ -234,5 +248,6 @@ def mechanism(path):
 if __name__ == "__main__":
     cmd = sys.argv[1]
     {"goal": lambda a: goal(*a), "methods": lambda a: methods(*a), "paired": lambda a: paired(*a), "ablation": lambda a: ablation(*a),
-     "noharm": lambda a: noharm(*a[1:], first=a[0].split("=", 1)[1]) if a and a[0].startswith("--first=") else noharm(*a), "regime": lambda a: regime(*a), "zeroshot": lambda a: zeroshot(*a),
+     "noharm": lambda a: noharm(*a[1:], first=a[0].split("=", 1)[1]) if a and a[0].startswith("--first=") else noharm(*a),
+     "noharm-study": lambda a: noharm_study(*a), "regime": lambda a: regime(*a), "zeroshot": lambda a: zeroshot(*a),
      "mechanism": lambda a: mechanism(*a)}[cmd](sys.argv[2:])

@@ -4,6 +4,7 @@ import Foundation
 import Report
 import Support
 import SyntheticData
+import Tensor
 import Training
 
 /// Runs a ``StudyConfig`` grid, resuming a partially finished study (a cell whose
@@ -92,12 +93,9 @@ public final class Study {
   }
 
   public func run() throws -> [Result] {
-    try validateEnvironment()
-    try config.validate()
+    try validate(skippingFinished: true)
     let fm = FileManager.default
     try fm.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    // Checked before any data is written: only `data`'s presence is checked, so a stand-in will do.
-    try validateRunConfigs(train: config.data ?? directory + "/data")
     let (train, tests) = try prepareData()
     if config.pretrained != nil {  // the data and groups are checked before minutes of pretraining
       var probe = try baseRunConfig(train: train)
@@ -118,15 +116,7 @@ public final class Study {
         continue
       }
       say("[\(i + 1)/\(cells.count)] \(cell.id): training")
-      var run = try baseRunConfig(train: train, variant: cell.variant)
-      run.method = cell.method
-      if let l = cell.lambda { run.lambda = l }
-      run.batchSize = cell.batchSize
-      run.seed = cell.seed
-      if run.mode == .imageFrozen && run.featureCache == nil {
-        // The frozen tower's outputs depend on data, model and the seeded validation split only.
-        run.featureCache = "\(directory)/feature_cache/s\(cell.seed)"
-      }
+      let run = try runConfig(cell, train: train)
       let log = try TrainingLog(metricsPath: runDir + "/metrics.jsonl", quiet: quiet)
       // A cell killed before its run.json was written has nothing to resume: it starts again.
       let summary = try Trainer(config: run, runDirectory: runDir, log: log).run(
@@ -255,28 +245,63 @@ public final class Study {
     return (config.data!, tests)
   }
 
-  /// Every variant's training options checked as `fairmed train` checks them, before the data is
-  /// written or the first cell trains: a bad value in the last variant is refused now, not hours
-  /// into the study.
-  func validateRunConfigs(train: String) throws {
-    let variants: [StudyConfig.Variant?] = config.variants.isEmpty ? [nil] : config.variants
-    var problems: [String] = []
-    for v in variants {
-      let at = v.map { "variants[\($0.name)].options" } ?? "base"
+  /// The study checked before anything is written: the study file, the `FAIRMED_*` and
+  /// `OPENBLAS_CORETYPE` variables, and the training options of every cell still to train, as
+  /// `fairmed train` checks them — a bad value in the last variant is refused now, not hours into
+  /// the study. `skippingFinished`: cells whose `result.json` exists are not checked (a resumed
+  /// study); false where the folder's results are about to be removed (`--overwrite`).
+  public func validate(skippingFinished: Bool) throws {
+    try validateComputeEnvironment()
+    try config.validate()
+    // Only `data`'s presence and `model`'s existence are checked: stand-ins will do.
+    let train = config.data ?? directory + "/data/train"
+    let fm = FileManager.default
+    var problems: [(text: String, variant: String?)] = []
+    var checked = Set<String?>()
+    for cell in cells
+    where !(skippingFinished && fm.fileExists(atPath: "\(directory)/runs/\(cell.id)/result.json")) {
+      checked.insert(cell.variant)
+      var found: [String] = []
       do {
-        var probe = try baseRunConfig(train: train, variant: v?.name)
-        if config.pretrained != nil { probe.model = directory }  // stands in for the model built later
-        for method in config.methods where v?.methods?.contains(method) ?? true {
-          probe.method = method
-          try probe.validate()
-        }
+        var run = try runConfig(cell, train: train)
+        if config.pretrained != nil { run.model = NSTemporaryDirectory() }  // the recipe's model is built later
+        try run.validate()
       } catch TrainingError.invalidConfig(let list) {
-        for p in list.map({ "\(at): \($0)" }) where !problems.contains(p) { problems.append(p) }
+        found = list
       } catch {
-        problems.append("\(at): \(error)")
+        found = ["\(error)"]
+      }
+      for text in found where !problems.contains(where: { $0.text == text && $0.variant == cell.variant }) {
+        problems.append((text, cell.variant))
       }
     }
-    guard problems.isEmpty else { throw TrainingError.invalidConfig(problems) }
+    guard !problems.isEmpty else { return }
+    // A problem every checked variant has is the base options' (or the grid's); others are named
+    // with the variants that have them.
+    var lines: [String] = []
+    for text in problems.map(\.text) where !lines.contains(where: { $0.hasSuffix(": " + text) }) {
+      let variants = Set(problems.filter { $0.text == text }.map(\.variant))
+      let at =
+        variants == checked || variants == [nil]
+        ? "base" : "variants[\(variants.compactMap { $0 }.sorted().joined(separator: ", "))].options"
+      lines.append("\(at): \(text)")
+    }
+    throw TrainingError.invalidConfig(lines)
+  }
+
+  /// The training options of one cell: the base and variant options over run defaults, then
+  /// the cell's method, λ, batch size and seed (and, for image-frozen runs, the shared feature cache).
+  func runConfig(_ cell: Cell, train: String) throws -> RunConfig {
+    var run = try baseRunConfig(train: train, variant: cell.variant)
+    run.method = cell.method
+    if let l = cell.lambda { run.lambda = l }
+    run.batchSize = cell.batchSize
+    run.seed = cell.seed
+    if run.mode == .imageFrozen && run.featureCache == nil {
+      // The frozen tower's outputs depend on data, model and the seeded validation split only.
+      run.featureCache = "\(directory)/feature_cache/s\(cell.seed)"
+    }
+    return run
   }
 
   /// `base` options, then the variant's, applied over run defaults (through JSON, so every
@@ -301,7 +326,9 @@ public final class Study {
       throw TrainingError.invalidConfig(["study base options are not a JSON object"])
     }
     do { return try RunConfig.decode(overDefaults: json) } catch {
-      throw TrainingError.invalidConfig(["study base options: \(error)"])
+      throw TrainingError.invalidConfig([
+        "not a valid run config: \(describeDecodingError(error))"
+      ])
     }
   }
 

@@ -123,6 +123,7 @@ public struct StudyConfig: Codable, Equatable, Sendable {
     }
     problems += Self.unknownRunKeys(base, at: "base")
     for v in variants { problems += Self.unknownRunKeys(v.options, at: "variants[\(v.name)].options") }
+    problems += unusedLambdaPaths()
     if let s = synth { problems += s.problems() }
     if let r = pretrained {
       problems += r.problems()
@@ -135,6 +136,32 @@ public struct StudyConfig: Codable, Equatable, Sendable {
 }
 
 extension StudyConfig {
+  /// Whether some run of `variant` (nil: any) chooses its λ on validation: a method with a λ
+  /// that neither ``lambdas`` nor ``methodLambdas`` fixes.
+  func choosesLambda(variant: Variant?) -> Bool {
+    methods.contains { m in
+      m.takesLambda && (variant?.methods?.contains(m) ?? true) && (methodLambdas[m.rawValue] ?? lambdas).isEmpty
+    }
+  }
+
+  /// A `lambdaPath` in `base` or a variant that no run of it would train: refused, since it would
+  /// be silently ignored.
+  func unusedLambdaPaths() -> [String] {
+    let key = "lambdaPath"
+    var p: [String] = []
+    let rule =
+      "no run chooses λ on validation there (its methods have no λ, or lambdas/methodLambdas fix it): remove it"
+    if base[key] != nil
+      && !(variants.isEmpty ? choosesLambda(variant: nil) : variants.contains { choosesLambda(variant: $0) })
+    {
+      p.append("base.\(key): \(rule)")
+    }
+    for v in variants where v.options[key] != nil && !choosesLambda(variant: v) {
+      p.append("variants[\(v.name)].options.\(key): \(rule)")
+    }
+    return p
+  }
+
   /// Keys of `base` or a variant's `options` that are not `run.json` options (`cmac` checked
   /// key by key), each named with its path and the nearest known key.
   static func unknownRunKeys(_ options: [String: JSONValue], at path: String) -> [String] {

@@ -20,11 +20,10 @@ struct ExperimentCommand: ParsableCommand {
   @Flag(help: "Continue the study that --out holds.") var resume = false
 
   func run() throws {
-    let studyConfig = try StudyConfig.load(config)
-    try studyConfig.validate()
     let out = output.out
+    let study = Study(config: try StudyConfig.load(config), directory: out)
+    try study.validate(skippingFinished: resume)  // before --overwrite removes anything
     try Study.prepareFolder(out, resume: resume, overwrite: output.overwrite)
-    let study = Study(config: studyConfig, directory: out)
     let results = try study.run()
     print(Study.markdown(Study.summarise(results)))
     print(

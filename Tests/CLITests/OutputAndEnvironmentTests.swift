@@ -92,7 +92,8 @@ import Testing
       "\(synth.output)")
     #expect(!FileManager.default.fileExists(atPath: dir + "/HAM10000_metadata.csv"))
     let study = dir + "/study.json"
-    try #"{"methods": ["erm"], "synth": {"kind": "derm", "train": 100, "test": 50, "external": 0, "size": 16}}"#
+    try
+      #"{"methods": ["erm"], "synth": {"kind": "derm", "train": 100, "test": 50, "external": 0, "size": 16}, "base": {"fromScratch": "tiny"}}"#
       .write(toFile: study, atomically: true, encoding: .utf8)
     let experiment = try Self.run(["experiment", "--config", study, "--out", dir])
     #expect(
@@ -115,6 +116,19 @@ import Testing
       try FileManager.default.contentsOfDirectory(atPath: synthOut + "/HAM10000_images_part_1").count
       + FileManager.default.contentsOfDirectory(atPath: synthOut + "/HAM10000_images_part_2").count
     #expect(images == 10 && FileManager.default.fileExists(atPath: synthOut + "/notes.txt"))
+    // A study refused for its options leaves the folder's results alone, --overwrite or not.
+    let studyOut = dir + "/study-out"
+    try FileManager.default.createDirectory(atPath: studyOut, withIntermediateDirectories: true)
+    try "earlier results\n".write(toFile: studyOut + "/results.csv", atomically: true, encoding: .utf8)
+    let bad = dir + "/bad-epochs.json"
+    try
+      #"{"methods": ["erm"], "synth": {"kind": "derm", "train": 100, "test": 50, "size": 16}, "base": {"fromScratch": "tiny", "epochs": 0}}"#
+      .write(toFile: bad, atomically: true, encoding: .utf8)
+    let refused = try Self.run(["experiment", "--config", bad, "--out", studyOut, "--overwrite"])
+    #expect(
+      refused.status != 0 && refused.output.contains("base: --epochs must be in 1…10000, got 0")
+        && (try? String(contentsOfFile: studyOut + "/results.csv", encoding: .utf8)) == "earlier results\n",
+      "\(refused.output)")
   }
 
   /// `train --resume` into a folder holding no run used to train from scratch into it (exit 0).

@@ -332,6 +332,7 @@ struct StudyTests {
   /// trains, each problem named with its variant.
   @Test func aBadVariantIsRefusedBeforeAnyCellTrains() throws {
     var c = try StudyTests.tinyStudy()
+    c.lambdas = []  // λ chosen on validation, so the λ path is used
     c.variants = [
       .init(name: "fine"),
       .init(name: "no-zero", options: ["lambdaPath": .array([.number(0.1), .number(1)])], methods: [.cmacMMD]),
@@ -346,6 +347,37 @@ struct StudyTests {
     }
     #expect(
       !FileManager.default.fileExists(atPath: dir + "/runs") && !FileManager.default.fileExists(atPath: dir + "/data"))
+    // A resumed study checks only the cells still to train: finished ones are not refused again
+    // (`--overwrite`, which removes them, checks them all).
+    let study = Study(config: c, directory: dir, quiet: true)
+    for cell in study.cells where cell.variant != "fine" {
+      try FileManager.default.createDirectory(atPath: "\(dir)/runs/\(cell.id)", withIntermediateDirectories: true)
+      try Data("[]".utf8).write(to: URL(fileURLWithPath: "\(dir)/runs/\(cell.id)/result.json"))
+    }
+    try study.validate(skippingFinished: true)
+    #expect(throws: (any Error).self) { try study.validate(skippingFinished: false) }
+  }
+
+  /// A problem of the base options is named once, as the base's; a value of the wrong type is
+  /// named by its key; a λ path no run would use is refused.
+  @Test func studyOptionProblemsAreNamedWhereTheyAre() throws {
+    var c = try StudyTests.tinyStudy()
+    c.base["epochs"] = .number(0)
+    c.variants = [.init(name: "a"), .init(name: "b", options: ["learningRate": .number(0.01)])]
+    let dir = NSTemporaryDirectory()
+    #expect { try Study(config: c, directory: dir, quiet: true).validate(skippingFinished: false) } throws: {
+      let text = "\($0)"
+      return text.components(separatedBy: "--epochs must be").count == 2 && text.contains("base: --epochs must be")
+    }
+    c.base["epochs"] = nil
+    c.variants = [.init(name: "a"), .init(name: "b", options: ["prompts": .array([.number(1), .number(2)])])]
+    #expect { try Study(config: c, directory: dir, quiet: true).validate(skippingFinished: false) } throws: {
+      "\($0)".contains("variants[b].options: not a valid run config: key 'prompts")
+    }
+    c.variants = [.init(name: "erm-only", options: ["lambdaPath": .array([.number(0), .number(1)])], methods: [.erm])]
+    #expect { try c.validate() } throws: {
+      "\($0)".contains("variants[erm-only].options.lambdaPath: no run chooses λ on validation there")
+    }
   }
 
   /// The committed studies' options are valid for every variant and method (bf16 aside where this
@@ -359,7 +391,7 @@ struct StudyTests {
       let config = try StudyConfig.load(folder + "/" + name)
       try config.validate()
       do {
-        try Study(config: config, directory: NSTemporaryDirectory(), quiet: true).validateRunConfigs(train: "derm:x")
+        try Study(config: config, directory: NSTemporaryDirectory(), quiet: true).validate(skippingFinished: false)
       } catch TrainingError.invalidConfig(let problems) {
         let fileProblems = problems.filter { !$0.contains("--precision bf16 needs") }
         #expect(fileProblems.isEmpty, "\(name): \(fileProblems)")

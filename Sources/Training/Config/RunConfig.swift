@@ -369,7 +369,7 @@ public func decodeJSONFile<T: Decodable>(_ type: T.Type, _ path: String, _ what:
 }
 
 /// A decoding error in words: the key path and what was wrong.
-func describeDecodingError(_ error: Error) -> String {
+public func describeDecodingError(_ error: Error) -> String {
   guard let e = error as? DecodingError else { return "\(error)" }
   func at(_ c: DecodingError.Context) -> String {
     c.codingPath.isEmpty
