@@ -336,6 +336,8 @@ int fm_vector_kernels_avx2(void) {
 
 void fm_vector_kernels_allow_avx2(int allow) { avx2_state = allow ? detect_avx2() : 0; }
 
+int fm_cpu_has_avx2_fma(void) { return detect_avx2(); }
+
 void fm_softmax_row(const float *x, float *y, long n) {
   if (fm_vector_kernels_avx2()) softmax_row_avx2(x, y, n); else softmax_row_generic(x, y, n);
 }

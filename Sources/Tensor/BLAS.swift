@@ -285,36 +285,42 @@ public enum BLAS {
   /// differently, so a long training run from the same seed ends in different weights; run
   /// records and benchmark reports name it.
   public static var kernelFamily: String {
-    "OpenBLAS core \(coreName), vector kernels \(fm_vector_kernels_avx2() != 0 ? "AVX2+FMA" : "portable")"
+    "OpenBLAS core \(coreName), vector kernels \(fm_cpu_has_avx2_fma() != 0 ? "AVX2+FMA" : "portable")"
   }
 
-  /// OpenBLAS's kernel sets that need AVX-512 (names as `OPENBLAS_CORETYPE` takes them, in any
-  /// case) and the instructions each needs beyond AVX-512F. Forced on a CPU without them,
-  /// OpenBLAS stops the process with an illegal instruction at its first GEMM.
-  static let avx512CoreTypes: [String: (bf16: Bool, amx: Bool)] = [
-    "skylakex": (false, false), "cooperlake": (true, false), "sapphirerapids": (true, true),
+  /// OpenBLAS's kernel sets that need more than SSE (names as `OPENBLAS_CORETYPE` takes them, in
+  /// any case) and the instructions each needs. Forced on a CPU without them, OpenBLAS stops the
+  /// process with an illegal instruction at its first GEMM (measured: SkylakeX without AVX-512).
+  static let coreTypeNeeds: [String: (avx2: Bool, avx512: Bool, bf16: Bool, amx: Bool)] = [
+    "haswell": (true, false, false, false), "zen": (true, false, false, false),
+    "skylakex": (true, true, false, false), "cooperlake": (true, true, true, false),
+    "sapphirerapids": (true, true, true, true),
   ]
 
-  /// Why `OPENBLAS_CORETYPE=value` cannot run on a CPU with `features`, or nil.
-  static func coreTypeProblem(_ value: String, features: BF16Support.Features) -> String? {
-    guard let needs = avx512CoreTypes[value.lowercased()] else { return nil }
+  /// Why `OPENBLAS_CORETYPE=value` cannot run on a CPU with `features` (and AVX2 + FMA where
+  /// `avx2`), or nil.
+  static func coreTypeProblem(_ value: String, features: BF16Support.Features, avx2: Bool) -> String? {
+    guard let needs = coreTypeNeeds[value.lowercased()] else { return nil }
     var missing: [String] = []
-    if !features.avx512F { missing.append("AVX-512F") }
+    if needs.avx2 && !avx2 { missing.append("AVX2 and FMA") }
+    if needs.avx512 && !features.avx512F { missing.append("AVX-512F") }
     if needs.bf16 && !features.avx512BF16 { missing.append("AVX512_BF16") }
     if needs.amx && !features.amxBF16 { missing.append("AMX-BF16") }
     guard !missing.isEmpty else { return nil }
+    let fallback = avx2 ? "Haswell runs on every AVX2 CPU" : "unset it to let OpenBLAS choose"
     return
-      "an OpenBLAS kernel set this CPU can run (\(value) needs \(missing.joined(separator: " and ")), which this CPU lacks; Haswell runs on every AVX2 CPU)"
+      "an OpenBLAS kernel set this CPU can run (\(value) needs \(missing.joined(separator: " and ")), which this CPU lacks; \(fallback))"
   }
 
-  /// Refuses an `OPENBLAS_CORETYPE` that names AVX-512 kernels on a CPU without them (OpenBLAS
-  /// would stop the process with an illegal instruction), as ``EnvironmentError``. The `fairmed`
-  /// command, training and prediction call it with ``Support/validateEnvironment(_:)``.
+  /// Refuses an `OPENBLAS_CORETYPE` that names kernels this CPU cannot run (OpenBLAS would stop
+  /// the process with an illegal instruction), as ``EnvironmentError``; part of
+  /// ``validateComputeEnvironment(_:)``.
   public static func validateCoreType(
     _ environment: [String: String] = ProcessInfo.processInfo.environment,
-    features: BF16Support.Features = BF16Support.features
+    features: BF16Support.Features = BF16Support.features, avx2: Bool = fm_cpu_has_avx2_fma() != 0
   ) throws {
-    guard let value = environment["OPENBLAS_CORETYPE"], let problem = coreTypeProblem(value, features: features)
+    guard let value = environment["OPENBLAS_CORETYPE"],
+      let problem = coreTypeProblem(value, features: features, avx2: avx2)
     else { return }
     throw EnvironmentError(variable: "OPENBLAS_CORETYPE", value: value, expected: problem)
   }

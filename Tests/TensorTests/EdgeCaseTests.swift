@@ -16,32 +16,45 @@ struct EdgeCaseTests {
     #expect(BufferPool.budgetBytes(megabytes: "\(Int.max)", physicalMemory: 8 * gb) == 2 << 30)
   }
 
-  /// `OPENBLAS_CORETYPE` naming AVX-512 kernels on a CPU without them is refused by name (OpenBLAS
-  /// itself would stop the process with an illegal instruction at the first GEMM); other values,
-  /// and AVX-512 kernels on a CPU that has the instructions, are left to OpenBLAS.
-  @Test func anAVX512OpenBLASCoreIsRefusedWhereTheCPULacksIt() throws {
-    let avx2 = BF16Support.Features(avx512F: false, avx512BF16: false, amxBF16: false)
+  /// `OPENBLAS_CORETYPE` naming kernels the CPU cannot run (AVX2 or AVX-512 ones) is refused by
+  /// name (OpenBLAS itself would stop the process with an illegal instruction at the first GEMM);
+  /// other values, and kernels the CPU can run, are left to OpenBLAS.
+  @Test func anOpenBLASCoreTheCPUCannotRunIsRefused() throws {
+    let noAVX512 = BF16Support.Features(avx512F: false, avx512BF16: false, amxBF16: false)
     let avx512 = BF16Support.Features(avx512F: true, avx512BF16: false, amxBF16: false)
     let bf16 = BF16Support.Features(avx512F: true, avx512BF16: true, amxBF16: false)
-    #expect(throws: Never.self) { try BLAS.validateCoreType([:], features: avx2) }
+    #expect(throws: Never.self) { try BLAS.validateCoreType([:], features: noAVX512, avx2: true) }
     for ok in ["Haswell", "Zen", "Bogus"] {
-      #expect(throws: Never.self) { try BLAS.validateCoreType(["OPENBLAS_CORETYPE": ok], features: avx2) }
+      #expect(throws: Never.self) {
+        try BLAS.validateCoreType(["OPENBLAS_CORETYPE": ok], features: noAVX512, avx2: true)
+      }
     }
-    #expect(throws: Never.self) { try BLAS.validateCoreType(["OPENBLAS_CORETYPE": "SkylakeX"], features: avx512) }
-    #expect(throws: Never.self) { try BLAS.validateCoreType(["OPENBLAS_CORETYPE": "COOPERLAKE"], features: bf16) }
+    #expect(throws: Never.self) {
+      try BLAS.validateCoreType(["OPENBLAS_CORETYPE": "SkylakeX"], features: avx512, avx2: true)
+    }
+    #expect(throws: Never.self) {
+      try BLAS.validateCoreType(["OPENBLAS_CORETYPE": "COOPERLAKE"], features: bf16, avx2: true)
+    }
     #expect {
-      try BLAS.validateCoreType(["OPENBLAS_CORETYPE": "skylakex"], features: avx2)
+      try BLAS.validateCoreType(["OPENBLAS_CORETYPE": "skylakex"], features: noAVX512, avx2: true)
     } throws: { error in
       let text = "\(error)"
       return text.contains("OPENBLAS_CORETYPE=\"skylakex\"") && text.contains("skylakex needs AVX-512F")
         && text.contains("Haswell runs on every AVX2 CPU")
     }
     #expect {
-      try BLAS.validateCoreType(["OPENBLAS_CORETYPE": "Cooperlake"], features: avx512)
+      try BLAS.validateCoreType(["OPENBLAS_CORETYPE": "Cooperlake"], features: avx512, avx2: true)
     } throws: { "\($0)".contains("Cooperlake needs AVX512_BF16,") }
     #expect {
-      try BLAS.validateCoreType(["OPENBLAS_CORETYPE": "SapphireRapids"], features: bf16)
+      try BLAS.validateCoreType(["OPENBLAS_CORETYPE": "SapphireRapids"], features: bf16, avx2: true)
     } throws: { "\($0)".contains("SapphireRapids needs AMX-BF16,") }
+    // AVX2 kernels on a CPU without AVX2: nothing to suggest but OpenBLAS's own choice.
+    #expect(throws: Never.self) {
+      try BLAS.validateCoreType(["OPENBLAS_CORETYPE": "Sandybridge"], features: noAVX512, avx2: false)
+    }
+    #expect {
+      try BLAS.validateCoreType(["OPENBLAS_CORETYPE": "Haswell"], features: noAVX512, avx2: false)
+    } throws: { "\($0)".contains("Haswell needs AVX2 and FMA, which this CPU lacks; unset it to let OpenBLAS choose") }
   }
 
   @Test func broadcastingErrorNamesBothShapes() throws {

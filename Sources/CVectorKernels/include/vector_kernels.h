@@ -7,6 +7,9 @@
 /// Whether the AVX2 + FMA kernels are in use on this CPU.
 int fm_vector_kernels_avx2(void);
 
+/// Whether the CPU has AVX2 and FMA (whatever the calling thread's kernel choice).
+int fm_cpu_has_avx2_fma(void);
+
 /// Tests only: 0 forces the portable kernels on the calling thread, 1 restores AVX2 + FMA where
 /// the CPU has them.
 void fm_vector_kernels_allow_avx2(int allow);
