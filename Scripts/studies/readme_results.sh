@@ -98,11 +98,14 @@ block() {
     k=$r/ablation-derm-kernel/results.csv
     echo "**Other knobs under the same λ selection, benchmark 1** (\`Studies/ablation-derm-kernel.json\`: the kernel σ"
     echo "of CMAC-MMD's RBF kernel and a multi-scale kernel, σ·2ᵏ for k = −2…2; \`Studies/ablation-derm-path.json\`: a λ"
-    echo "path reaching 4; \`Studies/ablation-derm-batch256.json\`:"
+    echo "path reaching 4; \`Studies/ablation-derm-conditioning.json\`: the MMD over positives only, or over all samples"
+    echo "(the default compares each class separately); \`Studies/ablation-derm-batch256.json\`:"
     echo "batch 256 for both methods, so each batch's MMD sees 4× the samples of every subgroup; 3 seeds; run on another"
     echo "machine than the table above, \`command.txt\` names it, so ERM differs slightly):"
     echo
     args=("σ 0.1 (the default)=$k@default@erm" "σ 0.03=$k@sigma-0.03@erm" "σ 0.3=$k@sigma-0.3@erm" "multi-scale=$k@multi@erm")
+    c=$r/ablation-derm-conditioning/results.csv
+    [ -f $c ] && args+=("positives only (σ 0.1)=$c@positives@erm" "no conditioning (σ 0.1)=$c@none@erm")
     [ -f $r/ablation-derm-path/results.csv ] && args+=("λ path 0, 0.1, 1, 4 (σ 0.1)=$r/ablation-derm-path/results.csv@path-0-0.1-1-4@erm")
     [ -f $r/ablation-derm-batch256/results.csv ] && args+=("batch 256 (σ 0.1)=$r/ablation-derm-batch256/results.csv")
     python3 $t noharm --first=setting "${args[@]}"
