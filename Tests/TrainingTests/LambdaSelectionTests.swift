@@ -90,8 +90,47 @@ func validation(hits: [Int], falseAlarms: Int = 0, nearMisses: Int = 0, shift: I
     ])
     #expect(tied.chosenLambda == 0, "\(tied.markdown)")
     #expect(tied.reason.contains("has none higher than λ 0's"), "\(tied.reason)")
+    // Each note says what happened to that member.
+    #expect(tied.members[0].note == "chosen")
+    #expect(
+      tied.members[1].note.contains("within one standard error")
+        && tied.members[1].note.contains("λ 0 is at least as high"), "\(tied.members[1].note)")
+    #expect(
+      tied.members[2].note.contains(
+        "λ 0.1 is within one bootstrap standard error of it and the smaller λ 0 is as high"), "\(tied.members[2].note)")
     // Paired: a model that hits every positive the other hits, and one more, leads beyond the noise.
     #expect(try select([(0, validation(hits: [18, 10])), (1, validation(hits: [18, 11]))]).chosenLambda == 1)
+  }
+
+  @Test func theKeptLambdaIsTheSmallestWithinOneStandardErrorOfTheBest() throws {
+    // λ 1 leads λ 0 by 0.2, beyond one standard error (λ 1 hits every positive λ 0 hits); λ 0.1,
+    // hitting other positives, is 0.1 below λ 1, within one (the paired error is larger). λ 0.1 is
+    // kept: the rule compares each smaller λ with the best, not with one another (METHOD.md §11).
+    let o = try select([
+      (0, validation(hits: [18, 10])), (0.1, validation(hits: [18, 12], shift: 6)), (1, validation(hits: [18, 14])),
+    ])
+    #expect(o.chosenLambda == 0.1, "\(o.markdown)")
+    let se0 = try #require(o.members[0].standardErrorVsBest), se1 = try #require(o.members[1].standardErrorVsBest)
+    #expect(0.2 > se0 && 0.1 <= se1, "\(se0) \(se1)")
+    #expect(o.members[0].note.contains("0.200 below λ 1's, more than one standard error"), "\(o.members[0].note)")
+    #expect(
+      o.members[2].note.contains("λ 0.1 is smaller and within one bootstrap standard error"), "\(o.members[2].note)")
+  }
+
+  @Test func aDivergedMemberIsListedAndLeftOut() throws {
+    let o = try LambdaSelection.select(
+      [(0, validation(hits: [18, 6])), (0.1, validation(hits: [18, 16]))], delta: 0.01, minPositives: 5, seed: 7,
+      diverged: [.init(lambda: 1, error: "epoch 2, step 30: loss is nan")])
+    #expect(o.chosenLambda == 0.1 && o.members.map(\.lambda) == [0, 0.1] && o.diverged?.map(\.lambda) == [1])
+    #expect(o.reason.hasSuffix("(λ 1 diverged in training and was left out)"), "\(o.reason)")
+    #expect(
+      o.markdown.contains("| 1 | – |") && o.markdown.contains("diverged, left out: epoch 2, step 30: loss is nan"))
+    // λ 0 is the comparison itself: its divergence is an error, not a choice.
+    #expect(throws: TrainingError.self) {
+      try LambdaSelection.select(
+        [(0.1, validation(hits: [18, 16]))], delta: 0.01, minPositives: 5, seed: 7,
+        diverged: [.init(lambda: 0, error: "loss is nan")])
+    }
   }
 
   @Test func groupsWithTooFewValidationPositivesAreListedNotUsed() throws {
@@ -100,7 +139,27 @@ func validation(hits: [Int], falseAlarms: Int = 0, nearMisses: Int = 0, shift: I
     #expect(none.chosenLambda == 0 && none.fellBack && none.countedGroups.isEmpty)
     #expect(none.smallGroups == ["g0": 20, "g1": 20])
     #expect(none.reason.contains("no subgroup has 21 validation positives"))
+    #expect(none.members[1].note == "not compared: no subgroup has 21 validation positives")
     #expect(try select(members, minPositives: 20).chosenLambda == 1)
+    // A subgroup without a single validation positive is listed too.
+    func withNegatives(_ v: ValidationPredictions) -> ValidationPredictions {
+      var v = v
+      for _ in 0..<5 { v.labels.append(0); v.scores.append(0.1); v.groups.append("g2") }
+      return v
+    }
+    let listed = try select(members.map { ($0.0, withNegatives($0.1)) })
+    #expect(listed.smallGroups == ["g2": 0] && listed.countedGroups == ["g0", "g1"])
+    #expect(listed.markdown.contains("not counted (positives): g2 (0)"))
+    // Validation with one class: nothing to hold the AUC to, and the notes say so.
+    let positivesOnly = members.map { m -> (Float, ValidationPredictions) in
+      var v = m.1
+      let keep = v.labels.indices.filter { v.labels[$0] == 1 }
+      v.labels = keep.map { v.labels[$0] }; v.scores = keep.map { v.scores[$0] }; v.groups = keep.map { v.groups[$0] }
+      return (m.0, v)
+    }
+    let oneClass = try select(positivesOnly)
+    #expect(oneClass.chosenLambda == 0 && oneClass.reason.contains("one class"))
+    #expect(oneClass.members[1].note == "not compared: validation has one class", "\(oneClass.members[1].note)")
   }
 
   @Test func aPathWithoutZeroOrWithDifferentRowsIsRefused() throws {
@@ -143,6 +202,7 @@ func validation(hits: [Int], falseAlarms: Int = 0, nearMisses: Int = 0, shift: I
     #expect(!c.selectsLambda)
     for bad in [
       ["--lambda-path", "0.1,1"], ["--lambda-path", "0,1,1"], ["--lambda-path", "0,x"], ["--lambda-delta", "2"],
+      ["--lambda-path", "0,0.1,0.1000001"],  // one folder name, lambda/0.1, for two members
     ] {
       let problems = try? RunConfig.resolve(
         file: nil, arguments: ["--data", "ham10000:/x", "--from-scratch", "tiny"] + bad
@@ -215,6 +275,25 @@ func validation(hits: [Int], falseAlarms: Int = 0, nearMisses: Int = 0, shift: I
     _ = try Trainer(config: erm, runDirectory: a, log: quiet(a)).run()
     _ = try Trainer(config: zero, runDirectory: b, log: quiet(b)).run()
     #expect(try modelBytes(a) == modelBytes(b), "\(method.rawValue) at λ 0 trained other weights than ERM")
+  }
+
+  @Test func aDivergedMemberIsLeftOutAndTheOthersCompared() throws {
+    var config = TinyDerm.config(method: .cmacMMD, epochs: 1)
+    config.lambda = nil
+    config.lambdaPath = [0, 1]
+    config.lambdaMinPositives = 1
+    let run = TinyDerm.runDirectory("lambda-path-diverged")
+    defer { try? FileManager.default.removeItem(atPath: run) }
+    for resume in [false, true] {  // a resumed path meets the same divergence and makes the same choice
+      let trainer = Trainer(config: config, runDirectory: run, log: try quiet(run))
+      trainer.memberMethod = { $0 == 0 ? nil : TrainerTests.ExplodingMethod() }
+      let outcome = try #require(try trainer.run(resume: resume).selection)
+      #expect(outcome.chosenLambda == 0 && outcome.members.map(\.lambda) == [0])
+      #expect(outcome.diverged?.map(\.lambda) == [1] && outcome.diverged?[0].error.contains("loss is nan") == true)
+      #expect(try modelBytes(run, "best") == modelBytes(run + "/lambda/0", "best"))
+      let stored = try String(contentsOfFile: run + "/" + LambdaSelection.markdownFile, encoding: .utf8)
+      #expect(stored.contains("diverged, left out"))
+    }
   }
 
   @Test func aStoppedPathResumesToTheSameChoice() throws {

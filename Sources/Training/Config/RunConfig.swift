@@ -43,8 +43,11 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
   @Setting(
     help:
       "Strengths trained when --lambda is not given; kept: the best validation worst-group TPR among those whose validation AUC stays within --lambda-delta of λ 0's beyond one bootstrap standard error (docs/METHOD.md §11).",
-    .init("a comma-separated list of distinct λ values, each \(MethodName.lambdaCheck.rule), including 0") {
-      $0.contains(0) && Set($0).count == $0.count && $0.allSatisfy(MethodName.lambdaCheck.accepts)
+    .init(
+      "a comma-separated list of λ values, distinct to 6 significant digits (each names its member's folder), each \(MethodName.lambdaCheck.rule), including 0"
+    ) {
+      $0.contains(0) && Set($0.map(LambdaSelection.memberName)).count == $0.count
+        && $0.allSatisfy(MethodName.lambdaCheck.accepts)
     })
   public var lambdaPath: [Float] = LambdaSelection.defaultPath
   @Setting(

@@ -47,12 +47,16 @@ public struct ValidationPredictions: Codable, Equatable, Sendable {
 /// term: ERM on the same batches), and the member kept is the one with the highest validation
 /// worst-group TPR, each at its own decision threshold, among those whose validation AUC is at
 /// least λ 0's − δ by more than one bootstrap standard error of the paired AUC difference (the
-/// burden of proof is on λ > 0: a loss within δ only by noise does not count as within). A larger
-/// λ must beat every smaller eligible one by more than one bootstrap
-/// standard error of the paired difference (validation positives resampled within each counted
-/// subgroup), so near-ties go to the smaller λ. Only subgroups with at least `minPositives`
-/// validation positives count; the others are listed. When no subgroup counts, or λ 0 has no
-/// validation AUC, λ 0 is kept and the reason said. No test data is ever read.
+/// burden of proof is on λ > 0: a loss within δ only by noise does not count as within). Near-ties
+/// go to the smaller λ (the one-standard-error rule of model selection): the kept member is the
+/// smallest eligible λ whose worst-group TPR is at most one bootstrap standard error of the paired
+/// difference (validation positives resampled within each counted subgroup) below the best
+/// eligible member's, or a still smaller eligible λ whose worst-group TPR is at least that high.
+/// λ 0 is the smallest, so a λ > 0 is kept only when λ 0 falls more than one standard error below
+/// the best. Only subgroups with at least `minPositives` validation positives count; the others
+/// are listed. When no subgroup counts, or λ 0 has no validation AUC, λ 0 is kept and the reason
+/// said. A member whose training diverged (λ > 0 only) is listed and left out. No test data is
+/// ever read.
 public enum LambdaSelection {
   /// λ 0 (the method's term off), then three orders of magnitude.
   public static let defaultPath: [Float] = [0, 0.01, 0.1, 1]
@@ -67,8 +71,8 @@ public enum LambdaSelection {
   /// The selection table, as JSON and as Markdown, in the run folder.
   public static let tableFile = "selection.json", markdownFile = "selection.md"
 
-  /// The folder name of a member: λ as `%g` prints it.
-  public static func memberName(_ lambda: Float) -> String { String(format: "%g", lambda) }
+  /// The folder name of a member: λ as `%g` prints it (−0 as 0).
+  public static func memberName(_ lambda: Float) -> String { String(format: "%g", lambda == 0 ? 0 : lambda) }
 
   /// One member's validation figures and what the selection made of it.
   public struct Member: Codable, Equatable, Sendable {
@@ -110,13 +114,29 @@ public enum LambdaSelection {
     /// The choice in one sentence (log, model card, study tables).
     public var reason: String
     public var validationRows: Int
+    /// Members whose training stopped on a non-finite loss or score, left out of the choice (nil: none).
+    public var diverged: [Diverged]?
   }
 
-  /// Chooses among `members` (λ and validation predictions, every λ on the same rows), seeded.
+  /// A path member whose training diverged: its λ and the trainer's error.
+  public struct Diverged: Codable, Equatable, Sendable {
+    public var lambda: Float
+    public var error: String
+    public init(lambda: Float, error: String) {
+      self.lambda = lambda
+      self.error = error
+    }
+  }
+
+  /// Chooses among `members` (λ and validation predictions, every λ on the same rows), seeded;
+  /// `diverged` members (λ > 0 whose training stopped on a non-finite value) are listed, not compared.
   public static func select(
     _ members: [(lambda: Float, predictions: ValidationPredictions)], delta: Double, minPositives: Int,
-    seed: UInt64
+    seed: UInt64, diverged: [Diverged] = []
   ) throws -> Outcome {
+    if let d = diverged.first(where: { $0.lambda == 0 }) {
+      throw TrainingError.nonFinite("λ 0, the method without its term, diverged: \(d.error)")
+    }
     let sorted = members.sorted { $0.lambda < $1.lambda }
     guard let base = sorted.first, base.lambda == 0 else {
       throw TrainingError.invalidConfig(["--lambda-path must include 0 (the method without its term)"])
@@ -128,8 +148,8 @@ public enum LambdaSelection {
         "λ \(memberName(m.lambda)): its validation rows differ from λ 0's; every member of a λ path must be validated on the same rows"
       )
     }
-    // Positives per subgroup; the subgroups that count.
-    var positives: [String: [Int]] = [:]
+    // Positives per subgroup (every validation subgroup, those without positives too); the subgroups that count.
+    var positives: [String: [Int]] = Dictionary(uniqueKeysWithValues: Set(base.predictions.groups).map { ($0, []) })
     for i in 0..<rows where base.predictions.labels[i] == 1 {
       positives[base.predictions.groups[i], default: []].append(i)
     }
@@ -168,10 +188,13 @@ public enum LambdaSelection {
 
     var chosen = 0, bestIndex = 0
     var reason: String
+    var fallback: String? = nil  // why nothing was compared
     if counted.isEmpty {
+      fallback = "not compared: no subgroup has \(minPositives) validation positives"
       reason =
         "kept λ 0: no subgroup has \(minPositives) validation positives, so the worst group's TPR cannot be measured on validation"
     } else if bar == nil {
+      fallback = "not compared: validation has one class"
       reason = "kept λ 0: the validation data has one class, so there is no AUC to hold the others to"
     } else {
       // The highest worst-group TPR within the budget (the smaller λ on an exact tie) ...
@@ -223,12 +246,17 @@ public enum LambdaSelection {
     }
     for i in table.indices {
       table[i].chosen = i == chosen
-      table[i].note = note(table, i, chosen: chosen, best: bestIndex, bar: bar)
+      table[i].note = i == chosen ? "chosen" : fallback ?? note(table, i, chosen: chosen, best: bestIndex, bar: bar)
+    }
+    let left = diverged.sorted { $0.lambda < $1.lambda }
+    if !left.isEmpty {
+      reason +=
+        " (λ \(left.map { memberName($0.lambda) }.joined(separator: ", ")) diverged in training and \(left.count == 1 ? "was" : "were") left out)"
     }
     return Outcome(
       members: table, chosenLambda: table[chosen].lambda, delta: delta, minPositives: minPositives, aucBar: bar,
       countedGroups: counted, smallGroups: small, fellBack: table[chosen].lambda == 0, reason: reason,
-      validationRows: rows)
+      validationRows: rows, diverged: left.isEmpty ? nil : left)
   }
 
   /// One bootstrap standard error of worst-group TPR(a) − worst-group TPR(b), resampling each
@@ -280,21 +308,35 @@ public enum LambdaSelection {
     return (x.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(x.count - 1, 1))).squareRoot()
   }
 
+  /// Why member `i` (not the chosen one) was passed over, when the members were compared.
   static func note(_ t: [Member], _ i: Int, chosen: Int, best: Int, bar: Double?) -> String {
-    let m = t[i]
-    if i == chosen { return "chosen" }
+    let m = t[i], c = t[chosen], b = t[best]
     if !m.withinBudget {
       return
         "validation AUC \(fmt(m.auc)) − one standard error (\(fmt(m.aucStandardError))) below the bar \(fmt(bar))"
     }
+    func lead(_ k: Int) -> Double { (b.worstGroupTPR ?? 0) - (t[k].worstGroupTPR ?? 0) }
     if i == best {
-      return "highest worst-group TPR, but a smaller λ is within one bootstrap standard error of it"
-    }
-    if let se = m.standardErrorVsBest {
+      // The smallest λ within one standard error of the best; the kept one, or a smaller one as high.
+      let within = t.indices.first { k in t[k].standardErrorVsBest.map { lead(k) <= tieStandardErrors * $0 } ?? false }
+      if let w = within, w != chosen {
+        return
+          "highest worst-group TPR, but λ \(memberName(t[w].lambda)) is within one bootstrap standard error of it and the smaller λ \(memberName(c.lambda)) is as high as λ \(memberName(t[w].lambda))"
+      }
       return
-        "worst-group TPR \(fmt((t[best].worstGroupTPR ?? 0) - (m.worstGroupTPR ?? 0))) below λ \(memberName(t[best].lambda))'s, more than one standard error (\(fmt(se)))"
+        "highest worst-group TPR, but λ \(memberName(c.lambda)) is smaller and within one bootstrap standard error of it"
     }
-    return "lower validation worst-group TPR"
+    let gap = lead(i)
+    if let se = m.standardErrorVsBest {
+      if gap > tieStandardErrors * se {
+        return
+          "worst-group TPR \(fmt(gap)) below λ \(memberName(b.lambda))'s, more than one standard error (\(fmt(se)))"
+      }
+      return
+        "within one standard error (\(fmt(se))) of λ \(memberName(b.lambda))'s worst-group TPR, but the smaller λ \(memberName(c.lambda)) is at least as high"
+    }
+    if i > best { return "worst-group TPR not above λ \(memberName(b.lambda))'s" }
+    return "a smaller λ within one standard error of λ \(memberName(b.lambda))'s worst-group TPR was kept"
   }
 
   static func fmt(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "–" }
@@ -350,6 +392,11 @@ extension LambdaSelection.Outcome {
     for m in members {
       lines.append(
         "| \(LambdaSelection.memberName(m.lambda)) | \(m.epoch) | \(f(m.auc)) | \(f(m.aucStandardError)) | \(f(m.threshold)) | \(f(m.tpr)) | \(f(m.worstGroupTPR)) | \((m.worstGroup ?? "–").replacingOccurrences(of: "|", with: "\\|")) | \(f(m.deltaTPR)) | \(m.withinBudget ? "yes" : "no") | \(m.chosen ? "**yes**" : "") | \(m.note) |"
+      )
+    }
+    for d in diverged ?? [] {
+      lines.append(
+        "| \(LambdaSelection.memberName(d.lambda)) | – | – | – | – | – | – | – | – | – |  | diverged, left out: \(d.error.replacingOccurrences(of: "|", with: "\\|")) |"
       )
     }
     var text = lines.joined(separator: "\n") + "\n\n" + reason + ".\n\n"

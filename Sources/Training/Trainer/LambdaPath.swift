@@ -7,7 +7,8 @@ extension Trainer {
   /// batches, seed and, for image-frozen, one shared feature cache), keeps the one
   /// ``LambdaSelection`` chooses on validation as the run's `best/`, and writes the selection
   /// table (`selection.json`, `selection.md`, the log). Resuming continues the unfinished
-  /// members and skips the finished ones.
+  /// members and skips the finished ones. A member λ > 0 whose training stops on a non-finite
+  /// loss or score is listed and left out of the choice (λ 0's divergence is the run's error).
   func runLambdaPath(resume: Bool, overwrite: Bool) throws -> Summary {
     try validateComputeEnvironment()
     try config.validate()
@@ -22,11 +23,12 @@ extension Trainer {
       try config.write(to: runDirectory + "/run.json")
     }
     try log.truncate(toStep: 0)
-    let path = config.lambdaPath.sorted()
+    let path = config.lambdaPath.map { $0 == 0 ? 0 : $0 }.sorted()  // −0 is λ 0
     log.line(
       "λ path: \(path.map(LambdaSelection.memberName).joined(separator: ", ")) (\(config.method.rawValue)); the λ with the best validation worst-group TPR whose validation AUC stays within \(LambdaSelection.fmt(config.lambdaDelta)) of λ 0's by more than one standard error is kept"
     )
     var finished: [(lambda: Float, summary: Summary, seconds: Double?)] = []
+    var diverged: [LambdaSelection.Diverged] = []
     for (k, lambda) in path.enumerated() {
       let dir = memberDirectory(lambda)
       var member = config
@@ -36,12 +38,22 @@ extension Trainer {
       }
       let memberLog = try TrainingLog(
         metricsPath: dir + "/metrics.jsonl", quiet: log.isQuiet, prefix: "λ \(LambdaSelection.memberName(lambda)): ")
-      let trainer = Trainer(config: member, runDirectory: dir, log: memberLog, method: nil, world: parallel.world)
+      let trainer = Trainer(
+        config: member, runDirectory: dir, log: memberLog, method: memberMethod?(lambda), world: parallel.world)
       trainer.stopAfterEpochs = stopAfterEpochs
       let already = TrainerState.finishedEpochs(runDirectory: dir)
       log.line("λ path member \(k + 1)/\(path.count): λ \(LambdaSelection.memberName(lambda)) in \(dir)")
       let start = Date()
-      let summary = try trainer.run(resume: FileManager.default.fileExists(atPath: dir + "/run.json"), overwrite: false)
+      let summary: Summary
+      do {
+        summary = try trainer.run(resume: FileManager.default.fileExists(atPath: dir + "/run.json"), overwrite: false)
+      } catch TrainingError.nonFinite(let error) where lambda != 0 {
+        log.line(
+          "λ \(LambdaSelection.memberName(lambda)) diverged (\(error)): it is left out of the selection; the other members are compared"
+        )
+        diverged.append(.init(lambda: lambda, error: error))
+        continue
+      }
       let seconds = already == member.epochs ? nil : Date().timeIntervalSince(start)
       guard summary.state.epoch >= member.epochs else {
         log.line(
@@ -54,7 +66,7 @@ extension Trainer {
     let outcome = try parallel.onLeader("selecting λ on validation") { () throws -> LambdaSelection.Outcome in
       var outcome = try LambdaSelection.select(
         finished.map { ($0.lambda, try ValidationPredictions.load(modelDirectory: $0.summary.bestModelDirectory)) },
-        delta: config.lambdaDelta, minPositives: config.lambdaMinPositives, seed: config.seed)
+        delta: config.lambdaDelta, minPositives: config.lambdaMinPositives, seed: config.seed, diverged: diverged)
       for i in outcome.members.indices { outcome.members[i].seconds = finished[i].seconds }
       let chosen = finished.first { $0.lambda == outcome.chosenLambda }!
       let source = chosen.summary.bestModelDirectory
@@ -81,7 +93,9 @@ extension Trainer {
     let chosen = finished.first { $0.lambda == chosenLambda }!
     if let outcome {
       log.record([
-        "kind": "lambda_selection", "chosen_lambda": Double(outcome.chosenLambda), "fell_back": outcome.fellBack,
+        "kind": "lambda_selection",
+        "chosen_lambda": Double(LambdaSelection.memberName(outcome.chosenLambda)) ?? Double(outcome.chosenLambda),
+        "fell_back": outcome.fellBack,
         "reason": outcome.reason,
       ])
       log.line("λ selection on validation:\n" + outcome.markdown)

@@ -18,6 +18,8 @@ public final class Trainer {
   public var stopAfterEpochs: Int?
   /// A method object to use instead of `config.method` (custom methods, tests).
   public let customMethod: TrainingMethod?
+  /// A method object for the λ path's member of each strength instead of `config.method` (tests).
+  var memberMethod: ((Float) -> TrainingMethod?)? = nil
   /// The processes training together (``DataParallel``); rank 0 alone writes files and logs.
   public let parallel: DataParallel
 
