@@ -148,9 +148,16 @@ extension CLIPConfig {
     fromOpenAI shapes: [String: [Int]], activation: Activation = .quickGELU,
     source: String = "checkpoint"
   ) throws -> CLIPConfig {
-    func shape(_ n: String) throws -> [Int] {
+    func shape(_ n: String, rank: Int) throws -> [Int] {
       guard let s = shapes[n] else {
         throw CLIPConfigError(file: source, problems: ["cannot infer the config: no \(n)"])
+      }
+      guard s.count == rank, s.allSatisfy({ $0 > 0 && $0 <= ConfigReader.maxDimension }) else {
+        throw CLIPConfigError(
+          file: source,
+          problems: [
+            "cannot infer the config: \(n) has shape \(s), expected rank \(rank) with every dimension in 1…\(ConfigReader.maxDimension)"
+          ])
       }
       return s
     }
@@ -162,11 +169,20 @@ extension CLIPConfig {
         }
       ).count
     }
-    let conv = try shape("visual.conv1.weight"), vpos = try shape("visual.positional_embedding")
-    let vfc = try shape("visual.transformer.resblocks.0.mlp.c_fc.weight")
-    let tok = try shape("token_embedding.weight"), tpos = try shape("positional_embedding")
-    let tfc = try shape("transformer.resblocks.0.mlp.c_fc.weight"), proj = try shape("text_projection")
+    let conv = try shape("visual.conv1.weight", rank: 4), vpos = try shape("visual.positional_embedding", rank: 2)
+    let vfc = try shape("visual.transformer.resblocks.0.mlp.c_fc.weight", rank: 2)
+    let tok = try shape("token_embedding.weight", rank: 2), tpos = try shape("positional_embedding", rank: 2)
+    let tfc = try shape("transformer.resblocks.0.mlp.c_fc.weight", rank: 2),
+      proj = try shape("text_projection", rank: 2)
+    // One class token and a square grid of patches; square patches.
     let grid = Int(Double(vpos[0] - 1).squareRoot().rounded())
+    guard grid > 0, grid * grid == vpos[0] - 1, conv[2] == conv[3] else {
+      throw CLIPConfigError(
+        file: source,
+        problems: [
+          "cannot infer the config: visual.positional_embedding \(vpos) and visual.conv1.weight \(conv) are not a class token plus a square grid of square patches"
+        ])
+    }
     let vision = CLIPTowerConfig(
       hiddenSize: conv[0], intermediateSize: vfc[0], numAttentionHeads: max(conv[0] / 64, 1),
       numHiddenLayers: layers("visual.transformer.resblocks."), hiddenAct: activation, layerNormEps: 1e-5,

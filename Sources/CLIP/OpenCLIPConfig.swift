@@ -91,15 +91,26 @@ public struct OpenCLIPConfig {
     } else {
       image = r.int(v, "image_size", "vision_cfg.", default: 224)
     }
-    let vMLP = Double(vw) * ((v["mlp_ratio"] as? NSNumber)?.doubleValue ?? 4)
+    // mlp_ratio: a finite ratio in (0, 64]; the MLP width it gives must be a positive size.
+    func mlpWidth(_ d: [String: Any], _ scope: String, width: Int) -> Int {
+      let ratio = Double(r.float(d, "mlp_ratio", scope, default: 4))
+      guard ratio > 0, ratio <= 64 else {
+        r.problems.append("\(scope)mlp_ratio must be in (0, 64], got \(ratio)")
+        return 0
+      }
+      let n = Int((Double(max(width, 0)) * ratio).rounded(.down))
+      if width > 0, n < 1 { r.problems.append("\(scope)mlp_ratio \(ratio) × width \(width) is below 1") }
+      return n
+    }
     var vision = CLIPTowerConfig(
-      hiddenSize: vw, intermediateSize: Int(vMLP), numAttentionHeads: headWidth > 0 ? vw / headWidth : 0,
+      hiddenSize: vw, intermediateSize: mlpWidth(v, "vision_cfg.", width: vw),
+      numAttentionHeads: headWidth > 0 ? vw / headWidth : 0,
       numHiddenLayers: r.int(v, "layers", "vision_cfg.", default: 12), hiddenAct: act, layerNormEps: 1e-5)
     vision.patchSize = patch
     vision.imageSize = image
     let tw = r.int(t, "width", "text_cfg.", default: 512), vocab = r.int(t, "vocab_size", "text_cfg.", default: 49408)
     var text = CLIPTowerConfig(
-      hiddenSize: tw, intermediateSize: Int(Double(tw) * ((t["mlp_ratio"] as? NSNumber)?.doubleValue ?? 4)),
+      hiddenSize: tw, intermediateSize: mlpWidth(t, "text_cfg.", width: tw),
       numAttentionHeads: r.int(t, "heads", "text_cfg.", default: 8),
       numHiddenLayers: r.int(t, "layers", "text_cfg.", default: 12),
       hiddenAct: act, layerNormEps: 1e-5)
@@ -110,10 +121,13 @@ public struct OpenCLIPConfig {
     text.padTokenID = 0
     for (name, x) in [
       ("vision_cfg.width", vw), ("vision_cfg.head_width", headWidth), ("text_cfg.width", tw), ("embed_dim", embedDim),
-      ("vision_cfg.patch_size", patch),
+      ("vision_cfg.patch_size", patch), ("vision_cfg.image_size", image), ("vision_cfg.layers", vision.numHiddenLayers),
+      ("text_cfg.heads", text.numAttentionHeads), ("text_cfg.layers", text.numHiddenLayers),
+      ("text_cfg.context_length", text.maxPositionEmbeddings),
     ] where x <= 0 {
       r.problems.append("\(name) must be positive, got \(x)")
     }
+    if vocab < 2 { r.problems.append("text_cfg.vocab_size must be at least 2 (end and start tokens), got \(vocab)") }
     if headWidth > 0, vw % headWidth != 0 {
       r.problems.append("vision_cfg.width \(vw) is not a multiple of head_width \(headWidth)")
     }

@@ -53,7 +53,17 @@ public enum BCN20000 {
           reason: "no ground truth", policy: options.onBadRow)
         continue
       }
-      let hot = classColumns.filter { (Double(truth.rows[t][$0.offset]) ?? 0) >= 0.5 }.map(\.element)
+      // Every one-hot cell is a number in 0…1: an empty or unreadable one is not read as 0.
+      let cells = classColumns.map {
+        (name: $0.element, text: truth.rows[t][$0.offset].trimmingCharacters(in: .whitespaces))
+      }
+      if let bad = cells.first(where: { c in Double(c.text).map { !(0...1).contains($0) } ?? true }) {
+        try summary.reject(
+          .badRow(file: truthPath, row: t + 2, reason: "column \(bad.name): '\(bad.text)' is not a number in 0…1"),
+          reason: "unusable diagnosis", policy: options.onBadRow)
+        continue
+      }
+      let hot = cells.filter { Double($0.text)! >= 0.5 }.map(\.name)
       guard hot.count == 1, let dx = columnToDx[hot[0].uppercased()] else {
         let why =
           hot.count == 1 ? "diagnosis \(hot[0]) has no HAM10000 equivalent" : "ground truth is not one-hot (\(hot))"

@@ -67,14 +67,14 @@ public enum FairVLMed {
           continue
         }
         var attributes: [String: String] = [:]
-        if let a = arrays["age"]?.scalar, a >= 0 {
+        if let a = arrays["age"]?.scalar, a >= 0, a.isFinite {
           attributes["age"] = formatNumber(a)
         } else {
           attributes["age"] = unknownValue
         }
         for (key, names) in codes {
-          if let v = arrays[key]?.scalar, v >= 0, Int(v) < names.count, v == v.rounded() {
-            attributes[key] = names[Int(v)]
+          if let v = arrays[key]?.scalar, let i = Int(exactly: v), names.indices.contains(i) {
+            attributes[key] = names[i]
           } else if let s = arrays[key]?.string, !s.isEmpty {
             attributes[key] = s.lowercased()
           } else {

@@ -9,6 +9,8 @@ import Foundation
 /// attribute; empty cells are "unknown".
 public enum Manifest {
   static let special: Set<String> = ["path", "label", "id", "text", "split", "patient_id", "lesion_id", "group_id"]
+  /// Integer labels name classes 0…max: a label above this is refused (one class prompt each).
+  public static let maxNumericLabel = 9_999
 
   public static func load(file: String, options: LoadOptions = LoadOptions()) throws -> Dataset {
     let table = try CSVTable(contentsOf: file)
@@ -24,6 +26,13 @@ public enum Manifest {
     if labelCol == nil {
       classNames = []
     } else if numeric {
+      if let row = rawLabels.firstIndex(where: { Int($0)! > maxNumericLabel }) {
+        throw DataError.badRow(
+          file: file, row: row + 2,
+          reason:
+            "column label: \(rawLabels[row]) is above \(maxNumericLabel); integer labels name classes 0, 1, …, one prompt each"
+        )
+      }
       let maxLabel = rawLabels.compactMap { Int($0) }.max() ?? 1
       classNames = (0...max(1, maxLabel)).map(String.init)
     } else {

@@ -123,8 +123,13 @@ public struct NpyArray: Sendable {
     case "i" where [1, 2, 4, 8].contains(n): return .int(bytes: n)
     case "u" where [1, 2, 4, 8].contains(n): return .uint(bytes: n)
     case "f" where n == 4 || n == 8: return .float(bytes: n)
-    case "S": return .bytes(length: n)
-    case "U": return .unicode(length: n)
+    // Fixed-width strings: a length NumPy itself accepts (its item size is a C int).
+    case "S" where (1...Int(Int32.max)).contains(n): return .bytes(length: n)
+    case "U" where (1...Int(Int32.max) / 4).contains(n): return .unicode(length: n)
+    case "S", "U":
+      throw DataError.decode(
+        file: name, reason: "dtype \(d): a string length must be 1…\(kind == "S" ? Int(Int32.max) : Int(Int32.max) / 4)"
+      )
     default:
       let hint = kind == "O" ? " (pickled object arrays are not supported)" : ""
       throw DataError.decode(file: name, reason: "unsupported dtype \(d)\(hint)")

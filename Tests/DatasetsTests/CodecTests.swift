@@ -67,6 +67,17 @@ import Testing
     let s = NpyArray.string("grüße ☺")
     #expect(try NpyArray(bytes: s.encoded()).string == "grüße ☺")
     #expect(try NpyArray(bytes: NpyArray.scalar(Int64(-3)).encoded()).scalar == -3)
+    // A string length whose item size overflows (or NumPy refuses) is an error, not a trap.
+    for descr in ["<U3000000000000000000", "|S-4", "<U0"] {
+      let header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': (1,), }"
+      var bytes = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
+      let padded = header + String(repeating: " ", count: (64 - (10 + header.utf8.count + 1) % 64) % 64) + "\n"
+      bytes.append(contentsOf: [UInt8(padded.utf8.count & 0xFF), UInt8(padded.utf8.count >> 8)])
+      bytes.append(Data(padded.utf8))
+      #expect(Comment(rawValue: descr)) {
+        try NpyArray(bytes: bytes, name: "s.npy")
+      } throws: { "\($0)".contains("s.npy") && "\($0)".contains(descr) }
+    }
     let truncated = u8.encoded().prefix(60)
     #expect(throws: DataError.self) { try NpyArray(bytes: truncated, name: "cut") }
   }

@@ -110,6 +110,40 @@ import Testing
     #expect(try BCN20000.load(directory: dir, options: LoadOptions(onBadRow: .skip)).count == 4)
   }
 
+  @Test func bcn20000UnreadableGroundTruthCellNamesTheColumn() throws {
+    let dir = copyOfFixture("bcn20000")
+    defer { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent) }
+    let gt = dir + "/ISIC_2019_Training_GroundTruth.csv"
+    var header = ""
+    rewrite(gt) { text in
+      var lines = text.split(separator: "\n").map(String.init)
+      header = lines[0]
+      var cells = lines[3].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+      cells[1] = "abc"  // read as 0 before
+      lines[3] = cells.joined(separator: ",")
+      return lines.joined(separator: "\n") + "\n"
+    }
+    let column = header.split(separator: ",")[1]
+    #expect(throws: DataError.badRow(file: gt, row: 4, reason: "column \(column): 'abc' is not a number in 0…1")) {
+      try BCN20000.load(directory: dir)
+    }
+  }
+
+  /// Demographic codes that are no integer index (inf, 1e20, 2.5) are unknown, never a trap or a neighbour's name.
+  @Test func fairVLMedCodesThatAreNoIndexAreUnknown() throws {
+    let dir = copyOfFixture("fairvlmed")
+    defer { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent) }
+    let path = dir + "/Training/data_00001.npz"
+    var arrays = try Npz.read(path: path)
+    for (key, value) in [("race", Double.infinity), ("gender", 1e20), ("language", 2.5), ("age", .infinity)] {
+      arrays[key] = .scalar(value)
+    }
+    try Npz.write(arrays.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, to: path)
+    let s = try #require(try FairVLMed.load(directory: dir).samples.first { $0.id == "data_00001" })
+    #expect(s.attributes["race"] == "unknown" && s.attributes["gender"] == "unknown")
+    #expect(s.attributes["language"] == "unknown" && s.attributes["age"] == "unknown")
+  }
+
   @Test func fairVLMedSplitsKeysAndNotes() throws {
     let d = try FairVLMed.load(directory: fixturePath("fairvlmed"))
     #expect(d.count == 4 && d.splitNames == ["train", "val", "test"])
@@ -139,6 +173,20 @@ import Testing
     }
     let d = try FairVLMed.load(directory: dir, options: LoadOptions(onBadRow: .skip))
     #expect(d.count == 4 && d.summary.skipped["unreadable npz"] == 1)
+  }
+
+  @Test func aManifestLabelBeyondTheClassLimitNamesItsRow() throws {
+    let dir = freshDirectory("manifest-label")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let csv = dir + "/m.csv"
+    try "path,label,sex\na.png,0,female\nb.png,9223372036854775807,male\n".write(
+      toFile: csv, atomically: true, encoding: .utf8)
+    #expect(
+      throws: DataError.badRow(
+        file: csv, row: 3,
+        reason:
+          "column label: 9223372036854775807 is above 9999; integer labels name classes 0, 1, …, one prompt each")
+    ) { try DatasetKind.load("manifest:" + csv) }
   }
 
   @Test func manifestRelativePathsAndText() throws {
