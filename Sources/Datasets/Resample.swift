@@ -43,18 +43,21 @@ struct ResampleKernel {
   var bounds: [Int]  // (start, count) per output sample
   var weights: [Int32]  // ksize per output sample
 
-  init(inSize: Int, in0: Double, in1: Double, outSize: Int, filter: ResampleFilter) {
+  /// The kernels of the output samples `outputs` (default all `outSize`) of a resize to
+  /// `outSize`: entry j is output sample `outputs.lowerBound + j`.
+  init(inSize: Int, in0: Double, in1: Double, outSize: Int, outputs: Range<Int>? = nil, filter: ResampleFilter) {
     let scale = (in1 - in0) / Double(outSize)
     let filterScale = max(scale, 1)
     let support = filter.support * filterScale
     let ksize = Int(support.rounded(.up)) * 2 + 1
-    self.outSize = outSize
+    let outputs = outputs ?? 0..<outSize
+    self.outSize = outputs.count
     self.ksize = ksize
-    bounds = [Int](repeating: 0, count: 2 * outSize)
-    weights = [Int32](repeating: 0, count: ksize * outSize)
+    bounds = [Int](repeating: 0, count: 2 * outputs.count)
+    weights = [Int32](repeating: 0, count: ksize * outputs.count)
     var k = [Double](repeating: 0, count: ksize)
     let one = Double(1 << ResampleKernel.precisionBits)
-    for xx in 0..<outSize {
+    for (j, xx) in outputs.enumerated() {
       let center = in0 + (Double(xx) + 0.5) * scale
       let ss = 1 / filterScale
       let xmin = max(Int(center - support + 0.5), 0)  // C truncation, as Pillow
@@ -67,10 +70,10 @@ struct ResampleKernel {
       }
       for x in 0..<max(xmax, 0) {
         let v = ww != 0 ? k[x] / ww : k[x]
-        weights[xx * ksize + x] = Int32(v < 0 ? -0.5 + v * one : 0.5 + v * one)
+        weights[j * ksize + x] = Int32(v < 0 ? -0.5 + v * one : 0.5 + v * one)
       }
-      bounds[2 * xx] = xmin
-      bounds[2 * xx + 1] = max(xmax, 0)
+      bounds[2 * j] = xmin
+      bounds[2 * j + 1] = max(xmax, 0)
     }
   }
 
@@ -84,19 +87,41 @@ struct ResampleKernel {
 extension PixelImage {
   /// Resized to exactly `width × height` (Pillow-compatible; see ``ResampleFilter``).
   public func resized(width outW: Int, height outH: Int, filter: ResampleFilter = .bicubic) -> PixelImage {
+    resized(width: outW, height: outH, filter: filter, columns: 0..<outW, rows: 0..<outH)
+  }
+
+  /// The `columns × rows` window of the `outW × outH` resize, computed alone: the same pixels as
+  /// resizing and then cropping, in time and memory of the window (a 1 × 100,000 image's
+  /// 224 × 22,400,000 resize is never made).
+  func resized(width outW: Int, height outH: Int, filter: ResampleFilter, columns: Range<Int>, rows window: Range<Int>)
+    -> PixelImage
+  {
     precondition(outW > 0 && outH > 0, "resize target must be positive")
-    if outW == width && outH == height { return self }
+    precondition(columns.lowerBound >= 0 && columns.upperBound <= outW && !columns.isEmpty, "window outside the resize")
+    precondition(window.lowerBound >= 0 && window.upperBound <= outH && !window.isEmpty, "window outside the resize")
+    let full = columns == 0..<outW && window == 0..<outH
+    if outW == width && outH == height {
+      return full
+        ? self : cropped(left: columns.lowerBound, top: window.lowerBound, width: columns.count, height: window.count)
+    }
     let ch = channels
-    let kv = ResampleKernel(inSize: height, in0: 0, in1: Double(height), outSize: outH, filter: filter)
+    let outRows = window.count
+    let kv = ResampleKernel(
+      inSize: height, in0: 0, in1: Double(height), outSize: outH, outputs: window, filter: filter)
     var src = self
     var rowOffset = 0
+    if outW == width && columns != 0..<outW {  // no horizontal resampling: the window's columns as they are
+      src = cropped(left: columns.lowerBound, top: 0, width: columns.count, height: height)
+    }
     if outW != width {
-      let kh = ResampleKernel(inSize: width, in0: 0, in1: Double(width), outSize: outW, filter: filter)
-      // Only the source rows the vertical pass reads.
+      let kh = ResampleKernel(
+        inSize: width, in0: 0, in1: Double(width), outSize: outW, outputs: columns, filter: filter)
+      let outW = columns.count
+      // Only the source rows the vertical pass reads (without one, the window's rows).
       let first = kv.bounds[0]
-      let last = kv.bounds[2 * outH - 2] + kv.bounds[2 * outH - 1]
-      let rows = outH != height ? last - first : height
-      rowOffset = outH != height ? first : 0
+      let last = kv.bounds[2 * outRows - 2] + kv.bounds[2 * outRows - 1]
+      let rows = outH != height ? last - first : outRows
+      rowOffset = outH != height ? first : window.lowerBound
       var tmp = [UInt8](repeating: 0, count: outW * rows * ch)
       pixels.withUnsafeBufferPointer { sp in
         tmp.withUnsafeMutableBufferPointer { dp in
@@ -148,7 +173,11 @@ extension PixelImage {
       }
       src = PixelImage(width: outW, height: rows, channels: ch, pixels: tmp)
     }
-    if outH == height && rowOffset == 0 { return src }
+    if outH == height {
+      // No vertical resampling: the horizontal pass made the window's rows; without it, crop them.
+      return outW != width ? src : src.cropped(left: 0, top: window.lowerBound, width: src.width, height: outRows)
+    }
+    let outH = outRows
     let srcW = src.width
     var out = [UInt8](repeating: 0, count: srcW * outH * ch)
     src.pixels.withUnsafeBufferPointer { sp in
@@ -182,10 +211,34 @@ extension PixelImage {
   /// Resized so the shorter side becomes `size`, keeping the aspect ratio; the longer side is
   /// `Int(size * long / short)` (truncated, as torchvision's `Resize(size)`).
   public func resized(shortestSide size: Int, filter: ResampleFilter = .bicubic) -> PixelImage {
-    if width <= height {
-      return resized(width: size, height: Int(Double(size) * Double(height) / Double(width)), filter: filter)
+    let (w, h) = shortestSideSize(size)
+    return resized(width: w, height: h, filter: filter)
+  }
+
+  /// The size ``resized(shortestSide:filter:)`` gives.
+  func shortestSideSize(_ size: Int) -> (width: Int, height: Int) {
+    width <= height
+      ? (size, Int(Double(size) * Double(height) / Double(width)))
+      : (Int(Double(size) * Double(width) / Double(height)), size)
+  }
+
+  /// ``resized(shortestSide:filter:)`` then ``centerCropped(width:height:rounding:)``, computing only
+  /// the crop: memory and time stay those of the crop however elongated the image.
+  public func resizedAndCenterCropped(
+    shortestSide size: Int, width w: Int, height h: Int, filter: ResampleFilter = .bicubic,
+    rounding: CropRounding = .halfToEven
+  ) -> PixelImage {
+    let (rw, rh) = shortestSideSize(size)
+    guard w <= rw, h <= rh else {  // the crop pads: the resize is no larger than the crop
+      return resized(width: rw, height: rh, filter: filter).centerCropped(width: w, height: h, rounding: rounding)
     }
-    return resized(width: Int(Double(size) * Double(width) / Double(height)), height: size, filter: filter)
+    let (left, top) = (Self.centerCropOffset(rw, w, rounding), Self.centerCropOffset(rh, h, rounding))
+    return resized(width: rw, height: rh, filter: filter, columns: left..<(left + w), rows: top..<(top + h))
+  }
+
+  /// Where a centred crop of `crop` starts in `extent` (both ≥ 0, crop ≤ extent).
+  static func centerCropOffset(_ extent: Int, _ crop: Int, _ rounding: CropRounding) -> Int {
+    Int((Double(extent - crop) / 2).rounded(rounding == .halfToEven ? .toNearestOrEven : .down))
   }
 
   /// The central `width × height` region; offsets rounded as `rounding` says (torchvision's
@@ -204,9 +257,9 @@ extension PixelImage {
       }
       img = padded
     }
-    let rule: FloatingPointRoundingRule = rounding == .halfToEven ? .toNearestOrEven : .down
-    let top = Int((Double(img.height - h) / 2).rounded(rule))
-    let left = Int((Double(img.width - w) / 2).rounded(rule))
-    return img.cropped(left: left, top: top, width: w, height: h)
+    return img.cropped(
+      left: Self.centerCropOffset(img.width, w, rounding), top: Self.centerCropOffset(img.height, h, rounding),
+      width: w,
+      height: h)
   }
 }

@@ -44,31 +44,88 @@ public struct ImageTransform: Sendable {
       throw DataError.decode(file: path, reason: "not a JSON object")
     }
     let json = file["image_processor"] as? [String: Any] ?? file
-    if let r = json["resample"] as? Int, r != 2 && r != 3 {
-      throw DataError.decode(file: path, reason: "resample \(r) is not supported (2 = bilinear, 3 = bicubic)")
+    // Every key FairMed reads has the type transformers writes; a wrong one is an error naming it,
+    // never the CLIP default in its place.
+    var problems: [String] = []
+    func integer(_ v: Any, _ key: String) -> Int? {
+      guard let n = v as? NSNumber, !isJSONBoolean(v), n.doubleValue == n.doubleValue.rounded(),
+        abs(n.doubleValue) <= 1e9
+      else {
+        problems.append("\(key) must be an integer, got \(jsonValueDescription(v))")
+        return nil
+      }
+      return n.intValue
     }
-    if let crop = json["crop_size"] as? [String: Any], let h = crop["height"] as? Int, let w = crop["width"] as? Int,
-      h != w
-    {
-      throw DataError.decode(file: path, reason: "crop_size \(w)×\(h) is not square")
+    func present(_ key: String) -> Any? { json[key].flatMap { $0 is NSNull ? nil : $0 } }
+    // `size` / `crop_size`: an integer, or an object with shortest_edge or a square height and width.
+    func side(_ key: String) -> Int? {
+      guard let v = present(key) else { return nil }
+      if let d = v as? [String: Any] {
+        if let e = d["shortest_edge"] { return integer(e, key + ".shortest_edge") }
+        guard let h = d["height"].flatMap({ integer($0, key + ".height") }),
+          let w = d["width"].flatMap({ integer($0, key + ".width") })
+        else {
+          problems.append("\(key) must hold shortest_edge or height and width, got \(jsonValueDescription(v))")
+          return nil
+        }
+        guard h == w else {
+          problems.append("\(key) \(w)×\(h) is not square")
+          return nil
+        }
+        return h
+      }
+      return integer(v, key)
     }
-    func side(_ v: Any?) -> Int? {
-      if let i = v as? Int { return i }
-      if let d = v as? [String: Any] { return (d["shortest_edge"] ?? d["height"]) as? Int }
-      return nil
+    if let v = present("size") as? [String: Any], v["shortest_edge"] == nil, v["height"] != nil {
+      problems.append(
+        "size \(jsonValueDescription(v)) resizes to a fixed height and width without keeping the aspect ratio; FairMed resizes the shortest edge (size.shortest_edge) and center-crops"
+      )
     }
-    let crop = side(json["crop_size"]) ?? side(json["size"]) ?? 224
-    let resize = side(json["size"]) ?? crop
+    var filter = ResampleFilter.bicubic
+    if let v = present("resample"), let r = integer(v, "resample") {
+      switch r {
+      case 2: filter = .bilinear
+      case 3: filter = .bicubic
+      default: problems.append("resample \(r) is not supported (2 = bilinear, 3 = bicubic)")
+      }
+    }
+    // FairMed always converts to RGB, resizes, center-crops, rescales by 1/255 and normalises.
+    for key in ["do_resize", "do_center_crop", "do_rescale", "do_normalize", "do_convert_rgb"] {
+      guard let v = present(key) else { continue }
+      if !isJSONBoolean(v) {
+        problems.append("\(key) must be true or false, got \(jsonValueDescription(v))")
+      } else if (v as? Bool) == false {
+        problems.append("\(key) false is not supported (FairMed's preprocessing always does this step)")
+      }
+    }
+    if let v = present("rescale_factor") {
+      if let f = (v as? NSNumber).map(\.doubleValue), !isJSONBoolean(v), abs(f - 1 / 255) > 1e-9 {
+        problems.append("rescale_factor \(f) is not supported (FairMed rescales by 1/255)")
+      } else if !(v is NSNumber) || isJSONBoolean(v) {
+        problems.append("rescale_factor must be a number, got \(jsonValueDescription(v))")
+      }
+    }
+    func triple(_ key: String, default d: [Float]) -> [Float] {
+      guard let v = present(key) else { return d }
+      guard let a = v as? [Any], a.count == 3,
+        let x = Optional(a.compactMap { $0 as? NSNumber }), x.count == 3, !a.contains(where: isJSONBoolean),
+        x.allSatisfy({ $0.doubleValue.isFinite })
+      else {
+        problems.append("\(key) must be 3 finite numbers, got \(jsonValueDescription(v))")
+        return d
+      }
+      return x.map(\.floatValue)
+    }
+    let mean = triple("image_mean", default: ImageTransform.clipMean)
+    let std = triple("image_std", default: ImageTransform.clipStd)
+    if !std.allSatisfy({ $0 > 0 }) { problems.append("image_std must be positive, got \(std)") }
+    let crop = side("crop_size") ?? side("size") ?? 224
+    let resize = side("size") ?? crop
+    guard problems.isEmpty else { throw DataError.decode(file: path, reason: problems.joined(separator: "; ")) }
     guard (1...4096).contains(crop), (crop...8192).contains(resize) else {
       throw DataError.decode(
         file: path, reason: "crop size \(crop) must be in 1…4096 and the resize side \(resize) in \(crop)…8192")
     }
-    let mean = (json["image_mean"] as? [Double])?.map(Float.init) ?? ImageTransform.clipMean
-    let std = (json["image_std"] as? [Double])?.map(Float.init) ?? ImageTransform.clipStd
-    guard mean.count == 3, std.count == 3, mean.allSatisfy(\.isFinite), std.allSatisfy({ $0.isFinite && $0 > 0 }) else {
-      throw DataError.decode(file: path, reason: "image_mean and image_std need 3 finite values (std > 0)")
-    }
-    let filter: ResampleFilter = (json["resample"] as? Int) == 2 ? .bilinear : .bicubic
     self.init(
       size: crop, resizeShortestSide: resize, filter: filter, mean: mean, std: std,
       augmentation: augmentation)
@@ -108,8 +165,8 @@ public struct ImageTransform: Sendable {
       if aug.horizontalFlip && rng.bernoulli(0.5) { out = out.flippedHorizontally() }
       return out
     }
-    return rgb.resized(shortestSide: resizeShortestSide, filter: filter)
-      .centerCropped(width: size, height: size, rounding: cropRounding)
+    return rgb.resizedAndCenterCropped(
+      shortestSide: resizeShortestSide, width: size, height: size, filter: filter, rounding: cropRounding)
   }
 
   /// Writes the normalised `[3, size, size]` tensor for `image` into `out` (count 3·size²).

@@ -38,6 +38,42 @@ import Testing
     #expect(padded.width == 8 && padded[0, 0, 0] == 0 && padded[0, 1, 0] == 0)
   }
 
+  /// The evaluation geometry computes only the crop of the resize: the same pixels as resizing
+  /// the whole image and cropping, for wide, tall, square, gray and colour images, both filters
+  /// and both roundings, and up- and down-scaling.
+  @Test func resizingOnlyTheCropEqualsResizingThenCropping() {
+    var rng = SeededRNG(seed: 3)
+    for (w, h, ch) in [(37, 29, 3), (29, 37, 1), (3, 200, 3), (200, 3, 1), (64, 64, 3), (8, 11, 3), (50, 7, 3)] {
+      var img = PixelImage(width: w, height: h, channels: ch)
+      for i in img.pixels.indices { img.pixels[i] = UInt8(rng.next() % 256) }
+      for (side, crop) in [(16, 16), (24, 16), (40, 32), (11, 7), (16, 24)] {
+        for filter in ResampleFilter.allCases {
+          for rounding in CropRounding.allCases {
+            let whole = img.resized(shortestSide: side, filter: filter).centerCropped(
+              width: crop, height: crop, rounding: rounding)
+            let window = img.resizedAndCenterCropped(
+              shortestSide: side, width: crop, height: crop, filter: filter, rounding: rounding)
+            #expect(window == whole, "\(w)×\(h)×\(ch) → \(side), crop \(crop), \(filter), \(rounding)")
+          }
+        }
+      }
+    }
+  }
+
+  /// A 1 × 100,000 image (far under the pixel limit) goes through the evaluation transform: its
+  /// 224 × 22,400,000 resize (15 GB) is never made.
+  @Test func anElongatedImageIsTransformedWithoutItsWholeResize() {
+    let t = ImageTransform(size: 224)
+    var rng = SeededRNG(seed: 0)
+    for img in [
+      PixelImage(width: 1, height: 100_000, channels: 3, fill: 90),
+      PixelImage(width: 100_000, height: 1, channels: 1, fill: 90),
+    ] {
+      let out = t(img, rng: &rng)
+      #expect(out.count == 3 * 224 * 224 && out.allSatisfy(\.isFinite))
+    }
+  }
+
   @Test func clipNormalisationLayout() {
     var img = PixelImage(width: 4, height: 4, channels: 3)
     for i in 0..<16 { img.pixels[3 * i] = 255; img.pixels[3 * i + 1] = 0; img.pixels[3 * i + 2] = 128 }
@@ -63,6 +99,34 @@ import Testing
     #expect(t.size == 32 && t.resizeShortestSide == 40 && t.filter == .bilinear && t.mean == [0.5, 0.5, 0.5])
     let d = ImageTransform()
     #expect(d.mean == ImageTransform.clipMean && d.std == ImageTransform.clipStd && d.size == 224)
+  }
+
+  /// A key of the wrong type, or a step FairMed's preprocessing does not do, is an error naming
+  /// the file and the key, never the CLIP default in its place.
+  @Test func aPreprocessorConfigValueFairMedCannotHonourIsRefusedByKey() throws {
+    let dir = freshDirectory("data")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let path = dir + "/preprocessor_config.json"
+    for (json, key) in [
+      (#"{"image_mean": "0.5"}"#, "image_mean"), (#"{"image_std": [0.2, 0.2]}"#, "image_std"),
+      (#"{"crop_size": "336"}"#, "crop_size"), (#"{"size": {"shortest_edge": "40"}}"#, "size.shortest_edge"),
+      (#"{"resample": "2"}"#, "resample"), (#"{"resample": 0}"#, "resample"),
+      (#"{"crop_size": {"height": 32, "width": 24}}"#, "crop_size"),
+      (#"{"size": {"height": 224, "width": 224}}"#, "without keeping the aspect ratio"),
+      (#"{"do_center_crop": false}"#, "do_center_crop"), (#"{"do_normalize": 0}"#, "do_normalize"),
+      (#"{"rescale_factor": 1.0}"#, "rescale_factor"), (#"{"image_std": [0.2, 0.2, 0]}"#, "image_std"),
+    ] {
+      try json.write(toFile: path, atomically: true, encoding: .utf8)
+      #expect(Comment(rawValue: json)) {
+        _ = try ImageTransform(preprocessorConfig: path)
+      } throws: { error in "\(error)".contains(path) && "\(error)".contains(key) }
+    }
+    // What transformers writes for CLIP is read as it says.
+    try
+      #"{"do_resize": true, "do_center_crop": true, "rescale_factor": 0.00392156862745098, "size": 40, "crop_size": 32}"#
+      .write(toFile: path, atomically: true, encoding: .utf8)
+    let t = try ImageTransform(preprocessorConfig: path)
+    #expect(t.size == 32 && t.resizeShortestSide == 40 && t.filter == .bicubic)
   }
 
   @Test func augmentationIsSeededAndVaries() throws {
