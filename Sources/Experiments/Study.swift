@@ -210,8 +210,8 @@ public final class Study {
         (base.width, base.height) = (s.size, s.size)
         if let signal = s.signal { base.signal.merge(signal) { $1 } }
         for (name, count, seed, external) in [
-          ("train", s.train, s.seed, false), ("test", s.test, s.seed + 1, false),
-          ("external", s.external, s.seed + 2, true),
+          ("train", s.train, s.seed, false), ("test", s.test, s.seed &+ 1, false),
+          ("external", s.external, s.seed &+ 2, true),
         ] where count > 0 {
           var c = external ? base.external() : base
           c.count = count
@@ -229,7 +229,7 @@ public final class Study {
       (base.width, base.height) = (s.size, s.size)
       if let spread = s.cdrSpread { base.cdrSpread = spread }
       for (name, count, seed, external) in [
-        ("internal", s.train + s.test, s.seed, false), ("external", s.external, s.seed + 2, true),
+        ("internal", s.train + s.test, s.seed, false), ("external", s.external, s.seed &+ 2, true),
       ] where count > 0 {
         var c = external ? base.external() : base
         c.count = count

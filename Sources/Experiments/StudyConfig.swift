@@ -234,25 +234,38 @@ extension StudyConfig {
 }
 
 extension StudyConfig.SynthSpec {
-  /// The most images of one synthetic split (as `fairmed synth --n`).
-  public static let maxImages = 10_000_000
 
   /// Every size out of range, by its key in the study file (checked before anything is written).
   func problems() -> [String] {
     var p: [String] = []
-    let n = Self.maxImages
+    let n = SyntheticModality.maxImages
     if !(1...n).contains(train) { p.append("synth.train must be in 1…\(n) images, got \(train)") }
     if !(1...n).contains(test) { p.append("synth.test must be in 1…\(n) images, got \(test)") }
     if !(0...n).contains(external) {
       p.append("synth.external must be in 0…\(n) images (0: no external test set), got \(external)")
     }
-    let sizes = kind == .derm ? 8...4096 : 16...4096
+    let sizes = kind.sizes
     if !sizes.contains(size) {
       p.append("synth.size must be in \(sizes.lowerBound)…\(sizes.upperBound) pixels for \(kind.rawValue), got \(size)")
     }
     if kind == .fundus, (1...n).contains(train), (1...n).contains(test), train + test > n {
       p.append(
         "synth.train + synth.test must be at most \(n) images for fundus (one generated set), got \(train + test)")
+    }
+    // Knobs of one generator only, each in its range and, per group, for a group it draws.
+    for (key, table) in [("signal", signal), ("underdiagnosis", underdiagnosis)] {
+      guard let table else { continue }
+      if kind != .derm { p.append("synth.\(key) applies to derm benchmarks only, not \(kind.rawValue)") }
+      for (g, v) in table.sorted(by: { $0.key < $1.key }) {
+        if !DermSynthConfig.groups.contains(g) {
+          p.append("synth.\(key): unknown group '\(g)'; groups are \(DermSynthConfig.groups.joined(separator: ", "))")
+        }
+        if !(v.isFinite && (0...1).contains(v)) { p.append("synth.\(key) \(g)=\(v) must be a number in 0…1") }
+      }
+    }
+    if let spread = cdrSpread {
+      if kind != .fundus { p.append("synth.cdrSpread applies to fundus benchmarks only, not \(kind.rawValue)") }
+      if !(spread.isFinite && (0...1).contains(spread)) { p.append("synth.cdrSpread must be in 0…1, got \(spread)") }
     }
     return p
   }

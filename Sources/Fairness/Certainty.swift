@@ -112,7 +112,8 @@ public enum CertaintyAnalysis {
   public static func kde(_ data: [Double], grid: [Double], h: Double) -> [Double] {
     let norm = 1 / (Double(data.count) * h * (2 * Double.pi).squareRoot())
     var points = data.map { ($0, 1.0) }
-    if data.count > 4096, let lo = data.min(), let hi = data.max(), hi > lo {
+    // Binned only where the range is a finite number (margins of ±1e308 overflow it: exact then).
+    if data.count > 4096, let lo = data.min(), let hi = data.max(), hi > lo, (hi - lo).isFinite {
       let m = 2048
       let step = (hi - lo) / Double(m - 1)
       var w = [Double](repeating: 0, count: m)

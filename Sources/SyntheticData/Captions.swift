@@ -195,9 +195,7 @@ extension SynthFundus {
   /// (`path,text,label,sex,race,age`, for `fairmed pretrain --data manifest:DIR/corpus.csv`),
   /// and `synth_config.json`.
   public static func writeCorpus(_ config: FundusSynthConfig, to dir: String, replacing: Bool = false) throws {
-    guard config.count > 0, config.width >= 16, config.height >= 16 else {
-      throw DataError.invalidArgument("synth fundus --corpus: count > 0 and size >= 16 required")
-    }
+    try config.validate()
     if replacing { try OutputPath.remove(SynthDerm.corpusOutputNames, in: dir) }
     try FileManager.default.createDirectory(atPath: dir + "/images", withIntermediateDirectories: true)
     let records = plan(config)
@@ -262,6 +260,11 @@ extension SynthChest {
 /// The synthetic modalities: `fairmed synth derm|fundus|chest`, a study's `synth.kind`.
 public enum SyntheticModality: String, Codable, Sendable, CaseIterable {
   case derm, fundus, chest
+
+  /// The image sides its generator draws (fundus and chest anatomy needs 16 pixels).
+  public var sizes: ClosedRange<Int> { self == .derm ? 8...4096 : 16...4096 }
+  /// The most images one generated set may hold (`--n`).
+  public static let maxImages = 10_000_000
 }
 
 /// The balanced, captioned pretraining corpus of each modality (`fairmed synth KIND --corpus`).

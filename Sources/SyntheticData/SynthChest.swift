@@ -70,11 +70,11 @@ public struct ChestSynthConfig: Codable, Sendable, Equatable {
   }
 
   func validate() throws {
-    guard (1...10_000_000).contains(count) else {
-      throw DataError.invalidArgument("--n must be in 1…10000000, got \(count)")
-    }
-    guard (16...4096).contains(width), (16...4096).contains(height) else {
-      throw DataError.invalidArgument("--size must be 16…4096 on each side, got \(width)x\(height)")
+    let (n, sizes) = (SyntheticModality.maxImages, SyntheticModality.chest.sizes)
+    guard (1...n).contains(count) else { throw DataError.invalidArgument("--n must be in 1…\(n), got \(count)") }
+    guard sizes.contains(width), sizes.contains(height) else {
+      throw DataError.invalidArgument(
+        "--size must be \(sizes.lowerBound)…\(sizes.upperBound) on each side, got \(width)x\(height)")
     }
     for (name, table) in [("--share", share), ("--prevalence", prevalence), ("--portable", portable)] {
       for (k, v) in table where !(v.isFinite && (0...1).contains(v)) {

@@ -84,11 +84,14 @@ public struct DermSynthConfig: Codable, Sendable, Equatable {
   var externalNoise: Double { 0.02 + 0.02 * deviceShift }
 
   func validate() throws {
-    guard (1...10_000_000).contains(count) else {
-      throw DataError.invalidArgument("--n must be in 1…10000000, got \(count)")
+    let (n, sizes) = (SyntheticModality.maxImages, SyntheticModality.derm.sizes)
+    guard (1...n).contains(count) else { throw DataError.invalidArgument("--n must be in 1…\(n), got \(count)") }
+    guard sizes.contains(width), sizes.contains(height) else {
+      throw DataError.invalidArgument(
+        "--size must be \(sizes.lowerBound)…\(sizes.upperBound) on each side, got \(width)x\(height)")
     }
-    guard (8...4096).contains(width), (8...4096).contains(height) else {
-      throw DataError.invalidArgument("--size must be 8…4096 on each side, got \(width)x\(height)")
+    guard deviceShift.isFinite, (0...3).contains(deviceShift) else {
+      throw DataError.invalidArgument("--external-shift must be in 0…3, got \(deviceShift)")
     }
     guard (1...100).contains(jpegQuality) else {
       throw DataError.invalidArgument("--quality must be in 1…100, got \(jpegQuality)")

@@ -33,6 +33,54 @@ public struct FundusSynthConfig: Codable, Sendable, Equatable {
 
   public init() {}
 
+  /// Refuses knobs outside their ranges (as `fairmed synth fundus` names them), before anything is written.
+  public func validate() throws {
+    let (n, sizes) = (SyntheticModality.maxImages, SyntheticModality.fundus.sizes)
+    guard (1...n).contains(count) else { throw DataError.invalidArgument("--n must be in 1…\(n), got \(count)") }
+    guard sizes.contains(width), sizes.contains(height) else {
+      throw DataError.invalidArgument(
+        "--size must be \(sizes.lowerBound)…\(sizes.upperBound) on each side, got \(width)x\(height)")
+    }
+    guard splits.count == 3, splits.allSatisfy({ $0.isFinite && $0 >= 0 }), splits.reduce(0, +) > 0 else {
+      throw DataError.invalidArgument(
+        "synth fundus: splits must be three finite fractions ≥ 0 with a positive sum, got \(splits)")
+    }
+    for (name, table) in [("--share", raceShare), ("--prevalence", prevalence), ("--signal", signal)] {
+      for (k, v) in table where !(v.isFinite && (0...1).contains(v)) {
+        throw DataError.invalidArgument("\(name) \(k)=\(v) must be a number in 0…1")
+      }
+    }
+    for (k, v) in brightness where !(v.isFinite && (-1...1).contains(v)) {
+      throw DataError.invalidArgument("--brightness \(k)=\(v) must be a number in −1…1")
+    }
+    for (name, table) in [
+      ("share", raceShare), ("prevalence", prevalence), ("signal", signal), ("brightness", brightness),
+    ] {
+      for k in table.keys where !FundusSynthConfig.races.contains(k) {
+        throw DataError.invalidArgument(
+          "synth fundus: unknown race '\(k)' in \(name); races are \(FundusSynthConfig.races.joined(separator: ", "))")
+      }
+    }
+    guard FundusSynthConfig.races.contains(where: { (raceShare[$0] ?? 0) > 0 }) else {
+      throw DataError.invalidArgument("--share: at least one race needs a share above 0")
+    }
+    if let r = signalRange, !(r.count == 2 && r.allSatisfy { $0.isFinite && (0...1).contains($0) } && r[0] <= r[1]) {
+      throw DataError.invalidArgument("signal range must be two numbers lo ≤ hi in 0…1, got \(r)")
+    }
+    guard femaleShare.isFinite, (0...1).contains(femaleShare) else {
+      throw DataError.invalidArgument("synth fundus: the female share must be in 0…1, got \(femaleShare)")
+    }
+    guard labelNoise.isFinite, (0...1).contains(labelNoise) else {
+      throw DataError.invalidArgument("--label-noise must be in 0…1, got \(labelNoise)")
+    }
+    guard cdrSpread.isFinite, (0...1).contains(cdrSpread) else {
+      throw DataError.invalidArgument("--cdr-spread must be in 0…1, got \(cdrSpread)")
+    }
+    guard deviceShift.isFinite, (0...3).contains(deviceShift) else {
+      throw DataError.invalidArgument("--external-shift must be in 0…3, got \(deviceShift)")
+    }
+  }
+
   /// The external variant: another device (lower contrast, darker, blurrier) and an older population.
   public func external(strength s: Double = 1) -> FundusSynthConfig {
     var c = self
@@ -136,15 +184,7 @@ public enum SynthFundus {
   /// Writes `Training/ Validation/ Test/` folders of `data_XXXXX.npz` (deflated, keys as
   /// FairVLMed), a summarised-notes CSV `data_summary.csv` and `synth_config.json`.
   public static func write(_ config: FundusSynthConfig, to dir: String, replacing: Bool = false) throws {
-    guard config.count > 0, config.width >= 16, config.height >= 16, config.splits.count == 3 else {
-      throw DataError.invalidArgument("synth fundus: count > 0, size >= 16 and three split fractions required")
-    }
-    for table in [config.raceShare, config.prevalence, config.signal, config.brightness] {
-      for k in table.keys where !FundusSynthConfig.races.contains(k) {
-        throw DataError.invalidArgument(
-          "synth fundus: unknown race '\(k)'; races are \(FundusSynthConfig.races.joined(separator: ", "))")
-      }
-    }
+    try config.validate()
     if replacing { try OutputPath.remove(outputNames, in: dir) }
     let fm = FileManager.default
     for (folder, _) in FairVLMed.splitFolders {

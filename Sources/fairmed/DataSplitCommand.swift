@@ -18,8 +18,8 @@ struct DataSplitCommand: ParsableCommand {
 
   func run() throws {
     let f = fractions.split(separator: ",").compactMap { Double($0) }
-    guard f.count == 3, f.allSatisfy({ $0.isFinite && $0 >= 0 }), f.reduce(0, +) > 0 else {
-      throw ValidationError("--fractions needs three non-negative numbers, e.g. 0.7,0.1,0.2")
+    guard f.count == 3, f.allSatisfy({ $0.isFinite && $0 >= 0 }), f.reduce(0, +) > 0, f.reduce(0, +).isFinite else {
+      throw ValidationError("--fractions needs three non-negative numbers with a finite positive sum, e.g. 0.7,0.1,0.2")
     }
     try output.check()
     let out = output.out

@@ -112,6 +112,26 @@ import Testing
     try write(
       #"{"model_cfg": {"embed_dim": 64, "vision_cfg": {"timm_model_name": "vit_base_patch16_224", "timm_pool": "avg"}, "text_cfg": {"hf_model_name": "x"}}}"#,
       f.path("bad-openclip/open_clip_config.json"))
+    try makeTrapFiles(f)
+  }
+
+  /// Files for the traps a review found (each crashed the process before it was refused).
+  static func makeTrapFiles(_ f: Files) throws {
+    // OpenAI-named weights without a config: their shapes are read, and one of the wrong rank trapped.
+    try FileManager.default.createDirectory(atPath: f.path("openai-rank"), withIntermediateDirectories: true)
+    try Safetensors.write(
+      ["visual.conv1.weight": Tensor.zeros([8, 3, 4, 4]), "visual.positional_embedding": Tensor.zeros([5])],
+      to: f.path("openai-rank/model.safetensors"))
+    // A native open_clip config with an infinite MLP ratio, no text heads and negative layers.
+    try FileManager.default.createDirectory(atPath: f.path("openclip-native"), withIntermediateDirectories: true)
+    try write(
+      #"{"model_cfg": {"embed_dim": 64, "vision_cfg": {"width": 64, "layers": 2, "patch_size": 8, "image_size": 32, "mlp_ratio": 1e300}, "text_cfg": {"width": 64, "heads": 0, "layers": -1}}}"#,
+      f.path("openclip-native/open_clip_config.json"))
+    try write("path,label,sex\na.png,0,female\nb.png,9223372036854775807,male\n", f.path("huge-label.csv"))
+    try write(
+      #"{"methods": ["erm"], "synth": {"kind": "fundus", "signal": {"female|<40": 0.5}}}"#, f.path("fundus-signal.json")
+    )
+    try write(#"{"methods": ["erm"], "synth": {"kind": "derm", "cdrSpread": 5}}"#, f.path("derm-cdr.json"))
   }
 
   /// The open_clip fixtures (tiny BiomedCLIP-shaped folder, hostile pickles).
@@ -356,6 +376,55 @@ import Testing
       (
         "predict string hidden size", ["predict", "--model", "$F/string-hidden", "--data", "$M", "--out", "$OUT"],
         #"vision_config.hidden_size must be an integer of at most 16777216, got the string "32""#
+      ),
+      // Each of these trapped (crashed the process) before.
+      (
+        "predict OpenAI weights of the wrong rank",
+        ["predict", "--model", "$F/openai-rank", "--data", "$M", "--out", "$OUT"],
+        "visual.positional_embedding has shape [5], expected rank 2"
+      ),
+      (
+        "zero-shot open_clip infinite mlp_ratio",
+        ["zero-shot", "--model", "$F/openclip-native", "--data", "$M", "--prompts", "a", "b", "--out", "$OUT"],
+        "vision_cfg.mlp_ratio must be a finite number"
+      ),
+      (
+        "zero-shot open_clip no text heads",
+        ["zero-shot", "--model", "$F/openclip-native", "--data", "$M", "--prompts", "a", "b", "--out", "$OUT"],
+        "text_cfg.heads must be positive, got 0"
+      ),
+      (
+        "summary label 2^63", ["data", "summary", "--data", "manifest:$F/huge-label.csv"],
+        "huge-label.csv, row 3: column label: 9223372036854775807 is above 9999"
+      ),
+      (
+        "synth fundus size 5e9", ["synth", "fundus", "--n", "10", "--size", "5000000000", "--out", "$OUT"],
+        "--size must be 16…4096 on each side"
+      ),
+      (
+        "synth fundus cdr-spread nan", ["synth", "fundus", "--n", "10", "--cdr-spread", "nan", "--out", "$OUT"],
+        "--cdr-spread must be in 0…1, got nan"
+      ),
+      (
+        "synth fundus share -1", ["synth", "fundus", "--n", "10", "--share", "asian=-1", "--out", "$OUT"],
+        "--share asian=-1.0 must be a number in 0…1"
+      ),
+      (
+        "experiment signal for fundus", ["experiment", "--config", "$F/fundus-signal.json", "--out", "$OUT"],
+        "synth.signal applies to derm benchmarks only, not fundus"
+      ),
+      (
+        "experiment cdrSpread 5", ["experiment", "--config", "$F/derm-cdr.json", "--out", "$OUT"],
+        "synth.cdrSpread must be in 0…1, got 5.0"
+      ),
+      (
+        "zero-shot empty class prompt",
+        ["zero-shot", "--model", "$HF", "--data", "$M", "--prompts", "a", "|", "--out", "$OUT"],
+        "--prompts: class 1"
+      ),
+      (
+        "split infinite fractions",
+        ["data", "split", "--data", "$M", "--fractions", "1e308,1e308,0", "--out", "$OUT"], "finite positive sum"
       ),
     ]
   }()

@@ -19,6 +19,18 @@ struct StudyTests {
     return try JSONDecoder().decode(StudyConfig.self, from: Data(json.utf8))
   }
 
+  /// The test and external sets are drawn with seeds 1 and 2 after the study's: the largest
+  /// seed wraps around instead of trapping.
+  @Test(arguments: [StudyConfig.SynthKind.derm, .fundus, .chest])
+  func theLargestSynthSeedWraps(_ kind: StudyConfig.SynthKind) throws {
+    var c = try Self.tinyStudy()
+    c.synth = StudyConfig.SynthSpec(kind: kind, train: 24, test: 16, external: 8, size: 16, seed: .max)
+    let dir = freshDirectory("seed-max")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let (train, tests) = try Study(config: c, directory: dir, quiet: true).prepareData()
+    #expect(!train.isEmpty && tests.count == 2)
+  }
+
   @Test(arguments: ["synthetic-derm", "synthetic-fundus", "ham10000-to-bcn20000", "fairvlmed-glaucoma"])
   func shippedExamplesParseAndTheirBaseOptionsAreValid(_ name: String) throws {
     let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(

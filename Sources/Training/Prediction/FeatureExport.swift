@@ -66,6 +66,11 @@ public enum FeatureExport {
           + "(\(dataset.classNames.joined(separator: ", "))): give one prompt (or `|`-separated templates) per class, in label order"
       ])
     }
+    if let c = prompts.firstIndex(where: { $0.isEmpty || $0.contains(where: \.isEmpty) }) {
+      throw TrainingError.invalidConfig([
+        "--prompts: class \(c) (\(dataset.classNames[c])) has an empty prompt or template (\(prompts[c])): give each class text, templates separated by `|`"
+      ])
+    }
     if let bad = dataset.samples.first(where: { $0.label >= prompts.count }) {
       throw TrainingError.data(
         "\(data): sample \(bad.id) has label \(bad.label) but only \(prompts.count) class prompts were given")
