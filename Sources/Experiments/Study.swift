@@ -103,6 +103,17 @@ public final class Study {
       _ = try TrainingData(config: probe)
     }
     pretrainedModel = try config.pretrained.map { try $0.ensure(cache: cache, log: say, quiet: quiet) }
+    // A finished cell is kept only if it trained with the options the study file gives it now.
+    for cell in cells where fm.fileExists(atPath: "\(directory)/runs/\(cell.id)/result.json") {
+      let stored = try RunConfig.load("\(directory)/runs/\(cell.id)/run.json")
+      let changes = try runConfig(cell, train: train).changes(since: stored)
+      guard changes.isEmpty else {
+        throw TrainingError.invalidConfig(
+          changes.map {
+            "runs/\(cell.id) finished with other options than the study file gives it now: \($0); restore the study file, or run the study again with --overwrite"
+          })
+      }
+    }
     trainedCells = []
     var results: [Result] = []
     for (i, cell) in cells.enumerated() {
@@ -175,6 +186,31 @@ public final class Study {
     "comparisons.csv", "report.html", "figures", "audits", "zero-shot", "zero-shot.csv",
   ]
 
+  /// Refuses `--overwrite` when an input of the study (its data, test or external set, or the
+  /// base model) lies inside what overwriting removes (`data/`, `runs/`, …): a real-data study
+  /// may keep its data in its folder, and overwriting must never delete it. A synthetic study's
+  /// `data/` is its own output.
+  public func checkOverwriteSparesInputs() throws {
+    let root = URL(fileURLWithPath: directory).standardized.path
+    let removed = Study.outputNames.map { root + "/" + $0 }
+    var inputs: [(String, String)] = []
+    if config.synth == nil {
+      for (key, spec) in [("data", config.data), ("test", config.test), ("external", config.external)] {
+        guard let spec else { continue }
+        inputs.append((key, spec.firstIndex(of: ":").map { String(spec[spec.index(after: $0)...]) } ?? spec))
+      }
+    }
+    if case .string(let model) = config.base["model"] { inputs.append(("base.model", model)) }
+    for (key, path) in inputs {
+      let p = URL(fileURLWithPath: path).standardized.path
+      if let hit = removed.first(where: { p == $0 || p.hasPrefix($0 + "/") }) {
+        throw TrainingError.invalidConfig([
+          "--overwrite would remove \(hit), which holds the study's \(key) (\(path)): move the input out of the study folder or choose another --out"
+        ])
+      }
+    }
+  }
+
   /// The folder rule of `fairmed experiment` and `fairmed demo` (the one of every command that
   /// writes where the user says): a new or empty folder is used; one holding anything is
   /// refused unless `resume` (continue the study it holds: finished cells are kept, interrupted
@@ -200,46 +236,71 @@ public final class Study {
   }
 
   /// The training spec and the test sets (name, spec, split), generating synthetic data first.
+  /// The study file's `synth` is kept in `data/synth.json`: data generated from another `synth`
+  /// is refused, not reused.
   func prepareData() throws -> (String, [(String, String, String?)]) {
-    if let s = config.synth {
-      let dir = directory + "/data"
-      let fm = FileManager.default
-      if s.kind == .chest { return try prepareChestData(s, directory: dir) }
-      if s.kind == .derm {
-        var base = DermSynthConfig()
-        (base.width, base.height) = (s.size, s.size)
-        if let signal = s.signal { base.signal.merge(signal) { $1 } }
-        for (name, count, seed, external) in [
-          ("train", s.train, s.seed, false), ("test", s.test, s.seed &+ 1, false),
-          ("external", s.external, s.seed &+ 2, true),
-        ] where count > 0 {
-          var c = external ? base.external() : base
-          c.count = count
-          c.seed = seed
-          if name == "train", let u = s.underdiagnosis { c.underdiagnosis = u }
-          if !fm.fileExists(atPath: "\(dir)/\(name)/synth_config.json") {
-            _ = try SynthDerm.write(c, to: "\(dir)/\(name)", external: external)
-          }
-        }
-        var tests = [("internal", "ham10000:\(dir)/test", nil as String?)]
-        if s.external > 0 { tests.append(("external", "bcn20000:\(dir)/external", nil)) }
-        return ("ham10000:\(dir)/train", tests)
-      }
-      var base = FundusSynthConfig()
+    guard let s = config.synth else { return try prepareGivenData() }
+    let dir = directory + "/data"
+    let specPath = dir + "/synth.json"
+    let spec = try JSONEncoder().encode(s)
+    func parsed(_ d: Data) -> NSObject? { try? JSONSerialization.jsonObject(with: d) as? NSObject }
+    if let stored = try? Data(contentsOf: URL(fileURLWithPath: specPath)), parsed(stored) != parsed(spec) {
+      throw TrainingError.file(
+        specPath,
+        "the study's data was generated from another synth than the study file's: restore it, or run the study with --overwrite to generate the data again"
+      )
+    }
+    let out = try prepareSynthData(s, directory: dir)
+    try AtomicWrite.file(spec, to: specPath)
+    return out
+  }
+
+  func prepareSynthData(_ s: StudyConfig.SynthSpec, directory dir: String) throws -> (
+    String, [(String, String, String?)]
+  ) {
+    let fm = FileManager.default
+    if s.kind == .chest { return try prepareChestData(s, directory: dir) }
+    if s.kind == .derm {
+      var base = DermSynthConfig()
       (base.width, base.height) = (s.size, s.size)
-      if let spread = s.cdrSpread { base.cdrSpread = spread }
+      if let signal = s.signal { base.signal.merge(signal) { $1 } }
       for (name, count, seed, external) in [
-        ("internal", s.train + s.test, s.seed, false), ("external", s.external, s.seed &+ 2, true),
+        ("train", s.train, s.seed, false), ("test", s.test, s.seed &+ 1, false),
+        ("external", s.external, s.seed &+ 2, true),
       ] where count > 0 {
         var c = external ? base.external() : base
         c.count = count
         c.seed = seed
-        if !fm.fileExists(atPath: "\(dir)/\(name)/Training") { try SynthFundus.write(c, to: "\(dir)/\(name)") }
+        if name == "train", let u = s.underdiagnosis { c.underdiagnosis = u }
+        if !fm.fileExists(atPath: "\(dir)/\(name)/synth_config.json") {
+          _ = try SynthDerm.write(c, to: "\(dir)/\(name)", external: external)
+        }
       }
-      var tests = [("internal", "fairvlmed:\(dir)/internal", "test" as String?)]
-      if s.external > 0 { tests.append(("external", "fairvlmed:\(dir)/external", "test")) }
-      return ("fairvlmed:\(dir)/internal", tests)
+      var tests = [("internal", "ham10000:\(dir)/test", nil as String?)]
+      if s.external > 0 { tests.append(("external", "bcn20000:\(dir)/external", nil)) }
+      return ("ham10000:\(dir)/train", tests)
     }
+    var base = FundusSynthConfig()
+    (base.width, base.height) = (s.size, s.size)
+    if let spread = s.cdrSpread { base.cdrSpread = spread }
+    for (name, count, seed, external) in [
+      ("internal", s.train + s.test, s.seed, false), ("external", s.external, s.seed &+ 2, true),
+    ] where count > 0 {
+      var c = external ? base.external() : base
+      c.count = count
+      c.seed = seed
+      // synth_config.json is written last: a set whose writing was interrupted is written again.
+      if !fm.fileExists(atPath: "\(dir)/\(name)/synth_config.json") {
+        try SynthFundus.write(c, to: "\(dir)/\(name)", replacing: true)
+      }
+    }
+    var tests = [("internal", "fairvlmed:\(dir)/internal", "test" as String?)]
+    if s.external > 0 { tests.append(("external", "fairvlmed:\(dir)/external", "test")) }
+    return ("fairvlmed:\(dir)/internal", tests)
+  }
+
+  /// A study on given data: its training spec and test sets.
+  func prepareGivenData() throws -> (String, [(String, String, String?)]) {
     var tests = [("internal", config.test!, config.testSplit)]
     if let e = config.external { tests.append(("external", e, nil)) }
     return (config.data!, tests)

@@ -238,7 +238,7 @@ enum StudyReport {
       var by: [String: [Double]] = [:]
       for i in batch { by[groups[i], default: []].append(margins[i]) }
       if names.allSatisfy({ (by[$0]?.count ?? 0) >= 2 }) { covered += 1 }
-      let sets = by.values.filter { $0.count >= 2 }
+      let sets = by.keys.sorted().compactMap { by[$0] }.filter { $0.count >= 2 }  // sorted: the same sum every run
       var terms: [Double] = []
       for a in 0..<sets.count {
         for b in (a + 1)..<sets.count { terms.append(MMD.mmd2(sets[a], sets[b], sigma: sigma)) }

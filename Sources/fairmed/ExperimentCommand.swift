@@ -23,6 +23,7 @@ struct ExperimentCommand: ParsableCommand {
     let out = output.out
     let study = Study(config: try StudyConfig.load(config), directory: out)
     try study.validate(skippingFinished: resume)  // before --overwrite removes anything
+    if output.overwrite { try study.checkOverwriteSparesInputs() }
     try Study.prepareFolder(out, resume: resume, overwrite: output.overwrite)
     let results = try study.run()
     print(Study.markdown(Study.summarise(results)))

@@ -4,6 +4,7 @@ import Foundation
 #endif
 import Support
 import Tensor
+import NN
 import TestSupport
 import Testing
 @testable import Experiments
@@ -262,6 +263,21 @@ struct StudyTests {
     let second = try again.run()
     #expect(again.trainedCells.isEmpty)
     #expect(second.map(\.metrics) == results.map(\.metrics))
+
+    // A finished cell is not kept when the study file now gives it other options, nor data
+    // generated from another synth: each is refused, naming what changed.
+    var changed = try StudyTests.tinyStudy()
+    changed.base["epochs"] = .number(2)
+    #expect {
+      try Study(config: changed, directory: dir, quiet: true).run()
+    } throws: {
+      "\($0)".contains("runs/erm-b16-s0 finished with other options") && "\($0)".contains("--epochs (1 → 2)")
+    }
+    var otherData = try StudyTests.tinyStudy()
+    otherData.synth?.train = 80
+    #expect {
+      try Study(config: otherData, directory: dir, quiet: true).run()
+    } throws: { "\($0)".contains("data/synth.json") && "\($0)".contains("another synth") }
   }
 
   @Test func imageFrozenCellsShareOneFeatureCachePerSeed() throws {
@@ -277,6 +293,26 @@ struct StudyTests {
     #expect(study.trainedCells.count == 2)
     #expect(FileManager.default.fileExists(atPath: dir + "/feature_cache/s0/0.safetensors"))
     for cell in study.cells { #expect(!FileManager.default.fileExists(atPath: "\(dir)/runs/\(cell.id)/feature_cache")) }
+    // The cache carries the key of what its features depend on.
+    let file = try SafetensorsFile(path: dir + "/feature_cache/s0/0.safetensors")
+    #expect(file.metadata["fairmed_feature_key"]?.count == 64)
+  }
+
+  /// `--overwrite` never removes a study's own inputs kept in its folder.
+  @Test func overwriteSparesAStudysInputsInItsFolder() throws {
+    let dir = freshDirectory("study-inputs")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let json = """
+      {"data": "ham10000:\(dir)/data/ham", "test": "ham10000:\(dir)/data/ham", "methods": ["erm"],
+       "base": {"fromScratch": "tiny"}}
+      """
+    let study = Study(config: try JSONDecoder().decode(StudyConfig.self, from: Data(json.utf8)), directory: dir)
+    #expect {
+      try study.checkOverwriteSparesInputs()
+    } throws: { "\($0)".contains("--overwrite would remove \(dir)/data, which holds the study's data") }
+    var synthetic = try StudyTests.tinyStudy()
+    synthetic.base["fromScratch"] = .string("tiny")
+    try Study(config: synthetic, directory: dir).checkOverwriteSparesInputs()  // its data/ is its own output
   }
 }
 

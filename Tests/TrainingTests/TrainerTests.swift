@@ -122,6 +122,50 @@ struct TrainerTests {
     let replaced = try steps()
     #expect(replaced == Array(1...replaced.count) && replaced.count > resumed.count)
     #expect(try RunConfig.load(run + "/run.json").batchSize == 8)
+    // The epoch selection is incremental: --selection may not change on --resume.
+    var reselect = other
+    reselect.selection = .valWorstTPR
+    #expect {
+      try Trainer(config: reselect, runDirectory: run, log: TrainingLog(metricsPath: nil, quiet: true)).run(
+        resume: true)
+    } throws: { "\($0)".contains("--selection") }
+  }
+
+  /// A feature cache built for other images or image-tower weights is built again, never read.
+  @Test func aFeatureCacheOfOtherWeightsOrImagesIsBuiltAgain() throws {
+    var config = TinyDerm.config(epochs: 1)
+    config.mode = .imageFrozen
+    let cache = TinyDerm.runDirectory("shared-cache"), a = TinyDerm.runDirectory("cache-a")
+    let b = TinyDerm.runDirectory("cache-b")
+    config.featureCache = cache
+    defer { for d in [cache, a, b] { try? FileManager.default.removeItem(atPath: d) } }
+    _ = try Trainer(config: config, runDirectory: a, log: TrainingLog(metricsPath: nil, quiet: true)).run()
+    let first = try SafetensorsFile(path: cache + "/0.safetensors")
+    let (key, features) = (first.metadata[FeatureCache.keyName], try first.tensor("features").scalars)
+    var other = config
+    other.seed = 1  // from scratch: another image tower (and another validation split)
+    _ = try Trainer(config: other, runDirectory: b, log: TrainingLog(metricsPath: nil, quiet: true)).run()
+    let second = try SafetensorsFile(path: cache + "/0.safetensors")
+    #expect(key != nil && second.metadata[FeatureCache.keyName] != key)
+    #expect(try second.tensor("features").scalars != features)
+  }
+
+  /// Entries named as a run's (best/, checkpoint/) without a run.json are another tool's: neither
+  /// removed by --overwrite nor replaced by the run's own.
+  @Test func anotherToolsBestFolderIsNeverRemoved() throws {
+    let dir = TinyDerm.runDirectory("foreign-best")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try FileManager.default.createDirectory(atPath: dir + "/best", withIntermediateDirectories: true)
+    try "mine".write(toFile: dir + "/best/notes.txt", atomically: true, encoding: .utf8)
+    for overwrite in [false, true] {
+      #expect {
+        try Trainer(
+          config: TinyDerm.config(epochs: 1), runDirectory: dir, log: TrainingLog(metricsPath: nil, quiet: true)
+        )
+        .run(overwrite: overwrite)
+      } throws: { "\($0)".contains("holds best but no run.json") }
+    }
+    #expect(try String(contentsOfFile: dir + "/best/notes.txt", encoding: .utf8) == "mine")
   }
 
   /// `resume` continues only a run the folder holds (issue 24: `--resume` into a dataset folder

@@ -1,6 +1,8 @@
 import Fairness
 import Datasets
 import Foundation
+import NN
+import Support
 import Tensor
 
 /// One training batch as the model consumes it.
@@ -74,17 +76,24 @@ func forEachEvaluationBatch(
 }
 
 /// Pooled image-tower outputs of whole datasets, computed once (no augmentation) and stored in
-/// `feature_cache/<i>.safetensors` for reuse by resumed runs. Training with a frozen image
-/// tower then needs no image decoding at all.
+/// `feature_cache/<i>.safetensors` for reuse by resumed runs and a λ path's members. Training
+/// with a frozen image tower then needs no image decoding at all. Each file carries the
+/// ``key(classifier:dataset:transform:precision:)`` it was built for; a file with another key
+/// (other weights, images, preprocessing or precision) is built again, never read.
 enum FeatureCache {
   static func build(
-    classifier: CLIPClassifier, datasets: [Dataset], transform: ImageTransform, directory: String, threads: Int?,
-    log: TrainingLog
+    classifier: CLIPClassifier, datasets: [Dataset], transform: ImageTransform, precision: Precision,
+    directory: String, threads: Int?, log: TrainingLog
   ) throws -> [Tensor] {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     return try datasets.enumerated().map { i, ds in
       let path = "\(directory)/\(i).safetensors"
-      if let file = try? SafetensorsFileReader.read(path), file.shape.first == ds.count { return file }
+      let key = Self.key(classifier: classifier, dataset: ds, transform: transform, precision: precision)
+      if let file = try? SafetensorsFile(path: path), file.metadata[Self.keyName] == key,
+        let features = try? file.tensor("features"), features.shape.first == ds.count
+      {
+        return features
+      }
       log.line("feature cache: encoding \(ds.count) images of \(ds.name)")
       let batches = stride(from: 0, to: ds.count, by: 64).map { Array($0..<min(ds.count, $0 + 64)) }
       let loader = BatchLoader(
@@ -95,20 +104,33 @@ enum FeatureCache {
         parts.append(try classifier.pooledImageOutputs(Tensor(b.pixels, shape: [b.count, 3, b.size, b.size])))
       }
       let all = try concat(parts, axis: 0)
-      try SafetensorsFileReader.write(all, to: path)
+      try Safetensors.write([("features", all)], metadata: [Self.keyName: key], to: path)
       return all
     }
   }
-}
 
-import NN
+  /// The metadata entry holding a file's key.
+  static let keyName = "fairmed_feature_key"
 
-/// The feature cache's file I/O (one tensor named `features`).
-enum SafetensorsFileReader {
-  static func read(_ path: String) throws -> Tensor {
-    try SafetensorsFile(path: path).tensor("features")
-  }
-  static func write(_ t: Tensor, to path: String) throws {
-    try Safetensors.write([("features", t)], to: path)
+  /// What the features of `dataset` depend on, as a SHA-256: the frozen image tower's weights,
+  /// the preprocessing, the precision and the images (ids and sources, in order; by path, not
+  /// content — regenerating images in place under the same names needs a new folder).
+  static func key(classifier: CLIPClassifier, dataset ds: Dataset, transform: ImageTransform, precision: Precision)
+    -> String
+  {
+    var h = SHA256Hasher()
+    func add(_ s: String) { h.update(Array(s.utf8) + [0]) }
+    add("fairmed feature cache 1")
+    add(transform.preprocessorConfigJSON())
+    add(transform.cropRounding.rawValue)
+    add(precision.rawValue)
+    for s in ds.samples { add(s.id + "\t\(s.source)") }
+    let prefixes = classifier.model.imageEncoderPrefixes
+    for (path, t) in classifier.model.namedParameters().sorted(by: { $0.path < $1.path })
+    where prefixes.contains(where: { path.hasPrefix($0) }) {
+      add(path + "\(t.shape)")
+      h.update(UnsafeRawBufferPointer(start: t.pointer, count: t.count * MemoryLayout<Float>.size))
+    }
+    return h.finalize().map { String(format: "%02x", $0) }.joined()
   }
 }

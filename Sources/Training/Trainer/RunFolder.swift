@@ -4,10 +4,10 @@ import Support
 /// The rules for a run folder: nothing a user already has is replaced without `--overwrite`,
 /// and `--resume` continues only the run the folder holds.
 enum RunFolder {
-  /// Options that may change on `--resume`: they do not change the weights' trajectory.
-  static let free: Set<String> = [
-    "logEvery", "loaderThreads", "featureCache", "selection", "selectionDelta", "lambdaDelta", "lambdaMinPositives",
-  ]
+  /// Options that may change on `--resume`: they change neither the weights' trajectory nor a
+  /// choice already made (the epoch selection is incremental, so `--selection` may not change;
+  /// the λ selection is made afresh from the members' saved validation predictions).
+  static let free: Set<String> = ["logEvery", "loaderThreads", "featureCache", "lambdaDelta", "lambdaMinPositives"]
 
   /// Checks `directory` before a run writes anything into it; returns what `overwrite` must
   /// clear once data and model have loaded (``clear(_:_:)``).
@@ -20,6 +20,15 @@ enum RunFolder {
     ]
     AtomicWrite.recover(directory + "/checkpoint")
     if resume { try requireRun(directory) }
+    let isRun = fm.fileExists(atPath: directory + "/run.json")
+    // Entries named as a run's are a run's only beside its run.json: another tool's best/ is
+    // neither removed by --overwrite nor replaced by this run's.
+    if !isRun, let foreign = parts.first(where: { fm.fileExists(atPath: directory + "/" + $0) }) {
+      throw TrainingError.file(
+        directory,
+        "holds \(foreign) but no run.json, so not a FairMed run's: FairMed would write its own \(foreign) there; choose another --out"
+      )
+    }
     let held = parts.filter { fm.fileExists(atPath: directory + "/" + $0) }
     if held.isEmpty, !overwrite, let other = OutputPath.contents(directory) {
       throw TrainingError.file(
@@ -29,7 +38,8 @@ enum RunFolder {
     }
     if !held.isEmpty {
       if overwrite {
-        return held + ["metrics.jsonl"]
+        // The run's log and its default image-feature cache go too (a cache of other images must not be read).
+        return held + ["metrics.jsonl", "feature_cache"]
       } else if resume {
         let stored = try RunConfig.load(directory + "/run.json")
         let changed = try differences(stored, config)
@@ -101,4 +111,10 @@ enum RunFolder {
     }
     return out
   }
+}
+
+extension RunConfig {
+  /// The options (by flag, with both values) that differ from `stored`, ignoring those a resumed
+  /// run may change (``RunFolder/free``): what `--resume` refuses.
+  public func changes(since stored: RunConfig) throws -> [String] { try RunFolder.differences(stored, self) }
 }

@@ -134,7 +134,8 @@ public final class Trainer {
       let build = {
         try FeatureCache.build(
           classifier: session.classifier, datasets: [session.data.train, session.data.val],
-          transform: session.evalTransform, directory: self.config.featureCache ?? self.runDirectory + "/feature_cache",
+          transform: session.evalTransform, precision: self.config.precision,
+          directory: self.config.featureCache ?? self.runDirectory + "/feature_cache",
           threads: self.config.loaderThreads, log: self.log)
       }
       let built = try parallel.onLeader("building the feature cache", build)
@@ -322,11 +323,8 @@ public final class Trainer {
         }
       }
     }
-    if parallel.world.isLeader {
-      try Checkpoint.save(
-        to: checkpointDirectory, classifier: s.classifier, optimizers: s.optimizers, method: s.method, state: s.state,
-        config: config)
-    }
+    // The epoch's record goes before its checkpoint: a run killed between the two resumes from the
+    // previous checkpoint, drops this record with the epoch's steps and logs them all again.
     var record: [String: Any] = [
       "kind": "epoch", "epoch": s.state.epoch, "step": s.state.step, "selected_epoch": s.state.bestEpoch ?? 0,
       "val_decision_threshold": threshold.value,
@@ -334,6 +332,11 @@ public final class Trainer {
     for (k, v) in Self.fields(metrics) { record["val_" + k] = v }
     for (k, v) in Self.fields(decided) where k != "auc" && k != "n" { record["val_decision_" + k] = v }
     log.record(record)
+    if parallel.world.isLeader {
+      try Checkpoint.save(
+        to: checkpointDirectory, classifier: s.classifier, optimizers: s.optimizers, method: s.method, state: s.state,
+        config: config)
+    }
     let atHalf =
       threshold.policy == .argmax
       ? ""

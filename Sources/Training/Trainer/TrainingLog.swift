@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Where a run reports progress: a live bar on a terminal (plain lines otherwise), and every
 /// step and epoch as one JSON object per line in `metrics.jsonl`.
@@ -56,16 +57,6 @@ public final class TrainingLog {
   public func truncate(toStep step: Int) throws {
     guard let metricsPath else { return }
     let text = (try? String(contentsOfFile: metricsPath, encoding: .utf8)) ?? ""
-    if jsonl == nil {
-      if !FileManager.default.fileExists(atPath: metricsPath) {
-        _ = FileManager.default.createFile(atPath: metricsPath, contents: nil)
-      }
-      guard let h = FileHandle(forWritingAtPath: metricsPath) else {
-        throw TrainingError.file(metricsPath, "cannot open for writing")
-      }
-      jsonl = h
-    }
-    guard let jsonl else { return }
     let kept =
       step == 0
       ? []
@@ -75,12 +66,20 @@ public final class TrainingLog {
         else { return false }
         return s <= step
       }
+    // The kept records replace the file at once (a kill here leaves the old log or the new one,
+    // never an empty one); the handle then appends to the new file.
+    try? jsonl?.close()
+    jsonl = nil
     do {
-      try jsonl.truncate(atOffset: 0)
-      for line in kept { jsonl.write(Data((line + "\n").utf8)) }
+      try AtomicWrite.file(Data(kept.map { $0 + "\n" }.joined().utf8), to: metricsPath)
     } catch {
-      throw TrainingError.file(metricsPath, "cannot rewrite the log for the resumed run: \(error.localizedDescription)")
+      throw TrainingError.file(metricsPath, "cannot rewrite the log for the resumed run: \(error)")
     }
+    guard let h = FileHandle(forWritingAtPath: metricsPath) else {
+      throw TrainingError.file(metricsPath, "cannot open for writing")
+    }
+    h.seekToEndOfFile()
+    jsonl = h
   }
 
   /// Marks the start of the timed part (ETA).
