@@ -7,6 +7,13 @@ public enum Audit {
     -> AuditResult
   {
     try configuration.validate()
+    // AuditInput's readers refuse these already; a caller building one in memory gets the same check.
+    if let i = input.scores.firstIndex(where: { !$0.isFinite }) {
+      throw AuditError.badOption("score of row \(i + 1) is \(input.scores[i]): every score must be a finite number")
+    }
+    if let m = input.margins, let i = m.firstIndex(where: { !$0.isFinite }) {
+      throw AuditError.badOption("margin of row \(i + 1) is \(m[i]): every margin must be a finite number")
+    }
     var timer = PhaseTimer()
     let grouping = input.grouping
     guard grouping.groupCount <= configuration.maxGroups else {

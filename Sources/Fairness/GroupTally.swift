@@ -36,15 +36,19 @@ public struct GroupTally: Sendable {
     for i in scores.indices {
       let g = Int(rowGroup[i])
       if g < 0 { continue }
+      // Whether the scores are probabilities is a property of the data, not of a bootstrap draw:
+      // a row out of [0, 1] keeps Brier and ECE undefined in every replicate, drawn or not.
+      let s = scores[i], inRange = s >= 0 && s <= 1
+      if !inRange { probabilities = false }
       let w = weights.map { Int($0[i]) } ?? 1
       if w == 0 { continue }
-      let s = scores[i], y = Int(labels[i])
+      let y = Int(labels[i])
       let predicted = s >= threshold ? 1 : 0
       cells[g * 4 + 2 * y + predicted] += w  // 0 tn, 1 fp, 2 fn, 3 tp
       let wd = Double(w)
       let e = s - Double(y)
       sq[g] += wd * e * e
-      if s < 0 || s > 1 { probabilities = false; continue }
+      if !inRange { continue }
       let b = min(Int(s * B), eceBins - 1)
       binN[g * eceBins + b] += wd; binS[g * eceBins + b] += wd * s; binY[g * eceBins + b] += wd * Double(y)
     }

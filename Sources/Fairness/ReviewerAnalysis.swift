@@ -313,6 +313,16 @@ enum ReviewerAnalysis {
       }
     }
     let tprTests = tests { g, ref in
+      // A group flagged for too few positives (--min-cell-count) is not tested on TPR, as it is
+      // left out of the TPR gaps: a z-test on a handful of positives is not a test.
+      if !configuration.includeSmallGroups {
+        if audit.groups[g].tooFewCells(for: .tpr) {
+          return GroupTest(group: g, reason: "flagged few_positives: left out of the TPR tests")
+        }
+        if audit.groups[ref].tooFewCells(for: .tpr) {
+          return GroupTest(group: g, reason: "the reference group has too few positives for a TPR test")
+        }
+      }
       let a = audit.groups[g].counts, b = audit.groups[ref].counts
       guard a.positives > 0, b.positives > 0 else {
         return GroupTest(group: g, reason: "no positives in the group or the reference: TPR undefined")

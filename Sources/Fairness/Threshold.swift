@@ -64,15 +64,27 @@ public struct ResolvedThreshold: Sendable, Equatable {
 
 /// Chooses thresholds on (label, score) data.
 public enum ThresholdSelector {
-  /// Youden's J over all distinct scores; ties go to the highest threshold (as sklearn's argmax over roc_curve).
+  /// Youden's J over all distinct scores; ties go to the highest threshold. J is compared as the
+  /// integer tp·N − fp·P: as Doubles, equal J values can differ in the last bit (3/10 − 1/10 <
+  /// 5/10 − 3/10), which broke ties toward a lower threshold.
   public static func youden(_ ranked: RankedScores) throws -> (threshold: Double, j: Double) {
-    let points = ranked.operatingPoints()
     guard ranked.label.contains(1), ranked.label.contains(0) else {
       throw AuditError.badOption("Youden's J needs both classes in the validation data")
     }
-    var best = (threshold: points[0].threshold, j: -Double.infinity)
-    for p in points where p.tpr - p.fpr > best.j { best = (p.threshold, p.tpr - p.fpr) }
-    return best
+    let P = ranked.label.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }, N = ranked.label.count - P
+    var best: (threshold: Double, numerator: Int)? = nil
+    var tp = 0, fp = 0
+    var j = ranked.score.count - 1
+    while j >= 0 {  // scores ascend: from the highest threshold down
+      let v = ranked.score[j]
+      while j >= 0 && ranked.score[j] == v {
+        if ranked.label[j] != 0 { tp += 1 } else { fp += 1 }
+        j -= 1
+      }
+      let numerator = tp * N - fp * P
+      if best == nil || numerator > best!.numerator { best = (v, numerator) }
+    }
+    return (best!.threshold, Double(best!.numerator) / (Double(P) * Double(N)))
   }
 
   /// The highest distinct score whose overall TPR reaches `target`.
@@ -102,6 +114,11 @@ public enum ThresholdSelector {
     case .youden(let path):
       let r = try ranked(path)
       let (t, j) = try youden(r)
+      guard j > 0 else {
+        throw AuditError.badOption(
+          "youden:\(path): Youden's J is not positive at any threshold (best \(j)): the scores do not separate the classes, and every threshold would be a guess"
+        )
+      }
       return ResolvedThreshold(
         rule: "youden", value: t,
         detail:

@@ -7,7 +7,7 @@ import Support
 enum ReviewerText {
   /// The ECE binning convention, stated once per output.
   static func eceConvention(_ bins: Int) -> String {
-    "ECE uses \(bins) equal-width bins on [0, 1] (--ece-bins; FairMed's default is 15, the peer tools' (fairmedfm, fairscope, fmm-fairness-eval) is 10, so their ECE differs unless --ece-bins 10)"
+    "ECE uses \(bins) equal-width bins on [0, 1], each [a, b) and the last [a, 1] (scikit-learn's calibration_curve and Guo et al. use (a, b], which can differ on scores exactly at an edge; --ece-bins; FairMed's default is 15, the peer tools' (fairmedfm, fairscope, fmm-fairness-eval) is 10, so their ECE differs unless --ece-bins 10)"
   }
 
   /// How this audit's intervals were made, in one sentence (every output states it).

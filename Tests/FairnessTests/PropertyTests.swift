@@ -239,3 +239,70 @@ import Testing
     #expect(wide.count == 3 && wide.allSatisfy { $0.isFinite && $0 > 0 })
   }
 }
+
+@Suite struct AuditEdgeTests {
+  func run(_ d: Synthetic, _ edit: (inout AuditConfiguration) -> Void = { _ in }) throws -> AuditResult {
+    var c = AuditConfiguration()
+    c.certainty.permutations = 10
+    edit(&c)
+    return try Audit.run(try d.input(), configuration: c)
+  }
+
+  /// Scores out of [0, 1] leave Brier and ECE undefined, and their intervals too: a bootstrap
+  /// replicate that happens not to draw those rows must not make them defined again.
+  @Test func undefinedBrierAndECEHaveNoInterval() throws {
+    var d = Synthetic(n: 60, seed: 5)
+    d.scores[0] = 1.2
+    let r = try run(d)
+    for g in r.intersectional.groups + [r.intersectional.overall] {
+      #expect(g[.brier] == nil && g[.ece] == nil)
+      #expect(g.intervals[.brier] == nil && g.intervals[.ece] == nil, "\(g.name)")
+    }
+  }
+
+  /// A group with too few positives for its TPR to count in the gaps gets no TPR test either.
+  @Test func aGroupWithTooFewPositivesGetsNoTPRTest() throws {
+    var d = Synthetic(n: 900, seed: 33)
+    // Two positives left in female|<40.
+    var kept = 0
+    for i in d.labels.indices where d.sex[i] == "female" && d.age[i] == "<40" && d.labels[i] == 1 {
+      kept += 1
+      if kept > 2 { d.labels[i] = 0 }
+    }
+    let r = try run(d)
+    let s = try #require(r.significance)
+    let g = try #require(r.intersectional.groups.firstIndex { $0.name == "female|<40" })
+    #expect(r.intersectional.groups[g].flags.contains("few_positives"))
+    #expect(s.tprTests[g].pValue == nil && s.tprTests[g].reason?.contains("few_positives") == true)
+  }
+
+  /// Youden's J ties go to the highest threshold, exactly: with 10 positives and 10 negatives,
+  /// J(0.9) = 3/10 − 1/10 and J(0.7) = 5/10 − 3/10 are equal, though not as Doubles.
+  @Test func youdenTiesGoToTheHighestThresholdExactly() throws {
+    let scores: [Double] = [
+      0.9, 0.9, 0.9, 0.9, 0.7, 0.7, 0.7, 0.7, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1,
+    ]
+    let labels: [UInt8] = [1, 1, 1, 0, 1, 1, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]
+    let (a, b): (Double, Double) = (3.0 / 10 - 1.0 / 10, 5.0 / 10 - 3.0 / 10)
+    #expect(a != b)  // the rounding the rule must not see
+    let ranked = RankedScores(
+      scores: scores, labels: labels, rowGroup: [Int32](repeating: 0, count: 20), groupCount: 1)
+    let (t, j) = try ThresholdSelector.youden(ranked)
+    #expect(t == 0.9 && abs(j - 0.2) < 1e-15)
+    // Scores that do not separate the classes give no Youden threshold to audit at.
+    let flat = RankedScores(
+      scores: [0.5, 0.5, 0.5, 0.5], labels: [1, 0, 1, 0], rowGroup: [0, 0, 0, 0], groupCount: 1)
+    #expect(throws: AuditError.self) {
+      try ThresholdSelector.resolve(.youden(validation: "val.csv"), audited: flat) { _ in
+        ([1, 0, 1, 0], [0.5, 0.5, 0.5, 0.5])
+      }
+    }
+  }
+
+  /// An input built in memory is checked as the CSV reader checks one.
+  @Test func aNonFiniteScoreBuiltInMemoryIsRefused() throws {
+    var d = Synthetic(n: 40, seed: 2)
+    d.scores[7] = .nan
+    #expect { try run(d) } throws: { "\($0)".contains("row 8") }
+  }
+}
