@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+  import Glibc
+#endif
 import Support
 import SyntheticData
 import Tensor
@@ -93,10 +96,36 @@ public struct PretrainingRecipe: Codable, Equatable, Sendable {
           "pretrained \(key): cached from a machine with \(built); this one has \(BLAS.kernelFamily), where the same recipe may build different weights (docs/training.md): the cached model is used"
         )
       }
+      // An entry pretrained with other options than this recipe's run (FairMed's defaults for
+      // them changed since) is not this recipe's model.
+      if let stored = try? RunConfig.load(done + "/run.json") {
+        var now = runConfig(corpus: "")
+        now.data = stored.data
+        let changes = try now.changes(since: stored)
+        guard changes.isEmpty else {
+          throw TrainingError.file(
+            done,
+            "was pretrained with other options than this FairMed gives the recipe (\(changes.joined(separator: "; "))): remove the folder to build it again"
+          )
+        }
+      }
       return done + "/best"
     }
     let work = done + ".building"
     let corpus = work + "/corpus", run = work + "/run"
+    try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
+    // One process builds an entry at a time (the lock goes with the process, however it ends).
+    let lock = open(work + ".lock", O_CREAT | O_RDWR, 0o644)
+    guard lock >= 0 else {
+      throw TrainingError.file(work + ".lock", "cannot be created: \(String(cString: strerror(errno)))")
+    }
+    defer { close(lock) }
+    guard flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+      throw TrainingError.file(
+        done, "is being built by another FairMed process now: wait for it to finish, then run again (it will be reused)"
+      )
+    }
+    if let data = fm.contents(atPath: done + "/recipe.json"), !data.isEmpty { return done + "/best" }  // built meanwhile
     try fm.createDirectory(atPath: work, withIntermediateDirectories: true)
     if !fm.fileExists(atPath: corpus + "/" + SyntheticCorpus.manifest) {
       say("pretrained \(key): writing the corpus (\(commands[0]))")
@@ -117,6 +146,7 @@ public struct PretrainingRecipe: Codable, Equatable, Sendable {
         try enc.encode(Entry(recipe: self, commands: commands, kernels: BLAS.kernelFamily)), to: dir + "/recipe.json")
     }
     try fm.removeItem(atPath: work)
+    try? fm.removeItem(atPath: work + ".lock")
     return done + "/best"
   }
 

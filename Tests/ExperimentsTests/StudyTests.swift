@@ -96,6 +96,26 @@ struct StudyTests {
     #expect(!FileManager.default.fileExists(atPath: cache + "/pretrained/" + recipe.key + ".building"))
   }
 
+  /// A cached pretrained model built with other options than the recipe's run now has (a
+  /// default that changed) is refused, naming the option, not used as the recipe's.
+  @Test func aCachedPretrainedModelOfOtherOptionsIsRefused() throws {
+    let cache = freshDirectory("pretrained-cache")
+    defer { try? FileManager.default.removeItem(atPath: cache) }
+    let recipe = PretrainingRecipe(kind: .derm)
+    let entry = cache + "/pretrained/" + recipe.key
+    try FileManager.default.createDirectory(atPath: entry + "/best", withIntermediateDirectories: true)
+    try JSONEncoder().encode(PretrainingRecipe.Entry(recipe: recipe, commands: recipe.commands, kernels: nil))
+      .write(to: URL(fileURLWithPath: entry + "/recipe.json"))
+    var run = recipe.runConfig(corpus: "/elsewhere/corpus")
+    try run.write(to: entry + "/run.json")
+    #expect(try recipe.ensure(cache: cache) == entry + "/best")  // the same options: reused
+    run.learningRate = 0.5
+    try run.write(to: entry + "/run.json")
+    #expect {
+      try recipe.ensure(cache: cache)
+    } throws: { "\($0)".contains("was pretrained with other options") && "\($0)".contains("--lr") }
+  }
+
   @Test func summaryIsMeanAndSampleStdOverSeeds() {
     let s = Study.stat([0.5, 0.7, nil, 0.9])
     #expect(s.n == 3 && abs(s.mean! - 0.7) < 1e-12 && abs(s.std! - 0.2) < 1e-12)

@@ -151,7 +151,8 @@ public enum Objective: String, CaseIterable, Codable, Sendable {
 public enum SelectionRule: String, CaseIterable, Codable, Sendable {
   /// Highest validation AUC.
   case valAUC = "val-auc"
-  /// Lowest validation ΔTPR at the decision threshold among epochs with AUC ≥ best − ``RunConfig/selectionDelta``.
+  /// Lowest validation ΔTPR at the decision threshold among epochs with AUC ≥ best − ``RunConfig/selectionDelta``,
+  /// decided epoch by epoch (docs/METHOD.md §6: an epoch passed over is not reconsidered when the bar rises).
   case valDTPR = "val-dtpr"
   /// Highest validation worst-group TPR at the decision threshold among epochs with AUC ≥ best − ``RunConfig/selectionDelta``.
   case valWorstTPR = "val-worst-tpr"

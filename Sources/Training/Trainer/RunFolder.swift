@@ -114,7 +114,10 @@ enum RunFolder {
 }
 
 extension RunConfig {
-  /// The options (by flag, with both values) that differ from `stored`, ignoring those a resumed
-  /// run may change (``RunFolder/free``): what `--resume` refuses.
-  public func changes(since stored: RunConfig) throws -> [String] { try RunFolder.differences(stored, self) }
+  /// The options (by flag, with both values) that differ from `stored` (a `run.json`), ignoring
+  /// those a resumed run may change (``RunFolder/free``), with this configuration's mode-dependent
+  /// defaults filled in as `run.json` stores them: what `--resume` refuses.
+  public func changes(since stored: RunConfig) throws -> [String] {
+    try RunFolder.differences(stored.resolved, resolved)
+  }
 }
