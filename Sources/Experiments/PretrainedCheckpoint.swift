@@ -125,7 +125,8 @@ public struct PretrainingRecipe: Codable, Equatable, Sendable {
         done, "is being built by another FairMed process now: wait for it to finish, then run again (it will be reused)"
       )
     }
-    if let data = fm.contents(atPath: done + "/recipe.json"), !data.isEmpty { return done + "/best" }  // built meanwhile
+    // Built by another process meanwhile.
+    if let data = fm.contents(atPath: done + "/recipe.json"), !data.isEmpty { return done + "/best" }
     try fm.createDirectory(atPath: work, withIntermediateDirectories: true)
     if !fm.fileExists(atPath: corpus + "/" + SyntheticCorpus.manifest) {
       say("pretrained \(key): writing the corpus (\(commands[0]))")
