@@ -62,6 +62,15 @@ public struct Demo {
   public let options: Options
   public init(options: Options) { self.options = options }
 
+  /// `fairmed demo`: checks the options, then the output folder (continued with `resume`,
+  /// replaced with `overwrite`, as ``Study/prepareFolder(_:resume:overwrite:outputNames:)``
+  /// says), then runs.
+  public static func run(_ options: Options, resume: Bool, overwrite: Bool) throws -> [Row] {
+    try options.validate()
+    try Study.prepareFolder(options.directory, resume: resume, overwrite: overwrite, outputNames: outputNames)
+    return try Demo(options: options).run()
+  }
+
   /// What the demo writes into its folder (the study's files, audits included, and summary.json);
   /// `--overwrite` removes these entries, and nothing else.
   public static let outputNames = Study.outputNames + ["summary.json"]

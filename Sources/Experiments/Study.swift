@@ -186,6 +186,20 @@ public final class Study {
     "comparisons.csv", "report.html", "figures", "audits", "zero-shot", "zero-shot.csv",
   ]
 
+  /// `fairmed experiment`: the study file at `path` run into `directory`. Everything is checked
+  /// before anything is written or removed: the study and every cell still to train
+  /// (``validate(skippingFinished:)``), that `overwrite` spares the study's inputs, then the
+  /// folder (``prepareFolder(_:resume:overwrite:outputNames:)``).
+  public static func experiment(config path: String, directory: String, resume: Bool, overwrite: Bool) throws
+    -> (study: Study, results: [Result])
+  {
+    let study = Study(config: try StudyConfig.load(path), directory: directory)
+    try study.validate(skippingFinished: resume)
+    if overwrite { try study.checkOverwriteSparesInputs() }
+    try prepareFolder(directory, resume: resume, overwrite: overwrite)
+    return (study, try study.run())
+  }
+
   /// Refuses `--overwrite` when an input of the study (its data, test or external set, or the
   /// base model) lies inside what overwriting removes (`data/`, `runs/`, …): a real-data study
   /// may keep its data in its folder, and overwriting must never delete it. A synthetic study's

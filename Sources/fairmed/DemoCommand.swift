@@ -42,10 +42,8 @@ struct DemoCommand: ParsableCommand {
     o.comparison = comparison
     o.conditioning = conditioning
     o.sampler = sampler
-    try o.validate()
-    try Study.prepareFolder(dir, resume: resume, overwrite: overwrite, outputNames: Demo.outputNames)
     let start = Date()
-    let rows = try Demo(options: o).run()
+    let rows = try Demo.run(o, resume: resume, overwrite: overwrite)
     print(Demo.markdown(rows))
     print(
       String(

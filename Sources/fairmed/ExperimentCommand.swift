@@ -21,11 +21,8 @@ struct ExperimentCommand: ParsableCommand {
 
   func run() throws {
     let out = output.out
-    let study = Study(config: try StudyConfig.load(config), directory: out)
-    try study.validate(skippingFinished: resume)  // before --overwrite removes anything
-    if output.overwrite { try study.checkOverwriteSparesInputs() }
-    try Study.prepareFolder(out, resume: resume, overwrite: output.overwrite)
-    let results = try study.run()
+    let (study, results) = try Study.experiment(
+      config: config, directory: out, resume: resume, overwrite: output.overwrite)
     print(Study.markdown(Study.summarise(results)))
     print(
       "\(results.count) results (\(study.trainedCells.count) cells trained now); \(out)/results.csv, summary.md, summary.tex"
