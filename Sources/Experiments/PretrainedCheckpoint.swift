@@ -1,3 +1,4 @@
+import Fairness
 import Foundation
 #if canImport(Glibc)
   import Glibc
@@ -98,7 +99,7 @@ public struct PretrainingRecipe: Codable, Equatable, Sendable {
       }
       // An entry pretrained with other options than this recipe's run (FairMed's defaults for
       // them changed since) is not this recipe's model.
-      if let stored = try? RunConfig.load(done + "/run.json") {
+      if let stored = try? RunConfig.load(done + "/" + RunConfig.fileName) {
         var now = runConfig(corpus: "")
         now.data = stored.data
         let changes = try now.changes(since: stored)
@@ -109,7 +110,7 @@ public struct PretrainingRecipe: Codable, Equatable, Sendable {
           )
         }
       }
-      return done + "/best"
+      return done + "/" + ModelFolderLayout.best
     }
     let work = done + ".building"
     let corpus = work + "/corpus", run = work + "/run"
@@ -126,29 +127,33 @@ public struct PretrainingRecipe: Codable, Equatable, Sendable {
       )
     }
     // Built by another process meanwhile.
-    if let data = fm.contents(atPath: done + "/recipe.json"), !data.isEmpty { return done + "/best" }
+    if let data = fm.contents(atPath: done + "/recipe.json"), !data.isEmpty {
+      return done + "/" + ModelFolderLayout.best
+    }
     try fm.createDirectory(atPath: work, withIntermediateDirectories: true)
     if !fm.fileExists(atPath: corpus + "/" + SyntheticCorpus.manifest) {
       say("pretrained \(key): writing the corpus (\(commands[0]))")
       try writeCorpus(to: corpus)
     }
     say("pretrained \(key): pretraining (\(commands[1])); cached in \(done)")
-    let resume = fm.fileExists(atPath: run + "/run.json")
+    let resume = fm.fileExists(atPath: run + "/" + RunConfig.fileName)
     _ = try Trainer(
       config: runConfig(corpus: corpus), runDirectory: run,
-      log: TrainingLog(metricsPath: run + "/metrics.jsonl", quiet: quiet)
+      log: TrainingLog(metricsPath: run + "/" + TrainingLog.fileName, quiet: quiet)
     ).run(resume: resume, overwrite: !resume)
     let enc = JSONEncoder()
     enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     try AtomicWrite.directory(done) { dir in
-      try fm.copyItem(atPath: run + "/best", toPath: dir + "/best")
-      for f in ["run.json", "metrics.jsonl"] { try fm.copyItem(atPath: run + "/" + f, toPath: dir + "/" + f) }
+      try fm.copyItem(atPath: run + "/" + ModelFolderLayout.best, toPath: dir + "/" + ModelFolderLayout.best)
+      for f in [RunConfig.fileName, TrainingLog.fileName] {
+        try fm.copyItem(atPath: run + "/" + f, toPath: dir + "/" + f)
+      }
       try AtomicWrite.file(
         try enc.encode(Entry(recipe: self, commands: commands, kernels: BLAS.kernelFamily)), to: dir + "/recipe.json")
     }
     try fm.removeItem(atPath: work)
     try? fm.removeItem(atPath: work + ".lock")
-    return done + "/best"
+    return done + "/" + ModelFolderLayout.best
   }
 
   /// `recipe.json`: the recipe, its commands and the kernel family it was built with

@@ -105,7 +105,7 @@ public final class Study {
     pretrainedModel = try config.pretrained.map { try $0.ensure(cache: cache, log: say, quiet: quiet) }
     // A finished cell is kept only if it trained with the options the study file gives it now.
     for cell in cells where fm.fileExists(atPath: "\(directory)/runs/\(cell.id)/result.json") {
-      let stored = try RunConfig.load("\(directory)/runs/\(cell.id)/run.json")
+      let stored = try RunConfig.load("\(directory)/runs/\(cell.id)/" + RunConfig.fileName)
       let changes = try runConfig(cell, train: train).changes(since: stored)
       guard changes.isEmpty else {
         throw TrainingError.invalidConfig(
@@ -128,10 +128,10 @@ public final class Study {
       }
       say("[\(i + 1)/\(cells.count)] \(cell.id): training")
       let run = try runConfig(cell, train: train)
-      let log = try TrainingLog(metricsPath: runDir + "/metrics.jsonl", quiet: quiet)
+      let log = try TrainingLog(metricsPath: runDir + "/" + TrainingLog.fileName, quiet: quiet)
       // A cell killed before its run.json was written has nothing to resume: it starts again.
       let summary = try Trainer(config: run, runDirectory: runDir, log: log).run(
-        resume: fm.fileExists(atPath: runDir + "/run.json"))
+        resume: fm.fileExists(atPath: runDir + "/" + RunConfig.fileName))
       var cellResults: [Result] = []
       for (split, spec, subset) in tests {
         let preds = try Predictor.run(
@@ -182,7 +182,7 @@ public final class Study {
 
   /// What a study writes into its folder; `--overwrite` removes these entries, and nothing else.
   public static let outputNames = [
-    "data", "runs", "feature_cache", "results.csv", "summary.md", "summary.tex",
+    "data", "runs", RunConfig.defaultFeatureCacheFolder, "results.csv", "summary.md", "summary.tex",
     "comparisons.csv", "report.html", "figures", "audits", "zero-shot", "zero-shot.csv",
   ]
 
@@ -286,7 +286,7 @@ public final class Study {
         c.count = count
         c.seed = seed
         if name == "train", let u = s.underdiagnosis { c.underdiagnosis = u }
-        if !fm.fileExists(atPath: "\(dir)/\(name)/synth_config.json") {
+        if !fm.fileExists(atPath: "\(dir)/\(name)/" + SyntheticModality.configFile) {
           _ = try SynthDerm.write(c, to: "\(dir)/\(name)", external: external)
         }
       }
@@ -304,7 +304,7 @@ public final class Study {
       c.count = count
       c.seed = seed
       // synth_config.json is written last: a set whose writing was interrupted is written again.
-      if !fm.fileExists(atPath: "\(dir)/\(name)/synth_config.json") {
+      if !fm.fileExists(atPath: "\(dir)/\(name)/" + SyntheticModality.configFile) {
         try SynthFundus.write(c, to: "\(dir)/\(name)", replacing: true)
       }
     }
@@ -374,7 +374,7 @@ public final class Study {
     run.seed = cell.seed
     if run.mode == .imageFrozen && run.featureCache == nil {
       // The frozen tower's outputs depend on data, model and the seeded validation split only.
-      run.featureCache = "\(directory)/feature_cache/s\(cell.seed)"
+      run.featureCache = "\(directory)/\(RunConfig.defaultFeatureCacheFolder)/s\(cell.seed)"
     }
     return run
   }

@@ -18,7 +18,7 @@ extension Study {
       var c = external ? base.external() : base
       c.count = count
       c.seed = seed
-      if !FileManager.default.fileExists(atPath: "\(dir)/\(name)/synth_config.json") {
+      if !FileManager.default.fileExists(atPath: "\(dir)/\(name)/" + SyntheticModality.configFile) {
         try SynthChest.write(c, to: "\(dir)/\(name)")
       }
     }

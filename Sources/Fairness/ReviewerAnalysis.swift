@@ -120,23 +120,36 @@ public struct SignificanceReport: Sendable {
   public var tprTestCount: Int { tprTests.filter { $0.pValue != nil }.count }
 }
 
+/// The folder of a training run that holds its kept model (`RUN/best/`): a model folder may be
+/// given as the run folder, and its files are then read from there.
+public enum ModelFolderLayout {
+  public static let best = "best"
+}
+
 /// The validation predictions a trained model folder carries (`validation_predictions.json`,
 /// written by training next to its threshold): only its `labels` and `scores` keys are read.
 public enum ModelValidationFile {
   public static let fileName = "validation_predictions.json"
+  /// The keys read (training writes them as ``Training/ValidationPredictions``' properties).
+  public enum Key: String, CaseIterable, Sendable {
+    case labels, scores
+  }
 
   /// `dir/validation_predictions.json`, else `dir/best/validation_predictions.json`; nil when neither exists.
   public static func path(inModelDirectory dir: String) -> String? {
-    [dir + "/" + fileName, dir + "/best/" + fileName].first { FileManager.default.fileExists(atPath: $0) }
+    [dir + "/" + fileName, dir + "/" + ModelFolderLayout.best + "/" + fileName].first {
+      FileManager.default.fileExists(atPath: $0)
+    }
   }
 
   /// Labels (0/1) and scores of the file; throws naming the file when it is not such a JSON object.
   public static func load(_ path: String) throws -> (labels: [UInt8], scores: [Double]) {
     let data = try readFile(path)
     guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-      let labels = object["labels"] as? [Any], let scores = object["scores"] as? [Any]
+      let labels = object[Key.labels.rawValue] as? [Any], let scores = object[Key.scores.rawValue] as? [Any]
     else {
-      throw AuditError.io("\(path): not a JSON object with 'labels' and 'scores' arrays")
+      throw AuditError.io(
+        "\(path): not a JSON object with '\(Key.labels.rawValue)' and '\(Key.scores.rawValue)' arrays")
     }
     guard labels.count == scores.count, !labels.isEmpty else {
       throw AuditError.io("\(path): \(labels.count) labels and \(scores.count) scores (expected as many, at least one)")

@@ -190,7 +190,9 @@ public struct StoredThreshold: Sendable, Equatable {
 
   /// `dir/decision_threshold.json`, else `dir/best/decision_threshold.json`; nil when neither exists.
   public static func path(inModelDirectory dir: String) -> String? {
-    [dir + "/" + fileName, dir + "/best/" + fileName].first { FileManager.default.fileExists(atPath: $0) }
+    [dir + "/" + fileName, dir + "/" + ModelFolderLayout.best + "/" + fileName].first {
+      FileManager.default.fileExists(atPath: $0)
+    }
   }
 
   /// The threshold of a model folder (or a run folder's `best/`); nil when it has none. Throws

@@ -112,7 +112,7 @@ extension SynthDerm {
   }
 
   /// What ``writeCorpus(_:to:replacing:)`` writes into its folder.
-  public static let corpusOutputNames = ["images", SyntheticCorpus.manifest, "synth_config.json"]
+  public static let corpusOutputNames = ["images", SyntheticCorpus.manifest, SyntheticModality.configFile]
 
   /// Writes a pretraining corpus: `images/*.jpg` and `corpus.csv`
   /// (`path,text,label,sex,age,lesion_id`, a manifest whose text column is each image's report,
@@ -138,7 +138,7 @@ extension SynthDerm {
     ).write(toFile: "\(dir)/" + SyntheticCorpus.manifest, atomically: true, encoding: .utf8)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try encoder.encode(config).write(to: URL(fileURLWithPath: "\(dir)/synth_config.json"))
+    try encoder.encode(config).write(to: URL(fileURLWithPath: "\(dir)/" + SyntheticModality.configFile))
     return records
   }
 }
@@ -222,7 +222,7 @@ extension SynthFundus {
         }), to: "\(dir)/" + SyntheticCorpus.manifest)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try AtomicWrite.file(try encoder.encode(config), to: "\(dir)/synth_config.json")
+    try AtomicWrite.file(try encoder.encode(config), to: "\(dir)/" + SyntheticModality.configFile)
   }
 }
 
@@ -265,6 +265,9 @@ public enum SyntheticModality: String, Codable, Sendable, CaseIterable {
   public var sizes: ClosedRange<Int> { self == .derm ? 8...4096 : 16...4096 }
   /// The most images one generated set may hold (`--n`).
   public static let maxImages = 10_000_000
+  /// The generator's configuration, written last into every generated set: a set without it is
+  /// unfinished.
+  public static let configFile = "synth_config.json"
 }
 
 /// The balanced, captioned pretraining corpus of each modality (`fairmed synth KIND --corpus`).

@@ -271,7 +271,7 @@ struct ChestView {
 public enum SynthChest {
   /// What ``write(_:to:replacing:)`` writes into its folder; `replacing` removes these entries
   /// first, and nothing else.
-  public static let outputNames = ["images", "manifest.csv", "synth_truth.csv", "synth_config.json"]
+  public static let outputNames = ["images", "manifest.csv", "synth_truth.csv", SyntheticModality.configFile]
 
   /// The manifest's columns: `sex` and `age` are the attributes (the default groups `sex,age`).
   static let manifestHeader = ["path", "label", "sex", "age", "patient_id", "id", "text"]
@@ -432,7 +432,7 @@ public enum SynthChest {
       to: "\(dir)/manifest.csv")
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try AtomicWrite.file(try encoder.encode(config), to: "\(dir)/synth_config.json")
+    try AtomicWrite.file(try encoder.encode(config), to: "\(dir)/" + SyntheticModality.configFile)
     return records
   }
 }

@@ -138,7 +138,8 @@ public enum SynthDerm {
   /// removes these entries first, and nothing else.
   public static let outputNames = [
     "HAM10000_images_part_1", "HAM10000_images_part_2", "HAM10000_metadata.csv", "ISIC_2019_Training_Input",
-    "ISIC_2019_Training_Metadata.csv", "ISIC_2019_Training_GroundTruth.csv", "synth_truth.csv", "synth_config.json",
+    "ISIC_2019_Training_Metadata.csv", "ISIC_2019_Training_GroundTruth.csv", "synth_truth.csv",
+    SyntheticModality.configFile,
   ]
 
   static let malignantDx = (["mel", "bcc", "akiec"], [0.55, 0.28, 0.17])
@@ -290,7 +291,7 @@ public enum SynthDerm {
     .write(toFile: "\(dir)/synth_truth.csv", atomically: true, encoding: .utf8)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try encoder.encode(config).write(to: URL(fileURLWithPath: "\(dir)/synth_config.json"))
+    try encoder.encode(config).write(to: URL(fileURLWithPath: "\(dir)/" + SyntheticModality.configFile))
     return records
   }
 }

@@ -94,7 +94,8 @@ public struct FundusSynthConfig: Codable, Sendable, Equatable {
 public enum SynthFundus {
   /// What ``write(_:to:replacing:)`` writes into its folder; `replacing` removes these entries
   /// first, and nothing else.
-  public static let outputNames = FairVLMed.splitFolders.map { $0.0 } + ["data_summary.csv", "synth_config.json"]
+  public static let outputNames =
+    FairVLMed.splitFolders.map { $0.0 } + ["data_summary.csv", SyntheticModality.configFile]
 
   struct Record {
     var id: Int, split: String, race: Int, gender: Int, age: Double, ethnicity: Int, language: Int, marital: Int
@@ -230,6 +231,6 @@ public enum SynthFundus {
     ).write(toFile: "\(dir)/data_summary.csv", atomically: true, encoding: .utf8)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try encoder.encode(config).write(to: URL(fileURLWithPath: "\(dir)/synth_config.json"))
+    try encoder.encode(config).write(to: URL(fileURLWithPath: "\(dir)/" + SyntheticModality.configFile))
   }
 }

@@ -120,7 +120,9 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
   @Setting(help: "Data-loading threads (default: all cores).", .whenSet(.range(1...256)))
   public var loaderThreads: Int? = nil
   /// Runs with the same data, model, image size and seed can share one.
-  @Setting(help: "Folder of the image-frozen feature cache (default: the run folder's feature_cache/).")
+  @Setting(
+    help:
+      "Folder of the image-frozen feature cache (default: the run folder's \(RunConfig.defaultFeatureCacheFolder)/).")
   public var featureCache: String? = nil
   /// nil trains the model's own weights.
   @Setting(
@@ -297,6 +299,12 @@ public struct RunConfig: SettingGroup, Codable, Equatable, Sendable {
   public func makeMethod() -> TrainingMethod {
     method.make(lambda: lambda ?? 0, cmac: cmacMMD, marginsOnLogits: cmac.marginsOnLogits)
   }
+
+  /// The file a run folder keeps its configuration in.
+  public static let fileName = "run.json"
+  /// The image-frozen feature cache's folder inside a run folder (and a study folder), unless
+  /// ``featureCache`` names another.
+  public static let defaultFeatureCacheFolder = "feature_cache"
 
   /// Reads a `run.json`; keys not given keep their defaults, unknown keys are refused.
   public static func load(_ path: String) throws -> RunConfig {

@@ -26,8 +26,11 @@ public enum Predictor {
   ) throws -> Predictions {
     try validateComputeEnvironment()
     let fm = FileManager.default
-    let run = fm.fileExists(atPath: model + "/run.json") ? try RunConfig.load(model + "/run.json") : nil
-    let modelDir = run != nil && fm.fileExists(atPath: model + "/best") ? model + "/best" : model
+    let run =
+      fm.fileExists(atPath: model + "/" + RunConfig.fileName)
+      ? try RunConfig.load(model + "/" + RunConfig.fileName) : nil
+    let best = model + "/" + ModelFolderLayout.best
+    let modelDir = run != nil && fm.fileExists(atPath: best) ? best : model
     var dataset = try DatasetKind.load(data)
     if let split { dataset = dataset.split(split) }
     guard dataset.count > 0 else {

@@ -7,7 +7,7 @@ import Support
 /// calibration or threshold fitted on validation needs. Scores are the full-precision values the
 /// decision threshold was chosen on.
 public struct ValidationPredictions: Codable, Equatable, Sendable {
-  public static let fileName = "validation_predictions.json"
+  public static let fileName = ModelValidationFile.fileName
   /// The epoch (1-based) the predictions come from.
   public var epoch: Int
   public var labels: [Int]
@@ -70,6 +70,14 @@ public enum LambdaSelection {
   public static let membersFolder = "lambda"
   /// The selection table, as JSON and as Markdown, in the run folder.
   public static let tableFile = "selection.json", markdownFile = "selection.md"
+
+  /// The rule in one sentence (the training log, the study tables); `delta` nil names the option.
+  public static func rule(delta: Double?, minPositives: Int?) -> String {
+    let d = delta.map { fmt($0) } ?? "δ (--lambda-delta, default \(fmt(defaultDelta)))"
+    let n = minPositives.map(String.init) ?? "--lambda-min-positives (default \(defaultMinPositives))"
+    return
+      "kept: the λ with the highest validation worst-group TPR (subgroups with at least \(n) validation positives) among those whose validation AUC minus one bootstrap standard error reaches λ 0's − \(d), or the smallest λ within one bootstrap standard error of it; λ 0 is the method without its term"
+  }
 
   /// The folder name of a member: λ as `%g` prints it (−0 as 0).
   public static func memberName(_ lambda: Float) -> String { String(format: "%g", lambda == 0 ? 0 : lambda) }

@@ -20,12 +20,13 @@ extension Trainer {
     let data = try parallel.together("loading the data") { try TrainingData(config: config) }
     try parallel.onLeader("writing run.json") {
       try RunFolder.clear(runDirectory, replaced ?? [])
-      try config.write(to: runDirectory + "/run.json")
+      try config.write(to: runDirectory + "/" + RunConfig.fileName)
     }
     try log.truncate(toStep: 0)
     let path = config.lambdaPath.map { $0 == 0 ? 0 : $0 }.sorted()  // −0 is λ 0
     log.line(
-      "λ path: \(path.map(LambdaSelection.memberName).joined(separator: ", ")) (\(config.method.rawValue)); the λ with the best validation worst-group TPR whose validation AUC stays within \(LambdaSelection.fmt(config.lambdaDelta)) of λ 0's by more than one standard error is kept"
+      "λ path: \(path.map(LambdaSelection.memberName).joined(separator: ", ")) (\(config.method.rawValue)); "
+        + LambdaSelection.rule(delta: config.lambdaDelta, minPositives: config.lambdaMinPositives)
     )
     var finished: [(lambda: Float, summary: Summary, seconds: Double?)] = []
     var diverged: [LambdaSelection.Diverged] = []
@@ -34,10 +35,12 @@ extension Trainer {
       var member = config
       member.lambda = lambda
       if member.mode == .imageFrozen && member.featureCache == nil {
-        member.featureCache = runDirectory + "/feature_cache"  // built by the first member, read by the rest
+        // Built by the first member, read by the rest.
+        member.featureCache = runDirectory + "/" + RunConfig.defaultFeatureCacheFolder
       }
       let memberLog = try TrainingLog(
-        metricsPath: dir + "/metrics.jsonl", quiet: log.isQuiet, prefix: "λ \(LambdaSelection.memberName(lambda)): ")
+        metricsPath: dir + "/" + TrainingLog.fileName, quiet: log.isQuiet,
+        prefix: "λ \(LambdaSelection.memberName(lambda)): ")
       let trainer = Trainer(
         config: member, runDirectory: dir, log: memberLog, method: memberMethod?(lambda), world: parallel.world)
       trainer.stopAfterEpochs = stopAfterEpochs
@@ -46,7 +49,8 @@ extension Trainer {
       let start = Date()
       let summary: Summary
       do {
-        summary = try trainer.run(resume: FileManager.default.fileExists(atPath: dir + "/run.json"), overwrite: false)
+        summary = try trainer.run(
+          resume: FileManager.default.fileExists(atPath: dir + "/" + RunConfig.fileName), overwrite: false)
       } catch TrainingError.nonFinite(let error) where lambda != 0 {
         log.line(
           "λ \(LambdaSelection.memberName(lambda)) diverged (\(error)): it is left out of the selection; the other members are compared"

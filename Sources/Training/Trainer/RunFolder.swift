@@ -1,3 +1,4 @@
+import Fairness
 import Foundation
 import Support
 
@@ -15,12 +16,13 @@ enum RunFolder {
     guard !(resume && overwrite) else { throw TrainingError.invalidConfig(["give --resume or --overwrite, not both"]) }
     let fm = FileManager.default
     let parts = [
-      "run.json", "checkpoint", "best", LambdaSelection.membersFolder, LambdaSelection.tableFile,
+      RunConfig.fileName, "checkpoint", ModelFolderLayout.best, LambdaSelection.membersFolder,
+      LambdaSelection.tableFile,
       LambdaSelection.markdownFile,
     ]
     AtomicWrite.recover(directory + "/checkpoint")
     if resume { try requireRun(directory) }
-    let isRun = fm.fileExists(atPath: directory + "/run.json")
+    let isRun = fm.fileExists(atPath: directory + "/" + RunConfig.fileName)
     // Entries named as a run's are a run's only beside its run.json: another tool's best/ is
     // neither removed by --overwrite nor replaced by this run's.
     if !isRun, let foreign = parts.first(where: { fm.fileExists(atPath: directory + "/" + $0) }) {
@@ -39,9 +41,9 @@ enum RunFolder {
     if !held.isEmpty {
       if overwrite {
         // The run's log and its default image-feature cache go too (a cache of other images must not be read).
-        return held + ["metrics.jsonl", "feature_cache"]
+        return held + [TrainingLog.fileName, RunConfig.defaultFeatureCacheFolder]
       } else if resume {
-        let stored = try RunConfig.load(directory + "/run.json")
+        let stored = try RunConfig.load(directory + "/" + RunConfig.fileName)
         let changed = try differences(stored, config)
         guard changed.isEmpty else {
           throw TrainingError.invalidConfig(
@@ -62,7 +64,7 @@ enum RunFolder {
   /// Refuses to resume a folder without `run.json` (written once a run's data and model have
   /// loaded; a run killed before that has nothing to continue).
   static func requireRun(_ directory: String) throws {
-    guard !FileManager.default.fileExists(atPath: directory + "/run.json") else { return }
+    guard !FileManager.default.fileExists(atPath: directory + "/" + RunConfig.fileName) else { return }
     var isFolder: ObjCBool = false
     let state: String
     if !FileManager.default.fileExists(atPath: directory, isDirectory: &isFolder) {

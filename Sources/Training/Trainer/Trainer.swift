@@ -50,7 +50,7 @@ public final class Trainer {
   var checkpointDirectory: String { runDirectory + "/checkpoint" }
   /// Whether this run pretrains (``Objective/pretrain``).
   var pretraining: Bool { config.objective == .pretrain }
-  var bestDirectory: String { runDirectory + "/best" }
+  var bestDirectory: String { runDirectory + "/" + ModelFolderLayout.best }
 
   /// Everything a run holds between steps.
   final class Session {
@@ -115,7 +115,7 @@ public final class Trainer {
     }
     try parallel.onLeader("writing run.json") {
       try RunFolder.clear(runDirectory, replaced ?? [])  // only once data and model have loaded
-      try config.write(to: runDirectory + "/run.json")
+      try config.write(to: runDirectory + "/" + RunConfig.fileName)
     }
     if resume {  // rank 0 finishes any swap a kill interrupted before every rank reads the checkpoint
       try parallel.onLeader("recovering the checkpoint") { _ = TrainerState.existingCheckpoint(checkpointDirectory) }
@@ -135,7 +135,7 @@ public final class Trainer {
         try FeatureCache.build(
           classifier: session.classifier, datasets: [session.data.train, session.data.val],
           transform: session.evalTransform, precision: self.config.precision,
-          directory: self.config.featureCache ?? self.runDirectory + "/feature_cache",
+          directory: self.config.featureCache ?? self.runDirectory + "/" + RunConfig.defaultFeatureCacheFolder,
           threads: self.config.loaderThreads, log: self.log)
       }
       let built = try parallel.onLeader("building the feature cache", build)

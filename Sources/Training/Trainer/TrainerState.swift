@@ -78,7 +78,7 @@ enum Checkpoint {
       enc.outputFormatting = [.prettyPrinted, .sortedKeys]
       try AtomicWrite.file(try enc.encode(method.stateDict()), to: dir + "/method.json")
       try AtomicWrite.file(try enc.encode(state), to: dir + "/trainer_state.json")
-      try config.write(to: dir + "/run.json")
+      try config.write(to: dir + "/" + RunConfig.fileName)
     }
   }
 

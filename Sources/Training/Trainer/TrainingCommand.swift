@@ -14,13 +14,15 @@ extension Trainer {
       throw TrainingError.invalidConfig(["--stop-after must be in 1…\(RunConfig.maxEpochs) (epochs), got \(stopAfter)"])
     }
     var file = configFile
-    if file == nil && resume && FileManager.default.fileExists(atPath: out + "/run.json") { file = out + "/run.json" }
+    if file == nil && resume && FileManager.default.fileExists(atPath: out + "/" + RunConfig.fileName) {
+      file = out + "/" + RunConfig.fileName
+    }
     if file == nil && resume && !overwrite && !arguments.contains(where: { $0 == "--data" || $0.hasPrefix("--data=") })
     {
       try requireRun(in: out)
     }
     let config = try RunConfig.resolve(file: file, arguments: arguments, objective: objective)
-    let log = try TrainingLog(metricsPath: out + "/metrics.jsonl")
+    let log = try TrainingLog(metricsPath: out + "/" + TrainingLog.fileName)
     let trainer = Trainer(config: config, runDirectory: out, log: log, world: world)
     trainer.stopAfterEpochs = stopAfter
     let summary = try trainer.run(resume: resume, overwrite: overwrite)

@@ -4,6 +4,8 @@ import Support
 /// Where a run reports progress: a live bar on a terminal (plain lines otherwise), and every
 /// step and epoch as one JSON object per line in `metrics.jsonl`.
 public final class TrainingLog {
+  /// The file a run folder keeps its log records in.
+  public static let fileName = "metrics.jsonl"
   private var jsonl: FileHandle?
   private let metricsPath: String?
   private let isTTY: Bool
