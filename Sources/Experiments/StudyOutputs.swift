@@ -54,7 +54,8 @@ extension Study {
     return
       (["| method | batch | seed | λ chosen on validation | why |", "| --- | --- | --- | --- | --- |"] + lines)
       .joined(separator: "\n")
-      + "\n\nλ chosen by each run on its own validation predictions (`fairmed train`'s default, docs/METHOD.md §11): the highest validation worst-group TPR among the λ whose validation AUC is within δ of λ 0's; near-ties (one bootstrap standard error) go to the smaller λ. λ 0 is the method without its term.\n"
+      + "\n\nλ chosen by each run on its own validation predictions (`fairmed train`'s default, docs/METHOD.md §11); "
+      + LambdaSelection.rule(delta: nil, minPositives: nil) + ".\n"
   }
 
   /// One row per run, test split and threshold, with per-subgroup TPR columns (`tpr[female|<40]`).

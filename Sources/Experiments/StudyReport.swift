@@ -35,7 +35,10 @@ enum StudyReport {
       ],
       rows: results.map { r in
         [
-          label(r), r.lambda.map { String(format: "%g", $0) } ?? "–", String(r.batchSize), String(r.seed), r.split,
+          label(r),
+          r.lambda.map { String(format: "%g", $0) } ?? r.selectedLambda.map { String(format: "%g (validation)", $0) }
+            ?? "–",
+          String(r.batchSize), String(r.seed), r.split,
           r.threshold == .validation ? String(format: "validation %.3f", r.metrics.threshold) : "0.5",
           fmt(r.metrics.auc), fmt(r.metrics.deltaTPR), r.metrics.worstGroup ?? "–", fmt(r.metrics.worstGroupTPR),
           fmt(r.metrics.tpr), r.audit.map { $0 + "/audit.html" } ?? "",
@@ -137,7 +140,7 @@ enum StudyReport {
       guard let r = first(method) else { continue }
       // A run that chose λ on validation: the curves of the member it kept.
       let member = r.selectedLambda.map { "/\(LambdaSelection.membersFolder)/\(LambdaSelection.memberName($0))" } ?? ""
-      let records = readJSONL("\(directory)/runs/\(cellID(r))\(member)/metrics.jsonl")
+      let records = readJSONL("\(directory)/runs/\(cellID(r))\(member)/" + TrainingLog.fileName)
       let steps = records.filter { $0["kind"] as? String == "step" }
       for key in ["l_clip", "l_cmac"] {
         let pts = steps.compactMap { rec in number(rec["step"]).flatMap { s in (rec[key] as? Double).map { (s, $0) } } }

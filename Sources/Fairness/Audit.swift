@@ -74,7 +74,7 @@ public enum Audit {
       }
       if configuration.automaticPermutations {
         let pairs = max(1, eligible.count * (eligible.count - 1) / 2)
-        let needed = (try? MultipleTesting.permutationsNeeded(tests: pairs, alpha: 0.05)) ?? Int.max
+        let needed = (try? MultipleTesting.permutationsNeeded(tests: pairs, alpha: MultipleTesting.alpha)) ?? Int.max
         certaintyOptions.permutations = min(needed, AuditConfiguration.maxAutomaticPermutations)
       }
       certainty = CertaintyAnalysis.run(
@@ -85,16 +85,19 @@ public enum Audit {
     let roc = ranked.rocCurves(maxPoints: configuration.rocPoints)
     timer.mark("ROC curves")
     for g in main.groups where !g.flags.isEmpty {
-      let cellOnly = g.isEligible
-      let what =
-        g.flags.contains("few_positives") && g.flags.contains("few_negatives")
-        ? "TPR and FPR gaps" : g.flags.contains("few_positives") ? "TPR gaps" : "FPR gaps"
+      // What the flags keep it out of: a small group every gap; otherwise the gaps of the
+      // metrics it lacks (no positives: no TPR) or has too few cells for (--min-cell-count).
+      var outOf: [String] = []
+      let cells = !configuration.includeSmallGroups  // --include-small-groups takes every group with the metric
+      if g.positives == 0 || (cells && g.tooFewCells(for: .tpr)) { outOf.append("TPR") }
+      if g.counts.negatives == 0 || (cells && g.tooFewCells(for: .fpr)) { outOf.append("FPR") }
+      let suffix =
+        !g.isEligible && !configuration.includeSmallGroups
+        ? " and left out of gaps"
+        : outOf.isEmpty ? "" : " and left out of the \(outOf.joined(separator: " and ")) gaps"
       warnings.append(
         "group \(g.name) (n=\(g.n), positives=\(g.positives), negatives=\(g.counts.negatives)) is flagged \(g.flags.joined(separator: ", "))"
-          + (configuration.includeSmallGroups
-            ? ""
-            : cellOnly && g.flags.contains(where: { $0.hasPrefix("few_") })
-              ? " and left out of \(what)" : " and left out of gaps"))
+          + suffix)
     }
     for (a, n) in grouping.droppedRows.sorted(by: { $0.key < $1.key }) where n > 0 {
       warnings.append("\(n) rows dropped: missing \(a)")

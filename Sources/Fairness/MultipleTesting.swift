@@ -16,6 +16,9 @@ import Foundation
 /// (276 pairs at α = 0.05 need B ≥ 5519; 200 permutations floor every Holm-adjusted p at
 /// 276/201 → 1).
 public enum MultipleTesting {
+  /// The family-wise level every output judges Holm-adjusted p-values by: a test rejects iff its
+  /// adjusted p ≤ alpha.
+  public static let alpha = 0.05
   /// Holm's step-down adjusted p-values.
   public static func holm(_ pValues: [Double]) throws -> [Double] {
     let order = try sortedOrder(pValues)

@@ -155,8 +155,9 @@ public enum HTMLReport {
     var s = "<ul class=\"findings\">"
     s +=
       "<li>Overall: AUC \(withCI(o, .auc)), TPR (sensitivity) \(withCI(o, .tpr)), FPR \(withCI(o, .fpr)), accuracy \(withCI(o, .accuracy)), on \(o.n) rows (\(o.positives) positive).</li>"
-    let eligible = a.groups.filter(\.isEligible)
-    if let worst = eligible.filter({ $0[.tpr] != nil }).min(by: { $0[.tpr]! < $1[.tpr]! }) {
+    // The group the worst-group TPR names (its gap's members: small and few-positive groups out).
+    if let w = a.aggregates[.worstGroupTPR]?.minGroup {
+      let worst = a.groups[w]
       s +=
         "<li>The model misses disease most often in <b>\(e(worst.name))</b>: TPR \(withCI(worst, .tpr)), so \(ReportFormat.percent(worst[.fnr])) of its \(worst.positives) positives are missed (overall \(ReportFormat.percent(o[.fnr]))).</li>"
     }
@@ -201,8 +202,8 @@ public enum HTMLReport {
     let a = r.intersectional
     var s =
       "<p class=\"note\">Every intersectional group, then all rows. n_pos and n_neg count the rows with label 1 and 0: TPR rests on n_pos, FPR on n_neg. "
-      + "Flagged groups (⚑) are reported but left out of the gaps"
-      + "\(r.configuration.includeSmallGroups ? " unless included on request" : "") (n below \(r.configuration.minGroupSize), or one class)"
+      + "Small groups (n below \(r.configuration.minGroupSize), ⚑) are reported but left out of the gaps"
+      + "\(r.configuration.includeSmallGroups ? " unless included on request" : ""); each gap takes the groups where its metric is defined (a group with one class has no TPR or no FPR and enters only the other gaps)"
       + (r.configuration.minCellCount.map {
         "; with --min-cell-count \($0), a group with fewer than \($0) positives (few positives) is left out of the TPR gaps and one with fewer than \($0) negatives (few negatives) out of the FPR gaps"
       } ?? "") + ".</p>"
@@ -575,7 +576,7 @@ public enum HTMLReport {
     let a = r.intersectional
     let delta = ReportFormat.short(c.options.delta)
     var s =
-      "<p class=\"note\">The certainty margin s of each row (p of the true class minus p of the other); |s| &lt; \(delta) is the uncertainty zone.</p>"
+      "<p class=\"note\">The certainty margin s of each row (the --margin column: FairMed's predictions carry the cosine margin of §3; with --margin derive, p of the true class minus p of the other); |s| &lt; \(delta) is the uncertainty zone.</p>"
     s += "<h3>Margin per group</h3><table class=\"certainty\">"
     s += thead(
       ["Group", "n"] + CertaintyAnalysis.quantileLevels.map { "\(ReportFormat.short($0 * 100))th percentile" }
@@ -592,11 +593,11 @@ public enum HTMLReport {
     s += "</tbody></table>"
     let holm = r.significance?.mmdAdjusted ?? []
     let adjusted = { (i: Int) -> Double in i < holm.count ? holm[i] : c.pairs[i].pValue }
-    let significant = c.pairs.indices.filter { adjusted($0) < 0.05 }.count
+    let significant = c.pairs.indices.filter { adjusted($0) <= MultipleTesting.alpha }.count
     let floor = ReviewerText.mmdFloor(c, automatic: r.significance?.automaticPermutations ?? false)
     s += "<h3>MMD² between groups</h3>"
     s +=
-      "<p class=\"note\">\(c.pairs.count) pairs of eligible groups compared by MMD² of their margins (Gaussian kernel, σ = \(ReportFormat.short(c.options.sigma)); at most \(c.options.maxPerGroup) rows per group), with permutation p-values: \(e(floor.text)). \(significant) pair\(significant == 1 ? "" : "s") with Holm-adjusted p &lt; 0.05. Largest MMD² first\(c.pairs.count > maxMMDRows ? "; the \(maxMMDRows) largest of \(c.pairs.count) are listed, every pair is in audit.json (certainty.mmd)" : "").</p>"
+      "<p class=\"note\">\(c.pairs.count) pairs of eligible groups compared by MMD² of their margins (Gaussian kernel, σ = \(ReportFormat.short(c.options.sigma)); at most \(c.options.maxPerGroup) rows per group), with permutation p-values: \(e(floor.text)). \(significant) pair\(significant == 1 ? "" : "s") with Holm-adjusted p ≤ \(MultipleTesting.alpha). Largest MMD² first\(c.pairs.count > maxMMDRows ? "; the \(maxMMDRows) largest of \(c.pairs.count) are listed, every pair is in audit.json (certainty.mmd)" : "").</p>"
     s += "<table class=\"mmd\">"
     s += thead(["Group A", "Group B", "n A", "n B", "MMD²", "p (permutation)", "p (Holm)"])
     s += "<tbody>"
@@ -606,7 +607,7 @@ public enum HTMLReport {
     for i in order.prefix(maxMMDRows) {
       let p = c.pairs[i]
       s +=
-        "<tr\(adjusted(i) < 0.05 ? " class=\"low-p\"" : "")><td>\(e(a.groups[p.a].name))</td><td>\(e(a.groups[p.b].name))</td><td class=\"num\">\(p.sizes.0)</td><td class=\"num\">\(p.sizes.1)</td><td class=\"num\">\(num(p.mmd2))</td><td class=\"num\">\(num(p.pValue))</td><td class=\"num\">\(num(adjusted(i)))</td></tr>"
+        "<tr\(adjusted(i) <= MultipleTesting.alpha ? " class=\"low-p\"" : "")><td>\(e(a.groups[p.a].name))</td><td>\(e(a.groups[p.b].name))</td><td class=\"num\">\(p.sizes.0)</td><td class=\"num\">\(p.sizes.1)</td><td class=\"num\">\(num(p.mmd2))</td><td class=\"num\">\(num(p.pValue))</td><td class=\"num\">\(num(adjusted(i)))</td></tr>"
     }
     return s + "</tbody></table>"
   }
@@ -658,7 +659,7 @@ public enum HTMLReport {
     rows.append(
       (
         "Gaps",
-        "every measure of the gap table (differences, ratios, worst-group, equity-scaled, largest difference to all rows) is taken over the groups that are not flagged and have the metric defined; audit.json lists them per gap"
+        "every measure of the gap table (differences, ratios, worst-group, equity-scaled, largest difference to all rows) is taken over the groups that are not flagged small (nor, under --min-cell-count, short of the cells their metric rests on) and have the metric defined; audit.json lists them per gap"
       ))
     return "<table class=\"defs\"><tbody>"
       + rows.map { "<tr><th scope=\"row\">\(e($0.0))</th><td>\(e($0.1))</td></tr>" }.joined() + "</tbody></table>"
@@ -836,7 +837,7 @@ public enum HTMLReport {
   static func significance(_ r: AuditResult, _ sig: SignificanceReport, palette: Palette) -> String {
     let a = r.intersectional
     var s =
-      "<p class=\"note\">Each group against the reference group \(e(ReviewerText.reference(r, sig))). AUC: \(e(ReviewerText.aucTestMethod)); \(e(ReviewerText.holm(sig.aucTestCount))). TPR: \(e(ReviewerText.tprTestMethod)); \(e(ReviewerText.holm(sig.tprTestCount))). Flagged groups are not tested. A difference is called real at family level 0.05 when its Holm-adjusted p is below 0.05 (shaded).</p>"
+      "<p class=\"note\">Each group against the reference group \(e(ReviewerText.reference(r, sig))). AUC: \(e(ReviewerText.aucTestMethod)); \(e(ReviewerText.holm(sig.aucTestCount))). TPR: \(e(ReviewerText.tprTestMethod)); \(e(ReviewerText.holm(sig.tprTestCount))). Flagged groups are not tested. A difference is called real at family level \(MultipleTesting.alpha) when its Holm-adjusted p is at most \(MultipleTesting.alpha) (shaded).</p>"
     s += "<table class=\"groups tests\">"
     s += thead([
       "Group", "n_pos", "n_neg", "AUC (DeLong 95% CI)", "ΔAUC vs reference", "p", "p (Holm)", "TPR",
@@ -844,13 +845,13 @@ public enum HTMLReport {
     ])
     s += "<tbody>"
     func cells(_ t: GroupTest) -> String {
-      let shade = (t.adjustedPValue ?? 1) < 0.05 ? " low-p" : ""
+      let shade = (t.adjustedPValue ?? 1) <= MultipleTesting.alpha ? " low-p" : ""
       guard t.pValue != nil else {
         return
           "<td class=\"num\">\(num(t.difference))</td><td class=\"num undefined\" colspan=\"2\">—<span class=\"ci\">\(e(t.reason ?? ""))</span></td>"
       }
       return
-        "<td class=\"num\(shade)\">\(num(t.difference))</td><td class=\"num\">\(num(t.pValue))</td><td class=\"num\(shade)\">\(num(t.adjustedPValue))</td>"
+        "<td class=\"num\(shade)\">\(num(t.difference))</td><td class=\"num\">\(e(ReportFormat.pValue(t.pValue)))</td><td class=\"num\(shade)\">\(e(ReportFormat.pValue(t.adjustedPValue)))</td>"
     }
     for (i, g) in a.groups.enumerated() {
       let isRef = sig.reference == i

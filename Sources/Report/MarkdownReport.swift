@@ -26,7 +26,8 @@ public enum MarkdownReport {
     s +=
       "- Threshold: **\(r.threshold.rule) = \(ReportFormat.short(r.threshold.value))**: \(ReportFormat.humanize(r.threshold.detail))"
     s += r.threshold.chosenOnAuditedLabels ? " (**\(ResolvedThreshold.optimisticNote)**)\n" : "\n"
-    s += "- Gaps use groups with n ≥ \(r.configuration.minGroupSize) and at least one positive"
+    s +=
+      "- Each gap uses the groups with n ≥ \(r.configuration.minGroupSize) where its metric is defined (a group without positives has no TPR but enters the FPR gaps)"
     s += r.configuration.includeSmallGroups ? " (small groups included on request)" : ""
     s +=
       r.configuration.minCellCount.map {
@@ -46,8 +47,9 @@ public enum MarkdownReport {
       let interval = ReportFormat.interval(a.aggregateIntervals[k])
       s += "| \(k.plainName) | \(value) | \(interval) | \(name(v.maxGroup)) | \(name(v.minGroup)) |\n"
     }
-    let eligible = a.groups.filter(\.isEligible)
-    if let worst = eligible.filter({ $0[.tpr] != nil }).min(by: { $0[.tpr]! < $1[.tpr]! }) {
+    // The group the worst-group TPR names (its gap's members: small and few-positive groups out).
+    if let w = a.aggregates[.worstGroupTPR]?.minGroup {
+      let worst = a.groups[w]
       s +=
         "\nThe model misses disease most often in **\(worst.name)**: TPR \(f(worst[.tpr]))\(ci(worst.intervals[.tpr])), "
       s +=
@@ -61,7 +63,7 @@ public enum MarkdownReport {
     }
     for v in r.views {
       let d = v.aggregates[.deltaTPR]!
-      s += "\nBy \(v.attributes[0]) alone: ΔTPR \(f(d.value))"
+      s += "\nBy \(v.attributes[0]) alone (point estimates): ΔTPR \(f(d.value))"
       if let hi = d.maxGroup, let lo = d.minGroup { s += " (\(v.groups[hi].name) vs \(v.groups[lo].name))" }
       s += "; " + v.groups.map { "\($0.name) TPR \(f($0[.tpr]))" }.joined(separator: ", ") + "\n"
     }
@@ -74,9 +76,11 @@ public enum MarkdownReport {
       }
       let holm = r.significance?.mmdAdjusted ?? []
       let adjusted = { (i: Int) -> Double in i < holm.count ? holm[i] : c.pairs[i].pValue }
-      let significant = c.pairs.indices.filter { adjusted($0) < 0.05 }.sorted { c.pairs[$0].mmd2 > c.pairs[$1].mmd2 }
+      let significant = c.pairs.indices.filter { adjusted($0) <= MultipleTesting.alpha }.sorted {
+        c.pairs[$0].mmd2 > c.pairs[$1].mmd2
+      }
       s +=
-        "\n\(c.pairs.count) group pairs compared by MMD² (σ = \(ReportFormat.short(c.options.sigma))); \(ReviewerText.mmdFloor(c, automatic: r.significance?.automaticPermutations ?? false).text). \(significant.count) with Holm-adjusted p < 0.05"
+        "\n\(c.pairs.count) group pairs compared by MMD² (σ = \(ReportFormat.short(c.options.sigma))); \(ReviewerText.mmdFloor(c, automatic: r.significance?.automaticPermutations ?? false).text). \(significant.count) with Holm-adjusted p ≤ \(MultipleTesting.alpha)"
       if let i = significant.first {
         let top = c.pairs[i]
         s +=
@@ -158,7 +162,7 @@ public enum MarkdownReport {
         ?? "\(f(g[.auc])) (no DeLong variance)"
       func cells(_ t: GroupTest) -> String {
         guard t.pValue != nil else { return "\(f(t.difference)) | — (\(t.reason ?? "")) | —" }
-        return "\(f(t.difference)) | \(f(t.pValue)) | \(f(t.adjustedPValue))"
+        return "\(f(t.difference)) | \(ReportFormat.pValue(t.pValue)) | \(ReportFormat.pValue(t.adjustedPValue))"
       }
       s +=
         "| \(cell(g.name)) | \(g.positives) | \(g.counts.negatives) | \(auc) | \(cells(sig.aucTests[i])) | \(f(g[.tpr])) | \(cells(sig.tprTests[i])) |\n"

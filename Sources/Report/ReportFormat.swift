@@ -17,6 +17,10 @@ enum ReportFormat {
     return String(format: "%.\(max(0, 2 - exponent))f", rounded)
   }
 
+  /// A p-value as ``sig3(_:)`` writes it, except one that underflowed to 0 (a normal tail beyond
+  /// |z| ≈ 38), which is "< 1e-300", not a p of zero.
+  static func pValue(_ v: Double?) -> String { v == 0 ? "< 1e-300" : sig3(v) }
+
   /// A parameter to three significant digits without trailing zeros (a threshold 0.338, 0.5, σ 0.1).
   static func short(_ v: Double) -> String {
     let s = sig3(v)

@@ -45,21 +45,21 @@ enum ReviewerText {
       ?? "none (no group has a defined AUC)"
   }
 
-  /// The MMD permutation floor and whether Holm can reach 0.05 with it.
+  /// The MMD permutation floor and whether Holm can reach ``MultipleTesting/alpha`` with it.
   static func mmdFloor(_ c: CertaintyReport, automatic: Bool) -> (floor: Double, allows: Bool, text: String) {
     let b = c.options.permutations
     let m = c.pairs.count
     let floor = 1 / Double(b + 1)
-    let allows = m == 0 || Double(m) * floor <= 0.05
+    let allows = m == 0 || Double(m) * floor <= MultipleTesting.alpha
     let how =
       automatic
-      ? "\(b) permutations per pair, chosen for the \(m) pairs (the fewest with which Holm can reach 0.05, at most \(AuditConfiguration.maxAutomaticPermutations))"
+      ? "\(b) permutations per pair, chosen for the \(m) pairs (the fewest with which Holm can reach \(MultipleTesting.alpha), at most \(AuditConfiguration.maxAutomaticPermutations))"
       : "\(b) permutations per pair (--permutations)"
     let text =
       "\(how); p ≥ 1/(B+1) = \(ReportFormat.sig3(floor)); p-values Holm-adjusted over the \(m) pairs: "
       + (allows
-        ? "the floor allows a corrected p < 0.05"
-        : "the floor does not allow a corrected p < 0.05 (the smallest possible is \(ReportFormat.sig3(min(1, Double(m) * floor))); give --permutations \((try? MultipleTesting.permutationsNeeded(tests: max(1, m), alpha: 0.05)) ?? 0) or more)")
+        ? "the floor allows a corrected p ≤ \(MultipleTesting.alpha)"
+        : "the floor does not allow a corrected p ≤ \(MultipleTesting.alpha) (the smallest possible is \(ReportFormat.sig3(min(1, Double(m) * floor))); give --permutations \((try? MultipleTesting.permutationsNeeded(tests: max(1, m), alpha: MultipleTesting.alpha)) ?? 0) or more)")
     return (floor, allows, text)
   }
 

@@ -72,7 +72,7 @@ struct AuditCommand: ParsableCommand {
   @Option(help: "MMD kernel bandwidth sigma (units of the margin).") var mmdSigma = d.certainty.sigma
   @Option(
     help:
-      "MMD permutations per pair (at most \(AuditConfiguration.maxReplicates)); default: the fewest with which Holm over every pair can reach p < 0.05, at most \(AuditConfiguration.maxAutomaticPermutations)."
+      "MMD permutations per pair (at most \(AuditConfiguration.maxReplicates)); default: the fewest with which Holm over every pair can reach p ≤ \(MultipleTesting.alpha), at most \(AuditConfiguration.maxAutomaticPermutations)."
   ) var permutations: Int?
   @Option(help: "The most intersectional groups audited.") var maxGroups = d.maxGroups
   @Flag(help: "Print the time of each phase to stderr.") var timings = false

@@ -267,7 +267,7 @@ import Testing
     let others = (on.intersectional.members[.tpr] ?? []).map { on.intersectional.groups[$0][.tpr]! }
     #expect(on.intersectional.aggregates[.deltaTPR]?.value == others.max()! - others.min()!)
     #expect(on.intersectional.aggregates[.deltaFPR]?.value == off.intersectional.aggregates[.deltaFPR]?.value)
-    #expect(on.warnings.contains { $0.contains("few_positives and left out of TPR gaps") })
+    #expect(on.warnings.contains { $0.contains("few_positives and left out of the TPR gaps") })
     c.minCellCount = 0
     #expect(throws: AuditError.self) { try Audit.run(input, configuration: c) }
   }

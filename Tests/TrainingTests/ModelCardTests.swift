@@ -116,5 +116,13 @@ import Testing
     #expect(text.contains("## Strength chosen on validation"))
     #expect(text.contains(outcome.reason))
     #expect(text.contains("(λ 1 chosen on validation)"))
+    // λ 0 kept: the card says the method's term is off, not that the method chose a strength.
+    let fellBack = try LambdaSelection.select(
+      [(0, validation(hits: [18, 6])), (1, validation(hits: [18, 6], shift: 5))], delta: 0.01, minPositives: 5,
+      seed: 1)
+    #expect(fellBack.fellBack)
+    let kept = try Self.card(selection: fellBack).markdown()
+    #expect(kept.contains("with its term off (λ 0 kept on validation: ERM on the same batches)"))
+    #expect(!kept.contains("chosen on validation)"))
   }
 }

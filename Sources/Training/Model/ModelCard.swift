@@ -104,7 +104,11 @@ public struct ModelCard {
     let o = audit.overall
     let method =
       config.method.rawValue
-      + (selection.map { " (λ \(LambdaSelection.memberName($0.chosenLambda)) chosen on validation)" }
+      + (selection.map {
+        $0.fellBack
+          ? " with its term off (λ 0 kept on validation: ERM on the same batches)"
+          : " (λ \(LambdaSelection.memberName($0.chosenLambda)) chosen on validation)"
+      }
         ?? (config.method.takesLambda ? " (λ \(config.lambda.map { LambdaSelection.memberName($0) } ?? "–"))" : ""))
     let base =
       config.model.map { ($0 as NSString).lastPathComponent } ?? "from scratch (\(config.fromScratch?.rawValue ?? "–"))"
