@@ -576,7 +576,7 @@ public enum HTMLReport {
     let a = r.intersectional
     let delta = ReportFormat.short(c.options.delta)
     var s =
-      "<p class=\"note\">The certainty margin s of each row (the --margin column: FairMed's predictions carry the cosine margin of §3; with --margin derive, p of the true class minus p of the other); |s| &lt; \(delta) is the uncertainty zone.</p>"
+      "<p class=\"note\">The certainty margin s of each row (the --margin column: FairMed's predictions carry the cosine margin of docs/METHOD.md §3; with --margin derive, p of the true class minus p of the other); |s| &lt; \(delta) is the uncertainty zone.</p>"
     s += "<h3>Margin per group</h3><table class=\"certainty\">"
     s += thead(
       ["Group", "n"] + CertaintyAnalysis.quantileLevels.map { "\(ReportFormat.short($0 * 100))th percentile" }
