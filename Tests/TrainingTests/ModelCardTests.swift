@@ -88,6 +88,12 @@ import Testing
       "merged", files: ["config.json": "{}", "adapter/adapter_config.json": #"{"base_model_name_or_path": "b"}"#])
     #expect(try frontMatter(merged).contains("library_name: transformers\n"))
     #expect(try frontMatter(merged + "/adapter").contains("library_name: peft\nbase_model: \"b\"\n"))
+    // A written card carries its provenance: the date, the command and the weights' SHA-256.
+    let weighed = try folder("weights", files: ["config.json": "{}", "model.safetensors": "abc"])
+    let card = try String(contentsOfFile: weighed + "/README.md", encoding: .utf8)
+    #expect(card.contains("## Provenance") && card.contains("(UTC) by `"))
+    #expect(card.contains("- `model.safetensors` SHA-256 `\(SHA256.hex(Data("abc".utf8)))`"), "\(card)")
+    #expect(!(try Self.card().markdown()).contains("## Provenance"))  // in memory: nothing to hash
   }
 
   @Test func theCardSaysWhatAReviewerNeeds() throws {

@@ -30,6 +30,33 @@ public struct ModelCard {
   /// The library that loads the folder the card describes (its `library_name`); ``write(toDirectory:)``
   /// reads it from the folder.
   public var library: Library = .transformers
+  /// When and how the folder was made; ``write(toDirectory:)`` fills it in (nil: a card made in
+  /// memory, which has no folder to hash).
+  public var provenance: Provenance? = nil
+
+  /// The card's provenance (docs/REPORTING.md item 10): date, command, and the SHA-256 of every
+  /// weights file of the folder.
+  public struct Provenance: Sendable, Equatable {
+    /// ISO 8601, UTC, to the second.
+    public var dateUTC: String
+    /// `CommandLine.arguments` of the process that wrote the card.
+    public var commandLine: [String]
+    /// File name → SHA-256 of each `.safetensors` file of the folder, sorted by name.
+    public var weights: [String: String]
+
+    /// The provenance of the folder `dir` now.
+    public static func of(folder dir: String, date: Date = Date()) throws -> Provenance {
+      let f = ISO8601DateFormatter()
+      f.timeZone = TimeZone(identifier: "UTC")
+      f.formatOptions = [.withInternetDateTime]
+      let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter {
+        $0.hasSuffix(".safetensors")
+      }
+      var weights: [String: String] = [:]
+      for file in files { weights[file] = try SHA256.hex(file: dir + "/" + file) }
+      return Provenance(dateUTC: f.string(from: date), commandLine: CommandLine.arguments, weights: weights)
+    }
+  }
 
   /// What loads a folder `CLIPClassifier.save` wrote, told by its files: a PEFT adapter
   /// (`adapter_config.json`, over the base model it names), an open_clip folder
@@ -75,10 +102,12 @@ public struct ModelCard {
   public func write(toDirectory dir: String) throws {
     var card = self
     card.library = .of(folder: dir)
+    card.provenance = try .of(folder: dir)
     try AtomicWrite.file(try card.markdown(), to: dir + "/" + Self.fileName)
     let adapter = dir + "/adapter"
     if FileManager.default.fileExists(atPath: adapter + "/" + PEFTAdapter.configFile) {
       card.library = .of(folder: adapter)
+      card.provenance = try .of(folder: adapter)
       try AtomicWrite.file(try card.markdown(), to: adapter + "/" + Self.fileName)
     }
   }
@@ -168,7 +197,7 @@ public struct ModelCard {
       : "P(class 1) ≥ \(String(format: "%.4g", threshold.value)), chosen by Youden's J on the \(threshold.validationRows) validation predictions (no demographics, no test data).\n"
     md += "\n## Validation results at that threshold\n\n"
     md +=
-      "Epoch \(validation.epoch), \(validation.labels.count) validation rows; 95 % intervals from a stratified bootstrap (\(Self.replicates) replicates, resampling rows within each subgroup). A subgroup with fewer than \(10) rows is flagged and left out of the gaps; a TPR rests on the positives (n_pos) and an FPR on the negatives (n_neg) of its row.\n\n"
+      "Epoch \(validation.epoch), \(validation.labels.count) validation rows; 95 % intervals from a stratified bootstrap (\(Self.replicates) replicates, resampling rows within each subgroup). A subgroup with fewer than \(AuditConfiguration().minGroupSize) rows is flagged and left out of the gaps\(AuditConfiguration().minCellCount.map { ", one with fewer than \($0) positives out of the TPR gaps and one with fewer than \($0) negatives out of the FPR gaps" } ?? ""); a TPR rests on the positives (n_pos) and an FPR on the negatives (n_neg) of its row.\n\n"
     md +=
       "| subgroup | n | n_pos | n_neg | AUC | TPR | FPR | flags |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n"
     for (g, name) in audit.groups.map({ ($0, markdownCell($0.name)) }) + [(audit.overall, "**overall**")] {
@@ -193,6 +222,13 @@ public struct ModelCard {
     if config.fromScratch != nil {
       md +=
         "- Trained from scratch at \(config.imageSize ?? 64)×\(config.imageSize ?? 64) pixels: a research model, not a pretrained foundation model.\n"
+    }
+    if let p = provenance {
+      md += "\n## Provenance\n\n"
+      md += "- FairMed \(version), card written \(p.dateUTC) (UTC) by `\(p.commandLine.joined(separator: " "))`\n"
+      md +=
+        "- Data `\(config.data)`: \(n) training and \(validation.labels.count) validation rows (the data's files are named by the spec, not hashed); seed \(config.seed)\n"
+      for (file, sha) in p.weights.sorted(by: { $0.key < $1.key }) { md += "- `\(file)` SHA-256 `\(sha)`\n" }
     }
     md += "\n## How to use\n\n"
     switch library {
