@@ -56,14 +56,17 @@ public struct PretrainingRecipe: Codable, Equatable, Sendable {
 
   func problems() -> [String] {
     var p: [String] = []
-    if !(100...10_000_000).contains(images) { p.append("pretrained.images must be in 100…10000000, got \(images)") }
+    let n = SyntheticModality.maxImages
+    if !(100...n).contains(images) { p.append("pretrained.images must be in 100…\(n), got \(images)") }
     let sizes = kind.sizes
     if !sizes.contains(size) {
       p.append("pretrained.size must be in \(sizes.lowerBound)…\(sizes.upperBound) for \(kind.rawValue), got \(size)")
     }
-    if !(1...RunConfig.maxEpochs).contains(epochs) { p.append("pretrained.epochs must be in 1…10000, got \(epochs)") }
+    if !(1...RunConfig.maxEpochs).contains(epochs) {
+      p.append("pretrained.epochs must be in 1…\(RunConfig.maxEpochs), got \(epochs)")
+    }
     if !(2...RunConfig.maxBatchSize).contains(batchSize) {
-      p.append("pretrained.batchSize must be in 2…65536, got \(batchSize)")
+      p.append("pretrained.batchSize must be in 2…\(RunConfig.maxBatchSize), got \(batchSize)")
     }
     return p
   }

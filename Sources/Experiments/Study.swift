@@ -140,7 +140,7 @@ public final class Study {
         try preds.writeCSV(to: csv)
         let auditFolder = "audits/\(cell.id)-\(split)"
         try audit(csv, runDirectory: runDir, out: "\(directory)/\(auditFolder)")
-        for (kind, t) in [(ThresholdKind.validation, preds.threshold.value), (.half, 0.5)] {
+        for (kind, t) in [(ThresholdKind.validation, preds.threshold.value), (.half, ThresholdRule.argmaxValue)] {
           let m = try EvalMetrics.compute(
             labels: preds.labels, scores: preds.scores, groups: preds.groups, threshold: t)
           cellResults.append(

@@ -40,7 +40,7 @@ extension Study {
         preds.threshold = threshold
         let csv = "\(dir)/predictions-\(split).csv"
         try preds.writeCSV(to: csv)
-        for (kind, t) in [(ThresholdKind.validation, threshold.value), (.half, 0.5)] {
+        for (kind, t) in [(ThresholdKind.validation, threshold.value), (.half, ThresholdRule.argmaxValue)] {
           let m = try EvalMetrics.compute(
             labels: preds.labels, scores: preds.scores, groups: preds.groups, threshold: t)
           out.append(ZeroShotResult(seed: seed, split: split, threshold: kind, metrics: m, predictions: csv))

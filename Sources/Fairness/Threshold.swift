@@ -3,6 +3,9 @@ import Support
 
 /// How the decision threshold is chosen (docs/METHOD.md §6). Predicted positive iff score ≥ threshold.
 public enum ThresholdRule: Sendable, Equatable {
+  /// The argmax threshold's value: P(class 1) ≥ it is the larger of two softmax probabilities.
+  public static let argmaxValue = 0.5
+
   /// A fixed threshold.
   case fixed(Double)
   /// Argmax over a 2-class softmax: score ≥ 0.5.
@@ -110,7 +113,8 @@ public enum ThresholdSelector {
         rule: "fixed", value: t, detail: "fixed threshold \(t): predicted positive iff score ≥ \(t)")
     case .argmax:
       return ResolvedThreshold(
-        rule: "argmax", value: 0.5, detail: "argmax over the 2-class softmax: predicted positive iff score ≥ 0.5")
+        rule: "argmax", value: ThresholdRule.argmaxValue,
+        detail: "argmax over the 2-class softmax: predicted positive iff score ≥ \(ThresholdRule.argmaxValue)")
     case .youden(let path):
       let r = try ranked(path)
       let (t, j) = try youden(r)

@@ -128,7 +128,8 @@ public enum ReportingChecklist {
         Answer("groups", "every group's metrics with bootstrap intervals", needsIntervals: true),
         Answer("figures", "forest plot with intervals", needsIntervals: true),
       ],
-      ifAbsent: "intervals: fairmed audit without --bootstrap 0 (1000 replicates are the default)"),
+      ifAbsent:
+        "intervals: fairmed audit without --bootstrap 0 (\(BootstrapOptions().replicates) replicates are the default)"),
     Item(
       source: .modelCard, item: "Ethical considerations",
       answers: [], rest: "the model card `best/README.md` and the study team; not computed by an audit"),

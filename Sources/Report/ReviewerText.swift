@@ -7,14 +7,14 @@ import Support
 enum ReviewerText {
   /// The ECE binning convention, stated once per output.
   static func eceConvention(_ bins: Int) -> String {
-    "ECE uses \(bins) equal-width bins on [0, 1], each [a, b) and the last [a, 1] (scikit-learn's calibration_curve and Guo et al. use (a, b], which can differ on scores exactly at an edge; --ece-bins; FairMed's default is 15, the peer tools' (fairmedfm, fairscope, fmm-fairness-eval) is 10, so their ECE differs unless --ece-bins 10)"
+    "ECE uses \(bins) equal-width bins on [0, 1], each [a, b) and the last [a, 1] (scikit-learn's calibration_curve and Guo et al. use (a, b], which can differ on scores exactly at an edge; --ece-bins; FairMed's default is \(AuditConfiguration().eceBins), the peer tools' (fairmedfm, fairscope, fmm-fairness-eval) is 10, so their ECE differs unless --ece-bins 10)"
   }
 
   /// How this audit's intervals were made, in one sentence (every output states it).
   static func intervals(_ b: BootstrapOptions?, rows: Int) -> String {
     guard let b, b.replicates > 0 else {
       return
-        "no intervals: the audit ran with --bootstrap 0 (the default, 1000, gives every metric and gap its interval)"
+        "no intervals: the audit ran with --bootstrap 0 (the default, \(BootstrapOptions().replicates), gives every metric and gap its interval)"
     }
     var s =
       "\(ReportFormat.short(b.level * 100))% percentile bootstrap, \(b.replicates) \(b.stratified ? "stratified (within-group)" : "plain") replicates, seed \(b.seed); count-based metrics and their gaps resample per-cell counts (a multinomial draw per group, exactly row resampling's distribution of the counts)"

@@ -19,6 +19,9 @@ struct SynthChestCommand: ParsableCommand {
       --share 'female|>=60=0.2'.
       """)
 
+  /// The generator's defaults, which the options' defaults are.
+  static let d = ChestSynthConfig()
+
   @OptionGroup var output: OutputOptions<SynthChestCommand>
   @Flag(
     help:
@@ -30,15 +33,16 @@ struct SynthChestCommand: ParsableCommand {
       "Write a pretraining corpus instead: \(SyntheticCorpus.manifest) (path,text,…) with a varied report per image and no demographics, every group equally often, prevalence 0.5; only --n, --size and --seed apply. Use a seed no benchmark uses."
   ) var corpus = false
   @Option(help: "Strength of the external shift (with --external).") var externalShift: Double = 1
-  @Option(help: "Number of images.") var n: Int = 10_000
-  @Option(help: "Image size: N or WxH.") var size: String = "64"
+  @Option(help: "Number of images.") var n: Int = Self.d.count
+  @Option(help: "Image size: N or WxH.") var size: String = String(Self.d.width)
   @Option(help: "Random seed.") var seed: UInt64 = 0
   @Option(help: "Patient share per group, GROUP=VALUE (repeatable).") var share: [String] = []
   @Option(help: "Nodule prevalence per group, GROUP=VALUE.") var prevalence: [String] = []
   @Option(help: "Share of images taken on the portable AP device per group, GROUP=VALUE.") var portable: [String] = []
   @Option(help: "How far portable images depart from PA ones (0 alike, 1 default).") var portableStrength: Double = 1
-  @Option(help: "Mean peak brightening of a nodule (lower = harder).") var noduleContrast: Double = 0.24
-  @Option(help: "Fraction of recorded labels flipped.") var labelNoise: Double = 0.02
+  @Option(help: "Mean peak brightening of a nodule (lower = harder).") var noduleContrast: Double = Self.d
+    .noduleContrast
+  @Option(help: "Fraction of recorded labels flipped.") var labelNoise: Double = Self.d.labelNoise
 
   func run() throws {
     if corpus {
@@ -47,7 +51,8 @@ struct SynthChestCommand: ParsableCommand {
         given: [
           ("--share", !share.isEmpty), ("--prevalence", !prevalence.isEmpty), ("--portable", !portable.isEmpty),
           ("--external", external), ("--portable-strength", portableStrength != 1),
-          ("--nodule-contrast", noduleContrast != 0.24), ("--label-noise", labelNoise != 0.02),
+          ("--nodule-contrast", noduleContrast != Self.d.noduleContrast),
+          ("--label-noise", labelNoise != Self.d.labelNoise),
         ])
     }
     var c = ChestSynthConfig()

@@ -43,7 +43,9 @@ func writeSyntheticCorpus(
   guard set.isEmpty else {
     throw ValidationError("--corpus writes a balanced corpus: \(set.joined(separator: ", ")) does not apply")
   }
-  guard (1...10_000_000).contains(n) else { throw ValidationError("--n must be in 1…10000000, got \(n)") }
+  guard (1...SyntheticModality.maxImages).contains(n) else {
+    throw ValidationError("--n must be in 1…\(SyntheticModality.maxImages), got \(n)")
+  }
   let (w, h) = try parseSize(size)
   guard w == h else { throw ValidationError("--corpus images are square: give --size N, got \(size)") }
   try output.check()

@@ -17,6 +17,9 @@ struct SynthDermCommand: ParsableCommand {
       --signal 'female|<40=0.3' --share 'female|<40=0.1'.
       """)
 
+  /// The generator's defaults, which the options' defaults are.
+  static let d = DermSynthConfig()
+
   @OptionGroup var output: OutputOptions<SynthDermCommand>
   @Flag(help: "Write the shifted external test set in the BCN20000 / ISIC 2019 layout.") var external = false
   @Flag(
@@ -24,21 +27,21 @@ struct SynthDermCommand: ParsableCommand {
       "Write a pretraining corpus instead: \(SyntheticCorpus.manifest) (path,text,…) with a varied report per image and no demographics, every group equally often, prevalence 0.5; only --n, --size and --seed apply. Use a seed no benchmark uses."
   ) var corpus = false
   @Option(help: "Strength of the external shift (with --external).") var externalShift: Double = 1
-  @Option(help: "Number of images.") var n: Int = 10_000
-  @Option(help: "Image size: N or WxH (HAM10000 is 600x450).") var size: String = "64"
+  @Option(help: "Number of images.") var n: Int = Self.d.count
+  @Option(help: "Image size: N or WxH (HAM10000 is 600x450).") var size: String = String(Self.d.width)
   @Option(help: "Random seed.") var seed: UInt64 = 0
   @Option(help: "Lesion share per group, GROUP=VALUE (repeatable).") var share: [String] = []
   @Option(help: "Malignant prevalence per group, GROUP=VALUE.") var prevalence: [String] = []
   @Option(help: "Malignant-cue strength per group (1 obvious, 0 invisible), GROUP=VALUE.") var signal: [String] = []
   @Option(help: "Exposure offset per group (covariate shift), GROUP=VALUE.") var brightness: [String] = []
   @Option(help: "Mean skin tone per group (0 light ... 1 dark), GROUP=VALUE.") var tone: [String] = []
-  @Option(help: "Fraction of recorded labels flipped.") var labelNoise: Double = 0.02
+  @Option(help: "Fraction of recorded labels flipped.") var labelNoise: Double = Self.d.labelNoise
   @Option(
     help:
       "Under-diagnosis per group: share of its malignant lesions recorded as benign, GROUP=VALUE (a training-label bias; generate test data without it)."
   ) var underdiagnosis: [String] = []
-  @Option(help: "Fraction of rows with missing age or unknown sex.") var missingRate: Double = 0
-  @Option(help: "JPEG quality.") var quality: Int = 90
+  @Option(help: "Fraction of rows with missing age or unknown sex.") var missingRate: Double = Self.d.missingRate
+  @Option(help: "JPEG quality.") var quality: Int = Self.d.jpegQuality
 
   func run() throws {
     if corpus { return try writeCorpus() }
@@ -74,8 +77,9 @@ extension SynthDermCommand {
       given: [
         ("--share", !share.isEmpty), ("--prevalence", !prevalence.isEmpty), ("--signal", !signal.isEmpty),
         ("--brightness", !brightness.isEmpty), ("--tone", !tone.isEmpty), ("--underdiagnosis", !underdiagnosis.isEmpty),
-        ("--external", external), ("--label-noise", labelNoise != 0.02), ("--missing-rate", missingRate != 0),
-        ("--quality", quality != 90),
+        ("--external", external), ("--label-noise", labelNoise != Self.d.labelNoise),
+        ("--missing-rate", missingRate != Self.d.missingRate),
+        ("--quality", quality != Self.d.jpegQuality),
       ])
   }
 }

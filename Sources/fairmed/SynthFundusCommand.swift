@@ -15,6 +15,9 @@ struct SynthFundusCommand: ParsableCommand {
       darker. Example: --signal asian=0.3 --prevalence black=0.6.
       """)
 
+  /// The generator's defaults, which the options' defaults are.
+  static let d = FundusSynthConfig()
+
   @OptionGroup var output: OutputOptions<SynthFundusCommand>
   @Flag(help: "Write the shifted external variant (another device).") var external = false
   @Flag(
@@ -22,16 +25,16 @@ struct SynthFundusCommand: ParsableCommand {
       "Write a pretraining corpus instead: \(SyntheticCorpus.manifest) (path,text,…) with a varied report per image and no demographics, every group equally often, prevalence 0.5; only --n, --size and --seed apply. Use a seed no benchmark uses."
   ) var corpus = false
   @Option(help: "Strength of the external shift.") var externalShift: Double = 1
-  @Option(help: "Number of images (split 70/10/20).") var n: Int = 10_000
-  @Option(help: "Image size: N or WxH.") var size: String = "64"
+  @Option(help: "Number of images (split 70/10/20).") var n: Int = Self.d.count
+  @Option(help: "Image size: N or WxH.") var size: String = String(Self.d.width)
   @Option(help: "Random seed.") var seed: UInt64 = 0
   @Option(help: "Share per race, RACE=VALUE (repeatable).") var share: [String] = []
   @Option(help: "Glaucoma prevalence per race, RACE=VALUE.") var prevalence: [String] = []
   @Option(help: "Cup-to-disc signal strength per race, RACE=VALUE.") var signal: [String] = []
   @Option(help: "Brightness offset per race, RACE=VALUE.") var brightness: [String] = []
-  @Option(help: "Fraction of labels flipped.") var labelNoise: Double = 0.02
+  @Option(help: "Fraction of labels flipped.") var labelNoise: Double = Self.d.labelNoise
   @Option(help: "Standard deviation of the cup-to-disc ratio within a class (higher = harder).") var cdrSpread: Double =
-    0.07
+    Self.d.cdrSpread
 
   func run() throws {
     if corpus {
@@ -39,8 +42,9 @@ struct SynthFundusCommand: ParsableCommand {
         .fundus, n: n, size: size, seed: seed, output: output,
         given: [
           ("--share", !share.isEmpty), ("--prevalence", !prevalence.isEmpty), ("--signal", !signal.isEmpty),
-          ("--brightness", !brightness.isEmpty), ("--external", external), ("--label-noise", labelNoise != 0.02),
-          ("--cdr-spread", cdrSpread != 0.07),
+          ("--brightness", !brightness.isEmpty), ("--external", external),
+          ("--label-noise", labelNoise != Self.d.labelNoise),
+          ("--cdr-spread", cdrSpread != Self.d.cdrSpread),
         ])
     }
     var c = FundusSynthConfig()

@@ -23,7 +23,8 @@ public struct DecisionThreshold: Codable, Equatable, Sendable {
   public var youdenJ: Double?
 
   /// The threshold of models that carry none (argmax, 0.5).
-  public static let argmax = DecisionThreshold(policy: .argmax, value: 0.5, validationRows: 0, youdenJ: nil)
+  public static let argmax = DecisionThreshold(
+    policy: .argmax, value: ThresholdRule.argmaxValue, validationRows: 0, youdenJ: nil)
 
   /// Chooses the threshold by `policy` on validation labels and P(class 1) scores.
   public static func choose(_ policy: ThresholdPolicy, labels: [Int], scores: [Double]) throws -> DecisionThreshold {
@@ -53,7 +54,7 @@ public struct DecisionThreshold: Codable, Equatable, Sendable {
 
   /// A short name for tables and logs: "Youden 0.312" or "0.5".
   public var label: String {
-    policy == .argmax ? "0.5" : String(format: "Youden %.3f", value)
+    policy == .argmax ? "\(ThresholdRule.argmaxValue)" : String(format: "Youden %.3f", value)
   }
 
   /// Writes `dir/decision_threshold.json` (``StoredThreshold/fileName``) atomically; a value the

@@ -22,7 +22,8 @@ public struct EvalMetrics: Codable, Equatable, Sendable {
   /// Metrics at `threshold` (P(class 1) ≥ threshold is positive); groups below `minGroupSize`
   /// are excluded from gaps, as in the audit.
   public static func compute(
-    labels: [Int], scores: [Double], groups: [String], threshold: Double = 0.5, minGroupSize: Int = 10
+    labels: [Int], scores: [Double], groups: [String], threshold: Double = ThresholdRule.argmaxValue,
+    minGroupSize: Int = AuditConfiguration().minGroupSize
   ) throws -> EvalMetrics {
     let spec = GroupingSpec(
       attributes: [AttributeSpec(column: PredictionsCSV.group)], missing: .drop, missingTokens: [])
