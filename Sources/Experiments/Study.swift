@@ -65,7 +65,9 @@ public final class Study {
     public let split: String
     public let threshold: ThresholdKind
     public let metrics: EvalMetrics
-    public let predictions: String
+    /// The predictions file (absolute when written; a finished cell's is read from its run folder
+    /// when the study folder has moved).
+    public var predictions: String
     /// The full audit of the predictions at the validation threshold (`audit.html`, `audit.json`,
     /// …), relative to the study folder; nil at the 0.5 threshold and in studies run before audits.
     public var audit: String? = nil
@@ -106,7 +108,16 @@ public final class Study {
     // A finished cell is kept only if it trained with the options the study file gives it now.
     for cell in cells where fm.fileExists(atPath: "\(directory)/runs/\(cell.id)/result.json") {
       let stored = try RunConfig.load("\(directory)/runs/\(cell.id)/" + RunConfig.fileName)
-      let changes = try runConfig(cell, train: train).changes(since: stored)
+      var current = try runConfig(cell, train: train)
+      // Data the study generated moves with its folder: a moved or copied study keeps its cells
+      // when the data lies at the same place inside it.
+      let inside = directory.hasSuffix("/") ? directory : directory + "/"
+      if config.synth != nil, let at = current.data.range(of: inside) {
+        let within = String(current.data[at.upperBound...])
+        let kind = current.data[..<at.lowerBound]
+        if stored.data.hasPrefix(kind), stored.data.hasSuffix("/" + within) { current.data = stored.data }
+      }
+      let changes = try current.changes(since: stored)
       guard changes.isEmpty else {
         throw TrainingError.invalidConfig(
           changes.map {
@@ -122,7 +133,13 @@ public final class Study {
       if let data = try? Data(contentsOf: URL(fileURLWithPath: done)),
         let saved = try? JSONDecoder().decode([Result].self, from: data)
       {
-        results += saved
+        // A study folder moved since: its predictions are in this run folder under the same name.
+        results += saved.map { r in
+          var r = r
+          let here = runDir + "/" + (r.predictions as NSString).lastPathComponent
+          if !fm.fileExists(atPath: r.predictions), fm.fileExists(atPath: here) { r.predictions = here }
+          return r
+        }
         say("[\(i + 1)/\(cells.count)] \(cell.id): done, skipped")
         continue
       }

@@ -284,6 +284,15 @@ struct StudyTests {
     #expect(again.trainedCells.isEmpty)
     #expect(second.map(\.metrics) == results.map(\.metrics))
 
+    // A study folder moved elsewhere keeps its finished cells (its data moved with it).
+    let moved = dir + "-moved"
+    try FileManager.default.moveItem(atPath: dir, toPath: moved)
+    defer { try? FileManager.default.moveItem(atPath: moved, toPath: dir) }
+    let there = Study(config: try StudyTests.tinyStudy(), directory: moved, quiet: true)
+    #expect(try there.run().map(\.metrics) == results.map(\.metrics))
+    #expect(there.trainedCells.isEmpty)
+    try FileManager.default.moveItem(atPath: moved, toPath: dir)
+
     // A finished cell is not kept when the study file now gives it other options, nor data
     // generated from another synth: each is refused, naming what changed.
     var changed = try StudyTests.tinyStudy()
