@@ -217,11 +217,17 @@ func validation(hits: [Int], falseAlarms: Int = 0, nearMisses: Int = 0, shift: I
 @Suite(.serialized, .tags(.slow)) struct LambdaPathTests {
   func quiet(_ dir: String) throws -> TrainingLog { try TrainingLog(metricsPath: dir + "/metrics.jsonl", quiet: true) }
 
-  @Test func thePathTrainsEveryMemberKeepsTheChosenOneAndResumesWithoutRetraining() throws {
-    var config = TinyDerm.config(method: .cmacMMD, epochs: 1)
+  /// CMAC-MMD on the tiny benchmark with λ chosen from `path`, every subgroup counted.
+  func pathConfig(_ path: [Float], epochs: Int) -> RunConfig {
+    var config = TinyDerm.config(method: .cmacMMD, epochs: epochs)
     config.lambda = nil
-    config.lambdaPath = [0, 1]
+    config.lambdaPath = path
     config.lambdaMinPositives = 1
+    return config
+  }
+
+  @Test func thePathTrainsEveryMemberKeepsTheChosenOneAndResumesWithoutRetraining() throws {
+    let config = pathConfig([0, 1], epochs: 1)
     let run = TinyDerm.runDirectory("lambda-path")
     defer { try? FileManager.default.removeItem(atPath: run) }
     let summary = try Trainer(config: config, runDirectory: run, log: quiet(run)).run()
@@ -278,10 +284,7 @@ func validation(hits: [Int], falseAlarms: Int = 0, nearMisses: Int = 0, shift: I
   }
 
   @Test func aDivergedMemberIsLeftOutAndTheOthersCompared() throws {
-    var config = TinyDerm.config(method: .cmacMMD, epochs: 1)
-    config.lambda = nil
-    config.lambdaPath = [0, 1]
-    config.lambdaMinPositives = 1
+    let config = pathConfig([0, 1], epochs: 1)
     let run = TinyDerm.runDirectory("lambda-path-diverged")
     defer { try? FileManager.default.removeItem(atPath: run) }
     for resume in [false, true] {  // a resumed path meets the same divergence and makes the same choice
@@ -297,10 +300,7 @@ func validation(hits: [Int], falseAlarms: Int = 0, nearMisses: Int = 0, shift: I
   }
 
   @Test func aStoppedPathResumesToTheSameChoice() throws {
-    var config = TinyDerm.config(method: .cmacMMD, epochs: 2)
-    config.lambda = nil
-    config.lambdaPath = [0, 0.5]
-    config.lambdaMinPositives = 1
+    let config = pathConfig([0, 0.5], epochs: 2)
     let straight = TinyDerm.runDirectory("path-straight"), stopped = TinyDerm.runDirectory("path-stopped")
     defer {
       try? FileManager.default.removeItem(atPath: straight)
